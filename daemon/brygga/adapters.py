@@ -1,0 +1,160 @@
+"""The contracts every shop and ERP adapter implements, and how a plugin describes one."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import msgspec
+
+from brygga.documents import Document
+from brygga.http.client import HttpContext
+from brygga.http.ratelimit import RateLimit
+from brygga.models import Customer, DocumentRef, DocumentType, Order, OrderChange, Register
+
+__all__ = [
+    "AdapterConfig",
+    "AdapterContext",
+    "AdapterSpec",
+    "Capabilities",
+    "ErpAdapter",
+    "Role",
+    "ShopAdapter",
+]
+
+#: An ASGI application (a simulator). Typed loosely on purpose: ASGI is a calling convention.
+AsgiApp = Callable[..., Any]
+
+
+class Role(enum.StrEnum):
+    SHOP = "shop"
+    ERP = "erp"
+
+
+class AdapterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base for an adapter's config Struct. ``kind`` selects the adapter; ``name`` names the
+    instance (shops need one each; the ERP defaults to its kind). Secret fields are typed
+    :class:`brygga.secrets.Secret` and resolved from ``{env=…}``/``{file=…}`` at load time."""
+
+    kind: str
+    name: str = ""
+    base_url: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """A static description of what an adapter's system can do; `brygga check` reads it to
+    refuse impossible flows and `brygga plugins` prints it."""
+
+    #: registers this system can be the *source* of
+    reads: frozenset[Register] = frozenset()
+    #: registers this system can *receive*
+    writes: frozenset[Register] = frozenset()
+    #: ERP document types (ERP adapters only)
+    document_types: frozenset[DocumentType] = frozenset()
+    variants: bool = False
+    price_lists: bool = False
+    campaign_price: bool = False
+    webhooks: bool = False
+    #: can find a document it created by our external reference (exactly-once on recovery)
+    lookup_by_reference: bool = False
+    #: the vendor's published limit per account; None when none is published
+    rate_limit: RateLimit | None = None
+    #: sentences for the flow table and `brygga plugins` (what is modelled vs documented)
+    notes: tuple[str, ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "reads": sorted(r.value for r in self.reads),
+            "writes": sorted(r.value for r in self.writes),
+            "document_types": sorted(d.value for d in self.document_types),
+            "variants": self.variants,
+            "price_lists": self.price_lists,
+            "campaign_price": self.campaign_price,
+            "webhooks": self.webhooks,
+            "lookup_by_reference": self.lookup_by_reference,
+            "rate_limit": (
+                f"{self.rate_limit.requests}/{self.rate_limit.per_seconds:g}s"
+                if self.rate_limit
+                else None
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What the daemon gives an adapter when it builds one."""
+
+    connection: str
+    instance: str
+    http: HttpContext = field(default_factory=HttpContext)
+
+
+@runtime_checkable
+class ShopAdapter(Protocol):
+    """A web shop, seen through canonical models."""
+
+    def changed_orders(self, since: datetime, until: datetime) -> AsyncIterator[OrderChange]:
+        """Yield orders modified in ``[since, until)`` (aware UTC), in (modified_at, id) order.
+
+        May yield an order more than once (drifting pages); callers dedupe. Implement it as an
+        ``async def`` generator.
+        """
+        ...
+
+    async def fetch_order(self, shop_order_id: str) -> Order:
+        """The full order with lines and customer. Raises PermanentError when the shop's data
+        cannot be mapped (the message names the order and the field)."""
+        ...
+
+    async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
+        """Record the ERP document number on the shop order (idempotent)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ErpAdapter(Protocol):
+    """An ERP / accounting system, seen through canonical models."""
+
+    async def find_customer(self, customer: Customer, match_on: Sequence[str]) -> str | None:
+        """The ERP customer number of the first match, trying ``match_on`` keys in order
+        (``customer_number``, ``email``, ``org_number``); None when nothing matches."""
+        ...
+
+    async def create_customer(self, customer: Customer, currency: str) -> str:
+        """Create the customer; return its ERP customer number."""
+        ...
+
+    async def find_document(
+        self, reference: str, document_type: DocumentType
+    ) -> DocumentRef | None:
+        """The document created with this external reference, or None."""
+        ...
+
+    async def create_document(self, document: Document) -> DocumentRef:
+        """Create (and book, when ``document.book``) the document. Raises PermanentError for
+        unknown articles or VAT rates, naming the order, the row and the fix."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """How a plugin registers an adapter kind."""
+
+    kind: str
+    role: Role
+    config_type: type[AdapterConfig]
+    capabilities: Capabilities
+    factory: Callable[[Any, AdapterContext], ShopAdapter | ErpAdapter]
+    description: str = ""
+    #: builds the system's simulator (an ASGI app) from keyword options; None if none ships
+    simulator: Callable[..., AsgiApp] | None = None
+    plugin: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)

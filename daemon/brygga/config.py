@@ -1,0 +1,325 @@
+"""The TOML config: strict msgspec Structs, one-line errors with the key path and a fix."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from brygga.adapters import AdapterConfig, AdapterSpec, Role
+from brygga.durations import Duration, parse_duration
+from brygga.errors import ConfigError
+from brygga.models import DocumentType, Register
+from brygga.secrets import Secret, resolve_secret
+
+if typing.TYPE_CHECKING:
+    from brygga.plugins import PluginHost
+
+__all__ = [
+    "Config",
+    "ConnectionConfig",
+    "DaemonConfig",
+    "FeeArticles",
+    "OrdersConfig",
+    "PollConfig",
+    "ResolvedConnection",
+    "StatusConfig",
+    "StatusRule",
+    "load_config",
+    "parse_config",
+]
+
+Mode = Literal["ecom", "erp", "combo"]
+Master = Literal["shop", "erp", "off"]
+MatchKey = Literal["customer_number", "email", "org_number"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+T = typing.TypeVar("T")
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class DaemonConfig(_Section, kw_only=True):
+    #: SQLite state file; relative paths resolve against the config file's folder
+    state: str = "brygga.db"
+    #: host:port of the HTTP endpoint (/metrics, /healthz, /readyz, webhooks)
+    listen: str = "127.0.0.1:9464"
+    log_level: LogLevel = "info"
+    #: how long SIGTERM waits for in-flight work before giving up
+    shutdown_deadline: Duration = Duration(10)
+    #: first and longest wait before restarting a failed connection
+    restart_backoff: Duration = Duration(1)
+    restart_backoff_max: Duration = Duration(300)
+    disabled_plugins: list[str] = []
+
+
+class PollConfig(_Section, kw_only=True):
+    orders: Duration = Duration(60)
+    status: Duration = Duration(60)
+    products: Duration = Duration(900)
+    prices: Duration = Duration(900)
+    price_lists: Duration = Duration(3600)
+    stock: Duration = Duration(300)
+
+
+class FeeArticles(_Section, kw_only=True):
+    freight: str = "fraktavg"
+    handling: str = "expavg"
+    discount: str = "rabatt"
+    rounding: str = "avrundning"
+
+
+class OrdersConfig(_Section, kw_only=True):
+    document: DocumentType = DocumentType.INVOICE
+    #: shop statuses that make an order ready; empty means every status but the cancelled ones
+    ready_statuses: list[str] = []
+    cancelled_statuses: list[str] = msgspec.field(default_factory=lambda: ["canceled", "cancelled"])
+    customer_match: list[MatchKey] = msgspec.field(
+        default_factory=lambda: ["customer_number", "email", "org_number"]
+    )
+    fee_articles: FeeArticles = FeeArticles()
+    #: book invoices right away (otherwise they stay drafts for a person to check)
+    book: bool = False
+    #: first run: how far back to look for orders (or an explicit start)
+    lookback: Duration = Duration(86400)
+    start_from: datetime | None = None
+    #: how much each poll re-reads of the previous window (late commits, clock skew)
+    overlap: Duration = Duration(300)
+    #: how often an order that is not yet ready is looked at again
+    revisit: Duration = Duration(300)
+    workers: int = 2
+
+
+class StatusRule(_Section, kw_only=True):
+    shop_status: str
+    email: bool = False
+    tracking: bool = False
+    capture: bool = False
+
+
+class StatusConfig(_Section, kw_only=True):
+    delivered: StatusRule | None = None
+    invoiced: StatusRule | None = None
+    paid: StatusRule | None = None
+    cancelled: StatusRule | None = None
+
+
+class RegisterOverrides(_Section, kw_only=True):
+    """Per-register master: ``shop``, ``erp`` or ``off``; unset follows the mode."""
+
+    orders: Master | None = None
+    status: Master | None = None
+    products: Master | None = None
+    prices: Master | None = None
+    price_lists: Master | None = None
+    stock: Master | None = None
+
+
+class ConnectionConfig(_Section, kw_only=True):
+    name: typing.Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+    erp: dict[str, Any]
+    shops: list[dict[str, Any]]
+    mode: Mode = "erp"
+    enabled: bool = True
+    registers: RegisterOverrides = RegisterOverrides()
+    poll: PollConfig = PollConfig()
+    orders: OrdersConfig = OrdersConfig()
+    status: StatusConfig = StatusConfig()
+
+
+class Config(_Section, kw_only=True):
+    daemon: DaemonConfig = DaemonConfig()
+    connection: list[ConnectionConfig] = []
+    plugins: dict[str, dict[str, Any]] = {}
+
+
+@dataclass(frozen=True)
+class ResolvedConnection:
+    """A connection with its adapter configs decoded by the adapters' own Structs."""
+
+    config: ConnectionConfig
+    erp_spec: AdapterSpec
+    erp: AdapterConfig
+    shop_specs: tuple[AdapterSpec, ...]
+    shops: tuple[AdapterConfig, ...]
+    #: stable text of everything that configures this connection; SIGHUP compares it
+    fingerprint: str
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    path: Path
+    config: Config
+    connections: tuple[ResolvedConnection, ...]
+
+    @property
+    def state_path(self) -> Path:
+        state = Path(self.config.daemon.state)
+        return state if state.is_absolute() else self.path.parent / state
+
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_UNKNOWN = re.compile(r"unknown field `(?P<field>[^`]+)`")
+
+
+def _dec_hook(base_dir: Path) -> typing.Callable[[type, Any], Any]:
+    def hook(type_: type, obj: Any) -> Any:
+        if type_ is Duration:
+            return parse_duration(obj)
+        if type_ is Secret:
+            return resolve_secret(obj, base_dir=base_dir)
+        raise NotImplementedError(type_)
+
+    return hook
+
+
+def _fields_at(root: Any, path: str) -> list[str]:
+    """Field names of the Struct found at a msgspec error path (for "did you mean")."""
+    current: Any = root
+    for part in re.findall(r"\.(\w+)|\[\d+\]", path):
+        if not part:  # a list index
+            args = typing.get_args(current)
+            current = args[0] if args else None
+            continue
+        hints = typing.get_type_hints(current) if isinstance(current, type) else {}
+        current = hints.get(part)
+        if typing.get_origin(current) is typing.Union or type(current).__name__ == "UnionType":
+            current = next((a for a in typing.get_args(current) if a is not type(None)), None)
+    if isinstance(current, type) and issubclass(current, msgspec.Struct):
+        return list(current.__struct_fields__)
+    return []
+
+
+def _convert(
+    data: Any, type_: type[T], *, source: Path, prefix: str, base_dir: Path
+) -> T:
+    try:
+        return msgspec.convert(data, type_, dec_hook=_dec_hook(base_dir))
+    except msgspec.ValidationError as exc:
+        match = _AT.match(str(exc))
+        assert match is not None
+        message, path = match.group("msg"), match.group("path") or ""
+        unknown = _UNKNOWN.search(message)
+        hint = ""
+        if unknown:
+            field = unknown.group("field")
+            path = f"{path}.{field}"
+            close = difflib.get_close_matches(field, _fields_at(type_, path.rsplit(".", 1)[0]))
+            message = f"unknown key `{field}`"
+            if close:
+                hint = f" (did you mean `{close[0]}`?)"
+            else:
+                allowed = _fields_at(type_, path.rsplit(".", 1)[0])
+                if allowed:
+                    hint = f" (allowed: {', '.join(allowed)})"
+        key = (prefix + path).lstrip(".") or "(top level)"
+        raise ConfigError(f"{source}: {key}: {message}{hint}") from None
+
+
+def parse_config(text: str, *, source: Path) -> Config:
+    """Decode TOML text into a Config (adapter sections stay raw until :func:`load_config`)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    config = _convert(raw, Config, source=source, prefix="", base_dir=source.parent)
+    seen: set[str] = set()
+    for index, conn in enumerate(config.connection):
+        if conn.name in seen:
+            raise ConfigError(
+                f"{source}: connection[{index}].name: duplicate connection name "
+                f"{conn.name!r}; every connection needs its own name"
+            )
+        seen.add(conn.name)
+        if not conn.shops:
+            raise ConfigError(
+                f"{source}: connection[{index}].shops: a connection needs at least one shop"
+            )
+    return config
+
+
+def _adapter_config(
+    raw: dict[str, Any],
+    role: Role,
+    plugins: PluginHost,
+    *,
+    source: Path,
+    where: str,
+) -> tuple[AdapterSpec, AdapterConfig]:
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise ConfigError(f"{source}: {where}.kind: missing; say which {role.value} this is")
+    spec = plugins.adapter(kind, role, where=f"{source}: {where}.kind")
+    cfg = _convert(raw, spec.config_type, source=source, prefix=where, base_dir=source.parent)
+    return spec, cfg
+
+
+def _fingerprint(raw: dict[str, Any], adapter_configs: list[AdapterConfig]) -> str:
+    secrets = []
+    for cfg in adapter_configs:
+        for name in cfg.__struct_fields__:
+            value = getattr(cfg, name)
+            if isinstance(value, Secret):
+                secrets.append(str(hash(value.reveal())))
+    return msgspec.json.encode([raw, secrets], order="sorted").decode()
+
+
+def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
+    """Read, validate and resolve a config file; raise ConfigError with a one-line message."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    config = parse_config(text, source=path)
+    raw_connections = tomllib.loads(text).get("connection", [])
+    resolved = []
+    for index, conn in enumerate(config.connection):
+        where = f"connection[{index}]"
+        erp_spec, erp_cfg = _adapter_config(
+            conn.erp, Role.ERP, plugins, source=path, where=f"{where}.erp"
+        )
+        shop_specs, shop_cfgs = [], []
+        names: set[str] = set()
+        for s_index, shop in enumerate(conn.shops):
+            spec, cfg = _adapter_config(
+                shop, Role.SHOP, plugins, source=path, where=f"{where}.shops[{s_index}]"
+            )
+            if not cfg.name:
+                if len(conn.shops) > 1:
+                    raise ConfigError(
+                        f"{path}: {where}.shops[{s_index}].name: several shops on one "
+                        "connection need a name each"
+                    )
+                cfg.name = cfg.kind
+            if cfg.name in names:
+                raise ConfigError(
+                    f"{path}: {where}.shops[{s_index}].name: duplicate shop name {cfg.name!r}"
+                )
+            names.add(cfg.name)
+            shop_specs.append(spec)
+            shop_cfgs.append(cfg)
+        if not erp_cfg.name:
+            erp_cfg.name = erp_cfg.kind
+        resolved.append(
+            ResolvedConnection(
+                config=conn,
+                erp_spec=erp_spec,
+                erp=erp_cfg,
+                shop_specs=tuple(shop_specs),
+                shops=tuple(shop_cfgs),
+                fingerprint=_fingerprint(raw_connections[index], [erp_cfg, *shop_cfgs]),
+            )
+        )
+    return LoadedConfig(path=path, config=config, connections=tuple(resolved))

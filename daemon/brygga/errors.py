@@ -1,0 +1,52 @@
+"""Typed failures: transient (retry), permanent (a person must act), nothing-to-do (record it)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "BryggaError",
+    "ConfigError",
+    "NothingToDo",
+    "PermanentError",
+    "PluginError",
+    "SchemaTooNewError",
+    "TransientError",
+]
+
+
+class BryggaError(Exception):
+    """Base of every error brygga raises on purpose. ``str()`` is safe to show and log:
+    it never contains a secret."""
+
+
+class ConfigError(BryggaError):
+    """The configuration file is wrong; the message names the file, the key path and the fix."""
+
+
+class PluginError(BryggaError):
+    """A plugin failed to load or registered something inconsistent."""
+
+
+class SchemaTooNewError(BryggaError):
+    """The state file was written by a newer brygga than this one."""
+
+
+class TransientError(BryggaError):
+    """Worth retrying later: network errors, timeouts, 5xx, 429.
+
+    ``retry_after`` (seconds) is the remote's own hint, honoured by the retry policy.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(BryggaError):
+    """Will fail again until a person changes something (data, config, the remote system).
+
+    The message is a sentence a merchant can act on: which record, what is wrong, the fix.
+    """
+
+
+class NothingToDo(BryggaError):
+    """The record needs no transfer (e.g. cancelled before it was ready); recorded as skipped."""

@@ -1,0 +1,1 @@
+"""HTTP: the outbound client factory and the daemon's own ASGI endpoint."""

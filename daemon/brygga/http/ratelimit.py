@@ -1,0 +1,72 @@
+"""Sliding-window rate limits per remote account, shared by every connection that uses it."""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+import anyio
+
+from brygga.clock import Clock, SystemClock
+
+__all__ = ["RateLimit", "RateLimiter", "RateLimiterRegistry"]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``requests`` per ``per_seconds`` (the vendor's published figure)."""
+
+    requests: int
+    per_seconds: float
+
+    def kept_under(self, margin: float = 0.9) -> RateLimit:
+        """The limit we actually use: a little under the published one, so 429s stay rare."""
+        return RateLimit(max(1, int(self.requests * margin)), self.per_seconds)
+
+
+class RateLimiter:
+    """Sliding window: a request may start when fewer than N started in the last T seconds.
+
+    A 429 from the remote calls :meth:`penalise`, which holds every request of the account
+    back for the Retry-After time.
+    """
+
+    def __init__(self, limit: RateLimit, clock: Clock | None = None) -> None:
+        self.limit = limit
+        self._clock = clock or SystemClock()
+        self._starts: collections.deque[float] = collections.deque()
+        self._lock = anyio.Lock()
+        self._blocked_until = 0.0
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = self._clock.monotonic()
+                if now < self._blocked_until:
+                    await self._clock.sleep(self._blocked_until - now)
+                    continue
+                window_start = now - self.limit.per_seconds
+                while self._starts and self._starts[0] <= window_start:
+                    self._starts.popleft()
+                if len(self._starts) < self.limit.requests:
+                    self._starts.append(now)
+                    return
+                await self._clock.sleep(self._starts[0] + self.limit.per_seconds - now)
+
+    def penalise(self, seconds: float) -> None:
+        self._blocked_until = max(self._blocked_until, self._clock.monotonic() + seconds)
+
+
+class RateLimiterRegistry:
+    """One limiter per account key (a hash of credentials + host), created on first use."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock
+        self._limiters: dict[str, RateLimiter] = {}
+
+    def get(self, account_key: str, limit: RateLimit) -> RateLimiter:
+        limiter = self._limiters.get(account_key)
+        if limiter is None:
+            limiter = RateLimiter(limit, self._clock)
+            self._limiters[account_key] = limiter
+        return limiter

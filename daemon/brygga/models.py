@@ -1,0 +1,243 @@
+"""Canonical models: the shapes every adapter maps its wire format to and from."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, TypeVar
+
+import msgspec
+
+__all__ = [
+    "Address",
+    "Customer",
+    "CustomerKind",
+    "DocumentRef",
+    "DocumentType",
+    "LineKind",
+    "Money",
+    "Order",
+    "OrderChange",
+    "OrderLine",
+    "Price",
+    "PriceList",
+    "Product",
+    "Register",
+    "StatusEvent",
+    "StatusKind",
+    "StockLevel",
+    "Variant",
+    "decode",
+    "encode",
+]
+
+#: ISO 4217 code, upper case.
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+#: A VAT rate in percent, e.g. Decimal("25").
+VatRate = Annotated[Decimal, msgspec.Meta(ge=0, le=100)]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+#: Timestamps must carry a zone; adapters convert to UTC.
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+
+T = TypeVar("T")
+
+
+class Register(enum.StrEnum):
+    """A data register that flows between shop and ERP."""
+
+    ORDERS = "orders"
+    STATUS = "status"
+    PRODUCTS = "products"
+    PRICES = "prices"
+    PRICE_LISTS = "price_lists"
+    STOCK = "stock"
+
+
+class LineKind(enum.StrEnum):
+    """What an order line stands for; fee kinds map to configurable article numbers."""
+
+    ITEM = "item"
+    FREIGHT = "freight"
+    FEE = "fee"
+    DISCOUNT = "discount"
+    ROUNDING = "rounding"
+
+
+class DocumentType(enum.StrEnum):
+    """The ERP document an order becomes."""
+
+    INVOICE = "invoice"
+    ORDER = "order"
+
+
+class CustomerKind(enum.StrEnum):
+    PERSON = "person"
+    COMPANY = "company"
+
+
+class StatusKind(enum.StrEnum):
+    """ERP-side events that can be written back to the shop."""
+
+    DELIVERED = "delivered"
+    INVOICED = "invoiced"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base for canonical models: immutable, keyword-only, strict on decode."""
+
+
+class Money(_Model, kw_only=True):
+    """An amount in a currency. Amounts are Decimal, never float."""
+
+    amount: Decimal
+    currency: Currency
+
+
+class Address(_Model, kw_only=True):
+    name: str = ""
+    company: str = ""
+    street: str = ""
+    street2: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country_code: Annotated[str, msgspec.Meta(pattern=r"^([A-Z]{2})?$")] = ""
+    phone: str = ""
+
+
+class Customer(_Model, kw_only=True):
+    """A buyer as the shop knows them; ``shop_customer_id`` is None for guests."""
+
+    shop_customer_id: str | None = None
+    kind: CustomerKind = CustomerKind.PERSON
+    email: str = ""
+    name: str = ""
+    org_number: str = ""
+    vat_number: str = ""
+    customer_number: str = ""
+    billing: Address = Address()
+    shipping: Address | None = None
+
+    @property
+    def is_guest(self) -> bool:
+        return self.shop_customer_id is None
+
+
+class OrderLine(_Model, kw_only=True):
+    """One order row. ``unit_price`` is excluding VAT; ``discount`` is the row's total reduction
+    excluding VAT (already resolved from percent or amount by the shop adapter)."""
+
+    kind: LineKind = LineKind.ITEM
+    sku: str = ""
+    name: str = ""
+    quantity: Decimal
+    unit_price: Decimal
+    vat_rate: VatRate
+    discount: Annotated[Decimal, msgspec.Meta(ge=0)] = Decimal(0)
+
+    @property
+    def net_amount(self) -> Decimal:
+        """Row total excluding VAT, unrounded."""
+        return self.quantity * self.unit_price - self.discount
+
+
+class Order(_Model, kw_only=True):
+    """A shop order with its customer. Every amount is in ``currency``; ``total`` and
+    ``total_vat`` are the shop's own figures, which the ERP document must reproduce."""
+
+    shop_order_id: NonEmpty
+    number: str = ""
+    created_at: AwareDatetime
+    modified_at: AwareDatetime
+    status: str
+    currency: Currency
+    customer: Customer
+    lines: tuple[OrderLine, ...]
+    total: Decimal
+    total_vat: Decimal
+    paid: bool = False
+    note: str = ""
+    extra: dict[str, str] = {}
+
+
+class OrderChange(_Model, kw_only=True):
+    """What a shop's change feed says about one order: enough to enqueue it."""
+
+    shop_order_id: NonEmpty
+    modified_at: AwareDatetime
+    status: str
+
+
+class DocumentRef(_Model, kw_only=True):
+    """An ERP document created for an order."""
+
+    document_type: DocumentType
+    number: str
+    reference: str
+    booked: bool = False
+
+
+class Variant(_Model, kw_only=True):
+    sku: NonEmpty
+    name: str = ""
+    attributes: dict[str, str] = {}
+    ean: str = ""
+    active: bool = True
+
+
+class Product(_Model, kw_only=True):
+    sku: NonEmpty
+    name: str
+    description: str = ""
+    vat_rate: VatRate | None = None
+    variants: tuple[Variant, ...] = ()
+    publish: bool = True
+    modified_at: AwareDatetime | None = None
+
+
+class Price(_Model, kw_only=True):
+    """Ordinary and optional campaign price excluding VAT for one SKU in one price list."""
+
+    sku: NonEmpty
+    price_list: str = "default"
+    price: Money
+    campaign_price: Money | None = None
+
+
+class PriceList(_Model, kw_only=True):
+    code: NonEmpty
+    name: str = ""
+    currency: Currency
+    customer_group: str = ""
+
+
+class StockLevel(_Model, kw_only=True):
+    sku: NonEmpty
+    quantity: Decimal
+    location: str = ""
+    measured_at: AwareDatetime
+
+
+class StatusEvent(_Model, kw_only=True):
+    """An ERP-side event about an order that was transferred."""
+
+    shop_order_id: NonEmpty
+    kind: StatusKind
+    occurred_at: AwareDatetime
+    tracking_number: str = ""
+    document_number: str = ""
+
+
+_ENCODER = msgspec.json.Encoder(decimal_format="string")
+
+
+def encode(obj: msgspec.Struct) -> bytes:
+    """JSON-encode a canonical object (Decimals as strings, so nothing is lost)."""
+    return _ENCODER.encode(obj)
+
+
+def decode(data: bytes | str, type_: type[T]) -> T:
+    """Decode JSON into a canonical type, validating it."""
+    return msgspec.json.decode(data, type=type_)

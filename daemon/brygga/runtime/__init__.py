@@ -1,0 +1,1 @@
+"""The daemon runtime: supervisor, connection actors, pollers, workers, signals."""

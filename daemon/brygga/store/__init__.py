@@ -1,0 +1,1 @@
+"""Durable state in one SQLite file; the only package that imports aiosqlite."""

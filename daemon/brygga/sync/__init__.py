@@ -1,0 +1,1 @@
+"""The flows between shop and ERP."""

@@ -1,0 +1,1 @@
+"""brygga adapter for economic (work in progress)."""

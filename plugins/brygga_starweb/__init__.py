@@ -1,0 +1,1 @@
+"""brygga adapter for starweb (work in progress)."""
