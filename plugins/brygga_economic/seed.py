@@ -1,0 +1,106 @@
+"""Seed data of the e-conomic simulator: reference data, fee articles and a small shared catalog."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NamedTuple
+
+__all__ = [
+    "CATALOG",
+    "CURRENCIES",
+    "CUSTOMER_GROUPS",
+    "FEE_ARTICLES",
+    "LAYOUTS",
+    "PAYMENT_TERMS",
+    "PRODUCT_GROUPS",
+    "UNITS",
+    "VAT_ACCOUNTS",
+    "VAT_ZONES",
+    "SeedArticle",
+]
+
+
+class SeedArticle(NamedTuple):
+    """One article: number (the shop's SKU), name, sales price excl. VAT, VAT rate in percent."""
+
+    sku: str
+    name: str
+    price: Decimal
+    vat_rate: Decimal
+
+
+#: The catalog both the Starweb and the e-conomic simulators start with (same SKUs, prices
+#: and VAT rates), so the demo and end-to-end tests can place orders that transfer cleanly.
+CATALOG: list[SeedArticle] = [
+    SeedArticle("KAFFE-500", "Kaffe mellanrost 500 g", Decimal("89.00"), Decimal("25")),
+    SeedArticle("MUGG-VIT", "Mugg vit", Decimal("119.20"), Decimal("25")),
+    SeedArticle("TE-100", "Te Earl Grey 100 g", Decimal("45.00"), Decimal("12")),
+    SeedArticle("CHOKLAD-70", "Choklad 70 %", Decimal("32.50"), Decimal("12")),
+    SeedArticle("BOK-01", "Boken om kaffe", Decimal("199.00"), Decimal("6")),
+    SeedArticle("TIDNING-12", "Kaffetidningen 12 nr", Decimal("59.00"), Decimal("6")),
+    SeedArticle("TROJA-S", "Tröja S", Decimal("299.00"), Decimal("25")),
+    SeedArticle("TROJA-M", "Tröja M", Decimal("299.00"), Decimal("25")),
+    SeedArticle("TROJA-L", "Tröja L", Decimal("299.00"), Decimal("25")),
+]
+
+#: Articles for freight, handling fee, discount and rounding rows. ``<article>-<rate>`` holds
+#: the same kind of row at another VAT rate (the adapter's ``vat_articles`` rule).
+FEE_ARTICLES: list[SeedArticle] = [
+    SeedArticle("fraktavg", "Frakt", Decimal("0.00"), Decimal("25")),
+    SeedArticle("fraktavg-12", "Frakt 12 %", Decimal("0.00"), Decimal("12")),
+    SeedArticle("fraktavg-6", "Frakt 6 %", Decimal("0.00"), Decimal("6")),
+    SeedArticle("expavg", "Expeditionsavgift", Decimal("0.00"), Decimal("25")),
+    SeedArticle("rabatt", "Rabatt", Decimal("0.00"), Decimal("25")),
+    SeedArticle("rabatt-12", "Rabatt 12 %", Decimal("0.00"), Decimal("12")),
+    SeedArticle("rabatt-6", "Rabatt 6 %", Decimal("0.00"), Decimal("6")),
+    SeedArticle("avrundning", "Öresavrundning", Decimal("0.00"), Decimal("0")),
+]
+
+#: (vatCode, name, ratePercentage)
+VAT_ACCOUNTS: list[tuple[str, str, Decimal]] = [
+    ("U25", "Utgående moms 25 %", Decimal("25")),
+    ("U12", "Utgående moms 12 %", Decimal("12")),
+    ("U6", "Utgående moms 6 %", Decimal("6")),
+    ("U0", "Momsfri försäljning", Decimal("0")),
+]
+
+#: (productGroupNumber, name, vatCode)
+PRODUCT_GROUPS: list[tuple[int, str, str]] = [
+    (1, "Varor 25 %", "U25"),
+    (2, "Varor 12 %", "U12"),
+    (3, "Varor 6 %", "U6"),
+    (4, "Momsfritt", "U0"),
+]
+
+#: (layoutNumber, name)
+LAYOUTS: list[tuple[int, str]] = [(19, "Standard"), (21, "Standard med logotyp")]
+
+#: (paymentTermsNumber, name, paymentTermsType, daysOfCredit)
+PAYMENT_TERMS: list[tuple[int, str, str, int]] = [
+    (1, "Netto 30 dagar", "net", 30),
+    (2, "Netto 14 dagar", "net", 14),
+    (3, "Kontant", "paidInCash", 0),
+    (4, "Förskott", "prepaid", 0),
+]
+
+#: (vatZoneNumber, name)
+VAT_ZONES: list[tuple[int, str]] = [(1, "Domestic"), (2, "EU"), (3, "Abroad")]
+
+#: (customerGroupNumber, name)
+CUSTOMER_GROUPS: list[tuple[int, str]] = [
+    (1, "Kunder Sverige"),
+    (2, "Kunder EU"),
+    (3, "Kunder utanför EU"),
+    (4, "Återförsäljare"),
+]
+
+#: (unitNumber, name)
+UNITS: list[tuple[int, str]] = [(1, "st"), (2, "tim"), (3, "kg")]
+
+#: (code, name)
+CURRENCIES: list[tuple[str, str]] = [
+    ("SEK", "Svenska kronor"),
+    ("EUR", "Euro"),
+    ("NOK", "Norska kronor"),
+    ("DKK", "Danska kronor"),
+]
