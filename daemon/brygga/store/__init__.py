@@ -1,1 +1,48 @@
 """Durable state in one SQLite file; the only package that imports aiosqlite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from brygga.store.bindings import Binding, Bindings
+from brygga.store.cursors import Cursors
+from brygga.store.db import Database
+from brygga.store.events import Event, Events
+from brygga.store.status import RegisterStatus, StatusBoard
+from brygga.store.workitems import Enqueued, ItemState, WorkItem, WorkItems, work_key
+
+__all__ = [
+    "Binding",
+    "Enqueued",
+    "Event",
+    "ItemState",
+    "RegisterStatus",
+    "Store",
+    "WorkItem",
+    "work_key",
+]
+
+
+class Store:
+    """The state file, with one accessor per table family."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.items = WorkItems(db)
+        self.cursors = Cursors(db)
+        self.bindings = Bindings(db)
+        self.events = Events(db)
+        self.status = StatusBoard(db)
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        return cls(await Database.open(path))
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,152 @@
+"""The connection actor: builds a connection's adapters and runs its pollers and workers."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import anyio
+
+from brygga.adapters import AdapterContext, ErpAdapter, ShopAdapter
+from brygga.clock import Clock, SystemClock
+from brygga.config import ResolvedConnection
+from brygga.errors import BryggaError, TransientError
+from brygga.http.client import HttpContext
+from brygga.mappings import Mapping
+from brygga.models import Register
+from brygga.store import Store
+from brygga.sync.observer import FlowObserver, NullObserver
+from brygga.sync.orders import REGISTER, WRITEBACK, OrdersFlow
+
+__all__ = ["ActorDeps", "StopSignal", "run_connection"]
+
+log = logging.getLogger(__name__)
+
+#: how long an idle worker waits before it looks at the store again (CLI retries land there)
+IDLE_RECHECK = 2.0
+
+
+class StopSignal(Protocol):
+    """Set when the daemon wants the connection to stop taking work (SIGTERM, reload)."""
+
+    def is_set(self) -> bool: ...
+
+    async def wait(self) -> None: ...
+
+
+@dataclass
+class ActorDeps:
+    """What every connection actor shares with the daemon."""
+
+    store: Store
+    run_id: str
+    http: HttpContext = field(default_factory=HttpContext)
+    clock: Clock = field(default_factory=SystemClock)
+    mappings: Sequence[Mapping] = ()
+    observer: FlowObserver = field(default_factory=NullObserver)
+    #: created flows by connection name (the webhook receivers and the demo use them)
+    flows: dict[str, OrdersFlow] = field(default_factory=dict)
+
+
+def build_adapters(
+    conn: ResolvedConnection, http: HttpContext
+) -> tuple[ErpAdapter, dict[str, ShopAdapter]]:
+    erp = conn.erp_spec.factory(conn.erp, AdapterContext(conn.name, conn.erp.name, http))
+    if not isinstance(erp, ErpAdapter):
+        raise BryggaError(f"adapter {conn.erp.kind!r} did not build an ERP adapter")
+    shops: dict[str, ShopAdapter] = {}
+    for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True):
+        shop = spec.factory(cfg, AdapterContext(conn.name, cfg.name, http))
+        if not isinstance(shop, ShopAdapter):
+            raise BryggaError(f"adapter {cfg.kind!r} did not build a shop adapter")
+        shops[cfg.name] = shop
+    return erp, shops
+
+
+async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: ActorDeps) -> None:
+    """Run one connection until ``stop`` is set; in-flight items finish before it returns."""
+    erp, shops = build_adapters(conn, deps.http)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(erp.aclose)
+        for shop in shops.values():
+            stack.push_async_callback(shop.aclose)
+        flow = OrdersFlow(
+            connection=conn.name,
+            erp_name=conn.erp.name,
+            store=deps.store,
+            shops=shops,
+            erp=erp,
+            options=conn.config.orders,
+            clock=deps.clock,
+            run_id=deps.run_id,
+            mappings=[m for m in deps.mappings if m.register is Register.ORDERS],
+            observer=deps.observer,
+            lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
+        )
+        recovered = await deps.store.items.recover(
+            connection=conn.name, run_id=deps.run_id, now=deps.clock.now()
+        )
+        if recovered:
+            log.warning(
+                "%s: %d record(s) were mid-send when the daemon stopped; reconciling them by "
+                "ERP reference before anything is sent again",
+                conn.name,
+                recovered,
+            )
+        deps.flows[conn.name] = flow
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_wake_on_stop, stop, flow)
+                for name in shops:
+                    tg.start_soon(_poller, flow, name, conn.config.poll.orders, stop)
+                for _ in range(max(1, conn.config.orders.workers)):
+                    tg.start_soon(_worker, flow, REGISTER, stop)
+                tg.start_soon(_worker, flow, WRITEBACK, stop)
+        finally:
+            deps.flows.pop(conn.name, None)
+
+
+async def _wake_on_stop(stop: StopSignal, flow: OrdersFlow) -> None:
+    """Idle workers wake up on a stop, see it, and return."""
+    await stop.wait()
+    flow.wake()
+
+
+async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal) -> None:
+    failing = False
+    delay = interval
+    while not stop.is_set():
+        try:
+            await flow.poll_once(shop)
+        except TransientError as exc:
+            if not failing:
+                log.warning("%s/%s: polling orders failed: %s", flow.connection, shop, exc)
+                failing = True
+            await flow.store.status.failure(flow.connection, REGISTER, shop, str(exc), flow.clock.now())
+            delay = min(interval, max(1.0, exc.retry_after or 5.0) * (1 + random.random()))
+        else:
+            if failing:
+                log.info("%s/%s: polling orders works again", flow.connection, shop)
+                failing = False
+            delay = interval
+        with anyio.move_on_after(delay):
+            await stop.wait()
+
+
+async def _worker(flow: OrdersFlow, register: str, stop: StopSignal) -> None:
+    while not stop.is_set():
+        item = await flow.claim(register)
+        if item is None:
+            next_due = await flow.store.items.next_due(connection=flow.connection, register=register)
+            wait = IDLE_RECHECK
+            if next_due is not None:
+                wait = min(wait, max(0.05, (next_due - flow.clock.now()).total_seconds()))
+            await flow.wait_for_work(wait)
+            continue
+        # A stop is noticed between items, so the item in flight finishes. If the daemon's
+        # deadline cancels it mid-call, it stays SENDING and is reconciled on the next start.
+        await flow.process(item)

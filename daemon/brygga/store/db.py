@@ -1,0 +1,131 @@
+"""The SQLite connection: WAL, synchronous=FULL, foreign keys, migrations, serialized writes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import anyio
+
+from brygga.errors import SchemaTooNewError
+from brygga.store.schema import MIGRATIONS
+
+__all__ = ["Database", "from_ts", "to_ts"]
+
+log = logging.getLogger(__name__)
+
+Row = aiosqlite.Row
+
+
+def to_ts(when: datetime) -> str:
+    """Aware datetime → fixed-width UTC text that sorts like time."""
+    if when.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class Database:
+    """One aiosqlite connection. Writes go through :meth:`transaction` (``BEGIN IMMEDIATE``),
+    serialized by a lock so tasks sharing the connection never interleave transactions."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = anyio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, migrate: bool = True) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        db = cls(conn, path)
+        try:
+            await conn.execute("PRAGMA busy_timeout = 10000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = FULL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await db._migrate(apply=migrate)
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def _migrate(self, *, apply: bool) -> None:
+        await self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        rows = await self._conn.execute_fetchall("SELECT version FROM schema_migrations")
+        applied = {int(row[0]) for row in rows}
+        known = {version for version, _, _ in MIGRATIONS}
+        newer = sorted(applied - known)
+        if newer:
+            raise SchemaTooNewError(
+                f"{self.path}: the state file has schema version {newer[-1]}, but this brygga "
+                f"knows versions up to {max(known)}; upgrade brygga (or restore a backup) "
+                "before running it on this file"
+            )
+        for version, name, sql in MIGRATIONS:
+            if version in applied:
+                continue
+            if not apply:
+                raise SchemaTooNewError(f"{self.path}: schema migration {version} not applied")
+            log.info("applying schema migration %d (%s)", version, name)
+            async with self.transaction() as tx:
+                for statement in _statements(sql):
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, to_ts(datetime.now(UTC))),
+                )
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error, cancellation included)."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                with anyio.CancelScope(shield=True):
+                    await self._conn.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write statement in its own transaction; return the rows changed."""
+        async with self.transaction() as tx:
+            cursor = await tx.execute(sql, params)
+            return cursor.rowcount
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT MAX(version) FROM schema_migrations")
+        return int(row[0]) if row and row[0] is not None else 0
+
+
+def _statements(sql: str) -> Iterable[str]:
+    for statement in sql.split(";"):
+        if statement.strip():
+            yield statement

@@ -1,0 +1,69 @@
+"""The event log: what happened to each record, for `errors show` and audits; pruned by age."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from brygga.store.db import Database, Row, from_ts, to_ts
+
+__all__ = ["Event", "Events"]
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    connection: str
+    register: str
+    instance: str
+    external_id: str
+    kind: str
+    message: str
+    work_item_id: int | None = None
+
+
+class Events:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, event: Event) -> None:
+        await self._db.execute(
+            "INSERT INTO events (at, connection, register, instance, external_id, work_item_id,"
+            " kind, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                to_ts(event.at),
+                event.connection,
+                event.register,
+                event.instance,
+                event.external_id,
+                event.work_item_id,
+                event.kind,
+                event.message,
+            ),
+        )
+
+    async def for_record(
+        self, connection: str, register: str, instance: str, external_id: str
+    ) -> list[Event]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM events WHERE connection = ? AND register = ? AND instance = ?"
+            " AND external_id = ? ORDER BY id",
+            (connection, register, instance, external_id),
+        )
+        return [_event(row) for row in rows]
+
+    async def prune(self, older_than: datetime) -> int:
+        return await self._db.execute("DELETE FROM events WHERE at < ?", (to_ts(older_than),))
+
+
+def _event(row: Row) -> Event:
+    return Event(
+        at=from_ts(row["at"]),
+        connection=row["connection"],
+        register=row["register"],
+        instance=row["instance"],
+        external_id=row["external_id"],
+        kind=row["kind"],
+        message=row["message"],
+        work_item_id=row["work_item_id"],
+    )

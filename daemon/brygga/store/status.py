@@ -1,0 +1,66 @@
+"""Per connection/register/instance health, written by the daemon, read by `brygga status`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from brygga.store.db import Database, from_ts, to_ts
+
+__all__ = ["RegisterStatus", "StatusBoard"]
+
+
+@dataclass(frozen=True)
+class RegisterStatus:
+    connection: str
+    register: str
+    instance: str
+    state: str
+    last_success: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    updated_at: datetime
+
+
+class StatusBoard:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def success(self, connection: str, register: str, instance: str, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO register_status (connection, register, instance, state, last_success,"
+            " updated_at) VALUES (?, ?, ?, 'ok', ?, ?) ON CONFLICT (connection, register, instance)"
+            " DO UPDATE SET state = 'ok', last_success = excluded.last_success,"
+            " updated_at = excluded.updated_at",
+            (connection, register, instance, to_ts(now), to_ts(now)),
+        )
+
+    async def failure(
+        self, connection: str, register: str, instance: str, error: str, now: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO register_status (connection, register, instance, state, last_error,"
+            " last_error_at, updated_at) VALUES (?, ?, ?, 'failing', ?, ?, ?)"
+            " ON CONFLICT (connection, register, instance) DO UPDATE SET state = 'failing',"
+            " last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
+            " updated_at = excluded.updated_at",
+            (connection, register, instance, error, to_ts(now), to_ts(now)),
+        )
+
+    async def all(self) -> list[RegisterStatus]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM register_status ORDER BY connection, register, instance"
+        )
+        return [
+            RegisterStatus(
+                connection=row["connection"],
+                register=row["register"],
+                instance=row["instance"],
+                state=row["state"],
+                last_success=from_ts(row["last_success"]) if row["last_success"] else None,
+                last_error=row["last_error"],
+                last_error_at=from_ts(row["last_error_at"]) if row["last_error_at"] else None,
+                updated_at=from_ts(row["updated_at"]),
+            )
+            for row in rows
+        ]

@@ -1,0 +1,328 @@
+"""Work items: durable, idempotent units of work with a state machine and attempt history."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from brygga.store.db import Database, Row, from_ts, to_ts
+
+__all__ = ["Enqueued", "ItemState", "WorkItem", "WorkItems", "work_key"]
+
+
+class ItemState(enum.StrEnum):
+    #: seen, but not ready for transfer yet (e.g. unpaid); looked at again at next_attempt
+    WAITING = "waiting"
+    NEW = "new"
+    #: intent recorded, the remote call may or may not have happened
+    SENDING = "sending"
+    #: found in SENDING after a restart: look the reference up before sending again
+    RECONCILE = "reconcile"
+    RETRY = "retry"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+#: states a worker may pick up (when next_attempt is due)
+RUNNABLE = (ItemState.WAITING, ItemState.NEW, ItemState.RETRY, ItemState.RECONCILE)
+FINAL = (ItemState.DONE, ItemState.FAILED, ItemState.SKIPPED)
+
+
+def work_key(connection: str, register: str, instance: str, external_id: str) -> str:
+    """The idempotency key of a record: one work item per (connection, register, shop, id)."""
+    return "\x1f".join((connection, register, instance, external_id))
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    id: int
+    connection: str
+    register: str
+    instance: str
+    external_id: str
+    state: ItemState
+    attempts: int
+    next_attempt: datetime
+    last_error: str
+    reference: str
+    result: str
+    payload: bytes | None
+    run_id: str
+    source_time: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> WorkItem:
+        return cls(
+            id=row["id"],
+            connection=row["connection"],
+            register=row["register"],
+            instance=row["instance"],
+            external_id=row["external_id"],
+            state=ItemState(row["state"]),
+            attempts=row["attempts"],
+            next_attempt=from_ts(row["next_attempt"]),
+            last_error=row["last_error"],
+            reference=row["reference"],
+            result=row["result"],
+            payload=row["payload"],
+            run_id=row["run_id"],
+            source_time=row["source_time"],
+            created_at=from_ts(row["created_at"]),
+            updated_at=from_ts(row["updated_at"]),
+        )
+
+
+class Enqueued(enum.Enum):
+    CREATED = "created"
+    #: already known and still pending: nothing changed
+    UNCHANGED = "unchanged"
+    #: was waiting and is now ready: promoted to NEW
+    PROMOTED = "promoted"
+    #: already final (done/failed/skipped): a re-seen record is a no-op
+    FINAL = "final"
+
+
+_COLUMNS = "*"
+
+
+class WorkItems:
+    """Queries on ``work_items`` and ``attempts``. All state changes are single transactions."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue(
+        self,
+        *,
+        connection: str,
+        register: str,
+        instance: str,
+        external_id: str,
+        now: datetime,
+        ready: bool,
+        source_time: datetime | None = None,
+        payload: bytes | None = None,
+    ) -> Enqueued:
+        """Record a record as work, idempotently (unique key). A record seen again is a no-op,
+        except that a WAITING item becomes NEW once the record is ready."""
+        key = work_key(connection, register, instance, external_id)
+        state = ItemState.NEW if ready else ItemState.WAITING
+        stamp = to_ts(now)
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO work_items (connection, register, instance, external_id,"
+                " idempotency_key, state, next_attempt, payload, source_time, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (idempotency_key) DO NOTHING",
+                (
+                    connection,
+                    register,
+                    instance,
+                    external_id,
+                    key,
+                    state.value,
+                    stamp,
+                    payload,
+                    to_ts(source_time) if source_time else "",
+                    stamp,
+                    stamp,
+                ),
+            )
+            if cursor.rowcount:
+                return Enqueued.CREATED
+            rows = list(
+                await tx.execute_fetchall(
+                    "SELECT state FROM work_items WHERE idempotency_key = ?", (key,)
+                )
+            )
+            current = ItemState(rows[0]["state"])
+            if current in FINAL:
+                return Enqueued.FINAL
+            if current is ItemState.WAITING and ready:
+                await tx.execute(
+                    "UPDATE work_items SET state = 'new', next_attempt = ?, updated_at = ?"
+                    " WHERE idempotency_key = ? AND state = 'waiting'",
+                    (stamp, stamp, key),
+                )
+                return Enqueued.PROMOTED
+            return Enqueued.UNCHANGED
+
+    async def claim(
+        self, *, connection: str, register: str, now: datetime, run_id: str
+    ) -> WorkItem | None:
+        """Take the next due item and mark it SENDING for this run (one transaction).
+
+        The caller sets the reference with :meth:`record_intent` before any remote call.
+        """
+        stamp = to_ts(now)
+        async with self._db.transaction() as tx:
+            rows = list(
+                await tx.execute_fetchall(
+                    "SELECT id, state FROM work_items WHERE connection = ? AND register = ?"
+                    " AND state IN ('waiting', 'new', 'retry', 'reconcile') AND next_attempt <= ?"
+                    " ORDER BY next_attempt, id LIMIT 1",
+                    (connection, register, stamp),
+                )
+            )
+            if not rows:
+                return None
+            item_id, previous = rows[0]["id"], rows[0]["state"]
+            # a reconcile item stays marked so the worker looks before it sends
+            state = "reconcile" if previous == "reconcile" else "sending"
+            await tx.execute(
+                "UPDATE work_items SET state = ?, attempts = attempts + 1, run_id = ?,"
+                " updated_at = ? WHERE id = ?",
+                (state, run_id, stamp, item_id),
+            )
+            await tx.execute(
+                "INSERT INTO attempts (work_item_id, attempt, started_at)"
+                " SELECT id, attempts, ? FROM work_items WHERE id = ?",
+                (stamp, item_id),
+            )
+            row = list(await tx.execute_fetchall("SELECT * FROM work_items WHERE id = ?", (item_id,)))
+            item = WorkItem.from_row(row[0])
+        return item if previous != "waiting" else _as_waiting(item)
+
+    async def record_intent(self, item_id: int, reference: str, now: datetime) -> None:
+        """Write the remote reference this attempt will use, durably, before the remote call."""
+        await self._db.execute(
+            "UPDATE work_items SET reference = ?, state = 'sending', updated_at = ? WHERE id = ?",
+            (reference, to_ts(now), item_id),
+        )
+
+    async def finish(
+        self,
+        item_id: int,
+        state: ItemState,
+        now: datetime,
+        *,
+        result: str = "",
+        error: str = "",
+        next_attempt: datetime | None = None,
+    ) -> None:
+        """Move an item to its next state and close the running attempt."""
+        stamp = to_ts(now)
+        outcome = {
+            ItemState.DONE: "done",
+            ItemState.FAILED: "failed",
+            ItemState.SKIPPED: "skipped",
+            ItemState.RETRY: "retry",
+            ItemState.WAITING: "waiting",
+        }.get(state, state.value)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE work_items SET state = ?, last_error = ?, result = CASE WHEN ? = ''"
+                " THEN result ELSE ? END, next_attempt = ?, updated_at = ?,"
+                " done_at = CASE WHEN ? IN ('done', 'failed', 'skipped') THEN ? ELSE NULL END"
+                " WHERE id = ?",
+                (
+                    state.value,
+                    error,
+                    result,
+                    result,
+                    to_ts(next_attempt or now),
+                    stamp,
+                    state.value,
+                    stamp,
+                    item_id,
+                ),
+            )
+            await tx.execute(
+                "UPDATE attempts SET finished_at = ?, outcome = ?, error = ?"
+                " WHERE work_item_id = ? AND finished_at IS NULL",
+                (stamp, outcome, error, item_id),
+            )
+
+    async def recover(self, *, connection: str, run_id: str, now: datetime) -> int:
+        """After a restart: items left SENDING by an earlier run must be reconciled."""
+        stamp = to_ts(now)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE attempts SET finished_at = ?, outcome = 'interrupted'"
+                " WHERE finished_at IS NULL AND work_item_id IN (SELECT id FROM work_items"
+                " WHERE connection = ? AND state IN ('sending', 'reconcile') AND run_id != ?)",
+                (stamp, connection, run_id),
+            )
+            cursor = await tx.execute(
+                "UPDATE work_items SET state = 'reconcile', next_attempt = ?, updated_at = ?"
+                " WHERE connection = ? AND state IN ('sending', 'reconcile') AND run_id != ?",
+                (stamp, stamp, connection, run_id),
+            )
+            return cursor.rowcount
+
+    async def get(self, item_id: int) -> WorkItem | None:
+        row = await self._db.fetchone("SELECT * FROM work_items WHERE id = ?", (item_id,))
+        return WorkItem.from_row(row) if row else None
+
+    async def find(
+        self, *, connection: str, register: str, instance: str, external_id: str
+    ) -> WorkItem | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM work_items WHERE idempotency_key = ?",
+            (work_key(connection, register, instance, external_id),),
+        )
+        return WorkItem.from_row(row) if row else None
+
+    async def list(
+        self,
+        *,
+        states: Sequence[ItemState] = (),
+        connection: str | None = None,
+        limit: int = 1000,
+    ) -> list[WorkItem]:
+        clauses, params = [], []
+        if states:
+            clauses.append(f"state IN ({', '.join('?' for _ in states)})")
+            params.extend(s.value for s in states)
+        if connection is not None:
+            clauses.append("connection = ?")
+            params.append(connection)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._db.fetchall(
+            f"SELECT * FROM work_items {where} ORDER BY id LIMIT ?", (*params, limit)
+        )
+        return [WorkItem.from_row(row) for row in rows]
+
+    async def requeue(self, item_id: int, now: datetime, *, from_states: Sequence[ItemState]) -> bool:
+        """Put an item back in the queue (``errors retry``); True if it was in ``from_states``."""
+        marks = ", ".join("?" for _ in from_states)
+        changed = await self._db.execute(
+            f"UPDATE work_items SET state = 'new', next_attempt = ?, updated_at = ?,"
+            f" done_at = NULL WHERE id = ? AND state IN ({marks})",
+            (to_ts(now), to_ts(now), item_id, *(s.value for s in from_states)),
+        )
+        return changed > 0
+
+    async def counts(self, connection: str) -> dict[tuple[str, str], int]:
+        """(register, state) → number of items, for status lines and metrics."""
+        rows = await self._db.fetchall(
+            "SELECT register, state, COUNT(*) AS n FROM work_items WHERE connection = ?"
+            " GROUP BY register, state",
+            (connection,),
+        )
+        return {(row["register"], row["state"]): int(row["n"]) for row in rows}
+
+    async def attempts(self, item_id: int) -> list[Row]:
+        return await self._db.fetchall(
+            "SELECT attempt, started_at, finished_at, outcome, error FROM attempts"
+            " WHERE work_item_id = ? ORDER BY id",
+            (item_id,),
+        )
+
+    async def next_due(self, *, connection: str, register: str) -> datetime | None:
+        row = await self._db.fetchone(
+            "SELECT MIN(next_attempt) FROM work_items WHERE connection = ? AND register = ?"
+            " AND state IN ('waiting', 'new', 'retry', 'reconcile')",
+            (connection, register),
+        )
+        return from_ts(row[0]) if row and row[0] else None
+
+
+def _as_waiting(item: WorkItem) -> WorkItem:
+    """A claimed WAITING item: the worker must re-check readiness before doing anything."""
+    return WorkItem(**{**item.__dict__, "state": ItemState.WAITING})
