@@ -1,0 +1,58 @@
+"""POSIX signals: SIGTERM/SIGINT stop the daemon, a second SIGINT forces it, SIGHUP reloads."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import anyio
+from anyio.abc import TaskStatus
+
+__all__ = ["handle_signals"]
+
+log = logging.getLogger(__name__)
+
+
+def _force_exit() -> None:
+    raise KeyboardInterrupt
+
+
+async def handle_signals(
+    on_stop: Callable[[], None],
+    on_reload: Callable[[], Awaitable[None]],
+    *,
+    on_force: Callable[[], None] = _force_exit,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Receive SIGTERM, SIGINT and SIGHUP until cancelled (run it in the daemon's task group).
+
+    The first SIGTERM or SIGINT calls ``on_stop()`` (graceful stop); later SIGTERMs are ignored
+    (systemd escalates to SIGKILL itself), a second SIGINT calls ``on_force()``, which by default
+    raises KeyboardInterrupt out of the task group (the CLI exits 130). SIGHUP awaits
+    ``on_reload()`` unless stopping; an exception from it is logged and the daemon runs on.
+    Must run in the main thread (the signal handlers are installed there).
+    """
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        task_status.started()
+        stopping = False
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                if stopping:
+                    log.info("%s ignored: the daemon is stopping", name)
+                    continue
+                log.info("%s: reloading the configuration", name)
+                try:
+                    await on_reload()
+                except Exception:
+                    log.exception("reload failed; the daemon keeps running")
+            elif not stopping:
+                stopping = True
+                log.info("%s: stopping (in-flight work finishes first)", name)
+                on_stop()
+            elif signum == signal.SIGINT:
+                log.warning("%s again: forcing exit", name)
+                on_force()
+            else:
+                log.info("%s ignored: the daemon is already stopping", name)
