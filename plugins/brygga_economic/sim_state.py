@@ -1,0 +1,358 @@
+"""In-memory state of the e-conomic simulator: reference data, customers and products."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeGuard
+
+from brygga.clock import Clock
+from brygga_economic import seed
+from brygga_economic.sim_errors import (
+    BAD_VALUE,
+    DUPLICATE,
+    NOT_FOUND,
+    NULL_VALUE,
+    PRICE_SCALE,
+    REQUIRED,
+    TOO_LONG,
+    Annotations,
+)
+from brygga_economic.wire import encode_product_number
+
+__all__ = ["Path", "SimState", "find_nulls", "is_number"]
+
+Path = tuple[str | int, ...]
+
+
+def is_number(value: Any) -> TypeGuard[int | Decimal]:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
+
+
+def find_nulls(value: Any, path: Path, errors: Annotations) -> None:
+    """e-conomic rejects ``null``: every null in a body is a validation error."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is None:
+                errors.add(
+                    (*path, key),
+                    NULL_VALUE,
+                    f"{key} cannot be null; leave the property out instead.",
+                )
+            else:
+                find_nulls(item, (*path, key), errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            find_nulls(item, (*path, index), errors)
+
+
+@dataclass
+class SimState:
+    """Everything the simulated agreement holds. Resources are JSON-like dicts whose ``self``
+    links are relative paths (the routes prefix the base URL)."""
+
+    clock: Clock
+    currencies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    layouts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    payment_terms: dict[int, dict[str, Any]] = field(default_factory=dict)
+    vat_zones: dict[int, dict[str, Any]] = field(default_factory=dict)
+    customer_groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    units: dict[int, dict[str, Any]] = field(default_factory=dict)
+    vat_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    product_groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    # --- seeding ---------------------------------------------------------------------------
+
+    def seed_reference_data(self) -> None:
+        for code, name in seed.CURRENCIES:
+            self.currencies[code] = {"code": code, "name": name, "self": f"/currencies/{code}"}
+        for number, name in seed.LAYOUTS:
+            self.layouts[number] = {
+                "layoutNumber": number,
+                "name": name,
+                "self": f"/layouts/{number}",
+            }
+        for number, name, kind, days in seed.PAYMENT_TERMS:
+            self.payment_terms[number] = {
+                "paymentTermsNumber": number,
+                "name": name,
+                "paymentTermsType": kind,
+                "daysOfCredit": days,
+                "self": f"/payment-terms/{number}",
+            }
+        for number, name in seed.VAT_ZONES:
+            self.vat_zones[number] = {
+                "vatZoneNumber": number,
+                "name": name,
+                "enabledForCustomer": True,
+                "enabledForSupplier": True,
+                "self": f"/vat-zones/{number}",
+            }
+        for number, name in seed.CUSTOMER_GROUPS:
+            self.customer_groups[number] = {
+                "customerGroupNumber": number,
+                "name": name,
+                "self": f"/customer-groups/{number}",
+            }
+        for number, name in seed.UNITS:
+            self.units[number] = {"unitNumber": number, "name": name, "self": f"/units/{number}"}
+        for code, name, rate in seed.VAT_ACCOUNTS:
+            self.add_vat_account(code, name, rate)
+        for number, name, code in seed.PRODUCT_GROUPS:
+            self.add_product_group(number, name, code)
+
+    def add_vat_account(self, code: str, name: str, rate: Decimal) -> None:
+        self.vat_accounts[code] = {
+            "vatCode": code,
+            "name": name,
+            "vatType": {"vatTypeNumber": 1, "name": "Försäljning"},
+            "ratePercentage": rate,
+            "self": f"/vat-accounts/{code}",
+        }
+
+    def add_product_group(self, number: int, name: str, vat_code: str) -> None:
+        self.product_groups[number] = {
+            "productGroupNumber": number,
+            "name": name,
+            "vatAccount": {"vatCode": vat_code, "self": f"/vat-accounts/{vat_code}"},
+            "products": f"/product-groups/{number}/products",
+            "self": f"/product-groups/{number}",
+        }
+
+    def group_for_rate(self, rate: Decimal) -> int:
+        """A product group whose VAT account has ``rate``; created when none exists."""
+        for number in sorted(self.product_groups):
+            if self.group_rate(number) == rate:
+                return number
+        code = f"U{format(rate.normalize(), 'f')}"
+        self.add_vat_account(code, f"Utgående moms {rate} %", rate)
+        number = max(self.product_groups, default=0) + 1
+        self.add_product_group(number, f"Varor {rate} %", code)
+        return number
+
+    def group_rate(self, group_number: int) -> Decimal | None:
+        group = self.product_groups.get(group_number)
+        if group is None:
+            return None
+        account = self.vat_accounts.get(group["vatAccount"]["vatCode"])
+        return None if account is None else Decimal(account["ratePercentage"])
+
+    def product_rate(self, product_number: str) -> Decimal:
+        product = self.products[product_number]
+        rate = self.group_rate(product["productGroup"]["productGroupNumber"])
+        return rate if rate is not None else Decimal(0)
+
+    def now_text(self) -> str:
+        return self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # --- shared validation -----------------------------------------------------------------
+
+    def check_reference(
+        self,
+        body: dict[str, Any],
+        errors: Annotations,
+        path: Path,
+        key: str,
+        id_key: str,
+        table: dict[Any, Any],
+        *,
+        required: bool = True,
+    ) -> Any:
+        """Validate ``body[key][id_key]`` names an existing entity; return the id or None."""
+        ref = body.get(key)
+        if ref is None:
+            if required:
+                errors.add((*path, key), REQUIRED, f"Property {key} is required.")
+            return None
+        ident = ref.get(id_key) if isinstance(ref, dict) else None
+        if ident is None and isinstance(ref, dict) and isinstance(ref.get("self"), str):
+            tail = ref["self"].rstrip("/").rsplit("/", 1)[-1]
+            ident = int(tail) if tail.isdigit() else tail
+        if ident is None:
+            errors.add((*path, key), REQUIRED, f"{key}.{id_key} or {key}.self is required.")
+            return None
+        if ident not in table:
+            errors.add(
+                (*path, key),
+                NOT_FOUND,
+                f"{key} does not exist.",
+                value=ident,
+                hint=f"Find a list of resources at /{_collection_name(key)}.",
+            )
+            return None
+        return ident
+
+    @staticmethod
+    def check_text(
+        body: dict[str, Any],
+        errors: Annotations,
+        path: Path,
+        key: str,
+        max_length: int,
+        *,
+        required: bool = False,
+    ) -> str | None:
+        value = body.get(key)
+        if value is None or value == "":
+            if required:
+                errors.add((*path, key), REQUIRED, f"Property {key} is required.")
+            return None
+        if not isinstance(value, str):
+            errors.add((*path, key), BAD_VALUE, f"{key} must be a string.", value=value)
+            return None
+        if len(value) > max_length:
+            errors.add(
+                (*path, key),
+                TOO_LONG,
+                f"{key} cannot be longer than {max_length} characters.",
+                value=value,
+            )
+            return None
+        return value
+
+    # --- customers -------------------------------------------------------------------------
+
+    def create_customer(self, body: dict[str, Any], errors: Annotations) -> dict[str, Any]:
+        find_nulls(body, (), errors)
+        currency = self.check_text(body, errors, (), "currency", 3, required=True)
+        if currency is not None and currency not in self.currencies:
+            errors.add(("currency",), NOT_FOUND, "currency does not exist.", value=currency)
+        group = self.check_reference(
+            body, errors, (), "customerGroup", "customerGroupNumber", self.customer_groups
+        )
+        terms = self.check_reference(
+            body, errors, (), "paymentTerms", "paymentTermsNumber", self.payment_terms
+        )
+        zone = self.check_reference(body, errors, (), "vatZone", "vatZoneNumber", self.vat_zones)
+        self.check_text(body, errors, (), "name", 255, required=True)
+        for key, length in (
+            ("email", 255),
+            ("address", 510),
+            ("city", 50),
+            ("zip", 30),
+            ("country", 50),
+            ("corporateIdentificationNumber", 40),
+            ("vatNumber", 50),
+            ("mobilePhone", 50),
+            ("telephoneAndFaxNumber", 255),
+        ):
+            self.check_text(body, errors, (), key, length)
+        number = body.get("customerNumber")
+        if number is not None:
+            if (
+                not isinstance(number, int)
+                or isinstance(number, bool)
+                or not (1 <= number <= 999_999_999)
+            ):
+                errors.add(
+                    ("customerNumber",),
+                    BAD_VALUE,
+                    "customerNumber must be an integer from 1 to 999999999.",
+                    value=number,
+                )
+            elif number in self.customers:
+                errors.add(
+                    ("customerNumber",),
+                    DUPLICATE,
+                    "A customer with this customerNumber already exists.",
+                    value=number,
+                )
+        errors.raise_if_any(self.clock.now())
+        if number is None:
+            number = max(self.customers, default=0) + 1
+        customer = {
+            **body,
+            "customerNumber": number,
+            "customerGroup": {
+                "customerGroupNumber": group,
+                "self": f"/customer-groups/{group}",
+            },
+            "paymentTerms": {
+                "paymentTermsNumber": terms,
+                "self": f"/payment-terms/{terms}",
+            },
+            "vatZone": {"vatZoneNumber": zone, "self": f"/vat-zones/{zone}"},
+            "balance": Decimal("0.00"),
+            "lastUpdated": self.now_text(),
+            "self": f"/customers/{number}",
+        }
+        self.customers[number] = customer
+        return customer
+
+    # --- products --------------------------------------------------------------------------
+
+    def put_product(
+        self, body: dict[str, Any], errors: Annotations, *, creating: bool
+    ) -> dict[str, Any]:
+        find_nulls(body, (), errors)
+        number = self.check_text(body, errors, (), "productNumber", 25, required=True)
+        if creating and number is not None and number in self.products:
+            errors.add(
+                ("productNumber",),
+                DUPLICATE,
+                "A product with this productNumber already exists.",
+                value=number,
+            )
+        self.check_text(body, errors, (), "name", 300, required=True)
+        group_number = self.check_reference(
+            body, errors, (), "productGroup", "productGroupNumber", self.product_groups
+        )
+        for key in ("salesPrice", "recommendedPrice", "costPrice"):
+            value = body.get(key)
+            if value is None:
+                continue
+            if not is_number(value):
+                errors.add((key,), BAD_VALUE, f"{key} must be a number.", value=value)
+            elif Decimal(value) != Decimal(value).quantize(Decimal("0.01")):
+                errors.add(
+                    (key,),
+                    PRICE_SCALE,
+                    f"{key} scale cannot be greater then two decimal places.",
+                    value=value,
+                )
+        errors.raise_if_any(self.clock.now())
+        assert number is not None and group_number is not None
+        product = {
+            **body,
+            "productNumber": number,
+            "productGroup": {
+                "productGroupNumber": group_number,
+                "name": self.product_groups[group_number]["name"],
+                "self": f"/product-groups/{group_number}",
+            },
+            "lastUpdated": self.now_text(),
+            "self": f"/products/{encode_product_number(number)}",
+        }
+        self.products[number] = product
+        return product
+
+    def add_article(self, sku: str, name: str, price: Decimal, vat_rate: Decimal) -> None:
+        """Create or replace a product at the given price, in a group with this VAT rate."""
+        errors = Annotations()
+        self.put_product(
+            {
+                "productNumber": sku,
+                "name": name,
+                "salesPrice": price,
+                "productGroup": {"productGroupNumber": self.group_for_rate(vat_rate)},
+            },
+            errors,
+            creating=False,
+        )
+
+
+def _collection_name(key: str) -> str:
+    names = {
+        "customerGroup": "customer-groups",
+        "paymentTerms": "payment-terms",
+        "vatZone": "vat-zones",
+        "productGroup": "product-groups",
+        "layout": "layouts",
+        "unit": "units",
+        "customer": "customers",
+        "product": "products",
+        "currency": "currencies",
+    }
+    return names.get(key, key)

@@ -1,0 +1,138 @@
+"""A Visma e-conomic (legacy REST) simulator: an ASGI app over in-memory state, with faults.
+
+What it speaks: the two token headers (401 with the error shape when missing or wrong),
+``skippages``/``pagesize`` paging with a ``pagination`` object of full URLs, the ``filter=``
+language with its escapes, annotated 400 validation errors, customers, products (custom
+self-link encoding), draft and booked invoices, draft and sent orders, and reference data.
+
+Modelled rather than documented (choices made where the reference says [unknown]/[inferred]):
+
+- ``nextPage`` is present on every page but the last (the docs only promise navigation links).
+- ``$and:`` binds tighter than ``$or:``; unescaped ``( , [ ] $`` in a value and ``*`` outside
+  ``$like:`` are 400s; comparing a number property with a non-number never matches.
+- A ``pagesize`` above ``maxPageSizeAllowed`` is a 400 (the docs only name the maximum).
+- VAT: product → product group → ``vatAccount.vatCode`` → ``/vat-accounts/{code}``
+  ``ratePercentage``. (Real e-conomic goes group → sales account per VAT zone → account →
+  VAT account; the simulator short-cuts that chain.) Recipients outside VAT zone 1 (Domestic)
+  are sold VAT-free, as in e-conomic's standard chart of accounts.
+- Error codes E04500, E04730, E04740 and E06000 are documented; E00100 (required), E00110
+  (null), E00120 (bad value), E00130 (too long), E00140 (duplicate), E00500 (401) and E00429
+  (429) are made up. A missing ``unitNetPrice`` takes the product's ``salesPrice`` and a
+  missing line ``description`` the product's name.
+- Booked invoice numbers start at 10001 (draft numbers at 1) so a mix-up shows. Booking
+  recomputes VAT from the current product groups. POST ``/orders/sent`` with the
+  ``orderNumber`` of a draft moves that draft; without one it creates the order as sent.
+- The rate limit (off by default) is a sliding window per agreement answering 429 with
+  ``Retry-After`` in whole seconds. The real token bucket's size is [unknown].
+- Reference data (layouts 19/21, payment terms 1-4, VAT zones 1-3, customer groups 1-4,
+  product groups 1-4 at 25/12/6/0 %, units, SEK/EUR/NOK/DKK) is always there, since no
+  agreement is without it; ``seed_catalog`` adds the fee articles and the shared catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from decimal import Decimal
+from typing import Any
+
+from brygga.clock import Clock, SystemClock
+from brygga.simulation import Asgi, FaultInjector, SimulatedDocument
+from brygga_economic import seed
+from brygga_economic.sim_documents import Documents
+from brygga_economic.sim_errors import Annotations
+from brygga_economic.sim_routes import Gate, build_app
+from brygga_economic.sim_state import SimState
+
+__all__ = ["EconomicSimulator"]
+
+APP_SECRET_TOKEN = "sim-app-secret-token"
+AGREEMENT_GRANT_TOKEN = "sim-agreement-grant-token"
+
+
+class EconomicSimulator:
+    """The e-conomic simulator and its control surface (``brygga.simulation.ErpSimulator``).
+
+    The instance is itself an ASGI app (the same as :attr:`app`, faults included).
+    """
+
+    kind = "economic"
+
+    def __init__(
+        self,
+        *,
+        seed_catalog: bool = True,
+        rate_limit: tuple[int, float] | None = None,
+        page_size_max: int = 1000,
+        faults: FaultInjector | None = None,
+        clock: Clock | None = None,
+        app_secret_token: str = APP_SECRET_TOKEN,
+        agreement_grant_token: str = AGREEMENT_GRANT_TOKEN,
+    ) -> None:
+        self.faults = faults if faults is not None else FaultInjector()
+        self.state = SimState(clock=clock or SystemClock())
+        self.state.seed_reference_data()
+        self.docs = Documents(self.state)
+        self.app_secret_token = app_secret_token
+        self.agreement_grant_token = agreement_grant_token
+        if seed_catalog:
+            for article in (*seed.FEE_ARTICLES, *seed.CATALOG):
+                self.add_article(article.sku, article.name, article.price, article.vat_rate)
+        self.gate = Gate(
+            build_app(self.state, self.docs, page_size_max=page_size_max),
+            self.state,
+            app_secret_token=app_secret_token,
+            agreement_grant_token=agreement_grant_token,
+            rate_limit=rate_limit,
+        )
+        self._app = self.faults.wrap(self.gate)
+
+    @property
+    def app(self) -> Asgi:
+        return self._app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+    def adapter_config(self, base_url: str) -> dict[str, Any]:
+        """A raw ``[connection.erp]`` table for this simulator (inline test tokens)."""
+        return {
+            "kind": "economic",
+            "base_url": base_url,
+            "app_secret_token": self.app_secret_token,
+            "agreement_grant_token": self.agreement_grant_token,
+        }
+
+    # --- control surface -------------------------------------------------------------------
+
+    def add_article(self, sku: str, name: str, price: Decimal, vat_rate: Decimal) -> None:
+        """Create or replace an article, in a product group with this VAT rate."""
+        self.state.add_article(sku, name, price, vat_rate)
+
+    def remove_article(self, sku: str) -> None:
+        self.state.products.pop(sku, None)
+
+    def set_rate_limit(self, rate_limit: tuple[int, float] | None) -> None:
+        self.gate.rate_limit = rate_limit
+        self.gate.starts.clear()
+
+    def documents(self) -> list[SimulatedDocument]:
+        """Every draft and booked invoice and every draft and sent order."""
+        return [document.simulated() for document in self.docs.all()]
+
+    def documents_with_reference(self, reference: str) -> list[SimulatedDocument]:
+        return [d for d in self.documents() if d.reference == reference]
+
+    def customers(self) -> list[dict[str, Any]]:
+        """The stored customers (wire-shaped dicts, relative links)."""
+        return [self.state.customers[n] for n in sorted(self.state.customers)]
+
+    def add_customer(self, **fields: Any) -> int:
+        """Create a customer directly (defaults for required fields); returns its number."""
+        body = {
+            "currency": "SEK",
+            "customerGroup": {"customerGroupNumber": 1},
+            "paymentTerms": {"paymentTermsNumber": 1},
+            "vatZone": {"vatZoneNumber": 1},
+            **fields,
+        }
+        return int(self.state.create_customer(body, Annotations())["customerNumber"])

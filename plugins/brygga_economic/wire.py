@@ -1,0 +1,215 @@
+"""e-conomic legacy REST wire format: JSON Structs, filter escaping and self-link encoding."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import msgspec
+
+__all__ = [
+    "BookRequest",
+    "BookedInvoice",
+    "CustomerIn",
+    "CustomerOut",
+    "DocumentIn",
+    "DocumentLineIn",
+    "DraftInvoice",
+    "ErrorBody",
+    "Order",
+    "Page",
+    "Pagination",
+    "Product",
+    "ProductGroup",
+    "VatAccount",
+    "decode_product_number",
+    "encode_json",
+    "encode_product_number",
+    "escape_filter_value",
+]
+
+T = TypeVar("T")
+
+# --- helpers ---------------------------------------------------------------------------------
+
+_FILTER_ESCAPES = {c: "$" + c for c in "$()*,[]"}
+
+#: the documented custom encoding of string ids in resource URLs
+_SELF_LINK_CODES = {
+    "<": "_0_",
+    ">": "_1_",
+    "*": "_2_",
+    "%": "_3_",
+    ":": "_4_",
+    "&": "_5_",
+    "/": "_6_",
+    "\\": "_7_",
+    "_": "_8_",
+    " ": "_9_",
+    "?": "_10_",
+    ".": "_11_",
+    "#": "_12_",
+    "+": "_13_",
+}
+_SELF_LINK_DECODE = {code.strip("_"): char for char, code in _SELF_LINK_CODES.items()}
+_SELF_LINK_TOKEN = re.compile(r"_(\d{1,2})_")
+
+
+def escape_filter_value(value: str) -> str:
+    """Escape a value for ``filter=prop$eq:<value>`` (``$ ( ) * , [ ]`` get a ``$`` prefix)."""
+    return "".join(_FILTER_ESCAPES.get(char, char) for char in value)
+
+
+def encode_product_number(number: str) -> str:
+    """The URL path segment of a product number, in e-conomic's self-link encoding."""
+    return "".join(_SELF_LINK_CODES.get(char) or quote(char, safe="-~") for char in number)
+
+
+def decode_product_number(segment: str) -> str:
+    """Inverse of :func:`encode_product_number` for an already percent-decoded path segment."""
+
+    def replace(match: re.Match[str]) -> str:
+        return _SELF_LINK_DECODE.get(match.group(1), match.group(0))
+
+    return _SELF_LINK_TOKEN.sub(replace, segment)
+
+
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+
+
+def encode_json(obj: Any) -> bytes:
+    """JSON with Decimals as numbers (e-conomic wants numbers, not strings)."""
+    return _ENCODER.encode(obj)
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class _In(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A response Struct: unknown fields are ignored (the API adds fields over time)."""
+
+
+class Pagination(_In, frozen=True, kw_only=True):
+    skip_pages: int = 0
+    page_size: int = 20
+    results: int = 0
+    next_page: str | None = None
+
+
+class Page(_In, Generic[T], frozen=True, kw_only=True):
+    collection: list[T] = []
+    pagination: Pagination = Pagination()
+
+
+class ErrorBody(_In, frozen=True, kw_only=True):
+    message: str = ""
+    developer_hint: str = ""
+    error_code: str = ""
+    errors: Any = None
+    log_id: str = ""
+
+
+class CustomerOut(_In, frozen=True, kw_only=True):
+    customer_number: int
+    name: str = ""
+    email: str = ""
+
+
+class _GroupRef(_In, frozen=True, kw_only=True):
+    product_group_number: int
+
+
+class Product(_In, frozen=True, kw_only=True):
+    product_number: str
+    name: str = ""
+    sales_price: Decimal | None = None
+    barred: bool = False
+    product_group: _GroupRef | None = None
+
+
+class _VatAccountRef(_In, frozen=True, kw_only=True):
+    vat_code: str
+
+
+class ProductGroup(_In, frozen=True, kw_only=True):
+    product_group_number: int
+    name: str = ""
+    vat_account: _VatAccountRef | None = None
+
+
+class VatAccount(_In, frozen=True, kw_only=True):
+    vat_code: str
+    name: str = ""
+    rate_percentage: Decimal = Decimal(0)
+
+
+class _References(_In, frozen=True, kw_only=True):
+    other: str = ""
+
+
+class DraftInvoice(_In, frozen=True, kw_only=True):
+    draft_invoice_number: int
+    references: _References = _References()
+
+
+class BookedInvoice(_In, frozen=True, kw_only=True):
+    booked_invoice_number: int
+    references: _References = _References()
+
+
+class Order(_In, frozen=True, kw_only=True):
+    order_number: int
+    references: _References = _References()
+
+
+# --- requests (None fields are left out: e-conomic rejects null) ----------------------------
+
+
+class _Out(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+    pass
+
+
+class CustomerIn(_Out, kw_only=True):
+    name: str
+    currency: str
+    customer_group: dict[str, int]
+    payment_terms: dict[str, int]
+    vat_zone: dict[str, int]
+    email: str | None = None
+    address: str | None = None
+    zip: str | None = None
+    city: str | None = None
+    country: str | None = None
+    corporate_identification_number: str | None = None
+    vat_number: str | None = None
+    mobile_phone: str | None = None
+
+
+class DocumentLineIn(_Out, kw_only=True):
+    line_number: int
+    sort_key: int
+    product: dict[str, str]
+    description: str
+    quantity: Decimal
+    unit_net_price: Decimal
+    discount_percentage: Decimal | None = None
+
+
+class DocumentIn(_Out, kw_only=True):
+    """A draft invoice or draft order (the two share one shape)."""
+
+    date: str
+    currency: str
+    customer: dict[str, int]
+    recipient: dict[str, Any]
+    layout: dict[str, int]
+    payment_terms: dict[str, int]
+    references: dict[str, str]
+    lines: list[DocumentLineIn]
+    notes: dict[str, str] | None = None
+
+
+class BookRequest(_Out, kw_only=True):
+    draft_invoice: dict[str, int]
