@@ -1,1 +1,1 @@
-"""brygga adapter for economic (work in progress)."""
+"""brygga adapter for Visma e-conomic: the ERP adapter, its simulator and the plugin hook."""

@@ -209,6 +209,7 @@ class DocumentIn(_Out, kw_only=True):
     references: dict[str, str]
     lines: list[DocumentLineIn]
     notes: dict[str, str] | None = None
+    delivery: dict[str, str] | None = None
 
 
 class BookRequest(_Out, kw_only=True):

@@ -1,0 +1,378 @@
+"""Visma e-conomic ERP adapter (legacy REST): customers, draft/booked invoices and orders.
+
+Behaviour chosen where the reference says [unknown]/[inferred] (modelled, not documented):
+
+- Rate limit: e-conomic publishes only a fair-use rule of 50,000 calls per 24 h per agreement
+  (a token bucket rolled out in Dec 2025 with unknown numbers). We default to 10 requests/s
+  per agreement (kept 10 % under by the shared limiter) so bursts stay polite; the daily
+  volume of a shop is far below the fair-use ceiling. ``rate_limit`` overrides it.
+- Idempotency: legacy REST has no documented Idempotency-Key, so ``references.other`` (max
+  250 characters) carries our reference. ``find_document`` searches drafts before booked
+  (orders: drafts before sent), so a draft booked between the two reads is still found.
+  ``create_document`` looks the reference up first and reuses a document it finds (booking a
+  found draft when asked to book), so a retry after a lost answer never makes a second one.
+- Booking: invoices are booked with ``POST /invoices/booked``; for orders "book" means
+  registering the order as sent (``POST /orders/sent`` with the full draft). The returned
+  number is the booked invoice number, else the draft/order number.
+- VAT: a row's VAT rate must equal its article's product-group rate. Rows for freight, fees,
+  discounts and rounding whose rate differs from the article's use ``<article>-<rate>``
+  (e.g. ``fraktavg-12``) when ``vat_articles`` is on. With a VAT zone other than 1
+  (Domestic) e-conomic sells VAT-free, so every row must then have 0 % VAT.
+- Customers: ``customer_number`` is matched with ``GET /customers/{n}`` (numeric only), e-mail
+  and organisation number with ``$eq:`` filters (case-insensitive on e-conomic's side); the
+  lowest matching customer number wins. Guests are created like everyone else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+from brygga.adapters import AdapterConfig, AdapterContext, Capabilities
+from brygga.documents import CENT, Document
+from brygga.errors import PermanentError
+from brygga.http.client import RemoteClient, account_key
+from brygga.http.ratelimit import RateLimit
+from brygga.models import Address, Customer, CustomerKind, DocumentRef, DocumentType, Register
+from brygga.secrets import Secret
+from brygga_economic import wire
+from brygga_economic.api import EconomicApi
+from brygga_economic.articles import ArticleCatalog, rate_text
+
+__all__ = ["CAPABILITIES", "EconomicAdapter", "EconomicConfig", "create_adapter"]
+
+log = logging.getLogger(__name__)
+
+#: e-conomic's daily fair use (50,000/24 h) published no burst limit; this is ours.
+DEFAULT_RATE_LIMIT = RateLimit(10, 1.0)
+MAX_REFERENCE = 250
+
+CAPABILITIES = Capabilities(
+    reads=frozenset({Register.PRODUCTS, Register.PRICES, Register.STOCK, Register.STATUS}),
+    writes=frozenset({Register.ORDERS, Register.PRODUCTS}),
+    document_types=frozenset({DocumentType.INVOICE, DocumentType.ORDER}),
+    variants=False,
+    price_lists=True,
+    webhooks=False,
+    lookup_by_reference=True,
+    rate_limit=DEFAULT_RATE_LIMIT,
+    notes=(
+        "Legacy REST API (restapi.e-conomic.com), which e-conomic keeps in feature freeze.",
+        "Fair use: 50,000 API calls per 24 h per agreement; brygga keeps under 10 requests/s.",
+        "The orders API is unavailable on agreements with the inventory module; use invoices.",
+        "No variant structure: each variant is its own article.",
+        "Webhooks carry numbers only (the adapter would re-fetch); brygga polls.",
+        "VAT comes from the article's product group; fee rows at other rates use "
+        "<article>-<rate> articles (e.g. fraktavg-12).",
+    ),
+)
+
+_COUNTRIES = {
+    "SE": "Sweden",
+    "NO": "Norway",
+    "DK": "Denmark",
+    "FI": "Finland",
+    "IS": "Iceland",
+    "DE": "Germany",
+    "GB": "United Kingdom",
+    "NL": "Netherlands",
+    "PL": "Poland",
+    "US": "United States",
+}
+
+
+class EconomicConfig(AdapterConfig, kw_only=True):
+    """``[connection.erp]`` for ``kind = "economic"``."""
+
+    kind: str = "economic"
+    base_url: str = "https://restapi.e-conomic.com"
+    app_secret_token: Secret
+    agreement_grant_token: Secret
+    #: e-conomic numbers of the layout, payment terms, VAT zone and customer group to use
+    layout: int = 19
+    payment_terms: int = 1
+    vat_zone: int = 1
+    customer_group: int = 1
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1000
+    #: override the default 10 requests/s, e.g. ``{ requests = 5, per_seconds = 1 }``
+    rate_limit: RateLimit | None = None
+    #: look for ``<article>-<rate>`` when a fee row's VAT differs from its article's
+    vat_articles: bool = True
+
+
+def _clip(text: str, length: int) -> str | None:
+    text = text.strip()
+    return text[:length] if text else None
+
+
+def _display_name(customer: Customer) -> str:
+    billing = customer.billing
+    if customer.kind == CustomerKind.COMPANY:
+        candidates = (billing.company, customer.name, billing.name, customer.email)
+    else:
+        candidates = (customer.name, billing.name, billing.company, customer.email)
+    return next((c.strip() for c in candidates if c.strip()), "")
+
+
+def _address_fields(address: Address) -> dict[str, str]:
+    street = "\n".join(s.strip() for s in (address.street, address.street2) if s.strip())
+    fields = {
+        "address": _clip(street, 510),
+        "zip": _clip(address.postal_code, 30),
+        "city": _clip(address.city, 50),
+        "country": _clip(_COUNTRIES.get(address.country_code, address.country_code), 50),
+    }
+    return {key: value for key, value in fields.items() if value}
+
+
+class EconomicAdapter:
+    """The e-conomic side of a connection (``brygga.adapters.ErpAdapter``)."""
+
+    def __init__(self, config: EconomicConfig, context: AdapterContext) -> None:
+        self.config = config
+        secret = config.app_secret_token.reveal()
+        grant = config.agreement_grant_token.reveal()
+        host = urlsplit(config.base_url).netloc or config.base_url
+        client = RemoteClient(
+            system="economic",
+            base_url=config.base_url,
+            context=context.http,
+            account=account_key(host, grant),
+            rate_limit=config.rate_limit or DEFAULT_RATE_LIMIT,
+            headers={
+                "X-AppSecretToken": secret,
+                "X-AgreementGrantToken": grant,
+                "Accept": "application/json",
+            },
+        )
+        self.api = EconomicApi(client, (secret, grant))
+        self.articles = ArticleCatalog(
+            self.api, page_size=config.page_size, vat_articles=config.vat_articles
+        )
+
+    def __repr__(self) -> str:
+        return f"EconomicAdapter(base_url={self.config.base_url!r})"
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+    # --- customers -------------------------------------------------------------------------
+
+    async def find_customer(self, customer: Customer, match_on: Sequence[str]) -> str | None:
+        for key in match_on:
+            if key == "customer_number":
+                number = customer.customer_number.strip()
+                if number.isdigit() and 1 <= int(number) <= 999_999_999:
+                    response = await self.api.request("GET", f"customers/{int(number)}")
+                    if response.status_code != 404:
+                        found = self.api.decode(response, wire.CustomerOut, f"customer {number}")
+                        return str(found.customer_number)
+            elif key == "email" and customer.email.strip():
+                match = await self._first_customer("email", customer.email.strip())
+                if match is not None:
+                    return match
+            elif key == "org_number" and customer.org_number.strip():
+                match = await self._first_customer(
+                    "corporateIdentificationNumber", customer.org_number.strip()
+                )
+                if match is not None:
+                    return match
+        return None
+
+    async def _first_customer(self, prop: str, value: str) -> str | None:
+        numbers = [
+            c.customer_number
+            async for c in self.api.pages(
+                "customers",
+                wire.CustomerOut,
+                f"the customer search on {prop}",
+                filter=f"{prop}$eq:{wire.escape_filter_value(value)}",
+                page_size=100,
+            )
+        ]
+        return str(min(numbers)) if numbers else None
+
+    async def create_customer(self, customer: Customer, currency: str) -> str:
+        who = customer.email or customer.shop_customer_id or "without e-mail"
+        name = _display_name(customer)
+        if not name:
+            raise PermanentError(
+                f"Customer {who}: e-conomic needs a customer name and the order has none; "
+                "add a name or e-mail address to the order in the shop."
+            )
+        body = wire.CustomerIn(
+            name=name[:255],
+            currency=currency,
+            customer_group={"customerGroupNumber": self.config.customer_group},
+            payment_terms={"paymentTermsNumber": self.config.payment_terms},
+            vat_zone={"vatZoneNumber": self.config.vat_zone},
+            email=_clip(customer.email, 255),
+            corporate_identification_number=_clip(customer.org_number, 40),
+            vat_number=_clip(customer.vat_number, 50),
+            mobile_phone=_clip(customer.billing.phone, 50),
+            **_address_fields(customer.billing),
+        )
+        response = await self.api.request("POST", "customers", body=body)
+        created = self.api.decode(response, wire.CustomerOut, f"the new customer {who}")
+        log.info("economic: created customer %s", created.customer_number)
+        return str(created.customer_number)
+
+    # --- documents -------------------------------------------------------------------------
+
+    async def find_document(
+        self, reference: str, document_type: DocumentType
+    ) -> DocumentRef | None:
+        if document_type == DocumentType.INVOICE:
+            draft = await self._find("invoices/drafts", wire.DraftInvoice, reference)
+            if draft is not None:
+                return self._ref(document_type, draft.draft_invoice_number, reference, False)
+            booked = await self._find("invoices/booked", wire.BookedInvoice, reference)
+            if booked is not None:
+                return self._ref(document_type, booked.booked_invoice_number, reference, True)
+            return None
+        order = await self._find("orders/drafts", wire.Order, reference)
+        if order is not None:
+            return self._ref(document_type, order.order_number, reference, False)
+        sent = await self._find("orders/sent", wire.Order, reference)
+        if sent is not None:
+            return self._ref(document_type, sent.order_number, reference, True)
+        return None
+
+    @staticmethod
+    def _ref(kind: DocumentType, number: int, reference: str, booked: bool) -> DocumentRef:
+        return DocumentRef(
+            document_type=kind, number=str(number), reference=reference, booked=booked
+        )
+
+    async def _find(
+        self,
+        path: str,
+        type_: type[wire.DraftInvoice] | type[wire.BookedInvoice] | type[wire.Order],
+        reference: str,
+    ) -> Any:
+        # e-conomic compares strings case-insensitively; keep only exact matches
+        async for item in self.api.pages(
+            path,
+            type_,
+            f"the search for reference {reference!r} in {path}",
+            filter=f"references.other$eq:{wire.escape_filter_value(reference)}",
+            page_size=100,
+        ):
+            if item.references.other == reference:
+                return item
+        return None
+
+    async def create_document(self, document: Document) -> DocumentRef:
+        kind = document.document_type
+        if not document.reference or len(document.reference) > MAX_REFERENCE:
+            raise PermanentError(
+                f"Order {document.shop_order_id}: the reference {document.reference!r} does not "
+                f"fit e-conomic's references.other (1-{MAX_REFERENCE} characters)."
+            )
+        existing = await self.find_document(document.reference, kind)
+        if existing is not None and (existing.booked or not document.book):
+            log.info(
+                "economic: %s %s already exists for %s", kind, existing.number, document.reference
+            )
+            return existing
+        if existing is None:
+            body = await self._document_body(document)
+            path = "invoices/drafts" if kind == DocumentType.INVOICE else "orders/drafts"
+            what = f"the {kind.value} for order {document.shop_order_id}"
+            response = await self.api.request("POST", path, body=body)
+            if kind == DocumentType.INVOICE:
+                number = self.api.decode(response, wire.DraftInvoice, what).draft_invoice_number
+            else:
+                number = self.api.decode(response, wire.Order, what).order_number
+            existing = self._ref(kind, number, document.reference, False)
+            log.info("economic: created draft %s %s for %s", kind, number, document.reference)
+        if not document.book:
+            return existing
+        return await self._book(document, int(existing.number))
+
+    async def _book(self, document: Document, number: int) -> DocumentRef:
+        what = f"booking {document.document_type.value} {number} of order {document.shop_order_id}"
+        if document.document_type == DocumentType.INVOICE:
+            request = wire.BookRequest(draft_invoice={"draftInvoiceNumber": number})
+            response = await self.api.request("POST", "invoices/booked", body=request)
+            booked = self.api.decode(response, wire.BookedInvoice, what).booked_invoice_number
+        else:
+            draft = self.api.decode_any(
+                await self.api.request("GET", f"orders/drafts/{number}"), what
+            )
+            response = await self.api.request("POST", "orders/sent", body=draft)
+            booked = self.api.decode(response, wire.Order, what).order_number
+        log.info(
+            "economic: booked %s %s for %s", document.document_type, booked, document.reference
+        )
+        return self._ref(document.document_type, booked, document.reference, True)
+
+    async def _document_body(self, document: Document) -> wire.DocumentIn:
+        order = document.shop_order_id
+        domestic = self.config.vat_zone == 1
+        customer_number = document.customer_number.strip()
+        if not customer_number.isdigit():
+            raise PermanentError(
+                f"Order {order}: {customer_number!r} is not an e-conomic customer number "
+                "(e-conomic numbers customers 1-999999999)."
+            )
+        lines: list[wire.DocumentLineIn] = []
+        for row, line in enumerate(document.lines, start=1):
+            if line.unit_price != line.unit_price.quantize(CENT):
+                raise PermanentError(
+                    f"Order {order} row {row}: the unit price {line.unit_price} has more than "
+                    "two decimals, which e-conomic refuses; round the price in the shop."
+                )
+            if not domestic and line.vat_rate != 0:
+                raise PermanentError(
+                    f"Order {order} row {row}: the shop charged {rate_text(line.vat_rate)} % "
+                    f"VAT but e-conomic VAT zone {self.config.vat_zone} sells VAT-free; use "
+                    "vat_zone = 1 for domestic sales or correct the VAT in the shop."
+                )
+            product = await self.articles.article_for(document, row, line, domestic=domestic)
+            description = line.description.strip() or product.name or product.product_number
+            lines.append(
+                wire.DocumentLineIn(
+                    line_number=row,
+                    sort_key=row,
+                    product={"productNumber": product.product_number},
+                    description=description[:2500],
+                    quantity=line.quantity,
+                    unit_net_price=line.unit_price,
+                    discount_percentage=line.discount_percent or None,
+                )
+            )
+        customer = document.customer
+        recipient: dict[str, Any] = {
+            "name": (_display_name(customer) or f"Customer {customer_number}")[:250],
+            **_address_fields(customer.billing),
+            "vatZone": {"vatZoneNumber": self.config.vat_zone},
+        }
+        heading = f"Order {document.shop_order_number or order}"[:250]
+        notes = {"heading": heading}
+        if document.note.strip():
+            notes["textLine1"] = document.note.strip()[:1000]
+        delivery = _address_fields(customer.shipping) if customer.shipping else {}
+        return wire.DocumentIn(
+            date=document.date.isoformat(),
+            currency=document.currency,
+            customer={"customerNumber": int(customer_number)},
+            recipient=recipient,
+            layout={"layoutNumber": self.config.layout},
+            payment_terms={"paymentTermsNumber": self.config.payment_terms},
+            references={"other": document.reference},
+            lines=lines,
+            notes=notes,
+            delivery=delivery or None,
+        )
+
+
+def create_adapter(config: Any, context: AdapterContext) -> EconomicAdapter:
+    """The AdapterSpec factory."""
+    if not isinstance(config, EconomicConfig):
+        raise TypeError(f"expected EconomicConfig, got {type(config).__name__}")
+    return EconomicAdapter(config, context)

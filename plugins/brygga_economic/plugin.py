@@ -1,0 +1,27 @@
+"""The e-conomic plugin: registers the adapter kind ``economic`` with brygga."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from brygga.adapters import AdapterSpec, Role
+from brygga.hookspecs import hookimpl
+from brygga_economic.adapter import CAPABILITIES, EconomicConfig, create_adapter
+from brygga_economic.simulator import EconomicSimulator
+
+__all__ = ["brygga_register_adapters"]
+
+
+@hookimpl
+def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
+    register(
+        AdapterSpec(
+            kind="economic",
+            role=Role.ERP,
+            config_type=EconomicConfig,
+            capabilities=CAPABILITIES,
+            factory=create_adapter,
+            description="Visma e-conomic (legacy REST): customers, invoices and orders",
+            simulator=EconomicSimulator,
+        )
+    )
