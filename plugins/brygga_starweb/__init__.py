@@ -1,1 +1,1 @@
-"""brygga adapter for starweb (work in progress)."""
+"""brygga's Starweb shop plugin: adapter (Shop API v2), simulator and seed catalog."""

@@ -1,0 +1,31 @@
+"""Registers the Starweb shop adapter and its simulator with brygga (entry point ``starweb``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from brygga.adapters import AdapterContext, AdapterSpec, Role
+from brygga.hookspecs import hookimpl
+from brygga_starweb.adapter import CAPABILITIES, StarwebAdapter, StarwebConfig
+from brygga_starweb.simulator import StarwebSimulator
+
+__all__ = ["brygga_register_adapters"]
+
+
+def _factory(config: StarwebConfig, context: AdapterContext) -> StarwebAdapter:
+    return StarwebAdapter(config, context)
+
+
+@hookimpl
+def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
+    register(
+        AdapterSpec(
+            kind="starweb",
+            role=Role.SHOP,
+            config_type=StarwebConfig,
+            capabilities=CAPABILITIES,
+            factory=_factory,
+            simulator=StarwebSimulator,
+            description="Starweb (Shop API v2): orders, statuses, products, prices, stock",
+        )
+    )

@@ -1,0 +1,246 @@
+"""In-memory catalog of the Starweb simulator: products, variants, prices, stock, web hooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from brygga_starweb.seed import SEED_CATALOG
+from brygga_starweb.sim_state import ApiError, iso
+
+__all__ = [
+    "WEBHOOK_EVENTS",
+    "CatalogState",
+    "SimPricelist",
+    "SimProduct",
+    "SimVariant",
+    "SimWebhook",
+]
+
+WEBHOOK_EVENTS = frozenset(
+    {
+        "product-created",
+        "product-updated",
+        "product-removed",
+        "order-created",
+        "order-completed",
+        "order-updated",
+        "order-deleted",
+        "order-status-changed",
+        "customer-created",
+        "customer-updated",
+        "customer-deleted",
+        "shop-opened",
+        "shop-closed",
+        "shop-removed",
+    }
+)
+
+MASTER_PRICELIST = 1
+ECOMMERCE_LOCATION = 1
+IN_STOCK, OUT_OF_STOCK = 1, 2
+
+
+@dataclass
+class SimVariant:
+    variant_id: int
+    sku: str
+    name: str = ""
+    is_active: bool = True
+    stock_status_id: int = IN_STOCK
+    stock_quantity: int | None = None
+    ean: str = ""
+    #: pricelistId -> (priceExVat, specialPriceExVat)
+    prices: dict[int, tuple[Decimal, Decimal | None]] = field(default_factory=dict)
+    #: stockLocationId -> (stockStatusId, stockQuantity)
+    stocks: dict[int, tuple[int, Decimal]] = field(default_factory=dict)
+
+    def price_wire(self, pricelist_id: int) -> dict[str, Any]:
+        price, special = self.prices[pricelist_id]
+        return {"pricelistId": pricelist_id, "priceExVat": price, "specialPriceExVat": special}
+
+    def stock_wire(self, location_id: int) -> dict[str, Any]:
+        status, quantity = self.stocks[location_id]
+        return {
+            "stockLocationId": location_id,
+            "stockStatusId": status,
+            "stockQuantity": quantity,
+        }
+
+    def wire(self, includes: frozenset[str] = frozenset()) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "variantId": self.variant_id,
+            "sku": self.sku,
+            "isActive": self.is_active,
+            "stockStatusId": self.stock_status_id,
+            "stockQuantity": self.stock_quantity,
+            "weightInKg": None,
+            "costPrice": None,
+            "ean": self.ean or None,
+            "mpn": None,
+            "imageFileId": None,
+        }
+        if "prices" in includes:
+            out["prices"] = {"data": [self.price_wire(p) for p in sorted(self.prices)]}
+        if "attributeValues" in includes:
+            values = [{"name": self.name}] if self.name else []
+            out["attributeValues"] = {"data": values}
+        return out
+
+
+@dataclass
+class SimProduct:
+    product_id: int
+    name: str
+    created_at: datetime
+    modified_at: datetime
+    default_vat_rate: Decimal | None = None
+    visibility: str = "visible"
+    variants: list[SimVariant] = field(default_factory=list)
+
+    def variant(self, variant_id: int) -> SimVariant:
+        for variant in self.variants:
+            if variant.variant_id == variant_id:
+                return variant
+        raise ApiError(404, "not_found", f"Variant {variant_id} of product {self.product_id}")
+
+    def wire(self, includes: frozenset[str] = frozenset()) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "productId": self.product_id,
+            "createdAt": iso(self.created_at),
+            "modifiedAt": iso(self.modified_at),
+            "type": "basic",
+            "visibility": self.visibility,
+            "visibilityPricelistIds": [],
+            "defaultVatRate": self.default_vat_rate,
+            "hasSeveralVariants": len(self.variants) > 1,
+            "manufacturerId": None,
+            "unitId": None,
+            "accounting": None,
+            "sortIndex": self.product_id,
+        }
+        primary = self.variants[0] if self.variants else None
+        if "primaryVariant" in includes:
+            sub = frozenset({"prices"}) if "primaryVariant.prices" in includes else frozenset()
+            out["primaryVariant"] = {"data": primary.wire(sub) if primary else None}
+        if "languages" in includes:
+            out["languages"] = {"data": [{"langCode": "sv", "name": self.name}]}
+        return out
+
+
+@dataclass
+class SimPricelist:
+    pricelist_id: int
+    name: str
+    is_master: bool = False
+    is_customer_pricelist: bool = False
+    currency: str = "SEK"
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "pricelistId": self.pricelist_id,
+            "name": self.name,
+            "isMaster": self.is_master,
+            "isActive": True,
+            "region": "all",
+            "countryCodes": [],
+            "currencyCode": self.currency,
+            "parentPricelistId": None if self.is_master else MASTER_PRICELIST,
+            "isCustomerPricelist": self.is_customer_pricelist,
+            "isCountryPricelist": False,
+        }
+
+
+@dataclass
+class SimWebhook:
+    web_hook_id: int
+    name: str
+    event: str
+    url: str
+    status_id: int | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "webHookId": self.web_hook_id,
+            "name": self.name,
+            "event": self.event,
+            "statusId": self.status_id,
+            "url": self.url,
+        }
+
+
+class CatalogState:
+    """Products with variants, price lists, stock locations and statuses, and web hooks."""
+
+    def __init__(self, now: datetime, *, seed_catalog: bool) -> None:
+        self.products: dict[int, SimProduct] = {}
+        self.pricelists = {
+            MASTER_PRICELIST: SimPricelist(MASTER_PRICELIST, "SEK", is_master=True),
+            2: SimPricelist(2, "Återförsäljare", is_customer_pricelist=True),
+        }
+        self.stock_locations = {ECOMMERCE_LOCATION: "Lager"}
+        self.stock_statuses = {IN_STOCK: "inStock", OUT_OF_STOCK: "outOfStock", 3: "backOrder"}
+        self.webhooks: dict[int, SimWebhook] = {}
+        self._next_product = 1
+        self._next_variant = 1
+        self._next_webhook = 1
+        if seed_catalog:
+            self._seed(now)
+
+    def _seed(self, now: datetime) -> None:
+        by_product: dict[str, SimProduct] = {}
+        for article in SEED_CATALOG:
+            product = by_product.get(article.product)
+            if product is None:
+                product = self.add_product(article.name, article.vat_rate, now)
+                by_product[article.product] = product
+            variant = self.add_variant(product, article.sku, name=article.variant)
+            variant.prices[MASTER_PRICELIST] = (article.price, None)
+            variant.stocks[ECOMMERCE_LOCATION] = (IN_STOCK, Decimal(100))
+            variant.stock_quantity = 100
+
+    def add_product(self, name: str, vat_rate: Decimal | None, now: datetime) -> SimProduct:
+        product = SimProduct(self._next_product, name, now, now, default_vat_rate=vat_rate)
+        self._next_product += 1
+        self.products[product.product_id] = product
+        return product
+
+    def add_variant(self, product: SimProduct, sku: str, *, name: str = "") -> SimVariant:
+        if self.find_sku(sku) is not None:
+            raise ApiError(400, "invalid_request", f"sku {sku!r} is already in use")
+        variant = SimVariant(self._next_variant, sku, name=name)
+        self._next_variant += 1
+        product.variants.append(variant)
+        return variant
+
+    def add_webhook(self, name: str, event: str, url: str, status_id: int | None) -> SimWebhook:
+        hook = SimWebhook(self._next_webhook, name, event, url, status_id)
+        self._next_webhook += 1
+        self.webhooks[hook.web_hook_id] = hook
+        return hook
+
+    def product(self, product_id: int) -> SimProduct:
+        product = self.products.get(product_id)
+        if product is None:
+            raise ApiError(404, "not_found", f"Product {product_id} was not found")
+        return product
+
+    def find_sku(self, sku: str) -> tuple[SimProduct, SimVariant] | None:
+        for product in self.products.values():
+            for variant in product.variants:
+                if variant.sku == sku:
+                    return product, variant
+        return None
+
+    def price_of(self, sku: str) -> tuple[SimProduct, SimVariant, Decimal]:
+        """Product, variant and master price (campaign price first) of a SKU."""
+        found = self.find_sku(sku)
+        if found is None:
+            raise KeyError(f"SKU {sku!r} is not in the simulated catalog")
+        product, variant = found
+        price = variant.prices.get(MASTER_PRICELIST)
+        if price is None:
+            raise KeyError(f"SKU {sku!r} has no price in the master price list")
+        return product, variant, price[1] if price[1] is not None else price[0]

@@ -1,0 +1,293 @@
+"""Starweb API v2 JSON as msgspec Structs; decoding names the order and field on failure."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Generic, Literal, TypeVar
+
+import msgspec
+
+from brygga.errors import PermanentError
+
+__all__ = [
+    "AddressWire",
+    "AddressesWire",
+    "CustomerWire",
+    "ErrorWire",
+    "ExternalServiceWire",
+    "Included",
+    "ItemWire",
+    "OrderSummary",
+    "OrderWire",
+    "Pagination",
+    "StatusWire",
+    "TokenWire",
+    "decode_error",
+    "decode_external_service",
+    "decode_order",
+    "decode_order_page",
+    "decode_statuses",
+    "decode_token",
+]
+
+T = TypeVar("T")
+
+#: Starweb sends ISO-8601 with an offset; a timestamp without one is garbage, not local time.
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+Rate = Annotated[Decimal, msgspec.Meta(ge=0, le=100)]
+NonNegative = Annotated[Decimal, msgspec.Meta(ge=0)]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+CountryCode = Annotated[str, msgspec.Meta(pattern=r"^([A-Za-z]{2})?$")]
+
+
+class _Wire(msgspec.Struct, kw_only=True, rename="camel"):
+    """Starweb JSON: camelCase, unknown fields ignored (the API grows), known ones typed."""
+
+
+class Included(msgspec.Struct, Generic[T], kw_only=True):
+    """An included child, which Starweb wraps as ``{"data": ...}``."""
+
+    data: T
+
+
+class TokenWire(msgspec.Struct, kw_only=True):
+    access_token: Annotated[str, msgspec.Meta(min_length=1)]
+    expires_in: Annotated[int, msgspec.Meta(gt=0)] = 3600
+    scope: str | None = None
+
+
+class ErrorWire(msgspec.Struct, kw_only=True):
+    error: str = ""
+    error_description: str = ""
+
+
+class Pagination(msgspec.Struct, kw_only=True):
+    current_page: int
+    per_page: int
+    total: int
+    count: int
+    total_pages: int
+
+
+class _ListMeta(msgspec.Struct, kw_only=True):
+    pagination: Pagination
+
+
+class _RawPage(msgspec.Struct, kw_only=True):
+    data: list[msgspec.Raw]
+    meta: _ListMeta | None = None
+
+
+class _RawSingle(msgspec.Struct, kw_only=True):
+    data: msgspec.Raw
+
+
+class _IdOnly(msgspec.Struct, kw_only=True):
+    orderId: object = None
+
+
+class LanguageName(_Wire, kw_only=True):
+    lang_code: str | None = None
+    name: str | None = None
+
+
+class StatusWire(_Wire, kw_only=True):
+    status_id: int
+    id_code: str | None = None
+    should_send_email: bool | None = None
+    languages: list[LanguageName] = []
+
+    @property
+    def code(self) -> str:
+        """What brygga calls this status: the ``idCode``, or the id for custom statuses."""
+        return self.id_code or str(self.status_id)
+
+
+class ItemWire(_Wire, kw_only=True):
+    item_id: int | None = None
+    sku: str | None = None
+    description: str | None = None
+    #: an int in the spec; decimals are accepted (weighed goods)
+    quantity: Decimal
+    #: excluding VAT
+    unit_price: Decimal
+    vat_rate: Rate
+    discount: NonNegative | None = None
+    discount_type: Literal["amount", "percent"] | None = None
+    sort_index: int | None = None
+
+
+class AddressWire(_Wire, kw_only=True):
+    company_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    care_of: str | None = None
+    address: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country_code: CountryCode | None = None
+    phone_no: str | None = None
+    mobile_phone_no: str | None = None
+
+
+class AddressesWire(_Wire, kw_only=True):
+    original_invoice: AddressWire | None = None
+    original_delivery: AddressWire | None = None
+    customer_invoice: AddressWire | None = None
+    customer_delivery: AddressWire | None = None
+    payment_method_invoice: AddressWire | None = None
+    payment_method_delivery: AddressWire | None = None
+
+
+class CustomerWire(_Wire, kw_only=True):
+    customer_id: int
+    type: Literal["person", "company"] | None = None
+    email: str | None = None
+    national_id_no: str | None = None
+    vat_no: str | None = None
+    pricelist_id: int | None = None
+
+
+class ExternalServiceWire(_Wire, kw_only=True):
+    service_name: str
+    external_id_value: str | None = None
+    read_only: bool = False
+
+
+class OrderSummary(_Wire, kw_only=True):
+    """The fields of an order-list row the change feed needs."""
+
+    order_id: int
+    modified_at: AwareDatetime
+    status_id: int
+    status: Included[StatusWire] | None = None
+
+
+class OrderWire(_Wire, kw_only=True):
+    order_id: int
+    created_at: AwareDatetime
+    modified_at: AwareDatetime
+    customer_id: int | None = None
+    status_id: int
+    is_complete: bool = True
+    payment_status: str | None = None
+    payment_reference: str | None = None
+    currency_code: Currency
+    total_amount: Decimal
+    total_vat: Decimal
+    amount_to_pay: Decimal
+    amount_paid: Decimal | None = None
+    shipping_method_name: str | None = None
+    shipping_cost: NonNegative | None = None
+    shipping_vat_rate: Rate | None = None
+    shipping_tracking_no: str | None = None
+    payment_method_name: str | None = None
+    payment_method_id_code: str | None = None
+    payment_fee: NonNegative | None = None
+    payment_vat_rate: Rate | None = None
+    discount_code: str | None = None
+    original_customer_email: str | None = None
+    original_customer_national_id_no: str | None = None
+    original_customer_vat_no: str | None = None
+    custom_info1: str | None = None
+    custom_info2: str | None = None
+    custom_info3: str | None = None
+    custom_info4: str | None = None
+    items: Included[list[ItemWire]] | None = None
+    addresses: Included[AddressesWire] | None = None
+    customer: Included[CustomerWire | None] | None = None
+    status: Included[StatusWire] | None = None
+    external_services: Included[list[ExternalServiceWire]] | None = None
+
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def _problem(exc: msgspec.MsgspecError) -> tuple[str, str]:
+    """(readable field path, problem) from a msgspec error; ``.data`` wrappers dropped."""
+    match = _AT.match(str(exc))
+    message, path = (match.group("msg"), match.group("path") or "") if match else (str(exc), "")
+    path = path.replace(".data", "").lstrip(".")
+    return path, message
+
+
+def _garbage(subject: str, exc: msgspec.MsgspecError) -> PermanentError:
+    path, message = _problem(exc)
+    where = f"field `{path}`" if path else "the payload"
+    return PermanentError(
+        f"{subject}: {where} is not what the Starweb API documents ({message}); fix the "
+        "value in Starweb admin or report it to Starweb, then retry"
+    )
+
+
+def decode_order(body: bytes, shop_order_id: str) -> OrderWire:
+    """One order (``{"data": {...}}``); garbage is a PermanentError naming order and field."""
+    subject = f"Starweb order {shop_order_id}"
+    try:
+        raw = msgspec.json.decode(body, type=_RawSingle)
+        return msgspec.json.decode(raw.data, type=OrderWire)
+    except msgspec.MsgspecError as exc:
+        raise _garbage(subject, exc) from None
+
+
+def decode_order_page(body: bytes, page: int) -> tuple[list[OrderSummary], Pagination]:
+    """One page of ``GET /orders``; a bad row is a PermanentError naming its order id."""
+    try:
+        raw = msgspec.json.decode(body, type=_RawPage)
+    except msgspec.MsgspecError as exc:
+        raise _garbage(f"Starweb order list page {page}", exc) from None
+    rows = []
+    for index, row in enumerate(raw.data):
+        try:
+            rows.append(msgspec.json.decode(row, type=OrderSummary))
+        except msgspec.MsgspecError as exc:
+            try:
+                order_id = msgspec.json.decode(row, type=_IdOnly).orderId
+            except msgspec.MsgspecError:
+                order_id = None
+            subject = (
+                f"Starweb order {order_id}"
+                if isinstance(order_id, int)
+                else f"Starweb order list page {page}, row {index + 1}"
+            )
+            raise _garbage(subject, exc) from None
+    if raw.meta is None:
+        raise PermanentError(
+            f"Starweb order list page {page}: the answer has no `meta.pagination`; check that "
+            "base_url points at the Starweb API v2"
+        )
+    return rows, raw.meta.pagination
+
+
+def decode_statuses(body: bytes) -> tuple[list[StatusWire], Pagination | None]:
+    try:
+        raw = msgspec.json.decode(body, type=_RawPage)
+        statuses = [msgspec.json.decode(r, type=StatusWire) for r in raw.data]
+    except msgspec.MsgspecError as exc:
+        raise _garbage("Starweb order statuses", exc) from None
+    return statuses, raw.meta.pagination if raw.meta else None
+
+
+def decode_external_service(body: bytes, subject: str) -> ExternalServiceWire:
+    try:
+        raw = msgspec.json.decode(body, type=_RawSingle)
+        return msgspec.json.decode(raw.data, type=ExternalServiceWire)
+    except msgspec.MsgspecError as exc:
+        raise _garbage(subject, exc) from None
+
+
+def decode_token(body: bytes) -> TokenWire:
+    try:
+        return msgspec.json.decode(body, type=TokenWire)
+    except msgspec.MsgspecError as exc:
+        raise _garbage("Starweb token response", exc) from None
+
+
+def decode_error(body: bytes) -> ErrorWire:
+    """Starweb's ErrorModel; an unreadable body gives an empty one."""
+    try:
+        return msgspec.json.decode(body, type=ErrorWire)
+    except msgspec.MsgspecError:
+        return ErrorWire()
