@@ -19,6 +19,8 @@ __all__ = ["ReadyChecks", "WebhookHandler", "WebhookRegistry", "create_app", "ne
 
 log = logging.getLogger(__name__)
 
+_WEBHOOK_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
 #: ``async def handler(request) -> Response`` for one connection's webhook receiver.
 WebhookHandler = Callable[[Request], Awaitable[Response]]
 #: Returns ``{check name: ready}``; /readyz is 200 only when every value is true.
@@ -50,7 +52,8 @@ class WebhookRegistry:
         return value.encode()
 
     def register(self, connection: str, token: str | Secret, handler: WebhookHandler) -> None:
-        """Route ``/webhooks/<connection>/<token>`` to ``handler`` (any HTTP method)."""
+        """Route ``/webhooks/<connection>/<token>`` to ``handler`` (GET, HEAD, POST, PUT, PATCH,
+        DELETE: some platforms verify a receiver with a GET before they post to it)."""
         key = self._token_bytes(token)
         receivers = self._receivers.setdefault(connection, [])
         if any(hmac.compare_digest(known, key) for known, _ in receivers):
@@ -130,7 +133,7 @@ def create_app(
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/webhooks/{connection}/{token}", webhook),
+            Route("/webhooks/{connection}/{token}", webhook, methods=list(_WEBHOOK_METHODS)),
         ]
     )
     app.state.webhooks = registry

@@ -33,6 +33,7 @@ class DaemonControl(Generic[T]):
 
     def __init__(self) -> None:
         self._stop = anyio.Event()
+        self._started = anyio.Event()
         self.port: int | None = None
         self.supervisor: Supervisor[T] | None = None
         self._reload_fn: _Reloader[T] | None = None
@@ -47,6 +48,10 @@ class DaemonControl(Generic[T]):
 
     async def wait_stop_requested(self) -> None:
         await self._stop.wait()
+
+    async def wait_started(self) -> None:
+        """Return once the daemon is up: endpoint listening, runners started, signals handled."""
+        await self._started.wait()
 
     async def reload(self) -> ReloadResult | None:
         """Re-read the targets and apply them (what SIGHUP does); None if that failed or the
@@ -168,6 +173,7 @@ async def serve_daemon(
                     notifier.ready()
                     notifier.status(status_line())
                     log.info("brygga is running: %s", status_line())
+                    control._started.set()
                     task_status.started(control)
                     await control.wait_stop_requested()
                     notifier.stopping()

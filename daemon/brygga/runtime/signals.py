@@ -3,33 +3,47 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 
 import anyio
 from anyio.abc import TaskStatus
 
-__all__ = ["handle_signals"]
+__all__ = ["FORCED_EXIT_STATUS", "force_exit", "handle_signals"]
 
 log = logging.getLogger(__name__)
 
 
-def _force_exit() -> None:
-    raise KeyboardInterrupt
+#: Exit status after a forced stop (128 + SIGINT, what shells report for Ctrl-C).
+FORCED_EXIT_STATUS = 130
+
+
+def force_exit() -> None:
+    """Leave now, skipping cleanup: the user asked twice. The store stays consistent (SQLite
+    WAL); items caught in ``sending`` are reconciled at the next start."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(FORCED_EXIT_STATUS)
 
 
 async def handle_signals(
     on_stop: Callable[[], None],
     on_reload: Callable[[], Awaitable[None]],
     *,
-    on_force: Callable[[], None] = _force_exit,
+    on_force: Callable[[], None] = force_exit,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Receive SIGTERM, SIGINT and SIGHUP until cancelled (run it in the daemon's task group).
 
     The first SIGTERM or SIGINT calls ``on_stop()`` (graceful stop); later SIGTERMs are ignored
-    (systemd escalates to SIGKILL itself), a second SIGINT calls ``on_force()``, which by default
-    raises KeyboardInterrupt out of the task group (the CLI exits 130). SIGHUP awaits
+    (systemd escalates to SIGKILL itself), a second SIGINT calls ``on_force()``, by default
+    :func:`force_exit` (the process exits 130 at once). SIGHUP awaits
     ``on_reload()`` unless stopping; an exception from it is logged and the daemon runs on.
     Must run in the main thread (the signal handlers are installed there).
     """

@@ -323,6 +323,7 @@ class Supervisor(Generic[T]):
             target, Backoff(initial, maximum, jitter=jitter, rng=self._rng), self._healthy
         )
         self._children[target.name] = child
+        self._set_started(child, True)  # counted as running from now, not from its first step
         self._tg.start_soon(self._supervise, child, name=f"connection {target.name}")
 
     async def _stop_children(self, children: list[_Child[T]], grace: float) -> None:

@@ -1,0 +1,72 @@
+"""Metrics: a registry per instance, every family exported, no stale series after removal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from brygga.metrics import Metrics
+
+FAMILIES = [
+    "brygga_connection_up",
+    "brygga_connection_restarts_total",
+    "brygga_items_total",
+    "brygga_transfer_latency_seconds",
+    "brygga_backlog",
+    "brygga_failed_records",
+    "brygga_last_success_timestamp_seconds",
+    "brygga_http_requests_total",
+    "brygga_http_request_duration_seconds",
+    "brygga_build_info",
+]
+
+
+def test_two_instances_do_not_share_a_registry() -> None:
+    first, second = Metrics(), Metrics()
+    first.connection_started("a")
+    assert first.registry.get_sample_value("brygga_connection_up", {"connection": "a"}) == 1
+    assert second.registry.get_sample_value("brygga_connection_up", {"connection": "a"}) is None
+
+
+def test_render_contains_every_family() -> None:
+    metrics = Metrics(version="9.9.9")
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    metrics.connection_started("butiken")
+    metrics.connection_restarted("butiken")
+    metrics.item("butiken", "orders", "done")
+    metrics.transferred("butiken", "orders", created=created, done=created + timedelta(seconds=3))
+    metrics.set_backlog("butiken", "orders", 4)
+    metrics.set_failed_records("butiken", "orders", 1)
+    metrics.http_request("starweb", "get", 200, 0.2)
+    metrics.http_request("starweb", "post", None, 1.0)
+    body, content_type = metrics.render()
+    text = body.decode()
+    assert content_type.startswith("text/plain")
+    for family in FAMILIES:
+        assert f"\n{family}" in text or text.startswith(family), family
+    assert 'brygga_build_info{version="9.9.9"} 1.0' in text
+    assert 'brygga_items_total{connection="butiken",outcome="done",register="orders"} 1.0' in text
+    assert 'brygga_http_requests_total{method="POST",status="error",system="starweb"} 1.0' in text
+    bucket = (
+        'brygga_transfer_latency_seconds_bucket{connection="butiken",le="5.0",register="orders"}'
+    )
+    assert f"{bucket} 1.0" in text
+    assert (
+        metrics.registry.get_sample_value(
+            "brygga_last_success_timestamp_seconds",
+            {"connection": "butiken", "register": "orders"},
+        )
+        == (created + timedelta(seconds=3)).timestamp()
+    )
+
+
+def test_forget_connection_drops_its_series_only() -> None:
+    metrics = Metrics()
+    for name in ("gone", "kept"):
+        metrics.connection_started(name)
+        metrics.item(name, "orders", "failed")
+        metrics.set_backlog(name, "stock", 2)
+    metrics.forget_connection("gone")
+    text = metrics.render()[0].decode()
+    assert 'connection="gone"' not in text
+    assert 'brygga_connection_up{connection="kept"} 1.0' in text
+    assert 'brygga_backlog{connection="kept",register="stock"} 2.0' in text
