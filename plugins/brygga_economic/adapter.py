@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import aclosing
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -255,15 +256,17 @@ class EconomicAdapter:
         reference: str,
     ) -> Any:
         # e-conomic compares strings case-insensitively; keep only exact matches
-        async for item in self.api.pages(
+        items = self.api.pages(
             path,
             type_,
             f"the search for reference {reference!r} in {path}",
             filter=f"references.other$eq:{wire.escape_filter_value(reference)}",
             page_size=100,
-        ):
-            if item.references.other == reference:
-                return item
+        )
+        async with aclosing(items):
+            async for item in items:
+                if item.references.other == reference:
+                    return item
         return None
 
     async def create_document(self, document: Document) -> DocumentRef:
