@@ -128,3 +128,24 @@ def test_second_sigint_forces_exit_130() -> None:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+@pytest.mark.anyio
+async def test_sigterm_during_a_slow_reload_stops_at_once() -> None:
+    reload_started = anyio.Event()
+    stopped = anyio.Event()
+    never = anyio.Event()
+
+    async def on_reload() -> None:
+        reload_started.set()
+        await never.wait()
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            await tg.start(handle_signals, stopped.set, on_reload)
+            os.kill(os.getpid(), signal.SIGHUP)
+            await reload_started.wait()
+            os.kill(os.getpid(), signal.SIGTERM)
+            await stopped.wait()
+            tg.cancel_scope.cancel()
+    assert not never.is_set()

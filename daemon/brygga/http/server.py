@@ -98,7 +98,7 @@ async def serve_http(
     sock = bind_socket(host, port)
     config = Config()
     config.accesslog = None
-    config.errorlog = log
+    config.errorlog = logging.getLogger("brygga.http.hypercorn")
     config.graceful_timeout = graceful_timeout
     stop = anyio.Event()
     try:

@@ -23,6 +23,9 @@ __all__ = ["DaemonControl", "serve_daemon"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds the endpoint gives in-flight requests when it closes.
+_HTTP_GRACE = 5.0
+
 
 class DaemonControl(Generic[T]):
     """A handle on a running daemon: stop or reload it from code (tests, ``brygga demo``).
@@ -157,7 +160,13 @@ async def serve_daemon(
     try:
         async with anyio.create_task_group() as root:
             control.port = await root.start(
-                partial(serve_http, app, listen, shutdown_trigger=http_stop.wait)
+                partial(
+                    serve_http,
+                    app,
+                    listen,
+                    shutdown_trigger=http_stop.wait,
+                    graceful_timeout=_HTTP_GRACE,
+                )
             )
             try:
                 async with anyio.create_task_group() as tasks:
@@ -178,6 +187,8 @@ async def serve_daemon(
                     await control.wait_stop_requested()
                     notifier.stopping()
                     notifier.status("stopping: finishing in-flight work")
+                    # systemd's TimeoutStopSec must not cut the grace period short
+                    notifier.extend_timeout(shutdown_deadline + _HTTP_GRACE + 5)
                     log.info("stopping: waiting up to %.1f s for in-flight work", shutdown_deadline)
                     await supervisor.stop(shutdown_deadline)
                     tasks.cancel_scope.cancel()

@@ -43,30 +43,36 @@ async def handle_signals(
 
     The first SIGTERM or SIGINT calls ``on_stop()`` (graceful stop); later SIGTERMs are ignored
     (systemd escalates to SIGKILL itself), a second SIGINT calls ``on_force()``, by default
-    :func:`force_exit` (the process exits 130 at once). SIGHUP awaits
-    ``on_reload()`` unless stopping; an exception from it is logged and the daemon runs on.
-    Must run in the main thread (the signal handlers are installed there).
+    :func:`force_exit` (the process exits 130 at once). SIGHUP runs ``on_reload()`` in a task of
+    its own, so a SIGTERM during a slow reload still stops at once (``on_reload`` serialises
+    overlapping reloads itself); SIGHUP is ignored once stopping, and an exception from
+    ``on_reload`` is logged while the daemon runs on. Must run in the main thread.
     """
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
-        task_status.started()
-        stopping = False
-        async for signum in signals:
-            name = signal.Signals(signum).name
-            if signum == signal.SIGHUP:
-                if stopping:
-                    log.info("%s ignored: the daemon is stopping", name)
-                    continue
-                log.info("%s: reloading the configuration", name)
-                try:
-                    await on_reload()
-                except Exception:
-                    log.exception("reload failed; the daemon keeps running")
-            elif not stopping:
-                stopping = True
-                log.info("%s: stopping (in-flight work finishes first)", name)
-                on_stop()
-            elif signum == signal.SIGINT:
-                log.warning("%s again: forcing exit", name)
-                on_force()
-            else:
-                log.info("%s ignored: the daemon is already stopping", name)
+
+    async def reload() -> None:
+        try:
+            await on_reload()
+        except Exception:
+            log.exception("reload failed; the daemon keeps running")
+
+    async with anyio.create_task_group() as tg:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            task_status.started()
+            stopping = False
+            async for signum in signals:
+                name = signal.Signals(signum).name
+                if signum == signal.SIGHUP:
+                    if stopping:
+                        log.info("%s ignored: the daemon is stopping", name)
+                    else:
+                        log.info("%s: reloading the configuration", name)
+                        tg.start_soon(reload)
+                elif not stopping:
+                    stopping = True
+                    log.info("%s: stopping (in-flight work finishes first)", name)
+                    on_stop()
+                elif signum == signal.SIGINT:
+                    log.warning("%s again: forcing exit", name)
+                    on_force()
+                else:
+                    log.info("%s ignored: the daemon is already stopping", name)
