@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -159,7 +159,7 @@ class EconomicApi:
         *,
         filter: str | None = None,
         page_size: int = 1000,
-    ) -> AsyncIterator[T]:
+    ) -> AsyncGenerator[T, None]:
         """Every item of a collection, page by page (``skippages``) until no ``nextPage``."""
         skip = 0
         while skip < _MAX_PAGES:

@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brygga.clock import Clock, SystemClock
-from brygga.simulation import Asgi, FaultInjector, SimulatedDocument
+from brygga.simulation import Asgi, ErpSimulator, FaultInjector, SimulatedDocument
 from brygga_economic import seed
 from brygga_economic.sim_documents import Documents
 from brygga_economic.sim_errors import Annotations
@@ -136,3 +136,9 @@ class EconomicSimulator:
             **fields,
         }
         return int(self.state.create_customer(body, Annotations())["customerNumber"])
+
+
+if TYPE_CHECKING:  # mypy proves the control surface matches the shared protocol
+
+    def _conforms(simulator: EconomicSimulator) -> ErpSimulator:
+        return simulator
