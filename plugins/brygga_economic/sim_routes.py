@@ -1,14 +1,10 @@
-"""HTTP surface of the e-conomic simulator: auth, rate limit, paging, filters and the routes."""
+"""Routes of the e-conomic simulator: customers, products, documents and reference data."""
 
 from __future__ import annotations
 
-import collections
-import hmac
-import math
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 import msgspec
 from starlette.applications import Starlette
@@ -19,198 +15,18 @@ from starlette.routing import Route
 
 from brygga_economic.sim_documents import Documents, StoredDocument
 from brygga_economic.sim_errors import Annotations, ApiError, error_body
-from brygga_economic.sim_filter import FilterError, parse_filter
+from brygga_economic.sim_http import FILTERABLE, json_response, paginate
 from brygga_economic.sim_state import SimState
-from brygga_economic.wire import decode_product_number, encode_json
+from brygga_economic.wire import decode_product_number
 
-__all__ = ["Gate", "build_app"]
-
-Scope = collections.abc.MutableMapping[str, Any]
-Asgi = Callable[[Scope, Any, Any], Awaitable[None]]
-Handler = Callable[[Request], Awaitable[Response]]
+__all__ = ["build_app"]
 
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
-_LINK_KEYS = frozenset({"self", "download", "products"})
-
-_DOCUMENT_FILTERS = frozenset(
-    {
-        "references.other",
-        "customer.customerNumber",
-        "date",
-        "currency",
-        "recipient.name",
-        "notes.heading",
-        "netAmount",
-        "grossAmount",
-        "dueDate",
-    }
-)
-FILTERABLE: dict[str, frozenset[str]] = {
-    "customers": frozenset(
-        {
-            "address",
-            "balance",
-            "barred",
-            "city",
-            "corporateIdentificationNumber",
-            "country",
-            "creditLimit",
-            "currency",
-            "customerNumber",
-            "ean",
-            "email",
-            "lastUpdated",
-            "name",
-            "publicEntryNumber",
-            "telephoneAndFaxNumber",
-            "vatNumber",
-            "website",
-            "zip",
-        }
-    ),
-    "products": frozenset(
-        {
-            "productNumber",
-            "name",
-            "description",
-            "barCode",
-            "barred",
-            "salesPrice",
-            "costPrice",
-            "recommendedPrice",
-            "lastUpdated",
-            "productGroup.productGroupNumber",
-        }
-    ),
-    "invoices/drafts": _DOCUMENT_FILTERS | {"draftInvoiceNumber"},
-    "invoices/booked": _DOCUMENT_FILTERS | {"bookedInvoiceNumber", "remainder"},
-    "orders/drafts": _DOCUMENT_FILTERS | {"orderNumber"},
-    "orders/sent": _DOCUMENT_FILTERS | {"orderNumber"},
-}
-
-
-def _render(value: Any, base: str) -> Any:
-    """A copy of a resource with relative links made absolute."""
-    if isinstance(value, dict):
-        return {
-            key: (
-                base + item
-                if key in _LINK_KEYS and isinstance(item, str) and item.startswith("/")
-                else _render(item, base)
-            )
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_render(item, base) for item in value]
-    return value
-
-
-def _json(
-    obj: Any, request: Request, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    base = str(request.base_url).rstrip("/")
-    return Response(
-        encode_json(_render(obj, base)),
-        status_code=status,
-        headers=headers,
-        media_type="application/json",
-    )
-
-
-class Gate:
-    """ASGI middleware: the two token headers, then the optional per-agreement rate limit."""
-
-    def __init__(
-        self,
-        app: Asgi,
-        state: SimState,
-        *,
-        app_secret_token: str,
-        agreement_grant_token: str,
-        rate_limit: tuple[int, float] | None,
-    ) -> None:
-        self.app = app
-        self.state = state
-        self.app_secret_token = app_secret_token.encode()
-        self.agreement_grant_token = agreement_grant_token.encode()
-        self.rate_limit = rate_limit
-        self.starts: collections.deque[float] = collections.deque()
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers", []))
-        secret = headers.get(b"x-appsecrettoken")
-        grant = headers.get(b"x-agreementgranttoken")
-        if secret is None or grant is None:
-            await self._refuse(
-                send,
-                401,
-                "Unauthorized access (401): the X-AppSecretToken "
-                "and X-AgreementGrantToken headers are required.",
-            )
-            return
-        if not (
-            hmac.compare_digest(secret, self.app_secret_token)
-            and hmac.compare_digest(grant, self.agreement_grant_token)
-        ):
-            await self._refuse(
-                send,
-                401,
-                "Unauthorized access (401): the X-AppSecretToken or "
-                "X-AgreementGrantToken is not valid, or the grant was revoked.",
-            )
-            return
-        retry_after = self._throttle()
-        if retry_after is not None:
-            await self._refuse(
-                send, 429, "Too many requests.", [(b"retry-after", str(retry_after).encode())]
-            )
-            return
-        await self.app(scope, receive, send)
-
-    def _throttle(self) -> int | None:
-        """Seconds to wait when the window is full (sliding window), else None."""
-        if self.rate_limit is None:
-            return None
-        requests, window = self.rate_limit
-        now = self.state.clock.monotonic()
-        while self.starts and self.starts[0] <= now - window:
-            self.starts.popleft()
-        if len(self.starts) >= requests:
-            return max(1, math.ceil(self.starts[0] + window - now))
-        self.starts.append(now)
-        return None
-
-    async def _refuse(
-        self,
-        send: Any,
-        status: int,
-        message: str,
-        extra: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        hint = (
-            "Send valid X-AppSecretToken and X-AgreementGrantToken headers."
-            if status == 401
-            else "Slow down and retry after the number of seconds in Retry-After."
-        )
-        code = "E00500" if status == 401 else "E00429"
-        body = encode_json(
-            error_body(status, message, hint, self.state.clock.now(), error_code=code)
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), *(extra or [])],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+_json = json_response
 
 
 def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> Starlette:
-    """The routed Starlette app over ``state`` and ``documents`` (no auth; see :class:`Gate`)."""
+    """The routed Starlette app over ``state`` and ``documents`` (auth lives in sim_gate)."""
 
     def fail(status: int, message: str, hint: str = "") -> ApiError:
         return ApiError(status, error_body(status, message, hint, state.clock.now()))
@@ -225,53 +41,7 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
             raise fail(400, "The request body is not valid JSON.") from None
 
     def paged(request: Request, items: list[dict[str, Any]], filterable: Collection[str]) -> Any:
-        query = request.query_params
-        try:
-            skip = int(query.get("skippages", "0"))
-            size = int(query.get("pagesize", "20"))
-        except ValueError:
-            raise fail(400, "skippages and pagesize must be integers.") from None
-        if skip < 0 or size < 1:
-            raise fail(400, "skippages must be 0 or more and pagesize 1 or more.")
-        if size > page_size_max:
-            raise fail(
-                400,
-                f"pagesize cannot be larger than {page_size_max}.",
-                "See pagination.maxPageSizeAllowed.",
-            )
-        total = len(items)
-        text = query.get("filter")
-        if text is not None:
-            try:
-                predicate = parse_filter(text, filterable)
-            except FilterError as exc:
-                raise fail(400, str(exc), "See the filtering section of the docs.") from None
-            items = [item for item in items if predicate(item)]
-        base = str(request.base_url).rstrip("/") + request.url.path
-
-        def link(page: int) -> str:
-            params: dict[str, Any] = {"skippages": page, "pagesize": size}
-            if text is not None:
-                params["filter"] = text
-            return f"{base}?{urlencode(params)}"
-
-        last = max(0, math.ceil(len(items) / size) - 1)
-        pagination: dict[str, Any] = {
-            "skipPages": skip,
-            "pageSize": size,
-            "maxPageSizeAllowed": page_size_max,
-            "results": len(items),
-            "resultsWithoutFilter": total,
-            "firstPage": link(0),
-        }
-        if skip < last:
-            pagination["nextPage"] = link(skip + 1)
-        pagination["lastPage"] = link(last)
-        return {
-            "collection": items[skip * size : (skip + 1) * size],
-            "pagination": pagination,
-            "self": str(request.url),
-        }
+        return paginate(request, items, filterable, page_size_max=page_size_max, fail=fail)
 
     def reference_routes(path: str, table: dict[Any, dict[str, Any]], key: str) -> list[Route]:
         filterable = frozenset({key, "name"})

@@ -40,7 +40,8 @@ from brygga.simulation import Asgi, ErpSimulator, FaultInjector, SimulatedDocume
 from brygga_economic import seed
 from brygga_economic.sim_documents import Documents
 from brygga_economic.sim_errors import Annotations
-from brygga_economic.sim_routes import Gate, build_app
+from brygga_economic.sim_gate import Gate
+from brygga_economic.sim_routes import build_app
 from brygga_economic.sim_state import SimState
 
 __all__ = ["EconomicSimulator"]

@@ -51,7 +51,7 @@ import httpx
 import msgspec
 
 from brygga.adapters import AdapterConfig, AdapterContext, Capabilities
-from brygga.errors import PermanentError
+from brygga.errors import PermanentError, TransientError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import RateLimit
 from brygga.models import DocumentRef, Order, OrderChange, Register
@@ -390,6 +390,11 @@ class _Walk:
                 "starweb shop %s: order list shrank while paging; reading it again",
                 self.adapter.shop,
             )
+        else:
+            raise TransientError(
+                f"Starweb shop {self.adapter.shop}: orders kept disappearing while the order "
+                "list was read; trying again later"
+            )
         for _ in range(HEAD_RECHECKS):
             if head is None or head >= self.until:
                 return
@@ -403,7 +408,6 @@ class _Walk:
         ``modifiedAt`` seen on page 1 and whether the list shrank meanwhile."""
         head: datetime | None = None
         first_total: int | None = None
-        shrunk = False
         page = 1
         while True:
             self.pages += 1
@@ -415,13 +419,14 @@ class _Walk:
                 )
             rows, pagination = await self.adapter.order_page(page)
             first_total = pagination.total if first_total is None else first_total
-            shrunk = shrunk or pagination.total < first_total
+            if pagination.total < first_total:
+                return head, True  # rows moved up past the cursor: this walk is void
             if page == 1 and rows:
                 head = rows[0].modified_at
             for row in rows:
                 self._keep(row)
             if not rows or rows[-1].modified_at < floor or page >= pagination.total_pages:
-                return head, shrunk
+                return head, False
             page += 1
 
     def _keep(self, row: OrderSummary) -> None:

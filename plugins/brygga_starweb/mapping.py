@@ -6,13 +6,9 @@ import re
 from datetime import UTC
 from decimal import Decimal
 
-import msgspec
-
 from brygga.documents import round_money
 from brygga.errors import PermanentError
 from brygga.models import Address, Customer, CustomerKind, LineKind, Order, OrderLine
-from brygga.models import decode as decode_model
-from brygga.models import encode as encode_model
 from brygga_starweb.wire import AddressesWire, AddressWire, ItemWire, OrderWire
 
 __all__ = ["looks_like_org_number", "map_order"]
@@ -35,6 +31,17 @@ def looks_like_org_number(value: str) -> bool:
     if len(digits) in (8, 9):
         return True
     return len(digits) == 10 and digits[2] >= "2"
+
+
+def _check(subject: str, field: str, value: Decimal | None, *, rate: bool = False) -> None:
+    """VAT rates must lie in 0..100 and amounts must not be negative (the API's own rules)."""
+    if value is None or (0 <= value <= 100 if rate else value >= 0):
+        return
+    allowed = "between 0 and 100" if rate else "0 or more"
+    raise PermanentError(
+        f"{subject}: {field} is {value}, but Starweb allows only {allowed}; fix it in Starweb "
+        "admin, then retry"
+    )
 
 
 def _text(value: str | None) -> str:
@@ -97,8 +104,16 @@ def _customer(order: OrderWire) -> Customer:
     )
 
 
-def _item_line(item: ItemWire) -> OrderLine:
+def _item_line(order_id: int, number: int, item: ItemWire) -> OrderLine:
     sku = _text(item.sku)
+    subject = f"Starweb order {order_id}, item {number} ({sku or 'no SKU'})"
+    _check(subject, "vatRate", item.vat_rate, rate=True)
+    _check(subject, "discount", item.discount)
+    if item.discount_type in (None, "percent") and (item.discount or ZERO) > 100:
+        raise PermanentError(
+            f"{subject}: a percent discount of {item.discount} is more than 100 %; fix it in "
+            "Starweb admin, then retry"
+        )
     name = _text(item.description) or sku
     gross = item.quantity * item.unit_price
     percent = item.discount_type in (None, "percent")
@@ -141,9 +156,12 @@ def _charge_line(
     names: tuple[str, str],
 ) -> list[OrderLine]:
     """Freight or payment fee as a row (none when zero); ``names`` = (wire field, label)."""
+    field, label = names
+    subject = f"Starweb order {order_id}"
+    _check(subject, field, amount)
+    _check(subject, field.replace("Cost", "VatRate").replace("Fee", "VatRate"), rate, rate=True)
     if not amount:
         return []
-    field, label = names
     if rate is None:
         raise PermanentError(
             f"Starweb order {order_id}: {field} is {amount} but its VAT rate is missing; set the "
@@ -160,7 +178,7 @@ def map_order(order: OrderWire, status: str) -> Order:
             "include=items, so check that base_url points at the Starweb API v2"
         )
     items = sorted(order.items.data, key=lambda i: (i.sort_index or 0, i.item_id or 0))
-    lines = [_item_line(item) for item in items]
+    lines = [_item_line(order.order_id, n, item) for n, item in enumerate(items, start=1)]
     lines += _charge_line(
         order.order_id,
         LineKind.FREIGHT,
@@ -192,7 +210,7 @@ def map_order(order: OrderWire, status: str) -> Order:
         for service in order.external_services.data:
             extra[f"external_service.{service.service_name}"] = _text(service.external_id_value)
     paid = order.amount_paid is not None and order.amount_paid >= order.amount_to_pay > 0
-    mapped = Order(
+    return Order(
         shop_order_id=str(order.order_id),
         number=str(order.order_id),
         created_at=order.created_at.astimezone(UTC),
@@ -206,11 +224,3 @@ def map_order(order: OrderWire, status: str) -> Order:
         paid=paid,
         extra={k: v for k, v in extra.items() if v},
     )
-    # Constructors do not validate; a round trip through the canonical decoder does.
-    try:
-        return decode_model(encode_model(mapped), Order)
-    except msgspec.ValidationError as exc:
-        raise PermanentError(
-            f"Starweb order {order.order_id}: cannot be represented canonically ({exc}); fix "
-            "the order in Starweb admin, then retry"
-        ) from None

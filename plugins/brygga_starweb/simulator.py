@@ -5,7 +5,8 @@ reference is silent the simulator chooses, and the adapter must not rely on more
 
 - ``ordersCreatedAfter`` is inclusive and ``ordersCreatedBefore`` exclusive; a filter value
   whose ``+`` was not URL-encoded (it arrives as a space) is a 400.
-- A missing, unknown or expired bearer token is ``401 {"error": "invalid_token"}``.
+- A missing, unknown or expired bearer token is ``401 {"error": "invalid_token"}``; a path
+  no route serves is a 404 with or without a token (so a wrong base URL shows as 404).
 - The page size is fixed by the server (``page_size``, default 100); a page past the end is
   an empty ``data`` list with the pagination block.
 - Every write bumps the order's (or product's) ``modifiedAt``, including external-service
@@ -25,17 +26,17 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from brygga.clock import Clock, SystemClock
-from brygga.simulation import Asgi, FaultInjector, Receive, Scope, Send
+from brygga.simulation import Asgi, FaultInjector, Receive, Scope, Send, ShopSimulator
 from brygga_starweb.sim_catalog import CatalogState
 from brygga_starweb.sim_catalog_routes import catalog_routes
 from brygga_starweb.sim_http import error_response, json_response
@@ -121,13 +122,17 @@ class StarwebSimulator:
             path = path[len(API_PREFIX) :] or "/"
         scope = {**scope, "path": path, "raw_path": path.encode()}
         self.requests.append((scope["method"], path))
-        if path != "/token" and not self._authorized(scope):
+        if path != "/token" and self._routed(scope) and not self._authorized(scope):
             response = error_response(
                 401, "invalid_token", "The access token provided is invalid or has expired"
             )
             await response(scope, receive, send)
             return
         await self._starlette(scope, receive, send)
+
+    def _routed(self, scope: Scope) -> bool:
+        """Whether any route serves this path (unknown paths are 404 even without a token)."""
+        return any(route.matches(scope)[0] != Match.NONE for route in self._starlette.routes)
 
     def _authorized(self, scope: Scope) -> bool:
         for name, value in scope.get("headers", []):
@@ -330,6 +335,10 @@ class StarwebSimulator:
         """Bump ``modifiedAt`` to now, as any edit in the admin would."""
         self.state.touch(self._order(shop_order_id))
 
+    def delete_order(self, shop_order_id: str) -> None:
+        """Remove the order, as deleting it in the admin would."""
+        del self.state.orders[self._order(shop_order_id).order_id]
+
     def status_changes(self, shop_order_id: str) -> list[StatusChange]:
         """Status changes requested by API, with e-mail and payment side effects."""
         return list(self._order(shop_order_id).status_changes)
@@ -356,3 +365,7 @@ class StarwebSimulator:
     @on_orders_page.setter
     def on_orders_page(self, hook: Callable[[int], None] | None) -> None:
         self.knobs.on_orders_page = hook
+
+
+if TYPE_CHECKING:  # mypy checks that the control surface matches the shared protocol
+    _conforms: ShopSimulator = StarwebSimulator()

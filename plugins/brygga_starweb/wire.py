@@ -36,8 +36,10 @@ T = TypeVar("T")
 
 #: Starweb sends ISO-8601 with an offset; a timestamp without one is garbage, not local time.
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
-Rate = Annotated[Decimal, msgspec.Meta(ge=0, le=100)]
-NonNegative = Annotated[Decimal, msgspec.Meta(ge=0)]
+# msgspec cannot constrain Decimal ranges: VAT rates and non-negative amounts are checked
+# in mapping.py, where the message can name the order and row.
+Rate = Decimal
+NonNegative = Decimal
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, msgspec.Meta(pattern=r"^([A-Za-z]{2})?$")]
 

@@ -70,3 +70,9 @@ def open_adapter(sim: EconomicSimulator, clock: FakeClock) -> AdapterFactory:
             await adapter.aclose()
 
     return opened
+
+
+@pytest.fixture
+def customer_one(sim: EconomicSimulator) -> int:
+    """Customer number 1 in the simulator."""
+    return sim.add_customer(name="Anna Andersson", email="anna@example.se")

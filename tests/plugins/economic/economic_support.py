@@ -85,3 +85,18 @@ def document(
         shop_order_number=shop_order_id,
         book=book,
     )
+
+
+def draft_body(**overrides: Any) -> dict[str, Any]:
+    """A valid draft invoice/order body for customer 1, overridable per key."""
+    body: dict[str, Any] = {
+        "date": "2026-01-02",
+        "currency": "SEK",
+        "customer": {"customerNumber": 1},
+        "recipient": {"name": "Anna", "vatZone": {"vatZoneNumber": 1}},
+        "layout": {"layoutNumber": 19},
+        "paymentTerms": {"paymentTermsNumber": 1},
+        "references": {"other": "ref-1"},
+        "lines": [{"product": {"productNumber": "KAFFE-500"}, "quantity": 1, "unitNetPrice": 89}],
+    }
+    return body | overrides

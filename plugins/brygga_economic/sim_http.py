@@ -1,0 +1,160 @@
+"""Collections of the e-conomic simulator: filterable properties, paging and JSON responses."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from brygga_economic.sim_filter import FilterError, parse_filter
+from brygga_economic.wire import encode_json
+
+__all__ = ["FILTERABLE", "json_response", "paginate", "render"]
+
+_LINK_KEYS = frozenset({"self", "download", "products"})
+
+_DOCUMENT_FILTERS = frozenset(
+    {
+        "references.other",
+        "customer.customerNumber",
+        "date",
+        "currency",
+        "recipient.name",
+        "notes.heading",
+        "netAmount",
+        "grossAmount",
+        "dueDate",
+    }
+)
+FILTERABLE: dict[str, frozenset[str]] = {
+    "customers": frozenset(
+        {
+            "address",
+            "balance",
+            "barred",
+            "city",
+            "corporateIdentificationNumber",
+            "country",
+            "creditLimit",
+            "currency",
+            "customerNumber",
+            "ean",
+            "email",
+            "lastUpdated",
+            "name",
+            "publicEntryNumber",
+            "telephoneAndFaxNumber",
+            "vatNumber",
+            "website",
+            "zip",
+        }
+    ),
+    "products": frozenset(
+        {
+            "productNumber",
+            "name",
+            "description",
+            "barCode",
+            "barred",
+            "salesPrice",
+            "costPrice",
+            "recommendedPrice",
+            "lastUpdated",
+            "productGroup.productGroupNumber",
+        }
+    ),
+    "invoices/drafts": _DOCUMENT_FILTERS | {"draftInvoiceNumber"},
+    "invoices/booked": _DOCUMENT_FILTERS | {"bookedInvoiceNumber", "remainder"},
+    "orders/drafts": _DOCUMENT_FILTERS | {"orderNumber"},
+    "orders/sent": _DOCUMENT_FILTERS | {"orderNumber"},
+}
+
+
+def render(value: Any, base: str) -> Any:
+    """A copy of a resource with relative links made absolute."""
+    if isinstance(value, dict):
+        return {
+            key: (
+                base + item
+                if key in _LINK_KEYS and isinstance(item, str) and item.startswith("/")
+                else render(item, base)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [render(item, base) for item in value]
+    return value
+
+
+def json_response(
+    obj: Any, request: Request, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    base = str(request.base_url).rstrip("/")
+    return Response(
+        encode_json(render(obj, base)),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def paginate(
+    request: Request,
+    items: list[dict[str, Any]],
+    filterable: Collection[str],
+    *,
+    page_size_max: int,
+    fail: Callable[..., Exception],
+) -> dict[str, Any]:
+    """One page of ``items`` after ``filter=``, with the ``pagination`` object of full URLs."""
+    query = request.query_params
+    try:
+        skip = int(query.get("skippages", "0"))
+        size = int(query.get("pagesize", "20"))
+    except ValueError:
+        raise fail(400, "skippages and pagesize must be integers.") from None
+    if skip < 0 or size < 1:
+        raise fail(400, "skippages must be 0 or more and pagesize 1 or more.")
+    if size > page_size_max:
+        raise fail(
+            400,
+            f"pagesize cannot be larger than {page_size_max}.",
+            "See pagination.maxPageSizeAllowed.",
+        )
+    total = len(items)
+    text = query.get("filter")
+    if text is not None:
+        try:
+            predicate = parse_filter(text, filterable)
+        except FilterError as exc:
+            raise fail(400, str(exc), "See the filtering section of the docs.") from None
+        items = [item for item in items if predicate(item)]
+    base = str(request.base_url).rstrip("/") + request.url.path
+
+    def link(page: int) -> str:
+        params: dict[str, Any] = {"skippages": page, "pagesize": size}
+        if text is not None:
+            params["filter"] = text
+        return f"{base}?{urlencode(params)}"
+
+    last = max(0, math.ceil(len(items) / size) - 1)
+    pagination: dict[str, Any] = {
+        "skipPages": skip,
+        "pageSize": size,
+        "maxPageSizeAllowed": page_size_max,
+        "results": len(items),
+        "resultsWithoutFilter": total,
+        "firstPage": link(0),
+    }
+    if skip < last:
+        pagination["nextPage"] = link(skip + 1)
+    pagination["lastPage"] = link(last)
+    return {
+        "collection": items[skip * size : (skip + 1) * size],
+        "pagination": pagination,
+        "self": str(request.url),
+    }

@@ -1,0 +1,99 @@
+"""The e-conomic adapter's customer matching and creation, against the simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from economic_support import customer
+
+from brygga.errors import PermanentError
+from brygga.models import Address, CustomerKind
+from brygga_economic.simulator import EconomicSimulator
+
+pytestmark = pytest.mark.anyio
+
+ALL_KEYS = ["customer_number", "email", "org_number"]
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+async def test_customer_match_order(sim: EconomicSimulator, open_adapter: Any) -> None:
+    by_number = sim.add_customer(name="By number", email="other@example.se")
+    by_email = sim.add_customer(name="By email", email="ANNA@example.se")
+    by_org = sim.add_customer(name="By org", corporateIdentificationNumber="556677-8899")
+    buyer = customer(customer_number=str(by_number), org_number="556677-8899")
+    async with open_adapter() as adapter:
+        assert await adapter.find_customer(buyer, ALL_KEYS) == str(by_number)
+        assert await adapter.find_customer(buyer, ["email", "customer_number"]) == str(by_email)
+        assert await adapter.find_customer(buyer, ["org_number", "email"]) == str(by_org)
+        unknown = customer(customer_number="424242", email="nobody@example.se")
+        assert await adapter.find_customer(unknown, ALL_KEYS) is None
+        # a number that is not an e-conomic number falls through to the next key
+        assert await adapter.find_customer(customer(customer_number="K-1"), ALL_KEYS) == str(
+            by_email
+        )
+
+
+async def test_customer_email_match_escapes_filter_characters(
+    sim: EconomicSimulator, open_adapter: Any
+) -> None:
+    odd = "o$car(1),[x]*@example.se"
+    number = sim.add_customer(name="Oscar", email=odd)
+    sim.add_customer(name="Oscar 2", email="oscar@example.se")
+    async with open_adapter() as adapter:
+        assert await adapter.find_customer(customer(email=odd), ["email"]) == str(number)
+
+
+async def test_create_customer_sends_the_fields(sim: EconomicSimulator, open_adapter: Any) -> None:
+    company = customer(
+        kind=CustomerKind.COMPANY,
+        name="Anna Andersson",
+        org_number="556677-8899",
+        vat_number="SE556677889901",
+        billing=Address(
+            company="Kaffebaren AB",
+            street="Storgatan 1",
+            street2="Box 12",
+            postal_code="111 22",
+            city="Stockholm",
+            country_code="SE",
+            phone="070-1234567",
+        ),
+    )
+    async with open_adapter(customer_group=4, payment_terms=2, vat_zone=1) as adapter:
+        number = await adapter.create_customer(company, "SEK")
+    [stored] = sim.customers()
+    assert str(stored["customerNumber"]) == number
+    assert stored["name"] == "Kaffebaren AB"
+    assert stored["email"] == "anna@example.se"
+    assert stored["corporateIdentificationNumber"] == "556677-8899"
+    assert stored["vatNumber"] == "SE556677889901"
+    assert stored["address"] == "Storgatan 1\nBox 12"
+    assert (stored["zip"], stored["city"], stored["country"]) == ("111 22", "Stockholm", "Sweden")
+    assert stored["currency"] == "SEK"
+    assert stored["customerGroup"]["customerGroupNumber"] == 4
+    assert stored["paymentTerms"]["paymentTermsNumber"] == 2
+    assert stored["vatZone"]["vatZoneNumber"] == 1
+
+
+async def test_guests_are_created_and_found_again(
+    sim: EconomicSimulator, open_adapter: Any
+) -> None:
+    guest = customer(shop_customer_id=None, email="guest@example.se", name="Gäst Gästsson")
+    assert guest.is_guest
+    async with open_adapter() as adapter:
+        assert await adapter.find_customer(guest, ALL_KEYS) is None
+        number = await adapter.create_customer(guest, "EUR")
+        assert await adapter.find_customer(guest, ALL_KEYS) == number
+    assert sim.customers()[0]["currency"] == "EUR"
+
+
+async def test_create_customer_rejections_are_permanent(open_adapter: Any) -> None:
+    async with open_adapter() as adapter:
+        with pytest.raises(PermanentError, match="currency does not exist"):
+            await adapter.create_customer(customer(), "XYZ")
+        nameless = customer(name="", email="", billing=Address())
+        with pytest.raises(PermanentError, match="needs a customer name"):
+            await adapter.create_customer(nameless, "SEK")
