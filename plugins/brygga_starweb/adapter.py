@@ -8,14 +8,10 @@ VAT, order external services, and ``PATCH /orders/{id}`` with the e-mail/payment
 Chosen where the reference says [unknown] or [inferred] (what is modelled, not documented):
 
 - **Change feed.** Orders have no modified-since filter, so :meth:`StarwebAdapter.changed_orders`
-  walks ``sortBy=modifiedAt&sortOrder=DESC`` from page 1 until a page's oldest row is older
-  than ``since``. Offset pages drift when orders change meanwhile: an edited order jumps to
-  the front, which only repeats rows (deduplicated here). Rows edited during the walk whose
-  new ``modifiedAt`` still falls before ``until`` are caught by re-reading the head of the
-  list (up to three times) while ``until`` lies beyond the newest row seen; pass an ``until``
-  no later than "now" and nothing is lost. A shrinking ``total`` (an order deleted mid-walk
-  shifts rows up past the cursor) restarts the walk. Unfinished checkouts
-  (``isComplete=false``) are not listed, as Starweb hides them by default.
+  walks the order list sorted by ``modifiedAt`` descending down to ``since`` (see
+  :mod:`brygga_starweb.feed` for how drifting offset pages are handled). Pass an ``until`` no
+  later than "now" and no order is lost. Unfinished checkouts (``isComplete=false``) are not
+  listed, as Starweb hides them by default.
 - **Money.** ``amountToPay`` is taken as the total incl. VAT and ``totalVat`` as the VAT
   (``totalAmount`` = excl. VAT); ``shippingCost`` and ``paymentFee`` exclude VAT like item
   prices. A percent discount becomes the row's reduction ``quantity * unitPrice * pct / 100``
@@ -30,7 +26,7 @@ Chosen where the reference says [unknown] or [inferred] (what is modelled, not d
   is the first non-empty of the customerInvoice, originalInvoice and paymentMethodInvoice
   addresses; shipping likewise from the delivery addresses.
 - **Paid** means ``amountPaid >= amountToPay > 0``.
-- **Rate limit.** Starweb publishes none; the adapter keeps to 10 requests/s per API client
+- **Rate limit.** Starweb publishes none; the adapter keeps under 10 requests/s per API client
   unless ``rate_limit`` says otherwise, and backs off on 429/5xx with Retry-After.
 - **Export mark.** ``mark_exported`` upserts the external service ``service_name`` with the
   ERP document number, reading it first so a repeat does not write (every write bumps the
@@ -51,12 +47,13 @@ import httpx
 import msgspec
 
 from brygga.adapters import AdapterConfig, AdapterContext, Capabilities
-from brygga.errors import PermanentError, TransientError
+from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import RateLimit
 from brygga.models import DocumentRef, Order, OrderChange, Register
 from brygga.secrets import Secret
 from brygga_starweb.auth import TokenSource
+from brygga_starweb.feed import OrderListWalk
 from brygga_starweb.mapping import map_order
 from brygga_starweb.wire import (
     Included,
@@ -83,10 +80,6 @@ log = logging.getLogger(__name__)
 #: Starweb publishes no limit; a conservative figure of our own.
 DEFAULT_RATE_LIMIT = RateLimit(10, 1.0)
 ORDER_INCLUDES = "items,addresses,customer,status,externalServices"
-#: how many times the head of the order list is re-read for rows edited during a walk
-HEAD_RECHECKS = 3
-#: how many times a walk restarts because the list shrank under it
-RESTARTS = 3
 
 CAPABILITIES = Capabilities(
     reads=frozenset({Register.ORDERS, Register.PRODUCTS}),
@@ -252,7 +245,9 @@ class StarwebAdapter:
         """Orders modified in ``[since, until)``, oldest first, each once (see module notes)."""
         if since.tzinfo is None or until.tzinfo is None:
             raise ValueError("since and until must be timezone-aware")
-        walk = _Walk(self, since, until)
+        walk = OrderListWalk(
+            self.order_page, since, until, page_limit=self.config.page_limit, shop=self.shop
+        )
         await walk.run()
         changes = []
         for row in walk.rows.values():
@@ -355,8 +350,10 @@ class StarwebAdapter:
             body["statusId"] = target
             body["onOrderStatusChangeSendEmail"] = email
             body["onOrderStatusChangeProcessPayment"] = capture
-        if body:
-            await self._call("PATCH", f"orders/{order_id}", what, json=body)
+        if not body:
+            log.debug("starweb order %s already has status %s", order_id, status_id_code)
+            return
+        await self._call("PATCH", f"orders/{order_id}", what, json=body)
 
     async def _status_id(self, code: str, what: str) -> int:
         for attempt in range(2):
@@ -369,72 +366,6 @@ class StarwebAdapter:
             f"{what}: the shop has no such order status (known: {known or 'none'}); fix the "
             "status rule in the connection's [status] table"
         )
-
-
-class _Walk:
-    """One change-feed read: offset pages of the order list, newest first (module notes)."""
-
-    def __init__(self, adapter: StarwebAdapter, since: datetime, until: datetime) -> None:
-        self.adapter = adapter
-        self.since = since
-        self.until = until
-        self.rows: dict[int, OrderSummary] = {}
-        self.pages = 0
-
-    async def run(self) -> None:
-        for _ in range(RESTARTS + 1):
-            head, shrunk = await self._down_to(self.since)
-            if not shrunk:
-                break
-            log.info(
-                "starweb shop %s: order list shrank while paging; reading it again",
-                self.adapter.shop,
-            )
-        else:
-            raise TransientError(
-                f"Starweb shop {self.adapter.shop}: orders kept disappearing while the order "
-                "list was read; trying again later"
-            )
-        for _ in range(HEAD_RECHECKS):
-            if head is None or head >= self.until:
-                return
-            newer, _ = await self._down_to(head)
-            if newer is None or newer <= head:
-                return
-            head = newer
-
-    async def _down_to(self, floor: datetime) -> tuple[datetime | None, bool]:
-        """Read pages from 1 until a page ends below ``floor``; return the newest
-        ``modifiedAt`` seen on page 1 and whether the list shrank meanwhile."""
-        head: datetime | None = None
-        first_total: int | None = None
-        page = 1
-        while True:
-            self.pages += 1
-            if self.pages > self.adapter.config.page_limit:
-                raise PermanentError(
-                    f"Starweb shop {self.adapter.shop}: read {self.adapter.config.page_limit} "
-                    f"order-list pages without reaching {self.since.isoformat()}; raise "
-                    "page_limit or shorten the orders lookback"
-                )
-            rows, pagination = await self.adapter.order_page(page)
-            first_total = pagination.total if first_total is None else first_total
-            if pagination.total < first_total:
-                return head, True  # rows moved up past the cursor: this walk is void
-            if page == 1 and rows:
-                head = rows[0].modified_at
-            for row in rows:
-                self._keep(row)
-            if not rows or rows[-1].modified_at < floor or page >= pagination.total_pages:
-                return head, False
-            page += 1
-
-    def _keep(self, row: OrderSummary) -> None:
-        if not self.since <= row.modified_at < self.until:
-            return
-        seen = self.rows.get(row.order_id)
-        if seen is None or row.modified_at > seen.modified_at:
-            self.rows[row.order_id] = row
 
 
 _HINTS = {

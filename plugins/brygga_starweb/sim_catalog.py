@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from brygga_starweb.seed import SEED_CATALOG
-from brygga_starweb.sim_state import ApiError, iso
+from brygga_starweb.sim_records import ApiError, iso
 
 __all__ = [
     "WEBHOOK_EVENTS",

@@ -23,7 +23,8 @@ from brygga_starweb.sim_http import (
     query_datetime,
     require,
 )
-from brygga_starweb.sim_state import ApiError, Knobs
+from brygga_starweb.sim_records import ApiError
+from brygga_starweb.sim_state import Knobs
 
 __all__ = ["catalog_routes"]
 

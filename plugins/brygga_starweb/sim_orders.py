@@ -21,7 +21,8 @@ from brygga_starweb.sim_http import (
     query_int,
     require,
 )
-from brygga_starweb.sim_state import ApiError, Knobs, OrderState, SimOrder
+from brygga_starweb.sim_records import ApiError
+from brygga_starweb.sim_state import Knobs, OrderState, SimOrder
 
 __all__ = ["order_routes"]
 

@@ -41,16 +41,8 @@ from brygga_starweb.sim_catalog import CatalogState
 from brygga_starweb.sim_catalog_routes import catalog_routes
 from brygga_starweb.sim_http import error_response, json_response
 from brygga_starweb.sim_orders import order_routes
-from brygga_starweb.sim_state import (
-    ApiError,
-    Knobs,
-    OrderState,
-    SimAddress,
-    SimCustomer,
-    SimItem,
-    SimOrder,
-    StatusChange,
-)
+from brygga_starweb.sim_records import ApiError, SimAddress, SimCustomer, StatusChange
+from brygga_starweb.sim_state import ADDRESS_KINDS, Knobs, OrderState, SimItem, SimOrder
 
 __all__ = ["StarwebSimulator"]
 
@@ -206,12 +198,14 @@ class StarwebSimulator:
         org_number: str = "",
         name: str = "",
         paid: bool = False,
+        complete: bool = True,
     ) -> str:
         """Place a complete order for catalog SKUs at their master prices.
 
         ``discount_percent`` discounts every item row; ``order_discount`` (excl. VAT) becomes
         an item with an empty SKU and a negative price at 25 %; freight and payment fee are
         at 25 %. Guests get no customer record; otherwise one customer per e-mail.
+        ``complete=False`` leaves the payment step unfinished (hidden from order lists).
         """
         if not lines:
             raise ValueError("an order needs at least one line")
@@ -267,16 +261,10 @@ class StarwebSimulator:
             customer_id=customer_id,
             email=email,
             items=items,
-            addresses={
-                kind: address
-                for kind in (
-                    "originalInvoice",
-                    "originalDelivery",
-                    "customerInvoice",
-                    "customerDelivery",
-                )
-            },
+            # the checkout snapshot and the customer's copy; payment-provider ones stay empty
+            addresses={kind: address for kind in ADDRESS_KINDS[:4]},
             national_id_no=org_number,
+            is_complete=complete,
             shipping_cost=freight,
             payment_fee=payment_fee,
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -75,3 +75,22 @@ async def open_starweb_adapter(
         yield adapter
     finally:
         await adapter.aclose()
+
+
+Api = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+def raw_client(sim: StarwebSimulator) -> httpx.AsyncClient:
+    """An httpx client on the simulator without a token."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app), base_url=BASE_URL + "/")
+
+
+def place_orders(
+    sim: StarwebSimulator, clock: FakeClock, count: int, step: float = 60
+) -> list[str]:
+    """``count`` orders, ``step`` seconds apart (the clock moves on after each)."""
+    ids = []
+    for n in range(count):
+        ids.append(sim.place_order(lines=[("KAFFE-500", n % 3 + 1)], email=f"k{n}@example.se"))
+        clock.advance(step)
+    return ids

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from starweb_support import collect, open_starweb_adapter, utc
+from starweb_support import collect, open_starweb_adapter, place_orders, utc
 
 from brygga.clock import FakeClock
 from brygga.errors import PermanentError
@@ -22,14 +22,6 @@ pytestmark = pytest.mark.anyio
 Open = Callable[..., AbstractAsyncContextManager[StarwebAdapter]]
 FAR = utc(2030, 1, 1)
 START = utc(2026, 2, 2, 8, 0, 0)
-
-
-def place(sim: StarwebSimulator, clock: FakeClock, count: int, step: float = 60) -> list[str]:
-    ids = []
-    for n in range(count):
-        ids.append(sim.place_order(lines=[("TE-100", 1)], email=f"k{n}@example.se"))
-        clock.advance(step)
-    return ids
 
 
 def list_pages(sim: StarwebSimulator) -> int:
@@ -49,7 +41,7 @@ def assert_each_once(changes: list[OrderChange], expected: list[str]) -> None:
 async def test_walks_every_page_and_yields_oldest_first(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 23)
+    ids = place_orders(sim, clock, 23)
     async with open_adapter() as adapter:
         changes = await collect(adapter.changed_orders(START, FAR))
     assert ids_of(changes) == ids
@@ -62,7 +54,7 @@ async def test_walks_every_page_and_yields_oldest_first(
 async def test_window_is_half_open(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 6)
+    ids = place_orders(sim, clock, 6)
     since, until = START + timedelta(minutes=1), START + timedelta(minutes=4)
     async with open_adapter() as adapter:
         changes = await collect(adapter.changed_orders(since, until))
@@ -72,7 +64,7 @@ async def test_window_is_half_open(
 async def test_walk_stops_below_the_window(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 23)
+    ids = place_orders(sim, clock, 23)
     since = START + timedelta(minutes=20)
     async with open_adapter() as adapter:
         changes = await collect(adapter.changed_orders(since, since + timedelta(minutes=2)))
@@ -92,7 +84,7 @@ async def test_polling_with_overlapping_windows_finds_every_order(
     since = START
     async with open_adapter() as adapter:
         for round_ in range(6):
-            placed += place(sim, clock, 4 + round_, step=47)
+            placed += place_orders(sim, clock, 4 + round_, step=47)
             if placed:
                 sim.touch(placed[round_])  # an older order is edited now and then
             until = clock.now()
@@ -109,7 +101,7 @@ async def test_polling_with_overlapping_windows_finds_every_order(
 async def test_drift_while_paging_loses_and_repeats_nothing(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 23)
+    ids = place_orders(sim, clock, 23)
     sim.knobs.drift = 4  # four pages each push the next page's first row to the front
     async with open_adapter() as adapter:
         changes = await collect(adapter.changed_orders(START, FAR))
@@ -123,7 +115,7 @@ async def test_drift_while_paging_loses_and_repeats_nothing(
 async def test_an_order_edited_mid_walk_before_until_is_found(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 23)
+    ids = place_orders(sim, clock, 23)
     until = clock.now() + timedelta(seconds=1)  # the caller's window reaches "now"
 
     def edit_an_unread_order(page: int) -> None:
@@ -141,7 +133,7 @@ async def test_an_order_edited_mid_walk_before_until_is_found(
 async def test_an_order_edited_after_until_waits_for_the_next_window(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 12)
+    ids = place_orders(sim, clock, 12)
     until = clock.now()
 
     def edit(page: int) -> None:
@@ -162,7 +154,7 @@ async def test_an_order_edited_after_until_waits_for_the_next_window(
 async def test_duplicate_pages_are_deduplicated(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 23)
+    ids = place_orders(sim, clock, 23)
     sim.knobs.duplicate_pages = True
     async with open_adapter() as adapter:
         changes = await collect(adapter.changed_orders(START, FAR))
@@ -172,7 +164,7 @@ async def test_duplicate_pages_are_deduplicated(
 async def test_orders_placed_during_the_walk_are_not_lost(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 17)
+    ids = place_orders(sim, clock, 17)
     late: list[str] = []
 
     def new_order(page: int) -> None:
@@ -188,7 +180,7 @@ async def test_orders_placed_during_the_walk_are_not_lost(
 async def test_a_deletion_mid_walk_restarts_the_walk(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 23)
+    ids = place_orders(sim, clock, 23)
     deleted: list[str] = []
 
     def delete_newest(page: int) -> None:
@@ -210,7 +202,7 @@ async def test_dst_end_timestamps_convert_to_utc() -> None:
     # 02:00+01:00, so local wall-clock strings go backwards while UTC moves on.
     clock = FakeClock(utc(2026, 10, 25, 0, 30))
     sim = StarwebSimulator(clock=clock, page_size=3)
-    ids = place(sim, clock, 9, step=600)
+    ids = place_orders(sim, clock, 9, step=600)
     async with open_starweb_adapter(sim, clock) as adapter:
         newest, _ = await adapter.order_page(1)
         oldest, _ = await adapter.order_page(3)
@@ -230,7 +222,7 @@ async def test_dst_end_timestamps_convert_to_utc() -> None:
 async def test_dst_start_timestamps_convert_to_utc() -> None:
     clock = FakeClock(utc(2026, 3, 29, 0, 40))
     sim = StarwebSimulator(clock=clock, page_size=2)
-    ids = place(sim, clock, 5, step=600)
+    ids = place_orders(sim, clock, 5, step=600)
     async with open_starweb_adapter(sim, clock) as adapter:
         changes = await collect(adapter.changed_orders(utc(2026, 3, 29), FAR))
     assert [c.modified_at for c in changes] == [
@@ -242,7 +234,7 @@ async def test_dst_start_timestamps_convert_to_utc() -> None:
 async def test_page_limit_is_a_safety_cap(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    place(sim, clock, 23)
+    place_orders(sim, clock, 23)
     async with open_adapter(page_limit=2) as adapter:
         with pytest.raises(PermanentError, match="page_limit"):
             await collect(adapter.changed_orders(START, FAR))
@@ -251,7 +243,7 @@ async def test_page_limit_is_a_safety_cap(
 async def test_a_garbage_row_names_the_order_and_field(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 3)
+    ids = place_orders(sim, clock, 3)
 
     def naive(order: dict[str, Any]) -> None:
         order["modifiedAt"] = "2026-02-02T09:01:00"  # no offset
@@ -265,7 +257,7 @@ async def test_a_garbage_row_names_the_order_and_field(
 async def test_status_falls_back_to_the_status_table(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
-    ids = place(sim, clock, 2)
+    ids = place_orders(sim, clock, 2)
     sim.set_status(ids[0], "picking")
     for order_id in ids:
         sim.mangle_order(order_id, lambda order: order.pop("status", None))

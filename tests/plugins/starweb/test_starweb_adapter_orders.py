@@ -17,7 +17,7 @@ from brygga.models import Address, CustomerKind, DocumentRef, DocumentType, Line
 from brygga.simulation import Fault
 from brygga_starweb.adapter import StarwebAdapter
 from brygga_starweb.mapping import looks_like_org_number
-from brygga_starweb.sim_state import SimStatus
+from brygga_starweb.sim_records import SimStatus
 from brygga_starweb.simulator import StarwebSimulator
 
 pytestmark = pytest.mark.anyio
