@@ -1,0 +1,36 @@
+"""`brygga plugins`: installed plugins, their adapters and capabilities."""
+
+from __future__ import annotations
+
+import argparse
+
+from brygga.commands.common import print_table
+from brygga.plugins import PluginHost
+
+
+def run(args: argparse.Namespace) -> int:
+    host = PluginHost()
+    print("plugins:")
+    rows = [("name", "state", "source", "provides")]
+    for name, plugin in sorted(host.plugins.items()):
+        state = "disabled" if plugin.disabled else ("FAILED" if plugin.error else "loaded")
+        provides = ", ".join(
+            [f"adapter {a}" for a in plugin.adapters] + [f"mapping {m}" for m in plugin.mappings]
+        )
+        rows.append((name, state, plugin.source, provides or "-"))
+    print_table(rows)
+    for name, plugin in sorted(host.plugins.items()):
+        if plugin.error:
+            print(f"  {name}: {plugin.error}")
+    print("\nadapters:")
+    for kind, spec in sorted(host.adapters.items()):
+        caps = spec.capabilities.describe()
+        print(f"  {kind} ({spec.role.value}, plugin {spec.plugin}): {spec.description}")
+        for key, value in caps.items():
+            if isinstance(value, list):
+                value = ", ".join(value) or "-"
+            print(f"      {key:20} {value}")
+        for note in spec.capabilities.notes:
+            print(f"      note: {note}")
+        print(f"      simulator            {'yes' if spec.simulator else 'no'}")
+    return 1 if any(p.error for p in host.plugins.values()) and args.strict else 0

@@ -1,0 +1,137 @@
+"""`brygga run`: the daemon: store, HTTP endpoint, one actor per connection, until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+from anyio.abc import TaskStatus
+
+from brygga.commands.common import load, setup_logging
+from brygga.config import LoadedConfig, ResolvedConnection
+from brygga.errors import BryggaError
+from brygga.http.client import HttpContext
+from brygga.metrics import Metrics
+from brygga.plugins import PluginHost
+from brygga.runtime.actor import ActorDeps, run_connection
+from brygga.runtime.daemon import DaemonControl, serve_daemon
+from brygga.runtime.supervisor import StopToken
+from brygga.store import Store
+from brygga.sync.observer import FanoutObserver, FlowObserver
+
+log = logging.getLogger(__name__)
+
+#: how often backlog and failed-record gauges are refreshed from the store
+GAUGE_REFRESH = 5.0
+
+
+class MetricsObserver:
+    """Feeds flow reports into the daemon's Prometheus metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def item_finished(self, connection: str, register: str, outcome: str) -> None:
+        if outcome in ("done", "failed", "skipped", "retry", "waiting"):
+            self._metrics.item(connection, register, outcome)  # type: ignore[arg-type]
+
+    def transferred(self, connection: str, register: str, latency_seconds: float) -> None:
+        now = datetime.now(UTC)
+        self._metrics.transfer_latency.labels(connection, register).observe(latency_seconds)
+        self._metrics.succeeded(connection, register, at=now)
+
+
+async def _refresh_gauges(store: Store, metrics: Metrics, names: list[str]) -> None:
+    while True:
+        for name in names:
+            counts = await store.items.counts(name)
+            for register in {r for r, _ in counts}:
+                backlog = sum(
+                    n
+                    for (r, s), n in counts.items()
+                    if r == register and s in ("waiting", "new", "sending", "reconcile", "retry")
+                )
+                metrics.set_backlog(name, register, backlog)
+                metrics.set_failed_records(name, register, counts.get((register, "failed"), 0))
+        await anyio.sleep(GAUGE_REFRESH)
+
+
+async def serve(
+    loaded: LoadedConfig,
+    host: PluginHost,
+    *,
+    control: DaemonControl[ResolvedConnection] | None = None,
+    http: HttpContext | None = None,
+    observers: tuple[FlowObserver, ...] = (),
+    handle_os_signals: bool = True,
+    metrics: Metrics | None = None,
+    task_status: TaskStatus[ActorDeps] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the daemon for a loaded config until stopped; the demo calls this in-process."""
+    metrics = metrics or Metrics()
+    store = await Store.open(loaded.state_path)
+    try:
+        deps = ActorDeps(
+            store=store,
+            run_id=uuid.uuid4().hex,
+            http=http or HttpContext(),
+            mappings=tuple(host.mappings),
+            observer=FanoutObserver([MetricsObserver(metrics), *observers]),
+        )
+        targets = [c for c in loaded.connections if c.config.enabled]
+
+        async def runner(conn: ResolvedConnection, token: StopToken) -> None:
+            await run_connection(conn, token, deps)
+
+        def reload_targets() -> list[ResolvedConnection]:
+            fresh, _ = load(loaded.path, host)
+            return [c for c in fresh.connections if c.config.enabled]
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_refresh_gauges, store, metrics, [c.name for c in targets])
+            task_status.started(deps)
+            await serve_daemon(
+                targets=targets,
+                runner=runner,
+                metrics=metrics,
+                listen=loaded.config.daemon.listen,
+                shutdown_deadline=loaded.config.daemon.shutdown_deadline,
+                reload_targets=reload_targets,
+                ready_checks=lambda: {"store": True},
+                handle_os_signals=handle_os_signals,
+                control=control,
+                restart_backoff=loaded.config.daemon.restart_backoff,
+                restart_backoff_max=loaded.config.daemon.restart_backoff_max,
+            )
+            tg.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    try:
+        loaded, host = load(path)
+    except BryggaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(args.log_level or loaded.config.daemon.log_level)
+    log.info(
+        "brygga starting: %d connection(s), state %s, listening on %s",
+        len(loaded.connections),
+        loaded.state_path,
+        loaded.config.daemon.listen,
+    )
+    try:
+        anyio.run(serve, loaded, host, backend="asyncio")
+    except BryggaError as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("brygga stopped")
+    return 0
