@@ -72,10 +72,9 @@ class StarwebSimulator:
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.faults = FaultInjector(seed=seed)
-        rng = random.Random(seed)
-        self._rng = rng
+        self._rng = random.Random(seed)
         self.client_id = f"brygga-sim-{seed}"
-        self.client_secret = f"sim-{rng.getrandbits(64):016x}"
+        self.client_secret = f"sim-{self._rng.getrandbits(64):016x}"
         self.token_ttl = token_ttl
         self.tokens_issued = 0
         self.requests: list[tuple[str, str]] = []

@@ -57,17 +57,21 @@ async def token(client: httpx.AsyncClient, sim: StarwebSimulator) -> str:
 
 @asynccontextmanager
 async def open_starweb_adapter(
-    sim: StarwebSimulator, clock: FakeClock, **overrides: Any
+    sim: StarwebSimulator,
+    clock: FakeClock,
+    *,
+    limiter_clock: FakeClock | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[StarwebAdapter]:
-    """An adapter on ``sim`` in-process. The rate limiter runs on a clock of its own, so its
-    waits do not move the shop's time."""
+    """An adapter on ``sim`` in-process. The rate limiter runs on a clock of its own
+    (``limiter_clock``), so its waits do not move the shop's time."""
     context = AdapterContext(
         connection="test",
         instance="se",
         http=HttpContext(
             transport=httpx.ASGITransport(app=sim.app),
             clock=clock,
-            limiters=RateLimiterRegistry(FakeClock()),
+            limiters=RateLimiterRegistry(limiter_clock or FakeClock()),
         ),
     )
     adapter = StarwebAdapter(starweb_config(sim, **overrides), context)

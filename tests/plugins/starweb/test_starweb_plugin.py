@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
-import httpx
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -16,8 +15,6 @@ from starweb_support import open_starweb_adapter, starweb_config
 from brygga.adapters import AdapterContext, Role, ShopAdapter
 from brygga.clock import FakeClock
 from brygga.documents import round_money
-from brygga.http.client import HttpContext
-from brygga.http.ratelimit import RateLimiterRegistry
 from brygga.models import Register
 from brygga.plugins import PluginHost
 from brygga_starweb.adapter import StarwebAdapter, StarwebConfig
@@ -85,21 +82,11 @@ async def test_default_rate_limit_is_ten_per_second() -> None:
     async def fetch(rate_limit: dict[str, Any] | None) -> float:
         start = limiter_clock.monotonic()
         overrides = {"rate_limit": rate_limit} if rate_limit else {}
-        context = AdapterContext(
-            connection="c",
-            instance="se",
-            http=HttpContext(
-                transport=httpx.ASGITransport(app=sim.app),
-                clock=clock,
-                limiters=RateLimiterRegistry(limiter_clock),
-            ),
-        )
-        adapter = StarwebAdapter(starweb_config(sim, **overrides), context)
-        try:
+        async with open_starweb_adapter(
+            sim, clock, limiter_clock=limiter_clock, **overrides
+        ) as adapter:
             for _ in range(20):
                 await adapter.fetch_order(order_id)
-        finally:
-            await adapter.aclose()
         return limiter_clock.monotonic() - start
 
     # 21 requests at (just under) 10/s need at least two full windows of waiting
