@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated
 
 import msgspec
 
-from brygga.models import Customer, DocumentType, LineKind
+from brygga.models import Customer, DocumentType, LineKind, check_vat_rate
 
 __all__ = ["Document", "DocumentLine", "Totals", "round_money"]
 
@@ -33,8 +32,11 @@ class DocumentLine(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     quantity: Decimal
     unit_price: Decimal
-    vat_rate: Annotated[Decimal, msgspec.Meta(ge=0, le=100)]
+    vat_rate: Decimal
     discount_percent: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        check_vat_rate(self.vat_rate)
 
     @property
     def net_amount(self) -> Decimal:

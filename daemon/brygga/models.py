@@ -34,8 +34,9 @@ __all__ = [
 
 #: ISO 4217 code, upper case.
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
-#: A VAT rate in percent, e.g. Decimal("25").
-VatRate = Annotated[Decimal, msgspec.Meta(ge=0, le=100)]
+#: A VAT rate in percent, e.g. Decimal("25"); 0..100 is checked in __post_init__ (msgspec
+#: has no range constraints for Decimal).
+VatRate = Decimal
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 #: Timestamps must carry a zone; adapters convert to UTC.
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -83,6 +84,13 @@ class StatusKind(enum.StrEnum):
     INVOICED = "invoiced"
     PAID = "paid"
     CANCELLED = "cancelled"
+
+
+def check_vat_rate(rate: Decimal) -> None:
+    """A VAT rate is a percentage from 0 to 100 (msgspec turns the ValueError into a
+    ValidationError when decoding)."""
+    if not Decimal(0) <= rate <= Decimal(100):
+        raise ValueError(f"VAT rate must be between 0 and 100 percent, got {rate}")
 
 
 class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -135,7 +143,12 @@ class OrderLine(_Model, kw_only=True):
     quantity: Decimal
     unit_price: Decimal
     vat_rate: VatRate
-    discount: Annotated[Decimal, msgspec.Meta(ge=0)] = Decimal(0)
+    discount: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        check_vat_rate(self.vat_rate)
+        if self.discount < 0:
+            raise ValueError(f"discount must not be negative, got {self.discount}")
 
     @property
     def net_amount(self) -> Decimal:
@@ -195,6 +208,10 @@ class Product(_Model, kw_only=True):
     variants: tuple[Variant, ...] = ()
     publish: bool = True
     modified_at: AwareDatetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.vat_rate is not None:
+            check_vat_rate(self.vat_rate)
 
 
 class Price(_Model, kw_only=True):

@@ -92,7 +92,7 @@ class RemoteClient:
         )
 
     @property
-    def httpx(self) -> httpx.AsyncClient:
+    def client(self) -> httpx.AsyncClient:
         return self._client
 
     async def aclose(self) -> None:
