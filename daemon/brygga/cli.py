@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0,
                    help="with --exit-when-done: give up (exit 1) after this many seconds")
     p.add_argument("--seed", type=int, default=1, help="random seed for the order generator")
+    p.add_argument("--listen", default="127.0.0.1:0",
+                   help="the daemon's HTTP endpoint (default: a free loopback port)")
     return parser
 
 

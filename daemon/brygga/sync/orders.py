@@ -299,6 +299,7 @@ class OrdersFlow:
             ),
         )
         await self._finish(item, ItemState.DONE, result=number)
+        await self.store.status.success(self.connection, WRITEBACK, item.instance, self.clock.now())
 
 
 class _Waiting(Exception):  # noqa: N818 - control flow inside the worker

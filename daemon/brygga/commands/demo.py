@@ -1,0 +1,219 @@
+"""`brygga demo`: a simulated shop and ERP on loopback, the daemon between them, orders flowing."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+from anyio.abc import TaskStatus
+from tqdm import tqdm
+
+from brygga.commands.common import load, setup_logging
+from brygga.commands.run import serve
+from brygga.config import ResolvedConnection
+from brygga.errors import BryggaError
+from brygga.http.server import serve_http
+from brygga.plugins import PluginHost
+from brygga.runtime.actor import ActorDeps
+from brygga.runtime.daemon import DaemonControl
+from brygga.simulation import ErpSimulator, ShopSimulator
+from brygga.store import ItemState
+from brygga.sync.orders import document_reference
+from brygga.testing import write_config
+
+log = logging.getLogger(__name__)
+
+CONNECTION = "demo"
+SHOP = "webbshop"
+
+
+@dataclass
+class Progress:
+    """Counts what the daemon reports while the demo runs (a FlowObserver)."""
+
+    latencies: list[float] = field(default_factory=list)
+
+    def item_finished(self, connection: str, register: str, outcome: str) -> None:
+        return None
+
+    def transferred(self, connection: str, register: str, latency_seconds: float) -> None:
+        self.latencies.append(latency_seconds)
+
+    def latency_text(self) -> str:
+        if not self.latencies:
+            return "-"
+        recent = self.latencies[-50:]
+        return f"p50 {statistics.median(recent):.1f}s max {max(recent):.1f}s"
+
+
+def _place_random_order(shop: ShopSimulator, rng: random.Random, n: int) -> str:
+    skus = shop.catalog_skus()
+    lines = [(rng.choice(skus), rng.randint(1, 3)) for _ in range(rng.randint(1, 4))]
+    freight = Decimal(rng.choice(["0", "39.20", "49.00", "79.00"]))
+    discount = Decimal(rng.choice(["0", "0", "0", "10", "15"]))
+    return shop.place_order(
+        lines=lines,
+        email=f"kund{rng.randint(1, 40)}@example.se",
+        freight=freight,
+        discount_percent=discount,
+    )
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    host = PluginHost()
+    shop_spec, erp_spec = host.adapters.get("starweb"), host.adapters.get("economic")
+    if shop_spec is None or erp_spec is None or not shop_spec.simulator or not erp_spec.simulator:
+        print("error: the demo needs the starweb and economic plugins", file=sys.stderr)
+        return 2
+    shop = cast(ShopSimulator, shop_spec.simulator(seed=args.seed))
+    erp = cast(ErpSimulator, erp_spec.simulator())
+    shop.faults.in_process = False
+    erp.faults.in_process = False
+    if args.state:
+        state = Path(args.state).resolve()
+        workdir = state.parent
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="brygga-demo-"))
+        state = workdir / "state.db"
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    rng = random.Random(args.seed)
+    progress = Progress()
+    control: DaemonControl[ResolvedConnection] = DaemonControl()
+    placed: list[str] = []
+    result = {"code": 1}
+    sims_stop = anyio.Event()
+
+    async with anyio.create_task_group() as tg:
+        shop_port = await tg.start(_serve_sim, shop.app, sims_stop)
+        erp_port = await tg.start(_serve_sim, erp.app, sims_stop)
+        shop_url = f"http://127.0.0.1:{shop_port}/api/v2"
+        erp_url = f"http://127.0.0.1:{erp_port}"
+        config_path = write_config(
+            workdir / "brygga-demo.toml",
+            state=str(state),
+            listen=args.listen,
+            name=CONNECTION,
+            erp=erp.adapter_config(erp_url),
+            shops=[shop.adapter_config(shop_url, name=SHOP)],
+            daemon={"shutdown_deadline": "5s", "log_level": "warning"},
+            connection={
+                "mode": "erp",
+                "registers": {"price_lists": "off"},
+                "poll": {"orders": "1s"},
+            },
+            sections={"orders": {"overlap": "2m", "lookback": "10m", "workers": 2}},
+        )
+        loaded, plugin_host = load(config_path)
+
+        async def daemon(*, task_status: TaskStatus[ActorDeps]) -> None:
+            try:
+                await serve(
+                    loaded,
+                    plugin_host,
+                    control=control,
+                    observers=(progress,),
+                    task_status=task_status,
+                )
+            finally:
+                sims_stop.set()
+                tg.cancel_scope.cancel()
+
+        deps: ActorDeps = await tg.start(daemon)
+        await control.wait_started()
+        print(
+            f"brygga demo\n"
+            f"  shop (Starweb simulator)    {shop_url}\n"
+            f"  ERP  (e-conomic simulator)  {erp_url}\n"
+            f"  metrics                     http://127.0.0.1:{control.port}/metrics\n"
+            f"  config                      {config_path}\n"
+            f"  state                       {state}\n"
+            f"  try: brygga status -c {config_path}\n"
+            f"Placing an order every {args.interval:g}s"
+            + (f", {args.orders} in all" if args.orders else "; Ctrl-C stops")
+            + ".",
+            flush=True,
+        )
+
+        async def place_orders() -> None:
+            n = 0
+            while not args.orders or n < args.orders:
+                placed.append(_place_random_order(shop, rng, n))
+                n += 1
+                await anyio.sleep(args.interval)
+
+        async def monitor() -> None:
+            bar = tqdm(total=args.orders or None, unit="order", desc="in ERP", mininterval=0.5)
+            deadline = anyio.current_time() + args.timeout
+            try:
+                while True:
+                    await anyio.sleep(0.5)
+                    counts = [
+                        len(erp.documents_with_reference(
+                            document_reference(CONNECTION, SHOP, oid)))
+                        for oid in placed
+                    ]
+                    done = sum(1 for c in counts if c == 1)
+                    dupes = sum(1 for c in counts if c > 1)
+                    failed = len(await deps.store.items.list(states=[ItemState.FAILED]))
+                    bar.n = done
+                    bar.set_postfix_str(
+                        f"placed {len(placed)}, failed {failed}, duplicates {dupes}, "
+                        f"latency {progress.latency_text()}",
+                        refresh=True,
+                    )
+                    if not args.exit_when_done:
+                        continue
+                    if dupes:
+                        print(f"\nerror: {dupes} order(s) in the ERP more than once")
+                        control.request_stop()
+                        return
+                    if args.orders and done == args.orders == len(placed):
+                        result["code"] = 0
+                        control.request_stop()
+                        return
+                    if anyio.current_time() > deadline:
+                        print(f"\nerror: only {done} of {args.orders} orders arrived in time "
+                              f"({failed} failed)")
+                        control.request_stop()
+                        return
+            finally:
+                bar.close()
+
+        tg.start_soon(place_orders)
+        tg.start_soon(monitor)
+
+    counts = [
+        len(erp.documents_with_reference(document_reference(CONNECTION, SHOP, oid)))
+        for oid in placed
+    ]
+    print(
+        f"stopped: {len(placed)} order(s) placed, {sum(1 for c in counts if c == 1)} in the ERP "
+        f"exactly once, {sum(1 for c in counts if c > 1)} duplicated, latency "
+        f"{progress.latency_text()}"
+    )
+    if not args.exit_when_done:
+        return 0 if not any(c > 1 for c in counts) else 1
+    return result["code"]
+
+
+async def _serve_sim(app: Any, stop: anyio.Event, *, task_status: Any) -> None:
+    await serve_http(app, "127.0.0.1:0", shutdown_trigger=stop.wait, task_status=task_status)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging("warning")
+    try:
+        return anyio.run(_demo, args, backend="asyncio")
+    except BryggaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
