@@ -31,14 +31,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="simulated shop + simulated ERP + the daemon, orders flowing")
     p.add_argument("--orders", type=int, default=0, help="place this many orders (0 = forever)")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between new orders")
-    p.add_argument("--exit-when-done", action="store_true",
-                   help="exit 0 once every placed order is in the ERP exactly once")
+    p.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        help="exit 0 once every placed order is in the ERP exactly once",
+    )
     p.add_argument("--state", help="state file (default: a temporary one)")
-    p.add_argument("--timeout", type=float, default=300.0,
-                   help="with --exit-when-done: give up (exit 1) after this many seconds")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="with --exit-when-done: give up (exit 1) after this many seconds",
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed for the order generator")
-    p.add_argument("--listen", default="127.0.0.1:0",
-                   help="the daemon's HTTP endpoint (default: a free loopback port)")
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:0",
+        help="the daemon's HTTP endpoint (default: a free loopback port)",
+    )
     return parser
 
 

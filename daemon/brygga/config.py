@@ -16,7 +16,7 @@ import msgspec
 from brygga.adapters import AdapterConfig, AdapterSpec, Role
 from brygga.durations import Duration, parse_duration
 from brygga.errors import ConfigError
-from brygga.models import DocumentType, Register
+from brygga.models import DocumentType
 from brygga.secrets import Secret, resolve_secret
 
 if typing.TYPE_CHECKING:
@@ -47,7 +47,7 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     pass
 
 
-class DaemonConfig(_Section, kw_only=True):
+class DaemonConfig(_Section, frozen=True, kw_only=True):
     #: SQLite state file; relative paths resolve against the config file's folder
     state: str = "brygga.db"
     #: host:port of the HTTP endpoint (/metrics, /healthz, /readyz, webhooks)
@@ -61,7 +61,7 @@ class DaemonConfig(_Section, kw_only=True):
     disabled_plugins: list[str] = []
 
 
-class PollConfig(_Section, kw_only=True):
+class PollConfig(_Section, frozen=True, kw_only=True):
     orders: Duration = Duration(60)
     status: Duration = Duration(60)
     products: Duration = Duration(900)
@@ -70,14 +70,14 @@ class PollConfig(_Section, kw_only=True):
     stock: Duration = Duration(300)
 
 
-class FeeArticles(_Section, kw_only=True):
+class FeeArticles(_Section, frozen=True, kw_only=True):
     freight: str = "fraktavg"
     handling: str = "expavg"
     discount: str = "rabatt"
     rounding: str = "avrundning"
 
 
-class OrdersConfig(_Section, kw_only=True):
+class OrdersConfig(_Section, frozen=True, kw_only=True):
     document: DocumentType = DocumentType.INVOICE
     #: shop statuses that make an order ready; empty means every status but the cancelled ones
     ready_statuses: list[str] = []
@@ -98,21 +98,21 @@ class OrdersConfig(_Section, kw_only=True):
     workers: int = 2
 
 
-class StatusRule(_Section, kw_only=True):
+class StatusRule(_Section, frozen=True, kw_only=True):
     shop_status: str
     email: bool = False
     tracking: bool = False
     capture: bool = False
 
 
-class StatusConfig(_Section, kw_only=True):
+class StatusConfig(_Section, frozen=True, kw_only=True):
     delivered: StatusRule | None = None
     invoiced: StatusRule | None = None
     paid: StatusRule | None = None
     cancelled: StatusRule | None = None
 
 
-class RegisterOverrides(_Section, kw_only=True):
+class RegisterOverrides(_Section, frozen=True, kw_only=True):
     """Per-register master: ``shop``, ``erp`` or ``off``; unset follows the mode."""
 
     orders: Master | None = None
@@ -123,7 +123,7 @@ class RegisterOverrides(_Section, kw_only=True):
     stock: Master | None = None
 
 
-class ConnectionConfig(_Section, kw_only=True):
+class ConnectionConfig(_Section, frozen=True, kw_only=True):
     name: typing.Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
     erp: dict[str, Any]
     shops: list[dict[str, Any]]
@@ -135,7 +135,7 @@ class ConnectionConfig(_Section, kw_only=True):
     status: StatusConfig = StatusConfig()
 
 
-class Config(_Section, kw_only=True):
+class Config(_Section, frozen=True, kw_only=True):
     daemon: DaemonConfig = DaemonConfig()
     connection: list[ConnectionConfig] = []
     plugins: dict[str, dict[str, Any]] = {}
@@ -202,9 +202,7 @@ def _fields_at(root: Any, path: str) -> list[str]:
     return []
 
 
-def _convert(
-    data: Any, type_: type[T], *, source: Path, prefix: str, base_dir: Path
-) -> T:
+def _convert(data: Any, type_: type[T], *, source: Path, prefix: str, base_dir: Path) -> T:
     try:
         return msgspec.convert(data, type_, dec_hook=_dec_hook(base_dir))
     except msgspec.ValidationError as exc:

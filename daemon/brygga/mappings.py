@@ -14,7 +14,7 @@ __all__ = ["Mapping", "MappingContext", "Skip", "apply_mappings"]
 T = TypeVar("T")
 
 
-class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
+class Skip(Exception):
     """Raised by a transform to skip the record; ``reason`` is shown to the merchant."""
 
     def __init__(self, reason: str) -> None:

@@ -97,14 +97,14 @@ class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """Base for canonical models: immutable, keyword-only, strict on decode."""
 
 
-class Money(_Model, kw_only=True):
+class Money(_Model, frozen=True, kw_only=True):
     """An amount in a currency. Amounts are Decimal, never float."""
 
     amount: Decimal
     currency: Currency
 
 
-class Address(_Model, kw_only=True):
+class Address(_Model, frozen=True, kw_only=True):
     name: str = ""
     company: str = ""
     street: str = ""
@@ -115,7 +115,7 @@ class Address(_Model, kw_only=True):
     phone: str = ""
 
 
-class Customer(_Model, kw_only=True):
+class Customer(_Model, frozen=True, kw_only=True):
     """A buyer as the shop knows them; ``shop_customer_id`` is None for guests."""
 
     shop_customer_id: str | None = None
@@ -133,7 +133,7 @@ class Customer(_Model, kw_only=True):
         return self.shop_customer_id is None
 
 
-class OrderLine(_Model, kw_only=True):
+class OrderLine(_Model, frozen=True, kw_only=True):
     """One order row. ``unit_price`` is excluding VAT; ``discount`` is the row's total reduction
     excluding VAT (already resolved from percent or amount by the shop adapter)."""
 
@@ -156,7 +156,7 @@ class OrderLine(_Model, kw_only=True):
         return self.quantity * self.unit_price - self.discount
 
 
-class Order(_Model, kw_only=True):
+class Order(_Model, frozen=True, kw_only=True):
     """A shop order with its customer. Every amount is in ``currency``; ``total`` and
     ``total_vat`` are the shop's own figures, which the ERP document must reproduce."""
 
@@ -175,7 +175,7 @@ class Order(_Model, kw_only=True):
     extra: dict[str, str] = {}
 
 
-class OrderChange(_Model, kw_only=True):
+class OrderChange(_Model, frozen=True, kw_only=True):
     """What a shop's change feed says about one order: enough to enqueue it."""
 
     shop_order_id: NonEmpty
@@ -183,7 +183,7 @@ class OrderChange(_Model, kw_only=True):
     status: str
 
 
-class DocumentRef(_Model, kw_only=True):
+class DocumentRef(_Model, frozen=True, kw_only=True):
     """An ERP document created for an order."""
 
     document_type: DocumentType
@@ -192,7 +192,7 @@ class DocumentRef(_Model, kw_only=True):
     booked: bool = False
 
 
-class Variant(_Model, kw_only=True):
+class Variant(_Model, frozen=True, kw_only=True):
     sku: NonEmpty
     name: str = ""
     attributes: dict[str, str] = {}
@@ -200,7 +200,7 @@ class Variant(_Model, kw_only=True):
     active: bool = True
 
 
-class Product(_Model, kw_only=True):
+class Product(_Model, frozen=True, kw_only=True):
     sku: NonEmpty
     name: str
     description: str = ""
@@ -214,7 +214,7 @@ class Product(_Model, kw_only=True):
             check_vat_rate(self.vat_rate)
 
 
-class Price(_Model, kw_only=True):
+class Price(_Model, frozen=True, kw_only=True):
     """Ordinary and optional campaign price excluding VAT for one SKU in one price list."""
 
     sku: NonEmpty
@@ -223,21 +223,21 @@ class Price(_Model, kw_only=True):
     campaign_price: Money | None = None
 
 
-class PriceList(_Model, kw_only=True):
+class PriceList(_Model, frozen=True, kw_only=True):
     code: NonEmpty
     name: str = ""
     currency: Currency
     customer_group: str = ""
 
 
-class StockLevel(_Model, kw_only=True):
+class StockLevel(_Model, frozen=True, kw_only=True):
     sku: NonEmpty
     quantity: Decimal
     location: str = ""
     measured_at: AwareDatetime
 
 
-class StatusEvent(_Model, kw_only=True):
+class StatusEvent(_Model, frozen=True, kw_only=True):
     """An ERP-side event about an order that was transferred."""
 
     shop_order_id: NonEmpty

@@ -125,9 +125,11 @@ class PluginHost:
             broken = [p for p in self.plugins.values() if p.error]
             hint = ""
             if broken:
-                hint = " (plugins that failed to load: " + ", ".join(
-                    f"{p.name}: {p.error}" for p in broken
-                ) + ")"
+                hint = (
+                    " (plugins that failed to load: "
+                    + ", ".join(f"{p.name}: {p.error}" for p in broken)
+                    + ")"
+                )
             disabled = [p.name for p in self.plugins.values() if p.disabled]
             if kind in disabled:
                 hint = f" (plugin {kind!r} is disabled in [daemon].disabled_plugins)"

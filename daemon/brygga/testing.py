@@ -21,10 +21,7 @@ class RoutingTransport(httpx.AsyncBaseTransport):
     whole daemon runs against several simulators without sockets."""
 
     def __init__(self, apps: Mapping[str, Asgi]) -> None:
-        self._transports = {
-            host: httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            for host, app in apps.items()
-        }
+        self._transports = {host: httpx.ASGITransport(app=app) for host, app in apps.items()}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         transport = self._transports.get(request.url.host)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from brygga.errors import SchemaTooNewError
@@ -16,7 +17,9 @@ pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-async def _enqueue(store: Store, oid: str, *, ready: bool = True, register: str = "orders") -> Enqueued:
+async def _enqueue(
+    store: Store, oid: str, *, ready: bool = True, register: str = "orders"
+) -> Enqueued:
     return await store.items.enqueue(
         connection="c", register=register, instance="se", external_id=oid, now=NOW, ready=ready
     )
@@ -49,7 +52,7 @@ async def test_enqueue_is_idempotent_and_promotes_waiting(store: Store) -> None:
     assert item is not None and item.state is ItemState.NEW
     await store.items.finish(item.id, ItemState.DONE, NOW, result="D1")
     assert await _enqueue(store, "1") is Enqueued.FINAL
-    assert len(await store.items.list()) == 1
+    assert len(await store.items.query()) == 1
 
 
 async def test_concurrent_claims_never_take_the_same_item(store: Store) -> None:
@@ -58,11 +61,11 @@ async def test_concurrent_claims_never_take_the_same_item(store: Store) -> None:
     claimed: list[int] = []
 
     async def claimer() -> None:
-        while (item := await store.items.claim(
-            connection="c", register="orders", now=NOW, run_id="r"
-        )) is not None:
+        while (
+            item := await store.items.claim(connection="c", register="orders", now=NOW, run_id="r")
+        ) is not None:
             claimed.append(item.id)
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
     async with anyio.create_task_group() as tg:
         for _ in range(5):
@@ -105,7 +108,8 @@ async def test_failed_transaction_rolls_back_on_cancel(store: Store) -> None:
     with anyio.move_on_after(0.05):
         async with store.db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO cursors VALUES ('c', 'se', 'orders', 'x', '2026-01-01T00:00:00.000000Z')"
+                "INSERT INTO cursors VALUES ('c', 'se', 'orders', 'x', ?)",
+                ("2026-01-01T00:00:00.000000Z",),
             )
             await anyio.sleep(10)
     assert await store.cursors.get("c", "se", "orders") is None

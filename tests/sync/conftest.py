@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from brygga_economic.simulator import EconomicSimulator
-from brygga_starweb.simulator import StarwebSimulator
 
 from brygga.clock import SystemClock
 from brygga.commands.common import load
@@ -18,6 +16,8 @@ from brygga.runtime.actor import build_adapters
 from brygga.store import ItemState, Store
 from brygga.sync.orders import OrdersFlow, document_reference
 from brygga.testing import RoutingTransport, write_config
+from brygga_economic.simulator import EconomicSimulator
+from brygga_starweb.simulator import StarwebSimulator
 
 SHOP_URL = "http://shop.test/api/v2"
 ERP_URL = "http://erp.test"
@@ -61,7 +61,9 @@ class FlowEnv:
     def documents_for(self, order_id: str) -> int:
         return len(self.erp.documents_with_reference(self.reference(order_id)))
 
-    async def drain(self, flow: OrdersFlow, register: str = "orders", *, limit: int = 500) -> list[ItemState]:
+    async def drain(
+        self, flow: OrdersFlow, register: str = "orders", *, limit: int = 500
+    ) -> list[ItemState]:
         """Process due items until none is left (ignoring retry delays)."""
         outcomes = []
         for _ in range(limit):
@@ -69,7 +71,8 @@ class FlowEnv:
             if item is None:
                 # make RETRY items due now, so tests need not wait for backoff
                 changed = await self.store.db.execute(
-                    "UPDATE work_items SET next_attempt = '2000-01-01T00:00:00.000000Z' WHERE state = 'retry'"
+                    "UPDATE work_items SET next_attempt = ? WHERE state = 'retry'",
+                    ("2000-01-01T00:00:00.000000Z",),
                 )
                 if not changed:
                     break

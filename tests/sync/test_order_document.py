@@ -134,9 +134,7 @@ def test_document_equals_shop_to_the_ore(lines: list[OrderLine]) -> None:
     )
 )
 def test_sub_ore_unit_prices_get_a_rounding_row(rows: list[tuple[int, Decimal, Decimal]]) -> None:
-    lines = [
-        OrderLine(sku="X", quantity=Decimal(q), unit_price=u, vat_rate=r) for q, u, r in rows
-    ]
+    lines = [OrderLine(sku="X", quantity=Decimal(q), unit_price=u, vat_rate=r) for q, u, r in rows]
     order = _order(lines)
     document = build_document(
         order,
@@ -154,10 +152,24 @@ def test_sub_ore_unit_prices_get_a_rounding_row(rows: list[tuple[int, Decimal, D
 def test_fee_rows_use_configured_articles() -> None:
     order = _order(
         [
-            OrderLine(sku="KAFFE", quantity=Decimal(2), unit_price=Decimal("89.00"), vat_rate=Decimal(25)),
-            OrderLine(kind=LineKind.FREIGHT, quantity=Decimal(1), unit_price=Decimal(49), vat_rate=Decimal(25)),
-            OrderLine(kind=LineKind.FEE, quantity=Decimal(1), unit_price=Decimal(19), vat_rate=Decimal(25)),
-            OrderLine(kind=LineKind.DISCOUNT, quantity=Decimal(1), unit_price=Decimal(-20), vat_rate=Decimal(25)),
+            OrderLine(
+                sku="KAFFE", quantity=Decimal(2), unit_price=Decimal("89.00"), vat_rate=Decimal(25)
+            ),
+            OrderLine(
+                kind=LineKind.FREIGHT,
+                quantity=Decimal(1),
+                unit_price=Decimal(49),
+                vat_rate=Decimal(25),
+            ),
+            OrderLine(
+                kind=LineKind.FEE, quantity=Decimal(1), unit_price=Decimal(19), vat_rate=Decimal(25)
+            ),
+            OrderLine(
+                kind=LineKind.DISCOUNT,
+                quantity=Decimal(1),
+                unit_price=Decimal(-20),
+                vat_rate=Decimal(25),
+            ),
         ]
     )
     document = build_document(
@@ -175,7 +187,12 @@ def test_item_without_sku_is_a_permanent_error_naming_order_and_line() -> None:
     order = _order(
         [
             OrderLine(sku="A", quantity=Decimal(1), unit_price=Decimal(10), vat_rate=Decimal(25)),
-            OrderLine(name="Presentkort", quantity=Decimal(1), unit_price=Decimal(10), vat_rate=Decimal(25)),
+            OrderLine(
+                name="Presentkort",
+                quantity=Decimal(1),
+                unit_price=Decimal(10),
+                vat_rate=Decimal(25),
+            ),
         ]
     )
     with pytest.raises(PermanentError, match=r"order 1001, line 2 \(Presentkort\).*SKU"):
@@ -199,7 +216,11 @@ def test_total_far_from_rows_is_a_data_error_not_rounding() -> None:
 
 def test_cash_rounding_below_one_krona_becomes_a_rounding_row() -> None:
     order = _order(
-        [OrderLine(sku="A", quantity=Decimal(1), unit_price=Decimal("10.10"), vat_rate=Decimal(25))],
+        [
+            OrderLine(
+                sku="A", quantity=Decimal(1), unit_price=Decimal("10.10"), vat_rate=Decimal(25)
+            )
+        ],
         total_adjust=Decimal("-0.63"),
     )
     assert _build(order).gross == order.total

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import anyio
 import pytest
-from conftest import FlowEnv
 
 from brygga.models import DocumentRef
 from brygga.simulation import Fault
 from brygga.store import ItemState
 from brygga.sync.orders import WRITEBACK
+from conftest import FlowEnv
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +50,9 @@ async def test_orders_arrive_once_with_shop_totals_and_document_number_written_b
 
 async def test_commit_then_fail_on_create_is_reconciled_not_resent(env: FlowEnv) -> None:
     [oid] = _place(env)
-    env.erp.faults.add(Fault("commit_then_fail", methods=frozenset({"POST"}), path="drafts", times=1))
+    env.erp.faults.add(
+        Fault("commit_then_fail", methods=frozenset({"POST"}), path="drafts", times=1)
+    )
     flow = env.flow()
     await flow.poll_once("se")
     outcomes = await env.drain(flow)
@@ -62,7 +64,13 @@ async def test_commit_then_fail_on_create_is_reconciled_not_resent(env: FlowEnv)
 async def test_timeout_after_commit_is_reconciled(env: FlowEnv) -> None:
     [oid] = _place(env)
     env.erp.faults.add(
-        Fault("commit_then_fail", methods=frozenset({"POST"}), path="drafts", times=1, then_timeout=True)
+        Fault(
+            "commit_then_fail",
+            methods=frozenset({"POST"}),
+            path="drafts",
+            times=1,
+            then_timeout=True,
+        )
     )
     flow = env.flow()
     await flow.poll_once("se")
@@ -91,11 +99,16 @@ async def test_worker_cancelled_between_intent_and_result_reconciles_on_restart(
         assert item is not None
         await first.process(item)
     assert env.documents_for(oid) == 1
-    left = await env.store.items.find(connection="demo", register="orders", instance="se", external_id=oid)
+    left = await env.store.items.find(
+        connection="demo", register="orders", instance="se", external_id=oid
+    )
     assert left is not None and left.state is ItemState.SENDING
 
     second = env.flow("run-2")
-    assert await env.store.items.recover(connection="demo", run_id="run-2", now=second.clock.now()) == 1
+    assert (
+        await env.store.items.recover(connection="demo", run_id="run-2", now=second.clock.now())
+        == 1
+    )
     assert await env.drain(second) == [ItemState.DONE]
     assert env.documents_for(oid) == 1
 
@@ -137,7 +150,7 @@ async def test_unknown_sku_fails_one_record_and_others_proceed(env: FlowEnv) -> 
     await flow.poll_once("se")
     outcomes = await env.drain(flow)
     assert ItemState.FAILED in outcomes and ItemState.DONE in outcomes
-    failed = await env.store.items.list(states=[ItemState.FAILED])
+    failed = await env.store.items.query(states=[ItemState.FAILED])
     assert [f.external_id for f in failed] == [bad]
     assert "KAFFE-500" in failed[0].last_error and bad in failed[0].last_error
     assert env.documents_for(good) == 1

@@ -25,8 +25,10 @@ def run(args: argparse.Namespace) -> int:
     for conn in loaded.connections:
         shops = ", ".join(f"{c.name} ({c.kind})" for c in conn.shops)
         state = "" if conn.config.enabled else " [disabled]"
-        print(f"\nconnection {conn.name}{state}: mode {conn.config.mode}, "
-              f"erp {conn.erp.kind}, shops {shops}")
+        print(
+            f"\nconnection {conn.name}{state}: mode {conn.config.mode}, "
+            f"erp {conn.erp.kind}, shops {shops}"
+        )
         rows = [("register", "from", "to", "note")]
         errors = []
         for row in flow_table(conn):
@@ -41,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
         if plugin.error:
             print(f"\nwarning: plugin {name} failed to load: {plugin.error}", file=sys.stderr)
     if failed:
-        print("\nconfig refused: fix the errors above (or turn the register off in "
-              "[connection.registers])", file=sys.stderr)
+        print(
+            "\nconfig refused: fix the errors above (or turn the register off in "
+            "[connection.registers])",
+            file=sys.stderr,
+        )
         return 1
     print("\nconfig OK")
     return 0

@@ -79,7 +79,7 @@ async def _demo(args: argparse.Namespace) -> int:
     shop.faults.in_process = False
     erp.faults.in_process = False
     if args.state:
-        state = Path(args.state).resolve()
+        state = Path(args.state)  # made absolute in run()
         workdir = state.parent
     else:
         workdir = Path(tempfile.mkdtemp(prefix="brygga-demo-"))
@@ -158,13 +158,12 @@ async def _demo(args: argparse.Namespace) -> int:
                 while True:
                     await anyio.sleep(0.5)
                     counts = [
-                        len(erp.documents_with_reference(
-                            document_reference(CONNECTION, SHOP, oid)))
+                        len(erp.documents_with_reference(document_reference(CONNECTION, SHOP, oid)))
                         for oid in placed
                     ]
                     done = sum(1 for c in counts if c == 1)
                     dupes = sum(1 for c in counts if c > 1)
-                    failed = len(await deps.store.items.list(states=[ItemState.FAILED]))
+                    failed = len(await deps.store.items.query(states=[ItemState.FAILED]))
                     bar.n = done
                     bar.set_postfix_str(
                         f"placed {len(placed)}, failed {failed}, duplicates {dupes}, "
@@ -182,8 +181,10 @@ async def _demo(args: argparse.Namespace) -> int:
                         control.request_stop()
                         return
                     if anyio.current_time() > deadline:
-                        print(f"\nerror: only {done} of {args.orders} orders arrived in time "
-                              f"({failed} failed)")
+                        print(
+                            f"\nerror: only {done} of {args.orders} orders arrived in time "
+                            f"({failed} failed)"
+                        )
                         control.request_stop()
                         return
             finally:
@@ -212,6 +213,8 @@ async def _serve_sim(app: Any, stop: anyio.Event, *, task_status: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging("warning")
+    if args.state:
+        args.state = str(Path(args.state).resolve())
     try:
         return anyio.run(_demo, args, backend="asyncio")
     except BryggaError as exc:

@@ -44,14 +44,18 @@ async def _report(loaded: LoadedConfig, now: datetime) -> int:
                 backlog = sum(n for (r, s), n in counts.items() if r == register and s in RUNNABLE)
                 failed = counts.get((register, "failed"), 0)
                 done = counts.get((register, "done"), 0)
-                boards_for = [b for k, b in boards.items() if k[0] == conn.name and k[1] == register]
+                boards_for = [
+                    b for k, b in boards.items() if k[0] == conn.name and k[1] == register
+                ]
                 last = max((b.last_success for b in boards_for if b.last_success), default=None)
                 state = "ok"
                 if any(b.state == "failing" for b in boards_for):
                     state = "failing"
                 interval = conn.config.poll.orders
-                if register == "orders" and conn.config.enabled and (
-                    last is None or now - last > timedelta(seconds=3 * interval + 60)
+                if (
+                    register == "orders"
+                    and conn.config.enabled
+                    and (last is None or now - last > timedelta(seconds=3 * interval + 60))
                 ):
                     state = "late" if state == "ok" else state
                 if failed:

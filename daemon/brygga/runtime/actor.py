@@ -126,7 +126,9 @@ async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal
             if not failing:
                 log.warning("%s/%s: polling orders failed: %s", flow.connection, shop, exc)
                 failing = True
-            await flow.store.status.failure(flow.connection, REGISTER, shop, str(exc), flow.clock.now())
+            await flow.store.status.failure(
+                flow.connection, REGISTER, shop, str(exc), flow.clock.now()
+            )
             delay = min(interval, max(1.0, exc.retry_after or 5.0) * (1 + random.random()))
         else:
             if failing:
@@ -141,7 +143,9 @@ async def _worker(flow: OrdersFlow, register: str, stop: StopSignal) -> None:
     while not stop.is_set():
         item = await flow.claim(register)
         if item is None:
-            next_due = await flow.store.items.next_due(connection=flow.connection, register=register)
+            next_due = await flow.store.items.next_due(
+                connection=flow.connection, register=register
+            )
             wait = IDLE_RECHECK
             if next_due is not None:
                 wait = min(wait, max(0.05, (next_due - flow.clock.now()).total_seconds()))

@@ -184,7 +184,9 @@ class WorkItems:
                 " SELECT id, attempts, ? FROM work_items WHERE id = ?",
                 (stamp, item_id),
             )
-            row = list(await tx.execute_fetchall("SELECT * FROM work_items WHERE id = ?", (item_id,)))
+            row = list(
+                await tx.execute_fetchall("SELECT * FROM work_items WHERE id = ?", (item_id,))
+            )
             item = WorkItem.from_row(row[0])
         return item if previous != "waiting" else _as_waiting(item)
 
@@ -268,14 +270,15 @@ class WorkItems:
         )
         return WorkItem.from_row(row) if row else None
 
-    async def list(
+    async def query(
         self,
         *,
         states: Sequence[ItemState] = (),
         connection: str | None = None,
         limit: int = 1000,
     ) -> list[WorkItem]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if states:
             clauses.append(f"state IN ({', '.join('?' for _ in states)})")
             params.extend(s.value for s in states)
@@ -288,7 +291,9 @@ class WorkItems:
         )
         return [WorkItem.from_row(row) for row in rows]
 
-    async def requeue(self, item_id: int, now: datetime, *, from_states: Sequence[ItemState]) -> bool:
+    async def requeue(
+        self, item_id: int, now: datetime, *, from_states: Sequence[ItemState]
+    ) -> bool:
         """Put an item back in the queue (``errors retry``); True if it was in ``from_states``."""
         marks = ", ".join("?" for _ in from_states)
         changed = await self._db.execute(

@@ -76,8 +76,8 @@ def _cannot(spec: AdapterSpec, name: str, register: Register, verb: str) -> str:
 def _check(
     conn: ResolvedConnection, register: Register, master: str
 ) -> tuple[str, str, list[str], str]:
-    erp_label = f"{conn.erp.kind}:{conn.erp.name}" if conn.erp.name != conn.erp.kind else (
-        conn.erp.kind
+    erp_label = (
+        f"{conn.erp.kind}:{conn.erp.name}" if conn.erp.name != conn.erp.kind else (conn.erp.kind)
     )
     shop_labels = [f"{s.kind}:{s.name}" if s.name != s.kind else s.kind for s in conn.shops]
     shops = ", ".join(shop_labels)

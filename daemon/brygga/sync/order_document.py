@@ -6,8 +6,9 @@ discount becomes a discount percentage when that reproduces the shop's row total
 otherwise a separate discount row. Whatever the shop's own rounding leaves between its grand
 total and the ERP's is closed by one 0 % rounding row (öresavrundning), so the document's
 total always equals the shop's to the öre; VAT per rate equals the shop's whenever the shop
-rounds VAT per row (both simulators do), and is otherwise off by at most one öre per row whose
-unit price has more than two decimals.
+rounds VAT per row (both simulators do) — except that a row whose unit price has more than two
+decimals, or whose amount discount no two-decimal percentage reproduces (it becomes a separate
+discount row), may leave VAT one öre off for that row.
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def _article(line: OrderLine, index: int, order: Order, fees: FeeArticles) -> st
     return str(getattr(fees, _FEE_ARTICLE[line.kind]))
 
 
+def _percent_candidates(discount: Decimal, gross: Decimal) -> list[Decimal]:
+    """Two-decimal discount percentages near ``discount / gross``, nearest first."""
+    if gross <= 0:
+        return []
+    exact = (discount / gross * 100).quantize(CENT)
+    steps = [Decimal(0)]
+    for k in range(1, 26):
+        steps += [CENT * k, -CENT * k]
+    return [exact + step for step in steps if Decimal(0) <= exact + step <= 100]
+
+
 def _rows_for(line: OrderLine, article: str, fees: FeeArticles) -> list[DocumentLine]:
     unit = round_money(line.unit_price)
     base = DocumentLine(
@@ -74,10 +86,8 @@ def _rows_for(line: OrderLine, article: str, fees: FeeArticles) -> list[Document
     )
     if not line.discount:
         return [base]
-    gross = line.quantity * unit
     target = shop_row_net(line)
-    if gross:
-        percent = (line.discount / gross * 100).quantize(CENT)
+    for percent in _percent_candidates(line.discount, line.quantity * unit):
         with_percent = DocumentLine(
             kind=line.kind,
             article_number=article,
@@ -87,7 +97,7 @@ def _rows_for(line: OrderLine, article: str, fees: FeeArticles) -> list[Document
             vat_rate=line.vat_rate,
             discount_percent=percent,
         )
-        if with_percent.net_amount == target and Decimal(0) <= percent <= 100:
+        if with_percent.net_amount == target:
             return [with_percent]
     discount_row = DocumentLine(
         kind=LineKind.DISCOUNT,

@@ -111,8 +111,8 @@ class OrdersFlow:
         self._wake.set()
         self._wake = anyio.Event()
 
-    async def wait_for_work(self, timeout: float) -> None:
-        with anyio.move_on_after(timeout):
+    async def wait_for_work(self, seconds: float) -> None:
+        with anyio.move_on_after(seconds):
             await self._wake.wait()
 
     # -- transfer --------------------------------------------------------------------------
@@ -141,7 +141,9 @@ class OrdersFlow:
             await self._finish(item, ItemState.FAILED, error=str(exc))
             return ItemState.FAILED
         except Exception as exc:
-            log.exception("internal error on %s %s/%s", item.register, item.instance, item.external_id)
+            log.exception(
+                "internal error on %s %s/%s", item.register, item.instance, item.external_id
+            )
             await self._finish(
                 item, ItemState.FAILED, error=f"internal error ({type(exc).__name__}): {exc}"
             )
@@ -222,13 +224,13 @@ class OrdersFlow:
             until = self.clock.now() + timedelta(seconds=self.options.revisit)
             raise _Waiting(until)
         # An earlier attempt recorded its intent: the document may exist. Look before sending.
-        if item.reference or item.state is ItemState.RECONCILE:
-            if self.lookup_by_reference:
-                found = await self.erp.find_document(reference, self.options.document)
-                if found is not None:
-                    await self._event(item, "reconciled", f"found {found.number} by reference")
-                    await self._created(item, order, found)
-                    return
+        earlier_intent = item.reference or item.state is ItemState.RECONCILE
+        if earlier_intent and self.lookup_by_reference:
+            found = await self.erp.find_document(reference, self.options.document)
+            if found is not None:
+                await self._event(item, "reconciled", f"found {found.number} by reference")
+                await self._created(item, order, found)
+                return
         order = apply_mappings(
             order,
             self.mappings,
@@ -291,7 +293,9 @@ class OrdersFlow:
             self.connection, REGISTER, item.instance, item.external_id
         )
         if bound is None:
-            raise PermanentError(f"order {item.external_id}: no ERP document recorded to write back")
+            raise PermanentError(
+                f"order {item.external_id}: no ERP document recorded to write back"
+            )
         await shop.mark_exported(
             item.external_id,
             DocumentRef(
@@ -302,7 +306,7 @@ class OrdersFlow:
         await self.store.status.success(self.connection, WRITEBACK, item.instance, self.clock.now())
 
 
-class _Waiting(Exception):  # noqa: N818 - control flow inside the worker
+class _Waiting(Exception):
     def __init__(self, until: datetime) -> None:
         super().__init__("not ready")
         self.until = until
