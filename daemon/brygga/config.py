@@ -32,6 +32,7 @@ __all__ = [
     "ResolvedConnection",
     "StatusConfig",
     "StatusRule",
+    "dec_hook",
     "load_config",
     "parse_config",
 ]
@@ -174,7 +175,10 @@ _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _UNKNOWN = re.compile(r"unknown field `(?P<field>[^`]+)`")
 
 
-def _dec_hook(base_dir: Path) -> typing.Callable[[type, Any], Any]:
+def dec_hook(base_dir: Path) -> typing.Callable[[type, Any], Any]:
+    """The msgspec ``dec_hook`` for config values: Duration, and Secret (files resolve against
+    ``base_dir``). The conformance kit decodes adapter configs with it, as the loader does."""
+
     def hook(type_: type, obj: Any) -> Any:
         if type_ is Duration:
             return parse_duration(obj)
@@ -204,7 +208,7 @@ def _fields_at(root: Any, path: str) -> list[str]:
 
 def _convert(data: Any, type_: type[T], *, source: Path, prefix: str, base_dir: Path) -> T:
     try:
-        return msgspec.convert(data, type_, dec_hook=_dec_hook(base_dir))
+        return msgspec.convert(data, type_, dec_hook=dec_hook(base_dir))
     except msgspec.ValidationError as exc:
         match = _AT.match(str(exc))
         assert match is not None
