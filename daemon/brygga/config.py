@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import enum
+import hashlib
 import re
 import tomllib
 import typing
@@ -135,6 +137,14 @@ class ConnectionConfig(_Section, frozen=True, kw_only=True):
     orders: OrdersConfig = OrdersConfig()
     status: StatusConfig = StatusConfig()
 
+    def __repr__(self) -> str:
+        # ``erp`` and ``shops`` are the raw tables, which may hold inline secrets
+        shops = ", ".join(repr(shop.get("name") or shop.get("kind")) for shop in self.shops)
+        return (
+            f"ConnectionConfig(name={self.name!r}, mode={self.mode!r}, "
+            f"erp={self.erp.get('kind')!r}, shops=[{shops}], enabled={self.enabled!r})"
+        )
+
 
 class Config(_Section, frozen=True, kw_only=True):
     daemon: DaemonConfig = DaemonConfig()
@@ -151,7 +161,7 @@ class ResolvedConnection:
     erp: AdapterConfig
     shop_specs: tuple[AdapterSpec, ...]
     shops: tuple[AdapterConfig, ...]
-    #: stable text of everything that configures this connection; SIGHUP compares it
+    #: digest of everything that configures this connection; SIGHUP compares it
     fingerprint: str
 
     @property
@@ -189,8 +199,8 @@ def dec_hook(base_dir: Path) -> typing.Callable[[type, Any], Any]:
     return hook
 
 
-def _fields_at(root: Any, path: str) -> list[str]:
-    """Field names of the Struct found at a msgspec error path (for "did you mean")."""
+def _type_at(root: Any, path: str) -> Any:
+    """The declared type found at a msgspec error path (None when it cannot be followed)."""
     current: Any = root
     for part in re.findall(r"\.(\w+)|\[\d+\]", path):
         if not part:  # a list index
@@ -201,8 +211,24 @@ def _fields_at(root: Any, path: str) -> list[str]:
         current = hints.get(part)
         if typing.get_origin(current) is typing.Union or type(current).__name__ == "UnionType":
             current = next((a for a in typing.get_args(current) if a is not type(None)), None)
+    return current
+
+
+def _fields_at(root: Any, path: str) -> list[str]:
+    """Field names of the Struct found at a msgspec error path (for "did you mean")."""
+    current = _type_at(root, path)
     if isinstance(current, type) and issubclass(current, msgspec.Struct):
         return list(current.__struct_fields__)
+    return []
+
+
+def _choices_at(root: Any, path: str) -> list[str]:
+    """The allowed values of the Literal or Enum found at a msgspec error path."""
+    current = _type_at(root, path)
+    if typing.get_origin(current) is Literal:
+        return [str(arg) for arg in typing.get_args(current)]
+    if isinstance(current, type) and issubclass(current, enum.Enum):
+        return [str(member.value) for member in current]
     return []
 
 
@@ -226,6 +252,10 @@ def _convert(data: Any, type_: type[T], *, source: Path, prefix: str, base_dir: 
                 allowed = _fields_at(type_, path.rsplit(".", 1)[0])
                 if allowed:
                     hint = f" (allowed: {', '.join(allowed)})"
+        elif message.startswith("Invalid enum value"):
+            choices = _choices_at(type_, path)
+            if choices:
+                hint = f" (expected one of: {', '.join(choices)})"
         key = (prefix + path).lstrip(".") or "(top level)"
         raise ConfigError(f"{source}: {key}: {message}{hint}") from None
 
@@ -269,13 +299,16 @@ def _adapter_config(
 
 
 def _fingerprint(raw: dict[str, Any], adapter_configs: list[AdapterConfig]) -> str:
+    """A digest (not the text: inline secrets live in ``raw``) of the raw table and the
+    resolved secret values, so a rotated secret file also counts as a change."""
     secrets = []
     for cfg in adapter_configs:
         for name in cfg.__struct_fields__:
             value = getattr(cfg, name)
             if isinstance(value, Secret):
-                secrets.append(str(hash(value.reveal())))
-    return msgspec.json.encode([raw, secrets], order="sorted").decode()
+                secrets.append(value.reveal())
+    text = msgspec.json.encode([raw, secrets], order="sorted")
+    return hashlib.sha256(text).hexdigest()
 
 
 def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:

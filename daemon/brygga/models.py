@@ -90,7 +90,7 @@ def check_vat_rate(rate: Decimal) -> None:
     """A VAT rate is a percentage from 0 to 100 (msgspec turns the ValueError into a
     ValidationError when decoding)."""
     if not Decimal(0) <= rate <= Decimal(100):
-        raise ValueError(f"VAT rate must be between 0 and 100 percent, got {rate}")
+        raise ValueError(f"vat_rate must be a percentage from 0 to 100, got {rate}")
 
 
 class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

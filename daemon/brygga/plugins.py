@@ -19,6 +19,8 @@ __all__ = ["LoadedPlugin", "PluginHost"]
 
 log = logging.getLogger(__name__)
 
+_ROLE_NAMES = {Role.SHOP: "a shop", Role.ERP: "an ERP"}
+
 
 @dataclass
 class LoadedPlugin:
@@ -139,5 +141,8 @@ class PluginHost:
                 f"{known or 'none'}{hint}"
             )
         if spec.role != role:
-            raise ConfigError(f"{where}: {kind!r} is a {spec.role.value} adapter, not {role.value}")
+            raise ConfigError(
+                f"{where}: {kind!r} is {_ROLE_NAMES[spec.role]} adapter, not {_ROLE_NAMES[role]} "
+                f"adapter; use it as the connection's {spec.role.value}"
+            )
         return spec
