@@ -146,3 +146,15 @@ async def test_events_per_record_and_pruning(store: Store) -> None:
     assert await store.events.prune(NOW - timedelta(days=30)) == 1
     [left] = await store.events.for_record("c", "orders", "se", "1")
     assert left.message == "1 days old"
+
+
+async def test_an_item_being_reconciled_is_claimed_by_one_worker_only(store: Store) -> None:
+    await _enqueue(store, "1")
+    crashed = await store.items.claim(connection="c", register="orders", now=NOW, run_id="old")
+    assert crashed is not None
+    await store.items.recover(connection="c", run_id="new", now=NOW)
+    claims = [
+        await store.items.claim(connection="c", register="orders", now=NOW, run_id="new")
+        for _ in range(3)
+    ]
+    assert [c.state if c else None for c in claims] == [ItemState.RECONCILE, None, None]

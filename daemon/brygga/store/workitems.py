@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -157,7 +158,8 @@ class WorkItems:
     ) -> WorkItem | None:
         """Take the next due item and mark it SENDING for this run (one transaction).
 
-        The caller sets the reference with :meth:`record_intent` before any remote call.
+        The caller sets the reference with :meth:`record_intent` before any remote call. The
+        returned item's ``state`` is WAITING or RECONCILE when it was claimed from those states.
         """
         stamp = to_ts(now)
         async with self._db.transaction() as tx:
@@ -171,13 +173,12 @@ class WorkItems:
             )
             if not rows:
                 return None
-            item_id, previous = rows[0]["id"], rows[0]["state"]
-            # a reconcile item stays marked so the worker looks before it sends
-            state = "reconcile" if previous == "reconcile" else "sending"
+            item_id, previous = rows[0]["id"], ItemState(rows[0]["state"])
+            # Claimed items leave the runnable states at once, so no other worker can take them.
             await tx.execute(
-                "UPDATE work_items SET state = ?, attempts = attempts + 1, run_id = ?,"
+                "UPDATE work_items SET state = 'sending', attempts = attempts + 1, run_id = ?,"
                 " updated_at = ? WHERE id = ?",
-                (state, run_id, stamp, item_id),
+                (run_id, stamp, item_id),
             )
             await tx.execute(
                 "INSERT INTO attempts (work_item_id, attempt, started_at)"
@@ -188,7 +189,10 @@ class WorkItems:
                 await tx.execute_fetchall("SELECT * FROM work_items WHERE id = ?", (item_id,))
             )
             item = WorkItem.from_row(row[0])
-        return item if previous != "waiting" else _as_waiting(item)
+        if previous in (ItemState.WAITING, ItemState.RECONCILE):
+            # the worker must know: re-check readiness / look the reference up before sending
+            return dataclasses.replace(item, state=previous)
+        return item
 
     async def record_intent(self, item_id: int, reference: str, now: datetime) -> None:
         """Write the remote reference this attempt will use, durably, before the remote call."""
@@ -326,8 +330,3 @@ class WorkItems:
             (connection, register),
         )
         return from_ts(row[0]) if row and row[0] else None
-
-
-def _as_waiting(item: WorkItem) -> WorkItem:
-    """A claimed WAITING item: the worker must re-check readiness before doing anything."""
-    return WorkItem(**{**item.__dict__, "state": ItemState.WAITING})

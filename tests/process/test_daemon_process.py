@@ -1,0 +1,126 @@
+"""`brygga run` as a real process: SIGTERM, SIGHUP and SIGKILL keep every order exactly once."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from random import Random
+
+import pytest
+from harness import Daemon, free_port, loopback, wait_until
+
+from brygga.simulation import Fault
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_sigterm_stops_gracefully_with_exit_code_0(tmp_path: Path) -> None:
+    async with loopback(tmp_path) as sims:
+        port = free_port()
+        daemon = Daemon(sims.config(tmp_path / "b.toml", port=port), port, tmp_path / "log")
+        try:
+            await daemon.start()
+            rng = Random(1)
+            ids = [sims.place(rng) for _ in range(5)]
+            await wait_until(
+                lambda: all(sims.copies("butiken", o) == 1 for o in ids), 30, "orders in the ERP"
+            )
+            daemon.signal(signal.SIGTERM)
+            assert await daemon.wait() == 0
+        finally:
+            await daemon.close()
+    log = (tmp_path / "log").read_text()
+    assert "brygga stopped" in log, log
+    assert "Traceback" not in log, log
+
+
+async def test_sighup_restarts_only_changed_connections(tmp_path: Path) -> None:
+    async with loopback(tmp_path) as sims:
+        port = free_port()
+        config = sims.config(tmp_path / "b.toml", port=port)
+        daemon = Daemon(config, port, tmp_path / "log")
+        try:
+            await daemon.start()
+            original = config.read_text()
+            second = original.replace('name = "butiken"', 'name = "andra"', 1)
+            second = second[second.index("[[connection]]") :]
+            config.write_text(original + "\n" + second)
+            daemon.signal(signal.SIGHUP)
+            await wait_until(
+                lambda: "reload: started ['andra']" in (tmp_path / "log").read_text(),
+                20,
+                "the reload",
+            )
+            oid = sims.place(Random(2))
+            # both connections read the same shop: each transfers the order once, to its own ref
+            await wait_until(
+                lambda: sims.copies("butiken", oid) == 1 and sims.copies("andra", oid) == 1,
+                30,
+                "both connections to transfer",
+            )
+            # change only the second connection: the first keeps running untouched
+            config.write_text(
+                config.read_text().replace(
+                    'name = "andra"\n', 'name = "andra"\nenabled = true\nmode = "erp"\n'
+                )
+            )
+            daemon.signal(signal.SIGHUP)
+            await wait_until(
+                lambda: (
+                    "restarted ['andra'], unchanged ['butiken']" in (tmp_path / "log").read_text()
+                ),
+                20,
+                "the second reload",
+            )
+            daemon.signal(signal.SIGTERM)
+            assert await daemon.wait() == 0
+        finally:
+            await daemon.close()
+
+
+async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    rng = Random(20261122)
+    async with loopback(tmp_path, seed=7) as sims:
+        # every third ERP create commits, then stalls and fails: kills land in that window too
+        sims.erp.faults.loopback_stall = 0.5
+        sims.erp.faults.add(
+            Fault(
+                "commit_then_fail",
+                methods=frozenset({"POST"}),
+                path="drafts",
+                probability=0.3,
+                then_timeout=True,
+            )
+        )
+        port = free_port()
+        config = sims.config(tmp_path / "b.toml", port=port)
+        for _ in range(4):
+            daemon = Daemon(config, port, tmp_path / "log")
+            try:
+                await daemon.start()
+                for _ in range(rng.randint(3, 8)):
+                    sims.place(rng)
+                    await anyio_sleep(rng.uniform(0.05, 0.4))
+            finally:
+                await daemon.kill()
+        daemon = Daemon(config, port, tmp_path / "log")
+        try:
+            await daemon.start()
+            await wait_until(
+                lambda: all(sims.copies("butiken", o) >= 1 for o in sims.placed),
+                60,
+                "every order in the ERP",
+            )
+            daemon.signal(signal.SIGTERM)
+            assert await daemon.wait() == 0
+        finally:
+            await daemon.close()
+        copies = {oid: sims.copies("butiken", oid) for oid in sims.placed}
+        assert set(copies.values()) == {1}, copies
+        assert len(sims.erp.documents()) == len(sims.placed)
+
+
+async def anyio_sleep(seconds: float) -> None:
+    import anyio
+
+    await anyio.sleep(seconds)
