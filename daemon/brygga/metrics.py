@@ -114,16 +114,26 @@ class Metrics:
 
     def forget_connection(self, connection: str) -> None:
         """Drop every series of a connection removed from the config (no stale series)."""
-        self.connection_up.remove_by_labels({"connection": connection})
-        self.connection_restarts.remove_by_labels({"connection": connection})
-        for family in (
-            self.items,
-            self.transfer_latency,
-            self.backlog,
-            self.failed_records,
-            self.last_success,
-        ):
-            family.remove_by_labels({"connection": connection})
+        self.connection_up.remove(connection)
+        self.connection_restarts.remove(connection)
+        per_register = ("connection", "register")
+        families: list[tuple[Counter | Gauge | Histogram, tuple[str, ...]]] = [
+            (self.items, ("connection", "register", "outcome")),
+            (self.transfer_latency, per_register),
+            (self.backlog, per_register),
+            (self.failed_records, per_register),
+            (self.last_success, per_register),
+        ]
+        for family, labelnames in families:
+            # Found through collect(): ``remove_by_labels`` needs a newer prometheus-client.
+            doomed = {
+                tuple(sample.labels[name] for name in labelnames)
+                for metric in family.collect()
+                for sample in metric.samples
+                if sample.labels.get("connection") == connection
+            }
+            for labelvalues in doomed:
+                family.remove(*labelvalues)
 
     # -- work items (connection actors and flows) -------------------------------------------
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from brygga.metrics import Metrics
 
+NOW = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+
 FAMILIES = [
     "brygga_connection_up",
     "brygga_connection_restarts_total",
@@ -65,8 +67,10 @@ def test_forget_connection_drops_its_series_only() -> None:
         metrics.connection_started(name)
         metrics.item(name, "orders", "failed")
         metrics.set_backlog(name, "stock", 2)
+        metrics.transferred(name, "orders", created=datetime(2026, 1, 1, tzinfo=UTC), done=NOW)
     metrics.forget_connection("gone")
     text = metrics.render()[0].decode()
     assert 'connection="gone"' not in text
     assert 'brygga_connection_up{connection="kept"} 1.0' in text
     assert 'brygga_backlog{connection="kept",register="stock"} 2.0' in text
+    assert 'brygga_transfer_latency_seconds_count{connection="kept",register="orders"} 1.0' in text
