@@ -1,0 +1,421 @@
+"""Config loading: defaults for the smallest file, one-line errors naming key and fix, secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brygga.config import LoadedConfig, load_config
+from brygga.errors import ConfigError
+from brygga.plugins import PluginHost
+from brygga.secrets import Secret
+from brygga.testing import toml_config
+from brygga_economic.simulator import EconomicSimulator
+from brygga_starweb.simulator import StarwebSimulator
+
+#: a secret value distinctive enough that finding it anywhere means it leaked
+SECRET = "Zx9-distinctive-s3cret-VALUE-4711"
+ECO_URL = "https://eco.example"
+SHOP_URL = "https://butiken.example/api/v2"
+
+
+@pytest.fixture(scope="module")
+def host() -> PluginHost:
+    return PluginHost()
+
+
+def _erp(**changes: Any) -> dict[str, Any]:
+    table = EconomicSimulator(seed_catalog=False).adapter_config(ECO_URL)
+    table.update(changes)
+    return table
+
+
+def _shop(name: str = "", **changes: Any) -> dict[str, Any]:
+    table = StarwebSimulator(seed_catalog=False).adapter_config(SHOP_URL, name=name)
+    if not name:
+        del table["name"]
+    table.update(changes)
+    return table
+
+
+def _write(folder: Path, text: str, name: str = "brygga.toml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _config(
+    folder: Path,
+    *,
+    erp: dict[str, Any] | None = None,
+    shops: list[dict[str, Any]] | None = None,
+    extra: str = "",
+    **kwargs: Any,
+) -> Path:
+    text = toml_config(
+        state="state.db", erp=erp or _erp(), shops=shops or [_shop()], name="butiken", **kwargs
+    )
+    return _write(folder, text + extra)
+
+
+def _error(path: Path, host: PluginHost) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(path, host)
+    message = str(info.value)
+    assert "\n" not in message, "config errors are one line"
+    assert message.startswith(f"{path}: "), "config errors name the file first"
+    return message
+
+
+# -- the smallest config ---------------------------------------------------------------------
+
+
+def test_smallest_config_gets_defaults(tmp_path: Path, host: PluginHost) -> None:
+    path = _write(
+        tmp_path,
+        f"""
+[[connection]]
+name = "butiken"
+erp = {{ kind = "economic", app_secret_token = "a", agreement_grant_token = "g" }}
+shops = [{{ kind = "starweb", base_url = "{SHOP_URL}", client_id = "i", client_secret = "s" }}]
+""",
+    )
+    loaded = load_config(path, host)
+    assert isinstance(loaded, LoadedConfig)
+    daemon = loaded.config.daemon
+    assert daemon.listen == "127.0.0.1:9464"
+    assert loaded.state_path == tmp_path / "brygga.db"
+    assert daemon.disabled_plugins == []
+    (conn,) = loaded.connections
+    assert conn.name == "butiken"
+    assert conn.config.mode == "erp"
+    assert conn.config.enabled
+    assert conn.config.poll.orders == 60
+    assert conn.config.poll.stock == 300
+    assert conn.config.orders.document == "invoice"
+    assert conn.config.orders.customer_match == ["customer_number", "email", "org_number"]
+    fees = conn.config.orders.fee_articles
+    assert (fees.freight, fees.handling, fees.discount) == ("fraktavg", "expavg", "rabatt")
+    assert conn.erp.kind == "economic"
+    assert conn.erp.name == "economic", "the ERP is named after its kind"
+    assert conn.erp.base_url == "https://restapi.e-conomic.com"
+    assert conn.erp_spec.plugin == "economic"
+    (shop,) = conn.shops
+    assert shop.name == "starweb", "a lone shop is named after its kind"
+    assert [spec.kind for spec in conn.shop_specs] == ["starweb"]
+
+
+def test_durations_accept_human_forms(tmp_path: Path, host: PluginHost) -> None:
+    path = _config(tmp_path, connection={"poll": {"orders": "90s", "stock": "1h30m", "prices": 5}})
+    poll = load_config(path, host).connections[0].config.poll
+    assert (poll.orders, poll.stock, poll.prices) == (90, 5400, 5)
+
+
+def test_fingerprint_changes_with_the_config_only(tmp_path: Path, host: PluginHost) -> None:
+    first = load_config(_config(tmp_path), host).connections[0].fingerprint
+    assert load_config(_config(tmp_path), host).connections[0].fingerprint == first
+    changed = _config(tmp_path, connection={"poll": {"orders": "30s"}})
+    assert load_config(changed, host).connections[0].fingerprint != first
+
+
+# -- one-line errors -------------------------------------------------------------------------------
+
+
+def _top_level_typo(folder: Path) -> Path:
+    text = toml_config(state="s.db", erp=_erp(), shops=[_shop()])
+    return _write(folder, 'conection = "x"\n' + text)
+
+
+def _fee_typo(folder: Path) -> Path:
+    return _config(folder, sections={"orders": {"fee_articles": {"fraight": "f"}}})
+
+
+@pytest.mark.parametrize(
+    ("build", "key", "suggestion"),
+    [
+        (_top_level_typo, "conection", "connection"),
+        (lambda d: _config(d, daemon={"listn": "127.0.0.1:1"}), "daemon.listn", "listen"),
+        (lambda d: _config(d, connection={"modee": "erp"}), "connection[0].modee", "mode"),
+        (_fee_typo, "connection[0].orders.fee_articles.fraight", "freight"),
+        (
+            lambda d: _config(d, sections={"status": {"delivered": {"shop_statuss": "x"}}}),
+            "connection[0].status.delivered.shop_statuss",
+            "shop_status",
+        ),
+    ],
+    ids=["top-level", "daemon", "connection", "fee-articles", "status-rule"],
+)
+def test_unknown_key_suggests_the_close_one(
+    tmp_path: Path, host: PluginHost, build: Any, key: str, suggestion: str
+) -> None:
+    message = _error(build(tmp_path), host)
+    assert f": {key}: unknown key" in message
+    assert f"did you mean `{suggestion}`" in message
+
+
+def test_unknown_key_in_an_adapter_table(tmp_path: Path, host: PluginHost) -> None:
+    erp = _erp()
+    erp["app_secret_tokn"] = erp.pop("app_secret_token")
+    message = _error(_config(tmp_path, erp=erp), host)
+    assert ": connection[0].erp.app_secret_tokn: " in message
+    assert "did you mean `app_secret_token`" in message
+
+
+def test_unknown_key_in_a_shop_table(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, shops=[_shop(pagelimit=5)]), host)
+    assert ": connection[0].shops[0].pagelimit: " in message
+    assert "did you mean `page_limit`" in message
+
+
+def test_unknown_key_without_a_close_match_lists_the_allowed(
+    tmp_path: Path, host: PluginHost
+) -> None:
+    message = _error(_config(tmp_path, daemon={"zzz": 1}), host)
+    assert ": daemon.zzz: " in message
+    assert "allowed: state, listen" in message
+
+
+def test_wrong_type(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, connection={"enabled": "yes"}), host)
+    assert ": connection[0].enabled: " in message
+    assert "Expected `bool`" in message
+
+
+def test_wrong_type_in_an_adapter_table(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, erp=_erp(layout="nineteen")), host)
+    assert ": connection[0].erp.layout: " in message
+    assert "Expected `int`" in message
+
+
+def test_bad_enum_value_lists_the_choices(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, connection={"mode": "shop"}), host)
+    assert ": connection[0].mode: " in message
+    assert "expected one of: ecom, erp, combo" in message
+    message = _error(_config(tmp_path, sections={"orders": {"document": "receipt"}}), host)
+    assert ": connection[0].orders.document: " in message
+    assert "expected one of: invoice, order" in message
+
+
+def test_bad_duration(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, connection={"poll": {"orders": "5 minutes"}}), host)
+    assert ": connection[0].poll.orders: " in message
+    assert "duration like '60s'" in message
+
+
+def test_negative_duration(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, daemon={"shutdown_deadline": -1}), host)
+    assert ": daemon.shutdown_deadline: " in message
+    assert "negative" in message
+
+
+def test_invalid_toml(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_write(tmp_path, "[daemon]\nstate = = 1\n"), host)
+    assert "not valid TOML" in message
+    assert "line 2" in message
+
+
+def test_unreadable_file(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(tmp_path / "missing.toml", host)
+    assert "cannot read config" in message
+
+
+def test_duplicate_connection_names(tmp_path: Path, host: PluginHost) -> None:
+    text = toml_config(state="s.db", erp=_erp(), shops=[_shop()], name="b")
+    second = text.split("[[connection]]", 1)[1]
+    message = _error(_write(tmp_path, text + "\n[[connection]]" + second), host)
+    assert ": connection[1].name: " in message
+    assert "duplicate connection name 'b'" in message
+
+
+def test_duplicate_shop_names(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, shops=[_shop("se"), _shop("se")]), host)
+    assert ": connection[0].shops[1].name: " in message
+    assert "duplicate shop name 'se'" in message
+
+
+def test_several_shops_need_names(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, shops=[_shop(), _shop()]), host)
+    assert ": connection[0].shops[0].name: " in message
+    assert "need a name each" in message
+
+
+def test_several_named_shops_load(tmp_path: Path, host: PluginHost) -> None:
+    loaded = load_config(_config(tmp_path, shops=[_shop("se"), _shop("no")]), host)
+    assert [shop.name for shop in loaded.connections[0].shops] == ["se", "no"]
+
+
+def test_connection_without_shops(tmp_path: Path, host: PluginHost) -> None:
+    text = toml_config(state="s.db", erp=_erp(), shops=[])
+    message = _error(_write(tmp_path, text), host)
+    assert ": connection[0].shops: " in message
+
+
+def test_unknown_adapter_kind_lists_the_installed(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, shops=[_shop(kind="shopify")]), host)
+    assert ": connection[0].shops[0].kind: " in message
+    assert "'shopify'" in message
+    assert "installed: starweb" in message
+    message = _error(_config(tmp_path, erp=_erp(kind="fortnox")), host)
+    assert ": connection[0].erp.kind: " in message
+    assert "installed: economic" in message
+
+
+def test_missing_adapter_kind(tmp_path: Path, host: PluginHost) -> None:
+    shop = _shop()
+    del shop["kind"]
+    message = _error(_config(tmp_path, shops=[shop]), host)
+    assert ": connection[0].shops[0].kind: missing" in message
+
+
+def test_erp_kind_used_as_a_shop(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, shops=[_erp()]), host)
+    assert ": connection[0].shops[0].kind: " in message
+    assert "'economic' is an ERP adapter, not a shop adapter" in message
+
+
+def test_shop_kind_used_as_the_erp(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, erp=_shop()), host)
+    assert ": connection[0].erp.kind: " in message
+    assert "is a shop adapter, not an ERP adapter" in message
+
+
+# -- secrets -----------------------------------------------------------------------------------
+
+
+def test_env_secret_is_resolved(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRYGGA_TEST_ECO_APP", SECRET)
+    path = _config(tmp_path, erp=_erp(app_secret_token={"env": "BRYGGA_TEST_ECO_APP"}))
+    erp = load_config(path, host).connections[0].erp
+    token = erp.app_secret_token  # type: ignore[attr-defined]
+    assert isinstance(token, Secret)
+    assert token.reveal() == SECRET
+    assert token.source == "env:BRYGGA_TEST_ECO_APP"
+
+
+def test_missing_env_secret_names_the_variable(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BRYGGA_TEST_UNSET", raising=False)
+    path = _config(tmp_path, erp=_erp(app_secret_token={"env": "BRYGGA_TEST_UNSET"}))
+    message = _error(path, host)
+    assert ": connection[0].erp.app_secret_token: " in message
+    assert "environment variable BRYGGA_TEST_UNSET is not set" in message
+
+
+def test_file_secret_relative_to_the_config_folder(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    (tmp_path / "eco-grant").write_text(SECRET + "\n", encoding="utf-8")
+    path = _config(tmp_path, erp=_erp(agreement_grant_token={"file": "eco-grant"}))
+    erp = load_config(path, host).connections[0].erp
+    grant = erp.agreement_grant_token  # type: ignore[attr-defined]
+    assert grant.reveal() == SECRET, "read and stripped of its newline"
+    assert grant.source == f"file:{tmp_path / 'eco-grant'}"
+
+
+def test_file_secret_relative_to_credentials_directory(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "eco-grant").write_text(SECRET, encoding="utf-8")
+    (tmp_path / "eco-grant").write_text("the-wrong-one", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    path = _config(tmp_path, erp=_erp(agreement_grant_token={"file": "eco-grant"}))
+    erp = load_config(path, host).connections[0].erp
+    assert erp.agreement_grant_token.reveal() == SECRET  # type: ignore[attr-defined]
+
+
+def test_absolute_secret_file_ignores_credentials_directory(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "nowhere"))
+    secret_file = tmp_path / "grant"
+    secret_file.write_text(SECRET, encoding="utf-8")
+    path = _config(tmp_path, erp=_erp(agreement_grant_token={"file": str(secret_file)}))
+    erp = load_config(path, host).connections[0].erp
+    assert erp.agreement_grant_token.reveal() == SECRET  # type: ignore[attr-defined]
+
+
+def test_missing_secret_file(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    path = _config(tmp_path, shops=[_shop(client_secret={"file": "sw-secret"})])
+    message = _error(path, host)
+    assert ": connection[0].shops[0].client_secret: " in message
+    assert f"cannot read secret file {tmp_path / 'sw-secret'}" in message
+
+
+def test_empty_secret_file(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    (tmp_path / "sw-secret").write_text("\n  \n", encoding="utf-8")
+    path = _config(tmp_path, shops=[_shop(client_secret={"file": "sw-secret"})])
+    message = _error(path, host)
+    assert ": connection[0].shops[0].client_secret: " in message
+    assert "is empty" in message
+
+
+def test_malformed_secret_spec(tmp_path: Path, host: PluginHost) -> None:
+    message = _error(_config(tmp_path, erp=_erp(app_secret_token={"envv": "X"})), host)
+    assert ": connection[0].erp.app_secret_token: " in message
+    assert '{ env = "NAME" }' in message
+
+
+def _assert_hidden(*texts: str) -> None:
+    for text in texts:
+        assert SECRET not in text
+
+
+def test_secrets_never_appear_in_errors(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRYGGA_TEST_SECRET", SECRET)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    (tmp_path / "secret-file").write_text(SECRET, encoding="utf-8")
+    inline = _erp(app_secret_token=SECRET, agreement_grant_token=SECRET)
+    from_env = _shop(client_secret={"env": "BRYGGA_TEST_SECRET"})
+    from_file = _shop(client_secret={"file": "secret-file"})
+    broken = [
+        _config(tmp_path, erp={**inline, "layot": 1}),
+        _config(tmp_path, erp={**inline, "layout": "x"}),
+        _config(tmp_path, erp=inline, shops=[{**from_env, "pagelimit": 1}]),
+        _config(tmp_path, erp=inline, shops=[{**from_file, "page_limit": 0}]),
+        _config(tmp_path, erp=inline, shops=[_shop("a", client_id=SECRET)] * 2),
+        _config(tmp_path, erp=inline, shops=[{**from_env, "kind": "nope"}]),
+        _config(tmp_path, erp={**inline, "app_secret_token": [SECRET]}),
+        _config(tmp_path, erp={**inline, "kind": "starweb"}),
+    ]
+    for path in broken:
+        _assert_hidden(_error(path, host))
+
+
+def test_secrets_never_appear_in_reprs(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRYGGA_TEST_SECRET", SECRET)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    (tmp_path / "secret-file").write_text(SECRET, encoding="utf-8")
+    erp = _erp(app_secret_token=SECRET, agreement_grant_token={"file": "secret-file"})
+    shop = _shop(client_id=SECRET, client_secret={"env": "BRYGGA_TEST_SECRET"})
+    loaded = load_config(_config(tmp_path, erp=erp, shops=[shop]), host)
+    conn = loaded.connections[0]
+    _assert_hidden(
+        repr(loaded),
+        str(loaded),
+        repr(loaded.config),
+        repr(conn),
+        repr(conn.config),
+        repr(conn.erp),
+        repr(conn.shops),
+        conn.fingerprint,
+    )
+    assert conn.erp.app_secret_token.reveal() == SECRET  # type: ignore[attr-defined]
+    assert conn.shops[0].client_secret.reveal() == SECRET  # type: ignore[attr-defined]

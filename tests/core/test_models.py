@@ -1,0 +1,350 @@
+"""Canonical models: JSON round trips keep every Decimal exactly; bad data is refused by field."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from brygga.models import (
+    Address,
+    Customer,
+    CustomerKind,
+    LineKind,
+    Money,
+    Order,
+    OrderLine,
+    Price,
+    PriceList,
+    Product,
+    StatusEvent,
+    StatusKind,
+    StockLevel,
+    Variant,
+    decode,
+    encode,
+)
+
+# -- strategies ---------------------------------------------------------------------------
+
+text = st.text(max_size=20)
+non_empty = st.text(min_size=1, max_size=20)
+currencies = st.sampled_from(["SEK", "NOK", "DKK", "EUR", "ISK"])
+#: amounts as shops and ERPs write them: up to 4 places, including odd exponents and -0
+amounts = st.decimals(
+    min_value=Decimal("-1000000"),
+    max_value=Decimal("1000000"),
+    places=4,
+    allow_nan=False,
+    allow_infinity=False,
+) | st.sampled_from([Decimal("0.10"), Decimal("1E+2"), Decimal("-0"), Decimal("100.000")])
+non_negative = st.decimals(
+    min_value=Decimal(0), max_value=Decimal("100000"), places=2, allow_nan=False
+)
+vat_rates = st.sampled_from([Decimal(25), Decimal(12), Decimal(6), Decimal(0)]) | st.decimals(
+    min_value=Decimal(0), max_value=Decimal(100), places=2, allow_nan=False
+)
+aware = st.datetimes(
+    min_value=datetime(1970, 1, 2),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))]),
+)
+
+addresses = st.builds(
+    Address,
+    name=text,
+    company=text,
+    street=text,
+    street2=text,
+    postal_code=text,
+    city=text,
+    country_code=st.sampled_from(["", "SE", "NO", "DK", "FI"]),
+    phone=text,
+)
+customers = st.builds(
+    Customer,
+    shop_customer_id=st.none() | non_empty,
+    kind=st.sampled_from(CustomerKind),
+    email=text,
+    name=text,
+    org_number=text,
+    vat_number=text,
+    customer_number=text,
+    billing=addresses,
+    shipping=st.none() | addresses,
+)
+order_lines = st.builds(
+    OrderLine,
+    kind=st.sampled_from(LineKind),
+    sku=text,
+    name=text,
+    quantity=amounts,
+    unit_price=amounts,
+    vat_rate=vat_rates,
+    discount=non_negative,
+)
+orders = st.builds(
+    Order,
+    shop_order_id=non_empty,
+    number=text,
+    created_at=aware,
+    modified_at=aware,
+    status=text,
+    currency=currencies,
+    customer=customers,
+    lines=st.lists(order_lines, max_size=5).map(tuple),
+    total=amounts,
+    total_vat=amounts,
+    paid=st.booleans(),
+    note=text,
+    extra=st.dictionaries(text, text, max_size=3),
+)
+variants = st.builds(
+    Variant,
+    sku=non_empty,
+    name=text,
+    attributes=st.dictionaries(text, text, max_size=3),
+    ean=text,
+    active=st.booleans(),
+)
+products = st.builds(
+    Product,
+    sku=non_empty,
+    name=text,
+    description=text,
+    vat_rate=st.none() | vat_rates,
+    variants=st.lists(variants, max_size=4).map(tuple),
+    publish=st.booleans(),
+    modified_at=st.none() | aware,
+)
+money = st.builds(Money, amount=amounts, currency=currencies)
+prices = st.builds(
+    Price, sku=non_empty, price_list=non_empty, price=money, campaign_price=st.none() | money
+)
+price_lists = st.builds(
+    PriceList, code=non_empty, name=text, currency=currencies, customer_group=text
+)
+stock_levels = st.builds(
+    StockLevel, sku=non_empty, quantity=amounts, location=text, measured_at=aware
+)
+status_events = st.builds(
+    StatusEvent,
+    shop_order_id=non_empty,
+    kind=st.sampled_from(StatusKind),
+    occurred_at=aware,
+    tracking_number=text,
+    document_number=text,
+)
+
+
+def _decimals(obj: Any) -> list[str]:
+    """Every Decimal in a canonical object, as text, in a stable walk order."""
+    found: list[str] = []
+    if isinstance(obj, Decimal):
+        found.append(str(obj))
+    elif isinstance(obj, msgspec.Struct):
+        for name in obj.__struct_fields__:
+            found += _decimals(getattr(obj, name))
+    elif isinstance(obj, tuple | list):
+        for item in obj:
+            found += _decimals(item)
+    return found
+
+
+def _json_strings(value: Any) -> list[str]:
+    """Every string in a decoded JSON document, in the same walk order as the struct fields."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _json_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _json_strings(v)]
+    return []
+
+
+def _round_trip(obj: msgspec.Struct) -> None:
+    data = encode(obj)
+    back = decode(data, type(obj))
+    assert back == obj
+    # equal is not enough for Decimal (1.0 == 1.00): the text must survive too
+    assert _decimals(back) == _decimals(obj)
+    # and on the wire every amount is a JSON string, never a float
+    assert not any(isinstance(v, float) for v in _json_numbers(json.loads(data)))
+    strings = _json_strings(json.loads(data))
+    for amount in _decimals(obj):
+        assert amount in strings
+
+
+def _json_numbers(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _json_numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _json_numbers(v)]
+    return [value] if isinstance(value, int | float) and not isinstance(value, bool) else []
+
+
+# -- round trips ----------------------------------------------------------------------------
+
+
+@given(orders)
+def test_order_round_trips(order: Order) -> None:
+    _round_trip(order)
+
+
+@given(customers)
+def test_customer_round_trips(customer: Customer) -> None:
+    _round_trip(customer)
+
+
+@given(addresses)
+def test_address_round_trips(address: Address) -> None:
+    _round_trip(address)
+
+
+@given(products)
+def test_product_with_variants_round_trips(product: Product) -> None:
+    _round_trip(product)
+
+
+@given(prices)
+def test_price_round_trips(price: Price) -> None:
+    _round_trip(price)
+
+
+@given(money)
+def test_money_round_trips(value: Money) -> None:
+    _round_trip(value)
+
+
+@given(price_lists)
+def test_price_list_round_trips(price_list: PriceList) -> None:
+    _round_trip(price_list)
+
+
+@given(stock_levels)
+def test_stock_level_round_trips(level: StockLevel) -> None:
+    _round_trip(level)
+
+
+@given(status_events)
+def test_status_event_round_trips(event: StatusEvent) -> None:
+    _round_trip(event)
+
+
+def test_decimals_are_strings_on_the_wire() -> None:
+    price = Price(sku="A1", price=Money(amount=Decimal("199.90"), currency="SEK"))
+    assert json.loads(encode(price))["price"]["amount"] == "199.90"
+    assert str(decode(encode(price), Price).price.amount) == "199.90"
+
+
+def test_decoded_times_are_aware() -> None:
+    when = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    event = StatusEvent(shop_order_id="1", kind=StatusKind.DELIVERED, occurred_at=when)
+    back = decode(encode(event), StatusEvent)
+    assert back.occurred_at.utcoffset() == timedelta(0)
+    assert back.occurred_at == when
+
+
+# -- rejections ----------------------------------------------------------------------------------
+
+
+def _order_json(**changes: Any) -> dict[str, Any]:
+    line = {"sku": "A1", "quantity": "1", "unit_price": "100", "vat_rate": "25"}
+    line.update(changes.pop("line", {}))
+    order: dict[str, Any] = {
+        "shop_order_id": "1001",
+        "created_at": "2024-05-01T10:00:00Z",
+        "modified_at": "2024-05-01T10:00:00Z",
+        "status": "paid",
+        "currency": "SEK",
+        "customer": {"email": "a@example.se"},
+        "lines": [line],
+        "total": "125",
+        "total_vat": "25",
+    }
+    order.update(changes)
+    return order
+
+
+def _rejected(data: dict[str, Any], type_: type[Any] = Order) -> str:
+    with pytest.raises(msgspec.ValidationError) as info:
+        decode(json.dumps(data), type_)
+    return str(info.value)
+
+
+def test_valid_order_json_decodes() -> None:
+    order = decode(json.dumps(_order_json()), Order)
+    assert order.lines[0].net_amount == Decimal(100)
+
+
+def test_naive_datetime_is_rejected_naming_the_field() -> None:
+    message = _rejected(_order_json(created_at="2024-05-01T10:00:00"))
+    assert "timezone" in message
+    assert "$.created_at" in message
+
+
+@pytest.mark.parametrize("rate", ["125", "-1", "100.01"])
+def test_out_of_range_vat_is_rejected_naming_the_field(rate: str) -> None:
+    message = _rejected(_order_json(line={"vat_rate": rate}))
+    assert "vat_rate" in message
+    assert "$.lines[0]" in message
+    assert rate in message
+
+
+def test_out_of_range_product_vat_is_rejected() -> None:
+    assert "vat_rate" in _rejected({"sku": "A1", "name": "x", "vat_rate": "125"}, Product)
+
+
+def test_vat_of_100_and_0_are_allowed() -> None:
+    for rate in ("0", "100"):
+        assert decode(json.dumps(_order_json(line={"vat_rate": rate})), Order)
+
+
+def test_negative_discount_is_rejected_naming_the_field() -> None:
+    message = _rejected(_order_json(line={"discount": "-5"}))
+    assert "discount" in message
+    assert "$.lines[0]" in message
+
+
+def test_unknown_fields_are_rejected_naming_the_field() -> None:
+    assert "`totl`" in _rejected(_order_json(totl="125"))
+    nested = _rejected(_order_json(line={"colour": "red"}))
+    assert "`colour`" in nested
+    assert "$.lines[0]" in nested
+
+
+@pytest.mark.parametrize("currency", ["sek", "SEKR", "S1K", ""])
+def test_bad_currency_codes_are_rejected_naming_the_field(currency: str) -> None:
+    assert "$.currency" in _rejected(_order_json(currency=currency))
+    money_message = _rejected({"amount": "1", "currency": currency}, Money)
+    assert "$.currency" in money_message
+
+
+def test_bad_country_code_is_rejected_naming_the_field() -> None:
+    message = _rejected(_order_json(customer={"billing": {"country_code": "Sweden"}}))
+    assert "$.customer.billing.country_code" in message
+
+
+def test_empty_identifiers_are_rejected() -> None:
+    assert "$.shop_order_id" in _rejected(_order_json(shop_order_id=""))
+    assert "$.variants[0].sku" in _rejected(
+        {"sku": "A1", "name": "x", "variants": [{"sku": ""}]}, Product
+    )
+
+
+def test_json_numbers_keep_their_text() -> None:
+    """A vendor's ``1.10`` becomes Decimal("1.10"), not the float nearest to it."""
+    assert str(decode('{"amount": 1.10, "currency": "SEK"}', Money).amount) == "1.10"
+    assert decode('{"amount": 0.1, "currency": "SEK"}', Money).amount == Decimal("0.1")
+
+
+def test_models_are_frozen() -> None:
+    level = StockLevel(sku="A1", quantity=Decimal(3), measured_at=datetime.now(UTC))
+    with pytest.raises(AttributeError):
+        level.quantity = Decimal(4)  # type: ignore[misc]
