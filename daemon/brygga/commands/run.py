@@ -16,7 +16,7 @@ from brygga.commands.common import load, setup_logging
 from brygga.config import LoadedConfig, ResolvedConnection
 from brygga.errors import BryggaError
 from brygga.http.client import HttpContext
-from brygga.metrics import Metrics
+from brygga.metrics import ItemOutcome, Metrics
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps, run_connection
 from brygga.runtime.daemon import DaemonControl, serve_daemon
@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 GAUGE_REFRESH = 5.0
 
 
+#: work-item states that count as outcomes in brygga_items_total ("waiting" is only a pause)
+_OUTCOMES: dict[str, ItemOutcome] = {
+    "done": "done",
+    "failed": "failed",
+    "skipped": "skipped",
+    "retry": "retried",
+}
+
+
 class MetricsObserver:
     """Feeds flow reports into the daemon's Prometheus metrics."""
 
@@ -37,8 +46,9 @@ class MetricsObserver:
         self._metrics = metrics
 
     def item_finished(self, connection: str, register: str, outcome: str) -> None:
-        if outcome in ("done", "failed", "skipped", "retry", "waiting"):
-            self._metrics.item(connection, register, outcome)  # type: ignore[arg-type]
+        known = _OUTCOMES.get(outcome)
+        if known is not None:
+            self._metrics.item(connection, register, known)
 
     def transferred(self, connection: str, register: str, latency_seconds: float) -> None:
         now = datetime.now(UTC)
@@ -79,7 +89,7 @@ async def serve(
         deps = ActorDeps(
             store=store,
             run_id=uuid.uuid4().hex,
-            http=http or HttpContext(),
+            http=http or HttpContext(on_request=metrics.http_request),
             mappings=tuple(host.mappings),
             observer=FanoutObserver([MetricsObserver(metrics), *observers]),
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -59,6 +60,8 @@ class HttpContext:
     clock: Clock = field(default_factory=SystemClock)
     transport: httpx.AsyncBaseTransport | None = None
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    #: called after every request as (system, method, status or None, seconds): the metrics hook
+    on_request: Callable[[str, str, int | None, float], None] | None = None
 
 
 class RemoteClient:
@@ -80,6 +83,7 @@ class RemoteClient:
     ) -> None:
         self.system = system
         self._clock = context.clock
+        self._on_request = context.on_request
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             timeout=context.timeout,
@@ -114,6 +118,8 @@ class RemoteClient:
         what = f"{self.system} {method} /{path.lstrip('/').split('?', 1)[0]}"
         if self._limiter is not None:
             await self._limiter.acquire()
+        started = time.monotonic()
+        status: int | None = None
         try:
             response = await self._client.request(
                 method,
@@ -124,10 +130,14 @@ class RemoteClient:
                 data=data,
                 headers=headers,
             )
+            status = response.status_code
         except httpx.TimeoutException:
             raise TransientError(f"{what}: timed out") from None
         except httpx.TransportError as exc:
             raise TransientError(f"{what}: {type(exc).__name__}") from None
+        finally:
+            if self._on_request is not None:
+                self._on_request(self.system, method, status, time.monotonic() - started)
         if response.status_code == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock)
             if self._limiter is not None:
