@@ -1,0 +1,100 @@
+"""The adapter conformance kit: a standard battery any adapter + simulator pair must pass.
+
+A plugin (first-party or third-party) runs it from one small test module::
+
+    from brygga.conformance import ShopAdapterConformance   # or ErpAdapterConformance
+
+    class TestMyShopConformance(ShopAdapterConformance):
+        kind = "myshop"                         # the kind your plugin registers
+        simulator_options = {"page_size": 10}   # optional: options for spec.simulator(...)
+
+Pytest then collects the battery; async checks run on asyncio and trio through the
+``anyio_backend`` fixture (the project's conftest parametrises it; a third party defines one).
+The kit looks the spec up with ``PluginHost().adapters[kind]``, builds ``spec.simulator`` for
+every test (on a fake clock when its factory takes ``clock``), decodes the simulator's
+``adapter_config(...)`` merged with ``adapter_overrides`` into ``spec.config_type`` as the
+config loader does, and opens ``spec.factory(config, AdapterContext(...))`` on the simulator
+in-process (``httpx.ASGITransport``), closing it after the test. Override ``make_simulator``
+for a simulator built differently, and on an ERP class set ``create_path`` to a regex of the
+create call's path. The classes are never collected themselves (``__test__ = False``; their
+subclasses get ``True``).
+
+Shop battery: credentials work and wrong ones are a PermanentError that shows no secret; the
+change feed finds every order of a window and none outside it, each once, in (modified_at,
+id) order, across pages; ``fetch_order`` reproduces the shop's totals and SKUs;
+``mark_exported`` sticks and repeats harmlessly; 5xx/429/timeout/dropped connection are
+TransientErrors (a 429's with ``retry_after``); a garbled order is a PermanentError naming it
+(needs the simulator hook ``mangle_order``, else that check is skipped with the reason).
+
+ERP battery: credentials as above; customers are found again by e-mail; a document built by
+the orders flow from a canonical order is stored with its totals and VAT per rate and found by
+reference (an unknown reference is None), for each document type the capabilities offer; a
+create whose answer is lost after the commit raises TransientError and the document is then
+found, exactly one; an unknown article is a PermanentError naming order and article; faults as
+above.
+
+Each check is also a plain async function (``brygga.conformance.shop.check_discovery(sim,
+adapter, clock)``, ``brygga.conformance.erp.check_commit_then_fail(sim, adapter, path)`` ...)
+that raises AssertionError when the adapter does not conform, and :class:`ShopHarness` /
+:class:`ErpHarness` open adapters on a simulator for callers that want them one by one.
+This package imports pytest: use it from tests only.
+"""
+
+from __future__ import annotations
+
+from brygga.conformance.common import FAULT_KINDS, RETRY_AFTER, FaultKind
+from brygga.conformance.erp import (
+    check_bad_erp_credentials,
+    check_commit_then_fail,
+    check_create_and_find,
+    check_customer_matching,
+    check_erp_authentication,
+    check_erp_fault,
+    check_unknown_article,
+)
+from brygga.conformance.harness import (
+    ErpHarness,
+    NotSupported,
+    ShopHarness,
+    adapter_spec,
+    build_simulator,
+)
+from brygga.conformance.shop import (
+    check_authentication,
+    check_bad_credentials,
+    check_discovery,
+    check_fetch_order,
+    check_garbage,
+    check_mark_exported,
+    check_paging,
+    check_shop_fault,
+)
+from brygga.conformance.suites import ErpAdapterConformance, ShopAdapterConformance
+
+__all__ = [
+    "FAULT_KINDS",
+    "RETRY_AFTER",
+    "ErpAdapterConformance",
+    "ErpHarness",
+    "FaultKind",
+    "NotSupported",
+    "ShopAdapterConformance",
+    "ShopHarness",
+    "adapter_spec",
+    "build_simulator",
+    "check_authentication",
+    "check_bad_credentials",
+    "check_bad_erp_credentials",
+    "check_commit_then_fail",
+    "check_create_and_find",
+    "check_customer_matching",
+    "check_discovery",
+    "check_erp_authentication",
+    "check_erp_fault",
+    "check_fetch_order",
+    "check_garbage",
+    "check_mark_exported",
+    "check_paging",
+    "check_shop_fault",
+    "check_unknown_article",
+]
