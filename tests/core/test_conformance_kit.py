@@ -168,52 +168,31 @@ class VagueAboutGarbage(StarwebAdapter):
 ShopCheck = Callable[[ShopHarness, Any], Awaitable[None]]
 
 
-async def _discovery(kit: ShopHarness, adapter: Any) -> None:
-    await check_discovery(kit.sim, adapter, kit.sim_clock)
+SHOP_CHECKS: dict[str, ShopCheck] = {
+    "discovery": lambda kit, adapter: check_discovery(kit.sim, adapter, kit.sim_clock),
+    "paging": lambda kit, adapter: check_paging(kit.sim, adapter, 12, clock=kit.sim_clock),
+    "fetch": lambda kit, adapter: check_fetch_order(kit.sim, adapter),
+    "mark": lambda kit, adapter: check_mark_exported(kit.sim, adapter),
+    "server_error": lambda kit, adapter: check_shop_fault(kit.sim, adapter, "status"),
+    "rate_limit": lambda kit, adapter: check_shop_fault(kit.sim, adapter, "rate_limit"),
+    "timeout": lambda kit, adapter: check_shop_fault(kit.sim, adapter, "timeout"),
+    "garbage": lambda kit, adapter: check_garbage(kit.sim, adapter),
+}
 
-
-async def _paging(kit: ShopHarness, adapter: Any) -> None:
-    await check_paging(kit.sim, adapter, 12, clock=kit.sim_clock)
-
-
-async def _fetch(kit: ShopHarness, adapter: Any) -> None:
-    await check_fetch_order(kit.sim, adapter)
-
-
-async def _mark(kit: ShopHarness, adapter: Any) -> None:
-    await check_mark_exported(kit.sim, adapter)
-
-
-async def _server_error(kit: ShopHarness, adapter: Any) -> None:
-    await check_shop_fault(kit.sim, adapter, "status")
-
-
-async def _rate_limit(kit: ShopHarness, adapter: Any) -> None:
-    await check_shop_fault(kit.sim, adapter, "rate_limit")
-
-
-async def _timeout(kit: ShopHarness, adapter: Any) -> None:
-    await check_shop_fault(kit.sim, adapter, "timeout")
-
-
-async def _garbage(kit: ShopHarness, adapter: Any) -> None:
-    await check_garbage(kit.sim, adapter)
-
-
-SHOP_CASES: list[tuple[ShopCheck, type[StarwebAdapter], str]] = [
-    (_discovery, DropsAnOrder, "missing orders"),
-    (_discovery, IgnoresTheWindow, "outside the window"),
-    (_discovery, NewestFirst, r"not in \(modified_at, id\) order"),
-    (_discovery, Repeats, "more than once"),
-    (_paging, FirstPageOnly, "paging through 12 orders missed"),
-    (_paging, DropsAnOrder, "missed 1"),
-    (_fetch, WrongTotal, "the shop says"),
-    (_fetch, DropsALine, "item lines"),
-    (_mark, NeverMarks, "after mark_exported the shop holds None"),
-    (_server_error, TransientIsPermanent, "expected TransientError, got PermanentError"),
-    (_rate_limit, ForgetsRetryAfter, "without retry_after"),
-    (_timeout, TransientIsPermanent, "expected TransientError, got PermanentError"),
-    (_garbage, VagueAboutGarbage, "does not name the order"),
+SHOP_CASES: list[tuple[str, type[StarwebAdapter], str]] = [
+    ("discovery", DropsAnOrder, "missing orders"),
+    ("discovery", IgnoresTheWindow, "outside the window"),
+    ("discovery", NewestFirst, r"not in \(modified_at, id\) order"),
+    ("discovery", Repeats, "more than once"),
+    ("paging", FirstPageOnly, "paging through 12 orders missed"),
+    ("paging", DropsAnOrder, "missed 1"),
+    ("fetch", WrongTotal, "the shop says"),
+    ("fetch", DropsALine, "item lines"),
+    ("mark", NeverMarks, "after mark_exported the shop holds None"),
+    ("server_error", TransientIsPermanent, "expected TransientError, got PermanentError"),
+    ("rate_limit", ForgetsRetryAfter, "without retry_after"),
+    ("timeout", TransientIsPermanent, "expected TransientError, got PermanentError"),
+    ("garbage", VagueAboutGarbage, "does not name the order"),
 ]
 
 
@@ -221,23 +200,23 @@ SHOP_CASES: list[tuple[ShopCheck, type[StarwebAdapter], str]] = [
 @pytest.mark.parametrize(
     ("check", "broken", "message"),
     SHOP_CASES,
-    ids=[f"{c.__name__.strip('_')}-{b.__name__}" for c, b, _ in SHOP_CASES],
+    ids=[f"{check}-{broken.__name__}" for check, broken, _ in SHOP_CASES],
 )
 async def test_shop_checks_reject_broken_adapters(
-    check: ShopCheck, broken: type[StarwebAdapter], message: str
+    check: str, broken: type[StarwebAdapter], message: str
 ) -> None:
     kit = shop_kit()
     async with kit.open_adapter(broken) as adapter:
         with pytest.raises(AssertionError, match=message):
-            await check(kit, adapter)
+            await SHOP_CHECKS[check](kit, adapter)
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("check", sorted({c for c, _, _ in SHOP_CASES}, key=lambda c: c.__name__))
-async def test_the_same_shop_checks_pass_on_the_real_adapter(check: ShopCheck) -> None:
+@pytest.mark.parametrize("check", sorted(SHOP_CHECKS))
+async def test_the_same_shop_checks_pass_on_the_real_adapter(check: str) -> None:
     kit = shop_kit()
     async with kit.open_adapter() as adapter:
-        await check(kit, adapter)
+        await SHOP_CHECKS[check](kit, adapter)
 
 
 @pytest.mark.anyio
@@ -345,38 +324,25 @@ class SwallowsOutages(EconomicAdapter):
 ErpCheck = Callable[[ErpHarness, Any], Awaitable[None]]
 
 
-async def _create_invoice(kit: ErpHarness, adapter: Any) -> None:
-    await check_create_and_find(kit.sim, adapter, DocumentType.INVOICE)
+ERP_CHECKS: dict[str, ErpCheck] = {
+    "invoice": lambda kit, adapter: check_create_and_find(kit.sim, adapter, DocumentType.INVOICE),
+    "order": lambda kit, adapter: check_create_and_find(kit.sim, adapter, DocumentType.ORDER),
+    "commit_then_fail": lambda kit, adapter: check_commit_then_fail(
+        kit.sim, adapter, r"^/invoices/drafts$"
+    ),
+    "customers": lambda kit, adapter: check_customer_matching(kit.sim, adapter),
+    "unknown_article": lambda kit, adapter: check_unknown_article(kit.sim, adapter),
+    "server_error": lambda kit, adapter: check_erp_fault(kit.sim, adapter, "status"),
+}
 
-
-async def _create_order(kit: ErpHarness, adapter: Any) -> None:
-    await check_create_and_find(kit.sim, adapter, DocumentType.ORDER)
-
-
-async def _commit_then_fail(kit: ErpHarness, adapter: Any) -> None:
-    await check_commit_then_fail(kit.sim, adapter, r"^/invoices/drafts$")
-
-
-async def _customers(kit: ErpHarness, adapter: Any) -> None:
-    await check_customer_matching(kit.sim, adapter)
-
-
-async def _unknown_article(kit: ErpHarness, adapter: Any) -> None:
-    await check_unknown_article(kit.sim, adapter)
-
-
-async def _erp_server_error(kit: ErpHarness, adapter: Any) -> None:
-    await check_erp_fault(kit.sim, adapter, "status")
-
-
-ERP_CASES: list[tuple[ErpCheck, type[EconomicAdapter], str]] = [
-    (_create_invoice, FindsNothing, "find_document returned None"),
-    (_create_order, FindsNothing, "find_document returned None"),
-    (_create_invoice, LosesTheRoundingRow, "document totals"),
-    (_commit_then_fail, FindsNothing, "find_document after commit-then-fail returned None"),
-    (_customers, MatchesAnyone, r"found '\d+', not '\d+'"),
-    (_unknown_article, RetriesUnknownArticles, "expected PermanentError, got TransientError"),
-    (_erp_server_error, SwallowsOutages, "expected TransientError, but it returned None"),
+ERP_CASES: list[tuple[str, type[EconomicAdapter], str]] = [
+    ("invoice", FindsNothing, "find_document returned None"),
+    ("order", FindsNothing, "find_document returned None"),
+    ("invoice", LosesTheRoundingRow, "document totals"),
+    ("commit_then_fail", FindsNothing, "find_document after commit-then-fail returned None"),
+    ("customers", MatchesAnyone, r"found '\d+', not '\d+'"),
+    ("unknown_article", RetriesUnknownArticles, "expected PermanentError, got TransientError"),
+    ("server_error", SwallowsOutages, "expected TransientError, but it returned None"),
 ]
 
 
@@ -384,23 +350,23 @@ ERP_CASES: list[tuple[ErpCheck, type[EconomicAdapter], str]] = [
 @pytest.mark.parametrize(
     ("check", "broken", "message"),
     ERP_CASES,
-    ids=[f"{c.__name__.strip('_')}-{b.__name__}" for c, b, _ in ERP_CASES],
+    ids=[f"{check}-{broken.__name__}" for check, broken, _ in ERP_CASES],
 )
 async def test_erp_checks_reject_broken_adapters(
-    check: ErpCheck, broken: type[EconomicAdapter], message: str
+    check: str, broken: type[EconomicAdapter], message: str
 ) -> None:
     kit = erp_kit()
     async with kit.open_adapter(broken) as adapter:
         with pytest.raises(AssertionError, match=message):
-            await check(kit, adapter)
+            await ERP_CHECKS[check](kit, adapter)
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("check", sorted({c for c, _, _ in ERP_CASES}, key=lambda c: c.__name__))
-async def test_the_same_erp_checks_pass_on_the_real_adapter(check: ErpCheck) -> None:
+@pytest.mark.parametrize("check", sorted(ERP_CHECKS))
+async def test_the_same_erp_checks_pass_on_the_real_adapter(check: str) -> None:
     kit = erp_kit()
     async with kit.open_adapter() as adapter:
-        await check(kit, adapter)
+        await ERP_CHECKS[check](kit, adapter)
 
 
 @pytest.mark.anyio

@@ -8,8 +8,8 @@ A plugin (first-party or third-party) runs it from one small test module::
         kind = "myshop"                         # the kind your plugin registers
         simulator_options = {"page_size": 10}   # optional: options for spec.simulator(...)
 
-Pytest then collects the battery; async checks run on asyncio and trio through the
-``anyio_backend`` fixture (the project's conftest parametrises it; a third party defines one).
+Pytest then collects the battery; async checks run on every backend the ``anyio_backend``
+fixture yields (brygga's conftest gives asyncio and trio; anyio's default is asyncio only).
 The kit looks the spec up with ``PluginHost().adapters[kind]``, builds ``spec.simulator`` for
 every test (on a fake clock when its factory takes ``clock``), decodes the simulator's
 ``adapter_config(...)`` merged with ``adapter_overrides`` into ``spec.config_type`` as the
