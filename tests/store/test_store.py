@@ -158,3 +158,16 @@ async def test_an_item_being_reconciled_is_claimed_by_one_worker_only(store: Sto
         for _ in range(3)
     ]
     assert [c.state if c else None for c in claims] == [ItemState.RECONCILE, None, None]
+
+
+def test_one_daemon_per_state_file(tmp_path: Path) -> None:
+    from brygga.errors import BryggaError
+    from brygga.store.lock import DaemonLock, daemon_running
+
+    state = tmp_path / "state.db"
+    assert not daemon_running(state)
+    with DaemonLock(state):
+        assert daemon_running(state)
+        with pytest.raises(BryggaError, match="another brygga daemon is already running"):
+            DaemonLock(state).acquire()
+    assert not daemon_running(state)

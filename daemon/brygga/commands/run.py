@@ -22,6 +22,7 @@ from brygga.runtime.actor import ActorDeps, run_connection
 from brygga.runtime.daemon import DaemonControl, serve_daemon
 from brygga.runtime.supervisor import StopToken
 from brygga.store import Store
+from brygga.store.lock import DaemonLock
 from brygga.sync.observer import FanoutObserver, FlowObserver
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,13 @@ async def serve(
 ) -> None:
     """Run the daemon for a loaded config until stopped; the demo calls this in-process."""
     metrics = metrics or Metrics()
-    store = await Store.open(loaded.state_path)
+    lock = DaemonLock(loaded.state_path)
+    lock.acquire()
+    try:
+        store = await Store.open(loaded.state_path)
+    except BaseException:
+        lock.release()
+        raise
     try:
         deps = ActorDeps(
             store=store,
@@ -122,6 +129,7 @@ async def serve(
     finally:
         with anyio.CancelScope(shield=True):
             await store.close()
+        lock.release()
 
 
 def run(args: argparse.Namespace) -> int:
