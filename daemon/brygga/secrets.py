@@ -58,6 +58,8 @@ def resolve_secret(spec: Any, *, base_dir: Path | None = None) -> Secret:
         value = os.environ.get(name)
         if value is None:
             raise ValueError(f"environment variable {name} is not set")
+        if not value.strip():
+            raise ValueError(f"environment variable {name} is empty")
         return Secret(value, source=f"env:{name}")
     raw = spec["file"]
     if not isinstance(raw, str) or not raw:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,24 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "contrib" / "examples"
 
 def _secrets(example: Path) -> tuple[set[str], set[str]]:
     """The environment variables and secret files an example refers to."""
-    text = example.read_text(encoding="utf-8")
-    return (
-        set(re.findall(r'\{ *env *= *"([^"]+)" *\}', text)),
-        set(re.findall(r'\{ *file *= *"([^"]+)" *\}', text)),
-    )
+    env_names: set[str] = set()
+    files: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            if set(value) == {"env"}:
+                env_names.add(value["env"])
+            elif set(value) == {"file"}:
+                files.add(value["file"])
+            else:
+                for item in value.values():
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(tomllib.loads(example.read_text(encoding="utf-8")))
+    return env_names, files
 
 
 def test_examples_exist() -> None:

@@ -306,6 +306,16 @@ def test_missing_env_secret_names_the_variable(
     assert "environment variable BRYGGA_TEST_UNSET is not set" in message
 
 
+def test_empty_env_secret_is_refused(
+    tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRYGGA_TEST_BLANK", "  ")  # e.g. `NAME=` left blank in brygga.env
+    path = _config(tmp_path, erp=_erp(app_secret_token={"env": "BRYGGA_TEST_BLANK"}))
+    message = _error(path, host)
+    assert ": connection[0].erp.app_secret_token: " in message
+    assert "environment variable BRYGGA_TEST_BLANK is empty" in message
+
+
 def test_file_secret_relative_to_the_config_folder(
     tmp_path: Path, host: PluginHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
