@@ -229,11 +229,11 @@ def test_status_after_work_prints_one_line_per_connection_and_register(
     assert "outlet: healthy" in lines
     butiken = lines[lines.index("butiken: ATTENTION: 2 failed orders record(s)") + 1]
     assert re.match(
-        r"^\s+orders\s+ok\s+last success \d+s ago\s+backlog 1\s+done 1\s+failed 2$", butiken
+        r"^\s+orders\s+ok\s+last success \d+[sm] ago\s+backlog 1\s+done 1\s+failed 2$", butiken
     )
     outlet_line = lines[lines.index("outlet: healthy") + 1]
     assert re.match(
-        r"^\s+orders\s+ok\s+last success \d+s ago\s+backlog 0\s+done 1\s+failed 0$", outlet_line
+        r"^\s+orders\s+ok\s+last success \d+[sm] ago\s+backlog 0\s+done 1\s+failed 0$", outlet_line
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brygga.models import (
@@ -192,46 +192,55 @@ def _json_numbers(value: Any) -> list[Any]:
 # -- round trips ----------------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(orders)
 def test_order_round_trips(order: Order) -> None:
     _round_trip(order)
 
 
+@settings(deadline=None)
 @given(customers)
 def test_customer_round_trips(customer: Customer) -> None:
     _round_trip(customer)
 
 
+@settings(deadline=None)
 @given(addresses)
 def test_address_round_trips(address: Address) -> None:
     _round_trip(address)
 
 
+@settings(deadline=None)
 @given(products)
 def test_product_with_variants_round_trips(product: Product) -> None:
     _round_trip(product)
 
 
+@settings(deadline=None)
 @given(prices)
 def test_price_round_trips(price: Price) -> None:
     _round_trip(price)
 
 
+@settings(deadline=None)
 @given(money)
 def test_money_round_trips(value: Money) -> None:
     _round_trip(value)
 
 
+@settings(deadline=None)
 @given(price_lists)
 def test_price_list_round_trips(price_list: PriceList) -> None:
     _round_trip(price_list)
 
 
+@settings(deadline=None)
 @given(stock_levels)
 def test_stock_level_round_trips(level: StockLevel) -> None:
     _round_trip(level)
 
 
+@settings(deadline=None)
 @given(status_events)
 def test_status_event_round_trips(event: StatusEvent) -> None:
     _round_trip(event)
