@@ -28,6 +28,9 @@ Chosen where the reference says [unknown] or [inferred] (what is modelled, not d
 - **Paid** means ``amountPaid >= amountToPay > 0``.
 - **Rate limit.** Starweb publishes none; the adapter keeps under 10 requests/s per API client
   unless ``rate_limit`` says otherwise, and backs off on 429/5xx with Retry-After.
+- **Tokens** live in the daemon's shared :class:`brygga.http.tokens.TokenCache`, keyed by API
+  root and both credentials: every connection using the same API client shares one token,
+  renewed a minute before ``expires_in`` runs out; a 401 gets one new token and one retry.
 - **Export mark.** ``mark_exported`` upserts the external service ``service_name`` with the
   ERP document number, reading it first so a repeat does not write (every write bumps the
   order's ``modifiedAt``, and an unneeded one would wake the change feed again).
@@ -73,6 +76,7 @@ __all__ = [
     "RateLimitSetting",
     "StarwebAdapter",
     "StarwebConfig",
+    "token_account",
 ]
 
 log = logging.getLogger(__name__)
@@ -162,6 +166,8 @@ class StarwebAdapter:
             client_secret=config.client_secret,
             clock=context.http.clock,
             shop=self.shop,
+            cache=context.http.tokens,
+            account=token_account(config),
         )
         self._statuses: dict[int, StatusWire] = {}
 
@@ -374,6 +380,19 @@ _HINTS = {
     404: "; it does not exist in the shop",
     405: "; check that base_url points at the Starweb API v2",
 }
+
+
+def token_account(config: StarwebConfig) -> str:
+    """The token cache key of an API client: the API root and both credentials, so adapters
+    share a token only when they would have been given the same one (a wrong secret never
+    borrows a token fetched with the right one)."""
+    parts = urlsplit(config.base_url)
+    return account_key(
+        parts.netloc + parts.path.rstrip("/"),
+        "client_credentials",
+        config.client_id.reveal(),
+        config.client_secret.reveal(),
+    )
 
 
 def _order_id(shop_order_id: str) -> int:

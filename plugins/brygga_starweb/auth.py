@@ -1,14 +1,13 @@
-"""Starweb OAuth2 client-credentials tokens: fetched once, shared, refreshed before expiry."""
+"""Starweb OAuth2 client-credentials tokens: fetched once per API client, shared, renewed early."""
 
 from __future__ import annotations
 
 import logging
 
-import anyio
-
 from brygga.clock import Clock
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient
+from brygga.http.tokens import Token, TokenCache
 from brygga.secrets import Secret
 from brygga_starweb.wire import decode_error, decode_token
 
@@ -18,11 +17,13 @@ log = logging.getLogger(__name__)
 
 
 class TokenSource:
-    """The bearer token of one Starweb API client.
+    """The bearer token of one Starweb API client, kept in the daemon's shared TokenCache.
 
-    Concurrent callers share one token: the first caller that finds none (or one about to
-    expire) fetches it under a lock while the others wait, so there is no stampede. A token
-    is renewed ``margin`` seconds before ``expires_in`` runs out (at most half its life).
+    Every adapter with the same base URL and credentials uses the same cache entry (``account``),
+    so concurrent callers and other connections share one token: the first caller that finds
+    none (or one about to expire) fetches it while the others wait, so there is no stampede.
+    A token is renewed ``cache.margin`` seconds before ``expires_in`` runs out (at most half
+    its life).
     """
 
     def __init__(
@@ -33,44 +34,35 @@ class TokenSource:
         client_secret: Secret,
         clock: Clock,
         shop: str,
-        margin: float = 60.0,
+        cache: TokenCache,
+        account: str,
     ) -> None:
         self._client = client
         self._client_id = client_id
         self._client_secret = client_secret
         self._clock = clock
         self._shop = shop
-        self._margin = margin
-        self._lock = anyio.Lock()
-        self._token: str | None = None
-        self._renew_at = 0.0
+        self._cache = cache
+        self._account = account
         #: how many tokens this source fetched (for tests and metrics)
         self.fetched = 0
 
-    def _current(self) -> str | None:
-        if self._token is not None and self._clock.monotonic() < self._renew_at:
-            return self._token
-        return None
-
     async def get(self) -> str:
-        """A token that is valid for at least ``margin`` more seconds."""
-        token = self._current()
-        if token is not None:
-            return token
-        async with self._lock:
-            return self._current() or await self._fetch()
+        """A token that is valid for at least the cache's margin more seconds."""
+        token = await self._cache.get(self._account, self._fetch, clock=self._clock)
+        return token.value
 
     async def refresh(self, rejected: str) -> str:
         """A new token after the API refused ``rejected`` (401). If another task already
         replaced that token, its replacement is returned instead of fetching again."""
-        async with self._lock:
-            current = self._current()
-            if current is not None and current != rejected:
-                return current
-            return await self._fetch()
+        current = self._cache.current(self._account)
+        if current is not None and current.value == rejected:
+            self._cache.invalidate(self._account, current)
+        return await self.get()
 
-    async def _fetch(self) -> str:
+    async def _fetch(self) -> Token:
         what = f"Starweb shop {self._shop}: token request"
+        issued_at = self._clock.monotonic()
         response = await self._client.request(
             "POST",
             "token",
@@ -99,8 +91,5 @@ class TokenSource:
             )
         wire = decode_token(response.content)
         self.fetched += 1
-        lifetime = float(wire.expires_in)
-        self._token = wire.access_token
-        self._renew_at = self._clock.monotonic() + lifetime - min(self._margin, lifetime / 2)
         log.debug("starweb shop %s: new access token, valid %ss", self._shop, wire.expires_in)
-        return wire.access_token
+        return Token.lasting(wire.access_token, float(wire.expires_in), issued_at=issued_at)

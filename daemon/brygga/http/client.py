@@ -15,6 +15,7 @@ import httpx
 from brygga.clock import Clock, SystemClock
 from brygga.errors import PermanentError, TransientError
 from brygga.http.ratelimit import RateLimit, RateLimiter, RateLimiterRegistry
+from brygga.http.tokens import TokenCache
 
 __all__ = [
     "HttpContext",
@@ -62,6 +63,8 @@ class HttpContext:
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     #: called after every request as (system, method, status or None, seconds): the metrics hook
     on_request: Callable[[str, str, int | None, float], None] | None = None
+    #: access tokens per remote account, shared by every adapter on this context
+    tokens: TokenCache = field(default_factory=TokenCache)
 
 
 class RemoteClient:
