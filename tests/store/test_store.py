@@ -12,6 +12,7 @@ import pytest
 
 from brygga.errors import SchemaTooNewError
 from brygga.store import Binding, Enqueued, Event, ItemState, Store
+from brygga.store.schema import MIGRATIONS
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -29,7 +30,7 @@ async def test_pragmas_and_migrations(store: Store) -> None:
     assert (await store.db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
     assert (await store.db.fetchone("PRAGMA synchronous"))[0] == 2  # type: ignore[index]  # FULL
     assert (await store.db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
-    assert await store.db.schema_version() == 1
+    assert await store.db.schema_version() == MIGRATIONS[-1][0]
 
 
 async def test_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:

@@ -65,6 +65,24 @@ class Bindings:
         )
         return _binding(row) if row else None
 
+    async def unbind(
+        self, connection: str, entity: str, source_instance: str, source_id: str
+    ) -> Binding | None:
+        """Forget the binding of a source record (a forced replay replaces its document);
+        return the binding that was dropped, or None if there was none."""
+        async with self._db.transaction() as tx:
+            rows = list(
+                await tx.execute_fetchall(
+                    "SELECT * FROM bindings WHERE connection = ? AND entity = ?"
+                    " AND source_instance = ? AND source_id = ?",
+                    (connection, entity, source_instance, source_id),
+                )
+            )
+            if not rows:
+                return None
+            await tx.execute("DELETE FROM bindings WHERE id = ?", (rows[0]["id"],))
+        return _binding(rows[0])
+
     async def count(self, connection: str, entity: str) -> int:
         row = await self._db.fetchone(
             "SELECT COUNT(*) FROM bindings WHERE connection = ? AND entity = ?",

@@ -93,4 +93,86 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        "resolved state",
+        # SQLite cannot alter a CHECK, so work_items is rebuilt. Foreign keys are on and cannot
+        # be turned off inside the migration's transaction, and dropping a parent table deletes
+        # its rows first (cascading to attempts, nulling events.work_item_id). So the children
+        # are parked in plain tables, dropped, the parent rebuilt, and the children recreated
+        # with their rows, ids and references intact.
+        """
+        CREATE TABLE work_items_v2 (
+            id              INTEGER PRIMARY KEY,
+            connection      TEXT NOT NULL,
+            register        TEXT NOT NULL,
+            instance        TEXT NOT NULL,
+            external_id     TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            state           TEXT NOT NULL CHECK (state IN (
+                'waiting', 'new', 'sending', 'reconcile', 'retry', 'done', 'failed', 'skipped',
+                'resolved')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt    TEXT NOT NULL,
+            last_error      TEXT NOT NULL DEFAULT '',
+            reference       TEXT NOT NULL DEFAULT '',
+            result          TEXT NOT NULL DEFAULT '',
+            payload         BLOB,
+            run_id          TEXT NOT NULL DEFAULT '',
+            source_time     TEXT NOT NULL DEFAULT '',
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL,
+            done_at         TEXT
+        );
+        INSERT INTO work_items_v2 (id, connection, register, instance, external_id,
+            idempotency_key, state, attempts, next_attempt, last_error, reference, result,
+            payload, run_id, source_time, created_at, updated_at, done_at)
+        SELECT id, connection, register, instance, external_id, idempotency_key, state,
+            attempts, next_attempt, last_error, reference, result, payload, run_id, source_time,
+            created_at, updated_at, done_at FROM work_items;
+
+        CREATE TABLE attempts_parked AS SELECT * FROM attempts;
+        CREATE TABLE events_parked AS SELECT * FROM events;
+        DROP TABLE attempts;
+        DROP TABLE events;
+        DROP TABLE work_items;
+        ALTER TABLE work_items_v2 RENAME TO work_items;
+        CREATE INDEX work_items_due ON work_items (connection, register, state, next_attempt);
+
+        CREATE TABLE attempts (
+            id           INTEGER PRIMARY KEY,
+            work_item_id INTEGER NOT NULL REFERENCES work_items (id) ON DELETE CASCADE,
+            attempt      INTEGER NOT NULL,
+            started_at   TEXT NOT NULL,
+            finished_at  TEXT,
+            outcome      TEXT NOT NULL DEFAULT 'running',
+            error        TEXT NOT NULL DEFAULT ''
+        );
+        INSERT INTO attempts (id, work_item_id, attempt, started_at, finished_at, outcome, error)
+        SELECT id, work_item_id, attempt, started_at, finished_at, outcome, error
+            FROM attempts_parked;
+        CREATE INDEX attempts_item ON attempts (work_item_id);
+
+        CREATE TABLE events (
+            id           INTEGER PRIMARY KEY,
+            at           TEXT NOT NULL,
+            connection   TEXT NOT NULL,
+            register     TEXT NOT NULL,
+            instance     TEXT NOT NULL,
+            external_id  TEXT NOT NULL,
+            work_item_id INTEGER REFERENCES work_items (id) ON DELETE SET NULL,
+            kind         TEXT NOT NULL,
+            message      TEXT NOT NULL
+        );
+        INSERT INTO events (id, at, connection, register, instance, external_id, work_item_id,
+            kind, message)
+        SELECT id, at, connection, register, instance, external_id, work_item_id, kind, message
+            FROM events_parked;
+        CREATE INDEX events_record ON events (connection, register, instance, external_id);
+        CREATE INDEX events_at ON events (at);
+
+        DROP TABLE attempts_parked;
+        DROP TABLE events_parked
+        """,
+    ),
 )

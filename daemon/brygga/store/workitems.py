@@ -8,9 +8,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from brygga.store.db import Database, Row, from_ts, to_ts
 
-__all__ = ["Enqueued", "ItemState", "WorkItem", "WorkItems", "work_key"]
+__all__ = [
+    "FINAL",
+    "IN_FLIGHT",
+    "RUNNABLE",
+    "Enqueued",
+    "ItemState",
+    "WorkItem",
+    "WorkItems",
+    "work_key",
+]
 
 
 class ItemState(enum.StrEnum):
@@ -25,11 +36,15 @@ class ItemState(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+    #: a person closed it (``errors resolve``, with a note): final, never picked up again
+    RESOLVED = "resolved"
 
 
 #: states a worker may pick up (when next_attempt is due)
 RUNNABLE = (ItemState.WAITING, ItemState.NEW, ItemState.RETRY, ItemState.RECONCILE)
-FINAL = (ItemState.DONE, ItemState.FAILED, ItemState.SKIPPED)
+FINAL = (ItemState.DONE, ItemState.FAILED, ItemState.SKIPPED, ItemState.RESOLVED)
+#: a worker holds the item (or held it when its process stopped)
+IN_FLIGHT = (ItemState.SENDING, ItemState.RECONCILE)
 
 
 def work_key(connection: str, register: str, instance: str, external_id: str) -> str:
@@ -84,7 +99,7 @@ class Enqueued(enum.Enum):
     UNCHANGED = "unchanged"
     #: was waiting and is now ready: promoted to NEW
     PROMOTED = "promoted"
-    #: already final (done/failed/skipped): a re-seen record is a no-op
+    #: already final (done/failed/skipped/resolved): a re-seen record is a no-op
     FINAL = "final"
 
 
@@ -173,26 +188,25 @@ class WorkItems:
             )
             if not rows:
                 return None
-            item_id, previous = rows[0]["id"], ItemState(rows[0]["state"])
-            # Claimed items leave the runnable states at once, so no other worker can take them.
-            await tx.execute(
-                "UPDATE work_items SET state = 'sending', attempts = attempts + 1, run_id = ?,"
-                " updated_at = ? WHERE id = ?",
-                (run_id, stamp, item_id),
+            return await _take(tx, rows[0]["id"], ItemState(rows[0]["state"]), stamp, run_id)
+
+    async def claim_one(self, item_id: int, *, now: datetime, run_id: str) -> WorkItem | None:
+        """Claim this one item if it is runnable, due or not (``replay order --here``).
+
+        Same contract as :meth:`claim`; None when the item is missing or not runnable.
+        """
+        stamp = to_ts(now)
+        marks = ", ".join("?" for _ in RUNNABLE)
+        async with self._db.transaction() as tx:
+            rows = list(
+                await tx.execute_fetchall(
+                    f"SELECT id, state FROM work_items WHERE id = ? AND state IN ({marks})",
+                    (item_id, *(s.value for s in RUNNABLE)),
+                )
             )
-            await tx.execute(
-                "INSERT INTO attempts (work_item_id, attempt, started_at)"
-                " SELECT id, attempts, ? FROM work_items WHERE id = ?",
-                (stamp, item_id),
-            )
-            row = list(
-                await tx.execute_fetchall("SELECT * FROM work_items WHERE id = ?", (item_id,))
-            )
-            item = WorkItem.from_row(row[0])
-        if previous in (ItemState.WAITING, ItemState.RECONCILE):
-            # the worker must know: re-check readiness / look the reference up before sending
-            return dataclasses.replace(item, state=previous)
-        return item
+            if not rows:
+                return None
+            return await _take(tx, item_id, ItemState(rows[0]["state"]), stamp, run_id)
 
     async def record_intent(self, item_id: int, reference: str, now: datetime) -> None:
         """Write the remote reference this attempt will use, durably, before the remote call."""
@@ -307,6 +321,38 @@ class WorkItems:
         )
         return changed > 0
 
+    async def reopen(
+        self,
+        item_id: int,
+        now: datetime,
+        *,
+        from_states: Sequence[ItemState],
+        payload: bytes | None,
+    ) -> bool:
+        """Like :meth:`requeue`, and replace the payload (a forced replay's generation, a new
+        document number to write back). The recorded reference is kept: a worker that finds
+        one looks it up before sending. True if the item was in ``from_states``."""
+        marks = ", ".join("?" for _ in from_states)
+        changed = await self._db.execute(
+            f"UPDATE work_items SET state = 'new', payload = ?, next_attempt = ?, updated_at = ?,"
+            f" done_at = NULL WHERE id = ? AND state IN ({marks})",
+            (payload, to_ts(now), to_ts(now), item_id, *(s.value for s in from_states)),
+        )
+        return changed > 0
+
+    async def resolve(
+        self, item_id: int, note: str, now: datetime, *, from_states: Sequence[ItemState]
+    ) -> bool:
+        """Close an item by hand (``errors resolve``): state RESOLVED, the note as its result.
+        True if it was in ``from_states``; claimed items are never in a resolvable state."""
+        marks = ", ".join("?" for _ in from_states)
+        changed = await self._db.execute(
+            f"UPDATE work_items SET state = 'resolved', result = ?, updated_at = ?, done_at = ?"
+            f" WHERE id = ? AND state IN ({marks})",
+            (note, to_ts(now), to_ts(now), item_id, *(s.value for s in from_states)),
+        )
+        return changed > 0
+
     async def counts(self, connection: str) -> dict[tuple[str, str], int]:
         """(register, state) → number of items, for status lines and metrics."""
         rows = await self._db.fetchall(
@@ -330,3 +376,26 @@ class WorkItems:
             (connection, register),
         )
         return from_ts(row[0]) if row and row[0] else None
+
+
+async def _take(
+    tx: aiosqlite.Connection, item_id: int, previous: ItemState, stamp: str, run_id: str
+) -> WorkItem:
+    """Inside a claim's transaction: move the row to SENDING for this run, open an attempt."""
+    # Claimed items leave the runnable states at once, so no other worker can take them.
+    await tx.execute(
+        "UPDATE work_items SET state = 'sending', attempts = attempts + 1, run_id = ?,"
+        " updated_at = ? WHERE id = ?",
+        (run_id, stamp, item_id),
+    )
+    await tx.execute(
+        "INSERT INTO attempts (work_item_id, attempt, started_at)"
+        " SELECT id, attempts, ? FROM work_items WHERE id = ?",
+        (stamp, item_id),
+    )
+    row = list(await tx.execute_fetchall("SELECT * FROM work_items WHERE id = ?", (item_id,)))
+    item = WorkItem.from_row(row[0])
+    if previous in (ItemState.WAITING, ItemState.RECONCILE):
+        # the worker must know: re-check readiness / look the reference up before sending
+        return dataclasses.replace(item, state=previous)
+    return item

@@ -8,6 +8,7 @@ by that reference before anything is sent again.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Mapping as MappingT
@@ -25,10 +26,11 @@ from brygga.mappings import Mapping, MappingContext, apply_mappings
 from brygga.models import DocumentRef, Order, Register
 from brygga.runtime.backoff import retry_delay
 from brygga.store import Binding, Enqueued, Event, ItemState, Store, WorkItem
+from brygga.store.workitems import IN_FLIGHT
 from brygga.sync.observer import FlowObserver, NullObserver
 from brygga.sync.order_document import build_document
 
-__all__ = ["OrdersFlow", "document_reference"]
+__all__ = ["OrdersFlow", "Replay", "document_reference", "replay_of", "replay_payload"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,35 @@ MAX_TRANSIENT_ATTEMPTS = 25
 def document_reference(connection: str, shop: str, shop_order_id: str) -> str:
     """The ERP external reference for a shop order: stable, so a lookup finds earlier sends."""
     return f"brygga:{connection}:{shop}:{shop_order_id}"
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A forced replay, kept in an orders item's payload as ``{"replay": n, "replaces": doc}``:
+    generation ``n`` > 0 sends a NEW document with reference ``document_reference(...)#r<n>``
+    in place of ERP document ``replaces``."""
+
+    generation: int = 0
+    replaces: str = ""
+
+    def reference(self, connection: str, shop: str, shop_order_id: str) -> str:
+        base = document_reference(connection, shop, shop_order_id)
+        return f"{base}#r{self.generation}" if self.generation > 0 else base
+
+
+def replay_of(payload: bytes | None) -> Replay:
+    """The replay generation in an orders item's payload (none, or anything else: 0)."""
+    try:
+        data = json.loads(payload or b"")
+    except ValueError:
+        return Replay()
+    if not isinstance(data, dict) or not isinstance(data.get("replay"), int):
+        return Replay()
+    return Replay(data["replay"], str(data.get("replaces", "")))
+
+
+def replay_payload(replay: Replay) -> bytes:
+    return json.dumps({"replay": replay.generation, "replaces": replay.replaces}).encode()
 
 
 def _cursor_text(when: datetime) -> str:
@@ -210,11 +241,23 @@ class OrdersFlow:
                 f"order {item.external_id}: shop {item.instance!r} is no longer in this "
                 "connection's config; add it back or resolve the record"
             )
-        reference = document_reference(self.connection, item.instance, item.external_id)
+        replay = replay_of(item.payload)
+        reference = replay.reference(self.connection, item.instance, item.external_id)
         bound = await self.store.bindings.target_of(
             self.connection, REGISTER, item.instance, item.external_id
         )
-        if bound is not None:
+        if bound is not None and replay.generation and bound.target_id == replay.replaces:
+            # a forced replay: the document it replaces stays in the ERP, unbound
+            await self.store.bindings.unbind(
+                self.connection, REGISTER, item.instance, item.external_id
+            )
+            await self._event(
+                item,
+                "replaced",
+                f"replay {replay.generation}: ERP document {replay.replaces} is no longer "
+                f"bound to this order; a new document with reference {reference} replaces it",
+            )
+        elif bound is not None:
             await self._done(item, bound.target_id, note="already transferred")
             return
         order = await shop.fetch_order(item.external_id)
@@ -267,7 +310,7 @@ class OrdersFlow:
         self.observer.transferred(
             self.connection, REGISTER, max(0.0, (now - order.created_at).total_seconds())
         )
-        await self.store.items.enqueue(
+        queued = await self.store.items.enqueue(
             connection=self.connection,
             register=WRITEBACK,
             instance=item.instance,
@@ -276,6 +319,18 @@ class OrdersFlow:
             ready=True,
             payload=document.number.encode(),
         )
+        if queued is not Enqueued.CREATED and replay_of(item.payload).generation:
+            # a replay: the shop must learn the new number (unless a write-back is mid-call)
+            written = await self.store.items.find(
+                connection=self.connection,
+                register=WRITEBACK,
+                instance=item.instance,
+                external_id=item.external_id,
+            )
+            if written is not None and written.state not in IN_FLIGHT:
+                await self.store.items.reopen(
+                    written.id, now, from_states=[written.state], payload=document.number.encode()
+                )
         self.wake()
 
     async def _done(self, item: WorkItem, number: str, *, note: str) -> None:

@@ -1,0 +1,336 @@
+"""`brygga errors`: the per-record error queue — list, show, retry and resolve failed records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from brygga.commands.common import load, print_table
+from brygga.config import LoadedConfig
+from brygga.errors import BryggaError
+from brygga.runtime.actor import IDLE_RECHECK
+from brygga.store import Event, ItemState, Store, WorkItem
+from brygga.store.db import from_ts
+from brygga.store.lock import daemon_running
+from brygga.store.workitems import IN_FLIGHT
+
+__all__ = [
+    "RESOLVABLE",
+    "RETRYABLE",
+    "list_errors",
+    "record_event",
+    "resolve_error",
+    "retry_errors",
+    "run",
+    "show_error",
+    "stamp",
+]
+
+#: states `errors retry ID` moves back to `new` (`--all` takes failed records only)
+RETRYABLE = (ItemState.FAILED, ItemState.RESOLVED)
+#: states a person may close by hand; in-flight and finished items are not among them
+RESOLVABLE = (ItemState.FAILED, ItemState.RETRY, ItemState.WAITING, ItemState.NEW)
+
+_NO_LIMIT = 1_000_000_000
+_ERROR_WIDTH = 100
+
+
+def stamp(when: datetime | None) -> str:
+    """A store time as the CLI prints it."""
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "-"
+
+
+def _age(when: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= _ERROR_WIDTH else line[: _ERROR_WIDTH - 1] + "…"
+
+
+async def record_event(store: Store, item: WorkItem, kind: str, message: str) -> None:
+    """Add an event to a work item's log (what the CLI did to it, and why)."""
+    await store.events.add(
+        Event(
+            at=datetime.now(UTC),
+            connection=item.connection,
+            register=item.register,
+            instance=item.instance,
+            external_id=item.external_id,
+            kind=kind,
+            message=message,
+            work_item_id=item.id,
+        )
+    )
+
+
+def _where_it_happens(state: Path, count: int) -> str:
+    them = "it" if count == 1 else "them"
+    if daemon_running(state):
+        return (
+            f"the running daemon picks {them} up within seconds (idle workers look every "
+            f"{IDLE_RECHECK:g} s)"
+        )
+    return (
+        f"no daemon is running on {state}: the retry happens when it next starts "
+        "(brygga run -c FILE)"
+    )
+
+
+def _no_state(loaded: LoadedConfig) -> bool:
+    if loaded.state_path.exists():
+        return False
+    print(f"no state yet at {loaded.state_path}: the daemon has not run with this config")
+    return True
+
+
+def _known_connection(loaded: LoadedConfig, connection: str | None) -> bool:
+    names = [c.name for c in loaded.connections]
+    if connection is None or connection in names:
+        return True
+    print(
+        f"error: {loaded.path}: no connection named {connection!r} "
+        f"(connections: {', '.join(names) or 'none'})",
+        file=sys.stderr,
+    )
+    return False
+
+
+async def list_errors(loaded: LoadedConfig, connection: str | None, now: datetime) -> int:
+    """Print failed records as a table; exit code 0 (2 for an unknown connection)."""
+    if not _known_connection(loaded, connection):
+        return 2
+    if _no_state(loaded):
+        return 0
+    async with await Store.open(loaded.state_path) as store:
+        failed = await store.items.query(
+            states=[ItemState.FAILED], connection=connection, limit=_NO_LIMIT
+        )
+    if not failed:
+        print("no failed records" + (f" in connection {connection}" if connection else ""))
+        return 0
+    rows: list[Sequence[str]] = [
+        ("id", "connection", "register", "shop", "record", "attempts", "age", "error")
+    ]
+    for item in failed:
+        rows.append(
+            (
+                str(item.id),
+                item.connection,
+                item.register,
+                item.instance,
+                item.external_id,
+                str(item.attempts),
+                _age(item.updated_at, now),
+                _first_line(item.last_error),
+            )
+        )
+    print_table(rows, indent="")
+    print(
+        f"{len(failed)} failed record(s); `brygga errors show ID` for details, "
+        "`errors retry ID|--all` after fixing the cause, `errors resolve ID --note TEXT` to close"
+    )
+    return 0
+
+
+def _payload_text(payload: bytes | None) -> str:
+    if payload is None:
+        return "(none)"
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"({len(payload)} bytes, not UTF-8) {payload[:48].hex()}"
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in (text.splitlines() or [""]))
+
+
+async def show_error(loaded: LoadedConfig, item_id: int) -> int:
+    """Print one record: every field, its payload, its attempts and its event log."""
+    if _no_state(loaded):
+        return 1
+    async with await Store.open(loaded.state_path) as store:
+        item = await store.items.get(item_id)
+        if item is None:
+            print(f"error: no record with id {item_id} in {loaded.state_path}", file=sys.stderr)
+            return 1
+        attempts = await store.items.attempts(item_id)
+        events = await store.events.for_record(
+            item.connection, item.register, item.instance, item.external_id
+        )
+    fields = [
+        ("connection", item.connection),
+        ("register", item.register),
+        ("shop", item.instance),
+        ("record", item.external_id),
+        ("state", item.state.value),
+        ("attempts", str(item.attempts)),
+        ("next attempt", stamp(item.next_attempt)),
+        ("reference", item.reference or "-"),
+        ("result", item.result or "-"),
+        ("source time", item.source_time or "-"),
+        ("run id", item.run_id or "-"),
+        ("created", stamp(item.created_at)),
+        ("updated", stamp(item.updated_at)),
+    ]
+    print(f"record {item.id}")
+    for name, value in fields:
+        print(f"  {name:13} {value}")
+    print("  error")
+    print(_indent(item.last_error or "-"))
+    print("payload")
+    print(_indent(_payload_text(item.payload), "  "))
+    print("attempts")
+    if attempts:
+        rows: list[Sequence[str]] = [("#", "started", "finished", "outcome", "error")]
+        for row in attempts:
+            started = _stored_stamp(row["started_at"])
+            finished = _stored_stamp(row["finished_at"])
+            rows.append(
+                (str(row["attempt"]), started, finished, row["outcome"], row["error"] or "-")
+            )
+        print_table(rows)
+    else:
+        print("  (none)")
+    print("events")
+    if events:
+        print_table(
+            [("at", "kind", "message"), *((stamp(e.at), e.kind, e.message) for e in events)]
+        )
+    else:
+        print("  (none)")
+    return 0
+
+
+def _stored_stamp(text: str | None) -> str:
+    if not text:
+        return "-"
+    try:
+        return stamp(from_ts(text))
+    except ValueError:
+        return text
+
+
+async def retry_errors(
+    loaded: LoadedConfig, item_id: int | None, *, connection: str | None = None
+) -> int:
+    """Move one record (or, with ``item_id`` None, every failed one) back to ``new``."""
+    if not _known_connection(loaded, connection):
+        return 2
+    if _no_state(loaded):
+        return 1 if item_id is not None else 0
+    now = datetime.now(UTC)
+    async with await Store.open(loaded.state_path) as store:
+        if item_id is None:
+            items = await store.items.query(
+                states=[ItemState.FAILED], connection=connection, limit=_NO_LIMIT
+            )
+            from_states: Sequence[ItemState] = [ItemState.FAILED]
+        else:
+            one = await store.items.get(item_id)
+            if one is None:
+                print(f"error: no record with id {item_id} in {loaded.state_path}", file=sys.stderr)
+                return 1
+            if one.state not in RETRYABLE:
+                hint = ""
+                if one.state is ItemState.DONE:
+                    hint = " (`brygga replay order` runs a transferred order again)"
+                print(
+                    f"error: record {item_id} is {one.state.value}, not failed: nothing to retry"
+                    + hint,
+                    file=sys.stderr,
+                )
+                return 1
+            items, from_states = [one], RETRYABLE
+        moved = 0
+        for item in items:
+            if await store.items.requeue(item.id, now, from_states=from_states):
+                await record_event(store, item, "requeued", "retry requested from the command line")
+                moved += 1
+    if item_id is not None and not moved:
+        print(f"error: record {item_id} changed meanwhile; look again", file=sys.stderr)
+        return 1
+    if not moved:
+        print("no failed records to retry")
+        return 0
+    what = f"record {item_id}" if item_id is not None else f"{moved} failed record(s)"
+    print(f"requeued {what}; {_where_it_happens(loaded.state_path, moved)}")
+    return 0
+
+
+async def resolve_error(loaded: LoadedConfig, item_id: int, note: str) -> int:
+    """Close a record by hand with a note (state ``resolved``); it is never picked up again."""
+    if not note.strip():
+        print("error: --note must say why the record is resolved", file=sys.stderr)
+        return 2
+    if _no_state(loaded):
+        return 1
+    now = datetime.now(UTC)
+    async with await Store.open(loaded.state_path) as store:
+        item = await store.items.get(item_id)
+        if item is None:
+            print(f"error: no record with id {item_id} in {loaded.state_path}", file=sys.stderr)
+            return 1
+        if item.state in IN_FLIGHT:
+            print(
+                f"error: record {item_id} is being worked on right now ({item.state.value}); "
+                "try again shortly",
+                file=sys.stderr,
+            )
+            return 1
+        if item.state not in RESOLVABLE:
+            print(
+                f"error: record {item_id} is {item.state.value}: nothing to resolve",
+                file=sys.stderr,
+            )
+            return 1
+        if not await store.items.resolve(item_id, note, now, from_states=[item.state]):
+            print(f"error: record {item_id} changed meanwhile; look again", file=sys.stderr)
+            return 1
+        await record_event(store, item, "resolved", f"resolved by hand: {note}")
+    print(f"record {item_id} resolved: {note}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        loaded, _ = load(Path(args.config))
+    except BryggaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    action = args.errors_command
+    try:
+        if action == "list":
+            return anyio.run(
+                list_errors, loaded, args.connection, datetime.now(UTC), backend="asyncio"
+            )
+        if action == "show":
+            return anyio.run(show_error, loaded, args.id, backend="asyncio")
+        if action == "retry":
+
+            async def retry() -> int:
+                return await retry_errors(
+                    loaded, None if args.all else args.id, connection=args.connection
+                )
+
+            return anyio.run(retry, backend="asyncio")
+        return anyio.run(resolve_error, loaded, args.id, args.note, backend="asyncio")
+    except BryggaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

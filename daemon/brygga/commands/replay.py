@@ -1,0 +1,378 @@
+"""`brygga replay order`: run one shop order through the orders flow again, still exactly once."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from brygga.clock import Clock, SystemClock
+from brygga.commands.common import load
+from brygga.commands.errors import record_event, stamp
+from brygga.config import LoadedConfig, ResolvedConnection
+from brygga.errors import BryggaError
+from brygga.http.client import HttpContext
+from brygga.mappings import Mapping
+from brygga.models import Register
+from brygga.runtime.actor import build_adapters
+from brygga.store import ItemState, Store, WorkItem
+from brygga.store.lock import DaemonLock, daemon_running
+from brygga.store.workitems import FINAL, IN_FLIGHT, RUNNABLE
+from brygga.sync.orders import REGISTER, WRITEBACK, OrdersFlow, Replay, replay_of, replay_payload
+
+__all__ = ["POLL_INTERVAL", "ReplayRequest", "replay_order", "run"]
+
+#: how often `replay` looks at the store while the daemon works on the order
+POLL_INTERVAL = 0.25
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    connection: str
+    shop: str
+    order_id: str
+    #: a transferred order gets a NEW ERP document (after ``confirm``)
+    force: bool = False
+    #: with a daemon running: seconds to wait for the outcome (0: do not wait)
+    wait: float = 30.0
+    #: no daemon running: do the work in this process
+    here: bool = False
+
+
+def _connection(loaded: LoadedConfig, request: ReplayRequest) -> ResolvedConnection | None:
+    names = [c.name for c in loaded.connections]
+    conn = next((c for c in loaded.connections if c.name == request.connection), None)
+    if conn is None:
+        print(
+            f"error: {loaded.path}: no connection named {request.connection!r} "
+            f"(connections: {', '.join(names) or 'none'})",
+            file=sys.stderr,
+        )
+        return None
+    shops = [s.name for s in conn.shops]
+    if request.shop not in shops:
+        print(
+            f"error: connection {conn.name!r} has no shop named {request.shop!r} "
+            f"(shops: {', '.join(shops)})",
+            file=sys.stderr,
+        )
+        return None
+    return conn
+
+
+async def replay_order(
+    loaded: LoadedConfig,
+    request: ReplayRequest,
+    *,
+    confirm: Callable[[str], bool],
+    mappings: Sequence[Mapping] = (),
+    http: HttpContext | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Queue one order again (for a forced replay: a new document) and report its outcome.
+
+    ``confirm`` is asked before a forced replay changes anything. ``http`` is what ``--here``
+    builds its adapters with (tests route it to simulators); the CLI passes none and gets a
+    normal one. Exit code: 0 done or already done, 1 failed / not finished / refused, 2 usage.
+    """
+    conn = _connection(loaded, request)
+    if conn is None:
+        return 2
+    state = loaded.state_path
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        if request.here:
+            lock = DaemonLock(state)
+            try:
+                lock.acquire()
+            except BryggaError:
+                print(
+                    f"error: a brygga daemon (or another replay --here) is working on {state}; "
+                    "run without --here and the daemon does the replay",
+                    file=sys.stderr,
+                )
+                return 2
+            stack.callback(lock.release)
+            running = False
+        else:
+            running = daemon_running(state)
+        store = await Store.open(state)
+        stack.push_async_callback(store.close)
+        run_id = f"replay-{uuid.uuid4().hex}"
+        if request.here:
+            # We hold the daemon lock: anything still SENDING was left by a stopped process.
+            await store.items.recover(connection=conn.name, run_id=run_id, now=clock.now())
+        queued = await _queue(store, conn, request, running=running, confirm=confirm, clock=clock)
+        if isinstance(queued, int):
+            return queued
+        if request.here:
+            orders = [m for m in mappings if m.register is Register.ORDERS]
+            flow = _flow(store, conn, orders, http or HttpContext(), clock, run_id)
+            stack.push_async_callback(_close_adapters, flow)
+            return await _run_here(flow, queued)
+        if not running:
+            print(
+                f"no daemon is running on {state}: the replay happens when it starts "
+                f"(brygga run -c {loaded.path}), or now with --here"
+            )
+            if not conn.config.enabled:
+                print(f"note: connection {conn.name} is disabled; only --here runs it")
+            return 0
+        if request.wait <= 0:
+            print("the running daemon picks it up within seconds")
+            return 0
+        print(f"waiting up to {request.wait:g} s for the running daemon…")
+        return await _await_outcome(store, queued, request.wait)
+    raise AssertionError("unreachable")  # pragma: no cover  (mypy: the stack may swallow)
+
+
+async def _queue(
+    store: Store,
+    conn: ResolvedConnection,
+    request: ReplayRequest,
+    *,
+    running: bool,
+    confirm: Callable[[str], bool],
+    clock: Clock,
+) -> WorkItem | int:
+    """Put the order (back) in the queue and return its item, or an exit code after saying
+    why nothing is to be run."""
+    oid, shop = request.order_id, request.shop
+    now = clock.now()
+    item = await store.items.find(
+        connection=conn.name, register=REGISTER, instance=shop, external_id=oid
+    )
+    bound = await store.bindings.target_of(conn.name, REGISTER, shop, oid)
+    if item is None:
+        await store.items.enqueue(
+            connection=conn.name,
+            register=REGISTER,
+            instance=shop,
+            external_id=oid,
+            now=now,
+            ready=True,
+        )
+        item = await store.items.find(
+            connection=conn.name, register=REGISTER, instance=shop, external_id=oid
+        )
+        assert item is not None
+        await record_event(store, item, "replay", "replay requested (order not seen before)")
+        print(f"order {oid} was not seen before: queued for transfer")
+        return item
+    if item.state in IN_FLIGHT:
+        if running:
+            print(
+                f"error: order {oid} is being sent right now ({item.state.value}); "
+                "try again shortly",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"error: order {oid} was mid-send when the daemon stopped; the daemon looks it "
+                "up in the ERP by reference when it starts (or use --here to do that now)",
+                file=sys.stderr,
+            )
+        return 1
+    pending = replay_of(item.payload)
+    if item.state is ItemState.DONE and bound is not None:
+        if not request.force:
+            print(
+                f"order {oid} is already in the ERP as {bound.target_id} "
+                f"(transferred {stamp(item.updated_at)}); --force creates a new document"
+            )
+            return 0
+        nxt = Replay(pending.generation + 1, bound.target_id)
+        reference = nxt.reference(conn.name, shop, oid)
+        question = (
+            f"Create a NEW ERP document for order {oid} (reference {reference})? ERP document "
+            f"{bound.target_id} stays in the ERP but is no longer bound to the order."
+        )
+        if not confirm(question):
+            print("not confirmed: nothing changed", file=sys.stderr)
+            return 1
+        if not await store.items.reopen(
+            item.id, now, from_states=[ItemState.DONE], payload=replay_payload(nxt)
+        ):
+            print(f"error: order {oid} changed meanwhile; try again", file=sys.stderr)
+            return 1
+        await record_event(
+            store,
+            item,
+            "replay",
+            f"forced replay {nxt.generation} requested: a new document with reference "
+            f"{reference} will replace ERP document {bound.target_id}",
+        )
+        print(f"order {oid}: forced replay {nxt.generation} queued (replaces {bound.target_id})")
+    else:
+        if bound is not None and pending.generation and pending.replaces == bound.target_id:
+            print(f"order {oid}: forced replay {pending.generation} is already queued")
+        elif request.force:
+            print(f"order {oid} is not in the ERP ({item.state.value}): no new document needed")
+        if not await store.items.requeue(item.id, now, from_states=[item.state]):
+            print(f"error: order {oid} is being sent right now; try again shortly", file=sys.stderr)
+            return 1
+        await record_event(store, item, "replay", f"replay requested (was {item.state.value})")
+        print(f"order {oid} ({item.state.value}) queued again")
+    fresh = await store.items.get(item.id)
+    assert fresh is not None
+    return fresh
+
+
+def _flow(
+    store: Store,
+    conn: ResolvedConnection,
+    mappings: Sequence[Mapping],
+    http: HttpContext,
+    clock: Clock,
+    run_id: str,
+) -> OrdersFlow:
+    erp, shops = build_adapters(conn, http)
+    return OrdersFlow(
+        connection=conn.name,
+        erp_name=conn.erp.name,
+        store=store,
+        shops=shops,
+        erp=erp,
+        options=conn.config.orders,
+        clock=clock,
+        run_id=run_id,
+        mappings=mappings,
+        lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
+    )
+
+
+async def _close_adapters(flow: OrdersFlow) -> None:
+    await flow.erp.aclose()
+    for shop in flow.shops.values():
+        await shop.aclose()
+
+
+async def _run_here(flow: OrdersFlow, queued: WorkItem) -> int:
+    """Claim THIS item only and process it with the real flow, then its write-back."""
+    claimed = await flow.store.items.claim_one(queued.id, now=flow.clock.now(), run_id=flow.run_id)
+    if claimed is None:
+        print(f"error: order {queued.external_id} could not be claimed", file=sys.stderr)
+        return 1
+    print(f"order {queued.external_id}: sending from this process…")
+    await flow.process(claimed)
+    item = await flow.store.items.get(queued.id)
+    assert item is not None
+    if item.state is ItemState.DONE:
+        await _write_back_here(flow, item)
+    return _report(item)
+
+
+async def _write_back_here(flow: OrdersFlow, item: WorkItem) -> None:
+    back = await flow.store.items.find(
+        connection=item.connection,
+        register=WRITEBACK,
+        instance=item.instance,
+        external_id=item.external_id,
+    )
+    if back is None or back.state not in RUNNABLE:
+        return
+    claimed = await flow.store.items.claim_one(back.id, now=flow.clock.now(), run_id=flow.run_id)
+    if claimed is None:
+        return
+    state = await flow.process(claimed)
+    if state is ItemState.DONE:
+        print(f"order {item.external_id}: document number written back to shop {item.instance}")
+    else:
+        print(
+            f"order {item.external_id}: writing the document number back to the shop is "
+            f"{state.value}; the daemon finishes it (`brygga errors show {back.id}`)"
+        )
+
+
+def _report(item: WorkItem) -> int:
+    oid = item.external_id
+    if item.state is ItemState.DONE:
+        print(f"order {oid} is in the ERP as {item.result}")
+        return 0
+    if item.state is ItemState.SKIPPED:
+        print(f"order {oid} skipped: {item.last_error}")
+        return 0
+    if item.state is ItemState.FAILED:
+        print(f"order {oid} failed: {item.last_error} (record {item.id})")
+        return 1
+    if item.state is ItemState.RESOLVED:
+        print(f"order {oid} was resolved by hand meanwhile: {item.result}")
+        return 1
+    if item.state is ItemState.WAITING:
+        print(
+            f"order {oid} is not ready for transfer (its shop status); it is looked at again "
+            f"at {stamp(item.next_attempt)}"
+        )
+        return 1
+    detail = f": {item.last_error}" if item.last_error else ""
+    print(f"order {oid} is not finished ({item.state.value}{detail}); record {item.id}")
+    return 1
+
+
+async def _await_outcome(store: Store, queued: WorkItem, seconds: float) -> int:
+    """Watch the item while the daemon works on it; report once it settles or time runs out."""
+    item = queued
+    with anyio.move_on_after(seconds):
+        while True:
+            await anyio.sleep(POLL_INTERVAL)
+            current = await store.items.get(queued.id)
+            assert current is not None
+            item = current
+            worked = item.attempts > queued.attempts
+            if item.state in FINAL or (worked and item.state is ItemState.WAITING):
+                return _report(item)
+    print(f"not finished after {seconds:g} s; the daemon keeps working on it")
+    _report(item)
+    return 1
+
+
+def _confirm_on_tty(question: str) -> bool:
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.force and not args.yes and not (sys.stdin is not None and sys.stdin.isatty()):
+        print(
+            "error: --force creates a new ERP document and needs confirmation: "
+            "run it in a terminal, or add --yes",
+            file=sys.stderr,
+        )
+        return 2
+    if args.wait < 0:
+        print("error: --wait must be 0 or more seconds", file=sys.stderr)
+        return 2
+    try:
+        loaded, host = load(Path(args.config))
+    except BryggaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    request = ReplayRequest(
+        connection=args.connection,
+        shop=args.shop,
+        order_id=args.order_id,
+        force=args.force,
+        wait=args.wait,
+        here=args.here,
+    )
+
+    def confirm(question: str) -> bool:
+        return True if args.yes else _confirm_on_tty(question)
+
+    async def main() -> int:
+        return await replay_order(loaded, request, confirm=confirm, mappings=host.mappings)
+
+    try:
+        return anyio.run(main, backend="asyncio")
+    except BryggaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
