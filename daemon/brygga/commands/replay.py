@@ -165,6 +165,12 @@ async def _queue(
         await record_event(store, item, "replay", "replay requested (order not seen before)")
         print(f"order {oid} was not seen before: queued for transfer")
         return item
+    if item.state is ItemState.RECONCILE and request.here:
+        # left mid-send by a stopped daemon (we hold the lock): runnable as it is, and the
+        # flow looks its reference up in the ERP before it sends anything
+        await record_event(store, item, "replay", "replay requested (was mid-send)")
+        print(f"order {oid} was mid-send when the daemon stopped: looking it up first")
+        return item
     if item.state in IN_FLIGHT:
         if running:
             print(
