@@ -99,6 +99,8 @@ class OrdersConfig(_Section, frozen=True, kw_only=True):
     #: how often an order that is not yet ready is looked at again
     revisit: Duration = Duration(300)
     workers: int = 2
+    #: longest wait between retries of a transient failure (backoff grows up to this)
+    retry_max: Duration = Duration(300)
 
 
 class StatusRule(_Section, frozen=True, kw_only=True):

@@ -190,7 +190,11 @@ class OrdersFlow:
             )
             return ItemState.FAILED
         delay = retry_delay(
-            item.attempts, base=1.0, cap=300.0, retry_after=exc.retry_after, rng=self.rng
+            item.attempts,
+            base=1.0,
+            cap=max(1.0, self.options.retry_max),
+            retry_after=exc.retry_after,
+            rng=self.rng,
         )
         await self._finish(
             item,
