@@ -14,6 +14,7 @@ from brygga.documents import Document
 from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimit
 from brygga.models import Customer, DocumentRef, DocumentType, Order, OrderChange, Register
+from brygga.secrets import Secret
 
 __all__ = [
     "AdapterConfig",
@@ -42,6 +43,9 @@ class AdapterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     kind: str
     name: str = ""
     base_url: str = ""
+    #: shops that push change notices: the secret last part of the receiver URL
+    #: ``/webhooks/<connection>/<token>`` (at least 20 random characters)
+    webhook_token: Secret | None = None
 
 
 @dataclass(frozen=True)

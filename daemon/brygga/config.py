@@ -300,6 +300,27 @@ def _adapter_config(
     return spec, cfg
 
 
+#: shortest webhook URL token accepted: the token is the receiver's only credential
+MIN_WEBHOOK_TOKEN = 20
+
+
+def _check_webhook_token(spec: AdapterSpec, cfg: AdapterConfig, source: Path, where: str) -> None:
+    token = cfg.webhook_token
+    if token is None:
+        return
+    if not spec.capabilities.webhooks:
+        raise ConfigError(
+            f"{source}: {where}.webhook_token: adapter {spec.kind!r} receives no webhooks; "
+            "remove the key"
+        )
+    if len(token.reveal()) < MIN_WEBHOOK_TOKEN:
+        raise ConfigError(
+            f"{source}: {where}.webhook_token: too short ({token.source}); use at least "
+            f"{MIN_WEBHOOK_TOKEN} random characters, e.g. from "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+
+
 def _fingerprint(raw: dict[str, Any], adapter_configs: list[AdapterConfig]) -> str:
     """A digest (not the text: inline secrets live in ``raw``) of the raw table and the
     resolved secret values, so a rotated secret file also counts as a change."""
@@ -340,6 +361,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
                         "connection need a name each"
                     )
                 cfg.name = cfg.kind
+            _check_webhook_token(spec, cfg, path, f"{where}.shops[{s_index}]")
             if cfg.name in names:
                 raise ConfigError(
                     f"{path}: {where}.shops[{s_index}].name: duplicate shop name {cfg.name!r}"
@@ -349,6 +371,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
             shop_cfgs.append(cfg)
         if not erp_cfg.name:
             erp_cfg.name = erp_cfg.kind
+        _check_webhook_token(erp_spec, erp_cfg, path, f"{where}.erp")
         resolved.append(
             ResolvedConnection(
                 config=conn,

@@ -15,6 +15,7 @@ from anyio.abc import TaskStatus
 from brygga.commands.common import load, setup_logging
 from brygga.config import LoadedConfig, ResolvedConnection
 from brygga.errors import BryggaError
+from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
 from brygga.metrics import ItemOutcome, Metrics
 from brygga.plugins import PluginHost
@@ -99,6 +100,7 @@ async def serve(
             http=http or HttpContext(on_request=metrics.http_request),
             mappings=tuple(host.mappings),
             observer=FanoutObserver([MetricsObserver(metrics), *observers]),
+            webhooks=WebhookRegistry(),
         )
         targets = [c for c in loaded.connections if c.config.enabled]
 
@@ -122,6 +124,7 @@ async def serve(
                 ready_checks=lambda: {"store": True},
                 handle_os_signals=handle_os_signals,
                 control=control,
+                webhooks=deps.webhooks,
                 restart_backoff=loaded.config.daemon.restart_backoff,
                 restart_backoff_max=loaded.config.daemon.restart_backoff_max,
             )

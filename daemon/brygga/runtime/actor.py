@@ -10,14 +10,18 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 
 from brygga.adapters import AdapterContext, ErpAdapter, ShopAdapter
 from brygga.clock import Clock, SystemClock
 from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError, TransientError
+from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
 from brygga.models import Register
+from brygga.secrets import Secret
 from brygga.store import Store
 from brygga.sync.observer import FlowObserver, NullObserver
 from brygga.sync.orders import REGISTER, WRITEBACK, OrdersFlow
@@ -50,6 +54,8 @@ class ActorDeps:
     observer: FlowObserver = field(default_factory=NullObserver)
     #: created flows by connection name (the webhook receivers and the demo use them)
     flows: dict[str, OrdersFlow] = field(default_factory=dict)
+    #: the daemon's webhook receivers; shops with a ``webhook_token`` get one each
+    webhooks: WebhookRegistry | None = None
 
 
 def build_adapters(
@@ -98,6 +104,7 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
                 recovered,
             )
         deps.flows[conn.name] = flow
+        receivers = _register_webhooks(conn, flow, deps.webhooks)
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_wake_on_stop, stop, flow)
@@ -108,12 +115,38 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
                 tg.start_soon(_worker, flow, WRITEBACK, stop)
         finally:
             deps.flows.pop(conn.name, None)
+            if deps.webhooks is not None:
+                for token in receivers:
+                    deps.webhooks.unregister(conn.name, token)
+
+
+def _register_webhooks(
+    conn: ResolvedConnection, flow: OrdersFlow, registry: WebhookRegistry | None
+) -> list[Secret]:
+    """A receiver per shop that has a webhook token. A notice is only a hint: it makes the
+    poller read the change feed now; nothing in its body is trusted or stored."""
+    if registry is None:
+        return []
+    tokens = []
+    for cfg in conn.shops:
+        if cfg.webhook_token is None:
+            continue
+
+        async def receive(request: Request, shop: str = cfg.name) -> Response:
+            flow.poke(shop)
+            return PlainTextResponse("ok")
+
+        registry.register(conn.name, cfg.webhook_token, receive)
+        tokens.append(cfg.webhook_token)
+    return tokens
 
 
 async def _wake_on_stop(stop: StopSignal, flow: OrdersFlow) -> None:
-    """Idle workers wake up on a stop, see it, and return."""
+    """Idle workers and sleeping pollers wake up on a stop, see it, and return."""
     await stop.wait()
     flow.wake()
+    for shop in flow.shops:
+        flow.poke(shop)
 
 
 async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal) -> None:
@@ -135,8 +168,7 @@ async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal
                 log.info("%s/%s: polling orders works again", flow.connection, shop)
                 failing = False
             delay = interval
-        with anyio.move_on_after(delay):
-            await stop.wait()
+        await flow.wait_for_poke(shop, delay)
 
 
 async def _worker(flow: OrdersFlow, register: str, stop: StopSignal) -> None:

@@ -95,6 +95,7 @@ class OrdersFlow:
     lookup_by_reference: bool = True
     rng: random.Random = field(default_factory=random.Random)
     _wake: anyio.Event = field(default_factory=anyio.Event)
+    _pokes: dict[str, anyio.Event] = field(default_factory=dict)
 
     # -- discovery -------------------------------------------------------------------------
 
@@ -136,6 +137,18 @@ class OrdersFlow:
         if created:
             self.wake()
         return created
+
+    def poke(self, shop_name: str) -> None:
+        """A shop said something changed (webhook) or the daemon is stopping: poll now."""
+        self._pokes.setdefault(shop_name, anyio.Event()).set()
+
+    async def wait_for_poke(self, shop_name: str, seconds: float) -> None:
+        """Sleep until the next poll is due or a poke arrives, whichever is first."""
+        event = self._pokes.setdefault(shop_name, anyio.Event())
+        with anyio.move_on_after(seconds):
+            await event.wait()
+        if event.is_set():
+            self._pokes[shop_name] = anyio.Event()
 
     def wake(self) -> None:
         """Tell idle workers there is work (the durable part is already in the store)."""

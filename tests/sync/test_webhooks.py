@@ -1,0 +1,87 @@
+"""A shop's webhook makes the daemon look at once; a wrong token does nothing at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from brygga.commands.common import load
+from brygga.commands.run import serve
+from brygga.config import ResolvedConnection
+from brygga.errors import ConfigError
+from brygga.http.client import HttpContext
+from brygga.runtime.daemon import DaemonControl
+from brygga.sync.orders import document_reference
+from brygga.testing import RoutingTransport, write_config
+from brygga_economic.simulator import EconomicSimulator
+from brygga_starweb.simulator import StarwebSimulator
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "wh-0123456789abcdefghijklmnop"
+
+
+def _config(tmp_path: Path, shop: StarwebSimulator, erp: EconomicSimulator, token: str) -> Path:
+    return write_config(
+        tmp_path / "brygga.toml",
+        state=str(tmp_path / "state.db"),
+        name="demo",
+        erp=erp.adapter_config("http://erp.test"),
+        shops=[
+            {**shop.adapter_config("http://shop.test/api/v2", name="se"), "webhook_token": token}
+        ],
+        connection={"registers": {"price_lists": "off"}, "poll": {"orders": "1h"}},
+    )
+
+
+async def test_webhook_triggers_an_immediate_poll_and_bad_tokens_do_nothing(
+    tmp_path: Path,
+) -> None:
+    shop, erp = StarwebSimulator(), EconomicSimulator()
+    loaded, host = load(_config(tmp_path, shop, erp, TOKEN))
+    http = HttpContext(transport=RoutingTransport({"shop.test": shop.app, "erp.test": erp.app}))
+    control: DaemonControl[ResolvedConnection] = DaemonControl()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            lambda: serve(loaded, host, control=control, http=http, handle_os_signals=False)
+        )
+        await control.wait_started()
+        with anyio.fail_after(10):  # the first poll runs at start
+            while not any(p.startswith("/orders") for _, p in shop.requests):  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        await anyio.sleep(0.2)
+        order = shop.place_order(lines=[("KAFFE-500", 1)], email="a@example.se")
+        reference = document_reference("demo", "se", order)
+        base = f"http://127.0.0.1:{control.port}/webhooks/demo"
+        async with httpx.AsyncClient() as client:
+            before = len(shop.requests)
+            for wrong in (TOKEN[:-1] + "x", "", TOKEN + "x", "x" * len(TOKEN)):
+                answer = await client.post(f"{base}/{wrong}", json={"orderId": int(order)})
+                assert answer.status_code == 404
+            await anyio.sleep(0.5)
+            assert len(shop.requests) == before  # no side effect at all
+            assert erp.documents_with_reference(reference) == []
+            answer = await client.post(f"{base}/{TOKEN}", json={"event": "order-created"})
+            assert answer.status_code == 200
+        with anyio.fail_after(15):  # an hour-long poll interval: only the webhook explains it
+            while not erp.documents_with_reference(reference):  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        control.request_stop()
+
+
+def test_short_or_misplaced_webhook_tokens_are_config_errors(tmp_path: Path) -> None:
+    shop, erp = StarwebSimulator(), EconomicSimulator()
+    with pytest.raises(ConfigError, match=r"shops\[0\]\.webhook_token: too short"):
+        load(_config(tmp_path, shop, erp, "short"))
+    path = write_config(
+        tmp_path / "b.toml",
+        state="s.db",
+        erp={**erp.adapter_config("http://erp.test"), "webhook_token": TOKEN},
+        shops=[shop.adapter_config("http://shop.test/api/v2", name="se")],
+        connection={"registers": {"price_lists": "off"}},
+    )
+    with pytest.raises(ConfigError, match="receives no webhooks"):
+        load(path)
