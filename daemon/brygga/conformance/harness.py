@@ -120,9 +120,12 @@ def _is_secret(type_: Any) -> bool:
 
 
 def secret_fields(config_type: type[AdapterConfig]) -> list[str]:
-    """Names (in the config's own spelling) of the fields typed ``Secret``."""
+    """Names (in the config's own spelling) of the required fields typed ``Secret``: the
+    credentials. Optional secrets (such as ``webhook_token``) are not credentials."""
     return [
-        field.encode_name for field in msgspec.structs.fields(config_type) if _is_secret(field.type)
+        field.encode_name
+        for field in msgspec.structs.fields(config_type)
+        if _is_secret(field.type) and field.required
     ]
 
 
