@@ -34,6 +34,16 @@ Chosen where the reference says [unknown] or [inferred] (what is modelled, not d
 - **Export mark.** ``mark_exported`` upserts the external service ``service_name`` with the
   ERP document number, reading it first so a repeat does not write (every write bumps the
   order's ``modifiedAt``, and an unneeded one would wake the change feed again).
+- **Unreadable order-list rows** do not stop the change feed: each is logged (WARNING) and
+  skipped. When its ``orderId`` is readable (and its ``modifiedAt``, if readable, lies in the
+  window) the order is still reported as changed, with an empty status unless ``statusId``
+  was readable, so a worker fetches the full order: it transfers if only the list row was
+  bad, and otherwise its work item fails with the decoding error. A row without a readable
+  ``orderId`` can only be logged. A full order whose ``orderId`` is not the one asked for is
+  a PermanentError (never transferred under the wrong reference).
+- **Hostile values** (see :mod:`brygga_starweb.mapping`): numbers must be finite and within
+  sane bounds, timestamps from 1970 on, e-mail addresses at most 254 characters; control
+  characters are removed from free text (names, addresses, descriptions, e-mail).
 - **Status writes** read the order first and write nothing when it already has the status
   and tracking number, so a replayed status event neither echoes nor e-mails twice.
 """
@@ -63,6 +73,7 @@ from brygga_starweb.wire import (
     OrderSummary,
     Pagination,
     StatusWire,
+    UnreadableRow,
     decode_error,
     decode_external_service,
     decode_order,
@@ -170,6 +181,8 @@ class StarwebAdapter:
             account=token_account(config),
         )
         self._statuses: dict[int, StatusWire] = {}
+        #: order-list rows of the current change-feed read that did not decode
+        self._unreadable: list[UnreadableRow] = []
 
     def __repr__(self) -> str:
         return f"StarwebAdapter(shop={self.shop!r}, base_url={self.config.base_url!r})"
@@ -251,6 +264,7 @@ class StarwebAdapter:
         """Orders modified in ``[since, until)``, oldest first, each once (see module notes)."""
         if since.tzinfo is None or until.tzinfo is None:
             raise ValueError("since and until must be timezone-aware")
+        self._unreadable = []
         walk = OrderListWalk(
             self.order_page, since, until, page_limit=self.config.page_limit, shop=self.shop
         )
@@ -265,9 +279,35 @@ class StarwebAdapter:
                     status=status,
                 )
             )
+        changes += await self._unreadable_changes(since, until, set(walk.rows))
         changes.sort(key=lambda c: (c.modified_at, int(c.shop_order_id)))
         for change in changes:
             yield change
+
+    async def _unreadable_changes(
+        self, since: datetime, until: datetime, seen: set[int]
+    ) -> list[OrderChange]:
+        """Changes for order-list rows that did not decode (see the module notes)."""
+        changes: dict[int, OrderChange] = {}
+        logged: set[str] = set()
+        for row in self._unreadable:
+            if row.message not in logged:
+                logged.add(row.message)
+                log.warning(
+                    "starweb shop %s: skipped an order-list row: %s", self.shop, row.message
+                )
+            if row.order_id is None or row.order_id in seen or row.order_id in changes:
+                continue
+            when = row.modified_at
+            if when is not None and not since <= when < until:
+                continue
+            status = "" if row.status_id is None else await self._status_code(row.status_id, None)
+            changes[row.order_id] = OrderChange(
+                shop_order_id=str(row.order_id),
+                modified_at=(when or since).astimezone(UTC),
+                status=status,
+            )
+        return list(changes.values())
 
     async def order_page(self, page: int) -> tuple[list[OrderSummary], Pagination]:
         response = await self._call(
@@ -276,7 +316,7 @@ class StarwebAdapter:
             f"Starweb shop {self.shop}: order list page {page}",
             params={"sortBy": "modifiedAt", "sortOrder": "DESC", "page": page, "include": "status"},
         )
-        return decode_order_page(response.content, page)
+        return decode_order_page(response.content, page, self._unreadable)
 
     async def fetch_order(self, shop_order_id: str) -> Order:
         order_id = _order_id(shop_order_id)
@@ -294,6 +334,11 @@ class StarwebAdapter:
                 "there, so resolve this record"
             )
         wire = decode_order(response.content, str(order_id))
+        if wire.order_id != order_id:
+            raise PermanentError(
+                f"{what}: Starweb answered with orderId {wire.order_id}, another order; report "
+                "it to Starweb (or check a proxy in front of base_url), then retry"
+            )
         return map_order(wire, await self._status_code(wire.status_id, wire.status))
 
     async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:

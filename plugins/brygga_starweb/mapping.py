@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
+import unicodedata
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from brygga.documents import round_money
@@ -14,6 +15,14 @@ from brygga_starweb.wire import AddressesWire, AddressWire, ItemWire, OrderWire
 __all__ = ["looks_like_org_number", "map_order"]
 
 ZERO = Decimal(0)
+#: Hostile-input bounds (brygga's own, not Starweb's): no web-shop row is bigger than these,
+#: and they keep every sum far inside the 28 digits of decimal arithmetic.
+MAX_QUANTITY = Decimal(10) ** 9
+MAX_AMOUNT = Decimal(10) ** 12
+#: the longest e-mail address there can be (RFC 5321 path limit)
+MAX_EMAIL = 254
+#: an order time before this year is garbage, not history
+FIRST_YEAR = 1970
 
 
 def looks_like_org_number(value: str) -> bool:
@@ -44,8 +53,48 @@ def _check(subject: str, field: str, value: Decimal | None, *, rate: bool = Fals
     )
 
 
+def _shown(value: object) -> str:
+    """A value for a message: at most 40 characters, control characters escaped."""
+    text = str(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _number(subject: str, field: str, value: Decimal | None, limit: Decimal) -> None:
+    """Numbers must be finite (no NaN/Infinity) and at most ``limit`` either way."""
+    if value is None:
+        return
+    if not value.is_finite():
+        problem = "which is not a number"
+    elif abs(value) > limit:
+        problem = f"more than brygga accepts (at most {limit:,})"
+    else:
+        return
+    raise PermanentError(
+        f"{subject}: {field} is {_shown(value)}, {problem}; fix it in Starweb admin, then retry"
+    )
+
+
+def _utc(subject: str, field: str, value: datetime) -> datetime:
+    """The time in UTC; a time that does not fit (year 1) or predates 1970 is garbage."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or utc.year < FIRST_YEAR:
+        raise PermanentError(
+            f"{subject}: {field} is {value.isoformat()}, which is not a plausible order time; "
+            "report it to Starweb, then retry"
+        )
+    return utc
+
+
 def _text(value: str | None) -> str:
-    return (value or "").strip()
+    """Free text, trimmed, with control characters removed (tabs and line breaks kept)."""
+    text = value or ""
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch) != "Cc")
+    return text.strip()
 
 
 def _address(wire: AddressWire | None) -> Address:
@@ -91,10 +140,17 @@ def _customer(order: OrderWire) -> Customer:
     company = (snapshot is not None and snapshot.type == "company") or looks_like_org_number(
         national_id
     )
+    email = _text(snapshot.email if snapshot else None) or _text(order.original_customer_email)
+    if len(email) > MAX_EMAIL:
+        raise PermanentError(
+            f"Starweb order {order.order_id}: the customer e-mail is {len(email)} characters "
+            f"long, longer than any valid e-mail address ({MAX_EMAIL}); fix it in Starweb "
+            "admin, then retry"
+        )
     return Customer(
         shop_customer_id=None if order.customer_id is None else str(order.customer_id),
         kind=CustomerKind.COMPANY if company else CustomerKind.PERSON,
-        email=_text(snapshot.email if snapshot else None) or _text(order.original_customer_email),
+        email=email,
         name=(billing.company or billing.name) if company else (billing.name or billing.company),
         org_number=national_id if company else "",
         vat_number=_text(snapshot.vat_no if snapshot else None)
@@ -105,8 +161,12 @@ def _customer(order: OrderWire) -> Customer:
 
 
 def _item_line(order_id: int, number: int, item: ItemWire) -> OrderLine:
-    sku = _text(item.sku)
-    subject = f"Starweb order {order_id}, item {number} ({sku or 'no SKU'})"
+    sku = (item.sku or "").strip()
+    subject = f"Starweb order {order_id}, item {number} ({_shown(sku or 'no SKU')})"
+    _number(subject, "quantity", item.quantity, MAX_QUANTITY)
+    _number(subject, "unitPrice", item.unit_price, MAX_AMOUNT)
+    _number(subject, "vatRate", item.vat_rate, MAX_AMOUNT)
+    _number(subject, "discount", item.discount, MAX_AMOUNT)
     _check(subject, "vatRate", item.vat_rate, rate=True)
     _check(subject, "discount", item.discount)
     if item.discount_type in (None, "percent") and (item.discount or ZERO) > 100:
@@ -118,6 +178,11 @@ def _item_line(order_id: int, number: int, item: ItemWire) -> OrderLine:
     gross = item.quantity * item.unit_price
     percent = item.discount_type in (None, "percent")
     reduction = gross * (item.discount or ZERO) / 100 if percent else item.discount or ZERO
+    if gross >= 0 and reduction > gross:
+        raise PermanentError(
+            f"{subject}: the discount {reduction} is more than the row's total {gross}; fix "
+            "the discount in Starweb admin, then retry"
+        )
     if not sku and item.unit_price < 0:
         # An order-level discount (a "negative item" without SKU): one row, its net amount.
         return OrderLine(
@@ -177,6 +242,20 @@ def map_order(order: OrderWire, status: str) -> Order:
             f"Starweb order {order.order_id}: the answer has no items; the adapter asks for "
             "include=items, so check that base_url points at the Starweb API v2"
         )
+    subject = f"Starweb order {order.order_id}"
+    for field, value in (
+        ("totalAmount", order.total_amount),
+        ("totalVat", order.total_vat),
+        ("amountToPay", order.amount_to_pay),
+        ("amountPaid", order.amount_paid),
+        ("shippingCost", order.shipping_cost),
+        ("shippingVatRate", order.shipping_vat_rate),
+        ("paymentFee", order.payment_fee),
+        ("paymentVatRate", order.payment_vat_rate),
+    ):
+        _number(subject, field, value, MAX_AMOUNT)
+    created_at = _utc(subject, "createdAt", order.created_at)
+    modified_at = _utc(subject, "modifiedAt", order.modified_at)
     items = sorted(order.items.data, key=lambda i: (i.sort_index or 0, i.item_id or 0))
     lines = [_item_line(order.order_id, n, item) for n, item in enumerate(items, start=1)]
     lines += _charge_line(
@@ -213,8 +292,8 @@ def map_order(order: OrderWire, status: str) -> Order:
     return Order(
         shop_order_id=str(order.order_id),
         number=str(order.order_id),
-        created_at=order.created_at.astimezone(UTC),
-        modified_at=order.modified_at.astimezone(UTC),
+        created_at=created_at,
+        modified_at=modified_at,
         status=status,
         currency=order.currency_code,
         customer=_customer(order),

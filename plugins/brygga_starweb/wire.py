@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
@@ -24,6 +25,7 @@ __all__ = [
     "Pagination",
     "StatusWire",
     "TokenWire",
+    "UnreadableRow",
     "decode_error",
     "decode_external_service",
     "decode_order",
@@ -84,10 +86,6 @@ class _RawPage(msgspec.Struct, kw_only=True):
 
 class _RawSingle(msgspec.Struct, kw_only=True):
     data: msgspec.Raw
-
-
-class _IdOnly(msgspec.Struct, kw_only=True):
-    orderId: object = None
 
 
 class LanguageName(_Wire, kw_only=True):
@@ -206,16 +204,25 @@ class OrderWire(_Wire, kw_only=True):
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
+#: what decoding hostile bytes can raise: msgspec's own errors, invalid UTF-8 inside a
+#: string, and nesting deeper than msgspec's recursion guard
+DecodeFailure = msgspec.MsgspecError | UnicodeDecodeError | RecursionError
+_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 
-def _problem(exc: msgspec.MsgspecError) -> tuple[str, str]:
-    """(readable field path, problem) from a msgspec error; ``.data`` wrappers dropped."""
+
+def _problem(exc: DecodeFailure) -> tuple[str, str]:
+    """(readable field path, problem) from a decode error; ``.data`` wrappers dropped."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "", "the text is not valid UTF-8"
+    if isinstance(exc, RecursionError):
+        return "", "the JSON is nested too deeply"
     match = _AT.match(str(exc))
     message, path = (match.group("msg"), match.group("path") or "") if match else (str(exc), "")
     path = path.replace(".data", "").lstrip(".")
     return path, message
 
 
-def _garbage(subject: str, exc: msgspec.MsgspecError) -> PermanentError:
+def _garbage(subject: str, exc: DecodeFailure) -> PermanentError:
     path, message = _problem(exc)
     where = f"field `{path}`" if path else "the payload"
     return PermanentError(
@@ -230,31 +237,73 @@ def decode_order(body: bytes, shop_order_id: str) -> OrderWire:
     try:
         raw = msgspec.json.decode(body, type=_RawSingle)
         return msgspec.json.decode(raw.data, type=OrderWire)
-    except msgspec.MsgspecError as exc:
+    except _DECODE_FAILURES as exc:
         raise _garbage(subject, exc) from None
 
 
-def decode_order_page(body: bytes, page: int) -> tuple[list[OrderSummary], Pagination]:
-    """One page of ``GET /orders``; a bad row is a PermanentError naming its order id."""
+@dataclass(frozen=True)
+class UnreadableRow:
+    """A row of the order list that does not decode, with what could still be read of it."""
+
+    page: int
+    row: int
+    order_id: int | None
+    modified_at: datetime | None
+    status_id: int | None
+    message: str
+
+
+class _Salvage(msgspec.Struct, kw_only=True):
+    orderId: object = None
+    modifiedAt: object = None
+    statusId: object = None
+
+
+def _salvage(row: msgspec.Raw, page: int, index: int) -> UnreadableRow:
+    """What is readable of a bad row: its order id, modifiedAt and statusId, if sound."""
+    try:
+        found = msgspec.json.decode(row, type=_Salvage)
+    except _DECODE_FAILURES:
+        found = _Salvage()
+    order_id, status_id = found.orderId, found.statusId
+    try:
+        modified_at: datetime | None = msgspec.convert(found.modifiedAt, AwareDatetime)
+    except msgspec.ValidationError:
+        modified_at = None
+    return UnreadableRow(
+        page=page,
+        row=index + 1,
+        order_id=order_id if type(order_id) is int and order_id > 0 else None,
+        modified_at=modified_at,
+        status_id=status_id if type(status_id) is int else None,
+        message="",
+    )
+
+
+def decode_order_page(
+    body: bytes, page: int, unreadable: list[UnreadableRow] | None = None
+) -> tuple[list[OrderSummary], Pagination]:
+    """One page of ``GET /orders``. A bad row is a PermanentError naming its order id, or,
+    when ``unreadable`` is given, is appended there and skipped so the other rows count."""
     try:
         raw = msgspec.json.decode(body, type=_RawPage)
-    except msgspec.MsgspecError as exc:
+    except _DECODE_FAILURES as exc:
         raise _garbage(f"Starweb order list page {page}", exc) from None
     rows = []
     for index, row in enumerate(raw.data):
         try:
             rows.append(msgspec.json.decode(row, type=OrderSummary))
-        except msgspec.MsgspecError as exc:
-            try:
-                order_id = msgspec.json.decode(row, type=_IdOnly).orderId
-            except msgspec.MsgspecError:
-                order_id = None
+        except _DECODE_FAILURES as exc:
+            salvaged = _salvage(row, page, index)
             subject = (
-                f"Starweb order {order_id}"
-                if isinstance(order_id, int)
+                f"Starweb order {salvaged.order_id}"
+                if salvaged.order_id is not None
                 else f"Starweb order list page {page}, row {index + 1}"
             )
-            raise _garbage(subject, exc) from None
+            error = _garbage(subject, exc)
+            if unreadable is None:
+                raise error from None
+            unreadable.append(replace(salvaged, message=str(error)))
     if raw.meta is None:
         raise PermanentError(
             f"Starweb order list page {page}: the answer has no `meta.pagination`; check that "
@@ -267,7 +316,7 @@ def decode_statuses(body: bytes) -> tuple[list[StatusWire], Pagination | None]:
     try:
         raw = msgspec.json.decode(body, type=_RawPage)
         statuses = [msgspec.json.decode(r, type=StatusWire) for r in raw.data]
-    except msgspec.MsgspecError as exc:
+    except _DECODE_FAILURES as exc:
         raise _garbage("Starweb order statuses", exc) from None
     return statuses, raw.meta.pagination if raw.meta else None
 
@@ -276,14 +325,14 @@ def decode_external_service(body: bytes, subject: str) -> ExternalServiceWire:
     try:
         raw = msgspec.json.decode(body, type=_RawSingle)
         return msgspec.json.decode(raw.data, type=ExternalServiceWire)
-    except msgspec.MsgspecError as exc:
+    except _DECODE_FAILURES as exc:
         raise _garbage(subject, exc) from None
 
 
 def decode_token(body: bytes) -> TokenWire:
     try:
         return msgspec.json.decode(body, type=TokenWire)
-    except msgspec.MsgspecError as exc:
+    except _DECODE_FAILURES as exc:
         raise _garbage("Starweb token response", exc) from None
 
 
@@ -291,5 +340,5 @@ def decode_error(body: bytes) -> ErrorWire:
     """Starweb's ErrorModel; an unreadable body gives an empty one."""
     try:
         return msgspec.json.decode(body, type=ErrorWire)
-    except msgspec.MsgspecError:
+    except _DECODE_FAILURES:
         return ErrorWire()

@@ -1,0 +1,196 @@
+"""Hostile-input helpers: an ASGI middleware that rewrites answers, and an orders-flow harness."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from brygga.clock import SystemClock
+from brygga.config import LoadedConfig
+from brygga.http.client import HttpContext
+from brygga.runtime.actor import build_adapters
+from brygga.simulation import Asgi, Message, Receive, Scope, Send
+from brygga.store import ItemState, Store, WorkItem
+from brygga.sync.orders import OrdersFlow, document_reference
+from brygga_economic.simulator import EconomicSimulator
+from brygga_starweb.simulator import StarwebSimulator
+
+__all__ = [
+    "ERP_URL",
+    "SHOP_URL",
+    "Answer",
+    "FlowEnv",
+    "Rewrite",
+    "Rewriter",
+    "recompute_totals",
+]
+
+SHOP_URL = "http://shop.test/api/v2"
+ERP_URL = "http://erp.test"
+
+#: what a rewrite produces: (status, body, content type); a body function gets the real body
+Answer = tuple[int, bytes, str]
+BodyFn = Callable[[bytes], bytes]
+
+
+@dataclass
+class Rewrite:
+    """Replace the answer to requests whose ``METHOD path?query`` matches ``pattern``.
+
+    ``status``/``body`` None keep the real ones; a callable body gets the real body. The real
+    app always runs first (so writes still happen, like a proxy that garbles the answer).
+    ``times`` None means every matching request.
+    """
+
+    pattern: str
+    status: int | None = None
+    body: bytes | BodyFn | None = None
+    content_type: str = "application/json"
+    times: int | None = None
+    hits: int = 0
+
+    def matches(self, line: str) -> bool:
+        if self.times is not None and self.hits >= self.times:
+            return False
+        return re.search(self.pattern, line) is not None
+
+
+@dataclass
+class Rewriter:
+    """ASGI middleware in front of a simulator: hostile answers on chosen requests."""
+
+    app: Asgi
+    rules: list[Rewrite] = field(default_factory=list)
+    #: every request line seen, ``METHOD path?query``
+    seen: list[str] = field(default_factory=list)
+
+    def add(self, rule: Rewrite) -> Rewrite:
+        self.rules.append(rule)
+        return rule
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        line = f"{scope['method']} {scope['path']}" + (f"?{query}" if query else "")
+        self.seen.append(line)
+        rule = next((r for r in self.rules if r.matches(line)), None)
+        if rule is None:
+            await self.app(scope, receive, send)
+            return
+        rule.hits += 1
+        started: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        real = b"".join(chunks)
+        body = rule.body(real) if callable(rule.body) else rule.body
+        body = real if body is None else body
+        status = rule.status if rule.status is not None else int(started.get("status", 200))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", rule.content_type.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def recompute_totals(order: dict[str, Any]) -> None:
+    """Make a (mangled) Starweb order's totals agree with its rows again, per-row rounded, so
+    a test reaches the ERP with a change that a total check would otherwise catch first."""
+    rows: list[tuple[Decimal, Decimal]] = []
+    for item in order["items"]["data"]:
+        gross = Decimal(str(item["quantity"])) * Decimal(str(item["unitPrice"]))
+        discount = Decimal(str(item.get("discount") or 0))
+        if item.get("discountType") == "amount":
+            net = gross - discount
+        else:
+            net = gross - gross * discount / 100
+        rows.append((_money(net), Decimal(str(item["vatRate"]))))
+    for amount, rate in (("shippingCost", "shippingVatRate"), ("paymentFee", "paymentVatRate")):
+        rows.append((_money(Decimal(str(order[amount]))), Decimal(str(order[rate]))))
+    net = sum((n for n, _ in rows), Decimal(0))
+    vat = sum((_money(n * r / 100) for n, r in rows), Decimal(0))
+    order["totalAmount"] = net
+    order["totalVat"] = vat
+    order["amountToPay"] = net + vat
+
+
+@dataclass
+class FlowEnv:
+    """Both simulators, each behind a :class:`Rewriter`, and orders flows over one store."""
+
+    shop: StarwebSimulator
+    erp: EconomicSimulator
+    shop_proxy: Rewriter
+    erp_proxy: Rewriter
+    loaded: LoadedConfig
+    store: Store
+    http: HttpContext
+    tmp: Path
+    flows: list[OrdersFlow] = field(default_factory=list)
+
+    def flow(self, run_id: str = "run-1") -> OrdersFlow:
+        conn = self.loaded.connections[0]
+        erp, shops = build_adapters(conn, self.http)
+        flow = OrdersFlow(
+            connection=conn.name,
+            erp_name=conn.erp.name,
+            store=self.store,
+            shops=shops,
+            erp=erp,
+            options=conn.config.orders,
+            clock=SystemClock(),
+            run_id=run_id,
+            lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
+        )
+        self.flows.append(flow)
+        return flow
+
+    def reference(self, order_id: str) -> str:
+        return document_reference("demo", "se", order_id)
+
+    def documents_for(self, order_id: str) -> int:
+        return len(self.erp.documents_with_reference(self.reference(order_id)))
+
+    async def item(self, order_id: str, register: str = "orders") -> WorkItem:
+        found = await self.store.items.find(
+            connection="demo", register=register, instance="se", external_id=order_id
+        )
+        assert found is not None, f"no work item for order {order_id}"
+        return found
+
+    async def drain(
+        self, flow: OrdersFlow, register: str = "orders", *, limit: int = 500
+    ) -> list[ItemState]:
+        """Process due items until none is left (retry delays are skipped)."""
+        outcomes = []
+        for _ in range(limit):
+            item = await flow.claim(register)
+            if item is None:
+                changed = await self.store.db.execute(
+                    "UPDATE work_items SET next_attempt = ? WHERE state = 'retry'",
+                    ("2000-01-01T00:00:00.000000Z",),
+                )
+                if not changed:
+                    break
+                continue
+            outcomes.append(await flow.process(item))
+        return outcomes
