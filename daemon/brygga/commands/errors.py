@@ -75,8 +75,9 @@ async def record_event(store: Store, item: WorkItem, kind: str, message: str) ->
     )
 
 
-def _where_it_happens(state: Path, count: int) -> str:
+def _where_it_happens(loaded: LoadedConfig, count: int) -> str:
     them = "it" if count == 1 else "them"
+    state = loaded.state_path
     if daemon_running(state):
         return (
             f"the running daemon picks {them} up within seconds (idle workers look every "
@@ -84,7 +85,7 @@ def _where_it_happens(state: Path, count: int) -> str:
         )
     return (
         f"no daemon is running on {state}: the retry happens when it next starts "
-        "(brygga run -c FILE)"
+        f"(brygga run -c {loaded.path})"
     )
 
 
@@ -270,7 +271,7 @@ async def retry_errors(
         print("no failed records to retry")
         return 0
     what = f"record {item_id}" if item_id is not None else f"{moved} failed record(s)"
-    print(f"requeued {what}; {_where_it_happens(loaded.state_path, moved)}")
+    print(f"requeued {what}; {_where_it_happens(loaded, moved)}")
     return 0
 
 

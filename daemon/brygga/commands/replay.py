@@ -116,13 +116,13 @@ async def replay_order(
             flow = _flow(store, conn, orders, http or HttpContext(), clock, run_id)
             stack.push_async_callback(_close_adapters, flow)
             return await _run_here(flow, queued)
+        if not conn.config.enabled:
+            print(f"note: connection {conn.name} is disabled: no daemon runs it; --here does")
         if not running:
             print(
                 f"no daemon is running on {state}: the replay happens when it starts "
                 f"(brygga run -c {loaded.path}), or now with --here"
             )
-            if not conn.config.enabled:
-                print(f"note: connection {conn.name} is disabled; only --here runs it")
             return 0
         if request.wait <= 0:
             print("the running daemon picks it up within seconds")
