@@ -172,3 +172,16 @@ def test_one_daemon_per_state_file(tmp_path: Path) -> None:
         with pytest.raises(BryggaError, match="another brygga daemon is already running"):
             DaemonLock(state).acquire()
     assert not daemon_running(state)
+
+
+async def test_a_person_s_retry_gives_a_fresh_budget_and_keeps_history(store: Store) -> None:
+    await _enqueue(store, "1")
+    for _ in range(3):
+        item = await store.items.claim(connection="c", register="orders", now=NOW, run_id="r")
+        assert item is not None
+        await store.items.finish(item.id, ItemState.RETRY, NOW, error="503")
+    await store.items.finish(item.id, ItemState.FAILED, NOW, error="gave up")
+    assert await store.items.requeue(item.id, NOW, from_states=[ItemState.FAILED])
+    again = await store.items.claim(connection="c", register="orders", now=NOW, run_id="r")
+    assert again is not None and again.attempts == 1
+    assert [a["attempt"] for a in await store.items.attempts(again.id)] == [1, 2, 3, 4]

@@ -312,11 +312,12 @@ class WorkItems:
     async def requeue(
         self, item_id: int, now: datetime, *, from_states: Sequence[ItemState]
     ) -> bool:
-        """Put an item back in the queue (``errors retry``); True if it was in ``from_states``."""
+        """Put an item back in the queue (``errors retry``), with a fresh retry budget; True if
+        it was in ``from_states``."""
         marks = ", ".join("?" for _ in from_states)
         changed = await self._db.execute(
-            f"UPDATE work_items SET state = 'new', next_attempt = ?, updated_at = ?,"
-            f" done_at = NULL WHERE id = ? AND state IN ({marks})",
+            f"UPDATE work_items SET state = 'new', attempts = 0, next_attempt = ?,"
+            f" updated_at = ?, done_at = NULL WHERE id = ? AND state IN ({marks})",
             (to_ts(now), to_ts(now), item_id, *(s.value for s in from_states)),
         )
         return changed > 0
@@ -334,8 +335,8 @@ class WorkItems:
         one looks it up before sending. True if the item was in ``from_states``."""
         marks = ", ".join("?" for _ in from_states)
         changed = await self._db.execute(
-            f"UPDATE work_items SET state = 'new', payload = ?, next_attempt = ?, updated_at = ?,"
-            f" done_at = NULL WHERE id = ? AND state IN ({marks})",
+            f"UPDATE work_items SET state = 'new', attempts = 0, payload = ?, next_attempt = ?,"
+            f" updated_at = ?, done_at = NULL WHERE id = ? AND state IN ({marks})",
             (payload, to_ts(now), to_ts(now), item_id, *(s.value for s in from_states)),
         )
         return changed > 0
@@ -389,8 +390,11 @@ async def _take(
         (run_id, stamp, item_id),
     )
     await tx.execute(
+        # attempt numbers count every try in the record's history; `attempts` on the item counts
+        # tries since a person last retried it (it drives the backoff and the give-up limit)
         "INSERT INTO attempts (work_item_id, attempt, started_at)"
-        " SELECT id, attempts, ? FROM work_items WHERE id = ?",
+        " SELECT id, (SELECT COUNT(*) FROM attempts WHERE work_item_id = work_items.id) + 1, ?"
+        " FROM work_items WHERE id = ?",
         (stamp, item_id),
     )
     row = list(await tx.execute_fetchall("SELECT * FROM work_items WHERE id = ?", (item_id,)))
