@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
-import pytest
 
 from brygga.cli import main
-from brygga.clock import SystemClock
-from brygga.config import LoadedConfig
-from brygga.http.client import HttpContext
-from brygga.runtime.actor import build_adapters
-from brygga.store import ItemState, Store, WorkItem
+from brygga.simulated import SimulatedConnection
+from brygga.store import ItemState, WorkItem
 from brygga.sync.orders import OrdersFlow, document_reference
-from brygga_economic.simulator import EconomicSimulator
-from brygga_starweb.simulator import StarwebSimulator
 
 CONNECTION = "demo"
 SHOP = "se"
@@ -26,35 +21,18 @@ SKUS = ("KAFFE-500", "TE-100", "BOK-01", "TROJA-M")
 
 
 @dataclass
-class Ops:
+class Ops(SimulatedConnection):
     """Simulators, the loaded config, a store handle, and a way to run CLI commands."""
 
-    shop: StarwebSimulator
-    erp: EconomicSimulator
-    loaded: LoadedConfig
-    config: Path
-    store: Store
-    http: HttpContext
-    capsys: pytest.CaptureFixture[str]
-    flows: list[OrdersFlow] = field(default_factory=list)
+    capsys: Any = None
+
+    @property
+    def config(self) -> Path:
+        return self.config_path
 
     def flow(self, run_id: str = "daemon-1") -> OrdersFlow:
         """What a daemon's connection actor would build (the tests drive it by hand)."""
-        conn = self.loaded.connections[0]
-        erp, shops = build_adapters(conn, self.http)
-        flow = OrdersFlow(
-            connection=conn.name,
-            erp_name=conn.erp.name,
-            store=self.store,
-            shops=shops,
-            erp=erp,
-            options=conn.config.orders,
-            clock=SystemClock(),
-            run_id=run_id,
-            lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
-        )
-        self.flows.append(flow)
-        return flow
+        return super().flow(run_id)
 
     def place(self, n: int = 1) -> list[str]:
         return [
@@ -86,8 +64,11 @@ class Ops:
         assert found is not None, f"no {register} item for order {oid}"
         return found
 
-    async def drain(self, flow: OrdersFlow, register: str = "orders") -> list[ItemState]:
-        """Process every due item of ``register`` (as the daemon's workers would)."""
+    async def drain(  # type: ignore[override]
+        self, flow: OrdersFlow, register: str = "orders"
+    ) -> list[ItemState]:
+        """Process every due item of ``register`` (as the daemon's workers would): unlike the
+        base class, retries stay at their backoff time."""
         outcomes = []
         while (item := await flow.claim(register)) is not None:
             outcomes.append(await flow.process(item))

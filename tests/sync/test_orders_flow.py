@@ -8,10 +8,10 @@ import anyio
 import pytest
 
 from brygga.models import DocumentRef
+from brygga.simulated import SimulatedConnection as FlowEnv
 from brygga.simulation import Fault
 from brygga.store import ItemState
 from brygga.sync.orders import WRITEBACK
-from conftest import FlowEnv
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +58,7 @@ async def test_commit_then_fail_on_create_is_reconciled_not_resent(env: FlowEnv)
     outcomes = await env.drain(flow)
     assert outcomes == [ItemState.RETRY, ItemState.DONE]
     assert env.erp.faults.fired["commit_then_fail"] == 1
-    assert env.documents_for(oid) == 1
+    assert env.copies(oid) == 1
 
 
 async def test_timeout_after_commit_is_reconciled(env: FlowEnv) -> None:
@@ -75,7 +75,7 @@ async def test_timeout_after_commit_is_reconciled(env: FlowEnv) -> None:
     flow = env.flow()
     await flow.poll_once("se")
     await env.drain(flow)
-    assert env.documents_for(oid) == 1
+    assert env.copies(oid) == 1
 
 
 async def test_worker_cancelled_between_intent_and_result_reconciles_on_restart(
@@ -98,7 +98,7 @@ async def test_worker_cancelled_between_intent_and_result_reconciles_on_restart(
         item = await first.claim()
         assert item is not None
         await first.process(item)
-    assert env.documents_for(oid) == 1
+    assert env.copies(oid) == 1
     left = await env.store.items.find(
         connection="demo", register="orders", instance="se", external_id=oid
     )
@@ -110,7 +110,7 @@ async def test_worker_cancelled_between_intent_and_result_reconciles_on_restart(
         == 1
     )
     assert await env.drain(second) == [ItemState.DONE]
-    assert env.documents_for(oid) == 1
+    assert env.copies(oid) == 1
 
 
 async def test_overlapping_windows_and_racing_pollers_enqueue_once(env: FlowEnv) -> None:
@@ -122,7 +122,7 @@ async def test_overlapping_windows_and_racing_pollers_enqueue_once(env: FlowEnv)
     async with anyio.create_task_group() as tg:
         for flow in (flow_a, flow_b):
             tg.start_soon(env.drain, flow)
-    assert all(env.documents_for(oid) == 1 for oid in ids)
+    assert all(env.copies(oid) == 1 for oid in ids)
     assert len(env.erp.documents()) == 12
 
 
@@ -135,11 +135,11 @@ async def test_not_ready_orders_wait_and_cancelled_ones_are_skipped(env: FlowEnv
     await flow.poll_once("se")
     outcomes = sorted(s.value for s in await env.drain(flow))
     assert outcomes == ["skipped", "waiting"]
-    assert env.documents_for(waiting) == 0
+    assert env.copies(waiting) == 0
     env.shop.set_status(waiting, "completed")
     await flow.poll_once("se")  # modifiedAt moved: the item is promoted
     assert await env.drain(flow) == [ItemState.DONE]
-    assert env.documents_for(waiting) == 1 and env.documents_for(cancelled) == 0
+    assert env.copies(waiting) == 1 and env.copies(cancelled) == 0
 
 
 async def test_unknown_sku_fails_one_record_and_others_proceed(env: FlowEnv) -> None:
@@ -153,7 +153,7 @@ async def test_unknown_sku_fails_one_record_and_others_proceed(env: FlowEnv) -> 
     failed = await env.store.items.query(states=[ItemState.FAILED])
     assert [f.external_id for f in failed] == [bad]
     assert "KAFFE-500" in failed[0].last_error and bad in failed[0].last_error
-    assert env.documents_for(good) == 1
+    assert env.copies(good) == 1
 
 
 async def test_transient_shop_errors_retry_and_never_lose_the_order(env: FlowEnv) -> None:
@@ -163,4 +163,4 @@ async def test_transient_shop_errors_retry_and_never_lose_the_order(env: FlowEnv
     env.shop.faults.add(Fault("status", status=503, path="/orders/", times=2))
     outcomes = await env.drain(flow)
     assert outcomes == [ItemState.RETRY, ItemState.RETRY, ItemState.DONE]
-    assert env.documents_for(oid) == 1
+    assert env.copies(oid) == 1
