@@ -20,13 +20,17 @@ Behaviour chosen where the reference says [unknown]/[inferred] (modelled, not do
   (Domestic) e-conomic sells VAT-free, so every row must then have 0 % VAT.
 - Customers: ``customer_number`` is matched with ``GET /customers/{n}`` (numeric only), e-mail
   and organisation number with ``$eq:`` filters (case-insensitive on e-conomic's side); the
-  lowest matching customer number wins. Guests are created like everyone else.
+  lowest matching customer number wins, counting only rows whose e-mail / organisation number
+  really equals the one searched (so an answer that ignored the filter matches nobody).
+  Guests are created like everyone else.
+- Hostile answers: see :mod:`brygga_economic.api` (which failures are transient, paging that
+  never follows ``nextPage`` links and stops on a loop).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -173,18 +177,27 @@ class EconomicAdapter:
                         found = self.api.decode(response, wire.CustomerOut, f"customer {number}")
                         return str(found.customer_number)
             elif key == "email" and customer.email.strip():
-                match = await self._first_customer("email", customer.email.strip())
+                match = await self._first_customer(
+                    "email", customer.email.strip(), lambda c: c.email
+                )
                 if match is not None:
                     return match
             elif key == "org_number" and customer.org_number.strip():
                 match = await self._first_customer(
-                    "corporateIdentificationNumber", customer.org_number.strip()
+                    "corporateIdentificationNumber",
+                    customer.org_number.strip(),
+                    lambda c: c.corporate_identification_number,
                 )
                 if match is not None:
                     return match
         return None
 
-    async def _first_customer(self, prop: str, value: str) -> str | None:
+    async def _first_customer(
+        self, prop: str, value: str, field: Callable[[wire.CustomerOut], str]
+    ) -> str | None:
+        # Only rows that really match count (e-conomic compares case-insensitively), so an
+        # answer that ignored the filter can never bill the order to a stranger.
+        wanted = value.casefold()
         numbers = [
             c.customer_number
             async for c in self.api.pages(
@@ -194,6 +207,7 @@ class EconomicAdapter:
                 filter=f"{prop}$eq:{wire.escape_filter_value(value)}",
                 page_size=100,
             )
+            if field(c).strip().casefold() == wanted
         ]
         return str(min(numbers)) if numbers else None
 
@@ -218,7 +232,7 @@ class EconomicAdapter:
             **_address_fields(customer.billing),
         )
         response = await self.api.request("POST", "customers", body=body)
-        created = self.api.decode(response, wire.CustomerOut, f"the new customer {who}")
+        created = self.api.decode(response, wire.CustomerOut, f"the new customer {who}", write=True)
         log.info("economic: created customer %s", created.customer_number)
         return str(created.customer_number)
 
@@ -288,9 +302,10 @@ class EconomicAdapter:
             what = f"the {kind.value} for order {document.shop_order_id}"
             response = await self.api.request("POST", path, body=body)
             if kind == DocumentType.INVOICE:
-                number = self.api.decode(response, wire.DraftInvoice, what).draft_invoice_number
+                draft = self.api.decode(response, wire.DraftInvoice, what, write=True)
+                number = draft.draft_invoice_number
             else:
-                number = self.api.decode(response, wire.Order, what).order_number
+                number = self.api.decode(response, wire.Order, what, write=True).order_number
             existing = self._ref(kind, number, document.reference, False)
             log.info("economic: created draft %s %s for %s", kind, number, document.reference)
         if not document.book:
@@ -302,13 +317,15 @@ class EconomicAdapter:
         if document.document_type == DocumentType.INVOICE:
             request = wire.BookRequest(draft_invoice={"draftInvoiceNumber": number})
             response = await self.api.request("POST", "invoices/booked", body=request)
-            booked = self.api.decode(response, wire.BookedInvoice, what).booked_invoice_number
+            booked = self.api.decode(
+                response, wire.BookedInvoice, what, write=True
+            ).booked_invoice_number
         else:
             draft = self.api.decode_any(
                 await self.api.request("GET", f"orders/drafts/{number}"), what
             )
             response = await self.api.request("POST", "orders/sent", body=draft)
-            booked = self.api.decode(response, wire.Order, what).order_number
+            booked = self.api.decode(response, wire.Order, what, write=True).order_number
         log.info(
             "economic: booked %s %s for %s", document.document_type, booked, document.reference
         )

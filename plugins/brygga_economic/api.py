@@ -1,4 +1,13 @@
-"""A thin e-conomic REST client over RemoteClient: JSON, paging and readable errors."""
+"""A thin e-conomic REST client over RemoteClient: JSON, paging and readable errors.
+
+Hostile answers (chosen, not documented): a 2xx answer to a *write* that cannot be read is a
+TransientError, since the write probably happened and the retry looks it up by reference; a
+2xx answer to a read that is not JSON at all (empty, HTML, truncated) is a TransientError
+too (a proxy or maintenance page; a retry can help); well-formed JSON of the wrong shape is a
+PermanentError. Paging never follows ``nextPage`` links (so a link to another host is never
+contacted): it only reads them as "more pages follow" and asks its own base URL for
+``skippages + 1``; a repeated link or page is a PermanentError instead of an endless loop.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from brygga.errors import PermanentError
+from brygga.errors import BryggaError, PermanentError, TransientError
 from brygga.http.client import RemoteClient
 from brygga_economic import wire
 
@@ -22,39 +31,59 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _ANY_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-_MAX_PAGES = 100_000
+#: what decoding hostile bytes can raise besides msgspec's own errors
+_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
+#: no legitimate collection read needs more pages than this (10 million items at 1000)
+_MAX_PAGES = 10_000
+#: how deep ``errors`` documents are read, how many problems a message names, and its length
+_MAX_ERROR_DEPTH = 24
+_MAX_DETAILS = 10
+_MAX_MESSAGE = 2000
 _ROW = re.compile(r"(^|\s)row \d+$")
 
 
-def _value_text(value: Any) -> str:
+def _value_text(value: Any, limit: int = 60) -> str:
     text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def describe_errors(errors: Any, prefix: str = "") -> list[str]:
+def _body_kind(content: bytes) -> str:
+    """What a body that is not JSON looks like, for messages."""
+    head = content.lstrip()[:1]
+    if not head:
+        return "an empty answer"
+    if head == b"<":
+        return "an HTML or XML page"
+    return "an answer that is not JSON"
+
+
+def describe_errors(errors: Any, prefix: str = "", _depth: int = 0) -> list[str]:
     """Flatten e-conomic's annotated ``errors`` document into short sentences.
 
     Array items carry ``arrayIndex``; items of ``lines`` are named "row N" (1-based), the way
-    a merchant counts rows.
+    a merchant counts rows. Nesting deeper than any real error document is ignored.
     """
     found: list[str] = []
+    if _depth > _MAX_ERROR_DEPTH:
+        return found
     if isinstance(errors, dict):
         for key, value in errors.items():
             if key == "errors" and isinstance(value, list):
                 for entry in value:
                     if not isinstance(entry, dict):
                         continue
-                    text = str(entry.get("message", "")).strip() or "invalid"
+                    text = _value_text(str(entry.get("message", "")).strip(), 200) or "invalid"
                     code = entry.get("errorCode")
-                    extra = [str(code)] if code else []
+                    extra = [_value_text(code)] if code else []
                     if "value" in entry:
                         extra.append(f"value {_value_text(entry['value'])!r}")
                     suffix = f" ({', '.join(extra)})" if extra else ""
                     where = f"{prefix}: " if prefix else ""
                     found.append(f"{where}{text}{suffix}")
             elif key != "arrayIndex":
+                key = _value_text(key)
                 child = f"{prefix} {key}" if _ROW.search(prefix) else f"{prefix}.{key}"
-                found.extend(describe_errors(value, child if prefix else key))
+                found.extend(describe_errors(value, child if prefix else key, _depth + 1))
     elif isinstance(errors, list):
         rows = prefix.rsplit(".", 1)[-1] == "lines"
         for position, item in enumerate(errors):
@@ -65,7 +94,9 @@ def describe_errors(errors: Any, prefix: str = "") -> list[str]:
                 label = f"{prefix[: -len('lines')].rstrip('.')} row {index + 1}".strip()
             else:
                 label = f"{prefix}[{index}]"
-            found.extend(describe_errors(item, label))
+            found.extend(describe_errors(item, label, _depth + 1))
+            if len(found) > _MAX_DETAILS:
+                break
     return found
 
 
@@ -121,26 +152,73 @@ class EconomicApi:
             )
         try:
             body = msgspec.json.decode(response.content, type=wire.ErrorBody)
+        except msgspec.ValidationError:
+            body = wire.ErrorBody()
         except msgspec.DecodeError:
+            body = wire.ErrorBody(message=_body_kind(response.content))
+        except _DECODE_FAILURES:
             body = wire.ErrorBody()
         details = describe_errors(body.errors)
+        if len(details) > _MAX_DETAILS:
+            details = [*details[:_MAX_DETAILS], "and more"]
         if not details:
             details = [
                 " ".join(p for p in (body.message.strip(), body.developer_hint.strip()) if p)
                 or "no details given"
             ]
         message = f"e-conomic rejected {what} (HTTP {status}): {'; '.join(details)}"
-        return PermanentError(self.scrub(message))
+        return PermanentError(self.scrub(_value_text(message, _MAX_MESSAGE)))
 
-    def decode(self, response: httpx.Response, type_: type[T], what: str) -> T:
+    def decode(
+        self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
+    ) -> T:
+        """The 2xx answer decoded as ``type_``; ``write`` says the request changed something
+        (see the module notes for which failures are transient)."""
         if not 200 <= response.status_code < 300:
             raise self.fail(response, what)
         try:
             return msgspec.json.decode(response.content, type=type_)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise PermanentError(
-                self.scrub(f"e-conomic sent an unexpected answer for {what}: {exc}")
-            ) from None
+        except _DECODE_FAILURES as exc:
+            raise self._unreadable(response, what, exc, write=write) from None
+
+    def _unreadable(
+        self, response: httpx.Response, what: str, exc: Exception, *, write: bool
+    ) -> BryggaError:
+        status = response.status_code
+        # (a ValidationError is a DecodeError too: well-formed JSON of the wrong shape)
+        not_json = not isinstance(exc, msgspec.ValidationError) and isinstance(
+            exc, msgspec.DecodeError | UnicodeDecodeError
+        )
+        if isinstance(exc, RecursionError):
+            problem = "JSON nested too deeply"
+        elif not_json:
+            problem = _body_kind(response.content)
+        else:
+            problem = str(exc)
+        if write:
+            return TransientError(
+                self.scrub(
+                    f"e-conomic accepted {what} (HTTP {status}) but its answer could not be "
+                    f"read ({problem}); the next attempt looks the result up before sending again"
+                )
+            )
+        if not_json:
+            return TransientError(
+                f"e-conomic sent {problem} for {what} (HTTP {status}), not JSON; usually a "
+                "proxy or maintenance page, so brygga retries (check base_url if it persists)"
+            )
+        said = ""
+        try:
+            error = msgspec.json.decode(response.content, type=wire.ErrorBody)
+            said = _value_text(error.message.strip() or error.error_code.strip(), 200)
+        except _DECODE_FAILURES:
+            pass
+        return PermanentError(
+            self.scrub(
+                f"e-conomic sent an unexpected answer for {what}: {problem}"
+                + (f" (it said: {said})" if said else "")
+            )
+        )
 
     def decode_any(self, response: httpx.Response, what: str) -> Any:
         """The raw JSON (numbers with decimals as Decimal), for echoing a document back."""
@@ -148,8 +226,8 @@ class EconomicApi:
             raise self.fail(response, what)
         try:
             return _ANY_DECODER.decode(response.content)
-        except msgspec.DecodeError:
-            raise PermanentError(f"e-conomic sent an answer for {what} that is not JSON") from None
+        except _DECODE_FAILURES as exc:
+            raise self._unreadable(response, what, exc, write=False) from None
 
     async def pages(
         self,
@@ -160,17 +238,34 @@ class EconomicApi:
         filter: str | None = None,
         page_size: int = 1000,
     ) -> AsyncGenerator[T, None]:
-        """Every item of a collection, page by page (``skippages``) until no ``nextPage``."""
-        skip = 0
-        while skip < _MAX_PAGES:
+        """Every item of a collection, page by page (``skippages``) until no ``nextPage``.
+
+        ``nextPage`` only says that more follow; the next page is always asked of this
+        client's own base URL. A repeated link or page, or more than 10,000 pages, is a
+        PermanentError naming ``what`` (never an endless loop).
+        """
+        seen: set[str] = set()
+        previous = b""
+        for skip in range(_MAX_PAGES):
             params: dict[str, Any] = {"skippages": skip, "pagesize": page_size}
             if filter is not None:
                 params["filter"] = filter
             response = await self.request("GET", path, params=params)
             page = self.decode(response, wire.Page[type_], what)  # type: ignore[valid-type]
+            link = page.pagination.next_page
+            if response.content == previous or (link is not None and link in seen):
+                raise PermanentError(
+                    f"e-conomic sent the same page twice while listing {what} (page "
+                    f"{skip + 1}); brygga stopped rather than loop. Report it to e-conomic"
+                )
             for item in page.collection:
                 yield item
-            if page.pagination.next_page is None or not page.collection:
+            if link is None or not page.collection:
                 return
-            skip += 1
-        log.warning("e-conomic %s: stopped paging after %d pages", path, _MAX_PAGES)
+            seen.add(link)
+            previous = response.content
+        log.warning("e-conomic %s: more than %d pages", path, _MAX_PAGES)
+        raise PermanentError(
+            f"e-conomic kept offering more pages after {_MAX_PAGES} while listing {what}; "
+            "brygga stopped. Report it to e-conomic"
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import msgspec
@@ -86,6 +86,15 @@ def encode_json(obj: Any) -> bytes:
 
 # --- responses -------------------------------------------------------------------------------
 
+#: e-conomic numbers customers, documents and groups from 1; 0, negatives and bools are garbage
+Number = Annotated[int, msgspec.Meta(ge=1)]
+
+
+def _finite(value: Decimal | None, field: str) -> None:
+    """msgspec has no Decimal constraints: NaN/Infinity become a ValidationError here."""
+    if value is not None and not value.is_finite():
+        raise ValueError(f"{field} must be a finite number")
+
 
 class _In(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """A response Struct: unknown fields are ignored (the API adds fields over time)."""
@@ -99,7 +108,8 @@ class Pagination(_In, frozen=True, kw_only=True):
 
 
 class Page(_In, Generic[T], frozen=True, kw_only=True):
-    collection: list[T] = []
+    #: required: a 200 without it (an error body, say) must not read as "nothing found"
+    collection: list[T]
     pagination: Pagination = Pagination()
 
 
@@ -112,9 +122,10 @@ class ErrorBody(_In, frozen=True, kw_only=True):
 
 
 class CustomerOut(_In, frozen=True, kw_only=True):
-    customer_number: int
+    customer_number: Annotated[int, msgspec.Meta(ge=1, le=999_999_999)]
     name: str = ""
     email: str = ""
+    corporate_identification_number: str = ""
 
 
 class _GroupRef(_In, frozen=True, kw_only=True):
@@ -127,6 +138,9 @@ class Product(_In, frozen=True, kw_only=True):
     sales_price: Decimal | None = None
     barred: bool = False
     product_group: _GroupRef | None = None
+
+    def __post_init__(self) -> None:
+        _finite(self.sales_price, "salesPrice")
 
 
 class _VatAccountRef(_In, frozen=True, kw_only=True):
@@ -144,23 +158,26 @@ class VatAccount(_In, frozen=True, kw_only=True):
     name: str = ""
     rate_percentage: Decimal = Decimal(0)
 
+    def __post_init__(self) -> None:
+        _finite(self.rate_percentage, "ratePercentage")
+
 
 class _References(_In, frozen=True, kw_only=True):
     other: str = ""
 
 
 class DraftInvoice(_In, frozen=True, kw_only=True):
-    draft_invoice_number: int
+    draft_invoice_number: Number
     references: _References = _References()
 
 
 class BookedInvoice(_In, frozen=True, kw_only=True):
-    booked_invoice_number: int
+    booked_invoice_number: Number
     references: _References = _References()
 
 
 class Order(_In, frozen=True, kw_only=True):
-    order_number: int
+    order_number: Number
     references: _References = _References()
 
 

@@ -38,12 +38,18 @@ async def env(tmp_path: Path) -> AsyncIterator[FlowEnv]:
     )
     loaded, _ = load(path)
     shop_proxy, erp_proxy = Rewriter(shop.app), Rewriter(erp.app)
-    transport = RoutingTransport({"shop.test": shop_proxy, "erp.test": erp_proxy})
+    # a host no adapter may ever call (links in answers point here); it answers like the ERP
+    # so that only its request log can tell that it was called
+    evil = Rewriter(erp.app)
+    transport = RoutingTransport(
+        {"shop.test": shop_proxy, "erp.test": erp_proxy, "evil.test": evil}
+    )
     env = FlowEnv(
         shop=shop,
         erp=erp,
         shop_proxy=shop_proxy,
         erp_proxy=erp_proxy,
+        evil=evil,
         loaded=loaded,
         store=await Store.open(loaded.state_path),
         http=HttpContext(transport=transport),

@@ -39,11 +39,13 @@ BodyFn = Callable[[bytes], bytes]
 
 @dataclass
 class Rewrite:
-    """Replace the answer to requests whose ``METHOD path?query`` matches ``pattern``.
+    """Replace the answer to requests whose ``METHOD path?query`` (plus, after a newline, the
+    request body) matches ``pattern``.
 
-    ``status``/``body`` None keep the real ones; a callable body gets the real body. The real
-    app always runs first (so writes still happen, like a proxy that garbles the answer).
-    ``times`` None means every matching request.
+    ``status``/``body`` None keep the real ones; a callable body gets the real body. Without
+    a ``status`` the real app runs first (a write still happens, as behind a proxy that
+    garbles the answer); with one it does not (the request was refused). ``times`` None
+    means every matching request.
     """
 
     pattern: str
@@ -56,7 +58,7 @@ class Rewrite:
     def matches(self, line: str) -> bool:
         if self.times is not None and self.hits >= self.times:
             return False
-        return re.search(self.pattern, line) is not None
+        return re.search(self.pattern, line, re.S) is not None
 
 
 @dataclass
@@ -79,9 +81,25 @@ class Rewriter:
         query = scope.get("query_string", b"").decode("latin-1")
         line = f"{scope['method']} {scope['path']}" + (f"?{query}" if query else "")
         self.seen.append(line)
-        rule = next((r for r in self.rules if r.matches(line)), None)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        text = line + "\n" + body.decode("utf-8", "replace")
+        rule = next((r for r in self.rules if r.matches(text)), None)
         if rule is None:
-            await self.app(scope, receive, send)
+            await self.app(scope, replay, send)
             return
         rule.hits += 1
         started: dict[str, Any] = {}
@@ -93,10 +111,11 @@ class Rewriter:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        await self.app(scope, receive, capture)
+        if rule.status is None:
+            await self.app(scope, replay, capture)
         real = b"".join(chunks)
-        body = rule.body(real) if callable(rule.body) else rule.body
-        body = real if body is None else body
+        answer = rule.body(real) if callable(rule.body) else rule.body
+        answer = real if answer is None else answer
         status = rule.status if rule.status is not None else int(started.get("status", 200))
         await send(
             {
@@ -105,7 +124,7 @@ class Rewriter:
                 "headers": [(b"content-type", rule.content_type.encode())],
             }
         )
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": answer})
 
 
 def _money(value: Decimal) -> Decimal:
@@ -141,6 +160,8 @@ class FlowEnv:
     erp: EconomicSimulator
     shop_proxy: Rewriter
     erp_proxy: Rewriter
+    #: ``evil.test``: requests that reach it are a failed SSRF guard
+    evil: Rewriter
     loaded: LoadedConfig
     store: Store
     http: HttpContext

@@ -1,0 +1,529 @@
+"""Hostile e-conomic answers through the real orders flow: one clear error per record, no crash.
+
+Three orders are transferred; a middleware in front of the e-conomic simulator rewrites the
+answers to one record's requests (its customer search, customer create, draft create or
+reference lookups; for the shared, cached product catalog, the first record's). Each case
+says how the record must end and why:
+
+- ``permanent``: the item is ``failed`` at once; a retry would get the same answer.
+- ``transient``: the first attempt is ``retry`` with the error recorded; the rewrite then
+  stops (as a proxy hiccup would) and the retry finishes with exactly one document. Used
+  where a retry can help: 5xx/429, a 2xx that is not JSON at all (a proxy or maintenance
+  page, a cut-off answer), and any unreadable 2xx answer to a *write*, which probably
+  happened; the retry looks the result up by reference instead of writing twice.
+- ``done``: not an error (a ``nextPage`` link to another host is never followed, a search
+  answer that ignored its filter matches nobody, an enormous catalog is just big).
+
+The other two records always end ``done`` with exactly one document each. No case may end
+with an "internal error" (a crash path). None of our adapters speaks XML, so there is no
+entity-expansion case; an XML body where JSON is expected is covered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+import pytest
+from hostile_support import FlowEnv, Rewrite
+
+from brygga.store import ItemState
+
+pytestmark = pytest.mark.anyio
+
+Outcome = Literal["permanent", "transient", "done"]
+Body = bytes | Callable[[bytes], bytes] | None
+
+
+@dataclass(frozen=True)
+class Victim:
+    index: int
+    order_id: str
+    email: str
+
+
+#: request patterns (``METHOD path?query`` newline body) that belong to one record
+TARGETS: dict[str, Callable[[Victim], str]] = {
+    "search": lambda v: rf"^GET /customers\?[^\n]*{v.email.split('@')[0]}%40",
+    "create customer": lambda v: rf"^POST /customers\n.*\"{v.email}\"",
+    "drafts lookup": lambda v: rf"^GET /invoices/drafts\?[^\n]*se%3A{v.order_id}\b",
+    "booked lookup": lambda v: rf"^GET /invoices/booked\?[^\n]*se%3A{v.order_id}\b",
+    "draft create": lambda v: rf"^POST /invoices/drafts\n.*se:{v.order_id}\"",
+    # shared and cached per adapter: the first record to need them meets the rewrite
+    "products": lambda v: r"^GET /products\?",
+    "product groups": lambda v: r"^GET /product-groups\?",
+    "vat accounts": lambda v: r"^GET /vat-accounts\?",
+}
+SHARED = {"products", "product groups", "vat accounts"}
+
+
+def j(obj: Any) -> bytes:
+    return json.dumps(obj).encode()
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def page(collection: Any, **pagination: Any) -> bytes:
+    return j({"collection": collection, "pagination": pagination})
+
+
+def with_next(link: str) -> Callable[[bytes], bytes]:
+    """The real page, plus a stranger customer and ``nextPage`` pointing at ``link``."""
+
+    def rewrite(body: bytes) -> bytes:
+        doc = json.loads(body)
+        doc["collection"].append({"customerNumber": 77, "email": "stranger@example.se"})
+        doc["pagination"]["nextPage"] = link
+        return j(doc)
+
+    return rewrite
+
+
+def many_customers(body: bytes) -> bytes:
+    rows = [{"customerNumber": n, "email": f"other{n}@example.se"} for n in range(1, 50_001)]
+    return page(rows, results=len(rows))
+
+
+def many_products(body: bytes) -> bytes:
+    rows = [{"productNumber": f"BOGUS-{n}", "name": "x"} for n in range(100_000)]
+    return page(rows, results=len(rows))
+
+
+def odd_reference(body: bytes) -> bytes:
+    return page([{"bookedInvoiceNumber": 5, "references": {"other": "brygga:demo:se:999"}}])
+
+
+def validation_400(body: bytes) -> bytes:
+    return j(
+        {
+            "message": "Validation failed.",
+            "errors": {
+                "lines": [
+                    {"arrayIndex": 1, "quantity": {"errors": [{"message": "Too many"}]}},
+                ]
+            },
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    """``target`` names whose request is rewritten; ``expect`` is a fragment of the error
+    (or, for ``done``, of nothing); ``why`` is the reason for the outcome."""
+
+    name: str
+    target: str
+    outcome: Outcome
+    expect: str
+    why: str
+    body: Body = None
+    status: int | None = None
+    content_type: str = "application/json"
+    #: how many matching requests are rewritten (None: all); default: once for transient
+    #: cases and the shared catalog, always otherwise
+    times: int | None = 0
+
+    def rewrites(self) -> int | None:
+        if self.times != 0:
+            return self.times
+        return 1 if self.outcome == "transient" or self.target in SHARED else None
+
+
+NOT_JSON = "a 2xx that is not JSON: a proxy or maintenance page; a retry can help"
+SHAPE = "well-formed JSON of the wrong shape: the API would answer the same again"
+WRITE = "the write probably happened; the retry finds it by reference (no second document)"
+AUTH = "the tokens or the app's role must be fixed by a person"
+REFUSED = "e-conomic refused the request; it will refuse it again"
+SERVER = "a server error or rate limit: the client maps it to a TransientError"
+
+CASES: list[Case] = [
+    # --- customer search -----------------------------------------------------------------
+    Case("search: garbage", "search", "transient", "not JSON", NOT_JSON, b"garbage"),
+    Case("search: empty body", "search", "transient", "an empty answer", NOT_JSON, b""),
+    Case(
+        "search: HTML",
+        "search",
+        "transient",
+        "HTML or XML page",
+        NOT_JSON,
+        b"<html><body>Maintenance</body></html>",
+        content_type="text/html",
+    ),
+    Case("search: XML", "search", "transient", "HTML or XML page", NOT_JSON, b"<?xml ?><a/>"),
+    Case("search: truncated", "search", "transient", "not JSON", NOT_JSON, lambda b: b[:20]),
+    Case(
+        "search: invalid UTF-8",
+        "search",
+        "transient",
+        "not JSON",
+        NOT_JSON,
+        b'{"collection": [{"customerNumber": 5, "email": "\xff\xfe"}]}',
+    ),
+    Case("search: null", "search", "permanent", "got `null`", SHAPE, b"null"),
+    Case("search: a list", "search", "permanent", "got `array`", SHAPE, b"[]"),
+    Case(
+        "search: collection missing",
+        "search",
+        "permanent",
+        "`collection`",
+        SHAPE,
+        j({"pagination": {"results": 0}}),
+    ),
+    Case(
+        "search: collection a string",
+        "search",
+        "permanent",
+        "collection`",
+        SHAPE,
+        j({"collection": "none"}),
+    ),
+    Case(
+        "search: customerNumber a string",
+        "search",
+        "permanent",
+        "customerNumber",
+        SHAPE,
+        page([{"customerNumber": "abc", "email": "x@example.se"}]),
+    ),
+    Case(
+        "search: customerNumber 0",
+        "search",
+        "permanent",
+        "customerNumber",
+        SHAPE,
+        page([{"customerNumber": 0}]),
+    ),
+    Case(
+        "search: customerNumber huge",
+        "search",
+        "permanent",
+        "customerNumber",
+        SHAPE,
+        page([{"customerNumber": 10**20}]),
+    ),
+    Case(
+        "search: 200 with an error body",
+        "search",
+        "permanent",
+        "it said: Internal error",
+        "a 200 carrying an error document is not a search result; it must not read as "
+        "'nobody found' (that would create a duplicate customer)",
+        j({"message": "Internal error", "errorCode": "E00500"}),
+    ),
+    Case(
+        "search: deeply nested",
+        "search",
+        "permanent",
+        "nested too deeply",
+        SHAPE,
+        ('{"junk": ' + nested(10_000) + ', "collection": []}').encode(),
+    ),
+    Case(
+        "search: 50 000 strangers (filter ignored)",
+        "search",
+        "done",
+        "",
+        "only rows whose e-mail really matches count, so the order gets its own customer",
+        many_customers,
+    ),
+    Case(
+        "search: nextPage on another host",
+        "search",
+        "done",
+        "",
+        "nextPage links are never followed; the next page is asked of the base URL",
+        with_next("http://evil.test/customers?skippages=1&pagesize=100"),
+        times=1,
+    ),
+    Case(
+        "search: nextPage loop",
+        "search",
+        "permanent",
+        "same page twice",
+        "an API that repeats its pages would repeat them again: stop, never loop",
+        page(
+            [{"customerNumber": 77, "email": "stranger@example.se"}],
+            nextPage="http://erp.test/customers?skippages=0&pagesize=100",
+        ),
+    ),
+    Case("search: 401", "search", "permanent", "HTTP 401", AUTH, b"{}", status=401),
+    Case("search: 403 HTML", "search", "permanent", "HTTP 403", AUTH, b"<html/>", status=403),
+    Case("search: 400 a list", "search", "permanent", "HTTP 400", REFUSED, b"[1, 2]", status=400),
+    Case("search: 400 a string", "search", "permanent", "HTTP 400", REFUSED, b'"bad"', status=400),
+    Case(
+        "search: 400 HTML",
+        "search",
+        "permanent",
+        "HTML or XML page",
+        REFUSED,
+        b"<html>Bad Request</html>",
+        status=400,
+    ),
+    Case(
+        "search: 400 errors nested 900 deep",
+        "search",
+        "permanent",
+        "HTTP 400",
+        REFUSED,
+        ('{"errors": ' + '{"a": ' * 900 + "1" + "}" * 900 + "}").encode(),
+        status=400,
+    ),
+    Case(
+        "search: 400 with 100 000 errors",
+        "search",
+        "permanent",
+        "and more",
+        REFUSED,
+        j({"errors": {"errors": [{"message": f"bad {n}"} for n in range(100_000)]}}),
+        status=400,
+    ),
+    Case(
+        "search: 400 with a 1 MB message",
+        "search",
+        "permanent",
+        "HTTP 400",
+        REFUSED,
+        j({"message": "x" * 1_000_000}),
+        status=400,
+    ),
+    Case("search: 404", "search", "permanent", "HTTP 404", REFUSED, b"{}", status=404),
+    Case(
+        "search: 302 to another host",
+        "search",
+        "permanent",
+        "HTTP 302",
+        "redirects are never followed (another host could be anyone)",
+        b"",
+        status=302,
+    ),
+    Case("search: 500", "search", "transient", "server error 500", SERVER, b"{}", status=500),
+    Case("search: 503 HTML", "search", "transient", "server error 503", SERVER, b"<h", status=503),
+    Case("search: 429", "search", "transient", "rate limited", SERVER, b"", status=429),
+    # --- customer create -----------------------------------------------------------------
+    Case("create customer: garbage", "create customer", "transient", "accepted", WRITE, b"!"),
+    Case(
+        "create customer: customerNumber a string",
+        "create customer",
+        "transient",
+        "customerNumber",
+        WRITE,
+        j({"customerNumber": "abc"}),
+    ),
+    Case(
+        "create customer: 400 annotated",
+        "create customer",
+        "permanent",
+        "email: Not an e-mail",
+        REFUSED,
+        j({"errors": {"email": {"errors": [{"message": "Not an e-mail"}]}}}),
+        status=400,
+    ),
+    Case(
+        "create customer: 400 errors a list of numbers",
+        "create customer",
+        "permanent",
+        "HTTP 400",
+        REFUSED,
+        j({"errors": [1, 2, 3]}),
+        status=400,
+    ),
+    # --- reference lookups before the create ---------------------------------------------
+    Case("drafts lookup: garbage", "drafts lookup", "transient", "not JSON", NOT_JSON, b"?"),
+    Case(
+        "booked lookup: HTML",
+        "booked lookup",
+        "transient",
+        "HTML or XML page",
+        NOT_JSON,
+        b"<html></html>",
+    ),
+    Case(
+        "booked lookup: references.other a number",
+        "booked lookup",
+        "permanent",
+        "references",
+        SHAPE,
+        page([{"bookedInvoiceNumber": 5, "references": {"other": 5}}]),
+    ),
+    Case(
+        "booked lookup: bookedInvoiceNumber a string",
+        "booked lookup",
+        "permanent",
+        "bookedInvoiceNumber",
+        SHAPE,
+        page([{"bookedInvoiceNumber": "x", "references": {"other": "x"}}]),
+    ),
+    Case(
+        "booked lookup: another reference (filter ignored)",
+        "booked lookup",
+        "done",
+        "",
+        "only an exact reference match counts",
+        odd_reference,
+    ),
+    Case(
+        "booked lookup: nextPage loop",
+        "booked lookup",
+        "permanent",
+        "same page twice",
+        "an API that repeats its pages would repeat them again: stop, never loop",
+        page(
+            [{"bookedInvoiceNumber": 5, "references": {"other": "x"}}],
+            nextPage="http://erp.test/invoices/booked?skippages=0",
+        ),
+    ),
+    # --- draft create --------------------------------------------------------------------
+    Case("draft create: garbage", "draft create", "transient", "accepted", WRITE, b"garbage"),
+    Case("draft create: empty", "draft create", "transient", "an empty answer", WRITE, b""),
+    Case(
+        "draft create: draftInvoiceNumber a string",
+        "draft create",
+        "transient",
+        "draftInvoiceNumber",
+        WRITE,
+        j({"draftInvoiceNumber": "abc"}),
+    ),
+    Case(
+        "draft create: draftInvoiceNumber -1",
+        "draft create",
+        "transient",
+        "draftInvoiceNumber",
+        WRITE,
+        j({"draftInvoiceNumber": -1}),
+    ),
+    Case(
+        "draft create: 200 with an error body",
+        "draft create",
+        "transient",
+        "draftInvoiceNumber",
+        WRITE,
+        j({"message": "Validation failed", "errorCode": "E04500"}),
+    ),
+    Case(
+        "draft create: 400 errors a string",
+        "draft create",
+        "permanent",
+        "HTTP 400",
+        REFUSED,
+        j({"errors": "no"}),
+        status=400,
+    ),
+    Case(
+        "draft create: 400 annotated rows",
+        "draft create",
+        "permanent",
+        "row 2 quantity: Too many",
+        REFUSED,
+        validation_400,
+        status=400,
+    ),
+    Case("draft create: 401", "draft create", "permanent", "HTTP 401", AUTH, b"", status=401),
+    Case("draft create: 403", "draft create", "permanent", "HTTP 403", AUTH, b"[]", status=403),
+    # --- the shared catalog (the first record meets it) ---------------------------------
+    Case("products: garbage", "products", "transient", "not JSON", NOT_JSON, b"\x00\x01"),
+    Case(
+        "products: collection missing",
+        "products",
+        "permanent",
+        "`collection`",
+        SHAPE,
+        j({"pagination": {}}),
+    ),
+    Case(
+        "products: salesPrice NaN",
+        "products",
+        "permanent",
+        "salesPrice",
+        SHAPE,
+        page([{"productNumber": "X", "salesPrice": "NaN"}]),
+    ),
+    Case(
+        "products: 100 000 strangers",
+        "products",
+        "done",
+        "",
+        "an article missing from the list is looked up by number before it counts as unknown",
+        many_products,
+    ),
+    Case(
+        "product groups: HTML",
+        "product groups",
+        "transient",
+        "HTML or XML page",
+        NOT_JSON,
+        b"<html>",
+    ),
+    Case(
+        "vat accounts: ratePercentage sNaN",
+        "vat accounts",
+        "permanent",
+        "ratePercentage",
+        SHAPE,
+        page([{"vatCode": "U25", "ratePercentage": "sNaN"}]),
+    ),
+]
+
+
+def test_enough_cases_and_every_one_explained() -> None:
+    assert len(CASES) >= 40
+    assert len({case.name for case in CASES}) == len(CASES)
+    assert all(case.why and case.target in TARGETS for case in CASES)
+
+
+def _place(env: FlowEnv) -> list[str]:
+    return [
+        env.shop.place_order(
+            lines=[("KAFFE-500", 1), ("TE-100", 2)],
+            email=f"kund{i}@example.se",
+            freight=Decimal("49.00"),
+        )
+        for i in range(3)
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_hostile_erp_answer_fails_one_record(env: FlowEnv, case: Case) -> None:
+    ids = _place(env)
+    index = 0 if case.target in SHARED else 1
+    victim = Victim(index, ids[index], f"kund{index}@example.se")
+    rule = env.erp_proxy.add(
+        Rewrite(
+            TARGETS[case.target](victim),
+            status=case.status,
+            body=case.body,
+            content_type=case.content_type,
+            times=case.rewrites(),
+        )
+    )
+    flow = env.flow()
+    assert await flow.poll_once("se") == 3
+    await env.drain(flow)
+    assert rule.hits >= 1, "the rewrite never fired: the case tests nothing"
+    assert env.evil.seen == [], "a link to another host was followed"
+    for i, order_id in enumerate(ids):
+        if i != index:
+            assert (await env.item(order_id)).state is ItemState.DONE
+            assert env.documents_for(order_id) == 1
+    item = await env.item(victim.order_id)
+    events = await env.store.events.for_record("demo", "orders", "se", victim.order_id)
+    messages = [event.message for event in events]
+    assert not any("internal error" in m or "Traceback" in m for m in messages), messages
+    if case.outcome == "permanent":
+        assert item.state is ItemState.FAILED, f"{item.state}: {item.last_error}"
+        assert case.expect in item.last_error, item.last_error
+        assert item.attempts == 1
+        assert env.documents_for(victim.order_id) == 0
+        assert len(item.last_error) < 2500
+        return
+    assert item.state is ItemState.DONE, f"{item.state}: {item.last_error}"
+    assert env.documents_for(victim.order_id) == 1
+    customers = [c for c in env.erp.customers() if c.get("email") == victim.email]
+    assert len(customers) == 1, customers
+    if case.outcome == "transient":
+        retries = [e.message for e in events if e.kind == "retry"]
+        assert len(retries) == 1 and case.expect in retries[0], messages
