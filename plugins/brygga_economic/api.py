@@ -116,6 +116,18 @@ class EconomicApi:
             text = text.replace(secret, "***")
         return text
 
+    def _scrub_tree(self, value: Any, depth: int = 0) -> Any:
+        """Every string (keys too) of an error document scrubbed, before it is shortened."""
+        if depth > _MAX_ERROR_DEPTH:
+            return None
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {self.scrub(str(k)): self._scrub_tree(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._scrub_tree(v, depth + 1) for v in value]
+        return value
+
     async def request(
         self,
         method: str,
@@ -158,16 +170,19 @@ class EconomicApi:
             body = wire.ErrorBody(message=_body_kind(response.content))
         except _DECODE_FAILURES:
             body = wire.ErrorBody()
-        details = describe_errors(body.errors)
+        details = describe_errors(self._scrub_tree(body.errors))
         if len(details) > _MAX_DETAILS:
             details = [*details[:_MAX_DETAILS], "and more"]
         if not details:
             details = [
-                " ".join(p for p in (body.message.strip(), body.developer_hint.strip()) if p)
+                self.scrub(
+                    " ".join(p for p in (body.message.strip(), body.developer_hint.strip()) if p)
+                )
                 or "no details given"
             ]
         message = f"e-conomic rejected {what} (HTTP {status}): {'; '.join(details)}"
-        return PermanentError(self.scrub(_value_text(message, _MAX_MESSAGE)))
+        # scrubbed before any shortening, so no cut can leave part of a secret behind
+        return PermanentError(_value_text(self.scrub(message), _MAX_MESSAGE))
 
     def decode(
         self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
@@ -210,7 +225,7 @@ class EconomicApi:
         said = ""
         try:
             error = msgspec.json.decode(response.content, type=wire.ErrorBody)
-            said = _value_text(error.message.strip() or error.error_code.strip(), 200)
+            said = _value_text(self.scrub(error.message.strip() or error.error_code.strip()), 200)
         except _DECODE_FAILURES:
             pass
         return PermanentError(

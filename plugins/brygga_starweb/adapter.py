@@ -217,6 +217,7 @@ class StarwebAdapter:
         if response.status_code not in ok:
             error = decode_error(response.content)
             detail = ": ".join(p for p in (error.error, error.error_description) if p)
+            detail = self.tokens.scrub(detail, token)[:500]  # a server may echo what it got
             raise PermanentError(
                 f"{what}: Starweb answered {response.status_code}"
                 + (f" ({detail})" if detail else "")

@@ -47,6 +47,16 @@ class TokenSource:
         #: how many tokens this source fetched (for tests and metrics)
         self.fetched = 0
 
+    def scrub(self, text: str, *tokens: str) -> str:
+        """``text`` (e.g. an error a server sent back) without the credentials, the current
+        token or ``tokens`` (the ones a request carried): a server may echo what it got."""
+        current = self._cache.current(self._account)
+        secrets = (self._client_secret.reveal(), self._client_id.reveal(), *tokens)
+        for secret in (*secrets, current.value if current else ""):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
     async def get(self) -> str:
         """A token that is valid for at least the cache's margin more seconds."""
         token = await self._cache.get(self._account, self._fetch, clock=self._clock)
@@ -80,7 +90,9 @@ class TokenSource:
             )
         if response.status_code != 200:
             # Only the error code: the description of a failed login is not ours to repeat.
-            error = decode_error(response.content).error or f"HTTP {response.status_code}"
+            error = self.scrub(decode_error(response.content).error)[:200] or (
+                f"HTTP {response.status_code}"
+            )
             if error == "invalid_client":
                 raise PermanentError(
                     f"{what}: Starweb rejected the client credentials (invalid_client); check "
