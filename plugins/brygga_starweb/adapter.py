@@ -66,7 +66,7 @@ from brygga.http.ratelimit import RateLimit
 from brygga.models import DocumentRef, Order, OrderChange, Register
 from brygga.secrets import Secret
 from brygga_starweb.auth import TokenSource
-from brygga_starweb.feed import OrderListWalk
+from brygga_starweb.feed import OrderListWalk, unreadable_changes
 from brygga_starweb.mapping import map_order
 from brygga_starweb.wire import (
     Included,
@@ -280,35 +280,20 @@ class StarwebAdapter:
                     status=status,
                 )
             )
-        changes += await self._unreadable_changes(since, until, set(walk.rows))
+        changes += await unreadable_changes(
+            self._unreadable,
+            since,
+            until,
+            seen=set(walk.rows),
+            status_code=self._status_of,
+            shop=self.shop,
+        )
         changes.sort(key=lambda c: (c.modified_at, int(c.shop_order_id)))
         for change in changes:
             yield change
 
-    async def _unreadable_changes(
-        self, since: datetime, until: datetime, seen: set[int]
-    ) -> list[OrderChange]:
-        """Changes for order-list rows that did not decode (see the module notes)."""
-        changes: dict[int, OrderChange] = {}
-        logged: set[str] = set()
-        for row in self._unreadable:
-            if row.message not in logged:
-                logged.add(row.message)
-                log.warning(
-                    "starweb shop %s: skipped an order-list row: %s", self.shop, row.message
-                )
-            if row.order_id is None or row.order_id in seen or row.order_id in changes:
-                continue
-            when = row.modified_at
-            if when is not None and not since <= when < until:
-                continue
-            status = "" if row.status_id is None else await self._status_code(row.status_id, None)
-            changes[row.order_id] = OrderChange(
-                shop_order_id=str(row.order_id),
-                modified_at=(when or since).astimezone(UTC),
-                status=status,
-            )
-        return list(changes.values())
+    async def _status_of(self, status_id: int) -> str:
+        return await self._status_code(status_id, None)
 
     async def order_page(self, page: int) -> tuple[list[OrderSummary], Pagination]:
         response = await self._call(

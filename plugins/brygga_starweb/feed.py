@@ -7,18 +7,23 @@ rows (kept once here); edited rows whose new ``modifiedAt`` still lies before ``
 found by re-reading the head of the list while ``until`` lies beyond the newest row seen. A
 deletion moves rows up past the cursor, which would skip one; a shrinking ``total`` is seen
 and the walk starts over.
+
+An order-list row that does not decode is logged and skipped by the walk;
+:func:`unreadable_changes` then reports the ones whose order id was readable (see the
+adapter's module notes).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
 from brygga.errors import PermanentError, TransientError
-from brygga_starweb.wire import OrderSummary, Pagination
+from brygga.models import OrderChange
+from brygga_starweb.wire import OrderSummary, Pagination, UnreadableRow
 
-__all__ = ["HEAD_RECHECKS", "RESTARTS", "OrderListWalk", "PageReader"]
+__all__ = ["HEAD_RECHECKS", "RESTARTS", "OrderListWalk", "PageReader", "unreadable_changes"]
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +111,35 @@ class OrderListWalk:
         seen = self.rows.get(row.order_id)
         if seen is None or row.modified_at > seen.modified_at:
             self.rows[row.order_id] = row
+
+
+async def unreadable_changes(
+    unreadable: Sequence[UnreadableRow],
+    since: datetime,
+    until: datetime,
+    *,
+    seen: set[int],
+    status_code: Callable[[int], Awaitable[str]],
+    shop: str,
+) -> list[OrderChange]:
+    """Log every bad order-list row once; report each one with a readable order id that the
+    walk did not already find, unless its readable ``modifiedAt`` lies outside the window.
+    Its status is empty unless ``statusId`` was readable (the worker reads the full order)."""
+    changes: dict[int, OrderChange] = {}
+    logged: set[str] = set()
+    for row in unreadable:
+        if row.message not in logged:
+            logged.add(row.message)
+            log.warning("starweb shop %s: skipped an order-list row: %s", shop, row.message)
+        if row.order_id is None or row.order_id in seen or row.order_id in changes:
+            continue
+        when = row.modified_at
+        if when is not None and not since <= when < until:
+            continue
+        status = "" if row.status_id is None else await status_code(row.status_id)
+        changes[row.order_id] = OrderChange(
+            shop_order_id=str(row.order_id),
+            modified_at=(when or since).astimezone(UTC),
+            status=status,
+        )
+    return list(changes.values())
