@@ -15,11 +15,11 @@ Simulators come from the installed plugins (``AdapterSpec.simulator``) and are r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from brygga.clock import Clock, SystemClock
 from brygga.commands.common import load
@@ -27,14 +27,22 @@ from brygga.config import LoadedConfig
 from brygga.http.client import HttpContext
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import build_adapters
-from brygga.store import ItemState, Store
+from brygga.store import ItemState, Store, WorkItem
 from brygga.sync.orders import OrdersFlow, document_reference
 from brygga.testing import RoutingTransport, write_config
 
-__all__ = ["ERP_HOST", "SHOP_HOST", "SimulatedConnection"]
+__all__ = ["ERP_HOST", "SHOP_HOST", "Routes", "SimulatedConnection", "default_routes"]
 
 SHOP_HOST = "shop.test"
 ERP_HOST = "erp.test"
+#: builds the host → ASGI app table from the two simulators (tests put proxies in between)
+Routes = Callable[[Any, Any], Mapping[str, Any]]
+
+
+def default_routes(shop: Any, erp: Any) -> Mapping[str, Any]:
+    return {SHOP_HOST: shop.app, ERP_HOST: erp.app}
+
+
 #: a due time in the past, to make retries due at once (tests need not wait for backoff)
 _LONG_AGO = "2000-01-01T00:00:00.000000Z"
 
@@ -72,7 +80,8 @@ class SimulatedConnection:
         connection: Mapping[str, Any] | None = None,
         orders: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
-    ) -> AsyncIterator[SimulatedConnection]:
+        routes: Routes = default_routes,
+    ) -> AsyncIterator[Self]:
         """Build both simulators, write and load a config, open the store; close it all after."""
         host = PluginHost()
         shop_spec, erp_spec = host.adapters[shop_kind], host.adapters[erp_kind]
@@ -95,20 +104,53 @@ class SimulatedConnection:
             sections={"orders": {"overlap": "5m", "lookback": "1h", **(orders or {})}},
         )
         loaded, _ = load(path, host)
-        transport = RoutingTransport({SHOP_HOST: shop.app, ERP_HOST: erp.app})
-        env = cls(
+        env = await cls.attach(
             shop=shop,
             erp=erp,
             loaded=loaded,
-            config_path=path,
-            store=await Store.open(loaded.state_path),
-            http=HttpContext(transport=transport),
-            clock=clock or SystemClock(),
+            http=HttpContext(transport=RoutingTransport(routes(shop, erp))),
+            clock=clock,
         )
         try:
             yield env
         finally:
             await env.close()
+
+    @classmethod
+    async def attach(
+        cls,
+        *,
+        shop: Any,
+        erp: Any,
+        loaded: LoadedConfig,
+        http: HttpContext,
+        clock: Clock | None = None,
+    ) -> Self:
+        """Wrap simulators and a config loaded elsewhere (close it with :meth:`close`)."""
+        return cls(
+            shop=shop,
+            erp=erp,
+            loaded=loaded,
+            config_path=loaded.path,
+            store=await Store.open(loaded.state_path),
+            http=http,
+            clock=clock or SystemClock(),
+        )
+
+    @property
+    def directory(self) -> Path:
+        return self.config_path.parent
+
+    async def item(self, order_id: str, register: str = "orders") -> WorkItem:
+        """The work item of an order (an AssertionError when there is none)."""
+        found = await self.store.items.find(
+            connection=self.connection,
+            register=register,
+            instance=self.shop_name,
+            external_id=order_id,
+        )
+        assert found is not None, f"no {register} work item for order {order_id}"
+        return found
 
     async def close(self) -> None:
         for flow in self.flows:

@@ -9,15 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from brygga.clock import SystemClock
-from brygga.config import LoadedConfig
-from brygga.http.client import HttpContext
-from brygga.runtime.actor import build_adapters
+from brygga.simulated import SimulatedConnection
 from brygga.simulation import Asgi, Message, Receive, Scope, Send
-from brygga.store import ItemState, Store, WorkItem
-from brygga.sync.orders import OrdersFlow, document_reference
-from brygga_economic.simulator import EconomicSimulator
-from brygga_starweb.simulator import StarwebSimulator
 
 __all__ = [
     "ERP_URL",
@@ -153,65 +146,35 @@ def recompute_totals(order: dict[str, Any]) -> None:
 
 
 @dataclass
-class FlowEnv:
+class FlowEnv(SimulatedConnection):
     """Both simulators, each behind a :class:`Rewriter`, and orders flows over one store."""
 
-    shop: StarwebSimulator
-    erp: EconomicSimulator
-    shop_proxy: Rewriter
-    erp_proxy: Rewriter
+    shop_proxy: Any = None
+    erp_proxy: Any = None
     #: ``evil.test``: requests that reach it are a failed SSRF guard
-    evil: Rewriter
-    loaded: LoadedConfig
-    store: Store
-    http: HttpContext
-    tmp: Path
-    flows: list[OrdersFlow] = field(default_factory=list)
+    evil: Any = None
 
-    def flow(self, run_id: str = "run-1") -> OrdersFlow:
-        conn = self.loaded.connections[0]
-        erp, shops = build_adapters(conn, self.http)
-        flow = OrdersFlow(
-            connection=conn.name,
-            erp_name=conn.erp.name,
-            store=self.store,
-            shops=shops,
-            erp=erp,
-            options=conn.config.orders,
-            clock=SystemClock(),
-            run_id=run_id,
-            lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
-        )
-        self.flows.append(flow)
-        return flow
-
-    def reference(self, order_id: str) -> str:
-        return document_reference("demo", "se", order_id)
+    @property
+    def tmp(self) -> Path:
+        return self.directory
 
     def documents_for(self, order_id: str) -> int:
-        return len(self.erp.documents_with_reference(self.reference(order_id)))
+        return self.copies(order_id)
 
-    async def item(self, order_id: str, register: str = "orders") -> WorkItem:
-        found = await self.store.items.find(
-            connection="demo", register=register, instance="se", external_id=order_id
-        )
-        assert found is not None, f"no work item for order {order_id}"
-        return found
+    def proxy(self, proxies: dict[str, Rewriter]) -> None:
+        self.shop_proxy, self.erp_proxy = proxies["shop"], proxies["erp"]
+        self.evil = proxies.get("evil")
 
-    async def drain(
-        self, flow: OrdersFlow, register: str = "orders", *, limit: int = 500
-    ) -> list[ItemState]:
-        """Process due items until none is left (retry delays are skipped)."""
-        outcomes = []
-        for _ in range(limit):
-            item = await flow.claim(register)
-            if item is None:
-                changed = await self.store.db.execute(
-                    "UPDATE work_items SET next_attempt = ? WHERE state = 'retry'",
-                    ("2000-01-01T00:00:00.000000Z",),
-                )
-                if not changed:
-                    break
-                continue
-            outcomes.append(await flow.process(item))
-        return outcomes
+
+def proxied_routes(proxies: dict[str, Rewriter]) -> Any:
+    """Routes that put a Rewriter in front of each simulator (and an ``evil.test`` host)."""
+
+    def routes(shop: Any, erp: Any) -> dict[str, Any]:
+        proxies.update(shop=Rewriter(shop.app), erp=Rewriter(erp.app), evil=Rewriter(erp.app))
+        return {
+            "shop.test": proxies["shop"],
+            "erp.test": proxies["erp"],
+            "evil.test": proxies["evil"],
+        }
+
+    return routes

@@ -24,7 +24,7 @@ import anyio
 import httpx
 import pytest
 from anyio.abc import TaskStatus
-from hostile_support import ERP_URL, SHOP_URL, FlowEnv, Rewrite, Rewriter
+from hostile_support import ERP_URL, SHOP_URL, FlowEnv, Rewrite, Rewriter, proxied_routes
 
 from brygga.commands.common import load, setup_logging
 from brygga.commands.run import MetricsObserver, serve
@@ -135,27 +135,20 @@ async def env(
 ) -> AsyncIterator[tuple[FlowEnv, Metrics]]:
     shop, erp, loaded = _setup(tmp_path, monkeypatch)
     metrics = Metrics()
-    shop_proxy, erp_proxy, evil = Rewriter(shop.app), Rewriter(erp.app), Rewriter(erp.app)
-    transport = RoutingTransport({"shop.test": shop_proxy, "erp.test": erp_proxy})
-    flow_env = FlowEnv(
+    proxies: dict[str, Rewriter] = {}
+    routes = proxied_routes(proxies)(shop, erp)
+    transport = RoutingTransport(routes)
+    flow_env = await FlowEnv.attach(
         shop=shop,
         erp=erp,
-        shop_proxy=shop_proxy,
-        erp_proxy=erp_proxy,
-        evil=evil,
         loaded=loaded,
-        store=await Store.open(loaded.state_path),
         http=HttpContext(transport=transport, on_request=metrics.http_request),
-        tmp=tmp_path,
     )
+    flow_env.proxy(proxies)
     try:
         yield flow_env, metrics
     finally:
-        for flow in flow_env.flows:
-            await flow.erp.aclose()
-            for adapter in flow.shops.values():
-                await adapter.aclose()
-        await flow_env.store.close()
+        await flow_env.close()
 
 
 def assert_no_leak(places: dict[str, list[str]], secrets: set[str]) -> None:

@@ -12,7 +12,7 @@ import anyio.to_thread
 
 from brygga.cli import main
 from brygga.simulated import SimulatedConnection
-from brygga.store import ItemState, WorkItem
+from brygga.store import ItemState
 from brygga.sync.orders import OrdersFlow, document_reference
 
 CONNECTION = "demo"
@@ -56,13 +56,6 @@ class Ops(SimulatedConnection):
         if generation:
             reference += f"#r{generation}"
         return [d.number for d in self.erp.documents_with_reference(reference)]
-
-    async def item(self, oid: str, register: str = "orders") -> WorkItem:
-        found = await self.store.items.find(
-            connection=CONNECTION, register=register, instance=SHOP, external_id=oid
-        )
-        assert found is not None, f"no {register} item for order {oid}"
-        return found
 
     async def drain(  # type: ignore[override]
         self, flow: OrdersFlow, register: str = "orders"

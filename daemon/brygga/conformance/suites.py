@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
@@ -31,6 +31,9 @@ async def _run(check: Awaitable[None]) -> None:
         await check
     except NotSupported as exc:
         pytest.skip(str(exc))
+
+
+H = TypeVar("H", ShopHarness, ErpHarness)
 
 
 class _Conformance:
@@ -65,6 +68,19 @@ class _Conformance:
         sim, _ = build_simulator(self.spec(), clock, self.simulator_options)
         return sim
 
+    def _harness(self, harness_type: type[H]) -> H:
+        """A fresh simulator on a fresh fake clock, in a harness that opens adapters on it."""
+        clock = FakeClock(KIT_START)
+        sim = self.make_simulator(clock)
+        return harness_type(
+            self.kind,
+            sim,
+            clock=clock,
+            sim_clock=self._sim_clock(sim, clock),
+            base_url=self.base_url,
+            overrides=self.adapter_overrides,
+        )
+
     def _sim_clock(self, sim: Any, clock: FakeClock) -> FakeClock | None:
         on_clock = self.simulator_on_clock
         if on_clock is None:
@@ -88,16 +104,7 @@ class ShopAdapterConformance(_Conformance):
 
     @pytest.fixture
     def shop_kit(self) -> ShopHarness:
-        clock = FakeClock(KIT_START)
-        sim = self.make_simulator(clock)
-        return ShopHarness(
-            self.kind,
-            sim,
-            clock=clock,
-            sim_clock=self._sim_clock(sim, clock),
-            base_url=self.base_url,
-            overrides=self.adapter_overrides,
-        )
+        return self._harness(ShopHarness)
 
     @pytest.mark.anyio
     async def test_authentication(self, shop_kit: ShopHarness) -> None:
@@ -162,16 +169,7 @@ class ErpAdapterConformance(_Conformance):
 
     @pytest.fixture
     def erp_kit(self) -> ErpHarness:
-        clock = FakeClock(KIT_START)
-        sim = self.make_simulator(clock)
-        return ErpHarness(
-            self.kind,
-            sim,
-            clock=clock,
-            sim_clock=self._sim_clock(sim, clock),
-            base_url=self.base_url,
-            overrides=self.adapter_overrides,
-        )
+        return self._harness(ErpHarness)
 
     @pytest.mark.anyio
     async def test_authentication(self, erp_kit: ErpHarness) -> None:
