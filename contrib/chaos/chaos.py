@@ -18,9 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import signal
-import socket
 import sqlite3
 import statistics
 import sys
@@ -33,14 +30,11 @@ from random import Random
 from typing import Any
 
 import anyio
-import httpx
-from anyio.abc import Process, TaskStatus
 
-from brygga.http.server import serve_http
 from brygga.plugins import PluginHost
 from brygga.simulation import Fault
 from brygga.sync.orders import document_reference
-from brygga.testing import write_config
+from brygga.testing import DaemonProcess, free_port, serve_asgi, write_config
 
 CONNECTION = "kaos"
 SHOP = "se"
@@ -91,16 +85,6 @@ def quiet_injected_faults() -> None:
     logging.getLogger("brygga.http.hypercorn").setLevel(logging.CRITICAL)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _serve(app: Any, stop: anyio.Event, *, task_status: TaskStatus[int]) -> None:
-    await serve_http(app, "127.0.0.1:0", shutdown_trigger=stop.wait, task_status=task_status)
-
-
 def _arm_faults(shop: Any, erp: Any, rng: Random) -> None:
     """The weather: every kind of fault the issue names, at rates a real day would envy."""
     for faults in (shop.faults, erp.faults):
@@ -123,45 +107,6 @@ def _arm_faults(shop: Any, erp: Any, rng: Random) -> None:
         Fault("commit_then_fail", methods=frozenset({"PUT", "POST", "PATCH"}), probability=0.05)
     )
     shop.knobs.duplicate_pages = True
-
-
-class _Daemon:
-    def __init__(self, config: Path, port: int, log: Path) -> None:
-        self.config, self.port, self.log = config, port, log
-        self.process: Process | None = None
-
-    async def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-        with self.log.open("ab") as out:
-            self.process = await anyio.open_process(
-                [sys.executable, "-m", "brygga", "run", "-c", str(self.config)],
-                stdout=out,
-                stderr=out,
-                env=env,
-            )
-        async with httpx.AsyncClient() as client:
-            with anyio.fail_after(60):
-                while True:
-                    if self.process.returncode is not None:
-                        raise RuntimeError(f"daemon exited early; see {self.log}")
-                    try:
-                        answer = await client.get(f"http://127.0.0.1:{self.port}/readyz")
-                        if answer.status_code == 200:
-                            return
-                    except httpx.TransportError:
-                        pass
-                    await anyio.sleep(0.1)
-
-    async def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-            await self.process.wait()
-
-    async def terminate(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        with anyio.fail_after(60):
-            return await self.process.wait()
 
 
 def _store_figures(state: Path, figures: Figures) -> list[float]:
@@ -205,10 +150,10 @@ async def run_chaos(
     placed: list[str] = []
     started = time.monotonic()
     stop = anyio.Event()
-    port = _free_port()
+    port = free_port()
     async with anyio.create_task_group() as tg:
-        shop_port = await tg.start(_serve, shop.app, stop)
-        erp_port = await tg.start(_serve, erp.app, stop)
+        shop_port = await tg.start(serve_asgi, shop.app, stop)
+        erp_port = await tg.start(serve_asgi, erp.app, stop)
         config = write_config(
             workdir / "chaos.toml",
             state=str(workdir / "state.db"),
@@ -236,7 +181,7 @@ async def run_chaos(
                 }
             },
         )
-        daemon = _Daemon(config, port, workdir / "daemon.log")
+        daemon = DaemonProcess(config, port, workdir / "daemon.log")
         per_phase = max(1, orders // (kills + 1))
 
         async def place(count: int) -> None:

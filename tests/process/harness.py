@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,26 +11,13 @@ from random import Random
 from typing import Any
 
 import anyio
-import httpx
-from anyio.abc import Process, TaskStatus
 
-from brygga.http.server import serve_http
 from brygga.sync.orders import document_reference
-from brygga.testing import write_config
+from brygga.testing import DaemonProcess, serve_asgi, write_config
 from brygga_economic.simulator import EconomicSimulator
 from brygga_starweb.simulator import StarwebSimulator
 
 SHOP = "se"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _serve(app: Any, stop: anyio.Event, *, task_status: TaskStatus[int]) -> None:
-    await serve_http(app, "127.0.0.1:0", shutdown_trigger=stop.wait, task_status=task_status)
 
 
 @dataclass
@@ -86,8 +69,8 @@ async def loopback(tmp: Path, *, seed: int = 0) -> AsyncIterator[Loopback]:
     shop.faults.in_process = erp.faults.in_process = False
     stop = anyio.Event()
     async with anyio.create_task_group() as tg:
-        shop_port = await tg.start(_serve, shop.app, stop)
-        erp_port = await tg.start(_serve, erp.app, stop)
+        shop_port = await tg.start(serve_asgi, shop.app, stop)
+        erp_port = await tg.start(serve_asgi, erp.app, stop)
         try:
             yield Loopback(
                 shop=shop,
@@ -100,61 +83,7 @@ async def loopback(tmp: Path, *, seed: int = 0) -> AsyncIterator[Loopback]:
             stop.set()
 
 
-class Daemon:
-    """One `brygga run` process; its log goes to a file the test can read."""
-
-    def __init__(self, config: Path, port: int, log: Path) -> None:
-        self.config = config
-        self.port = port
-        self.log = log
-        self.process: Process | None = None
-
-    async def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("NOTIFY_SOCKET", None)
-        with self.log.open("ab") as out:
-            self.process = await anyio.open_process(
-                [sys.executable, "-m", "brygga", "run", "-c", str(self.config)],
-                stdin=None,
-                stdout=out,
-                stderr=out,
-                env=env,
-            )
-        await self.wait_ready()
-
-    async def wait_ready(self, seconds: float = 30) -> None:
-        async with httpx.AsyncClient() as client:
-            with anyio.fail_after(seconds):
-                while True:
-                    assert self.process is not None and self.process.returncode is None, (
-                        self.log.read_text()
-                    )
-                    try:
-                        response = await client.get(f"http://127.0.0.1:{self.port}/readyz")
-                        if response.status_code == 200:
-                            return
-                    except httpx.TransportError:
-                        pass
-                    await anyio.sleep(0.1)
-
-    def signal(self, signum: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.Signals(signum))
-
-    async def wait(self, seconds: float = 30) -> int:
-        assert self.process is not None
-        with anyio.fail_after(seconds):
-            return await self.process.wait()
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        await self.process.wait()
-        await self.process.aclose()
-
-    async def close(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            await self.kill()
+Daemon = DaemonProcess
 
 
 async def wait_until(predicate: Any, seconds: float, what: str) -> None:

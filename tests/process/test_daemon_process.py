@@ -7,9 +7,10 @@ from pathlib import Path
 from random import Random
 
 import pytest
-from harness import Daemon, free_port, loopback, wait_until
+from harness import Daemon, loopback, wait_until
 
 from brygga.simulation import Fault
+from brygga.testing import free_port
 
 pytestmark = pytest.mark.anyio
 
