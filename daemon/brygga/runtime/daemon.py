@@ -16,8 +16,9 @@ from brygga.http.app import WebhookRegistry, create_app
 from brygga.http.server import serve_http
 from brygga.metrics import Metrics
 from brygga.runtime.notify import SystemdNotifier, run_watchdog
+from brygga.runtime.runner import ReloadResult, Runner, T
 from brygga.runtime.signals import handle_signals
-from brygga.runtime.supervisor import ReloadResult, Runner, Supervisor, T
+from brygga.runtime.supervisor import Supervisor
 
 __all__ = ["DaemonControl", "serve_daemon"]
 
