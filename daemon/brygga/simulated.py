@@ -21,10 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+import anyio
+
 from brygga.clock import Clock, SystemClock
 from brygga.commands.common import load
 from brygga.config import LoadedConfig
+from brygga.documents import Document
 from brygga.http.client import HttpContext
+from brygga.models import DocumentRef
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import build_adapters
 from brygga.store import ItemState, Store, WorkItem
@@ -185,6 +189,26 @@ class SimulatedConnection:
     def copies(self, order_id: str, generation: int = 0) -> int:
         """How many ERP documents carry this order's reference (exactly-once: 1)."""
         return len(self.erp.documents_with_reference(self.reference(order_id, generation)))
+
+    async def crash_after_create(self, flow: OrdersFlow) -> None:
+        """Claim the next order and process it, dying (cancelled) right after the ERP committed
+        the document and before the flow could record it: a power cut at the worst moment."""
+        real_create = flow.erp.create_document
+        with anyio.CancelScope() as crash:
+
+            async def create_then_crash(document: Document) -> DocumentRef:
+                created = await real_create(document)
+                crash.cancel()
+                await anyio.sleep(1)
+                return created
+
+            flow.erp.create_document = create_then_crash  # type: ignore[method-assign]
+            try:
+                item = await flow.claim()
+                assert item is not None, "no order to claim"
+                await flow.process(item)
+            finally:
+                flow.erp.create_document = real_create  # type: ignore[method-assign]
 
     async def drain(
         self, flow: OrdersFlow, register: str = "orders", *, limit: int = 500

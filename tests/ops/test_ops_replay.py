@@ -10,7 +10,6 @@ import pytest
 from ops_support import CONNECTION, SHOP, Ops
 
 from brygga.commands.replay import ReplayRequest, replay_order
-from brygga.models import DocumentRef
 from brygga.store import ItemState
 from brygga.store.lock import DaemonLock, daemon_running
 from brygga.sync.orders import OrdersFlow
@@ -198,19 +197,7 @@ async def test_replay_here_reconciles_an_order_left_mid_send(ops: Ops) -> None:
     [oid] = ops.place()
     first = ops.flow("daemon-1")
     await first.poll_once(SHOP)
-    real_create = first.erp.create_document
-    with anyio.CancelScope() as crash:
-
-        async def create_then_crash(document):  # type: ignore[no-untyped-def]
-            created: DocumentRef = await real_create(document)
-            crash.cancel()  # the daemon "dies" after the ERP committed, before we record it
-            await anyio.sleep(1)
-            return created
-
-        first.erp.create_document = create_then_crash  # type: ignore[method-assign]
-        item = await first.claim()
-        assert item is not None
-        await first.process(item)
+    await ops.crash_after_create(first)
     assert (await ops.item(oid)).state is ItemState.SENDING
     # without --here and without a daemon, it is left for the daemon's own recovery
     code, _, err = await ops.cli(*_replay(oid))

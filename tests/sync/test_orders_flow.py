@@ -7,7 +7,6 @@ from decimal import Decimal
 import anyio
 import pytest
 
-from brygga.models import DocumentRef
 from brygga.simulated import SimulatedConnection as FlowEnv
 from brygga.simulation import Fault
 from brygga.store import ItemState
@@ -84,20 +83,7 @@ async def test_worker_cancelled_between_intent_and_result_reconciles_on_restart(
     [oid] = _place(env)
     first = env.flow("run-1")
     await first.poll_once("se")
-    real_create = first.erp.create_document
-
-    with anyio.CancelScope() as crash:
-
-        async def create_then_crash(document):  # type: ignore[no-untyped-def]
-            created: DocumentRef = await real_create(document)
-            crash.cancel()  # the process "dies" after the ERP committed, before we record it
-            await anyio.sleep(1)
-            return created
-
-        first.erp.create_document = create_then_crash  # type: ignore[method-assign]
-        item = await first.claim()
-        assert item is not None
-        await first.process(item)
+    await env.crash_after_create(first)
     assert env.copies(oid) == 1
     left = await env.store.items.find(
         connection="demo", register="orders", instance="se", external_id=oid

@@ -158,7 +158,8 @@ class _Harness(Generic[SimT, AdapterT]):
         self.overrides = dict(overrides or {})
 
     def _raw(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The simulator's own adapter table; each role's harness knows how to ask for it."""
+        raise NotImplementedError(f"{type(self).__name__} must say how its simulator is configured")
 
     def raw_config(self, **overrides: Any) -> dict[str, Any]:
         """The simulator's ``adapter_config`` merged with the class's and these overrides."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from brygga.store.db import Database, to_ts
+from brygga.store.db import Database, Row, to_ts
 
 __all__ = ["Binding", "Bindings"]
 
@@ -48,21 +49,22 @@ class Bindings:
     async def target_of(
         self, connection: str, entity: str, source_instance: str, source_id: str
     ) -> Binding | None:
-        row = await self._db.fetchone(
-            "SELECT * FROM bindings WHERE connection = ? AND entity = ? AND source_instance = ?"
-            " AND source_id = ?",
-            (connection, entity, source_instance, source_id),
-        )
-        return _binding(row) if row else None
+        return await self._find("source", connection, entity, source_instance, source_id)
 
     async def source_of(
         self, connection: str, entity: str, target_instance: str, target_id: str
     ) -> Binding | None:
-        row = await self._db.fetchone(
-            "SELECT * FROM bindings WHERE connection = ? AND entity = ? AND target_instance = ?"
-            " AND target_id = ?",
-            (connection, entity, target_instance, target_id),
-        )
+        return await self._find("target", connection, entity, target_instance, target_id)
+
+    async def _find(
+        self,
+        side: Literal["source", "target"],
+        connection: str,
+        entity: str,
+        instance: str,
+        record_id: str,
+    ) -> Binding | None:
+        row = await self._db.fetchone(_SELECT[side], (connection, entity, instance, record_id))
         return _binding(row) if row else None
 
     async def unbind(
@@ -73,9 +75,7 @@ class Bindings:
         async with self._db.transaction() as tx:
             rows = list(
                 await tx.execute_fetchall(
-                    "SELECT * FROM bindings WHERE connection = ? AND entity = ?"
-                    " AND source_instance = ? AND source_id = ?",
-                    (connection, entity, source_instance, source_id),
+                    _SELECT["source"], (connection, entity, source_instance, source_id)
                 )
             )
             if not rows:
@@ -91,12 +91,18 @@ class Bindings:
         return int(row[0]) if row else 0
 
 
-def _binding(row: object) -> Binding:
-    r = row  # aiosqlite.Row supports mapping access
+_SELECT = {
+    side: "SELECT * FROM bindings WHERE connection = ? AND entity = ?"
+    f" AND {side}_instance = ? AND {side}_id = ?"
+    for side in ("source", "target")
+}
+
+
+def _binding(row: Row) -> Binding:
     return Binding(
-        entity=r["entity"],  # type: ignore[index]
-        source_instance=r["source_instance"],  # type: ignore[index]
-        source_id=r["source_id"],  # type: ignore[index]
-        target_instance=r["target_instance"],  # type: ignore[index]
-        target_id=r["target_id"],  # type: ignore[index]
+        entity=row["entity"],
+        source_instance=row["source_instance"],
+        source_id=row["source_id"],
+        target_instance=row["target_instance"],
+        target_id=row["target_id"],
     )
