@@ -210,9 +210,13 @@ DecodeFailure = msgspec.MsgspecError | UnicodeDecodeError | RecursionError
 _DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 
 
-def _problem(exc: DecodeFailure) -> tuple[str, str]:
-    """(readable field path, problem) from a decode error; ``.data`` wrappers dropped."""
-    if isinstance(exc, UnicodeDecodeError):
+def _problem(exc: DecodeFailure, body: bytes) -> tuple[str, str]:
+    """(readable field path, problem) from a decode error; ``.data`` wrappers dropped.
+
+    Invalid UTF-8 is recognised from the bytes themselves, not from the decoder's exception
+    (msgspec reports it as a DecodeError with its own text, older versions as
+    UnicodeDecodeError)."""
+    if isinstance(exc, UnicodeDecodeError) or not _is_utf8(body):
         return "", "the text is not valid UTF-8"
     if isinstance(exc, RecursionError):
         return "", "the JSON is nested too deeply"
@@ -222,8 +226,16 @@ def _problem(exc: DecodeFailure) -> tuple[str, str]:
     return path, message
 
 
-def _garbage(subject: str, exc: DecodeFailure) -> PermanentError:
-    path, message = _problem(exc)
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _garbage(subject: str, exc: DecodeFailure, body: bytes) -> PermanentError:
+    path, message = _problem(exc, body)
     where = f"field `{path}`" if path else "the payload"
     return PermanentError(
         f"{subject}: {where} is not what the Starweb API documents ({message}); fix the "
@@ -238,7 +250,7 @@ def decode_order(body: bytes, shop_order_id: str) -> OrderWire:
         raw = msgspec.json.decode(body, type=_RawSingle)
         return msgspec.json.decode(raw.data, type=OrderWire)
     except _DECODE_FAILURES as exc:
-        raise _garbage(subject, exc) from None
+        raise _garbage(subject, exc, body) from None
 
 
 @dataclass(frozen=True)
@@ -288,7 +300,7 @@ def decode_order_page(
     try:
         raw = msgspec.json.decode(body, type=_RawPage)
     except _DECODE_FAILURES as exc:
-        raise _garbage(f"Starweb order list page {page}", exc) from None
+        raise _garbage(f"Starweb order list page {page}", exc, body) from None
     rows = []
     for index, row in enumerate(raw.data):
         try:
@@ -300,7 +312,7 @@ def decode_order_page(
                 if salvaged.order_id is not None
                 else f"Starweb order list page {page}, row {index + 1}"
             )
-            error = _garbage(subject, exc)
+            error = _garbage(subject, exc, bytes(row))
             if unreadable is None:
                 raise error from None
             unreadable.append(replace(salvaged, message=str(error)))
@@ -317,7 +329,7 @@ def decode_statuses(body: bytes) -> tuple[list[StatusWire], Pagination | None]:
         raw = msgspec.json.decode(body, type=_RawPage)
         statuses = [msgspec.json.decode(r, type=StatusWire) for r in raw.data]
     except _DECODE_FAILURES as exc:
-        raise _garbage("Starweb order statuses", exc) from None
+        raise _garbage("Starweb order statuses", exc, body) from None
     return statuses, raw.meta.pagination if raw.meta else None
 
 
@@ -326,14 +338,14 @@ def decode_external_service(body: bytes, subject: str) -> ExternalServiceWire:
         raw = msgspec.json.decode(body, type=_RawSingle)
         return msgspec.json.decode(raw.data, type=ExternalServiceWire)
     except _DECODE_FAILURES as exc:
-        raise _garbage(subject, exc) from None
+        raise _garbage(subject, exc, body) from None
 
 
 def decode_token(body: bytes) -> TokenWire:
     try:
         return msgspec.json.decode(body, type=TokenWire)
     except _DECODE_FAILURES as exc:
-        raise _garbage("Starweb token response", exc) from None
+        raise _garbage("Starweb token response", exc, body) from None
 
 
 def decode_error(body: bytes) -> ErrorWire:
