@@ -93,18 +93,39 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error, cancellation included)."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error, cancellation included).
+
+        Whatever happens, the shared connection is outside any transaction when this returns or
+        raises: a task cancelled while its ``BEGIN`` waits for the write lock (aiosqlite's thread
+        keeps running it) or while ``COMMIT`` fails waits for that statement and rolls it back."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                await self._undo()
+                raise
             try:
                 yield self._conn
             except BaseException:
-                with anyio.CancelScope(shield=True):
-                    await self._conn.execute("ROLLBACK")
+                await self._undo()
                 raise
             else:
-                with anyio.CancelScope(shield=True):
-                    await self._conn.execute("COMMIT")
+                try:
+                    with anyio.CancelScope(shield=True):
+                        await self._conn.execute("COMMIT")
+                except BaseException:
+                    await self._undo()
+                    raise
+
+    async def _undo(self) -> None:
+        """Roll back whatever the connection has open, once its pending statements have run.
+
+        aiosqlite runs calls one after another on its own thread, so an awaited no-op finishes only
+        after a statement whose caller was cancelled; ``in_transaction`` is then accurate."""
+        with anyio.CancelScope(shield=True):
+            await self._conn.execute("SELECT 1")
+            if self._conn.in_transaction:
+                await self._conn.execute("ROLLBACK")
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         async with self._lock:
