@@ -6,6 +6,7 @@ import enum
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -13,7 +14,15 @@ import msgspec
 from brygga.documents import Document
 from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimit
-from brygga.models import Customer, DocumentRef, DocumentType, Order, OrderChange, Register
+from brygga.models import (
+    Customer,
+    DocumentRef,
+    DocumentType,
+    LineKind,
+    Order,
+    OrderChange,
+    Register,
+)
 from brygga.secrets import Secret
 
 __all__ = [
@@ -22,6 +31,10 @@ __all__ = [
     "AdapterSpec",
     "Capabilities",
     "ErpAdapter",
+    "HelperArticle",
+    "RemoteFinding",
+    "RemoteNeeds",
+    "RemoteVerifier",
     "Role",
     "ShopAdapter",
 ]
@@ -146,6 +159,44 @@ class ErpAdapter(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class HelperArticle:
+    """An article the orders flow puts on documents for ``kind`` rows (freight, handling,
+    discount, rounding), and the VAT rates such rows can have."""
+
+    kind: LineKind
+    number: str
+    rates: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True)
+class RemoteNeeds:
+    """What a connection needs from the remote system, for `brygga check --remote`."""
+
+    helper_articles: tuple[HelperArticle, ...] = ()
+
+
+@dataclass(frozen=True)
+class RemoteFinding:
+    """One read-only check against the remote system: ``check`` names what was checked
+    (e.g. "layout 19"); ``detail`` says what was found, or the problem and its fix. Neither
+    may contain a secret."""
+
+    check: str
+    ok: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class RemoteVerifier(Protocol):
+    """An adapter that can verify its credentials and the remote data a config relies on."""
+
+    async def verify_remote(self, needs: RemoteNeeds) -> list[RemoteFinding]:
+        """Check with reads only (never a write); an unreachable system or refused
+        credentials is a finding, not an exception."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,15 @@ Behaviour chosen where the reference says [unknown]/[inferred] (modelled, not do
 - Booking: invoices are booked with ``POST /invoices/booked``; for orders "book" means
   registering the order as sent (``POST /orders/sent`` with the full draft). The returned
   number is the booked invoice number, else the draft/order number.
-- VAT: a row's VAT rate must equal its article's product-group rate. Rows for freight, fees,
+- VAT: a row's VAT rate must equal its article's rate, found the documented way (product ->
+  product group -> its sales account for ``vat_zone`` -> that account's VAT code -> the VAT
+  account's rate; see :class:`brygga_economic.articles.VatChain`). Rows for freight, fees,
   discounts and rounding whose rate differs from the article's use ``<article>-<rate>``
   (e.g. ``fraktavg-12``) when ``vat_articles`` is on. With a VAT zone other than 1
-  (Domestic) e-conomic sells VAT-free, so every row must then have 0 % VAT.
+  (Domestic) every row must have 0 % VAT (our rule: sales abroad are VAT-free).
+- Pre-check: :meth:`EconomicAdapter.check_document` runs every permanent check of
+  ``create_document`` with reads only, before any customer exists; ``verify_remote`` backs
+  ``brygga check --remote`` (:mod:`brygga_economic.remote`).
 - Customers: ``customer_number`` is matched with ``GET /customers/{n}`` (numeric only), e-mail
   and organisation number with ``$eq:`` filters (case-insensitive on e-conomic's side); the
   lowest matching customer number wins, counting only rows whose e-mail / organisation number
@@ -37,7 +42,13 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from brygga.adapters import AdapterConfig, AdapterContext, Capabilities
+from brygga.adapters import (
+    AdapterConfig,
+    AdapterContext,
+    Capabilities,
+    RemoteFinding,
+    RemoteNeeds,
+)
 from brygga.documents import CENT, Document
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient, account_key
@@ -46,7 +57,8 @@ from brygga.models import Address, Customer, CustomerKind, DocumentRef, Document
 from brygga.secrets import Secret
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi
-from brygga_economic.articles import ArticleCatalog, rate_text
+from brygga_economic.articles import DOMESTIC_ZONE, ArticleCatalog, rate_text
+from brygga_economic.remote import verify
 
 __all__ = ["CAPABILITIES", "EconomicAdapter", "EconomicConfig", "create_adapter"]
 
@@ -156,7 +168,10 @@ class EconomicAdapter:
         )
         self.api = EconomicApi(client, (secret, grant))
         self.articles = ArticleCatalog(
-            self.api, page_size=config.page_size, vat_articles=config.vat_articles
+            self.api,
+            page_size=config.page_size,
+            vat_articles=config.vat_articles,
+            vat_zone=config.vat_zone,
         )
 
     def __repr__(self) -> str:
@@ -283,13 +298,20 @@ class EconomicAdapter:
                     return item
         return None
 
+    async def check_document(self, document: Document) -> None:
+        """Raise the PermanentError :meth:`create_document` would raise for this document's
+        reference, articles, VAT rates and prices, reading only (nothing is written). The
+        customer is not needed: ``document.customer_number`` may still be empty."""
+        _check_reference(document)
+        await self._lines(document)
+
+    async def verify_remote(self, needs: RemoteNeeds) -> list[RemoteFinding]:
+        """Read-only checks for `brygga check --remote` (see :mod:`brygga_economic.remote`)."""
+        return await verify(self, needs)
+
     async def create_document(self, document: Document) -> DocumentRef:
         kind = document.document_type
-        if not document.reference or len(document.reference) > MAX_REFERENCE:
-            raise PermanentError(
-                f"Order {document.shop_order_id}: the reference {document.reference!r} does not "
-                f"fit e-conomic's references.other (1-{MAX_REFERENCE} characters)."
-            )
+        _check_reference(document)
         existing = await self.find_document(document.reference, kind)
         if existing is not None and (existing.booked or not document.book):
             log.info(
@@ -331,29 +353,27 @@ class EconomicAdapter:
         )
         return self._ref(document.document_type, booked, document.reference, True)
 
-    async def _document_body(self, document: Document) -> wire.DocumentIn:
+    async def _lines(self, document: Document) -> list[wire.DocumentLineIn]:
+        """The document's rows as e-conomic lines; reads only. Raises the PermanentError
+        for a price e-conomic refuses, a VAT rate the zone or the article cannot have, or an
+        unknown article."""
         order = document.shop_order_id
-        domestic = self.config.vat_zone == 1
-        customer_number = document.customer_number.strip()
-        if not customer_number.isdigit():
-            raise PermanentError(
-                f"Order {order}: {customer_number!r} is not an e-conomic customer number "
-                "(e-conomic numbers customers 1-999999999)."
-            )
+        domestic = self.config.vat_zone == DOMESTIC_ZONE
         lines: list[wire.DocumentLineIn] = []
         for row, line in enumerate(document.lines, start=1):
+            where = f"Order {order} row {row}"
             if line.unit_price != line.unit_price.quantize(CENT):
                 raise PermanentError(
-                    f"Order {order} row {row}: the unit price {line.unit_price} has more than "
-                    "two decimals, which e-conomic refuses; round the price in the shop."
+                    f"{where}: the unit price {line.unit_price} has more than two decimals, "
+                    "which e-conomic refuses; round the price in the shop."
                 )
             if not domestic and line.vat_rate != 0:
                 raise PermanentError(
-                    f"Order {order} row {row}: the shop charged {rate_text(line.vat_rate)} % "
-                    f"VAT but e-conomic VAT zone {self.config.vat_zone} sells VAT-free; use "
-                    "vat_zone = 1 for domestic sales or correct the VAT in the shop."
+                    f"{where}: the shop charged {rate_text(line.vat_rate)} % VAT but e-conomic "
+                    f"VAT zone {self.config.vat_zone} sells VAT-free; use vat_zone = 1 for "
+                    "domestic sales or correct the VAT in the shop."
                 )
-            product = await self.articles.article_for(document, row, line, domestic=domestic)
+            product = await self.articles.article_for(where, line)
             description = line.description.strip() or product.name or product.product_number
             lines.append(
                 wire.DocumentLineIn(
@@ -366,6 +386,17 @@ class EconomicAdapter:
                     discount_percentage=line.discount_percent or None,
                 )
             )
+        return lines
+
+    async def _document_body(self, document: Document) -> wire.DocumentIn:
+        order = document.shop_order_id
+        customer_number = document.customer_number.strip()
+        if not customer_number.isdigit():
+            raise PermanentError(
+                f"Order {order}: {customer_number!r} is not an e-conomic customer number "
+                "(e-conomic numbers customers 1-999999999)."
+            )
+        lines = await self._lines(document)
         customer = document.customer
         recipient: dict[str, Any] = {
             "name": (_display_name(customer) or f"Customer {customer_number}")[:250],
@@ -388,6 +419,14 @@ class EconomicAdapter:
             lines=lines,
             notes=notes,
             delivery=delivery or None,
+        )
+
+
+def _check_reference(document: Document) -> None:
+    if not document.reference or len(document.reference) > MAX_REFERENCE:
+        raise PermanentError(
+            f"Order {document.shop_order_id}: the reference {document.reference!r} does not "
+            f"fit e-conomic's references.other (1-{MAX_REFERENCE} characters)."
         )
 
 

@@ -24,7 +24,7 @@ from brygga.errors import BryggaError, PermanentError, TransientError
 from brygga.http.client import RemoteClient
 from brygga_economic import wire
 
-__all__ = ["EconomicApi", "describe_errors"]
+__all__ = ["EconomicApi", "NotFoundError", "describe_errors"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,10 @@ def describe_errors(errors: Any, prefix: str = "", _depth: int = 0) -> list[str]
             if len(found) > _MAX_DETAILS:
                 break
     return found
+
+
+class NotFoundError(PermanentError):
+    """e-conomic answered 404: the resource (or collection) does not exist."""
 
 
 class EconomicApi:
@@ -182,7 +186,8 @@ class EconomicApi:
             ]
         message = f"e-conomic rejected {what} (HTTP {status}): {'; '.join(details)}"
         # scrubbed before any shortening, so no cut can leave part of a secret behind
-        return PermanentError(_value_text(self.scrub(message), _MAX_MESSAGE))
+        error = NotFoundError if status == 404 else PermanentError
+        return error(_value_text(self.scrub(message), _MAX_MESSAGE))
 
     def decode(
         self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False

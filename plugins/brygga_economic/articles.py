@@ -1,16 +1,21 @@
-"""Which e-conomic article each document row uses, checked against the row's VAT rate."""
+"""Which e-conomic article each document row uses, checked against e-conomic's VAT chain."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
-from brygga.documents import Document, DocumentLine
+from brygga.documents import DocumentLine
 from brygga.errors import PermanentError
 from brygga.models import LineKind
 from brygga_economic import wire
-from brygga_economic.api import EconomicApi
+from brygga_economic.api import EconomicApi, NotFoundError
 
-__all__ = ["ArticleCatalog", "rate_text"]
+__all__ = ["DOMESTIC_ZONE", "ArticleCatalog", "GroupVat", "VatChain", "rate_text"]
+
+#: e-conomic's VAT zone 1, Domestic
+DOMESTIC_ZONE = 1
 
 _KIND_NAMES = {
     LineKind.FREIGHT: "freight",
@@ -25,20 +30,145 @@ def rate_text(rate: Decimal) -> str:
     return format(rate.normalize(), "f")
 
 
-class ArticleCatalog:
-    """Products and product-group VAT rates, cached per adapter instance.
+@dataclass(frozen=True)
+class GroupVat:
+    """A product group's VAT rate in the configured VAT zone, or why it has none."""
 
-    The first use reads every product (paged); an article missing from the cache is looked up
-    once more by number before it is declared unknown, so articles created later are found.
-    A product's VAT rate is its group's ``vatAccount`` rate (see the simulator's notes).
+    group: int | None
+    rate: Decimal | None
+    #: why there is no rate (a clause such as "product group 4 does not exist")
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class _Missing:
+    """A cached link of the chain that leads nowhere."""
+
+    problem: str
+
+
+class _NoRate(Exception):
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+T = TypeVar("T")
+
+
+def _follow(link: T | _Missing) -> T:
+    if isinstance(link, _Missing):
+        raise _NoRate(link.problem)
+    return link
+
+
+class VatChain:
+    """product group -> its sales account for the VAT zone -> that account's VAT code -> the
+    VAT account's ``ratePercentage``, as e-conomic documents it (e-conomic/slate
+    ``source/includes/_product-groups.md``: ``GET /product-groups/{n}/sales-accounts``, a
+    collection with one sales account per ``salesVatZone``; ``_accounts.md``: ``GET
+    /accounts/{accountNumber}`` with ``vatAccount.vatCode``; ``_vat-accounts.md``: ``GET
+    /vat-accounts/{vatCode}``).
+
+    Each link is cached (per product group, per account number, per VAT code), dead ends
+    too; :meth:`forget` drops one group's path so it is read again. A 404 on any link, a group
+    without a sales account for the zone, or an account without ``vatAccount`` means "no VAT
+    rate" (never a guess).
     """
 
-    def __init__(self, api: EconomicApi, *, page_size: int, vat_articles: bool) -> None:
+    def __init__(self, api: EconomicApi, *, zone: int, page_size: int) -> None:
+        self.api = api
+        self.zone = zone
+        self.page_size = page_size
+        self._sales: dict[int, int | _Missing] = {}
+        self._codes: dict[int, str | _Missing] = {}
+        self._rates: dict[str, Decimal | _Missing] = {}
+
+    async def of_group(self, group: int) -> GroupVat:
+        try:
+            if group not in self._sales:
+                self._sales[group] = await self._sales_account(group)
+            account = _follow(self._sales[group])
+            if account not in self._codes:
+                self._codes[account] = await self._vat_code(account)
+            code = _follow(self._codes[account])
+            if code not in self._rates:
+                self._rates[code] = await self._rate(code, account)
+            return GroupVat(group, _follow(self._rates[code]))
+        except _NoRate as missing:
+            return GroupVat(group, None, missing.problem)
+
+    def forget(self, group: int) -> None:
+        """Read this group's sales account, account and VAT account again next time."""
+        account = self._sales.pop(group, None)
+        if isinstance(account, int):
+            code = self._codes.pop(account, None)
+            if isinstance(code, str):
+                self._rates.pop(code, None)
+
+    async def _sales_account(self, group: int) -> int | _Missing:
+        try:
+            rows = [
+                row
+                async for row in self.api.pages(
+                    f"product-groups/{group}/sales-accounts",
+                    wire.SalesAccount,
+                    f"the sales accounts of product group {group}",
+                    page_size=self.page_size,
+                )
+            ]
+        except NotFoundError:
+            return _Missing(f"product group {group} does not exist")
+        for row in rows:
+            zone = row.sales_vat_zone
+            if zone is not None and zone.vat_zone_number == self.zone and row.account:
+                return row.account.account_number
+        return _Missing(f"product group {group} has no sales account for VAT zone {self.zone}")
+
+    async def _vat_code(self, account: int) -> str | _Missing:
+        what = f"account {account}"
+        try:
+            found = self.api.decode(
+                await self.api.request("GET", f"accounts/{account}"), wire.Account, what
+            )
+        except NotFoundError:
+            return _Missing(f"its sales account {account} does not exist")
+        if found.vat_account is None or not found.vat_account.vat_code:
+            return _Missing(f"its sales account {account} has no VAT code")
+        return found.vat_account.vat_code
+
+    async def _rate(self, code: str, account: int) -> Decimal | _Missing:
+        path = f"vat-accounts/{wire.encode_product_number(code)}"
+        what = f"VAT account {code}"
+        try:
+            found = self.api.decode(await self.api.request("GET", path), wire.VatAccount, what)
+        except NotFoundError:
+            return _Missing(f"VAT code {code} of its sales account {account} does not exist")
+        return found.rate_percentage
+
+
+class _Refused(PermanentError):
+    """A row the catalog cannot place (read afresh once before it is final)."""
+
+
+class ArticleCatalog:
+    """Products and their VAT rates (via :class:`VatChain`), cached per adapter instance.
+
+    The first use reads every product (paged); an article missing from the cache is looked up
+    by number before it is declared unknown, so articles created later are found, and its
+    group's chain is read if the group is new. A row that would be refused is looked at once
+    more with that article and its chain read afresh, so a fix made in e-conomic counts on
+    the next retry without a restart.
+    """
+
+    def __init__(
+        self, api: EconomicApi, *, page_size: int, vat_articles: bool, vat_zone: int
+    ) -> None:
         self.api = api
         self.page_size = page_size
         self.vat_articles = vat_articles
+        self.chain = VatChain(api, zone=vat_zone, page_size=page_size)
         self._products: dict[str, wire.Product] | None = None
-        self._group_rates: dict[int, Decimal | None] | None = None
 
     async def product(self, number: str) -> wire.Product | None:
         if self._products is None:
@@ -60,61 +190,48 @@ class ArticleCatalog:
         self._products[number] = found
         return found
 
-    async def rate(self, product: wire.Product) -> Decimal | None:
-        """The VAT rate of a product's group, or None when e-conomic has none for it."""
+    async def vat(self, product: wire.Product) -> GroupVat:
+        """The VAT rate of a product in the configured VAT zone (or why it has none)."""
         if product.product_group is None:
-            return None
-        group = product.product_group.product_group_number
-        if self._group_rates is None or group not in self._group_rates:
-            await self._load_rates()
-        assert self._group_rates is not None
-        return self._group_rates.get(group)
+            return GroupVat(None, None, "it has no product group")
+        return await self.chain.of_group(product.product_group.product_group_number)
 
-    async def _load_rates(self) -> None:
-        accounts = {
-            a.vat_code: a.rate_percentage
-            async for a in self.api.pages(
-                "vat-accounts", wire.VatAccount, "the VAT accounts", page_size=self.page_size
-            )
-        }
-        self._group_rates = {
-            g.product_group_number: (
-                accounts.get(g.vat_account.vat_code) if g.vat_account else None
-            )
-            async for g in self.api.pages(
-                "product-groups", wire.ProductGroup, "the product groups", page_size=self.page_size
-            )
-        }
+    def _alternative(self, line: DocumentLine) -> str:
+        return f"{line.article_number}-{rate_text(line.vat_rate)}"
 
-    async def article_for(
-        self, document: Document, row: int, line: DocumentLine, *, domestic: bool
-    ) -> wire.Product:
-        """The product to put on ``line`` (row numbers are 1-based), or a PermanentError that
-        names the order, the row and the fix."""
-        where = f"Order {document.shop_order_id} row {row}"
+    async def article_for(self, where: str, line: DocumentLine) -> wire.Product:
+        """The product to put on ``line``, or a PermanentError that starts with ``where``
+        (e.g. "Order 12 row 3") and names the fix."""
+        try:
+            return await self._choose(where, line)
+        except _Refused:
+            self._forget(line)
+            return await self._choose(where, line)
+
+    def _forget(self, line: DocumentLine) -> None:
+        for number in (line.article_number, self._alternative(line)):
+            product = self._products.pop(number, None) if self._products else None
+            if product is not None and product.product_group is not None:
+                self.chain.forget(product.product_group.product_group_number)
+
+    async def _choose(self, where: str, line: DocumentLine) -> wire.Product:
         rate = line.vat_rate
         number = line.article_number
         product = await self.product(number)
         if line.kind == LineKind.ITEM:
             if product is None:
-                raise PermanentError(
+                raise _Refused(
                     f"{where}: article {number!r} does not exist in e-conomic; create article "
                     f"{number} in e-conomic in a product group with {rate_text(rate)} % VAT, "
                     "or correct the SKU in the shop."
                 )
-            if domestic:
-                await self._check_rate(where, product, rate)
+            await self._check_rate(where, product, rate)
             return product
 
         kind = _KIND_NAMES.get(line.kind, str(line.kind))
-        if product is not None and (not domestic or await self.rate(product) == rate):
+        if product is not None and (await self.vat(product)).rate == rate:
             return product
-        if not domestic:
-            raise PermanentError(
-                f"{where}: the {kind} article {number!r} does not exist in e-conomic; create "
-                f"article {number} in e-conomic."
-            )
-        alternative = f"{number}-{rate_text(rate)}"
+        alternative = self._alternative(line)
         if self.vat_articles:
             other = await self.product(alternative)
             if other is not None:
@@ -126,12 +243,13 @@ class ArticleCatalog:
                 if self.vat_articles
                 else f"add article {number} with a {rate_text(rate)} % product group"
             )
-            raise PermanentError(
+            raise _Refused(
                 f"{where}: there is no e-conomic article for the {kind} row at "
                 f"{rate_text(rate)} % VAT (article {number!r} does not exist); {fix}."
             )
-        has = await self.rate(product)
-        has_text = "no VAT rate" if has is None else f"{rate_text(has)} % VAT"
+        has = await self.vat(product)
+        has_text = "no VAT rate" if has.rate is None else f"{rate_text(has.rate)} % VAT"
+        why = f" ({has.problem})" if has.rate is None else ""
         if self.vat_articles:
             fix = f"add article {alternative} with a {rate_text(rate)} % product group"
         else:
@@ -139,25 +257,27 @@ class ArticleCatalog:
                 f"move {number} to a {rate_text(rate)} % product group, or set "
                 f"vat_articles = true and add article {alternative}"
             )
-        raise PermanentError(
+        raise _Refused(
             f"{where}: the {kind} row has {rate_text(rate)} % VAT but article {number!r} has "
-            f"{has_text} in e-conomic; {fix}."
+            f"{has_text} in e-conomic{why}; {fix}."
         )
 
     async def _check_rate(self, where: str, product: wire.Product, rate: Decimal) -> None:
-        has = await self.rate(product)
-        if has == rate:
+        has = await self.vat(product)
+        if has.rate == rate:
             return
         number = product.product_number
-        group = product.product_group.product_group_number if product.product_group else None
-        if has is None:
-            raise PermanentError(
-                f"{where}: article {number!r} has no VAT rate in e-conomic (product group "
-                f"{group} has no VAT account); give it a product group with {rate_text(rate)} % "
-                "VAT."
+        group = has.group
+        if has.rate is None:
+            zone = self.chain.zone
+            raise _Refused(
+                f"{where}: article {number!r} (product group {group}) has no VAT rate in "
+                f"e-conomic for VAT zone {zone}: {has.problem}; fix product group {group} in "
+                f"e-conomic, or move {number} to a product group whose sales account for VAT "
+                f"zone {zone} has a {rate_text(rate)} % VAT code."
             )
-        raise PermanentError(
-            f"{where}: article {number!r} has {rate_text(has)} % VAT in e-conomic (product "
+        raise _Refused(
+            f"{where}: article {number!r} has {rate_text(has.rate)} % VAT in e-conomic (product "
             f"group {group}) but the shop charged {rate_text(rate)} %; move {number} to a "
             f"product group with {rate_text(rate)} % VAT, or correct the VAT rate in the shop."
         )

@@ -6,9 +6,12 @@ from decimal import Decimal
 from typing import NamedTuple
 
 __all__ = [
+    "ABROAD",
+    "ACCOUNTS",
     "CATALOG",
     "CURRENCIES",
     "CUSTOMER_GROUPS",
+    "DOMESTIC",
     "FEE_ARTICLES",
     "LAYOUTS",
     "PAYMENT_TERMS",
@@ -56,20 +59,39 @@ FEE_ARTICLES: list[SeedArticle] = [
     SeedArticle("avrundning", "Öresavrundning", Decimal("0.00"), Decimal("0")),
 ]
 
+#: e-conomic's VAT zones: 1 Domestic, 2 EU, 3 Abroad (see VAT_ZONES)
+DOMESTIC = 1
+
 #: (vatCode, name, ratePercentage)
 VAT_ACCOUNTS: list[tuple[str, str, Decimal]] = [
     ("U25", "Utgående moms 25 %", Decimal("25")),
     ("U12", "Utgående moms 12 %", Decimal("12")),
     ("U6", "Utgående moms 6 %", Decimal("6")),
     ("U0", "Momsfri försäljning", Decimal("0")),
+    ("UEU", "Försäljning av varor till annat EU-land", Decimal("0")),
+    ("UEX", "Export av varor", Decimal("0")),
 ]
 
-#: (productGroupNumber, name, vatCode)
-PRODUCT_GROUPS: list[tuple[int, str, str]] = [
-    (1, "Varor 25 %", "U25"),
-    (2, "Varor 12 %", "U12"),
-    (3, "Varor 6 %", "U6"),
-    (4, "Momsfritt", "U0"),
+#: (accountNumber, name, vatCode or None): the sales accounts of the product groups
+ACCOUNTS: list[tuple[int, str, str | None]] = [
+    (3001, "Försäljning inom Sverige, 25 % moms", "U25"),
+    (3002, "Försäljning inom Sverige, 12 % moms", "U12"),
+    (3003, "Försäljning inom Sverige, 6 % moms", "U6"),
+    (3004, "Försäljning inom Sverige, momsfri", "U0"),
+    (3105, "Försäljning varor till land utanför EU", "UEX"),
+    (3108, "Försäljning varor till annat EU-land, momsfri", "UEU"),
+]
+
+#: the sales accounts every product group uses outside Sweden: VAT zone -> account
+ABROAD: dict[int, int] = {2: 3108, 3: 3105}
+
+#: (productGroupNumber, name, VAT zone -> sales account): e-conomic finds a product's VAT
+#: through its group's sales account for the recipient's zone and that account's VAT code
+PRODUCT_GROUPS: list[tuple[int, str, dict[int, int]]] = [
+    (1, "Varor 25 %", {DOMESTIC: 3001, **ABROAD}),
+    (2, "Varor 12 %", {DOMESTIC: 3002, **ABROAD}),
+    (3, "Varor 6 %", {DOMESTIC: 3003, **ABROAD}),
+    (4, "Momsfritt", {DOMESTIC: 3004, **ABROAD}),
 ]
 
 #: (layoutNumber, name)

@@ -22,7 +22,7 @@ from brygga_economic.sim_errors import (
     Annotations,
 )
 from brygga_economic.sim_state import Path, SimState, find_nulls, is_number
-from brygga_economic.wire import decode_product_number, encode_product_number
+from brygga_economic.sim_wire import decode_id, encode_id
 
 __all__ = ["DocumentKind", "Documents", "StoredDocument"]
 
@@ -30,8 +30,6 @@ DocumentKind = Literal["draft_invoice", "booked_invoice", "draft_order", "sent_o
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ZERO = Decimal("0.00")
-#: VAT zones other than Domestic sell VAT-free (e-conomic's standard chart of accounts)
-_DOMESTIC = 1
 
 
 @dataclass
@@ -165,7 +163,7 @@ class Documents:
             number = product_ref.get("productNumber")
             if number is None and isinstance(product_ref.get("self"), str):
                 segment = unquote(product_ref["self"].rstrip("/").rsplit("/", 1)[-1])
-                number = decode_product_number(segment)
+                number = decode_id(segment)
         product: dict[str, Any] | None = None
         if number is None:
             errors.add(
@@ -226,14 +224,14 @@ class Documents:
             return None
         gross = Decimal(quantity) * Decimal(price)
         net = round_money(gross - gross * Decimal(discount) / 100)
-        rate = state.product_rate(product["productNumber"]) if zone == _DOMESTIC else _ZERO
+        rate = state.product_rate(product["productNumber"], zone)
         return {
             **line,
             "lineNumber": index + 1,
             "sortKey": line.get("sortKey", index + 1),
             "product": {
                 "productNumber": product["productNumber"],
-                "self": f"/products/{encode_product_number(product['productNumber'])}",
+                "self": f"/products/{encode_id(product['productNumber'])}",
             },
             "description": description or product["name"],
             "quantity": quantity,
@@ -298,9 +296,9 @@ class Documents:
         due = date.fromisoformat(booked["date"]) + timedelta(days=terms.get("daysOfCredit", 0))
         lines = []
         vat_by_rate: dict[Decimal, Decimal] = {}
-        domestic = booked["recipient"]["vatZone"]["vatZoneNumber"] == _DOMESTIC
+        zone = booked["recipient"]["vatZone"]["vatZoneNumber"]
         for line in booked["lines"]:
-            rate = state.product_rate(line["product"]["productNumber"]) if domestic else _ZERO
+            rate = state.product_rate(line["product"]["productNumber"], zone)
             vat = round_money(line["totalNetAmount"] * rate / 100)
             vat_by_rate[rate] = vat_by_rate.get(rate, _ZERO) + vat
             lines.append({**line, "vatRate": rate, "vatAmount": vat})

@@ -10,7 +10,7 @@ from typing import Any
 
 from brygga_economic.sim_errors import error_body
 from brygga_economic.sim_state import SimState
-from brygga_economic.wire import encode_json
+from brygga_economic.sim_wire import to_json
 
 __all__ = ["Gate"]
 
@@ -36,11 +36,14 @@ class Gate:
         self.agreement_grant_token = agreement_grant_token.encode()
         self.rate_limit = rate_limit
         self.starts: collections.deque[float] = collections.deque()
+        #: every request that reached the simulator, as (method, path)
+        self.requests: list[tuple[str, str]] = []
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.requests.append((str(scope["method"]), str(scope["path"])))
         headers = dict(scope.get("headers", []))
         secret = headers.get(b"x-appsecrettoken")
         grant = headers.get(b"x-agreementgranttoken")
@@ -97,9 +100,7 @@ class Gate:
             else "Slow down and retry after the number of seconds in Retry-After."
         )
         code = "E00500" if status == 401 else "E00429"
-        body = encode_json(
-            error_body(status, message, hint, self.state.clock.now(), error_code=code)
-        )
+        body = to_json(error_body(status, message, hint, self.state.clock.now(), error_code=code))
         await send(
             {
                 "type": "http.response.start",

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from brygga_economic.sim_filter import FilterError, parse_filter
-from brygga_economic.wire import encode_json
+from brygga_economic.sim_wire import to_json
 
 __all__ = ["FILTERABLE", "json_response", "paginate", "render"]
 
-_LINK_KEYS = frozenset({"self", "download", "products"})
+_LINK_KEYS = frozenset({"self", "download", "products", "salesAccounts"})
 
 _DOCUMENT_FILTERS = frozenset(
     {
@@ -95,7 +95,7 @@ def json_response(
 ) -> Response:
     base = str(request.base_url).rstrip("/")
     return Response(
-        encode_json(render(obj, base)),
+        to_json(render(obj, base)),
         status_code=status,
         headers=headers,
         media_type="application/json",

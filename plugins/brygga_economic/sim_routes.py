@@ -17,7 +17,7 @@ from brygga_economic.sim_documents import Documents, StoredDocument
 from brygga_economic.sim_errors import Annotations, ApiError, error_body
 from brygga_economic.sim_http import FILTERABLE, json_response, paginate
 from brygga_economic.sim_state import SimState
-from brygga_economic.wire import decode_product_number
+from brygga_economic.sim_wire import decode_id
 
 __all__ = ["build_app"]
 
@@ -54,6 +54,8 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
             ident: Any = (
                 int(raw) if raw.isdigit() and isinstance(next(iter(table), 0), int) else raw
             )
+            if isinstance(ident, str):
+                ident = decode_id(ident)
             if ident not in table:
                 raise fail(404, f"No {path.strip('/')} with id {raw}.")
             return _json(table[ident], request)
@@ -92,7 +94,7 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
         return _json(paged(request, items, FILTERABLE["products"]), request)
 
     async def product(request: Request) -> Response:
-        number = decode_product_number(request.path_params["number"])
+        number = decode_id(request.path_params["number"])
         if request.method == "PUT":
             body = await read_body(request)
             if not isinstance(body, dict):
@@ -107,6 +109,27 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
         if number not in state.products:
             raise fail(404, f"Product {number} not found.")
         return _json(state.products[number], request)
+
+    # --- the VAT chain: product group -> sales account per VAT zone -> account -> VAT code ---
+
+    def group_number(request: Request) -> int:
+        number: int = request.path_params["number"]
+        if number not in state.product_groups:
+            raise fail(404, f"Product group {number} not found.")
+        return number
+
+    async def group_sales_accounts(request: Request) -> Response:
+        rows = state.sales_account_rows(group_number(request))
+        return _json(paged(request, rows, frozenset()), request)
+
+    async def group_products(request: Request) -> Response:
+        number = group_number(request)
+        items = [
+            state.products[n]
+            for n in sorted(state.products)
+            if state.products[n]["productGroup"]["productGroupNumber"] == number
+        ]
+        return _json(paged(request, items, FILTERABLE["products"]), request)
 
     # --- documents -------------------------------------------------------------------------
 
@@ -162,6 +185,8 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
             "vat-zones",
             "customer-groups",
             "product-groups",
+            "accounts",
+            "vat-accounts",
             "units",
             "currencies",
             "self",
@@ -226,6 +251,9 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
         *reference_routes("/vat-zones", state.vat_zones, "vatZoneNumber"),
         *reference_routes("/customer-groups", state.customer_groups, "customerGroupNumber"),
         *reference_routes("/product-groups", state.product_groups, "productGroupNumber"),
+        Route("/product-groups/{number:int}/sales-accounts", group_sales_accounts, methods=["GET"]),
+        Route("/product-groups/{number:int}/products", group_products, methods=["GET"]),
+        *reference_routes("/accounts", state.accounts, "accountNumber"),
         *reference_routes("/vat-accounts", state.vat_accounts, "vatCode"),
         *reference_routes("/units", state.units, "unitNumber"),
         *reference_routes("/currencies", state.currencies, "code"),

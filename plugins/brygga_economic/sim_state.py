@@ -18,7 +18,7 @@ from brygga_economic.sim_errors import (
     TOO_LONG,
     Annotations,
 )
-from brygga_economic.wire import encode_product_number
+from brygga_economic.sim_wire import encode_id
 
 __all__ = ["Path", "SimState", "find_nulls", "is_number"]
 
@@ -59,7 +59,10 @@ class SimState:
     customer_groups: dict[int, dict[str, Any]] = field(default_factory=dict)
     units: dict[int, dict[str, Any]] = field(default_factory=dict)
     vat_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accounts: dict[int, dict[str, Any]] = field(default_factory=dict)
     product_groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: product group -> VAT zone -> the account its sales in that zone are booked on
+    sales_accounts: dict[int, dict[int, int]] = field(default_factory=dict)
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -100,8 +103,10 @@ class SimState:
             self.units[number] = {"unitNumber": number, "name": name, "self": f"/units/{number}"}
         for code, name, rate in seed.VAT_ACCOUNTS:
             self.add_vat_account(code, name, rate)
-        for number, name, code in seed.PRODUCT_GROUPS:
-            self.add_product_group(number, name, code)
+        for number, name, vat_code in seed.ACCOUNTS:
+            self.add_account(number, name, vat_code)
+        for number, name, accounts in seed.PRODUCT_GROUPS:
+            self.add_product_group(number, name, accounts)
 
     def add_vat_account(self, code: str, name: str, rate: Decimal) -> None:
         self.vat_accounts[code] = {
@@ -109,39 +114,75 @@ class SimState:
             "name": name,
             "vatType": {"vatTypeNumber": 1, "name": "Försäljning"},
             "ratePercentage": rate,
-            "self": f"/vat-accounts/{code}",
+            "self": f"/vat-accounts/{encode_id(code)}",
         }
 
-    def add_product_group(self, number: int, name: str, vat_code: str) -> None:
+    def add_account(self, number: int, name: str, vat_code: str | None) -> None:
+        """A profit-and-loss account; ``vat_code`` None leaves out ``vatAccount``."""
+        account: dict[str, Any] = {
+            "accountNumber": number,
+            "accountType": "profitAndLoss",
+            "debitCredit": "credit",
+            "name": name,
+            "self": f"/accounts/{number}",
+        }
+        if vat_code is not None:
+            account["vatAccount"] = {
+                "vatCode": vat_code,
+                "self": f"/vat-accounts/{encode_id(vat_code)}",
+            }
+        self.accounts[number] = account
+
+    def add_product_group(self, number: int, name: str, sales_accounts: dict[int, int]) -> None:
+        """A product group whose sales in VAT zone ``z`` go to account ``sales_accounts[z]``."""
         self.product_groups[number] = {
             "productGroupNumber": number,
             "name": name,
-            "vatAccount": {"vatCode": vat_code, "self": f"/vat-accounts/{vat_code}"},
+            "salesAccounts": f"/product-groups/{number}/sales-accounts",
             "products": f"/product-groups/{number}/products",
             "self": f"/product-groups/{number}",
         }
+        self.sales_accounts[number] = dict(sales_accounts)
+
+    def sales_account_rows(self, group: int) -> list[dict[str, Any]]:
+        """``/product-groups/{n}/sales-accounts``: one row per VAT zone."""
+        return [
+            {
+                "account": {"accountNumber": account, "self": f"/accounts/{account}"},
+                "productGroup": {
+                    "productGroupNumber": group,
+                    "self": f"/product-groups/{group}",
+                },
+                "salesVatZone": {"vatZoneNumber": zone, "self": f"/vat-zones/{zone}"},
+            }
+            for zone, account in sorted(self.sales_accounts.get(group, {}).items())
+        ]
 
     def group_for_rate(self, rate: Decimal) -> int:
-        """A product group whose VAT account has ``rate``; created when none exists."""
+        """A product group with ``rate`` in the domestic zone; created when none exists."""
         for number in sorted(self.product_groups):
             if self.group_rate(number) == rate:
                 return number
         code = f"U{format(rate.normalize(), 'f')}"
         self.add_vat_account(code, f"Utgående moms {rate} %", rate)
+        account = max((a for a in self.accounts if 3000 < a < 3100), default=3000) + 1
+        self.add_account(account, f"Försäljning inom Sverige, {rate} % moms", code)
         number = max(self.product_groups, default=0) + 1
-        self.add_product_group(number, f"Varor {rate} %", code)
+        self.add_product_group(number, f"Varor {rate} %", {**seed.ABROAD, seed.DOMESTIC: account})
         return number
 
-    def group_rate(self, group_number: int) -> Decimal | None:
-        group = self.product_groups.get(group_number)
-        if group is None:
-            return None
-        account = self.vat_accounts.get(group["vatAccount"]["vatCode"])
-        return None if account is None else Decimal(account["ratePercentage"])
+    def group_rate(self, group_number: int, zone: int = seed.DOMESTIC) -> Decimal | None:
+        """The chain e-conomic documents: group -> sales account for ``zone`` -> that
+        account's VAT code -> the VAT account's rate. None where a link is missing."""
+        account = self.sales_accounts.get(group_number, {}).get(zone)
+        vat = self.accounts.get(account or 0, {}).get("vatAccount")
+        found = self.vat_accounts.get(vat["vatCode"]) if vat else None
+        return None if found is None else Decimal(found["ratePercentage"])
 
-    def product_rate(self, product_number: str) -> Decimal:
+    def product_rate(self, product_number: str, zone: int = seed.DOMESTIC) -> Decimal:
+        """The VAT rate e-conomic charges on a product sold into ``zone`` (none: 0)."""
         product = self.products[product_number]
-        rate = self.group_rate(product["productGroup"]["productGroupNumber"])
+        rate = self.group_rate(product["productGroup"]["productGroupNumber"], zone)
         return rate if rate is not None else Decimal(0)
 
     def now_text(self) -> str:
@@ -323,7 +364,7 @@ class SimState:
                 "self": f"/product-groups/{group_number}",
             },
             "lastUpdated": self.now_text(),
-            "self": f"/products/{encode_product_number(number)}",
+            "self": f"/products/{encode_id(number)}",
         }
         self.products[number] = product
         return product

@@ -11,10 +11,13 @@ Modelled rather than documented (choices made where the reference says [unknown]
 - ``$and:`` binds tighter than ``$or:``; unescaped ``( , [ ] $`` in a value and ``*`` outside
   ``$like:`` are 400s; comparing a number property with a non-number never matches.
 - A ``pagesize`` above ``maxPageSizeAllowed`` is a 400 (the docs only name the maximum).
-- VAT: product → product group → ``vatAccount.vatCode`` → ``/vat-accounts/{code}``
-  ``ratePercentage``. (Real e-conomic goes group → sales account per VAT zone → account →
-  VAT account; the simulator short-cuts that chain.) Recipients outside VAT zone 1 (Domestic)
-  are sold VAT-free, as in e-conomic's standard chart of accounts.
+- VAT follows the documented chain: product → ``productGroup`` →
+  ``/product-groups/{n}/sales-accounts`` (one row per ``salesVatZone``) → ``/accounts/{n}``
+  ``vatAccount.vatCode`` → ``/vat-accounts/{code}`` ``ratePercentage``. A missing link (no
+  sales account for the recipient's zone, an account without a VAT code) charges no VAT.
+  Seeded: groups 1-4 book domestic sales on accounts 3001-3004 (25/12/6/0 %), EU sales on
+  3108 and sales abroad on 3105 (both 0 %). Wire helpers are the simulator's own
+  (:mod:`brygga_economic.sim_wire`), never the adapter's.
 - Error codes E04500, E04730, E04740 and E06000 are documented; E00100 (required), E00110
   (null), E00120 (bad value), E00130 (too long), E00140 (duplicate), E00500 (401) and E00429
   (429) are made up. A missing ``unitNetPrice`` takes the product's ``salesPrice`` and a
@@ -25,8 +28,9 @@ Modelled rather than documented (choices made where the reference says [unknown]
 - The rate limit (off by default) is a sliding window per agreement answering 429 with
   ``Retry-After`` in whole seconds. The real token bucket's size is [unknown].
 - Reference data (layouts 19/21, payment terms 1-4, VAT zones 1-3, customer groups 1-4,
-  product groups 1-4 at 25/12/6/0 %, units, SEK/EUR/NOK/DKK) is always there, since no
-  agreement is without it; ``seed_catalog`` adds the fee articles and the shared catalog.
+  product groups 1-4 with their sales accounts and VAT accounts, units, SEK/EUR/NOK/DKK) is
+  always there, since no agreement is without it; ``seed_catalog`` adds the fee articles and
+  the shared catalog.
 """
 
 from __future__ import annotations
@@ -111,6 +115,11 @@ class EconomicSimulator:
 
     def remove_article(self, sku: str) -> None:
         self.state.products.pop(sku, None)
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """Every request that reached the simulator, as (method, path), oldest first."""
+        return self.gate.requests
 
     def set_rate_limit(self, rate_limit: tuple[int, float] | None) -> None:
         self.gate.rate_limit = rate_limit

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import msgspec
 
 __all__ = [
+    "Account",
     "BookRequest",
     "BookedInvoice",
     "CustomerIn",
@@ -18,11 +19,12 @@ __all__ = [
     "DocumentLineIn",
     "DraftInvoice",
     "ErrorBody",
+    "Named",
     "Order",
     "Page",
     "Pagination",
     "Product",
-    "ProductGroup",
+    "SalesAccount",
     "VatAccount",
     "decode_product_number",
     "encode_json",
@@ -63,7 +65,8 @@ def escape_filter_value(value: str) -> str:
 
 
 def encode_product_number(number: str) -> str:
-    """The URL path segment of a product number, in e-conomic's self-link encoding."""
+    """The URL path segment of a product number (or any string id, e.g. a VAT code), in
+    e-conomic's self-link encoding."""
     return "".join(_SELF_LINK_CODES.get(char) or quote(char, safe="-~") for char in number)
 
 
@@ -143,18 +146,49 @@ class Product(_In, frozen=True, kw_only=True):
         _finite(self.sales_price, "salesPrice")
 
 
+class Named(_In, frozen=True, kw_only=True):
+    """Any resource read only to show it exists (layouts, payment terms, zones, groups)."""
+
+    name: str = ""
+
+
+# The documented VAT chain (e-conomic/slate source/includes/_product-groups.md, _accounts.md,
+# _vat-accounts.md): product.productGroup -> GET /product-groups/{n}/sales-accounts (one per
+# salesVatZone) -> GET /accounts/{accountNumber} vatAccount.vatCode -> GET /vat-accounts/{code}.
+
+
+class _AccountRef(_In, frozen=True, kw_only=True):
+    account_number: int
+
+
+class _VatZoneRef(_In, frozen=True, kw_only=True):
+    vat_zone_number: int
+
+
+class SalesAccount(_In, frozen=True, kw_only=True):
+    """One item of ``/product-groups/{n}/sales-accounts``: the account used for one VAT zone."""
+
+    account: _AccountRef | None = None
+    sales_vat_zone: _VatZoneRef | None = None
+
+
 class _VatAccountRef(_In, frozen=True, kw_only=True):
     vat_code: str
 
 
-class ProductGroup(_In, frozen=True, kw_only=True):
-    product_group_number: int
+class Account(_In, frozen=True, kw_only=True):
+    """``/accounts/{accountNumber}``; an account without ``vatAccount`` has no VAT code."""
+
+    account_number: int
     name: str = ""
     vat_account: _VatAccountRef | None = None
 
 
 class VatAccount(_In, frozen=True, kw_only=True):
-    vat_code: str
+    """``/vat-accounts/{vatCode}``; a missing ``ratePercentage`` reads as 0 (our choice: the
+    docs say only that false booleans are left out of answers)."""
+
+    vat_code: str = ""
     name: str = ""
     rate_percentage: Decimal = Decimal(0)
 

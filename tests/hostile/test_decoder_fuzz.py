@@ -219,12 +219,19 @@ PAGES: dict[str, tuple[type[Any], Any]] = {
             "pagination": PAGINATION,
         },
     ),
-    "groups": (
-        eco.Page[eco.ProductGroup],
+    "sales accounts": (
+        eco.Page[eco.SalesAccount],
         {
             "collection": [
-                {"productGroupNumber": 1, "name": "25 %", "vatAccount": {"vatCode": "U25"}}
+                {"account": {"accountNumber": 3001}, "salesVatZone": {"vatZoneNumber": 1}}
             ],
+            "pagination": PAGINATION,
+        },
+    ),
+    "accounts": (
+        eco.Page[eco.Account],
+        {
+            "collection": [{"accountNumber": 3001, "vatAccount": {"vatCode": "U25"}}],
             "pagination": PAGINATION,
         },
     ),

@@ -2,8 +2,8 @@
 
 Three orders are transferred; a middleware in front of the e-conomic simulator rewrites the
 answers to one record's requests (its customer search, customer create, draft create or
-reference lookups; for the shared, cached product catalog, the first record's). Each case
-says how the record must end and why:
+reference lookups, or the documented VAT chain of an article only it orders; for the shared,
+cached product catalog, the first record's). Each case says how the record must end and why:
 
 - ``permanent``: the item is ``failed`` at once; a retry would get the same answer.
 - ``transient``: the first attempt is ``retry`` with the error recorded; the rewrite then
@@ -52,12 +52,18 @@ TARGETS: dict[str, Callable[[Victim], str]] = {
     "drafts lookup": lambda v: rf"^GET /invoices/drafts\?[^\n]*se%3A{v.order_id}\b",
     "booked lookup": lambda v: rf"^GET /invoices/booked\?[^\n]*se%3A{v.order_id}\b",
     "draft create": lambda v: rf"^POST /invoices/drafts\n.*se:{v.order_id}\"",
-    # shared and cached per adapter: the first record to need them meets the rewrite
+    # shared and cached per adapter: the first record to need it meets the rewrite
     "products": lambda v: r"^GET /products\?",
-    "product groups": lambda v: r"^GET /product-groups\?",
-    "vat accounts": lambda v: r"^GET /vat-accounts\?",
+    # the documented VAT chain (e-conomic/slate source/includes/_product-groups.md,
+    # _accounts.md, _vat-accounts.md) of BOK-01 (product group 3, account 3003, VAT code U6),
+    # which only the victim's order contains
+    "sales accounts": lambda v: r"^GET /product-groups/3/sales-accounts\?",
+    "account": lambda v: r"^GET /accounts/3003\b",
+    "vat account": lambda v: r"^GET /vat-accounts/U6\b",
 }
-SHARED = {"products", "product groups", "vat accounts"}
+SHARED = {"products"}
+#: cases on the VAT chain of an article only the victim orders
+CHAIN = {"sales accounts", "account", "vat account"}
 
 
 def j(obj: Any) -> bytes:
@@ -140,6 +146,10 @@ WRITE = "the write probably happened; the retry finds it by reference (no second
 AUTH = "the tokens or the app's role must be fixed by a person"
 REFUSED = "e-conomic refused the request; it will refuse it again"
 SERVER = "a server error or rate limit: the client maps it to a TransientError"
+NO_RATE = (
+    "a broken link of the documented VAT chain means no VAT rate: no document is made with "
+    "a guessed rate, and the fix is in e-conomic (read again before the record fails)"
+)
 
 CASES: list[Case] = [
     # --- customer search -----------------------------------------------------------------
@@ -450,21 +460,83 @@ CASES: list[Case] = [
         "an article missing from the list is looked up by number before it counts as unknown",
         many_products,
     ),
+    # --- the VAT chain (only the victim's BOK-01 row uses this path) ----------------------
     Case(
-        "product groups: HTML",
-        "product groups",
+        "sales accounts: HTML",
+        "sales accounts",
         "transient",
         "HTML or XML page",
         NOT_JSON,
         b"<html>",
     ),
     Case(
-        "vat accounts: ratePercentage sNaN",
-        "vat accounts",
+        "sales accounts: collection missing",
+        "sales accounts",
+        "permanent",
+        "`collection`",
+        SHAPE,
+        j({"pagination": {}}),
+    ),
+    Case(
+        "sales accounts: accountNumber a string",
+        "sales accounts",
+        "permanent",
+        "accountNumber",
+        SHAPE,
+        page([{"account": {"accountNumber": "x"}, "salesVatZone": {"vatZoneNumber": 1}}]),
+    ),
+    Case(
+        "sales accounts: 404",
+        "sales accounts",
+        "permanent",
+        "product group 3 does not exist",
+        NO_RATE,
+        b"{}",
+        status=404,
+    ),
+    Case(
+        "sales accounts: none for the zone",
+        "sales accounts",
+        "permanent",
+        "no sales account for VAT zone 1",
+        NO_RATE,
+        page([{"account": {"accountNumber": 3108}, "salesVatZone": {"vatZoneNumber": 2}}]),
+    ),
+    Case(
+        "account: without vatAccount",
+        "account",
+        "permanent",
+        "3003 has no VAT code",
+        NO_RATE,
+        j({"accountNumber": 3003, "name": "Försäljning"}),
+    ),
+    Case("account: 404", "account", "permanent", "3003 does not exist", NO_RATE, b"", status=404),
+    Case(
+        "account: vatCode a number",
+        "account",
+        "permanent",
+        "vatCode",
+        SHAPE,
+        j({"accountNumber": 3003, "vatAccount": {"vatCode": 6}}),
+    ),
+    Case("account: 500", "account", "transient", "server error 500", SERVER, b"{}", status=500),
+    Case("vat account: garbage", "vat account", "transient", "not JSON", NOT_JSON, b"}{"),
+    Case(
+        "vat account: ratePercentage sNaN",
+        "vat account",
         "permanent",
         "ratePercentage",
         SHAPE,
-        page([{"vatCode": "U25", "ratePercentage": "sNaN"}]),
+        j({"vatCode": "U6", "ratePercentage": "sNaN"}),
+    ),
+    Case(
+        "vat account: 404",
+        "vat account",
+        "permanent",
+        "VAT code U6 of its sales account 3003 does not exist",
+        NO_RATE,
+        b"{}",
+        status=404,
     ),
 ]
 
@@ -475,10 +547,11 @@ def test_enough_cases_and_every_one_explained() -> None:
     assert all(case.why and case.target in TARGETS for case in CASES)
 
 
-def _place(env: FlowEnv) -> list[str]:
+def _place(env: FlowEnv, book_for: int | None = None) -> list[str]:
+    """Three orders; ``book_for`` (a record index) also orders BOK-01 (6 %, group 3)."""
     return [
         env.shop.place_order(
-            lines=[("KAFFE-500", 1), ("TE-100", 2)],
+            lines=[("KAFFE-500", 1), ("TE-100", 2)] + ([("BOK-01", 1)] if i == book_for else []),
             email=f"kund{i}@example.se",
             freight=Decimal("49.00"),
         )
@@ -488,8 +561,8 @@ def _place(env: FlowEnv) -> list[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 async def test_hostile_erp_answer_fails_one_record(env: FlowEnv, case: Case) -> None:
-    ids = _place(env)
     index = 0 if case.target in SHARED else 1
+    ids = _place(env, book_for=index if case.target in CHAIN else None)
     victim = Victim(index, ids[index], f"kund{index}@example.se")
     rule = env.erp_proxy.add(
         Rewrite(

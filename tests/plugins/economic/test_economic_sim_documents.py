@@ -219,14 +219,24 @@ async def test_add_article_creates_a_group_for_a_new_rate(sim: EconomicSimulator
     assert sim.state.product_rate("TE-100") == Decimal("12")
 
 
+async def _chain_rate(client: httpx.AsyncClient, group: int, zone: int) -> Any:
+    """A group's VAT rate in ``zone``, read over HTTP the documented way (e-conomic/slate
+    source/includes/_product-groups.md, _accounts.md, _vat-accounts.md)."""
+    sales = (await client.get(f"/product-groups/{group}/sales-accounts")).json()
+    [row] = [r for r in sales["collection"] if r["salesVatZone"]["vatZoneNumber"] == zone]
+    account = (await client.get(f"/accounts/{row['account']['accountNumber']}")).json()
+    vat = await client.get(f"/vat-accounts/{account['vatAccount']['vatCode']}")
+    return vat.json()["ratePercentage"]
+
+
 async def test_reference_data_is_seeded(api: Api) -> None:
     async with api() as client:
         zones = (await client.get("/vat-zones")).json()["collection"]
         groups = (await client.get("/product-groups")).json()["collection"]
-        accounts = {
-            a["vatCode"]: a["ratePercentage"]
-            for a in (await client.get("/vat-accounts")).json()["collection"]
-        }
+        domestic = [await _chain_rate(client, g["productGroupNumber"], 1) for g in groups]
+        abroad = [
+            await _chain_rate(client, g["productGroupNumber"], z) for g in groups for z in (2, 3)
+        ]
         currencies = (await client.get("/currencies")).json()["collection"]
         layout = await client.get("/layouts/19")
     assert [(z["vatZoneNumber"], z["name"]) for z in zones] == [
@@ -234,9 +244,44 @@ async def test_reference_data_is_seeded(api: Api) -> None:
         (2, "EU"),
         (3, "Abroad"),
     ]
-    assert sorted(accounts[g["vatAccount"]["vatCode"]] for g in groups) == [0, 6, 12, 25]
+    assert sorted(domestic) == [0, 6, 12, 25]
+    assert set(abroad) == {0}
     assert {c["code"] for c in currencies} == {"SEK", "EUR", "NOK", "DKK"}
     assert layout.status_code == 200
+
+
+async def test_product_groups_carry_no_vat_shortcut(api: Api) -> None:
+    """The documented product group has no ``vatAccount``: VAT is reached only through its
+    sales accounts (e-conomic/slate source/includes/_product-groups.md)."""
+    async with api() as client:
+        groups = (await client.get("/product-groups")).json()["collection"]
+        product = (await client.get("/products/KAFFE-500")).json()
+        missing = await client.get("/product-groups/99/sales-accounts")
+        account = await client.get("/accounts/424242")
+        sales = (await client.get("/product-groups/1/sales-accounts")).json()
+    assert groups and all("vatAccount" not in g for g in groups)
+    assert all(
+        g["salesAccounts"].endswith(f"/product-groups/{g['productGroupNumber']}/sales-accounts")
+        for g in groups
+    )
+    assert "vatAccount" not in product["productGroup"]
+    assert missing.status_code == 404 and account.status_code == 404
+    assert set(sales) >= {"collection", "pagination", "self"}
+
+
+async def test_booked_vat_follows_the_recipient_zone_through_the_chain(
+    api: Api, sim: EconomicSimulator
+) -> None:
+    sim.add_customer(name="Anna")
+    sim.state.add_account(3999, "Försäljning utan momskod", None)
+    sim.state.sales_accounts[1][2] = 3999  # EU sales of group 1: an account without VAT code
+    async with api() as client:
+        eu = await client.post(
+            "/invoices/drafts",
+            json=draft_body(recipient={"name": "Anna", "vatZone": {"vatZoneNumber": 2}}),
+        )
+        home = await client.post("/invoices/drafts", json=draft_body())
+    assert (eu.json()["vatAmount"], home.json()["vatAmount"]) == (0, 22.25)
 
 
 def test_seed_catalog_can_be_left_out() -> None:

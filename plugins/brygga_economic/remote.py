@@ -1,0 +1,109 @@
+"""`brygga check --remote` for e-conomic: tokens, the configured reference data, helper articles.
+
+Reads only. The helper articles are checked with the same code that places document rows
+(:meth:`brygga_economic.articles.ArticleCatalog.article_for`), so a helper article passes
+here exactly when an order row with it would.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from brygga.adapters import RemoteFinding, RemoteNeeds
+from brygga.documents import DocumentLine
+from brygga.errors import BryggaError
+from brygga_economic import wire
+from brygga_economic.api import NotFoundError
+from brygga_economic.articles import DOMESTIC_ZONE, rate_text
+
+if TYPE_CHECKING:
+    from brygga_economic.adapter import EconomicAdapter
+
+__all__ = ["verify"]
+
+#: (config key, collection path, number property, what people call it)
+_REFERENCE_DATA = (
+    ("layout", "layouts", "layoutNumber", "layout"),
+    ("payment_terms", "payment-terms", "paymentTermsNumber", "payment terms"),
+    ("vat_zone", "vat-zones", "vatZoneNumber", "VAT zone"),
+    ("customer_group", "customer-groups", "customerGroupNumber", "customer group"),
+)
+
+
+async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFinding]:
+    """Every finding for one e-conomic agreement; stops after the tokens when they fail."""
+    api = adapter.api
+    try:
+        api.decode(await api.request("GET", "self"), wire.Named, "the agreement (/self)")
+    except BryggaError as exc:
+        return [RemoteFinding("credentials", False, str(exc))]
+    findings = [RemoteFinding("credentials", True, "e-conomic accepted the tokens")]
+    for key, path, id_key, label in _REFERENCE_DATA:
+        number = getattr(adapter.config, key)
+        check = f"{label} {number}"
+        findings.append(await _reference(adapter, key, (path, id_key), check, number))
+    zone = adapter.config.vat_zone
+    for helper in needs.helper_articles:
+        # outside the domestic zone every row is VAT-free (see the adapter's notes)
+        rates = helper.rates if zone == DOMESTIC_ZONE else (Decimal(0),)
+        for rate in dict.fromkeys(rates):
+            check = f"{helper.kind.value} article {helper.number} at {rate_text(rate)} % VAT"
+            line = DocumentLine(
+                kind=helper.kind,
+                article_number=helper.number,
+                description="",
+                quantity=Decimal(1),
+                unit_price=Decimal(0),
+                vat_rate=rate,
+            )
+            try:
+                product = await adapter.articles.article_for(check, line)
+            except BryggaError as exc:
+                findings.append(RemoteFinding(check, False, _without_prefix(str(exc), check)))
+            else:
+                findings.append(RemoteFinding(check, True, f"uses {product.product_number}"))
+    return findings
+
+
+async def _reference(
+    adapter: EconomicAdapter, key: str, where: tuple[str, str], check: str, number: int
+) -> RemoteFinding:
+    api = adapter.api
+    path = where[0]
+    try:
+        found = api.decode(await api.request("GET", f"{path}/{number}"), wire.Named, check)
+    except NotFoundError:
+        known = await _known(adapter, *where)
+        choices = f"; e-conomic has: {known}" if known else ""
+        return RemoteFinding(
+            check, False, f"does not exist in e-conomic; set {key} in [connection.erp]{choices}"
+        )
+    except BryggaError as exc:
+        return RemoteFinding(check, False, str(exc))
+    return RemoteFinding(check, True, found.name or "exists")
+
+
+async def _known(adapter: EconomicAdapter, path: str, id_key: str) -> str:
+    """The numbers and names that do exist (at most 20), for the fix; empty when unreadable."""
+    api = adapter.api
+    try:
+        response = await api.request("GET", path, params={"pagesize": 20})
+        rows = api.decode_any(response, path).get("collection", [])
+    except (BryggaError, AttributeError):
+        return ""
+    names = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        number = row.get(id_key)
+        if isinstance(number, int) and not isinstance(number, bool):
+            name = str(row.get("name", ""))[:40]
+            names.append(f"{number} ({name})" if name else str(number))
+    return ", ".join(names)
+
+
+def _without_prefix(message: str, check: str) -> str:
+    """The refusal without the leading "<check>: " the catalog puts in front."""
+    head = f"{check}: "
+    return message[len(head) :] if message.startswith(head) else message
