@@ -59,6 +59,9 @@ class AdapterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: shops that push change notices: the secret last part of the receiver URL
     #: ``/webhooks/<connection>/<token>`` (at least 20 random characters)
     webhook_token: Secret | None = None
+    #: shops: the IANA time zone whose calendar dates the ERP documents (an order at 00:30 on
+    #: 1 January belongs to the new year); an ERP table may not set it
+    timezone: str = "Europe/Stockholm"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from brygga.durations import Duration, parse_duration
 from brygga.errors import ConfigError
 from brygga.models import DocumentType
 from brygga.secrets import Secret, resolve_secret
+from brygga.timeutil import zone_info
 
 if typing.TYPE_CHECKING:
     from brygga.plugins import PluginHost
@@ -321,6 +322,22 @@ def _check_webhook_token(spec: AdapterSpec, cfg: AdapterConfig, source: Path, wh
         )
 
 
+def _check_timezone(
+    raw: dict[str, Any], cfg: AdapterConfig, source: Path, where: str, *, shop: bool
+) -> None:
+    if not shop:
+        if "timezone" in raw:
+            raise ConfigError(
+                f"{source}: {where}.timezone: documents are dated in each shop's time zone; "
+                "set `timezone` on the shop and remove it here"
+            )
+        return
+    try:
+        zone_info(cfg.timezone)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {where}.timezone: {exc}") from None
+
+
 def _fingerprint(raw: dict[str, Any], adapter_configs: list[AdapterConfig]) -> str:
     """A digest (not the text: inline secrets live in ``raw``) of the raw table and the
     resolved secret values, so a rotated secret file also counts as a change."""
@@ -362,6 +379,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
                     )
                 cfg.name = cfg.kind
             _check_webhook_token(spec, cfg, path, f"{where}.shops[{s_index}]")
+            _check_timezone(shop, cfg, path, f"{where}.shops[{s_index}]", shop=True)
             if cfg.name in names:
                 raise ConfigError(
                     f"{path}: {where}.shops[{s_index}].name: duplicate shop name {cfg.name!r}"
@@ -372,6 +390,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
         if not erp_cfg.name:
             erp_cfg.name = erp_cfg.kind
         _check_webhook_token(erp_spec, erp_cfg, path, f"{where}.erp")
+        _check_timezone(conn.erp, erp_cfg, path, f"{where}.erp", shop=False)
         resolved.append(
             ResolvedConnection(
                 config=conn,

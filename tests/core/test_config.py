@@ -429,3 +429,31 @@ def test_secrets_never_appear_in_reprs(
     )
     assert conn.erp.app_secret_token.reveal() == SECRET  # type: ignore[attr-defined]
     assert conn.shops[0].client_secret.reveal() == SECRET  # type: ignore[attr-defined]
+
+
+# -- the shop's time zone (dates the ERP documents) ---------------------------------------------
+
+
+def test_shop_time_zone_defaults_to_stockholm_and_can_be_set(
+    tmp_path: Path, host: PluginHost
+) -> None:
+    shops = [_shop("a"), _shop("b", timezone="Europe/Helsinki")]
+    conn = load_config(_config(tmp_path, shops=shops), host).connections[0]
+    assert [shop.timezone for shop in conn.shops] == ["Europe/Stockholm", "Europe/Helsinki"]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Stockhom", "Mars/Olympus_Mons", "", "../../etc/passwd"])
+def test_unknown_shop_time_zone_is_a_config_error_naming_the_key(
+    tmp_path: Path, host: PluginHost, zone: str
+) -> None:
+    shops = [_shop("a"), _shop("b", timezone=zone)]
+    message = _error(_config(tmp_path, shops=shops), host)
+    assert ": connection[0].shops[1].timezone: " in message
+    assert repr(zone) in message  # names the wrong value, not just the key
+
+
+def test_time_zone_on_the_erp_is_refused(tmp_path: Path, host: PluginHost) -> None:
+    # documents are dated in the shop's zone; an ERP key would be silently ignored
+    message = _error(_config(tmp_path, erp=_erp(timezone="Europe/Oslo")), host)
+    assert ": connection[0].erp.timezone: " in message
+    assert "shop" in message
