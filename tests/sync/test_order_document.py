@@ -1,4 +1,4 @@
-"""Property tests: the ERP document reproduces the shop's totals and VAT per rate to the öre."""
+"""The ERP document: the shop's rows, totals and VAT per rate to the öre; the shop's local date."""
 
 from __future__ import annotations
 
