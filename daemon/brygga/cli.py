@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     p = sub.add_parser("check", help="validate a config and print each connection's flow table")
     config_arg(p)
+    p.add_argument(
+        "--remote",
+        action="store_true",
+        help="also connect to every configured system (read-only) and check credentials, "
+        "the reference data and helper articles the config names",
+    )
     p = sub.add_parser("status", help="one line per connection and register, from the state file")
     config_arg(p)
     _errors_parser(sub, config_arg)

@@ -90,6 +90,11 @@ class OrdersConfig(_Section, frozen=True, kw_only=True):
         default_factory=lambda: ["customer_number", "email", "org_number"]
     )
     fee_articles: FeeArticles = FeeArticles()
+    #: VAT rates (percent) the shop sells at: `check --remote` wants freight, handling and
+    #: discount articles for each (Swedish rates by default)
+    vat_rates: list[typing.Annotated[float, msgspec.Meta(ge=0, le=100)]] = msgspec.field(
+        default_factory=lambda: [25.0, 12.0, 6.0]
+    )
     #: book invoices right away (otherwise they stay drafts for a person to check)
     book: bool = False
     #: first run: how far back to look for orders (or an explicit start)

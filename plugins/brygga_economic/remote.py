@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from brygga.adapters import RemoteFinding, RemoteNeeds
 from brygga.documents import DocumentLine
 from brygga.errors import BryggaError
+from brygga.models import LineKind
 from brygga_economic import wire
 from brygga_economic.api import NotFoundError
 from brygga_economic.articles import DOMESTIC_ZONE, rate_text
@@ -29,6 +30,9 @@ _REFERENCE_DATA = (
     ("vat_zone", "vat-zones", "vatZoneNumber", "VAT zone"),
     ("customer_group", "customer-groups", "customerGroupNumber", "customer group"),
 )
+
+#: helper articles named as in ``[connection.orders] fee_articles``
+_ROLES = {LineKind.FEE: "handling"}
 
 
 async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFinding]:
@@ -48,7 +52,8 @@ async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFin
         # outside the domestic zone every row is VAT-free (see the adapter's notes)
         rates = helper.rates if zone == DOMESTIC_ZONE else (Decimal(0),)
         for rate in dict.fromkeys(rates):
-            check = f"{helper.kind.value} article {helper.number} at {rate_text(rate)} % VAT"
+            role = _ROLES.get(helper.kind, helper.kind.value)
+            check = f"{role} article {helper.number} at {rate_text(rate)} % VAT"
             line = DocumentLine(
                 kind=helper.kind,
                 article_number=helper.number,

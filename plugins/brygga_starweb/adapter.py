@@ -59,8 +59,14 @@ from urllib.parse import quote, urlsplit
 import httpx
 import msgspec
 
-from brygga.adapters import AdapterConfig, AdapterContext, Capabilities
-from brygga.errors import PermanentError
+from brygga.adapters import (
+    AdapterConfig,
+    AdapterContext,
+    Capabilities,
+    RemoteFinding,
+    RemoteNeeds,
+)
+from brygga.errors import BryggaError, PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import RateLimit
 from brygga.models import DocumentRef, Order, OrderChange, Register
@@ -232,6 +238,26 @@ class StarwebAdapter:
             method, path, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
         )
         return response
+
+    # -- brygga check --remote -----------------------------------------------------------
+
+    async def verify_remote(self, needs: RemoteNeeds) -> list[RemoteFinding]:
+        """Read-only: the client credentials (one token request) and read access (the first
+        order-list page; Starweb has no page-size parameter). ``needs`` is for ERPs."""
+        try:
+            await self.tokens.get()
+        except BryggaError as exc:
+            return [RemoteFinding("credentials", False, str(exc))]
+        findings = [RemoteFinding("credentials", True, "Starweb issued an access token")]
+        what = f"Starweb shop {self.shop}: order list"
+        try:
+            response = await self._call("GET", "orders", what, params={"page": 1})
+            _, pagination = decode_order_page(response.content, 1, [])
+        except BryggaError as exc:
+            findings.append(RemoteFinding("order list", False, str(exc)))
+        else:
+            findings.append(RemoteFinding("order list", True, f"{pagination.total} order(s)"))
+        return findings
 
     # -- statuses ---------------------------------------------------------------------------
 

@@ -1,15 +1,156 @@
-"""`brygga check`: validate a config and print each connection's flow table."""
+"""`brygga check`: validate a config and print each connection's flow table; `--remote` also
+asks every configured system, read-only, whether the config will work against it."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+import anyio
+
+from brygga.adapters import (
+    AdapterConfig,
+    AdapterContext,
+    AdapterSpec,
+    HelperArticle,
+    RemoteFinding,
+    RemoteNeeds,
+    RemoteVerifier,
+    Role,
+)
 from brygga.commands.common import plugin_host_for, print_table
-from brygga.config import load_config
-from brygga.errors import ConfigError
+from brygga.config import LoadedConfig, ResolvedConnection, load_config
+from brygga.errors import BryggaError, ConfigError
+from brygga.http.client import HttpContext
+from brygga.models import LineKind, Register
+from brygga.secrets import Secret
 from brygga.sync.flows import flow_table
+
+__all__ = ["SystemReport", "remote_needs", "remote_reports", "run"]
+
+
+@dataclass(frozen=True)
+class SystemReport:
+    """The remote findings for one system of one connection; ``findings`` None means the
+    adapter offers no remote checks."""
+
+    connection: str
+    role: Role
+    name: str
+    kind: str
+    findings: tuple[RemoteFinding, ...] | None
+
+    @property
+    def problems(self) -> list[RemoteFinding]:
+        return [f for f in self.findings or () if not f.ok]
+
+
+def remote_needs(conn: ResolvedConnection) -> RemoteNeeds:
+    """The helper articles the connection's orders use: freight, handling and discount rows
+    at every rate in ``[connection.orders] vat_rates``; rounding rows at 0 %."""
+    active = any(r.register is Register.ORDERS and r.active for r in flow_table(conn))
+    if not active:
+        return RemoteNeeds()
+    orders = conn.config.orders
+    rates = tuple(dict.fromkeys(Decimal(str(rate)).normalize() for rate in orders.vat_rates))
+    fees = orders.fee_articles
+    return RemoteNeeds(
+        helper_articles=(
+            HelperArticle(LineKind.FREIGHT, fees.freight, rates),
+            HelperArticle(LineKind.FEE, fees.handling, rates),
+            HelperArticle(LineKind.DISCOUNT, fees.discount, rates),
+            HelperArticle(LineKind.ROUNDING, fees.rounding, (Decimal(0),)),
+        )
+    )
+
+
+def _secrets(cfg: AdapterConfig) -> list[str]:
+    values = (getattr(cfg, name) for name in cfg.__struct_fields__)
+    return [v.reveal() for v in values if isinstance(v, Secret) and v.reveal()]
+
+
+def _scrub(finding: RemoteFinding, secrets: Iterable[str]) -> RemoteFinding:
+    detail = finding.detail
+    for secret in secrets:
+        detail = detail.replace(secret, "***")
+    return RemoteFinding(finding.check, finding.ok, detail)
+
+
+async def _verify(
+    conn: ResolvedConnection,
+    role: Role,
+    spec: AdapterSpec,
+    cfg: AdapterConfig,
+    needs: RemoteNeeds,
+    http: HttpContext,
+) -> SystemReport:
+    findings: list[RemoteFinding] | None
+    try:
+        adapter = spec.factory(cfg, AdapterContext(conn.name, cfg.name, http))
+    except Exception as exc:  # a broken plugin must not hide the other systems' results
+        findings = [RemoteFinding("adapter", False, f"could not be built: {_error(exc)}")]
+    else:
+        try:
+            if isinstance(adapter, RemoteVerifier):
+                findings = await adapter.verify_remote(needs)
+            else:
+                findings = None
+        except Exception as exc:  # an unreachable system is a finding, never a traceback
+            findings = [RemoteFinding("reachable", False, _error(exc))]
+        finally:
+            with contextlib.suppress(Exception):  # closing is best effort; findings stand
+                await adapter.aclose()
+    secrets = _secrets(cfg)
+    return SystemReport(
+        connection=conn.name,
+        role=role,
+        name=cfg.name,
+        kind=cfg.kind,
+        findings=None if findings is None else tuple(_scrub(f, secrets) for f in findings),
+    )
+
+
+def _error(exc: Exception) -> str:
+    if isinstance(exc, BryggaError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def remote_reports(loaded: LoadedConfig, http: HttpContext) -> list[SystemReport]:
+    """Every system of every connection, checked read-only, ERP first, one at a time."""
+    reports = []
+    for conn in loaded.connections:
+        needs = remote_needs(conn)
+        shops = zip(conn.shop_specs, conn.shops, strict=True)
+        systems = [(Role.ERP, conn.erp_spec, conn.erp)]
+        systems += [(Role.SHOP, spec, cfg) for spec, cfg in shops]
+        for role, spec, cfg in systems:
+            reports.append(await _verify(conn, role, spec, cfg, needs, http))
+    return reports
+
+
+def _print_remote(reports: list[SystemReport]) -> int:
+    """Print the reports; return the number of problems."""
+    print("\nremote checks (read-only):")
+    current = ""
+    for report in reports:
+        if report.connection != current:
+            current = report.connection
+            print(f"\nconnection {current}")
+        print(f"  {report.role.value} {report.name} ({report.kind})")
+        if report.findings is None:
+            print(f"    -        remote checks are not available for adapter {report.kind!r}")
+            continue
+        for finding in report.findings:
+            status = "ok     " if finding.ok else "PROBLEM"
+            detail = f": {finding.detail}" if finding.detail else ""
+            print(f"    {status}  {finding.check}{detail}")
+    return sum(len(report.problems) for report in reports)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +189,19 @@ def run(args: argparse.Namespace) -> int:
             "[connection.registers])",
             file=sys.stderr,
         )
+    if getattr(args, "remote", False):
+        host.startup(loaded.config.plugins)
+        problems = _print_remote(anyio.run(remote_reports, loaded, HttpContext()))
+        if problems:
+            print(
+                f"\nremote check: {problems} problem(s); fix them above before the first "
+                "order needs them",
+                file=sys.stderr,
+            )
+            return 1
+        if not failed:
+            print("\nremote OK")
+    if failed:
         return 1
     print("\nconfig OK")
     return 0
