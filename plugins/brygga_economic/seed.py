@@ -53,6 +53,8 @@ FEE_ARTICLES: list[SeedArticle] = [
     SeedArticle("fraktavg-12", "Frakt 12 %", Decimal("0.00"), Decimal("12")),
     SeedArticle("fraktavg-6", "Frakt 6 %", Decimal("0.00"), Decimal("6")),
     SeedArticle("expavg", "Expeditionsavgift", Decimal("0.00"), Decimal("25")),
+    SeedArticle("expavg-12", "Expeditionsavgift 12 %", Decimal("0.00"), Decimal("12")),
+    SeedArticle("expavg-6", "Expeditionsavgift 6 %", Decimal("0.00"), Decimal("6")),
     SeedArticle("rabatt", "Rabatt", Decimal("0.00"), Decimal("25")),
     SeedArticle("rabatt-12", "Rabatt 12 %", Decimal("0.00"), Decimal("12")),
     SeedArticle("rabatt-6", "Rabatt 6 %", Decimal("0.00"), Decimal("6")),

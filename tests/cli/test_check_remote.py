@@ -40,12 +40,6 @@ class Systems:
     erp: EconomicSimulator
     shop: StarwebSimulator
 
-    def all_helpers(self) -> Systems:
-        """The seed lacks handling articles at 12 and 6 %; add them (a complete agreement)."""
-        for rate in ("12", "6"):
-            self.erp.add_article(f"expavg-{rate}", "Expavg", Decimal(0), Decimal(rate))
-        return self
-
     def writes(self) -> list[tuple[str, str]]:
         requests = [*self.erp.requests, *self.shop.requests]
         return [(m, p) for m, p in requests if m != "GET" and not p.endswith("/token")]
@@ -102,7 +96,7 @@ def problems(found: list[SystemReport]) -> set[str]:
 
 
 async def test_all_good(tmp_path: Path, systems: Systems) -> None:
-    found = await reports(configure(tmp_path, systems.all_helpers()), systems)
+    found = await reports(configure(tmp_path, systems), systems)
     erp, shop = found
     assert (erp.role.value, erp.kind, shop.role.value, shop.name) == (
         "erp",
@@ -124,7 +118,9 @@ async def test_all_good(tmp_path: Path, systems: Systems) -> None:
 async def test_a_missing_helper_article_is_a_problem_per_rate(
     tmp_path: Path, systems: Systems
 ) -> None:
-    found = await reports(configure(tmp_path, systems), systems)  # the seed: expavg at 25 only
+    systems.erp.remove_article("expavg-12")
+    systems.erp.remove_article("expavg-6")
+    found = await reports(configure(tmp_path, systems), systems)
     assert problems(found) == {
         "erp:handling article expavg at 12 % VAT",
         "erp:handling article expavg at 6 % VAT",
@@ -138,7 +134,7 @@ async def test_a_missing_helper_article_is_a_problem_per_rate(
 async def test_a_helper_article_with_the_wrong_vat_is_a_problem(
     tmp_path: Path, systems: Systems
 ) -> None:
-    systems.all_helpers().erp.add_article("fraktavg-12", "Frakt", Decimal(0), Decimal(25))
+    systems.erp.add_article("fraktavg-12", "Frakt", Decimal(0), Decimal(25))
     found = await reports(configure(tmp_path, systems), systems)
     assert problems(found) == {"erp:freight article fraktavg at 12 % VAT"}
 
@@ -146,15 +142,16 @@ async def test_a_helper_article_with_the_wrong_vat_is_a_problem(
 async def test_the_configured_vat_rates_are_the_ones_checked(
     tmp_path: Path, systems: Systems
 ) -> None:
+    systems.erp.remove_article("fraktavg-12")  # a merchant who sells at 25 % only
     found = await reports(configure(tmp_path, systems, orders={"vat_rates": [25]}), systems)
-    assert problems(found) == set()  # the seed's missing expavg-12/-6 no longer matter
+    assert problems(found) == set()
     checks = findings(found[0])
     assert "freight article fraktavg at 25 % VAT" in checks
     assert not any("12 %" in check for check in checks)
 
 
 async def test_a_wrong_layout_is_a_problem(tmp_path: Path, systems: Systems) -> None:
-    path = configure(tmp_path, systems.all_helpers(), erp={"layout": 99, "customer_group": 42})
+    path = configure(tmp_path, systems, erp={"layout": 99, "customer_group": 42})
     found = await reports(path, systems)
     assert problems(found) == {"erp:layout 99", "erp:customer group 42"}
 
@@ -273,7 +270,7 @@ def cli_check(
 def test_cli_all_good_exits_0(
     tmp_path: Path, systems: Systems, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, output = cli_check(tmp_path, systems.all_helpers(), capsys)
+    code, output = cli_check(tmp_path, systems, capsys)
     assert code == 0, output
     assert "Traceback" not in output
     for secret in (systems.erp.agreement_grant_token, systems.shop.client_secret):
@@ -285,7 +282,7 @@ def test_cli_a_problem_exits_1_without_a_traceback(
     tmp_path: Path, systems: Systems, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, output = cli_check(
-        tmp_path, systems.all_helpers(), capsys, erp={"app_secret_token": "a-wrong-app-secret"}
+        tmp_path, systems, capsys, erp={"app_secret_token": "a-wrong-app-secret"}
     )
     assert code == 1
     assert "Traceback" not in output and "a-wrong-app-secret" not in output

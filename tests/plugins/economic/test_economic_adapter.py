@@ -180,6 +180,7 @@ async def test_item_vat_mismatch_is_permanent(sim: EconomicSimulator, open_adapt
 async def test_fee_vat_rate_without_an_article_names_the_article_to_add(
     sim: EconomicSimulator, open_adapter: Any
 ) -> None:
+    sim.remove_article("expavg-12")
     number = str(sim.add_customer(name="Anna"))
     doc = document(
         number,

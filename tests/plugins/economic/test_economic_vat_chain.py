@@ -204,6 +204,7 @@ async def test_check_document_raises_what_create_document_would(
     overrides: dict[str, Any],
     expect: str,
 ) -> None:
+    sim.remove_article("expavg-12")
     number = str(sim.add_customer(name="Anna"))
     async with open_adapter(**overrides) as adapter:
         with pytest.raises(PermanentError) as checked:
