@@ -27,6 +27,13 @@ class RateLimit:
 class RateLimiter:
     """Sliding window: a request may start when fewer than N started in the last T seconds.
 
+    A new limiter starts as if its window were full: its first request waits T seconds after
+    the limiter was created. The server still counts the requests a killed (or restarted)
+    process sent just before this one started, and we cannot know them; waiting one window
+    means that any T-second window spanning the restart holds requests of only one of the two
+    processes, so the server never sees more than N from both together. T is about a second for
+    the shipped adapters, so the cost is one window at start-up (per account, per process).
+
     A 429 from the remote calls :meth:`penalise`, which holds every request of the account
     back for the Retry-After time.
     """
@@ -36,7 +43,8 @@ class RateLimiter:
         self._clock = clock or SystemClock()
         self._starts: collections.deque[float] = collections.deque()
         self._lock = anyio.Lock()
-        self._blocked_until = 0.0
+        # Start conservatively (see the class docstring): nothing before one window has passed.
+        self._blocked_until = self._clock.monotonic() + limit.per_seconds
 
     async def acquire(self) -> None:
         async with self._lock:
