@@ -35,7 +35,7 @@ async def _report(loaded: LoadedConfig, now: datetime) -> int:
         return 0
     unhealthy = 0
     async with await Store.open(path) as store:
-        boards = {(s.connection, s.register, s.instance): s for s in await store.status.all()}
+        boards = await store.status.all()
         for conn in loaded.connections:
             counts = await store.items.counts(conn.name)
             registers = sorted({r for r, _ in counts} | {"orders"})
@@ -44,8 +44,9 @@ async def _report(loaded: LoadedConfig, now: datetime) -> int:
                 backlog = sum(n for (r, s), n in counts.items() if r == register and s in RUNNABLE)
                 failed = counts.get((register, "failed"), 0)
                 done = counts.get((register, "done"), 0)
+                # the register's own row(s) and its pollers' rows (one per shop)
                 boards_for = [
-                    b for k, b in boards.items() if k[0] == conn.name and k[1] == register
+                    b for b in boards if b.connection == conn.name and b.subject == register
                 ]
                 last = max((b.last_success for b in boards_for if b.last_success), default=None)
                 state = "ok"
@@ -62,7 +63,11 @@ async def _report(loaded: LoadedConfig, now: datetime) -> int:
                     problems.append(f"{failed} failed {register} record(s)")
                 if state != "ok":
                     problems.append(f"{register} {state}")
-                errors = [b.last_error for b in boards_for if b.state == "failing" and b.last_error]
+                errors = [
+                    f"polling {b.instance} failed: {b.last_error}" if b.polling else b.last_error
+                    for b in sorted(boards_for, key=lambda b: not b.polling)
+                    if b.state == "failing" and b.last_error
+                ]
                 detail = f" — {errors[0]}" if errors else ""
                 lines.append(
                     f"    {register:18} {state:8} last success {_age(last, now):10} "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
 from brygga.models import Register
+from brygga.runtime.backoff import Backoff
 from brygga.secrets import Secret
 from brygga.store import Store
 from brygga.sync.observer import FlowObserver, NullObserver
@@ -149,24 +149,58 @@ async def _wake_on_stop(stop: StopSignal, flow: OrdersFlow) -> None:
         flow.poke(shop)
 
 
+#: the first wait after a transient polling error (it grows up to the poll interval)
+POLL_RETRY_FIRST = 5.0
+
+
 async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal) -> None:
+    """Poll the shop's change feed every ``interval`` seconds (or when poked) until ``stop``.
+
+    A failed poll never ends the connection (a restart would not mend bad credentials or a
+    wrong base URL, and would leave the workers' items in flight): the error is recorded on the
+    poller's status row, which `brygga status` shows, logged once when polling starts failing
+    and once when it works again, and polling goes on. A transient error is retried after a
+    growing backoff up to the interval; any other error at the normal interval.
+    """
     failing = False
-    delay = interval
+    # a failure on record (from an earlier run, too) is cleared by the next good poll
+    on_record = True
+    first = max(0.01, min(POLL_RETRY_FIRST, interval))
+    backoff = Backoff(first, max(first, interval))
     while not stop.is_set():
         try:
             await flow.poll_once(shop)
-        except TransientError as exc:
+        except BryggaError as exc:
+            transient = isinstance(exc, TransientError)
             if not failing:
-                log.warning("%s/%s: polling orders failed: %s", flow.connection, shop, exc)
+                log.log(
+                    logging.WARNING if transient else logging.ERROR,
+                    "%s/%s: polling %s failed: %s (retrying %s; `brygga status` shows it until "
+                    "it works again)",
+                    flow.connection,
+                    shop,
+                    REGISTER,
+                    exc,
+                    "with backoff" if transient else f"every {interval:g} s",
+                )
                 failing = True
-            await flow.store.status.failure(
+            await flow.store.status.poll_failed(
                 flow.connection, REGISTER, shop, str(exc), flow.clock.now()
             )
-            delay = min(interval, max(1.0, exc.retry_after or 5.0) * (1 + random.random()))
+            on_record = True
+            delay = interval
+            if isinstance(exc, TransientError):
+                delay = min(interval, max(backoff.next(), exc.retry_after or 0.0))
         else:
             if failing:
-                log.info("%s/%s: polling orders works again", flow.connection, shop)
+                log.info("%s/%s: polling %s works again", flow.connection, shop, REGISTER)
                 failing = False
+            if on_record:
+                await flow.store.status.poll_works(
+                    flow.connection, REGISTER, shop, flow.clock.now()
+                )
+                on_record = False
+            backoff.reset()
             delay = interval
         await flow.wait_for_poke(shop, delay)
 

@@ -7,7 +7,18 @@ from datetime import datetime
 
 from brygga.store.db import Database, from_ts, to_ts
 
-__all__ = ["RegisterStatus", "StatusBoard"]
+__all__ = ["RegisterStatus", "StatusBoard", "poll_row"]
+
+
+#: a poller's own status row sits beside its register's under this suffix
+POLL_SUFFIX = ":poll"
+
+
+def poll_row(register: str) -> str:
+    """The ``register_status`` key of the poller of ``register``. Polling health is kept apart
+    from the health of the register's records, so a record transferred while polling fails
+    (or a poll that works while records fail) never hides the other's failure."""
+    return register + POLL_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,16 @@ class RegisterStatus:
     last_error: str
     last_error_at: datetime | None
     updated_at: datetime
+
+    @property
+    def polling(self) -> bool:
+        """This row is a poller's (see :func:`poll_row`), not its records'."""
+        return self.register.endswith(POLL_SUFFIX)
+
+    @property
+    def subject(self) -> str:
+        """The register this row is about (the poller's register for a poller's row)."""
+        return self.register.removesuffix(POLL_SUFFIX)
 
 
 class StatusBoard:
@@ -46,6 +67,19 @@ class StatusBoard:
             " updated_at = excluded.updated_at",
             (connection, register, instance, error, to_ts(now), to_ts(now)),
         )
+
+    async def poll_failed(
+        self, connection: str, register: str, instance: str, error: str, now: datetime
+    ) -> None:
+        """Polling ``register`` of ``instance`` failed; `brygga status` shows ``error`` until a
+        poll works again."""
+        await self.failure(connection, poll_row(register), instance, error, now)
+
+    async def poll_works(
+        self, connection: str, register: str, instance: str, now: datetime
+    ) -> None:
+        """Polling ``register`` of ``instance`` works (again)."""
+        await self.success(connection, poll_row(register), instance, now)
 
     async def all(self) -> list[RegisterStatus]:
         rows = await self._db.fetchall(
