@@ -308,9 +308,14 @@ def _adapter_config(
 
 #: shortest webhook URL token accepted: the token is the receiver's only credential
 MIN_WEBHOOK_TOKEN = 20
+#: a webhook token is a segment of the receiver's URL path: only URL-safe characters
+WEBHOOK_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]+")
+_NEW_TOKEN_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 def _check_webhook_token(spec: AdapterSpec, cfg: AdapterConfig, source: Path, where: str) -> None:
+    """The token must suit the receiver's URL; errors name the key and the token's source,
+    never its value."""
     token = cfg.webhook_token
     if token is None:
         return
@@ -322,8 +327,12 @@ def _check_webhook_token(spec: AdapterSpec, cfg: AdapterConfig, source: Path, wh
     if len(token.reveal()) < MIN_WEBHOOK_TOKEN:
         raise ConfigError(
             f"{source}: {where}.webhook_token: too short ({token.source}); use at least "
-            f"{MIN_WEBHOOK_TOKEN} random characters, e.g. from "
-            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            f"{MIN_WEBHOOK_TOKEN} random characters; {_NEW_TOKEN_HINT}"
+        )
+    if WEBHOOK_TOKEN_CHARS.fullmatch(token.reveal()) is None:
+        raise ConfigError(
+            f"{source}: {where}.webhook_token: only letters, digits and - _ . ~ are allowed "
+            f"({token.source}), as the token is part of the webhook URL; {_NEW_TOKEN_HINT}"
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -457,3 +458,30 @@ def test_time_zone_on_the_erp_is_refused(tmp_path: Path, host: PluginHost) -> No
     message = _error(_config(tmp_path, erp=_erp(timezone="Europe/Oslo")), host)
     assert ": connection[0].erp.timezone: " in message
     assert "shop" in message
+
+
+# -- webhook tokens --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "Zx9-distinctive/s3cret-VALUE",
+        "Zx9 distinctive s3cret VALUE",
+        "Zx9%2Fdistinctive-s3cret",
+        "Zx9-distinctive-s3cret-VÄLUE",
+        "Zx9-distinctive-s3cret?VALUE",
+    ],
+)
+def test_webhook_token_must_be_url_safe(tmp_path: Path, host: PluginHost, token: str) -> None:
+    message = _error(_config(tmp_path, shops=[_shop(webhook_token=token)]), host)
+    assert "shops[0].webhook_token" in message
+    assert "token_urlsafe" in message, "the error says how to make a good one"
+    assert token not in message and "distinctive" not in message
+
+
+def test_a_url_safe_webhook_token_loads(tmp_path: Path, host: PluginHost) -> None:
+    token = "Ab0-_.~" + secrets.token_urlsafe(32)
+    loaded = load_config(_config(tmp_path, shops=[_shop(webhook_token=token)]), host)
+    webhook_token = loaded.connections[0].shops[0].webhook_token
+    assert webhook_token is not None and webhook_token.reveal() == token
