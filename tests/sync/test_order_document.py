@@ -219,6 +219,28 @@ def test_total_far_from_rows_is_a_data_error_not_rounding() -> None:
         _build(order)
 
 
+@pytest.mark.parametrize("quantity", ["-3.70141934039882E-53", "0.00001", "1.123456"])
+def test_quantity_finer_than_an_erp_row_is_a_data_error_naming_the_line(quantity: str) -> None:
+    # found by the decoder fuzz: a discounted row with such a quantity crashed the discount search
+    line = OrderLine(
+        sku="A",
+        name="Kaffe",
+        quantity=Decimal(quantity),
+        unit_price=Decimal(89),
+        vat_rate=Decimal(25),
+        discount=Decimal(10),
+    )
+    with pytest.raises(PermanentError, match=r"order 1001, line 1 \(Kaffe\): quantity .* decimals"):
+        _build(_order([line]))
+
+
+def test_quantity_with_trailing_zeros_is_accepted() -> None:
+    line = OrderLine(
+        sku="A", quantity=Decimal("2.500000"), unit_price=Decimal(10), vat_rate=Decimal(25)
+    )
+    assert _build(_order([line])).net == Decimal("25.00")
+
+
 def test_cash_rounding_below_one_krona_becomes_a_rounding_row() -> None:
     order = _order(
         [

@@ -29,7 +29,7 @@ separate discount row): such a row may leave VAT one öre off.
 from __future__ import annotations
 
 from datetime import tzinfo
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -46,6 +46,9 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 #: a larger difference is not rounding but a data error (cash rounding to whole kronor is < 1)
 MAX_ROUNDING = Decimal(1)
+
+#: the most decimals of a quantity an ERP row holds (weights in grams of a kilo price, ...)
+QUANTITY_DECIMALS = 4
 
 _FEE_ARTICLE = {
     LineKind.FREIGHT: "freight",
@@ -82,6 +85,12 @@ def _article(line: OrderLine, index: int, order: Order, fees: FeeArticles) -> st
             )
         return line.sku.strip()
     return str(getattr(fees, _FEE_ARTICLE[line.kind]))
+
+
+def _decimals(value: Decimal) -> int:
+    """How many decimals ``value`` has once trailing zeros are dropped."""
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 def _nearest_first(center: Decimal, steps: int) -> list[Decimal]:
@@ -139,7 +148,10 @@ def _rows_for(line: OrderLine, article: str, fees: FeeArticles) -> list[Document
         return [base]
     # One row with the shop's row net also has the shop's row VAT (both round net * rate).
     target = shop_row_net(line)
-    exact = _percent_row(base, target) or _reduced_price_row(base, target)
+    try:
+        exact = _percent_row(base, target) or _reduced_price_row(base, target)
+    except InvalidOperation:  # a quotient beyond Decimal's precision: no exact two-decimal row
+        exact = None
     if exact is not None:
         return [exact]
     discount_row = DocumentLine(
@@ -175,6 +187,12 @@ def build_document(
     for index, line in enumerate(order.lines, start=1):
         if line.quantity == 0:
             continue
+        if _decimals(line.quantity) > QUANTITY_DECIMALS:
+            raise PermanentError(
+                f"order {order.shop_order_id}, line {index} ({line.name or 'no name'}): quantity "
+                f"{line.quantity} has more than {QUANTITY_DECIMALS} decimals, "
+                "which no supported ERP stores; correct the quantity in the shop, then retry"
+            )
         rows.extend(_rows_for(line, _article(line, index, order, fee_articles), fee_articles))
     computed = Totals.of(rows).gross
     gap = round_money(order.total) - computed
