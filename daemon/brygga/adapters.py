@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 from brygga.documents import Document
+from brygga.durations import Duration
 from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimit
 from brygga.models import (
@@ -30,6 +31,8 @@ __all__ = [
     "AdapterContext",
     "AdapterSpec",
     "Capabilities",
+    "DocumentBooker",
+    "DocumentChecker",
     "ErpAdapter",
     "HelperArticle",
     "RemoteFinding",
@@ -62,6 +65,10 @@ class AdapterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: shops: the IANA time zone whose calendar dates the ERP documents (an order at 00:30 on
     #: 1 January belongs to the new year); an ERP table may not set it
     timezone: str = "Europe/Stockholm"
+    #: how long a write whose outcome is unknown (timeout, dropped connection, kill) is given to
+    #: land before an empty lookup by reference may lead to a new send; the adapter's
+    #: ``Capabilities.settle`` when unset. Must be longer than the HTTP client timeout.
+    settle: Duration | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class Capabilities:
     webhooks: bool = False
     #: can find a document it created by our external reference (exactly-once on recovery)
     lookup_by_reference: bool = False
+    #: seconds a write whose outcome is unknown may take to land at the remote (longer than
+    #: the HTTP client timeout); the ``settle`` config key overrides it
+    settle: float = 60.0
     #: the vendor's published limit per account; None when none is published
     rate_limit: RateLimit | None = None
     #: sentences for the flow table and `brygga plugins` (what is modelled vs documented)
@@ -164,6 +174,18 @@ class ErpAdapter(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class DocumentChecker(Protocol):
+    """An ERP that can tell, without writing anything, whether a document would be refused
+    for good (unknown articles, VAT rates, prices). The orders flow asks before it creates
+    anything remote, so a failing order leaves no customer behind."""
+
+    async def check_document(self, document: Document) -> None:
+        """Raise PermanentError naming the order, the row and the fix; ``customer_number``
+        may still be empty."""
+        ...
+
+
 @dataclass(frozen=True)
 class HelperArticle:
     """An article the orders flow puts on documents for ``kind`` rows (freight, handling,
@@ -199,6 +221,16 @@ class RemoteVerifier(Protocol):
     async def verify_remote(self, needs: RemoteNeeds) -> list[RemoteFinding]:
         """Check with reads only (never a write); an unreachable system or refused
         credentials is a finding, not an exception."""
+        ...
+
+
+@runtime_checkable
+class DocumentBooker(Protocol):
+    """An ERP that can book (finalise) a draft it holds. Reconciliation uses it when a draft
+    found by reference must be booked (``book = true``)."""
+
+    async def book_document(self, document: DocumentRef) -> DocumentRef:
+        """Book the draft ``document``; return the booked document (its final number)."""
         ...
 
 

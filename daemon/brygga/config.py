@@ -18,6 +18,7 @@ import msgspec
 from brygga.adapters import AdapterConfig, AdapterSpec, Role
 from brygga.durations import Duration, parse_duration
 from brygga.errors import ConfigError
+from brygga.http.client import DEFAULT_TIMEOUT
 from brygga.models import DocumentType
 from brygga.secrets import Secret, resolve_secret
 from brygga.timeutil import zone_info
@@ -63,6 +64,9 @@ class DaemonConfig(_Section, frozen=True, kw_only=True):
     restart_backoff: Duration = Duration(1)
     restart_backoff_max: Duration = Duration(300)
     disabled_plugins: list[str] = []
+    #: how long finished records and events are kept (failed records stay until resolved,
+    #: bindings stay for good); pruned hourly so the state file stays bounded
+    keep_history: Duration = Duration(90 * 86400)
 
 
 class PollConfig(_Section, frozen=True, kw_only=True):
@@ -336,6 +340,21 @@ def _check_webhook_token(spec: AdapterSpec, cfg: AdapterConfig, source: Path, wh
         )
 
 
+def settle_seconds(spec: AdapterSpec, cfg: AdapterConfig) -> float:
+    """How long an in-doubt write to this system is given to land (config, else adapter)."""
+    return float(cfg.settle) if cfg.settle is not None else spec.capabilities.settle
+
+
+def _check_settle(spec: AdapterSpec, cfg: AdapterConfig, source: Path, where: str) -> None:
+    timeout = DEFAULT_TIMEOUT.read or 0.0
+    if settle_seconds(spec, cfg) <= timeout:
+        raise ConfigError(
+            f"{source}: {where}.settle: must be longer than the HTTP client timeout "
+            f"({timeout:g}s), or a write that timed out could be sent twice; e.g. settle = "
+            f'"{2 * timeout:g}s"'
+        )
+
+
 def _check_timezone(
     raw: dict[str, Any], cfg: AdapterConfig, source: Path, where: str, *, shop: bool
 ) -> None:
@@ -405,6 +424,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
             erp_cfg.name = erp_cfg.kind
         _check_webhook_token(erp_spec, erp_cfg, path, f"{where}.erp")
         _check_timezone(conn.erp, erp_cfg, path, f"{where}.erp", shop=False)
+        _check_settle(erp_spec, erp_cfg, path, f"{where}.erp")
         resolved.append(
             ResolvedConnection(
                 config=conn,

@@ -34,11 +34,16 @@ class TransientError(BryggaError):
     """Worth retrying later: network errors, timeouts, 5xx, 429.
 
     ``retry_after`` (seconds) is the remote's own hint, honoured by the retry policy.
+    ``in_doubt``: a write that may still land (it timed out, or the connection dropped after
+    the request went out): it must not be repeated until a lookup can see it.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, in_doubt: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.in_doubt = in_doubt
 
 
 class PermanentError(BryggaError):

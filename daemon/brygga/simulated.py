@@ -15,7 +15,8 @@ Simulators come from the installed plugins (``AdapterSpec.simulator``) and are r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Mapping as MappingT
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +29,10 @@ from brygga.commands.common import load
 from brygga.config import LoadedConfig
 from brygga.documents import Document
 from brygga.http.client import HttpContext
+from brygga.mappings import Mapping
 from brygga.models import DocumentRef
 from brygga.plugins import PluginHost
-from brygga.runtime.actor import build_adapters
+from brygga.runtime.actor import build_orders_flow
 from brygga.store import ItemState, Store, WorkItem
 from brygga.sync.orders import OrdersFlow, document_reference
 from brygga.testing import RoutingTransport, write_config
@@ -40,10 +42,10 @@ __all__ = ["ERP_HOST", "SHOP_HOST", "Routes", "SimulatedConnection", "default_ro
 SHOP_HOST = "shop.test"
 ERP_HOST = "erp.test"
 #: builds the host → ASGI app table from the two simulators (tests put proxies in between)
-Routes = Callable[[Any, Any], Mapping[str, Any]]
+Routes = Callable[[Any, Any], MappingT[str, Any]]
 
 
-def default_routes(shop: Any, erp: Any) -> Mapping[str, Any]:
+def default_routes(shop: Any, erp: Any) -> MappingT[str, Any]:
     return {SHOP_HOST: shop.app, ERP_HOST: erp.app}
 
 
@@ -64,6 +66,8 @@ class SimulatedConnection:
     clock: Clock = field(default_factory=SystemClock)
     flows: list[OrdersFlow] = field(default_factory=list)
     shop_name: str = "se"
+    #: field mappings the flow runs (a plugin author's own, to see them run)
+    mappings: Sequence[Mapping] = ()
 
     @property
     def connection(self) -> str:
@@ -77,12 +81,12 @@ class SimulatedConnection:
         *,
         shop_kind: str = "starweb",
         erp_kind: str = "economic",
-        shop_options: Mapping[str, Any] | None = None,
-        erp_options: Mapping[str, Any] | None = None,
-        shop_config: Mapping[str, Any] | None = None,
-        erp_config: Mapping[str, Any] | None = None,
-        connection: Mapping[str, Any] | None = None,
-        orders: Mapping[str, Any] | None = None,
+        shop_options: MappingT[str, Any] | None = None,
+        erp_options: MappingT[str, Any] | None = None,
+        shop_config: MappingT[str, Any] | None = None,
+        erp_config: MappingT[str, Any] | None = None,
+        connection: MappingT[str, Any] | None = None,
+        orders: MappingT[str, Any] | None = None,
         clock: Clock | None = None,
         routes: Routes = default_routes,
     ) -> AsyncIterator[Self]:
@@ -166,18 +170,13 @@ class SimulatedConnection:
 
     def flow(self, run_id: str = "run-1") -> OrdersFlow:
         """The orders flow a connection actor would build (tests drive it by hand)."""
-        conn = self.loaded.connections[0]
-        erp, shops = build_adapters(conn, self.http)
-        flow = OrdersFlow(
-            connection=conn.name,
-            erp_name=conn.erp.name,
+        flow = build_orders_flow(
+            self.loaded.connections[0],
             store=self.store,
-            shops=shops,
-            erp=erp,
-            options=conn.config.orders,
+            http=self.http,
             clock=self.clock,
             run_id=run_id,
-            lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
+            mappings=self.mappings,
         )
         self.flows.append(flow)
         return flow

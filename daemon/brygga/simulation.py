@@ -26,7 +26,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-FaultKind = Literal["status", "rate_limit", "delay", "timeout", "drop", "commit_then_fail"]
+FaultKind = Literal[
+    "status", "rate_limit", "delay", "timeout", "drop", "commit_then_fail", "late_commit"
+]
 
 
 @dataclass
@@ -41,6 +43,9 @@ class Fault:
     - ``drop``: the connection drops before an answer
     - ``commit_then_fail``: run the handler (the write is stored), then answer 500 (or
       time out when ``then_timeout``) so the client believes it failed
+    - ``late_commit``: a write slower than the client's patience: the client times out first
+      and the write lands afterwards. In-process the request is held until the test calls
+      :meth:`FaultInjector.land_held`; over loopback it runs after ``seconds``
     """
 
     kind: FaultKind
@@ -72,6 +77,19 @@ class FaultInjector:
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
+        self._held: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def held(self) -> int:
+        """How many ``late_commit`` writes have not landed yet."""
+        return len(self._held)
+
+    async def land_held(self) -> int:
+        """Let every held ``late_commit`` write land now (in order); return how many."""
+        landing, self._held = self._held, []
+        for land in landing:
+            await land()
+        return len(landing)
 
     def add(self, fault: Fault) -> Fault:
         self.rules.append(fault)
@@ -116,6 +134,13 @@ class FaultInjector:
                 await _answer(send, 429, b'{"error":"rate_limited"}', headers)
             elif fault.kind in ("timeout", "drop"):
                 await self._break(fault.kind, in_process)
+            elif fault.kind == "late_commit":
+                if not in_process:
+                    await anyio.sleep(fault.seconds)
+                    await app(scope, receive, send)
+                    return
+                self._held.append(_later(app, scope, await _body(receive)))
+                await self._break("timeout", in_process)
             else:  # commit_then_fail
                 await app(scope, receive, _discard)
                 if fault.then_timeout:
@@ -135,6 +160,28 @@ class FaultInjector:
 
 async def _discard(message: Message) -> None:
     return None
+
+
+async def _body(receive: Receive) -> bytes:
+    """The whole request body, read now (the client is gone when the held write runs)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _later(app: Asgi, scope: Scope, body: bytes) -> Callable[[], Awaitable[None]]:
+    """Run ``app`` on a held request whose client has given up (its answer goes nowhere)."""
+
+    async def land() -> None:
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await app(dict(scope), replay, _discard)
+
+    return land
 
 
 async def _answer(

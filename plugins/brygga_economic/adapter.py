@@ -332,11 +332,14 @@ class EconomicAdapter:
             log.info("economic: created draft %s %s for %s", kind, number, document.reference)
         if not document.book:
             return existing
-        return await self._book(document, int(existing.number))
+        return await self.book_document(existing)
 
-    async def _book(self, document: Document, number: int) -> DocumentRef:
-        what = f"booking {document.document_type.value} {number} of order {document.shop_order_id}"
-        if document.document_type == DocumentType.INVOICE:
+    async def book_document(self, document: DocumentRef) -> DocumentRef:
+        """Book a draft (``brygga.adapters.DocumentBooker``): invoices with
+        ``POST /invoices/booked``, orders by registering the full draft as sent."""
+        kind, number = document.document_type, int(document.number)
+        what = f"booking {kind.value} {number} ({document.reference})"
+        if kind == DocumentType.INVOICE:
             request = wire.BookRequest(draft_invoice={"draftInvoiceNumber": number})
             response = await self.api.request("POST", "invoices/booked", body=request)
             booked = self.api.decode(
@@ -348,10 +351,8 @@ class EconomicAdapter:
             )
             response = await self.api.request("POST", "orders/sent", body=draft)
             booked = self.api.decode(response, wire.Order, what, write=True).order_number
-        log.info(
-            "economic: booked %s %s for %s", document.document_type, booked, document.reference
-        )
-        return self._ref(document.document_type, booked, document.reference, True)
+        log.info("economic: booked %s %s for %s", kind, booked, document.reference)
+        return self._ref(kind, booked, document.reference, True)
 
     async def _lines(self, document: Document) -> list[wire.DocumentLineIn]:
         """The document's rows as e-conomic lines; reads only. Raises the PermanentError

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from brygga.config import LoadedConfig, load_config
+from brygga.config import LoadedConfig, load_config, settle_seconds
 from brygga.errors import ConfigError
 from brygga.plugins import PluginHost
 from brygga.secrets import Secret
@@ -485,3 +485,37 @@ def test_a_url_safe_webhook_token_loads(tmp_path: Path, host: PluginHost) -> Non
     loaded = load_config(_config(tmp_path, shops=[_shop(webhook_token=token)]), host)
     webhook_token = loaded.connections[0].shops[0].webhook_token
     assert webhook_token is not None and webhook_token.reveal() == token
+
+
+# -- settle: how long a write whose outcome is unknown is given to land ---------------------------
+
+
+def test_settle_defaults_to_the_adapters_and_can_be_set(tmp_path: Path, host: PluginHost) -> None:
+    conn = load_config(_config(tmp_path), host).connections[0]
+    assert settle_seconds(conn.erp_spec, conn.erp) == conn.erp_spec.capabilities.settle == 60.0
+    conn = load_config(_config(tmp_path, erp=_erp(settle="5m")), host).connections[0]
+    assert settle_seconds(conn.erp_spec, conn.erp) == 300.0
+
+
+@pytest.mark.parametrize("settle", ["10s", "30s"])
+def test_settle_not_longer_than_the_client_timeout_is_refused(
+    tmp_path: Path, host: PluginHost, settle: str
+) -> None:
+    # a write that timed out after 30 s could otherwise be sent again before it lands
+    message = _error(_config(tmp_path, erp=_erp(settle=settle)), host)
+    assert ": connection[0].erp.settle: " in message
+    assert "timeout" in message and "60s" in message  # names the limit and a value that works
+
+
+# -- history retention --------------------------------------------------------------------------
+
+
+def test_keep_history_defaults_to_90_days_and_reads_a_duration(
+    tmp_path: Path, host: PluginHost
+) -> None:
+    assert load_config(_config(tmp_path), host).config.daemon.keep_history == 90 * 86400
+    path = _config(tmp_path)
+    text = path.read_text().replace("[daemon]", '[daemon]\nkeep_history = "30d"', 1)
+    assert "[daemon]" in text, "the test config has a [daemon] table"
+    path.write_text(text)
+    assert load_config(path, host).config.daemon.keep_history == 30 * 86400

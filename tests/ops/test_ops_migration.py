@@ -1,4 +1,5 @@
-"""Schema migration 2 (the `resolved` state) on a version-1 state file that has rows in it."""
+"""Schema migrations 2 (the `resolved` state) and 3 (in-doubt writes) on a version-1 state file
+that has rows in it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 import brygga.store.db
 from brygga.store import Binding, Event, ItemState, Store
+from brygga.store.db import to_ts
 from brygga.store.schema import MIGRATIONS
 
 pytestmark = pytest.mark.anyio
@@ -29,19 +31,30 @@ async def _version_1_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[s
                     connection="c", register="orders", instance="se", external_id=oid, now=NOW,
                     ready=True, payload=b'{"replay": 0}' if oid == "3" else None,
                 )  # fmt: skip
+            # brygga of that version claimed and finished them; today's item code reads columns
+            # a version-1 file does not have yet, so the rows are written as it left them
             for oid, state in (("1", ItemState.DONE), ("2", ItemState.FAILED)):
-                item = await store.items.claim(
-                    connection="c", register="orders", now=NOW, run_id="r"
+                row = await store.db.fetchone(
+                    "SELECT id FROM work_items WHERE external_id = ?", (oid,)
                 )
-                assert item is not None and item.external_id == oid
-                await store.items.finish(item.id, state, NOW, error=f"error {oid}")
+                assert row is not None
+                item_id = int(row[0])
+                await store.db.execute(
+                    "UPDATE work_items SET state = ?, attempts = 1, last_error = ?, done_at = ?,"
+                    " updated_at = ? WHERE id = ?",
+                    (state.value, f"error {oid}", to_ts(NOW), to_ts(NOW), item_id),
+                )
+                await store.db.execute(
+                    "INSERT INTO attempts (work_item_id, attempt, started_at, finished_at,"
+                    " outcome, error) VALUES (?, 1, ?, ?, ?, ?)",
+                    (item_id, to_ts(NOW), to_ts(NOW), state.value, f"error {oid}"),
+                )
                 await store.events.add(
-                    Event(NOW, "c", "orders", "se", oid, state.value, f"{oid} is {state}", item.id)
+                    Event(NOW, "c", "orders", "se", oid, state.value, f"{oid} is {state}", item_id)
                 )
-                ids[oid] = item.id
-            ids["3"] = (await store.items.find(
-                connection="c", register="orders", instance="se", external_id="3"
-            )).id  # type: ignore[union-attr]  # fmt: skip
+                ids[oid] = item_id
+            row = await store.db.fetchone("SELECT id FROM work_items WHERE external_id = '3'")
+            ids["3"] = int(row[0])  # type: ignore[index]
             await store.bindings.bind("c", Binding("orders", "se", "1", "erp", "5001"), NOW)
             with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # v1 knows no 'resolved'
                 await store.db.execute("UPDATE work_items SET state = 'resolved' WHERE id = 1")
@@ -55,7 +68,7 @@ async def test_migration_2_keeps_every_row_and_every_foreign_key(
     ids = await _version_1_file(path, monkeypatch)
     async with await Store.open(path) as store:
         db = store.db
-        assert await db.schema_version() == 2
+        assert await db.schema_version() == len(MIGRATIONS) == 3
         # rows, ids, states, payloads, attempts and events all came across
         items = {i.external_id: i for i in await store.items.query()}
         assert {oid: (i.id, i.state) for oid, i in items.items()} == {
@@ -64,6 +77,7 @@ async def test_migration_2_keeps_every_row_and_every_foreign_key(
             "3": (ids["3"], ItemState.NEW),
         }
         assert items["3"].payload == b'{"replay": 0}' and items["2"].last_error == "error 2"
+        assert all(i.doubt_until is None for i in items.values())  # migration 3's new column
         attempts = await store.items.attempts(ids["2"])
         assert [(a["attempt"], a["outcome"], a["error"]) for a in attempts] == [
             (1, "failed", "error 2")
@@ -96,14 +110,18 @@ async def test_migration_2_keeps_every_row_and_every_foreign_key(
         assert event.work_item_id is None
     # and it runs once: opening again changes nothing
     async with await Store.open(path) as store:
-        assert await store.db.schema_version() == 2
+        assert await store.db.schema_version() == 3
         assert len(await store.items.query()) == 2
 
 
-async def test_a_fresh_file_gets_both_migrations(tmp_path: Path) -> None:
+async def test_a_fresh_file_gets_every_migration(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "state.db") as store:
         rows = await store.db.fetchall("SELECT version, name FROM schema_migrations ORDER BY 1")
-        assert [tuple(r) for r in rows] == [(1, "initial"), (2, "resolved state")]
+        assert [tuple(r) for r in rows] == [
+            (1, "initial"),
+            (2, "resolved state"),
+            (3, "in-doubt writes, history pruning"),
+        ]
         await store.items.enqueue(
             connection="c", register="orders", instance="se", external_id="1", now=NOW, ready=True
         )

@@ -15,12 +15,11 @@ import anyio
 from brygga.clock import Clock, SystemClock
 from brygga.commands.common import load
 from brygga.commands.errors import record_event, stamp
-from brygga.config import LoadedConfig, ResolvedConnection
+from brygga.config import LoadedConfig, ResolvedConnection, settle_seconds
 from brygga.errors import BryggaError
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
-from brygga.models import Register
-from brygga.runtime.actor import build_adapters
+from brygga.runtime.actor import build_orders_flow
 from brygga.store import ItemState, Store, WorkItem
 from brygga.store.lock import DaemonLock, daemon_running
 from brygga.store.workitems import FINAL, IN_FLIGHT, RUNNABLE
@@ -107,13 +106,24 @@ async def replay_order(
         run_id = f"replay-{uuid.uuid4().hex}"
         if request.here:
             # We hold the daemon lock: anything still SENDING was left by a stopped process.
-            await store.items.recover(connection=conn.name, run_id=run_id, now=clock.now())
+            await store.items.recover(
+                connection=conn.name,
+                run_id=run_id,
+                now=clock.now(),
+                settle=settle_seconds(conn.erp_spec, conn.erp),
+            )
         queued = await _queue(store, conn, request, running=running, confirm=confirm, clock=clock)
         if isinstance(queued, int):
             return queued
         if request.here:
-            orders = [m for m in mappings if m.register is Register.ORDERS]
-            flow = _flow(store, conn, orders, http or HttpContext(), clock, run_id)
+            flow = build_orders_flow(
+                conn,
+                store=store,
+                http=http or HttpContext(),
+                clock=clock,
+                run_id=run_id,
+                mappings=mappings,
+            )
             stack.push_async_callback(_close_adapters, flow)
             return await _run_here(flow, queued)
         if not conn.config.enabled:
@@ -228,29 +238,6 @@ async def _queue(
     fresh = await store.items.get(item.id)
     assert fresh is not None
     return fresh
-
-
-def _flow(
-    store: Store,
-    conn: ResolvedConnection,
-    mappings: Sequence[Mapping],
-    http: HttpContext,
-    clock: Clock,
-    run_id: str,
-) -> OrdersFlow:
-    erp, shops = build_adapters(conn, http)
-    return OrdersFlow(
-        connection=conn.name,
-        erp_name=conn.erp.name,
-        store=store,
-        shops=shops,
-        erp=erp,
-        options=conn.config.orders,
-        clock=clock,
-        run_id=run_id,
-        mappings=mappings,
-        lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
-    )
 
 
 async def _close_adapters(flow: OrdersFlow) -> None:

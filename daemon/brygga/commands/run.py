@@ -21,6 +21,7 @@ from brygga.metrics import ItemOutcome, Metrics
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps, run_connection
 from brygga.runtime.daemon import DaemonControl, serve_daemon
+from brygga.runtime.housekeeping import keep_history_bounded
 from brygga.runtime.supervisor import StopToken
 from brygga.store import Store
 from brygga.store.lock import DaemonLock
@@ -113,6 +114,9 @@ async def serve(
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(_refresh_gauges, store, metrics, [c.name for c in targets])
+            tg.start_soon(
+                keep_history_bounded, store, loaded.config.daemon.keep_history, deps.clock
+            )
             task_status.started(deps)
             await serve_daemon(
                 targets=targets,

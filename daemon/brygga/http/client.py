@@ -134,10 +134,14 @@ class RemoteClient:
                 headers=headers,
             )
             status = response.status_code
-        except httpx.TimeoutException:
-            raise TransientError(f"{what}: timed out") from None
+        except httpx.TimeoutException as exc:
+            raise TransientError(
+                f"{what}: timed out", in_doubt=_may_have_landed(method, exc)
+            ) from None
         except httpx.TransportError as exc:
-            raise TransientError(f"{what}: {type(exc).__name__}") from None
+            raise TransientError(
+                f"{what}: {type(exc).__name__}", in_doubt=_may_have_landed(method, exc)
+            ) from None
         finally:
             if self._on_request is not None:
                 self._on_request(self.system, method, status, time.monotonic() - started)
@@ -162,3 +166,18 @@ class RemoteClient:
             raise PermanentError(
                 f"{what}: the response was not valid JSON (HTTP {response.status_code})"
             ) from None
+
+
+#: failures that happen before a request can have reached the remote
+_NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
+
+
+def _may_have_landed(method: str, exc: httpx.TransportError) -> bool:
+    """A write whose request may have reached the remote before it failed: its outcome is
+    unknown (a read timeout, a connection dropped mid-answer)."""
+    return method.upper() not in ("GET", "HEAD", "OPTIONS") and not isinstance(exc, _NEVER_SENT)

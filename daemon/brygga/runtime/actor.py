@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from brygga.adapters import AdapterContext, ErpAdapter, ShopAdapter
 from brygga.clock import Clock, SystemClock
-from brygga.config import ResolvedConnection
+from brygga.config import ResolvedConnection, settle_seconds
 from brygga.errors import BryggaError, TransientError
 from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
@@ -25,6 +26,7 @@ from brygga.secrets import Secret
 from brygga.store import Store
 from brygga.sync.observer import FlowObserver, NullObserver
 from brygga.sync.orders import REGISTER, WRITEBACK, OrdersFlow
+from brygga.timeutil import zone_info
 
 __all__ = ["ActorDeps", "StopSignal", "run_connection"]
 
@@ -73,28 +75,55 @@ def build_adapters(
     return erp, shops
 
 
+def build_orders_flow(
+    conn: ResolvedConnection,
+    *,
+    store: Store,
+    http: HttpContext,
+    clock: Clock,
+    run_id: str,
+    mappings: Sequence[Mapping] = (),
+    observer: FlowObserver | None = None,
+) -> OrdersFlow:
+    """The one wiring of a connection's orders flow (daemon, replay, test harness, demo)."""
+    erp, shops = build_adapters(conn, http)
+    return OrdersFlow(
+        connection=conn.name,
+        erp_name=conn.erp.name,
+        store=store,
+        shops=shops,
+        erp=erp,
+        options=conn.config.orders,
+        clock=clock,
+        run_id=run_id,
+        mappings=[m for m in mappings if m.register is Register.ORDERS],
+        observer=observer or NullObserver(),
+        lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
+        settle=settle_seconds(conn.erp_spec, conn.erp),
+        timezones={cfg.name: zone_info(cfg.timezone) for cfg in conn.shops},
+    )
+
+
 async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: ActorDeps) -> None:
     """Run one connection until ``stop`` is set; in-flight items finish before it returns."""
-    erp, shops = build_adapters(conn, deps.http)
+    # a run id per start of the connection: items a stopped incarnation left in flight (a
+    # reload, a restart after a failure, or a killed process) are reconciled on this start
+    run_id = f"{deps.run_id}/{conn.name}/{uuid.uuid4().hex[:12]}"
+    flow = build_orders_flow(
+        conn,
+        store=deps.store,
+        http=deps.http,
+        clock=deps.clock,
+        run_id=run_id,
+        mappings=deps.mappings,
+        observer=deps.observer,
+    )
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(erp.aclose)
-        for shop in shops.values():
+        stack.push_async_callback(flow.erp.aclose)
+        for shop in flow.shops.values():
             stack.push_async_callback(shop.aclose)
-        flow = OrdersFlow(
-            connection=conn.name,
-            erp_name=conn.erp.name,
-            store=deps.store,
-            shops=shops,
-            erp=erp,
-            options=conn.config.orders,
-            clock=deps.clock,
-            run_id=deps.run_id,
-            mappings=[m for m in deps.mappings if m.register is Register.ORDERS],
-            observer=deps.observer,
-            lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
-        )
         recovered = await deps.store.items.recover(
-            connection=conn.name, run_id=deps.run_id, now=deps.clock.now()
+            connection=conn.name, run_id=run_id, now=deps.clock.now(), settle=flow.settle
         )
         if recovered:
             log.warning(
@@ -108,7 +137,7 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_wake_on_stop, stop, flow)
-                for name in shops:
+                for name in flow.shops:
                     tg.start_soon(_poller, flow, name, conn.config.poll.orders, stop)
                 for _ in range(max(1, conn.config.orders.workers)):
                     tg.start_soon(_worker, flow, REGISTER, stop)

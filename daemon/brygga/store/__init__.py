@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from brygga.store.bindings import Binding, Bindings
 from brygga.store.cursors import Cursors
 from brygga.store.db import Database
 from brygga.store.events import Event, Events
+from brygga.store.outcomes import FollowUp, Health, Outcome
 from brygga.store.status import RegisterStatus, StatusBoard
 from brygga.store.workitems import Enqueued, ItemState, WorkItem, WorkItems, work_key
 
@@ -15,7 +17,10 @@ __all__ = [
     "Binding",
     "Enqueued",
     "Event",
+    "FollowUp",
+    "Health",
     "ItemState",
+    "Outcome",
     "RegisterStatus",
     "Store",
     "WorkItem",
@@ -37,6 +42,11 @@ class Store:
     @classmethod
     async def open(cls, path: Path) -> Store:
         return cls(await Database.open(path))
+
+    async def prune_history(self, older_than: datetime) -> tuple[int, int]:
+        """Forget finished records and events older than ``older_than`` (``[daemon]
+        keep_history``); returns (records, events) removed. Bindings and failed records stay."""
+        return await self.items.prune(older_than), await self.events.prune(older_than)
 
     async def close(self) -> None:
         await self.db.close()

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import aiosqlite
+
 from brygga.store.db import Database, Row, to_ts
 
-__all__ = ["Binding", "Bindings"]
+__all__ = ["Binding", "Bindings", "delete_binding", "insert_binding"]
 
 
 @dataclass(frozen=True)
@@ -27,24 +29,8 @@ class Bindings:
     async def bind(self, connection: str, binding: Binding, now: datetime) -> None:
         """Record a binding. Binding the same pair again is a no-op; binding either side to a
         different partner raises sqlite's IntegrityError (a bug worth stopping for)."""
-        existing = await self.target_of(
-            connection, binding.entity, binding.source_instance, binding.source_id
-        )
-        if existing == binding:
-            return
-        await self._db.execute(
-            "INSERT INTO bindings (connection, entity, source_instance, source_id,"
-            " target_instance, target_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                connection,
-                binding.entity,
-                binding.source_instance,
-                binding.source_id,
-                binding.target_instance,
-                binding.target_id,
-                to_ts(now),
-            ),
-        )
+        async with self._db.transaction() as tx:
+            await insert_binding(tx, connection, binding, now)
 
     async def target_of(
         self, connection: str, entity: str, source_instance: str, source_id: str
@@ -73,15 +59,7 @@ class Bindings:
         """Forget the binding of a source record (a forced replay replaces its document);
         return the binding that was dropped, or None if there was none."""
         async with self._db.transaction() as tx:
-            rows = list(
-                await tx.execute_fetchall(
-                    _SELECT["source"], (connection, entity, source_instance, source_id)
-                )
-            )
-            if not rows:
-                return None
-            await tx.execute("DELETE FROM bindings WHERE id = ?", (rows[0]["id"],))
-        return _binding(rows[0])
+            return await delete_binding(tx, connection, entity, source_instance, source_id)
 
     async def count(self, connection: str, entity: str) -> int:
         row = await self._db.fetchone(
@@ -106,3 +84,45 @@ def _binding(row: Row) -> Binding:
         target_instance=row["target_instance"],
         target_id=row["target_id"],
     )
+
+
+async def insert_binding(
+    tx: aiosqlite.Connection, connection: str, binding: Binding, now: datetime
+) -> None:
+    """Inside a transaction: record ``binding`` (the same pair again is a no-op)."""
+    rows = list(
+        await tx.execute_fetchall(
+            _SELECT["source"],
+            (connection, binding.entity, binding.source_instance, binding.source_id),
+        )
+    )
+    if rows and _binding(rows[0]) == binding:
+        return
+    await tx.execute(
+        "INSERT INTO bindings (connection, entity, source_instance, source_id,"
+        " target_instance, target_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            connection,
+            binding.entity,
+            binding.source_instance,
+            binding.source_id,
+            binding.target_instance,
+            binding.target_id,
+            to_ts(now),
+        ),
+    )
+
+
+async def delete_binding(
+    tx: aiosqlite.Connection, connection: str, entity: str, source_instance: str, source_id: str
+) -> Binding | None:
+    """Inside a transaction: drop a source record's binding; return it (None if none)."""
+    rows = list(
+        await tx.execute_fetchall(
+            _SELECT["source"], (connection, entity, source_instance, source_id)
+        )
+    )
+    if not rows:
+        return None
+    await tx.execute("DELETE FROM bindings WHERE id = ?", (rows[0]["id"],))
+    return _binding(rows[0])

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from brygga.store.db import Database, Row, from_ts, to_ts
 
-__all__ = ["Event", "Events"]
+__all__ = ["Event", "Events", "insert_event"]
 
 
 @dataclass(frozen=True)
@@ -27,20 +29,8 @@ class Events:
         self._db = db
 
     async def add(self, event: Event) -> None:
-        await self._db.execute(
-            "INSERT INTO events (at, connection, register, instance, external_id, work_item_id,"
-            " kind, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                to_ts(event.at),
-                event.connection,
-                event.register,
-                event.instance,
-                event.external_id,
-                event.work_item_id,
-                event.kind,
-                event.message,
-            ),
-        )
+        async with self._db.transaction() as tx:
+            await insert_event(tx, event)
 
     async def for_record(
         self, connection: str, register: str, instance: str, external_id: str
@@ -53,7 +43,13 @@ class Events:
         return [_event(row) for row in rows]
 
     async def prune(self, older_than: datetime) -> int:
-        return await self._db.execute("DELETE FROM events WHERE at < ?", (to_ts(older_than),))
+        """Forget events older than ``older_than``, except those of records still kept (a
+        failed record's history stays as long as the record is in the error queue)."""
+        return await self._db.execute(
+            "DELETE FROM events WHERE at < ? AND (work_item_id IS NULL"
+            " OR work_item_id NOT IN (SELECT id FROM work_items))",
+            (to_ts(older_than),),
+        )
 
 
 def _event(row: Row) -> Event:
@@ -66,4 +62,22 @@ def _event(row: Row) -> Event:
         kind=row["kind"],
         message=row["message"],
         work_item_id=row["work_item_id"],
+    )
+
+
+async def insert_event(tx: aiosqlite.Connection, event: Event) -> None:
+    """Inside a transaction: append one event."""
+    await tx.execute(
+        "INSERT INTO events (at, connection, register, instance, external_id, work_item_id,"
+        " kind, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            to_ts(event.at),
+            event.connection,
+            event.register,
+            event.instance,
+            event.external_id,
+            event.work_item_id,
+            event.kind,
+            event.message,
+        ),
     )

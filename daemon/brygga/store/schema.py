@@ -175,4 +175,14 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         DROP TABLE events_parked
         """,
     ),
+    (
+        3,
+        "in-doubt writes, history pruning",
+        # doubt_until: a write whose outcome is unknown (timeout, dropped connection, kill) may
+        # still land; until this time an empty lookup by reference does not allow a new send.
+        """
+        ALTER TABLE work_items ADD COLUMN doubt_until TEXT NOT NULL DEFAULT '';
+        CREATE INDEX work_items_done_at ON work_items (done_at)
+        """,
+    ),
 )

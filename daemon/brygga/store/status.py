@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from brygga.store.db import Database, from_ts, to_ts
 
-__all__ = ["RegisterStatus", "StatusBoard", "poll_row"]
+__all__ = ["RegisterStatus", "StatusBoard", "mark_failure", "mark_success", "poll_row"]
 
 
 #: a poller's own status row sits beside its register's under this suffix
@@ -48,25 +50,14 @@ class StatusBoard:
         self._db = db
 
     async def success(self, connection: str, register: str, instance: str, now: datetime) -> None:
-        await self._db.execute(
-            "INSERT INTO register_status (connection, register, instance, state, last_success,"
-            " updated_at) VALUES (?, ?, ?, 'ok', ?, ?) ON CONFLICT (connection, register, instance)"
-            " DO UPDATE SET state = 'ok', last_success = excluded.last_success,"
-            " updated_at = excluded.updated_at",
-            (connection, register, instance, to_ts(now), to_ts(now)),
-        )
+        async with self._db.transaction() as tx:
+            await mark_success(tx, connection, register, instance, now)
 
     async def failure(
         self, connection: str, register: str, instance: str, error: str, now: datetime
     ) -> None:
-        await self._db.execute(
-            "INSERT INTO register_status (connection, register, instance, state, last_error,"
-            " last_error_at, updated_at) VALUES (?, ?, ?, 'failing', ?, ?, ?)"
-            " ON CONFLICT (connection, register, instance) DO UPDATE SET state = 'failing',"
-            " last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
-            " updated_at = excluded.updated_at",
-            (connection, register, instance, error, to_ts(now), to_ts(now)),
-        )
+        async with self._db.transaction() as tx:
+            await mark_failure(tx, connection, register, instance, error, now)
 
     async def poll_failed(
         self, connection: str, register: str, instance: str, error: str, now: datetime
@@ -98,3 +89,35 @@ class StatusBoard:
             )
             for row in rows
         ]
+
+
+async def mark_success(
+    tx: aiosqlite.Connection, connection: str, register: str, instance: str, now: datetime
+) -> None:
+    """Inside a transaction: the register works (state ok, last success now)."""
+    await tx.execute(
+        "INSERT INTO register_status (connection, register, instance, state, last_success,"
+        " updated_at) VALUES (?, ?, ?, 'ok', ?, ?) ON CONFLICT (connection, register, instance)"
+        " DO UPDATE SET state = 'ok', last_success = excluded.last_success,"
+        " updated_at = excluded.updated_at",
+        (connection, register, instance, to_ts(now), to_ts(now)),
+    )
+
+
+async def mark_failure(
+    tx: aiosqlite.Connection,
+    connection: str,
+    register: str,
+    instance: str,
+    error: str,
+    now: datetime,
+) -> None:
+    """Inside a transaction: the register is failing, with the error sentence."""
+    await tx.execute(
+        "INSERT INTO register_status (connection, register, instance, state, last_error,"
+        " last_error_at, updated_at) VALUES (?, ?, ?, 'failing', ?, ?, ?)"
+        " ON CONFLICT (connection, register, instance) DO UPDATE SET state = 'failing',"
+        " last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
+        " updated_at = excluded.updated_at",
+        (connection, register, instance, error, to_ts(now), to_ts(now)),
+    )

@@ -6,11 +6,13 @@ import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from brygga.store.db import Database, Row, from_ts, to_ts
+from brygga.store.keys import work_key
+from brygga.store.outcomes import Outcome, apply_outcome
 
 __all__ = [
     "FINAL",
@@ -47,11 +49,6 @@ FINAL = (ItemState.DONE, ItemState.FAILED, ItemState.SKIPPED, ItemState.RESOLVED
 IN_FLIGHT = (ItemState.SENDING, ItemState.RECONCILE)
 
 
-def work_key(connection: str, register: str, instance: str, external_id: str) -> str:
-    """The idempotency key of a record: one work item per (connection, register, shop, id)."""
-    return "\x1f".join((connection, register, instance, external_id))
-
-
 @dataclass(frozen=True)
 class WorkItem:
     id: int
@@ -70,6 +67,8 @@ class WorkItem:
     source_time: str
     created_at: datetime
     updated_at: datetime
+    #: an earlier write's outcome is unknown: until then an empty lookup allows no new send
+    doubt_until: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> WorkItem:
@@ -90,6 +89,7 @@ class WorkItem:
             source_time=row["source_time"],
             created_at=from_ts(row["created_at"]),
             updated_at=from_ts(row["updated_at"]),
+            doubt_until=from_ts(row["doubt_until"]) if row["doubt_until"] else None,
         )
 
 
@@ -215,6 +215,20 @@ class WorkItems:
             (reference, to_ts(now), item_id),
         )
 
+    async def apply(self, item: WorkItem, outcome: Outcome, now: datetime) -> None:
+        """Apply a worker's outcome for a claimed item: one transaction for all of it."""
+        async with self._db.transaction() as tx:
+            await apply_outcome(
+                tx,
+                item_id=item.id,
+                connection=item.connection,
+                register=item.register,
+                instance=item.instance,
+                external_id=item.external_id,
+                outcome=outcome,
+                now=now,
+            )
+
     async def finish(
         self,
         item_id: int,
@@ -225,42 +239,29 @@ class WorkItems:
         error: str = "",
         next_attempt: datetime | None = None,
     ) -> None:
-        """Move an item to its next state and close the running attempt."""
-        stamp = to_ts(now)
-        outcome = {
-            ItemState.DONE: "done",
-            ItemState.FAILED: "failed",
-            ItemState.SKIPPED: "skipped",
-            ItemState.RETRY: "retry",
-            ItemState.WAITING: "waiting",
-        }.get(state, state.value)
+        """Move an item to its next state and close the running attempt (no side effects)."""
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE work_items SET state = ?, last_error = ?, result = CASE WHEN ? = ''"
-                " THEN result ELSE ? END, next_attempt = ?, updated_at = ?,"
-                " done_at = CASE WHEN ? IN ('done', 'failed', 'skipped') THEN ? ELSE NULL END"
-                " WHERE id = ?",
-                (
-                    state.value,
-                    error,
-                    result,
-                    result,
-                    to_ts(next_attempt or now),
-                    stamp,
-                    state.value,
-                    stamp,
-                    item_id,
+            await apply_outcome(
+                tx,
+                item_id=item_id,
+                connection="",
+                register="",
+                instance="",
+                external_id="",
+                outcome=Outcome(
+                    state=state.value, error=error, result=result, next_attempt=next_attempt
                 ),
-            )
-            await tx.execute(
-                "UPDATE attempts SET finished_at = ?, outcome = ?, error = ?"
-                " WHERE work_item_id = ? AND finished_at IS NULL",
-                (stamp, outcome, error, item_id),
+                now=now,
             )
 
-    async def recover(self, *, connection: str, run_id: str, now: datetime) -> int:
-        """After a restart: items left SENDING by an earlier run must be reconciled."""
+    async def recover(
+        self, *, connection: str, run_id: str, now: datetime, settle: float = 0.0
+    ) -> int:
+        """Items left in flight by another run (a killed process, or this connection before
+        it was restarted) must be reconciled. One whose intent was recorded may still land:
+        an empty lookup allows a new send only ``settle`` seconds from now."""
         stamp = to_ts(now)
+        doubt = to_ts(now + timedelta(seconds=settle))
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE attempts SET finished_at = ?, outcome = 'interrupted'"
@@ -269,11 +270,22 @@ class WorkItems:
                 (stamp, connection, run_id),
             )
             cursor = await tx.execute(
-                "UPDATE work_items SET state = 'reconcile', next_attempt = ?, updated_at = ?"
+                "UPDATE work_items SET state = 'reconcile', next_attempt = ?, updated_at = ?,"
+                " doubt_until = CASE WHEN reference = '' THEN doubt_until ELSE ? END"
                 " WHERE connection = ? AND state IN ('sending', 'reconcile') AND run_id != ?",
-                (stamp, stamp, connection, run_id),
+                (stamp, stamp, doubt, connection, run_id),
             )
             return cursor.rowcount
+
+    async def prune(self, older_than: datetime) -> int:
+        """Forget finished records (done, skipped, resolved) older than ``older_than``, with
+        their attempts; failed ones stay in the error queue until a person resolves them.
+        Bindings are kept: they are what makes a transfer exactly once. Returns how many."""
+        return await self._db.execute(
+            "DELETE FROM work_items WHERE done_at IS NOT NULL AND done_at < ?"
+            " AND state IN ('done', 'skipped', 'resolved')",
+            (to_ts(older_than),),
+        )
 
     async def get(self, item_id: int) -> WorkItem | None:
         row = await self._db.fetchone("SELECT * FROM work_items WHERE id = ?", (item_id,))

@@ -14,21 +14,22 @@ import random
 from collections.abc import Mapping as MappingT
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import anyio
+import msgspec
 
-from brygga.adapters import ErpAdapter, ShopAdapter
+from brygga.adapters import DocumentBooker, DocumentChecker, ErpAdapter, ShopAdapter
 from brygga.clock import Clock
 from brygga.config import OrdersConfig
 from brygga.errors import NothingToDo, PermanentError, TransientError
 from brygga.mappings import Mapping, MappingContext, apply_mappings
 from brygga.models import DocumentRef, Order, Register
 from brygga.runtime.backoff import retry_delay
-from brygga.store import Binding, Enqueued, Event, ItemState, Store, WorkItem
-from brygga.store.workitems import IN_FLIGHT
+from brygga.store import Binding, Enqueued, FollowUp, Health, ItemState, Outcome, Store, WorkItem
+from brygga.sync.customer_keys import KeyedLocks, match_keys
 from brygga.sync.observer import FlowObserver, NullObserver
-from brygga.sync.order_document import build_document
+from brygga.sync.order_document import STOCKHOLM, build_document
 
 __all__ = ["OrdersFlow", "Replay", "document_reference", "replay_of", "replay_payload"]
 
@@ -94,6 +95,11 @@ class OrdersFlow:
     observer: FlowObserver = field(default_factory=NullObserver)
     lookup_by_reference: bool = True
     rng: random.Random = field(default_factory=random.Random)
+    #: seconds an in-doubt write is given to land before an empty lookup allows a new send
+    settle: float = 60.0
+    #: each shop's time zone (documents are dated in it); Europe/Stockholm when missing
+    timezones: MappingT[str, tzinfo] = field(default_factory=dict)
+    _customer_locks: KeyedLocks = field(default_factory=KeyedLocks)
     _wake: anyio.Event = field(default_factory=anyio.Event)
     _pokes: dict[str, anyio.Event] = field(default_factory=dict)
 
@@ -167,41 +173,73 @@ class OrdersFlow:
         )
 
     async def process(self, item: WorkItem) -> ItemState:
-        """Run one claimed item to its next state; never raises for the record's own errors."""
+        """Run one claimed item to its next state; never raises for the record's own errors.
+
+        The handler decides an :class:`Outcome`; the store applies all of it (state, binding,
+        events, the write-back, the register's health) in one transaction."""
+        latency: float | None = None
         try:
             if item.register == WRITEBACK:
-                await self._write_back(item)
+                outcome = await self._write_back(item)
             else:
-                await self._transfer(item)
-        except _Waiting as waiting:
-            await self._finish(item, ItemState.WAITING, next_attempt=waiting.until)
-            return ItemState.WAITING
+                outcome, latency = await self._transfer(item)
         except NothingToDo as skip:
-            await self._finish(item, ItemState.SKIPPED, error=str(skip))
-            return ItemState.SKIPPED
+            outcome = Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
         except TransientError as exc:
-            return await self._retry_or_fail(item, exc)
+            outcome = self._retry_or_fail(item, exc)
         except PermanentError as exc:
-            await self._finish(item, ItemState.FAILED, error=str(exc))
-            return ItemState.FAILED
+            outcome = self._failed(item, str(exc))
         except Exception as exc:
             log.exception(
                 "internal error on %s %s/%s", item.register, item.instance, item.external_id
             )
-            await self._finish(
-                item, ItemState.FAILED, error=f"internal error ({type(exc).__name__}): {exc}"
+            outcome = self._failed(item, f"internal error ({type(exc).__name__}): {exc}")
+        await self.store.items.apply(item, outcome, self.clock.now())
+        if outcome.state == ItemState.FAILED:
+            log.warning(
+                "%s: %s %s/%s failed for good (see brygga errors show): %s",
+                self.connection,
+                item.register,
+                item.instance,
+                item.external_id,
+                outcome.error,
             )
-            return ItemState.FAILED
-        return ItemState.DONE
+        self.observer.item_finished(self.connection, item.register, outcome.state)
+        if latency is not None:
+            self.observer.transferred(self.connection, REGISTER, latency)
+        if outcome.follow_ups:
+            self.wake()
+        return ItemState(outcome.state)
 
-    async def _retry_or_fail(self, item: WorkItem, exc: TransientError) -> ItemState:
+    def _failed(self, item: WorkItem, error: str) -> Outcome:
+        return Outcome(
+            state="failed",
+            error=error,
+            events=(("failed", error),),
+            health=Health(item.register, ok=False, error=error),
+        )
+
+    def _retry_or_fail(self, item: WorkItem, exc: TransientError) -> Outcome:
+        now = self.clock.now()
         if item.attempts >= MAX_TRANSIENT_ATTEMPTS:
-            await self._finish(
-                item,
-                ItemState.FAILED,
-                error=f"gave up after {item.attempts} attempts; last error: {exc}",
+            return self._failed(item, f"gave up after {item.attempts} attempts; last error: {exc}")
+        if exc.in_doubt and item.register == REGISTER:
+            # the document may still land: no new send before the settle period and a lookup
+            until = now + timedelta(seconds=self.settle)
+            return Outcome(
+                state="reconcile",
+                error=str(exc),
+                next_attempt=until,
+                doubt_until=until,
+                events=(
+                    (
+                        "in doubt",
+                        f"{exc}; the ERP may still create it, so brygga looks it up by "
+                        f"reference after {until.isoformat(timespec='seconds')} before any "
+                        "new send",
+                    ),
+                ),
             )
-            return ItemState.FAILED
         delay = retry_delay(
             item.attempts,
             base=1.0,
@@ -209,153 +247,153 @@ class OrdersFlow:
             retry_after=exc.retry_after,
             rng=self.rng,
         )
-        await self._finish(
-            item,
-            ItemState.RETRY,
+        return Outcome(
+            state="retry",
             error=str(exc),
-            next_attempt=self.clock.now() + timedelta(seconds=delay),
-        )
-        return ItemState.RETRY
-
-    async def _finish(
-        self,
-        item: WorkItem,
-        state: ItemState,
-        *,
-        error: str = "",
-        result: str = "",
-        next_attempt: datetime | None = None,
-    ) -> None:
-        now = self.clock.now()
-        await self.store.items.finish(
-            item.id, state, now, result=result, error=error, next_attempt=next_attempt
-        )
-        if state is not ItemState.DONE:
-            await self._event(item, state.value, error or state.value)
-        register = Register.ORDERS.value
-        if state is ItemState.FAILED:
-            await self.store.status.failure(self.connection, register, item.instance, error, now)
-        self.observer.item_finished(self.connection, item.register, state.value)
-
-    async def _event(self, item: WorkItem, kind: str, message: str) -> None:
-        await self.store.events.add(
-            Event(
-                at=self.clock.now(),
-                connection=self.connection,
-                register=item.register,
-                instance=item.instance,
-                external_id=item.external_id,
-                kind=kind,
-                message=message,
-                work_item_id=item.id,
-            )
+            next_attempt=now + timedelta(seconds=delay),
+            events=(("retry", str(exc)),),
         )
 
-    async def _transfer(self, item: WorkItem) -> None:
+    async def _transfer(self, item: WorkItem) -> tuple[Outcome, float | None]:
         shop = self.shops.get(item.instance)
         if shop is None:
             raise PermanentError(
                 f"order {item.external_id}: shop {item.instance!r} is no longer in this "
                 "connection's config; add it back or resolve the record"
             )
+        now = self.clock.now()
         replay = replay_of(item.payload)
         reference = replay.reference(self.connection, item.instance, item.external_id)
         bound = await self.store.bindings.target_of(
             self.connection, REGISTER, item.instance, item.external_id
         )
-        if bound is not None and replay.generation and bound.target_id == replay.replaces:
-            # a forced replay: the document it replaces stays in the ERP, unbound
-            await self.store.bindings.unbind(
-                self.connection, REGISTER, item.instance, item.external_id
+        replacing = bool(bound and replay.generation and bound.target_id == replay.replaces)
+        if bound is not None and not replacing:
+            # (re-)queue the write-back too: a crash may have lost it on an older version
+            return self._bound(item, bound.target_id, "already transferred", replay), None
+        # An earlier attempt recorded its intent: the document may exist. Look it up before
+        # anything else (readiness, cancellation), and never send again while in doubt.
+        found: DocumentRef | None = None
+        earlier_intent = bool(item.reference) or item.state is ItemState.RECONCILE
+        if earlier_intent and self.lookup_by_reference:
+            found = await self.erp.find_document(reference, self.options.document)
+            if found is not None:
+                return await self._reconciled(item, found, replay, replacing), None
+        if earlier_intent and item.doubt_until is not None and now < item.doubt_until:
+            wait = (
+                f"an earlier send may still land; no document with reference {reference} yet, "
+                f"looking again at {item.doubt_until.isoformat(timespec='seconds')}"
             )
-            await self._event(
-                item,
-                "replaced",
-                f"replay {replay.generation}: ERP document {replay.replaces} is no longer "
-                f"bound to this order; a new document with reference {reference} replaces it",
-            )
-        elif bound is not None:
-            await self._done(item, bound.target_id, note="already transferred")
-            return
+            return Outcome(
+                state="reconcile", error=wait, next_attempt=item.doubt_until, revisit=True
+            ), None
         order = await shop.fetch_order(item.external_id)
         if order.status in self.options.cancelled_statuses:
             raise NothingToDo(f"order {order.shop_order_id} was cancelled before transfer")
         if self.options.ready_statuses and order.status not in self.options.ready_statuses:
-            until = self.clock.now() + timedelta(seconds=self.options.revisit)
-            raise _Waiting(until)
-        # An earlier attempt recorded its intent: the document may exist. Look before sending.
-        earlier_intent = item.reference or item.state is ItemState.RECONCILE
-        if earlier_intent and self.lookup_by_reference:
-            found = await self.erp.find_document(reference, self.options.document)
-            if found is not None:
-                await self._event(item, "reconciled", f"found {found.number} by reference")
-                await self._created(item, order, found)
-                return
+            note = (
+                f"waiting for status {' / '.join(self.options.ready_statuses)} "
+                f"(now {order.status!r})"
+            )
+            first = item.last_error != note  # an event when it starts or the status moves
+            return Outcome(
+                state="waiting",
+                error=note,
+                next_attempt=now + timedelta(seconds=self.options.revisit),
+                revisit=True,
+                events=(("waiting", note),) if first else (),
+            ), None
         order = apply_mappings(
             order,
             self.mappings,
             MappingContext(self.connection, item.instance, self.erp_name, Register.ORDERS),
         )
-        customer_number = await self._customer(order)
         document = build_document(
             order,
             reference=reference,
             document_type=self.options.document,
-            customer_number=customer_number,
+            customer_number="",
             fee_articles=self.options.fee_articles,
             book=self.options.book,
+            timezone=self.timezones.get(item.instance, STOCKHOLM),
         )
+        if isinstance(self.erp, DocumentChecker):
+            # everything that can fail for good is checked before anything remote is created
+            await self.erp.check_document(document)
+        document = msgspec.structs.replace(document, customer_number=await self._customer(order))
         await self.store.items.record_intent(item.id, reference, self.clock.now())
         created = await self.erp.create_document(document)
-        await self._created(item, order, created)
+        note = f"{created.document_type.value} created"
+        latency = max(0.0, (self.clock.now() - order.created_at).total_seconds())
+        return self._bound(item, created.number, note, replay, replacing=replacing), latency
+
+    async def _reconciled(
+        self, item: WorkItem, found: DocumentRef, replay: Replay, replacing: bool
+    ) -> Outcome:
+        note = f"found {found.number} by reference"
+        if self.options.book and not found.booked:
+            if isinstance(self.erp, DocumentBooker):
+                found = await self.erp.book_document(found)
+                note += f", booked as {found.number}"
+            else:
+                note += "; this ERP adapter cannot book a found draft: book it by hand"
+        return self._bound(item, found.number, note, replay, replacing=replacing, reconciled=True)
+
+    def _bound(
+        self,
+        item: WorkItem,
+        number: str,
+        note: str,
+        replay: Replay,
+        *,
+        replacing: bool = False,
+        reconciled: bool = False,
+    ) -> Outcome:
+        """Done: the binding, the write-back of ``number`` and the events, as one outcome."""
+        events: list[tuple[str, str]] = []
+        if reconciled:
+            events.append(("reconciled", f"an earlier send landed: {note}"))
+        if replacing:
+            events.append(
+                (
+                    "replaced",
+                    f"replay {replay.generation}: ERP document {replay.replaces} is no longer "
+                    f"bound to this order; document {number} (reference "
+                    f"{replay.reference(self.connection, item.instance, item.external_id)}) "
+                    "replaces it",
+                )
+            )
+        events.append(("done", f"{note}: {number}"))
+        return Outcome(
+            state="done",
+            result=number,
+            bind=Binding(REGISTER, item.instance, item.external_id, self.erp_name, number),
+            replace_binding=replacing,
+            events=tuple(events),
+            follow_ups=(
+                FollowUp(
+                    WRITEBACK,
+                    item.instance,
+                    item.external_id,
+                    payload=number.encode(),
+                    reopen=replay.generation > 0,
+                ),
+            ),
+            health=Health(REGISTER, ok=True),
+        )
 
     async def _customer(self, order: Order) -> str:
+        """Find or create the ERP customer; orders sharing a match key resolve one at a time,
+        so several workers never create the same new customer twice."""
         customer = order.customer
-        number = await self.erp.find_customer(customer, self.options.customer_match)
-        if number is None:
-            number = await self.erp.create_customer(customer, order.currency)
+        keys = match_keys(customer, self.options.customer_match)
+        async with self._customer_locks.hold(keys):
+            number = await self.erp.find_customer(customer, self.options.customer_match)
+            if number is None:
+                number = await self.erp.create_customer(customer, order.currency)
         return number
 
-    async def _created(self, item: WorkItem, order: Order, document: DocumentRef) -> None:
-        now = self.clock.now()
-        await self.store.bindings.bind(
-            self.connection,
-            Binding(REGISTER, item.instance, item.external_id, self.erp_name, document.number),
-            now,
-        )
-        await self._done(item, document.number, note=f"{document.document_type.value} created")
-        self.observer.transferred(
-            self.connection, REGISTER, max(0.0, (now - order.created_at).total_seconds())
-        )
-        queued = await self.store.items.enqueue(
-            connection=self.connection,
-            register=WRITEBACK,
-            instance=item.instance,
-            external_id=item.external_id,
-            now=now,
-            ready=True,
-            payload=document.number.encode(),
-        )
-        if queued is not Enqueued.CREATED and replay_of(item.payload).generation:
-            # a replay: the shop must learn the new number (unless a write-back is mid-call)
-            written = await self.store.items.find(
-                connection=self.connection,
-                register=WRITEBACK,
-                instance=item.instance,
-                external_id=item.external_id,
-            )
-            if written is not None and written.state not in IN_FLIGHT:
-                await self.store.items.reopen(
-                    written.id, now, from_states=[written.state], payload=document.number.encode()
-                )
-        self.wake()
-
-    async def _done(self, item: WorkItem, number: str, *, note: str) -> None:
-        await self._event(item, "done", f"{note}: {number}")
-        await self._finish(item, ItemState.DONE, result=number)
-        await self.store.status.success(self.connection, REGISTER, item.instance, self.clock.now())
-
-    async def _write_back(self, item: WorkItem) -> None:
+    async def _write_back(self, item: WorkItem) -> Outcome:
         """Write the ERP document number back to the shop order (idempotent upsert)."""
         shop = self.shops.get(item.instance)
         if shop is None:
@@ -374,11 +412,4 @@ class OrdersFlow:
                 document_type=self.options.document, number=number or bound.target_id, reference=""
             ),
         )
-        await self._finish(item, ItemState.DONE, result=number)
-        await self.store.status.success(self.connection, WRITEBACK, item.instance, self.clock.now())
-
-
-class _Waiting(Exception):
-    def __init__(self, until: datetime) -> None:
-        super().__init__("not ready")
-        self.until = until
+        return Outcome(state="done", result=number, health=Health(WRITEBACK, ok=True))

@@ -1,0 +1,177 @@
+"""What a worker decided about one claimed item, applied to the store in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from brygga.store.bindings import Binding, delete_binding, insert_binding
+from brygga.store.db import to_ts
+from brygga.store.events import Event, insert_event
+from brygga.store.keys import work_key
+from brygga.store.status import mark_failure, mark_success
+
+__all__ = ["FollowUp", "Health", "Outcome", "apply_outcome"]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Another item to queue with the outcome (e.g. an order's write-back).
+
+    An item with the same key that already exists is left alone, unless ``reopen`` is set:
+    then one that is not in flight is queued again with this payload (a replay's new document
+    number to write back).
+    """
+
+    register: str
+    instance: str
+    external_id: str
+    payload: bytes | None = None
+    reopen: bool = False
+
+
+@dataclass(frozen=True)
+class Health:
+    """The register line ``brygga status`` shows: ok, or failing with the sentence."""
+
+    register: str
+    ok: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The next state of a claimed item and everything that goes with it.
+
+    ``revisit``: the look changed nothing (not ready yet, a write still in doubt): the claim's
+    attempt is given back, so waiting never uses up the retry budget or grows the history.
+    ``doubt_until``: a write whose outcome is unknown may still land before this time; until
+    then an empty lookup by reference must not lead to a new send.
+    """
+
+    state: str
+    error: str = ""
+    result: str = ""
+    next_attempt: datetime | None = None
+    events: tuple[tuple[str, str], ...] = ()
+    bind: Binding | None = None
+    #: drop the record's earlier binding before ``bind`` (a forced replay's new document)
+    replace_binding: bool = False
+    follow_ups: tuple[FollowUp, ...] = ()
+    health: Health | None = None
+    revisit: bool = False
+    doubt_until: datetime | None = None
+
+
+_ATTEMPT_OUTCOME = {"reconcile": "in doubt"}
+
+
+async def apply_outcome(
+    tx: aiosqlite.Connection,
+    *,
+    item_id: int,
+    connection: str,
+    register: str,
+    instance: str,
+    external_id: str,
+    outcome: Outcome,
+    now: datetime,
+) -> None:
+    """Inside one transaction: bindings, the item's state, its attempt, events, follow-ups."""
+    stamp = to_ts(now)
+    if outcome.bind is not None:
+        if outcome.replace_binding:
+            await delete_binding(
+                tx,
+                connection,
+                outcome.bind.entity,
+                outcome.bind.source_instance,
+                outcome.bind.source_id,
+            )
+        await insert_binding(tx, connection, outcome.bind, now)
+    state = outcome.state
+    await tx.execute(
+        "UPDATE work_items SET state = ?, last_error = ?,"
+        " result = CASE WHEN ? = '' THEN result ELSE ? END, next_attempt = ?, updated_at = ?,"
+        " done_at = CASE WHEN ? IN ('done', 'failed', 'skipped') THEN ? ELSE NULL END,"
+        " doubt_until = CASE WHEN ? IS NULL THEN doubt_until ELSE ? END,"
+        " attempts = attempts - ? WHERE id = ?",
+        (
+            state,
+            outcome.error,
+            outcome.result,
+            outcome.result,
+            to_ts(outcome.next_attempt or now),
+            stamp,
+            state,
+            stamp,
+            None if outcome.doubt_until is None else 1,
+            to_ts(outcome.doubt_until) if outcome.doubt_until else "",
+            1 if outcome.revisit else 0,
+            item_id,
+        ),
+    )
+    if outcome.revisit:
+        await tx.execute(
+            "DELETE FROM attempts WHERE work_item_id = ? AND finished_at IS NULL", (item_id,)
+        )
+    else:
+        await tx.execute(
+            "UPDATE attempts SET finished_at = ?, outcome = ?, error = ?"
+            " WHERE work_item_id = ? AND finished_at IS NULL",
+            (stamp, _ATTEMPT_OUTCOME.get(state, state), outcome.error, item_id),
+        )
+    for kind, message in outcome.events:
+        await insert_event(
+            tx,
+            Event(
+                at=now,
+                connection=connection,
+                register=register,
+                instance=instance,
+                external_id=external_id,
+                kind=kind,
+                message=message,
+                work_item_id=item_id,
+            ),
+        )
+    for follow in outcome.follow_ups:
+        await _follow_up(tx, connection, follow, stamp)
+    if outcome.health is not None:
+        health = outcome.health
+        if health.ok:
+            await mark_success(tx, connection, health.register, instance, now)
+        else:
+            await mark_failure(tx, connection, health.register, instance, health.error, now)
+
+
+async def _follow_up(
+    tx: aiosqlite.Connection, connection: str, follow: FollowUp, stamp: str
+) -> None:
+    key = work_key(connection, follow.register, follow.instance, follow.external_id)
+    cursor = await tx.execute(
+        "INSERT INTO work_items (connection, register, instance, external_id, idempotency_key,"
+        " state, next_attempt, payload, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+        (
+            connection,
+            follow.register,
+            follow.instance,
+            follow.external_id,
+            key,
+            stamp,
+            follow.payload,
+            stamp,
+            stamp,
+        ),
+    )
+    if cursor.rowcount or not follow.reopen:
+        return
+    await tx.execute(
+        "UPDATE work_items SET state = 'new', attempts = 0, payload = ?, next_attempt = ?,"
+        " updated_at = ?, done_at = NULL WHERE idempotency_key = ?"
+        " AND state NOT IN ('sending', 'reconcile')",
+        (follow.payload, stamp, stamp, key),
+    )
