@@ -103,6 +103,17 @@ def _arm_faults(shop: Any, erp: Any, rng: Random) -> None:
             then_timeout=rng.random() < 0.5,
         )
     )
+    # a slow ERP: the draft lands 8 s later, even when the daemon is killed meanwhile (the kill
+    # then leaves a write in doubt, which must not be sent again before it can be seen)
+    erp.faults.add(
+        Fault(
+            "late_commit",
+            methods=frozenset({"POST"}),
+            path=r"^/(invoices|orders)/drafts",
+            probability=0.05,
+            seconds=8.0,
+        )
+    )
     shop.faults.add(
         Fault("commit_then_fail", methods=frozenset({"PUT", "POST", "PATCH"}), probability=0.05)
     )

@@ -45,7 +45,8 @@ class Fault:
       time out when ``then_timeout``) so the client believes it failed
     - ``late_commit``: a write slower than the client's patience: the client times out first
       and the write lands afterwards. In-process the request is held until the test calls
-      :meth:`FaultInjector.land_held`; over loopback it runs after ``seconds``
+      :meth:`FaultInjector.land_held`; over loopback it runs after ``seconds`` even if the
+      client has been killed meanwhile (a slow ERP that keeps working)
     """
 
     kind: FaultKind
@@ -75,9 +76,12 @@ class FaultInjector:
     in_process: bool = True
     loopback_stall: float = 60.0
 
+    #: ``late_commit`` writes over loopback that have not landed yet (a chaos run aims a kill)
+    landing: int = 0
+
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
-        self._held: list[Callable[[], Awaitable[None]]] = []
+        self._held: list[Callable[..., Awaitable[None]]] = []
 
     @property
     def held(self) -> int:
@@ -135,12 +139,20 @@ class FaultInjector:
             elif fault.kind in ("timeout", "drop"):
                 await self._break(fault.kind, in_process)
             elif fault.kind == "late_commit":
-                if not in_process:
-                    await anyio.sleep(fault.seconds)
-                    await app(scope, receive, send)
+                land = _later(app, scope, await _body(receive))
+                if in_process:
+                    self._held.append(land)
+                    await self._break("timeout", in_process)
                     return
-                self._held.append(_later(app, scope, await _body(receive)))
-                await self._break("timeout", in_process)
+                # over loopback the ERP keeps working on it even if the client gives up or is
+                # killed meanwhile: the write lands after ``seconds`` whatever happens
+                self.landing += 1
+                try:
+                    with anyio.CancelScope(shield=True):
+                        await anyio.sleep(fault.seconds)
+                        await land(send)
+                finally:
+                    self.landing -= 1
             else:  # commit_then_fail
                 await app(scope, receive, _discard)
                 if fault.then_timeout:
@@ -172,14 +184,15 @@ async def _body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _later(app: Asgi, scope: Scope, body: bytes) -> Callable[[], Awaitable[None]]:
-    """Run ``app`` on a held request whose client has given up (its answer goes nowhere)."""
+def _later(app: Asgi, scope: Scope, body: bytes) -> Callable[..., Awaitable[None]]:
+    """Run ``app`` on a request read earlier; its answer goes to ``send`` (default: nowhere,
+    the client has given up)."""
 
-    async def land() -> None:
+    async def land(send: Send = _discard) -> None:
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await app(dict(scope), replay, _discard)
+        await app(dict(scope), replay, send)
 
     return land
 

@@ -35,7 +35,8 @@ async def _run(tmp_path: Path, orders: int, kills: int) -> None:
     assert figures.orders == orders and figures.kills == kills
     assert figures.documents == orders
     # the weather really happened: every fault kind fired at least once
-    for kind in ("status", "rate_limit", "delay", "timeout", "drop", "commit_then_fail"):
+    kinds = ("status", "rate_limit", "delay", "timeout", "drop", "commit_then_fail", "late_commit")
+    for kind in kinds:
         assert figures.faults.get(kind, 0) > 0, (kind, figures.faults)
 
 

@@ -10,6 +10,7 @@ import pytest
 from harness import Daemon, loopback, wait_until
 
 from brygga.simulation import Fault
+from brygga.sync.orders import document_reference
 from brygga.testing import free_port
 
 pytestmark = pytest.mark.anyio
@@ -119,6 +120,41 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: 
         copies = {oid: sims.copies("butiken", oid) for oid in sims.placed}
         assert set(copies.values()) == {1}, copies
         assert len(sims.erp.documents()) == len(sims.placed)
+
+
+async def test_sigkill_during_a_slow_write_makes_one_invoice(tmp_path: Path) -> None:
+    # The review's case: the ERP takes 12 s to store a draft and the daemon is killed meanwhile.
+    # The write lands after the kill; the restarted daemon must find it, not send it again
+    # (before, it looked at once, found nothing and sent a second draft).
+    async with loopback(tmp_path, seed=3) as sims:
+        sims.erp.faults.add(
+            Fault("late_commit", methods=frozenset({"POST"}), path="drafts", times=1, seconds=12)
+        )
+        port = free_port()
+        config = sims.config(tmp_path / "b.toml", port=port)
+        daemon = Daemon(config, port, tmp_path / "log")
+        try:
+            await daemon.start()
+            oid = sims.place(Random(5))
+            await wait_until(lambda: sims.erp.faults.landing == 1, 30, "the slow draft")
+        finally:
+            await daemon.kill()
+        assert sims.copies("butiken", oid) == 0
+        daemon = Daemon(config, port, tmp_path / "log")
+        try:
+            await daemon.start()
+            await wait_until(lambda: sims.erp.faults.landing == 0, 30, "the slow draft to land")
+            await wait_until(
+                lambda: sims.shop.exported_document(oid) is not None, 40, "the write-back"
+            )
+            daemon.signal(signal.SIGTERM)
+            assert await daemon.wait() == 0
+        finally:
+            await daemon.close()
+        [document] = sims.erp.documents_with_reference(document_reference("butiken", "se", oid))
+        assert sims.shop.exported_document(oid) == document.number
+    log = (tmp_path / "log").read_text()
+    assert "mid-send" in log and "Traceback" not in log, log
 
 
 async def anyio_sleep(seconds: float) -> None:

@@ -23,7 +23,7 @@ from brygga.models import DocumentRef
 from brygga.simulated import SimulatedConnection
 from brygga.simulation import Fault
 from brygga.store import ItemState
-from brygga.sync.orders import OrdersFlow
+from brygga.sync.orders import DOUBT_RECHECK, OrdersFlow
 
 pytestmark = pytest.mark.anyio
 
@@ -77,18 +77,20 @@ async def test_a_write_that_lands_after_the_timeout_makes_one_invoice(
     env.erp.faults.add(_late_draft())
     assert await _step(flow) is ItemState.RECONCILE  # in doubt, not a plain retry
     item = await env.item(oid)
-    assert item.doubt_until == _clock(env).now() + timedelta(seconds=SETTLE)
-    assert item.next_attempt == item.doubt_until
+    start = _clock(env).now()
+    assert item.doubt_until == start + timedelta(seconds=SETTLE)
+    assert item.next_attempt == start + timedelta(seconds=DOUBT_RECHECK)
     assert env.erp.faults.held == 1 and env.copies(oid) == 0
 
-    # a look within the settle period finds nothing yet, and sends nothing
-    _clock(env).advance(10)
-    await _due_now(env, oid)
-    assert await _step(flow) is ItemState.RECONCILE
-    assert env.copies(oid) == 0 and env.erp.faults.held == 1
+    # the looks within the settle period find nothing yet, and send nothing
+    for _ in range(2):
+        assert await flow.claim() is None
+        _clock(env).advance(DOUBT_RECHECK)
+        assert await _step(flow) is ItemState.RECONCILE
+        assert env.copies(oid) == 0 and env.erp.faults.held == 1
 
-    await env.erp.faults.land_held()  # the slow write lands, 35 s after it was sent
-    _clock(env).advance(SETTLE)
+    await env.erp.faults.land_held()  # the slow write lands, 25 s after it was sent
+    _clock(env).advance(DOUBT_RECHECK)  # found at the next look, still inside the settle period
     assert await _step(flow) is ItemState.DONE
     assert env.copies(oid) == 1
     events = await env.store.events.for_record("demo", "orders", "se", oid)
@@ -109,12 +111,17 @@ async def test_a_write_that_never_lands_is_sent_once_the_settle_period_is_over(
     oid = await _one_order(env, flow)
     env.erp.faults.add(_late_draft())
     assert await _step(flow) is ItemState.RECONCILE
-    assert await flow.claim() is None  # not due before the settle period is over
-    _clock(env).advance(SETTLE - 1)
-    assert await flow.claim() is None
-    _clock(env).advance(1)
+    # looked up every DOUBT_RECHECK seconds; nothing is sent before the settle period is over
+    while _clock(env).now() + timedelta(seconds=DOUBT_RECHECK) < (await env.item(oid)).doubt_until:  # type: ignore[operator]
+        assert await flow.claim() is None
+        _clock(env).advance(DOUBT_RECHECK)
+        assert await _step(flow) is ItemState.RECONCILE
+        assert env.copies(oid) == 0
+    _clock(env).advance(DOUBT_RECHECK)
     assert await _step(flow) is ItemState.DONE
     assert env.copies(oid) == 1
+    item = await env.item(oid)
+    assert item.attempts == 2  # the first send and the second; the looks used none
 
 
 async def test_a_kill_during_a_slow_write_then_a_restart_makes_one_invoice(
@@ -152,7 +159,7 @@ async def test_a_kill_during_a_slow_write_then_a_restart_makes_one_invoice(
     assert await _step(second) is ItemState.RECONCILE
     assert env.copies(oid) == 0
     await env.erp.faults.land_held()
-    _clock(env).advance(SETTLE)
+    _clock(env).advance(DOUBT_RECHECK)
     assert await _step(second) is ItemState.DONE
     assert env.copies(oid) == 1
 

@@ -39,6 +39,9 @@ REGISTER = Register.ORDERS.value
 WRITEBACK = "orders.writeback"
 #: transient failures are retried this many times before the record goes to the error queue
 MAX_TRANSIENT_ATTEMPTS = 25
+#: while a write is in doubt, it is looked up by reference this often (seconds), so one that
+#: lands late is bound soon, long before the settle period allows a new send
+DOUBT_RECHECK = 10.0
 
 
 def document_reference(connection: str, shop: str, shop_order_id: str) -> str:
@@ -229,14 +232,14 @@ class OrdersFlow:
             return Outcome(
                 state="reconcile",
                 error=str(exc),
-                next_attempt=until,
+                next_attempt=min(until, now + timedelta(seconds=DOUBT_RECHECK)),
                 doubt_until=until,
                 events=(
                     (
                         "in doubt",
                         f"{exc}; the ERP may still create it, so brygga looks it up by "
-                        f"reference after {until.isoformat(timespec='seconds')} before any "
-                        "new send",
+                        "reference and sends nothing new before "
+                        f"{until.isoformat(timespec='seconds')}",
                     ),
                 ),
             )
@@ -282,11 +285,10 @@ class OrdersFlow:
         if earlier_intent and item.doubt_until is not None and now < item.doubt_until:
             wait = (
                 f"an earlier send may still land; no document with reference {reference} yet, "
-                f"looking again at {item.doubt_until.isoformat(timespec='seconds')}"
+                f"sending nothing new before {item.doubt_until.isoformat(timespec='seconds')}"
             )
-            return Outcome(
-                state="reconcile", error=wait, next_attempt=item.doubt_until, revisit=True
-            ), None
+            again = min(item.doubt_until, now + timedelta(seconds=DOUBT_RECHECK))
+            return Outcome(state="reconcile", error=wait, next_attempt=again, revisit=True), None
         order = await shop.fetch_order(item.external_id)
         if order.status in self.options.cancelled_statuses:
             raise NothingToDo(f"order {order.shop_order_id} was cancelled before transfer")
