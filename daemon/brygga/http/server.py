@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import logging
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,40 +13,88 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 from hypercorn.config import Config, Sockets
+from hypercorn.logging import Logger
 from hypercorn.utils import wrap_app
 
 from brygga.errors import ConfigError
 
-__all__ = ["DEFAULT_HOST", "bind_socket", "parse_listen", "serve_http"]
+__all__ = ["DEFAULT_HOST", "ListenError", "bind_socket", "parse_listen", "serve_http"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 
 
+#: a DNS host name: dot-separated labels of letters, digits and inner hyphens
+_HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+_LISTEN_EXAMPLE = "e.g. 127.0.0.1:9464, [::1]:9464 or :9464"
+
+
 def parse_listen(listen: str) -> tuple[str, int]:
-    """``host:port``, ``[v6]:port`` or ``:port`` (host 127.0.0.1) into ``(host, port)``."""
-    host, sep, port_text = listen.strip().rpartition(":")
+    """``host:port``, ``[v6]:port`` or ``:port`` (host 127.0.0.1) into ``(host, port)``; port 0
+    picks a free port. ConfigError says what is wrong and what is expected."""
+    text = listen.strip()
+    host, sep, port_text = text.rpartition(":")
     if not sep:
-        raise ConfigError(f"listen address {listen!r} is not host:port (e.g. 127.0.0.1:9464)")
+        raise ConfigError(
+            f"listen address {listen!r} has no port; write host:port ({_LISTEN_EXAMPLE})"
+        )
+    if host.startswith("[") != host.endswith("]"):
+        raise ConfigError(f"listen address {listen!r} is not host:port ({_LISTEN_EXAMPLE})")
+    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
+        raise ConfigError(
+            f"listen address {listen!r}: the port must be a number 0-65535 ({_LISTEN_EXAMPLE})"
+        )
+    bracketed = host.startswith("[")
     host = host.removeprefix("[").removesuffix("]") or DEFAULT_HOST
     try:
-        port = int(port_text)
+        address = ipaddress.ip_address(host)
     except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"listen address {listen!r}: the port must be a number 0-65535")
-    return host, port
+        if ":" in host or _HOSTNAME.fullmatch(host) is None:
+            raise ConfigError(
+                f"listen address {listen!r}: {host!r} is not an IP address or host name "
+                f"({_LISTEN_EXAMPLE}; IPv6 addresses go in brackets)"
+            ) from None
+    else:
+        if address.version == 6 and not bracketed:
+            raise ConfigError(
+                f"listen address {listen!r}: write an IPv6 address in brackets, e.g. [{host}]:9464"
+            )
+    return host, int(port_text)
+
+
+class ListenError(ConfigError):
+    """The listen address cannot be bound; ``reason`` says why and what to do."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+        self.reason = reason
+
+
+def _listen_reason(exc: OSError, port: int) -> str:
+    text = (exc.strerror or type(exc).__name__).lower()
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{text}; another program (or another brygga) listens there: stop it, or choose "
+            f"another port (`ss -ltnp 'sport = :{port}'` shows which program)"
+        )
+    if exc.errno == errno.EACCES:
+        return f"{text}; ports below 1024 need privileges: choose a port above 1023"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{text}; this machine has no such address: use 127.0.0.1 or one of its own"
+    return f"{text}; choose another listen address"
 
 
 def bind_socket(host: str, port: int, *, backlog: int = 100) -> socket.socket:
-    """A listening, non-blocking TCP socket (port 0 picks a free port)."""
+    """A listening, non-blocking TCP socket (port 0 picks a free port); ListenError if not."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
     except socket.gaierror as exc:
-        raise ConfigError(f"listen address {host}:{port}: {exc.strerror}") from None
+        raise ListenError(
+            host, port, f"{str(exc.strerror).lower()}; use an IP address of this machine"
+        ) from None
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -52,8 +103,17 @@ def bind_socket(host: str, port: int, *, backlog: int = 100) -> socket.socket:
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise ListenError(host, port, _listen_reason(exc, port)) from None
     return sock
+
+
+class _DaemonLogger(Logger):
+    """hypercorn's logger minus its start banner ("Running on … (CTRL + C to quit)"): a daemon
+    is not stopped with Ctrl-C, and :func:`serve_http` logs the bound address itself."""
+
+    async def info(self, message: str, *args: Any, **kwargs: Any) -> None:
+        if not message.startswith("Running on "):
+            await super().info(message, *args, **kwargs)
 
 
 def _current_backend() -> str:
@@ -99,6 +159,7 @@ async def serve_http(
     config = Config()
     config.accesslog = None
     config.errorlog = logging.getLogger("brygga.http.hypercorn")
+    config.logger_class = _DaemonLogger
     config.graceful_timeout = graceful_timeout
     stop = anyio.Event()
     try:
