@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -11,10 +11,14 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 
 import brygga
+
+if TYPE_CHECKING:
+    from brygga.http.client import HttpOutcome
 
 __all__ = ["ItemOutcome", "Metrics"]
 
@@ -30,10 +34,13 @@ class Metrics:
     """Every metric family the daemon exports. Create one per daemon (or per test).
 
     Label values are names we control (connection names, register names, system kinds, HTTP
-    methods and status codes), never anything read from a remote or a secret.
+    methods, status codes and outcomes), never anything read from a remote or a secret.
     """
 
     def __init__(self, *, version: str = brygga.__version__) -> None:
+        # No ``*_created`` series: they double the series count and no rule or panel reads them.
+        # (A process-wide switch of prometheus-client; the daemon has only this registry.)
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.connection_up = Gauge(
@@ -81,8 +88,9 @@ class Metrics:
         )
         self.http_requests = Counter(
             "brygga_http_requests",
-            "Requests sent to remote systems, by HTTP status ('error' for no response).",
-            ["system", "method", "status"],
+            "Requests sent to remote systems, by outcome (ok, not_found, client_error, "
+            "server_error, timeout, network_error) and HTTP status ('error' for no answer).",
+            ["system", "method", "status", "outcome"],
             registry=r,
         )
         self.http_request_duration = Histogram(
@@ -159,9 +167,13 @@ class Metrics:
 
     # -- outbound HTTP (the client wrapper) ---------------------------------------------------
 
-    def http_request(self, system: str, method: str, status: int | None, seconds: float) -> None:
-        """One request to a remote; ``status`` None means no response (network error/timeout)."""
-        self.http_requests.labels(system, method.upper(), str(status or "error")).inc()
+    def http_request(
+        self, system: str, method: str, status: int | None, seconds: float, outcome: HttpOutcome
+    ) -> None:
+        """One request to a remote (the HttpContext.on_request hook); ``status`` None means no
+        answer, and ``outcome`` then says timeout or network_error."""
+        status_label = str(status) if status is not None else "error"
+        self.http_requests.labels(system, method.upper(), status_label, outcome).inc()
         self.http_request_duration.labels(system).observe(max(0.0, seconds))
 
     # -- exposition ------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import enable_created_metrics
+
 from brygga.metrics import Metrics
 
 NOW = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
@@ -38,8 +40,8 @@ def test_render_contains_every_family() -> None:
     metrics.transferred("butiken", "orders", created=created, done=created + timedelta(seconds=3))
     metrics.set_backlog("butiken", "orders", 4)
     metrics.set_failed_records("butiken", "orders", 1)
-    metrics.http_request("starweb", "get", 200, 0.2)
-    metrics.http_request("starweb", "post", None, 1.0)
+    metrics.http_request("starweb", "get", 200, 0.2, "ok")
+    metrics.http_request("starweb", "post", None, 1.0, "timeout")
     body, content_type = metrics.render()
     text = body.decode()
     assert content_type.startswith("text/plain")
@@ -47,7 +49,10 @@ def test_render_contains_every_family() -> None:
         assert f"\n{family}" in text or text.startswith(family), family
     assert 'brygga_build_info{version="9.9.9"} 1.0' in text
     assert 'brygga_items_total{connection="butiken",outcome="done",register="orders"} 1.0' in text
-    assert 'brygga_http_requests_total{method="POST",status="error",system="starweb"} 1.0' in text
+    assert (
+        'brygga_http_requests_total{method="POST",outcome="timeout",status="error",'
+        'system="starweb"} 1.0'
+    ) in text
     bucket = (
         'brygga_transfer_latency_seconds_bucket{connection="butiken",le="5.0",register="orders"}'
     )
@@ -74,3 +79,16 @@ def test_forget_connection_drops_its_series_only() -> None:
     assert 'brygga_connection_up{connection="kept"} 1.0' in text
     assert 'brygga_backlog{connection="kept",register="stock"} 2.0' in text
     assert 'brygga_transfer_latency_seconds_count{connection="kept",register="orders"} 1.0' in text
+
+
+def test_no_created_series() -> None:
+    enable_created_metrics()  # prometheus-client's default, whatever ran before
+    metrics = Metrics()
+    metrics.connection_started("butiken")
+    metrics.connection_restarted("butiken")
+    metrics.item("butiken", "orders", "done")
+    metrics.transferred("butiken", "orders", created=NOW, done=NOW)
+    metrics.http_request("starweb", "GET", 404, 0.2, "not_found")
+    text = metrics.render()[0].decode()
+    assert "brygga_items_total" in text and "brygga_http_request_duration_seconds_count" in text
+    assert "_created" not in text

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
+import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -19,14 +22,32 @@ from brygga.http.tokens import TokenCache
 
 __all__ = [
     "HttpContext",
+    "HttpOutcome",
     "RemoteClient",
     "account_key",
+    "describe_failure",
+    "http_outcome",
     "parse_retry_after",
 ]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+#: What became of one request, for the metrics hook: an answer (by status class) or none.
+HttpOutcome = Literal["ok", "not_found", "client_error", "server_error", "timeout", "network_error"]
+
+
+def http_outcome(status: int) -> HttpOutcome:
+    """The outcome of an answer: 404 is ``not_found`` (a lookup that found nothing is no
+    error), other 4xx ``client_error``, 5xx ``server_error``, anything below 400 ``ok``."""
+    if status == 404:
+        return "not_found"
+    if status >= 500:
+        return "server_error"
+    if status >= 400:
+        return "client_error"
+    return "ok"
 
 
 def account_key(host: str, *credentials: str) -> str:
@@ -61,8 +82,9 @@ class HttpContext:
     clock: Clock = field(default_factory=SystemClock)
     transport: httpx.AsyncBaseTransport | None = None
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
-    #: called after every request as (system, method, status or None, seconds): the metrics hook
-    on_request: Callable[[str, str, int | None, float], None] | None = None
+    #: called after every request as (system, method, status or None, seconds, outcome): the
+    #: metrics hook (status None: no answer; the outcome says timeout or network_error)
+    on_request: Callable[[str, str, int | None, float, HttpOutcome], None] | None = None
     #: access tokens per remote account, shared by every adapter on this context
     tokens: TokenCache = field(default_factory=TokenCache)
 
@@ -122,7 +144,6 @@ class RemoteClient:
         if self._limiter is not None:
             await self._limiter.acquire()
         started = time.monotonic()
-        status: int | None = None
         try:
             response = await self._client.request(
                 method,
@@ -133,18 +154,18 @@ class RemoteClient:
                 data=data,
                 headers=headers,
             )
-            status = response.status_code
-        except httpx.TimeoutException as exc:
-            raise TransientError(
-                f"{what}: timed out", in_doubt=_may_have_landed(method, exc)
-            ) from None
         except httpx.TransportError as exc:
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            self._record(method, None, "timeout" if timed_out else "network_error", started)
+            cause = describe_failure(exc, self._client.timeout)
             raise TransientError(
-                f"{what}: {type(exc).__name__}", in_doubt=_may_have_landed(method, exc)
+                f"{what}: {cause} ({self._host_of(exc)})",
+                in_doubt=_may_have_landed(method, exc),
             ) from None
-        finally:
-            if self._on_request is not None:
-                self._on_request(self.system, method, status, time.monotonic() - started)
+        except httpx.RequestError:
+            self._record(method, None, "network_error", started)
+            raise
+        self._record(method, response.status_code, http_outcome(response.status_code), started)
         if response.status_code == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock)
             if self._limiter is not None:
@@ -156,6 +177,22 @@ class RemoteClient:
                 retry_after=parse_retry_after(response.headers.get("Retry-After"), self._clock),
             )
         return response
+
+    def _record(
+        self, method: str, status: int | None, outcome: HttpOutcome, started: float
+    ) -> None:
+        if self._on_request is not None:
+            seconds = time.monotonic() - started
+            self._on_request(self.system, method, status, seconds, outcome)
+
+    def _host_of(self, exc: httpx.RequestError) -> str:
+        """The host (and a port that is not the scheme's default) the request went to; never
+        the path, query, user info or anything sent."""
+        try:
+            url = exc.request.url
+        except RuntimeError:  # raised without its request (a hand-made transport)
+            url = self._client.base_url
+        return f"{url.host}:{url.port}" if url.port is not None else url.host
 
     @staticmethod
     def expect_json(response: httpx.Response, what: str) -> Any:
@@ -175,6 +212,90 @@ _NEVER_SENT = (
     httpx.PoolTimeout,
     httpx.UnsupportedProtocol,
 )
+
+
+def describe_failure(exc: httpx.TransportError, timeout: httpx.Timeout) -> str:
+    """Why a request got no answer, in words: the timeout, or the cause httpx chained under its
+    error (refused, DNS, TLS, a dropped connection). Never the URL, headers or body."""
+    if isinstance(exc, httpx.TimeoutException):
+        return _describe_timeout(exc, timeout)
+    cause = _chained_cause(exc)
+    if isinstance(exc, httpx.ConnectError):
+        return cause or "cannot connect"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
+        if cause == _RESET:
+            return "connection dropped (reset by the remote)"
+        return f"connection dropped ({cause})" if cause else "connection dropped"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if "disconnected" in str(exc).lower():
+            return "connection dropped (closed by the remote before it answered)"
+        return "the answer was not valid HTTP"
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "unsupported URL scheme (use https:// or http://)"
+    if isinstance(exc, httpx.ProxyError):
+        return f"proxy error ({cause})" if cause else "proxy error"
+    if isinstance(exc, httpx.LocalProtocolError):
+        return "the request was not valid HTTP"
+    return cause or f"network error ({type(exc).__name__})"
+
+
+def _describe_timeout(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> str:
+    def within(seconds: float | None) -> str:
+        return f" within {seconds:g} s" if seconds is not None else ""
+
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connect timeout, no connection{within(timeout.connect)}"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"read timeout, no answer{within(timeout.read)}"
+    if isinstance(exc, httpx.WriteTimeout):
+        return f"write timeout, the request was not sent{within(timeout.write)}"
+    if isinstance(exc, httpx.PoolTimeout):
+        return f"pool timeout, no free connection{within(timeout.pool)}"
+    return "timed out"
+
+
+def _chained_cause(exc: BaseException) -> str | None:
+    """The first cause we can name among the errors chained under ``exc``."""
+    for cause in _chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = cause.verify_message or cause.reason or "verification failed"
+            return f"TLS certificate not accepted: {reason}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failure: {cause.reason or cause.strerror or 'handshake failed'}"
+        if isinstance(cause, socket.gaierror):
+            if cause.errno in _DNS_NOT_FOUND:
+                return "DNS name not found"
+            return f"DNS lookup failed: {cause.strerror or 'no answer'}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return _RESET
+        if isinstance(cause, OSError) and isinstance(cause.errno, int) and cause.errno > 0:
+            # os.strerror, not the error's own text: asyncio puts the address in that
+            text = os.strerror(cause.errno)
+            return text[:1].lower() + text[1:]
+    return None
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``'s causes and contexts, depth first, looking into exception groups."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        following = [current.__cause__ or current.__context__]
+        if isinstance(current, BaseExceptionGroup):
+            following = [*current.exceptions, *following]
+        stack.extend(reversed([e for e in following if e is not None]))
+
+
+_RESET = "connection reset by the remote"
+#: getaddrinfo's "no such name" (EAI_NODATA is Linux only)
+_DNS_NOT_FOUND = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
 def _may_have_landed(method: str, exc: httpx.TransportError) -> bool:
