@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import enum
 import hashlib
+import ipaddress
 import re
 import tomllib
 import typing
@@ -12,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
 from brygga.adapters import AdapterConfig, AdapterSpec, Role
-from brygga.durations import Duration, parse_duration
+from brygga.durations import Duration, format_duration, parse_duration
 from brygga.errors import ConfigError
 from brygga.http.client import DEFAULT_TIMEOUT
+from brygga.http.server import parse_listen
 from brygga.models import DocumentType
 from brygga.secrets import Secret, resolve_secret
 from brygga.timeutil import zone_info
@@ -37,8 +40,10 @@ __all__ = [
     "StatusConfig",
     "StatusRule",
     "dec_hook",
+    "is_local_host",
     "load_config",
     "parse_config",
+    "read_config_text",
 ]
 
 Mode = Literal["ecom", "erp", "combo"]
@@ -272,13 +277,77 @@ def _convert(data: Any, type_: type[T], *, source: Path, prefix: str, base_dir: 
         raise ConfigError(f"{source}: {key}: {message}{hint}") from None
 
 
+def read_config_text(path: Path) -> str:
+    """The config file's text; ConfigError when it cannot be read or is not UTF-8 (a leading
+    byte-order mark, as some Windows editors write, is allowed)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at line {line}, column {column}); "
+            "save the file as UTF-8, e.g. iconv -f latin1 -t utf-8"
+        ) from None
+
+
+_TOML_AT = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str, source: Path) -> ConfigError:
+    """One line with the line and column; the usual cause of a broken inline table is named."""
+    message = str(exc)
+    at = _TOML_AT.search(message)
+    lines = text.splitlines()
+    hint = ""
+    if at and 0 < int(at.group("line")) <= len(lines):
+        line = lines[int(at.group("line")) - 1]
+        before = line[: int(at.group("column")) - 1]
+        if before.count("{") > before.count("}") and not line[len(before) :].strip():
+            hint = (
+                "; an inline table { ... } must end on the line it starts on: write a long "
+                "one as a table, e.g. [connection.erp] or [[connection.shops]]"
+            )
+    return ConfigError(f"{source}: not valid TOML: {message}{hint}")
+
+
+#: how many orders a connection sends at once (``[connection.orders] workers``)
+WORKERS_RANGE = (1, 32)
+
+
+def _check_daemon(config: Config, source: Path) -> None:
+    try:
+        parse_listen(config.daemon.listen)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: daemon.listen: {exc}") from None
+
+
+def _check_workers(conn: ConnectionConfig, source: Path, where: str) -> None:
+    low, high = WORKERS_RANGE
+    if not low <= conn.orders.workers <= high:
+        raise ConfigError(
+            f"{source}: {where}.orders.workers: {conn.orders.workers} is out of range; use "
+            f"{low} to {high} (orders sent at once; the default 2 suits most shops)"
+        )
+
+
 def parse_config(text: str, *, source: Path) -> Config:
     """Decode TOML text into a Config (adapter sections stay raw until :func:`load_config`)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise _toml_error(exc, text, source) from None
     config = _convert(raw, Config, source=source, prefix="", base_dir=source.parent)
+    _check_daemon(config, source)
+    if not config.connection:
+        raise ConfigError(
+            f"{source}: no [[connection]] in this file; add one (a name, an ERP and a shop: "
+            "see Configuration in the README)"
+        )
     seen: set[str] = set()
     for index, conn in enumerate(config.connection):
         if conn.name in seen:
@@ -291,6 +360,7 @@ def parse_config(text: str, *, source: Path) -> Config:
             raise ConfigError(
                 f"{source}: connection[{index}].shops: a connection needs at least one shop"
             )
+        _check_workers(conn, source, f"connection[{index}]")
     return config
 
 
@@ -371,6 +441,76 @@ def _check_timezone(
         raise ConfigError(f"{source}: {where}.timezone: {exc}") from None
 
 
+def is_local_host(host: str) -> bool:
+    """True for this machine (loopback addresses, ``localhost`` and ``*.localhost``) and for
+    ``*.test``, which RFC 6761 reserves for testing: no such name is a host on the internet."""
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith((".localhost", ".test")):
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+_LOCAL_HOSTS = "127.0.0.1, ::1, localhost"
+
+
+def _check_base_url(cfg: AdapterConfig, source: Path, where: str) -> bool:
+    """Credentials travel over https only (http only to this machine); True if it is local.
+    Errors show the scheme and host, never a user name or password written into the URL."""
+    if not cfg.base_url:
+        return False
+    try:
+        parts = urlsplit(cfg.base_url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        host, parts = "", urlsplit("")
+    if parts.scheme == "https" and host:
+        return is_local_host(host)
+    if parts.scheme == "http" and host:
+        if is_local_host(host):
+            return True
+        raise ConfigError(
+            f"{source}: {where}.base_url: http://{host} would send the credentials in clear "
+            f"text; use https:// (plain http:// is accepted only for this machine: {_LOCAL_HOSTS})"
+        )
+    raise ConfigError(
+        f"{source}: {where}.base_url: not an https:// URL with a host name; write it in full, "
+        "e.g. https://butiken.starwebserver.se/api/v2"
+    )
+
+
+#: the shortest poll interval per register when a connection talks to remote systems: every
+#: poll is at least one request to the shop or ERP (webhooks bring orders in sooner)
+POLL_FLOORS: dict[str, float] = {
+    "orders": 5.0,
+    "status": 5.0,
+    "stock": 30.0,
+    "products": 60.0,
+    "prices": 60.0,
+    "price_lists": 60.0,
+}
+#: the floor for every register when all of a connection's systems are on this machine
+#: (simulators: the demo, tests), where a poll costs nobody anything
+LOCAL_POLL_FLOOR = 0.5
+
+
+def _check_poll(conn: ConnectionConfig, local: bool, source: Path, where: str) -> None:
+    for register, floor in POLL_FLOORS.items():
+        seconds = float(getattr(conn.poll, register))
+        least = LOCAL_POLL_FLOOR if local else floor
+        if seconds < least:
+            scope = "when every system is on this machine" if local else "against remote systems"
+            default = format_duration(getattr(PollConfig(), register))
+            raise ConfigError(
+                f"{source}: {where}.poll.{register}: {format_duration(seconds)} is too often; "
+                f"{register} is polled at most every {format_duration(least)} {scope} (each "
+                f'poll is a request), e.g. {register} = "{default}"'
+            )
+
+
 def _fingerprint(raw: dict[str, Any], adapter_configs: list[AdapterConfig]) -> str:
     """A digest (not the text: inline secrets live in ``raw``) of the raw table and the
     resolved secret values, so a rotated secret file also counts as a change."""
@@ -386,10 +526,7 @@ def _fingerprint(raw: dict[str, Any], adapter_configs: list[AdapterConfig]) -> s
 
 def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
     """Read, validate and resolve a config file; raise ConfigError with a one-line message."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    text = read_config_text(path)
     config = parse_config(text, source=path)
     raw_connections = tomllib.loads(text).get("connection", [])
     resolved = []
@@ -400,6 +537,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
         )
         shop_specs, shop_cfgs = [], []
         names: set[str] = set()
+        local = _check_base_url(erp_cfg, path, f"{where}.erp")
         for s_index, shop in enumerate(conn.shops):
             spec, cfg = _adapter_config(
                 shop, Role.SHOP, plugins, source=path, where=f"{where}.shops[{s_index}]"
@@ -412,6 +550,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
                     )
                 cfg.name = cfg.kind
             _check_webhook_token(spec, cfg, path, f"{where}.shops[{s_index}]")
+            local = _check_base_url(cfg, path, f"{where}.shops[{s_index}]") and local
             _check_timezone(shop, cfg, path, f"{where}.shops[{s_index}]", shop=True)
             if cfg.name in names:
                 raise ConfigError(
@@ -425,6 +564,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
         _check_webhook_token(erp_spec, erp_cfg, path, f"{where}.erp")
         _check_timezone(conn.erp, erp_cfg, path, f"{where}.erp", shop=False)
         _check_settle(erp_spec, erp_cfg, path, f"{where}.erp")
+        _check_poll(conn, local, path, where)
         resolved.append(
             ResolvedConnection(
                 config=conn,

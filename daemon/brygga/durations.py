@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Duration", "parse_duration"]
+__all__ = ["Duration", "format_duration", "parse_duration"]
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -36,3 +36,11 @@ def parse_duration(value: object) -> Duration:
         if text and pos == len(text):
             return Duration(total)
     raise ValueError(f"Expected a duration like '60s', '15m' or '1h', got {value!r}")
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as the config writes them: ``"0.5s"``, ``"90s"``, ``"15m"``, ``"1h"``, ``"2d"``."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"

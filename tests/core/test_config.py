@@ -109,9 +109,10 @@ shops = [{{ kind = "starweb", base_url = "{SHOP_URL}", client_id = "i", client_s
 
 
 def test_durations_accept_human_forms(tmp_path: Path, host: PluginHost) -> None:
-    path = _config(tmp_path, connection={"poll": {"orders": "90s", "stock": "1h30m", "prices": 5}})
-    poll = load_config(path, host).connections[0].config.poll
-    assert (poll.orders, poll.stock, poll.prices) == (90, 5400, 5)
+    poll = {"orders": "90s", "stock": "1h30m", "prices": 3600}
+    path = _config(tmp_path, connection={"poll": poll})
+    loaded = load_config(path, host).connections[0].config.poll
+    assert (loaded.orders, loaded.stock, loaded.prices) == (90, 5400, 3600)
 
 
 def test_fingerprint_changes_with_the_config_only(tmp_path: Path, host: PluginHost) -> None:
@@ -519,3 +520,149 @@ def test_keep_history_defaults_to_90_days_and_reads_a_duration(
     assert "[daemon]" in text, "the test config has a [daemon] table"
     path.write_text(text)
     assert load_config(path, host).config.daemon.keep_history == 30 * 86400
+
+
+# -- values that decode but would not run, or would hurt -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("listen", "problem"),
+    [
+        ("localhost", "has no port"),
+        ("127.0.0.1:65536", "0-65535"),
+        ("127.0.0.1:http", "0-65535"),
+        ("::1:9464", "brackets"),
+        ("bad host:9464", "not an IP address or host name"),
+    ],
+)
+def test_a_listen_address_run_cannot_bind_is_refused(
+    tmp_path: Path, host: PluginHost, listen: str, problem: str
+) -> None:
+    message = _error(_config(tmp_path, listen=listen), host)
+    assert f": daemon.listen: listen address {listen!r}" in message
+    assert problem in message
+    assert "e.g. " in message
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:9464", ":9464", "[::1]:9464", "localhost:0"])
+def test_good_listen_addresses_load(tmp_path: Path, host: PluginHost, listen: str) -> None:
+    assert load_config(_config(tmp_path, listen=listen), host).config.daemon.listen == listen
+
+
+@pytest.mark.parametrize("workers", [0, -1, 33, 100000])
+def test_workers_out_of_range_is_refused(tmp_path: Path, host: PluginHost, workers: int) -> None:
+    message = _error(_config(tmp_path, sections={"orders": {"workers": workers}}), host)
+    assert f": connection[0].orders.workers: {workers} is out of range; use 1 to 32" in message
+
+
+@pytest.mark.parametrize("workers", [1, 32])
+def test_workers_at_the_bounds_load(tmp_path: Path, host: PluginHost, workers: int) -> None:
+    loaded = load_config(_config(tmp_path, sections={"orders": {"workers": workers}}), host)
+    assert loaded.connections[0].config.orders.workers == workers
+
+
+@pytest.mark.parametrize(
+    ("register", "value", "floor"),
+    [
+        ("orders", "0s", "5s"),
+        ("orders", "4.9s", "5s"),
+        ("status", "1s", "5s"),
+        ("stock", "10s", "30s"),
+        ("products", "59s", "1m"),
+        ("prices", 0, "1m"),
+        ("price_lists", "500ms", "1m"),
+    ],
+)
+def test_polling_a_remote_system_too_often_is_refused(
+    tmp_path: Path, host: PluginHost, register: str, value: object, floor: str
+) -> None:
+    message = _error(_config(tmp_path, connection={"poll": {register: value}}), host)
+    assert f": connection[0].poll.{register}: " in message
+    assert f"polled at most every {floor} against remote systems" in message
+    assert f"e.g. {register} = " in message
+
+
+def test_polling_at_the_floor_loads(tmp_path: Path, host: PluginHost) -> None:
+    poll = {"orders": "5s", "status": "5s", "stock": "30s", "products": "1m", "prices": 60}
+    loaded = load_config(_config(tmp_path, connection={"poll": poll}), host)
+    assert loaded.connections[0].config.poll.orders == 5
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]"])
+def test_systems_on_this_machine_may_be_polled_every_half_second(
+    tmp_path: Path, host: PluginHost, base: str
+) -> None:
+    # the demo and the tests poll simulators on loopback: that costs nobody anything
+    erp, shop = _erp(base_url=base), _shop(base_url=f"{base}/api/v2")
+    poll = {"orders": "0.5s", "stock": "0.5s"}
+    loaded = load_config(_config(tmp_path, erp=erp, shops=[shop], connection={"poll": poll}), host)
+    assert loaded.connections[0].config.poll.orders == 0.5
+    message = _error(
+        _config(tmp_path, erp=erp, shops=[shop], connection={"poll": {"orders": "0.1s"}}), host
+    )
+    assert "polled at most every 0.5s when every system is on this machine" in message
+
+
+def test_one_remote_system_makes_the_remote_floor_apply(tmp_path: Path, host: PluginHost) -> None:
+    erp = _erp(base_url="http://127.0.0.1:8080")
+    path = _config(tmp_path, erp=erp, connection={"poll": {"orders": "1s"}})  # shop is remote
+    assert "at most every 5s against remote systems" in _error(path, host)
+
+
+@pytest.mark.parametrize(
+    ("erp", "shop", "key"),
+    [
+        ({"base_url": "http://restapi.e-conomic.com"}, {}, "erp"),
+        ({}, {"base_url": "http://butiken.starwebserver.se/api/v2"}, "shops[0]"),
+        ({}, {"base_url": "http://10.0.0.5/api/v2"}, "shops[0]"),
+        ({}, {"base_url": "http://user:pa55word@shop.example/api/v2"}, "shops[0]"),
+    ],
+)
+def test_plain_http_to_another_host_is_refused(
+    tmp_path: Path, host: PluginHost, erp: dict[str, Any], shop: dict[str, Any], key: str
+) -> None:
+    message = _error(_config(tmp_path, erp=_erp(**erp), shops=[_shop(**shop)]), host)
+    assert f": connection[0].{key}.base_url: http://" in message
+    assert "clear text; use https://" in message
+    assert "pa55word" not in message and "user" not in message
+
+
+@pytest.mark.parametrize("base", ["ftp://shop.example/api", "shop.example/api/v2", "https://"])
+def test_a_base_url_that_is_no_https_url_is_refused(
+    tmp_path: Path, host: PluginHost, base: str
+) -> None:
+    message = _error(_config(tmp_path, erp=_erp(base_url=base)), host)
+    assert ": connection[0].erp.base_url: not an https:// URL" in message
+
+
+def test_no_connection_is_refused(tmp_path: Path, host: PluginHost) -> None:
+    for text in ("", "# nothing yet\n", '[daemon]\nlisten = "127.0.0.1:9464"\n'):
+        message = _error(_write(tmp_path, text), host)
+        assert message == f"{tmp_path / 'brygga.toml'}: " + (
+            "no [[connection]] in this file; add one (a name, an ERP and a shop: see "
+            "Configuration in the README)"
+        )
+
+
+def test_a_file_that_is_not_utf8_names_line_and_column(tmp_path: Path, host: PluginHost) -> None:
+    path = _config(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_bytes(text.replace("butiken", "b\u00e5tiken").encode("latin-1"))
+    message = _error(path, host)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "butiken" in row)
+    assert f"not UTF-8 (byte 0xe5 at line {line}, column 10); save the file as UTF-8" in message
+
+
+def test_a_utf8_byte_order_mark_is_allowed(tmp_path: Path, host: PluginHost) -> None:
+    path = _config(tmp_path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Notepad saves it
+    assert load_config(path, host).connections[0].name == "butiken"
+
+
+def test_an_inline_table_over_several_lines_gets_a_hint(tmp_path: Path, host: PluginHost) -> None:
+    text = _config(tmp_path).read_text(encoding="utf-8")
+    spread = text.replace(", app_secret_token", ",\n  app_secret_token", 1)
+    assert spread != text
+    message = _error(_write(tmp_path, spread), host)
+    assert "not valid TOML: Invalid initial character for a key part (at line " in message
+    assert "an inline table { ... } must end on the line it starts on" in message

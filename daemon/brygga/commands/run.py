@@ -14,9 +14,10 @@ from anyio.abc import TaskStatus
 
 from brygga.commands.common import load, setup_logging
 from brygga.config import LoadedConfig, ResolvedConnection
-from brygga.errors import BryggaError
+from brygga.errors import BryggaError, ConfigError
 from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
+from brygga.http.server import ListenError
 from brygga.metrics import ItemOutcome, Metrics
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps, run_connection
@@ -155,8 +156,31 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         anyio.run(serve, loaded, host, backend="asyncio")
-    except BryggaError as exc:
-        log.error("%s", exc)
-        return 1
+    except (BryggaError, BaseExceptionGroup) as raised:
+        error = _brygga_error(raised)
+        if error is None:
+            raise
+        if isinstance(error, ListenError):
+            # systemd: exit 2 matches RestartPreventExitStatus=2, so no restart loop
+            listen = loaded.config.daemon.listen
+            print(f'error: {path}: [daemon] listen = "{listen}": {error.reason}', file=sys.stderr)
+            return 2
+        log.error("%s", error)
+        return 2 if isinstance(error, ConfigError) else 1
     log.info("brygga stopped")
     return 0
+
+
+def _brygga_error(raised: BaseException) -> BryggaError | None:
+    """The error to report when the daemon stopped on one of ours: the exception itself, or
+    the first of a task group's when every error in it is ours (else None: a real crash)."""
+    if isinstance(raised, BryggaError):
+        return raised
+    if isinstance(raised, BaseExceptionGroup):
+        ours, others = raised.split(BryggaError)
+        if ours is not None and others is None:
+            first: BaseException = ours
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            return first if isinstance(first, BryggaError) else None
+    return None
