@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ class Database:
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
@@ -144,6 +146,24 @@ class Database:
     async def schema_version(self) -> int:
         row = await self.fetchone("SELECT MAX(version) FROM schema_migrations")
         return int(row[0]) if row and row[0] is not None else 0
+
+
+#: the state file holds customers' names and addresses: owner only, whatever the umask
+PRIVATE_MODE = 0o600
+
+
+def _create_private(path: Path) -> None:
+    """Create the state file empty and 0600 if it does not exist (an existing file keeps the
+    mode its owner chose). SQLite gives the WAL and shared-memory files the mode of the state
+    file, so they are private too."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_MODE)  # the umask may have taken bits away from the owner
+    finally:
+        os.close(fd)
 
 
 def _statements(sql: str) -> Iterable[str]:

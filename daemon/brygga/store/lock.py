@@ -34,6 +34,7 @@ class DaemonLock:
                 f"another brygga daemon is already running on {self.path.with_suffix('')}; "
                 "stop it first (one daemon per state file)"
             ) from None
+        os.fchmod(fd, 0o600)  # owner only, whatever the umask of whoever started the daemon
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
