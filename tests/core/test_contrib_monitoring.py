@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from brygga.http.client import HttpOutcome
 from brygga.metrics import Metrics
 
 CONTRIB = Path(__file__).resolve().parents[2] / "contrib"
 ALERTS = CONTRIB / "prometheus" / "alerts.yml"
+ALERT_TESTS = CONTRIB / "prometheus" / "alerts_test.yml"
 DASHBOARD = CONTRIB / "grafana" / "brygga.json"
+#: on the PATH, or where .ci/run unpacks it (next to the venv's python)
+PROMTOOL = shutil.which(
+    "promtool",
+    path=os.pathsep.join([os.environ.get("PATH", os.defpath), str(Path(sys.executable).parent)]),
+)
+needs_promtool = pytest.mark.skipif(
+    PROMTOOL is None,
+    reason="promtool is not installed (.ci/run unpacks it from Debian's prometheus package "
+    "when apt-get is available)",
+)
 #: a brygga metric name inside a PromQL expression
 _METRIC = re.compile(r"\bbrygga_[a-z_]+\b")
 
@@ -105,20 +119,63 @@ def test_alert_rules_cover_the_essentials() -> None:
         "brygga_backlog",
         "brygga_http_requests_total",
         "brygga_transfer_latency_seconds_bucket",
+        "brygga_last_success_timestamp_seconds",
     ):
         assert metric in exprs
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
-def test_promtool_accepts_the_rules() -> None:  # pragma: no cover - needs promtool
-    result = subprocess.run(
-        ["promtool", "check", "rules", str(ALERTS)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+def _outcome_values(expr: str) -> set[str]:
+    """Values an ``outcome`` matcher names (``=`` or a ``=~`` alternation)."""
+    values: set[str] = set()
+    for match in re.findall(r'outcome\s*=~?\s*"([^"]*)"', expr):
+        values |= set(match.split("|"))
+    return values
+
+
+def test_outcome_matchers_name_outcomes_the_daemon_exports() -> None:
+    known = set(get_args(HttpOutcome)) | {"done", "failed", "skipped", "retried"}
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    exprs = [rule["expr"] for rule in _alert_rules()] + [e for _, e in _targets(dashboard)]
+    unknown = {value for expr in exprs for value in _outcome_values(expr)} - known
+    assert not unknown
+
+
+def test_http_errors_do_not_count_not_found() -> None:
+    # a reference lookup that finds nothing answers 404 by design: it is no error
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    [errors] = [e for t, e in _targets(dashboard) if t.lower() == "http errors by system"]
+    assert _outcome_values(errors) == {"client_error", "server_error", "timeout", "network_error"}
+    assert "status" not in errors
+    [remote] = [rule["expr"] for rule in _alert_rules() if rule["alert"] == "BryggaRemoteErrors"]
+    assert _outcome_values(remote) == {"server_error", "timeout", "network_error"}
+
+
+def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    assert PROMTOOL is not None
+    return subprocess.run(
+        [PROMTOOL, *args], capture_output=True, text=True, check=False, timeout=120
     )
+
+
+@needs_promtool
+def test_promtool_accepts_the_rules() -> None:
+    result = _promtool("check", "rules", str(ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_promtool_unit_tests_of_the_rules_pass() -> None:
+    result = _promtool("test", "rules", str(ALERT_TESTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_alert_has_a_unit_test_that_sees_it_fire() -> None:
+    text = ALERT_TESTS.read_text(encoding="utf-8")
+    # an alert_rule_test entry names the alert and lists at least one expected alert
+    firing = set(re.findall(r"alertname: (\w+)\n\s+exp_alerts:\n\s+- exp_labels:", text))
+    missing = {rule["alert"] for rule in _alert_rules()} - firing
+    assert not missing, f"alerts without a firing case in {ALERT_TESTS.name}: {sorted(missing)}"
 
 
 def _targets(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
