@@ -1,8 +1,10 @@
-"""contrib/plugin-template: its module, loaded by path, works through brygga's mapping runner."""
+"""contrib/plugin-template: its module, loaded by path, works through brygga's mapping runner;
+a copy of it installs against a wheel of this checkout and passes its own tests and mypy."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -13,13 +15,14 @@ from types import ModuleType
 
 import msgspec
 import pytest
+from packaging_support import ROOT, brygga_wheel, copy_tree, run
 
 from brygga.errors import NothingToDo, PluginError
 from brygga.mappings import MappingContext, apply_mappings
 from brygga.models import Customer, LineKind, Order, OrderLine, Register
 from brygga.plugins import PluginHost
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "contrib" / "plugin-template"
+TEMPLATE = ROOT / "contrib" / "plugin-template"
 MODULE_NAME = "brygga_plugin_template_under_test"
 CONTEXT = MappingContext(connection="butiken", shop="se", erp="economic", register=Register.ORDERS)
 
@@ -100,3 +103,34 @@ def test_template_skips_tagged_orders(template: ModuleType) -> None:
 def test_template_refuses_bad_options(template: ModuleType) -> None:
     with pytest.raises(PluginError, match="unknown option 'prefx'"):
         _host(template, prefx="SE-")
+
+
+def test_a_copy_of_the_template_installs_against_a_brygga_wheel_and_passes_its_checks(
+    tmp_path: Path,
+) -> None:
+    """The steps of the template's README ("Develop"): a wheel of brygga by one command, the
+    wheel and the plugin into a fresh venv, then the plugin's own pytest and mypy --strict."""
+    wheel = brygga_wheel(tmp_path)
+    plugin = copy_tree(TEMPLATE, tmp_path / "my-plugin")
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", venv])
+    python = venv / "bin" / "python"
+    constraints = ROOT / "constraints.txt"
+    run(
+        [python, "-m", "pip", "install", "--quiet", "-c", constraints, wheel, "-e", ".[dev]"],
+        cwd=plugin,
+    )
+    run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=plugin)
+    assert "Success" in run([python, "-m", "mypy"], cwd=plugin)
+    listing = run([venv / "bin" / "brygga", "plugins"], cwd=plugin)
+    assert any("sku_prefix" in line and "loaded" in line for line in listing.splitlines()), listing
+    licences = run(
+        [
+            python,
+            "-c",
+            "import json, importlib.metadata as m; print(json.dumps("
+            "{d: m.metadata(d)['License-Expression'] for d in ('brygga', 'brygga-sku-prefix')}))",
+        ],
+        cwd=tmp_path,  # not a source folder, whose *.egg-info would answer instead
+    )
+    assert json.loads(licences) == {"brygga": "Apache-2.0", "brygga-sku-prefix": "Apache-2.0"}
