@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
+import importlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import msgspec
 
@@ -35,6 +36,7 @@ __all__ = [
     "DocumentChecker",
     "ErpAdapter",
     "HelperArticle",
+    "LazySimulator",
     "RemoteFinding",
     "RemoteNeeds",
     "RemoteVerifier",
@@ -44,6 +46,34 @@ __all__ = [
 
 #: An ASGI application (a simulator). Typed loosely on purpose: ASGI is a calling convention.
 AsgiApp = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class LazySimulator:
+    """A simulator named by ``"module:attr"`` and imported when it is first built, so loading
+    a plugin does not import its simulator (the daemon never builds one). Call it like the
+    class it names: ``spec.simulator(seed=3)``."""
+
+    target: str
+
+    def __post_init__(self) -> None:
+        module, _, attr = self.target.partition(":")
+        if not module or not attr:
+            raise ValueError(f"LazySimulator({self.target!r}): expected 'module:attr'")
+
+    def load(self) -> Callable[..., AsgiApp]:
+        """The class or factory ``target`` names (imported now)."""
+        module, _, attr = self.target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr, None)
+        except ImportError as exc:
+            raise ImportError(f"simulator {self.target!r}: {exc}") from exc
+        if not callable(factory):
+            raise ImportError(f"simulator {self.target!r}: {module} has no callable {attr!r}")
+        return cast(Callable[..., AsgiApp], factory)
+
+    def __call__(self, **options: Any) -> AsgiApp:
+        return self.load()(**options)
 
 
 class Role(enum.StrEnum):
@@ -244,7 +274,8 @@ class AdapterSpec:
     capabilities: Capabilities
     factory: Callable[[Any, AdapterContext], ShopAdapter | ErpAdapter]
     description: str = ""
-    #: builds the system's simulator (an ASGI app) from keyword options; None if none ships
+    #: builds the system's simulator (an ASGI app) from keyword options; None if none ships.
+    #: First-party plugins pass a :class:`LazySimulator`, so the daemon never imports one.
     simulator: Callable[..., AsgiApp] | None = None
     plugin: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

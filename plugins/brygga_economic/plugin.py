@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from brygga.adapters import AdapterSpec, Role
+from brygga.adapters import AdapterSpec, LazySimulator, Role
 from brygga.hookspecs import hookimpl
 from brygga_economic.adapter import CAPABILITIES, EconomicConfig, create_adapter
-from brygga_economic.simulator import EconomicSimulator
 
 __all__ = ["brygga_register_adapters"]
 
@@ -22,6 +21,6 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             capabilities=CAPABILITIES,
             factory=create_adapter,
             description="Visma e-conomic (legacy REST): customers, invoices and orders",
-            simulator=EconomicSimulator,
+            simulator=LazySimulator("brygga_economic.simulator:EconomicSimulator"),
         )
     )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from brygga.adapters import AdapterContext, AdapterSpec, Role
+from brygga.adapters import AdapterContext, AdapterSpec, LazySimulator, Role
 from brygga.hookspecs import hookimpl
 from brygga_starweb.adapter import CAPABILITIES, StarwebAdapter, StarwebConfig
-from brygga_starweb.simulator import StarwebSimulator
 
 __all__ = ["brygga_register_adapters"]
 
@@ -25,7 +24,7 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             config_type=StarwebConfig,
             capabilities=CAPABILITIES,
             factory=_factory,
-            simulator=StarwebSimulator,
+            simulator=LazySimulator("brygga_starweb.simulator:StarwebSimulator"),
             description="Starweb (Shop API v2): orders, statuses, products, prices, stock",
         )
     )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
+import re
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,12 +19,23 @@ import msgspec
 import pytest
 
 from brygga import hookspecs
-from brygga.adapters import AdapterConfig, AdapterContext, AdapterSpec, Capabilities, Role
+from brygga.adapters import (
+    AdapterConfig,
+    AdapterContext,
+    AdapterSpec,
+    Capabilities,
+    LazySimulator,
+    Role,
+)
+from brygga.clock import FakeClock
+from brygga.conformance.harness import KIT_START, build_simulator, takes_keyword
 from brygga.errors import ConfigError, NothingToDo, PermanentError
 from brygga.hookspecs import hookimpl
 from brygga.mappings import Mapping, MappingContext, Skip, apply_mappings
 from brygga.models import Customer, Order, OrderLine, Register
 from brygga.plugins import PluginHost
+from brygga_economic.simulator import EconomicSimulator
+from brygga_starweb.simulator import StarwebSimulator
 
 # -- hookspecs are documented ----------------------------------------------------------------
 
@@ -80,6 +95,83 @@ def test_without_entry_points_nothing_is_installed() -> None:
     assert host.plugins == {}
     with pytest.raises(ConfigError, match="installed: none"):
         host.adapter("starweb", Role.SHOP, where="here")
+
+
+# -- simulators are loaded when built, not when the plugins load ----------------------------------
+
+#: modules the daemon's start path must not import: simulators, the simulator toolkit, test
+#: helpers and the demo with its progress bar
+_NOT_AT_START = (
+    "brygga_starweb.simulator",
+    "brygga_economic.simulator",
+    "brygga.simulation",
+    "brygga.simulated",
+    "brygga.testing",
+    "brygga.commands.demo",
+    "tqdm",
+)
+
+
+def test_the_daemons_start_path_imports_no_simulator_and_no_demo_code() -> None:
+    code = (
+        "import json, sys\n"
+        "import brygga.cli, brygga.commands.run\n"
+        "from brygga.plugins import PluginHost\n"
+        "host = PluginHost()\n"
+        "print(json.dumps({'adapters': sorted(host.adapters),"
+        f" 'imported': [m for m in {_NOT_AT_START!r} if m in sys.modules]}}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(result.stdout)
+    assert {"economic", "starweb"} <= set(loaded["adapters"])
+    assert loaded["imported"] == []
+
+
+def test_first_party_simulators_are_lazy_and_resolve() -> None:
+    for kind, cls in (("starweb", StarwebSimulator), ("economic", EconomicSimulator)):
+        simulator = PluginHost().adapters[kind].simulator
+        assert isinstance(simulator, LazySimulator), kind
+        assert simulator.load() is cls
+
+
+def test_a_lazy_simulator_builds_the_class_it_names_with_the_options() -> None:
+    simulator = LazySimulator("brygga_starweb.simulator:StarwebSimulator")(seed=3, page_size=7)
+    assert isinstance(simulator, StarwebSimulator)
+
+
+def test_a_lazy_simulator_names_module_and_attribute() -> None:
+    with pytest.raises(
+        ValueError, match=re.escape("'brygga_starweb.simulator'): expected 'module")
+    ):
+        LazySimulator("brygga_starweb.simulator")
+
+
+def test_a_lazy_simulator_that_is_not_there_names_the_target() -> None:
+    with pytest.raises(ImportError, match=re.escape("'brygga_starweb.simulator:Nope'")):
+        LazySimulator("brygga_starweb.simulator:Nope")()
+    with pytest.raises(ImportError, match="'no_such_module:Sim': No module named"):
+        LazySimulator("no_such_module:Sim").load()
+
+
+def test_the_conformance_kit_looks_at_the_class_a_lazy_simulator_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = "class Simulator:\n    def __init__(self, seed: int = 0) -> None:\n"
+    source += "        self.seed = seed\n"
+    (tmp_path / "brygga_clockless_sim.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    clockless = LazySimulator("brygga_clockless_sim:Simulator")
+    try:
+        assert not takes_keyword(clockless, "clock")
+        simulator, on_clock = build_simulator(
+            replace(_spec(), simulator=clockless), FakeClock(KIT_START), {"seed": 4}
+        )
+        assert simulator.seed == 4 and on_clock is None
+    finally:
+        sys.modules.pop("brygga_clockless_sim", None)
+    assert takes_keyword(LazySimulator("brygga_economic.simulator:EconomicSimulator"), "clock")
 
 
 # -- in-process plugins ----------------------------------------------------------------------------

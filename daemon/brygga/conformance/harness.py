@@ -19,6 +19,7 @@ from brygga.adapters import (
     AdapterContext,
     AdapterSpec,
     ErpAdapter,
+    LazySimulator,
     Role,
     ShopAdapter,
 )
@@ -81,7 +82,10 @@ def adapter_spec(kind: str, role: Role) -> AdapterSpec:
 
 
 def takes_keyword(factory: Callable[..., Any], name: str) -> bool:
-    """Whether ``factory`` accepts the keyword argument ``name``."""
+    """Whether ``factory`` accepts the keyword argument ``name`` (a LazySimulator is loaded
+    to look at the class it names)."""
+    if isinstance(factory, LazySimulator):
+        factory = factory.load()
     try:
         parameters = inspect.signature(factory).parameters
     except (TypeError, ValueError):
