@@ -43,6 +43,10 @@ class ShiftedClock(SystemClock):
         self.offset += timedelta(seconds=seconds)
 
 
+async def _true(value: bool) -> bool:
+    return value
+
+
 async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
     with anyio.fail_after(seconds):
         while not await check():  # noqa: ASYNC110  (the store has no change notification)
@@ -74,7 +78,8 @@ async def test_a_restarted_connection_reconciles_its_own_order_left_sending(
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(run_connection, conn, anyio.Event(), deps)
-            await _until(lambda: in_state(ItemState.SENDING))
+            # cancelled once the draft's POST is at the ERP (not merely claimed)
+            await _until(lambda: _true(env.erp.faults.fired.get("delay", 0) == 1))
             tg.cancel_scope.cancel()
         left = await item()
         assert left is not None and left.state is ItemState.SENDING

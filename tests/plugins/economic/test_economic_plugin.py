@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from economic_support import BASE_URL, economic_config
 
-from brygga.adapters import AdapterContext, ErpAdapter, Role
+from brygga.adapters import AdapterContext, ErpAdapter, LazySimulator, Role
 from brygga.http.client import HttpContext
 from brygga.models import DocumentType, Register
 from brygga.plugins import PluginHost
@@ -33,7 +33,8 @@ def test_plugin_registers_the_economic_adapter() -> None:
     assert spec.role is Role.ERP
     assert spec.plugin == "economic"
     assert spec.config_type is EconomicConfig
-    assert spec.simulator is EconomicSimulator
+    assert isinstance(spec.simulator, LazySimulator)
+    assert spec.simulator.load() is EconomicSimulator
     caps = spec.capabilities
     assert caps.document_types == {DocumentType.INVOICE, DocumentType.ORDER}
     assert caps.writes == {Register.ORDERS, Register.PRODUCTS}
