@@ -5,26 +5,99 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from brygga import __version__
 
+#: the config file when neither -c nor $BRYGGA_CONFIG names one (the systemd unit's)
+DEFAULT_CONFIG = Path("/etc/brygga/brygga.toml")
+CONFIG_ENV = "BRYGGA_CONFIG"
+
+_CONFIG_HELP = f"the TOML config file (default: ${CONFIG_ENV}, else {DEFAULT_CONFIG})"
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions to the terminal as usual; an indented line (an exit code) stays a
+    line of its own, wrapped under its text."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith("  "):
+                lines.append(
+                    textwrap.fill(
+                        line,
+                        width,
+                        initial_indent=indent,
+                        subsequent_indent=indent + " " * 6,
+                    ).rstrip()
+                )
+            else:
+                lines.append(super()._fill_text(line, width, indent))
+        return "\n".join(lines)
+
+
+def _exit_codes(*codes: tuple[int, str]) -> str:
+    lines = [f"  {code:<4}{text}" for code, text in codes]
+    return "exit codes:\n" + "\n".join(lines)
+
+
+_CONFIG_ERROR = (2, "usage error, or the config is missing or invalid (one line on stderr)")
+
+
+def _command(sub: Any, name: str, summary: str, description: str, *codes: tuple[int, str]) -> Any:
+    """A subcommand with its one-line summary (in `brygga --help`), its own description and
+    its exit codes (in `brygga NAME --help`)."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=_exit_codes(*codes) if codes else None,
+        formatter_class=_Formatter,
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="brygga", description="Keeps web shops and ERP systems in sync, exactly once."
+        prog="brygga",
+        description="Keeps web shops and ERP systems in sync, exactly once.",
+        epilog=f"Commands that take -c read ${CONFIG_ENV}, else {DEFAULT_CONFIG}, without it. "
+        "`brygga COMMAND --help` describes a command and its exit codes.",
     )
     parser.add_argument("--version", action="version", version=f"brygga {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def config_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-c", "--config", required=True, help="path to the TOML config file")
+        p.add_argument("-c", "--config", metavar="FILE", help=_CONFIG_HELP)
 
-    p = sub.add_parser("run", help="run the daemon")
+    p = _command(
+        sub,
+        "run",
+        "run the daemon",
+        "Run the daemon: poll the shops, send to the ERP, serve /metrics, /healthz, /readyz and "
+        "webhooks, until SIGTERM or SIGINT (in-flight work is finished or checkpointed). SIGHUP "
+        "re-reads the config and restarts only the connections that changed. One daemon per "
+        "state file.",
+        (0, "stopped by SIGTERM or SIGINT"),
+        (1, "the daemon failed (e.g. another daemon runs on the same state file)"),
+        (2, "usage error, or a config that cannot be used (systemd does not restart on 2)"),
+    )
     config_arg(p)
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    p = sub.add_parser("check", help="validate a config and print each connection's flow table")
+    p = _command(
+        sub,
+        "check",
+        "validate a config and print each connection's flow table",
+        "Validate a config file (resolving its secrets) and print each connection's flow "
+        "table: register, from, to, note. Nothing is written; with --remote every configured "
+        "system is asked, read-only, whether the config will work.",
+        (0, "config OK (and, with --remote, every remote check passed)"),
+        (1, "a flow the adapters cannot do, or a remote check found a problem"),
+        _CONFIG_ERROR,
+    )
     config_arg(p)
     p.add_argument(
         "--remote",
@@ -32,13 +105,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="also connect to every configured system (read-only) and check credentials, "
         "the reference data and helper articles the config names",
     )
-    p = sub.add_parser("status", help="one line per connection and register, from the state file")
+    p = _command(
+        sub,
+        "status",
+        "whether a daemon runs; one line per connection and register",
+        "Say whether a daemon holds the state file, then one line per connection (healthy, "
+        "disabled, or ATTENTION and why) and one per register: state (ok, errors, late, "
+        "failing), last success, backlog, done, failed, and a failing poller's error (on a "
+        "terminal, cut to its width). Reads the state file only: works while the daemon runs "
+        "and needs none of the config's secrets.",
+        (0, "every connection is healthy (or disabled), or no state file yet"),
+        (1, "something needs attention: no daemon running, failed records, late or failing"),
+        _CONFIG_ERROR,
+    )
     config_arg(p)
+    p.add_argument(
+        "-l",
+        "--full",
+        action="store_true",
+        help="do not cut long texts to the terminal's width (a pipe gets them whole anyway)",
+    )
     _errors_parser(sub, config_arg)
     _replay_parser(sub, config_arg)
-    p = sub.add_parser("plugins", help="list plugins, adapters and their capabilities")
+    p = _command(
+        sub,
+        "plugins",
+        "list plugins, adapters and their capabilities",
+        "List the installed plugins (loaded, disabled or FAILED), and each adapter with its "
+        "capabilities. Reads no config.",
+        (0, "listed (a plugin that failed to load is shown, not an error without --strict)"),
+        (1, "with --strict: a plugin failed to load"),
+        (2, "usage error"),
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 if a plugin failed to load")
-    p = sub.add_parser("demo", help="simulated shop + simulated ERP + the daemon, orders flowing")
+    _demo_parser(sub)
+    return parser
+
+
+def _demo_parser(sub: Any) -> None:
+    p = _command(
+        sub,
+        "demo",
+        "simulated shop + simulated ERP + the daemon, orders flowing",
+        "A simulated Starweb shop and a simulated e-conomic on loopback, the daemon between "
+        "them, a new order every --interval seconds and a progress line. Its config and state "
+        "go to a temporary folder that is removed at the end (kept with --keep or --state). "
+        "Ctrl-C stops it.",
+        (0, "stopped with no order in the ERP twice (--exit-when-done: every order arrived)"),
+        (1, "an order arrived twice, or (--exit-when-done) not all arrived within --timeout"),
+        (2, "usage error, or the starweb and economic plugins or tqdm (the demo extra) missing"),
+        (130, "interrupted (Ctrl-C)"),
+    )
     p.add_argument("--orders", type=int, default=0, help="place this many orders (0 = forever)")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between new orders")
     p.add_argument(
@@ -46,7 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 once every placed order is in the ERP exactly once",
     )
-    p.add_argument("--state", help="state file (default: a temporary one)")
+    p.add_argument("--state", help="state file (default: one in a temporary folder); kept")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary folder (config and state) at the end",
+    )
     p.add_argument(
         "--timeout",
         type=float,
@@ -59,34 +181,100 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1:0",
         help="the daemon's HTTP endpoint (default: a free loopback port)",
     )
-    return parser
 
 
 def _errors_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]) -> None:
-    p = sub.add_parser("errors", help="the per-record error queue: list, show, retry, resolve")
+    p = _command(
+        sub,
+        "errors",
+        "the per-record error queue: list, show, retry, resolve",
+        "The per-record error queue in the state file: records that failed for good wait here "
+        "until retried or resolved. These commands read and write the state file only (no "
+        "shop or ERP is called, no secret is read); a running daemon picks retried records up "
+        "within seconds.",
+        (2, "usage error (no ACTION); `brygga errors ACTION --help` gives each one's exit codes"),
+    )
     actions = p.add_subparsers(dest="errors_command", required=True, metavar="ACTION")
-    q = actions.add_parser("list", help="failed records, one per line")
+    q = _command(
+        actions,
+        "list",
+        "failed records, one per line",
+        "Failed records, one per line: id, connection, register, shop, record id, attempts, "
+        "age (since it failed), first line of the error (on a terminal, cut to its width).",
+        (0, "listed (also when there are none, or no state file yet)"),
+        (2, "usage error, an unknown --connection, or a missing or invalid config"),
+    )
     q.add_argument("--connection", help="only this connection")
     config_arg(q)
-    q = actions.add_parser("show", help="one record: fields, payload, attempts, events")
+    q.add_argument(
+        "-l",
+        "--full",
+        action="store_true",
+        help="the whole first line of each error, not cut to the terminal's width",
+    )
+    q = _command(
+        actions,
+        "show",
+        "one record: fields, payload, attempts, events",
+        "One record: every field, its payload (decoded when it is UTF-8 or JSON), every "
+        "attempt and its event log.",
+        (0, "shown"),
+        (1, "no record with that id (or no state file yet)"),
+        _CONFIG_ERROR,
+    )
     q.add_argument("id", type=int, metavar="ID")
     config_arg(q)
-    q = actions.add_parser("retry", help="put failed records back in the queue")
+    q = _command(
+        actions,
+        "retry",
+        "put failed records back in the queue",
+        "After fixing the cause: put one record (failed or resolved), or every failed one, "
+        "back in the queue, due now, with a fresh retry budget.",
+        (0, "requeued (or nothing failed to requeue)"),
+        (1, "no record with that id, or it is not failed (a done one: `replay order`)"),
+        (2, "usage error, an unknown --connection, or a missing or invalid config"),
+    )
     target = q.add_mutually_exclusive_group(required=True)
     target.add_argument("id", type=int, nargs="?", metavar="ID")
     target.add_argument("--all", action="store_true", help="every failed record")
     q.add_argument("--connection", help="with --all: only this connection")
     config_arg(q)
-    q = actions.add_parser("resolve", help="close a record by hand, with a note")
+    q = _command(
+        actions,
+        "resolve",
+        "close a record by hand, with a note",
+        "Close a record by hand (state resolved, final); the note is kept as its result and in "
+        "its event log. It is never picked up again; `show` still shows it.",
+        (0, "resolved"),
+        (1, "no record with that id, or it is done, resolved or being sent right now"),
+        (2, "usage error, an empty --note, or a missing or invalid config"),
+    )
     q.add_argument("id", type=int, metavar="ID")
     q.add_argument("--note", required=True, help="why (kept in the record's event log)")
     config_arg(q)
 
 
 def _replay_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]) -> None:
-    p = sub.add_parser("replay", help="run one record through its flow again (exactly once)")
+    p = _command(
+        sub,
+        "replay",
+        "run one record through its flow again (exactly once)",
+        "Run one record through its flow again, still exactly once: a record already "
+        "transferred is reported and nothing is sent unless --force asks for a new document.",
+        (2, "usage error (no WHAT); `brygga replay order --help` gives its exit codes"),
+    )
     what = p.add_subparsers(dest="replay_command", required=True, metavar="WHAT")
-    q = what.add_parser("order", help="one shop order: transfer it (again) to the ERP")
+    q = _command(
+        what,
+        "order",
+        "one shop order: transfer it (again) to the ERP",
+        "Queue one shop order for transfer (again). A running daemon does the work and the "
+        "command waits for the outcome (--wait); without one, the order waits for the next "
+        "start, or --here sends it from this process. Only --here reads the config's secrets.",
+        (0, "the order is in the ERP (now or already), or queued without waiting"),
+        (1, "it failed, was refused (e.g. being sent right now), or did not finish in time"),
+        (2, "usage error, an unknown connection or shop, or a missing or invalid config"),
+    )
     q.add_argument("order_id", metavar="ORDER_ID", help="the shop's order id")
     q.add_argument("--connection", required=True, help="connection name")
     q.add_argument("--shop", required=True, help="shop name within the connection")
@@ -110,8 +298,35 @@ def _replay_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], Non
     config_arg(q)
 
 
+def config_path(given: str | None) -> Path | str:
+    """The config file to use (-c, else $BRYGGA_CONFIG, else DEFAULT_CONFIG), or a one-line
+    error saying why there is none."""
+    if given:
+        return Path(given)
+    from_env = os.environ.get(CONFIG_ENV, "").strip()
+    if from_env:
+        if Path(from_env).exists():
+            return Path(from_env)
+        return (
+            f"no config file: ${CONFIG_ENV} names {from_env}, which does not exist; "
+            f"fix ${CONFIG_ENV} or pass the file with -c FILE"
+        )
+    if DEFAULT_CONFIG.exists():
+        return DEFAULT_CONFIG
+    return (
+        f"no config file: -c not given, ${CONFIG_ENV} not set, and {DEFAULT_CONFIG} does not "
+        "exist; pass the file with -c FILE"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "config"):
+        found = config_path(args.config)
+        if isinstance(found, str):
+            print(f"error: {found}", file=sys.stderr)
+            return 2
+        args.config = str(found)
     if args.command == "run":
         from brygga.commands import run as command
     elif args.command == "check":

@@ -228,8 +228,9 @@ def test_status_after_work_prints_one_line_per_connection_and_register(
     assert "butiken: ATTENTION: 2 failed orders record(s)" in lines
     assert "outlet: healthy" in lines
     butiken = lines[lines.index("butiken: ATTENTION: 2 failed orders record(s)") + 1]
-    assert re.match(
-        r"^\s+orders\s+ok\s+last success \d+[sm] ago\s+backlog 1\s+done 1\s+failed 2$", butiken
+    assert re.match(  # failed records: not "ok"
+        r"^\s+orders\s+errors\s+last success \d+[sm] ago\s+backlog 1\s+done 1\s+failed 2$",
+        butiken,
     )
     outlet_line = lines[lines.index("outlet: healthy") + 1]
     assert re.match(

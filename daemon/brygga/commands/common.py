@@ -1,29 +1,94 @@
-"""What several subcommands share: logging setup, plugin + config loading, table printing."""
+"""What several subcommands share: logging setup, config loading, table printing, hints."""
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import shlex
+import shutil
 import sys
 import tomllib
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, TextIO
 
-from brygga.config import LoadedConfig, load_config, parse_config
+from brygga.config import (
+    Config,
+    ConnectionConfig,
+    LoadedConfig,
+    load_config,
+    parse_config,
+    read_config_text,
+)
 from brygga.errors import ConfigError
 from brygga.plugins import PluginHost
 from brygga.sync.flows import flow_table
 
-__all__ = ["check_flows", "load", "print_table", "setup_logging"]
+__all__ = [
+    "ConfigView",
+    "ConnectionView",
+    "StateConfig",
+    "brygga_command",
+    "check_flows",
+    "format_table",
+    "load",
+    "load_state_config",
+    "log_handler",
+    "print_table",
+    "setup_logging",
+]
 
 #: libraries whose INFO lines would carry full URLs (and so possibly signed query strings)
 _QUIET = ("httpx", "httpcore", "hpack", "hypercorn.access", "aiosqlite")
 
+#: syslog priorities journald reads from a ``<N>`` line prefix (SyslogLevelPrefix=, on by default)
+_PRIORITY = {
+    logging.DEBUG: 7,
+    logging.INFO: 6,
+    logging.WARNING: 4,
+    logging.ERROR: 3,
+    logging.CRITICAL: 2,
+}
+
+
+def under_journald(stream: TextIO) -> bool:
+    """True when ``stream`` is systemd's journal stream: ``$JOURNAL_STREAM`` names its
+    device:inode (the check systemd.exec(5) prescribes, so a child whose stderr was redirected
+    elsewhere keeps its timestamps)."""
+    expected = os.environ.get("JOURNAL_STREAM", "")
+    if not expected:
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return expected == f"{st.st_dev}:{st.st_ino}"
+
+
+class _JournalFormatter(logging.Formatter):
+    """No timestamp (journald adds its own); a ``<N>`` prefix gives each line its priority."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = _PRIORITY.get(record.levelno, 6 if record.levelno < logging.WARNING else 3)
+        return f"<{priority}>{super().format(record)}"
+
+
+def log_handler(stream: TextIO) -> logging.Handler:
+    """The daemon's log handler on ``stream``: timestamped lines, or journald's form."""
+    handler = logging.StreamHandler(stream)
+    if under_journald(stream):
+        handler.setFormatter(_JournalFormatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    return handler
+
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=getattr(logging, level.upper(), logging.INFO), handlers=[log_handler(sys.stderr)]
     )
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -37,7 +102,7 @@ def plugin_host_for(path: Path) -> PluginHost:
         names = raw.get("daemon", {}).get("disabled_plugins", [])
         if isinstance(names, list):
             disabled = [str(n) for n in names]
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
         pass  # load() reports these properly
     return PluginHost(disabled=disabled)
 
@@ -62,17 +127,206 @@ def check_flows(loaded: LoadedConfig) -> None:
         raise ConfigError("\n".join(problems))
 
 
-def print_table(rows: Sequence[Sequence[str]], *, indent: str = "  ") -> None:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
-        print(indent + "  ".join(cells).rstrip())
+# -- the state-file commands' view of a config: no adapters, no secrets ----------------------
+
+
+class NamedShop(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class ConnectionView(Protocol):
+    """What `status`, `errors` and `replay` (without ``--here``) need of a connection."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> ConnectionConfig: ...
+
+    @property
+    def shops(self) -> Sequence[NamedShop]: ...
+
+
+class ConfigView(Protocol):
+    """A config as the state-file commands see it: a :class:`LoadedConfig` or a
+    :class:`StateConfig`."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def state_path(self) -> Path: ...
+
+    @property
+    def connections(self) -> Sequence[ConnectionView]: ...
+
+
+@dataclass(frozen=True)
+class StateShop:
+    name: str
+
+
+@dataclass(frozen=True)
+class StateConnection:
+    config: ConnectionConfig
+    shops: tuple[StateShop, ...]
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    """A config read without its adapters: no plugin is asked and no secret is resolved."""
+
+    path: Path
+    config: Config
+    connections: tuple[StateConnection, ...]
+
+    @property
+    def state_path(self) -> Path:
+        state = Path(self.config.daemon.state)
+        return state if state.is_absolute() else self.path.parent / state
+
+
+def _shop_name(raw: dict[str, Any], count: int) -> str:
+    """A shop's name as the loader settles it: its ``name``, else (one shop) its ``kind``."""
+    name = raw.get("name")
+    if isinstance(name, str) and name:
+        return name
+    kind = raw.get("kind")
+    return kind if isinstance(kind, str) and count == 1 else ""
+
+
+def load_state_config(path: Path) -> StateConfig:
+    """Read a config for the commands that only read or write the state file (`status`,
+    `errors`, `replay` without ``--here``): the schema, connection names and state path are
+    checked; adapters are not loaded and secrets (env variables, secret files) never read."""
+    config = parse_config(read_config_text(path), source=path)
+    view = StateConfig(
+        path=path,
+        config=config,
+        connections=tuple(
+            StateConnection(
+                config=conn,
+                shops=tuple(StateShop(_shop_name(s, len(conn.shops))) for s in conn.shops),
+            )
+            for conn in config.connection
+        ),
+    )
+    if not config.daemon.state.strip() or view.state_path.is_dir():
+        raise ConfigError(
+            f"{path}: daemon.state: {view.state_path} is a folder; name the state file, "
+            'e.g. state = "/var/lib/brygga/brygga.db"'
+        )
+    return view
+
+
+def unknown_connection(view: ConfigView, name: str) -> str:
+    """The one-line error for a ``--connection`` the config does not have."""
+    names = ", ".join(c.name for c in view.connections) or "none"
+    return f"{view.path}: no connection named {name!r} (connections: {names})"
+
+
+def brygga_command() -> str:
+    """How to run brygga from a shell, as this process was run: ``brygga`` when that is the
+    one on the PATH, else the console script beside this Python, else ``python -m brygga``."""
+    script = Path(sys.executable).parent / "brygga"
+    if script.is_file():
+        found = shutil.which("brygga")
+        if found and Path(found).resolve() == script.resolve():
+            return "brygga"
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m brygga"
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+#: a line break, with the indentation around it (a traceback, a multi-line API error)
+_BREAK = re.compile(r"\s*[\r\n]+\s*")
+
+
+def _one_line(value: object) -> str:
+    """A cell's text on one line, without control characters (a terminal would act on them)."""
+    text = _BREAK.sub(" ", str(value).strip())
+    return "".join(
+        " " if ch == "\t" else "\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text
+    )
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide East Asian characters take two, combining
+    marks and format characters none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns, ending in "…" when something was cut."""
+    if display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def terminal_width() -> int | None:
+    """The terminal's width when stdout is one; None for a pipe or a file (nothing is cut)."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def format_table(
+    rows: Sequence[Sequence[object]], *, indent: str = "  ", width: int | None = None
+) -> list[str]:
+    """Rows as aligned lines: every column but the last padded to its widest cell (in
+    terminal columns); cells on one line each. The last column holds the long texts (errors,
+    notes): with ``width`` it is cut to fit (at least to "…"), so lines do not wrap."""
+    if not rows:
+        return []
+    columns = len(rows[0])
+    if any(len(row) != columns for row in rows):
+        raise ValueError("every row of a table needs the same number of cells")
+    cells = [[_one_line(cell) for cell in row] for row in rows]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(columns - 1)]
+    lines = []
+    for row in cells:
+        head = "".join(
+            cell + " " * (w - display_width(cell)) + "  "
+            for cell, w in zip(row[:-1], widths, strict=True)
+        )
+        last = row[-1]
+        if width is not None:
+            room = width - display_width(indent + head)
+            last = _cut(last, max(room, 1))
+        lines.append((indent + head + last).rstrip())
+    return lines
+
+
+def print_table(
+    rows: Sequence[Sequence[object]], *, indent: str = "  ", width: int | None = None
+) -> None:
+    """Print :func:`format_table` lines (``width``: see there; :func:`terminal_width` gives
+    the terminal's)."""
+    for line in format_table(rows, indent=indent, width=width):
+        print(line)
 
 
 def validate_only(path: Path) -> None:
     """Schema-level validation (no plugins): used by tests and by `check` on its first pass."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    parse_config(text, source=path)
+    parse_config(read_config_text(path), source=path)

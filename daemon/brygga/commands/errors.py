@@ -11,8 +11,14 @@ from pathlib import Path
 
 import anyio
 
-from brygga.commands.common import load, print_table
-from brygga.config import LoadedConfig
+from brygga.commands.common import (
+    ConfigView,
+    brygga_command,
+    load_state_config,
+    print_table,
+    terminal_width,
+    unknown_connection,
+)
 from brygga.errors import BryggaError
 from brygga.runtime.actor import IDLE_RECHECK
 from brygga.store import Event, ItemState, Store, WorkItem
@@ -54,9 +60,9 @@ def _age(when: datetime, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def _first_line(text: str) -> str:
+def _first_line(text: str, limit: int | None = _ERROR_WIDTH) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= _ERROR_WIDTH else line[: _ERROR_WIDTH - 1] + "…"
+    return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"
 
 
 async def record_event(store: Store, item: WorkItem, kind: str, message: str) -> None:
@@ -75,7 +81,7 @@ async def record_event(store: Store, item: WorkItem, kind: str, message: str) ->
     )
 
 
-def _where_it_happens(loaded: LoadedConfig, count: int) -> str:
+def _where_it_happens(loaded: ConfigView, count: int) -> str:
     them = "it" if count == 1 else "them"
     state = loaded.state_path
     if daemon_running(state):
@@ -85,31 +91,34 @@ def _where_it_happens(loaded: LoadedConfig, count: int) -> str:
         )
     return (
         f"no daemon is running on {state}: the retry happens when it next starts "
-        f"(brygga run -c {loaded.path})"
+        f"({brygga_command()} run -c {loaded.path})"
     )
 
 
-def _no_state(loaded: LoadedConfig) -> bool:
+def _no_state(loaded: ConfigView) -> bool:
     if loaded.state_path.exists():
         return False
     print(f"no state yet at {loaded.state_path}: the daemon has not run with this config")
     return True
 
 
-def _known_connection(loaded: LoadedConfig, connection: str | None) -> bool:
-    names = [c.name for c in loaded.connections]
-    if connection is None or connection in names:
+def _known_connection(loaded: ConfigView, connection: str | None) -> bool:
+    if connection is None or connection in [c.name for c in loaded.connections]:
         return True
-    print(
-        f"error: {loaded.path}: no connection named {connection!r} "
-        f"(connections: {', '.join(names) or 'none'})",
-        file=sys.stderr,
-    )
+    print(f"error: {unknown_connection(loaded, connection)}", file=sys.stderr)
     return False
 
 
-async def list_errors(loaded: LoadedConfig, connection: str | None, now: datetime) -> int:
-    """Print failed records as a table; exit code 0 (2 for an unknown connection)."""
+async def list_errors(
+    loaded: ConfigView,
+    connection: str | None,
+    now: datetime,
+    *,
+    width: int | None = None,
+    full: bool = False,
+) -> int:
+    """Print failed records as a table, cut to ``width`` columns (``full``: not cut, and the
+    whole first line of each error); exit code 0 (2 for an unknown connection)."""
     if not _known_connection(loaded, connection):
         return 2
     if _no_state(loaded):
@@ -134,10 +143,10 @@ async def list_errors(loaded: LoadedConfig, connection: str | None, now: datetim
                 item.external_id,
                 str(item.attempts),
                 _age(item.updated_at, now),
-                _first_line(item.last_error),
+                _first_line(item.last_error, None if full else _ERROR_WIDTH),
             )
         )
-    print_table(rows, indent="")
+    print_table(rows, indent="", width=None if full else width)
     print(
         f"{len(failed)} failed record(s); `brygga errors show ID` for details, "
         "`errors retry ID|--all` after fixing the cause, `errors resolve ID --note TEXT` to close"
@@ -162,7 +171,7 @@ def _indent(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line for line in (text.splitlines() or [""]))
 
 
-async def show_error(loaded: LoadedConfig, item_id: int) -> int:
+async def show_error(loaded: ConfigView, item_id: int) -> int:
     """Print one record: every field, its payload, its attempts and its event log."""
     if _no_state(loaded):
         return 1
@@ -229,7 +238,7 @@ def _stored_stamp(text: str | None) -> str:
 
 
 async def retry_errors(
-    loaded: LoadedConfig, item_id: int | None, *, connection: str | None = None
+    loaded: ConfigView, item_id: int | None, *, connection: str | None = None
 ) -> int:
     """Move one record (or, with ``item_id`` None, every failed one) back to ``new``."""
     if not _known_connection(loaded, connection):
@@ -275,7 +284,7 @@ async def retry_errors(
     return 0
 
 
-async def resolve_error(loaded: LoadedConfig, item_id: int, note: str) -> int:
+async def resolve_error(loaded: ConfigView, item_id: int, note: str) -> int:
     """Close a record by hand with a note (state ``resolved``); it is never picked up again."""
     if not note.strip():
         print("error: --note must say why the record is resolved", file=sys.stderr)
@@ -311,16 +320,24 @@ async def resolve_error(loaded: LoadedConfig, item_id: int, note: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        loaded, _ = load(Path(args.config))
+        loaded = load_state_config(Path(args.config))
     except BryggaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     action = args.errors_command
     try:
         if action == "list":
-            return anyio.run(
-                list_errors, loaded, args.connection, datetime.now(UTC), backend="asyncio"
-            )
+
+            async def listing() -> int:
+                return await list_errors(
+                    loaded,
+                    args.connection,
+                    datetime.now(UTC),
+                    width=terminal_width(),
+                    full=args.full,
+                )
+
+            return anyio.run(listing, backend="asyncio")
         if action == "show":
             return anyio.run(show_error, loaded, args.id, backend="asyncio")
         if action == "retry":

@@ -13,9 +13,16 @@ from pathlib import Path
 import anyio
 
 from brygga.clock import Clock, SystemClock
-from brygga.commands.common import load
+from brygga.commands.common import (
+    ConfigView,
+    ConnectionView,
+    brygga_command,
+    load,
+    load_state_config,
+    unknown_connection,
+)
 from brygga.commands.errors import record_event, stamp
-from brygga.config import LoadedConfig, ResolvedConnection, settle_seconds
+from brygga.config import ResolvedConnection, settle_seconds
 from brygga.errors import BryggaError
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
@@ -44,15 +51,10 @@ class ReplayRequest:
     here: bool = False
 
 
-def _connection(loaded: LoadedConfig, request: ReplayRequest) -> ResolvedConnection | None:
-    names = [c.name for c in loaded.connections]
+def _connection(loaded: ConfigView, request: ReplayRequest) -> ConnectionView | None:
     conn = next((c for c in loaded.connections if c.name == request.connection), None)
     if conn is None:
-        print(
-            f"error: {loaded.path}: no connection named {request.connection!r} "
-            f"(connections: {', '.join(names) or 'none'})",
-            file=sys.stderr,
-        )
+        print(f"error: {unknown_connection(loaded, request.connection)}", file=sys.stderr)
         return None
     shops = [s.name for s in conn.shops]
     if request.shop not in shops:
@@ -66,7 +68,7 @@ def _connection(loaded: LoadedConfig, request: ReplayRequest) -> ResolvedConnect
 
 
 async def replay_order(
-    loaded: LoadedConfig,
+    loaded: ConfigView,
     request: ReplayRequest,
     *,
     confirm: Callable[[str], bool],
@@ -79,10 +81,14 @@ async def replay_order(
     ``confirm`` is asked before a forced replay changes anything. ``http`` is what ``--here``
     builds its adapters with (tests route it to simulators); the CLI passes none and gets a
     normal one. Exit code: 0 done or already done, 1 failed / not finished / refused, 2 usage.
+    ``loaded`` may be a :class:`~brygga.commands.common.StateConfig` (no secrets) unless
+    ``request.here``: sending needs the adapters.
     """
     conn = _connection(loaded, request)
     if conn is None:
         return 2
+    if request.here and not isinstance(conn, ResolvedConnection):
+        raise TypeError("replay --here needs a fully loaded config (adapters and secrets)")
     state = loaded.state_path
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
@@ -106,6 +112,7 @@ async def replay_order(
         run_id = f"replay-{uuid.uuid4().hex}"
         if request.here:
             # We hold the daemon lock: anything still SENDING was left by a stopped process.
+            assert isinstance(conn, ResolvedConnection)
             await store.items.recover(
                 connection=conn.name,
                 run_id=run_id,
@@ -116,6 +123,7 @@ async def replay_order(
         if isinstance(queued, int):
             return queued
         if request.here:
+            assert isinstance(conn, ResolvedConnection)
             flow = build_orders_flow(
                 conn,
                 store=store,
@@ -131,7 +139,7 @@ async def replay_order(
         if not running:
             print(
                 f"no daemon is running on {state}: the replay happens when it starts "
-                f"(brygga run -c {loaded.path}), or now with --here"
+                f"({brygga_command()} run -c {loaded.path}), or now with --here"
             )
             return 0
         if request.wait <= 0:
@@ -144,7 +152,7 @@ async def replay_order(
 
 async def _queue(
     store: Store,
-    conn: ResolvedConnection,
+    conn: ConnectionView,
     request: ReplayRequest,
     *,
     running: bool,
@@ -344,8 +352,17 @@ def run(args: argparse.Namespace) -> int:
     if args.wait < 0:
         print("error: --wait must be 0 or more seconds", file=sys.stderr)
         return 2
+    # Only --here sends anything: without it the command writes the state file, so it reads
+    # no secret (it works from a shell without the daemon's credentials).
+    path = Path(args.config)
+    mappings: Sequence[Mapping] = ()
     try:
-        loaded, host = load(Path(args.config))
+        if args.here:
+            loaded, host = load(path)
+            view: ConfigView = loaded
+            mappings = host.mappings
+        else:
+            view = load_state_config(path)
     except BryggaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -362,7 +379,7 @@ def run(args: argparse.Namespace) -> int:
         return True if args.yes else _confirm_on_tty(question)
 
     async def main() -> int:
-        return await replay_order(loaded, request, confirm=confirm, mappings=host.mappings)
+        return await replay_order(view, request, confirm=confirm, mappings=mappings)
 
     try:
         return anyio.run(main, backend="asyncio")

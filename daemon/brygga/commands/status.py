@@ -1,4 +1,4 @@
-"""`brygga status`: one line per connection and register, read from the state file."""
+"""`brygga status`: whether a daemon runs, one line per connection and register (state file)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,18 @@ from pathlib import Path
 
 import anyio
 
-from brygga.commands.common import load
-from brygga.config import LoadedConfig
+from brygga.commands.common import (
+    ConfigView,
+    brygga_command,
+    format_table,
+    load_state_config,
+    terminal_width,
+)
 from brygga.errors import BryggaError
 from brygga.store import Store
+from brygga.store.lock import daemon_running
+
+__all__ = ["daemon_line", "run", "status_report"]
 
 RUNNABLE = ("waiting", "new", "sending", "reconcile", "retry")
 
@@ -28,18 +36,51 @@ def _age(when: datetime | None, now: datetime) -> str:
     return f"{seconds // 3600}h ago"
 
 
-async def _report(loaded: LoadedConfig, now: datetime) -> int:
+def daemon_line(view: ConfigView) -> tuple[str, bool]:
+    """Whether a daemon holds the state file's lock, as a line to print, and whether that is
+    what is wanted (a config whose connections are all disabled needs no daemon)."""
+    state = view.state_path
+    try:
+        running = daemon_running(state)
+    except OSError as exc:
+        return f"daemon: cannot tell whether one runs on {state} ({exc.strerror})", False
+    if running:
+        return f"daemon: running on {state}", True
+    wanted = any(c.config.enabled for c in view.connections)
+    return (
+        f"daemon: NOT RUNNING: no brygga daemon holds {state}, so nothing is polled or sent; "
+        f"start it: {brygga_command()} run -c {view.path} (or systemctl start brygga)",
+        not wanted,
+    )
+
+
+def _register_state(failing: bool, late: bool, failed: int) -> str:
+    """The register's one word: what to look at first."""
+    if failing:
+        return "failing"
+    if late:
+        return "late"
+    if failed:
+        return "errors"  # failed records wait in `brygga errors list`
+    return "ok"
+
+
+async def _report(loaded: ConfigView, now: datetime, *, width: int | None = None) -> int:
+    """One headline per connection and an aligned line per register; exit code 1 when a
+    connection needs attention."""
     path = loaded.state_path
     if not path.exists():
         print(f"no state yet at {path}: the daemon has not run with this config")
         return 0
     unhealthy = 0
+    blocks: list[tuple[str, int]] = []  # (headline, how many table rows follow)
+    rows: list[tuple[str, ...]] = []
     async with await Store.open(path) as store:
         boards = await store.status.all()
         for conn in loaded.connections:
             counts = await store.items.counts(conn.name)
             registers = sorted({r for r, _ in counts} | {"orders"})
-            lines, problems = [], []
+            problems = []
             for register in registers:
                 backlog = sum(n for (r, s), n in counts.items() if r == register and s in RUNNABLE)
                 failed = counts.get((register, "failed"), 0)
@@ -49,46 +90,70 @@ async def _report(loaded: LoadedConfig, now: datetime) -> int:
                     b for b in boards if b.connection == conn.name and b.subject == register
                 ]
                 last = max((b.last_success for b in boards_for if b.last_success), default=None)
-                state = "ok"
-                if any(b.state == "failing" for b in boards_for):
-                    state = "failing"
                 interval = conn.config.poll.orders
-                if (
+                late = (
                     register == "orders"
                     and conn.config.enabled
                     and (last is None or now - last > timedelta(seconds=3 * interval + 60))
-                ):
-                    state = "late" if state == "ok" else state
+                )
+                failing = any(b.state == "failing" for b in boards_for)
+                state = _register_state(failing, late, failed)
                 if failed:
                     problems.append(f"{failed} failed {register} record(s)")
-                if state != "ok":
-                    problems.append(f"{register} {state}")
+                if failing or late:
+                    problems.append(f"{register} {'failing' if failing else 'late'}")
                 errors = [
                     f"polling {b.instance} failed: {b.last_error}" if b.polling else b.last_error
                     for b in sorted(boards_for, key=lambda b: not b.polling)
                     if b.state == "failing" and b.last_error
                 ]
-                detail = f" — {errors[0]}" if errors else ""
-                lines.append(
-                    f"    {register:18} {state:8} last success {_age(last, now):10} "
-                    f"backlog {backlog:<5} done {done:<6} failed {failed}{detail}"
+                rows.append(
+                    (
+                        register,
+                        state,
+                        f"last success {_age(last, now)}",
+                        f"backlog {backlog}",
+                        f"done {done}",
+                        f"failed {failed}",
+                        f"— {errors[0]}" if errors else "",
+                    )
                 )
             if not conn.config.enabled:
-                headline = "disabled"
+                headline = f"{conn.name}: disabled"
             elif problems:
-                headline = "ATTENTION: " + ", ".join(problems)
+                headline = f"{conn.name}: ATTENTION: " + ", ".join(problems)
                 unhealthy += 1
             else:
-                headline = "healthy"
-            print(f"{conn.name}: {headline}")
-            print("\n".join(lines))
+                headline = f"{conn.name}: healthy"
+            blocks.append((headline, len(registers)))
+    lines = iter(format_table(rows, indent="    ", width=width))
+    for headline, count in blocks:
+        print(headline)
+        for _ in range(count):
+            print(next(lines))
     return 1 if unhealthy else 0
+
+
+async def status_report(view: ConfigView, now: datetime, *, width: int | None = None) -> int:
+    """The whole `status` output: the daemon line, then every connection; exit code 1 when
+    something needs attention (no daemon included)."""
+    if not view.state_path.exists():
+        return await _report(view, now, width=width)
+    line, fine = daemon_line(view)
+    print(line)
+    code = await _report(view, now, width=width)
+    return 1 if code or not fine else 0
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        loaded, _ = load(Path(args.config))
-        return anyio.run(_report, loaded, datetime.now(UTC), backend="asyncio")
+        view = load_state_config(Path(args.config))
+        return anyio.run(
+            lambda: status_report(
+                view, datetime.now(UTC), width=None if args.full else terminal_width()
+            ),
+            backend="asyncio",
+        )
     except BryggaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
