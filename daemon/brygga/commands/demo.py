@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -15,9 +17,8 @@ from typing import Any, cast
 
 import anyio
 from anyio.abc import TaskStatus
-from tqdm import tqdm
 
-from brygga.commands.common import load, setup_logging
+from brygga.commands.common import brygga_command, load, setup_logging
 from brygga.commands.run import serve
 from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError
@@ -55,6 +56,19 @@ class Progress:
         return f"p50 {statistics.median(recent):.1f}s max {max(recent):.1f}s"
 
 
+def progress_text(
+    *, placed: int, failed: int, duplicates: int, done: int, elapsed: float, latency: str
+) -> str:
+    """The progress line after the count, the essentials first (a narrow terminal cuts the
+    end): what was placed, failed and duplicated; then time, rate and latency."""
+    minutes, seconds = divmod(int(elapsed), 60)
+    rate = f"{done / elapsed:.1f}" if elapsed > 0 else "?"
+    return (
+        f"placed {placed}, failed {failed}, duplicates {duplicates} "
+        f"[{minutes:02d}:{seconds:02d}, {rate} orders/s, latency {latency}]"
+    )
+
+
 def _place_random_order(shop: ShopSimulator, rng: random.Random, n: int) -> str:
     skus = shop.catalog_skus()
     lines = [(rng.choice(skus), rng.randint(1, 3)) for _ in range(rng.randint(1, 4))]
@@ -68,7 +82,7 @@ def _place_random_order(shop: ShopSimulator, rng: random.Random, n: int) -> str:
     )
 
 
-async def _demo(args: argparse.Namespace) -> int:
+async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
     host = PluginHost()
     shop_spec, erp_spec = host.adapters.get("starweb"), host.adapters.get("economic")
     if shop_spec is None or erp_spec is None or not shop_spec.simulator or not erp_spec.simulator:
@@ -78,13 +92,6 @@ async def _demo(args: argparse.Namespace) -> int:
     erp = cast(ErpSimulator, erp_spec.simulator())
     shop.faults.in_process = False
     erp.faults.in_process = False
-    if args.state:
-        state = Path(args.state)  # made absolute in run()
-        workdir = state.parent
-    else:
-        workdir = Path(tempfile.mkdtemp(prefix="brygga-demo-"))
-        state = workdir / "state.db"
-    workdir.mkdir(parents=True, exist_ok=True)
 
     rng = random.Random(args.seed)
     progress = Progress()
@@ -130,14 +137,15 @@ async def _demo(args: argparse.Namespace) -> int:
 
         deps: ActorDeps = await tg.start(daemon)
         await control.wait_started()
+        removed = "" if args.state or args.keep else " (removed at the end; --keep keeps it)"
         print(
             f"brygga demo\n"
             f"  shop (Starweb simulator)    {shop_url}\n"
             f"  ERP  (e-conomic simulator)  {erp_url}\n"
             f"  metrics                     http://127.0.0.1:{control.port}/metrics\n"
             f"  config                      {config_path}\n"
-            f"  state                       {state}\n"
-            f"  try: brygga status -c {config_path}\n"
+            f"  state                       {state}{removed}\n"
+            f"  try: {brygga_command()} status -c {config_path}\n"
             f"Placing an order every {args.interval:g}s"
             + (f", {args.orders} in all" if args.orders else "; Ctrl-C stops")
             + ".",
@@ -152,8 +160,17 @@ async def _demo(args: argparse.Namespace) -> int:
                 await anyio.sleep(args.interval)
 
         async def monitor() -> None:
-            bar = tqdm(total=args.orders or None, unit="order", desc="in ERP", mininterval=0.5)
-            deadline = anyio.current_time() + args.timeout
+            from tqdm import tqdm  # the demo extra; run() checked it is there
+
+            of = "/{total_fmt}" if args.orders else ""
+            bar = tqdm(
+                total=args.orders or None,
+                bar_format="in ERP {n_fmt}" + of + " orders{postfix}",
+                mininterval=0.5,
+                dynamic_ncols=True,  # the terminal's width, as it is now
+            )
+            started = anyio.current_time()
+            deadline = started + args.timeout
             try:
                 while True:
                     await anyio.sleep(0.5)
@@ -166,8 +183,14 @@ async def _demo(args: argparse.Namespace) -> int:
                     failed = len(await deps.store.items.query(states=[ItemState.FAILED]))
                     bar.n = done
                     bar.set_postfix_str(
-                        f"placed {len(placed)}, failed {failed}, duplicates {dupes}, "
-                        f"latency {progress.latency_text()}",
+                        progress_text(
+                            placed=len(placed),
+                            failed=failed,
+                            duplicates=dupes,
+                            done=done,
+                            elapsed=anyio.current_time() - started,
+                            latency=progress.latency_text(),
+                        ),
                         refresh=True,
                     )
                     if not args.exit_when_done:
@@ -212,11 +235,39 @@ async def _serve_sim(app: Any, stop: anyio.Event, *, task_status: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("tqdm") is None:
+        print(
+            "error: the demo's progress line needs tqdm, in brygga's demo extra: "
+            "pip install 'brygga[demo]' (in a checkout: pip install -e '.[demo]')",
+            file=sys.stderr,
+        )
+        return 2
     setup_logging("warning")
+    temporary: Path | None = None
     if args.state:
-        args.state = str(Path(args.state).resolve())
+        state = Path(args.state).resolve()
+        workdir = state.parent
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        temporary = workdir = Path(tempfile.mkdtemp(prefix="brygga-demo-"))
+        state = workdir / "state.db"
     try:
-        return anyio.run(_demo, args, backend="asyncio")
+        return anyio.run(_demo, args, workdir, state, backend="asyncio")
     except BryggaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:  # also after Ctrl-C
+        if temporary is not None:
+            _clean_up(temporary, keep=args.keep)
+
+
+def _clean_up(folder: Path, *, keep: bool) -> None:
+    """Remove the demo's temporary folder, or say where it was kept."""
+    if keep:
+        config = folder / "brygga-demo.toml"
+        print(f"kept {folder} (look: {brygga_command()} status -c {config})")
+        return
+    try:
+        shutil.rmtree(folder)
+    except OSError as exc:
+        print(f"note: could not remove {folder}: {exc.strerror}", file=sys.stderr)
