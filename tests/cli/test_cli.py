@@ -132,6 +132,19 @@ def test_check_honours_disabled_plugins(tmp_path: Path, capsys: pytest.CaptureFi
     assert "plugin 'starweb' is disabled" in err
 
 
+def test_check_honours_disabled_plugins_in_a_file_with_a_byte_order_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # some Windows editors save UTF-8 with a BOM; the plugin list must still be read from it
+    text = _connection("butiken", registers={"price_lists": "off"})
+    text = text.replace("[daemon]\n", '[daemon]\ndisabled_plugins = ["starweb"]\n')
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    code, _, err = _run(capsys, "check", "-c", str(path))
+    assert code == 2
+    assert "plugin 'starweb' is disabled" in err
+
+
 # -- plugins ------------------------------------------------------------------------------------
 
 

@@ -98,11 +98,11 @@ def plugin_host_for(path: Path) -> PluginHost:
     """Plugins, minus the ones the config disables (read before the full validation)."""
     disabled: list[str] = []
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_config_text(path))
         names = raw.get("daemon", {}).get("disabled_plugins", [])
         if isinstance(names, list):
             disabled = [str(n) for n in names]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+    except (ConfigError, tomllib.TOMLDecodeError, AttributeError):
         pass  # load() reports these properly
     return PluginHost(disabled=disabled)
 
