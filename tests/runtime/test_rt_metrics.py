@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from prometheus_client import enable_created_metrics
 
+from brygga.commands.run import seed_last_success
 from brygga.metrics import Metrics
+from brygga.store import Store
 
 NOW = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
 
@@ -92,3 +96,26 @@ def test_no_created_series() -> None:
     text = metrics.render()[0].decode()
     assert "brygga_items_total" in text and "brygga_http_request_duration_seconds_count" in text
     assert "_created" not in text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the store needs asyncio
+async def test_last_success_starts_from_the_state_file(tmp_path: Path) -> None:
+    # after a restart the stale-register alert must still see when orders last went through
+    store = await Store.open(tmp_path / "state.db")
+    try:
+        await store.status.success("c", "orders", "", NOW - timedelta(hours=2))
+        await store.status.success("other", "orders", "", NOW)
+        await store.status.poll_failed("c", "orders", "se", "401", NOW)
+        metrics = Metrics()
+        await seed_last_success(store, metrics, ["c"])
+    finally:
+        await store.close()
+    value = metrics.registry.get_sample_value(
+        "brygga_last_success_timestamp_seconds", {"connection": "c", "register": "orders"}
+    )
+    assert value == (NOW - timedelta(hours=2)).timestamp()
+    other = metrics.registry.get_sample_value(
+        "brygga_last_success_timestamp_seconds", {"connection": "other", "register": "orders"}
+    )
+    assert other is None  # not a connection this daemon runs

@@ -19,6 +19,7 @@ from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
 from brygga.http.server import ListenError
 from brygga.metrics import ItemOutcome, Metrics
+from brygga.models import Register
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps, run_connection
 from brygga.runtime.daemon import DaemonControl, serve_daemon
@@ -58,6 +59,15 @@ class MetricsObserver:
         now = datetime.now(UTC)
         self._metrics.transfer_latency.labels(connection, register).observe(latency_seconds)
         self._metrics.succeeded(connection, register, at=now)
+
+
+async def seed_last_success(store: Store, metrics: Metrics, names: list[str]) -> None:
+    """Start ``brygga_last_success_timestamp_seconds`` from the state file, so a register that
+    stopped working before a restart is still seen as stale (not as never having worked)."""
+    registers = {register.value for register in Register}
+    for row in await store.status.all():
+        if row.connection in names and row.register in registers and row.last_success:
+            metrics.succeeded(row.connection, row.register, at=row.last_success)
 
 
 async def _refresh_gauges(store: Store, metrics: Metrics, names: list[str]) -> None:
@@ -114,6 +124,7 @@ async def serve(
             return [c for c in fresh.connections if c.config.enabled]
 
         async with anyio.create_task_group() as tg:
+            await seed_last_success(store, metrics, [c.name for c in targets])
             tg.start_soon(_refresh_gauges, store, metrics, [c.name for c in targets])
             tg.start_soon(
                 keep_history_bounded, store, loaded.config.daemon.keep_history, deps.clock
