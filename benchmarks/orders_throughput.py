@@ -1,0 +1,421 @@
+"""Orders throughput: the full orders flow between both simulators in-process, timed and counted.
+
+Places N orders in a simulated Starweb shop, then times one poll of the change feed and W workers
+sending every order to a simulated e-conomic (and then writing every document number back to
+the shop), all in this process with no injected latency. Prints orders/s, write transactions
+per order, HTTP requests per order and the profile's top entries; ``--json`` prints one JSON
+document instead::
+
+    .venv/bin/python benchmarks/orders_throughput.py                  # 300 orders, 1/4/8 workers
+    .venv/bin/python benchmarks/orders_throughput.py --orders 1000 --workers 1 8 --json
+
+Run it against another checkout with ``PYTHONPATH=<checkout>/daemon:<checkout>/plugins``.
+
+How it is measured:
+
+- Rate limits: the adapters' own limits (10 requests/s) would dominate, so the shop and ERP
+  configs get ``rate_limit = { requests = 1000000, per_seconds = 0.001 }`` (``shop_config``,
+  ``erp_config``). No fake clock is passed: the flow runs on the system clock, as in the daemon.
+- Timed: one ``poll_once`` (discovery and enqueueing), then W workers claiming and processing
+  orders until none is left, then W workers doing the same for the write-back register. Setting
+  up the simulators, the store and the orders is not timed.
+- Write transactions are counted at SQLite, not in brygga: ``sqlite3.connect`` is wrapped in this
+  process only so that every connection gets a trace callback; a transaction is a ``BEGIN`` or a
+  write statement run outside one (autocommit). Nothing in production code counts.
+- HTTP requests are counted twice: by ``HttpContext.on_request`` (any arguments accepted) when
+  the context allows setting it, and by the simulators' own request logs (``requests``).
+- The profile (cProfile, the event loop's thread only) is a separate, untimed run.
+
+Brygga API used (keep it small; adapt here when it changes): ``SimulatedConnection.open(directory,
+shop_options=, shop_config=, erp_config=, orders=)``, ``env.shop.place_order``,
+``env.shop.requests``, ``env.erp.requests``, ``env.erp.documents()``, ``env.http.on_request``,
+``env.flow()``, ``flow.poll_once(shop)``, ``flow.claim(register)``, ``flow.process(item)``, and
+the register names ``brygga.sync.orders.REGISTER`` and ``WRITEBACK``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import platform
+import pstats
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from brygga.simulated import SimulatedConnection
+
+try:  # the register names; the engine rewrite may move them
+    from brygga.sync.orders import REGISTER, WRITEBACK
+except ImportError:  # pragma: no cover - adapt here
+    REGISTER, WRITEBACK = "orders", "orders.writeback"
+
+#: generous enough that no rate limiter ever waits (the first wait is one window: 1 ms)
+UNLIMITED = {"requests": 1_000_000, "per_seconds": 0.001}
+SKUS = ["KAFFE-500", "TE-100", "BOK-01", "TROJA-M"]
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+# -- counting at SQLite ---------------------------------------------------------------------
+
+
+@dataclass
+class SqlCounts:
+    begins: int = 0
+    commits: int = 0
+    rollbacks: int = 0
+    #: write statements run outside an explicit transaction (each its own transaction)
+    autocommit_writes: int = 0
+    statements: int = 0
+
+    @property
+    def transactions(self) -> int:
+        return self.begins + self.autocommit_writes
+
+
+class SqlCounter:
+    """Counts statements on every sqlite3 connection opened after :meth:`install`."""
+
+    def __init__(self) -> None:
+        self.counts = SqlCounts()
+        self._lock = threading.Lock()
+
+    def install(self) -> None:
+        real_connect = sqlite3.connect
+
+        def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            conn: sqlite3.Connection = real_connect(*args, **kwargs)
+            conn.set_trace_callback(self._tracer(conn))
+            return conn
+
+        sqlite3.connect = connect  # type: ignore[assignment]
+
+    def _tracer(self, conn: sqlite3.Connection) -> Callable[[str], None]:
+        def trace(statement: str) -> None:
+            text = statement.lstrip()
+            if text.startswith("--"):  # a trigger's statements
+                return
+            word = text[:8].upper()
+            with self._lock:
+                counts = self.counts
+                counts.statements += 1
+                if word.startswith("BEGIN"):
+                    counts.begins += 1
+                elif word.startswith(("COMMIT", "END")):
+                    counts.commits += 1
+                elif word.startswith("ROLLBACK"):
+                    counts.rollbacks += 1
+                elif word.startswith(WRITES) and not conn.in_transaction:
+                    counts.autocommit_writes += 1
+
+        return trace
+
+    def reset(self) -> SqlCounts:
+        with self._lock:
+            counts, self.counts = self.counts, SqlCounts()
+        return counts
+
+
+SQL = SqlCounter()
+
+
+# -- one run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    workers: int
+    orders: int
+    seconds: float
+    orders_per_s: float
+    transactions: int
+    tx_per_order: float
+    sql: dict[str, int]
+    #: requests the HttpContext hook saw (None: the hook could not be set)
+    requests_hook: int | None
+    requests_simulators: int
+    requests_per_order: float
+    requests_by_endpoint: dict[str, int]
+    states: dict[str, int]
+    erp_documents: int
+    written_back: int
+    profile: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _endpoint(system: str, method: str, path: str) -> str:
+    """``starweb GET /orders/{id}``: ids and numbers folded so requests group by endpoint."""
+    path = re.sub(r"/\d+(?=/|$)", "/{id}", path.split("?", 1)[0])
+    return f"{system} {method} {path}"
+
+
+def _place(env: Any, n: int) -> None:
+    for i in range(n):
+        env.shop.place_order(
+            lines=[(SKUS[i % 4], 1 + i % 3), (SKUS[(i + 1) % 4], 1)],
+            email=f"kund{i}@example.se",
+            freight=Decimal("49.00"),
+        )
+
+
+async def _drain(flow: Any, register: str, workers: int, states: Counter[str]) -> None:
+    async def worker() -> None:
+        while True:
+            item = await flow.claim(register)
+            if item is None:
+                return
+            state = await flow.process(item)
+            states[f"{register}:{getattr(state, 'value', state)}"] += 1
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(workers):
+            tg.start_soon(worker)
+
+
+async def run_once(orders: int, workers: int, *, profile: bool = False) -> Run:
+    with tempfile.TemporaryDirectory(prefix="brygga-bench-") as tmp:
+        async with SimulatedConnection.open(
+            Path(tmp),
+            shop_options={"seed": 3},
+            shop_config={"rate_limit": UNLIMITED},
+            erp_config={"rate_limit": UNLIMITED},
+            orders={"workers": workers},
+        ) as env:
+            _place(env, orders)
+            hooked: list[tuple[Any, ...]] = []
+            try:
+                env.http.on_request = lambda *args: hooked.append(args)
+                hook_set = True
+            except (AttributeError, TypeError):  # a frozen context: count at the simulators
+                hook_set = False
+            flow = env.flow()
+            shop_before, erp_before = len(env.shop.requests), len(env.erp.requests)
+            states: Counter[str] = Counter()
+            profiler = cProfile.Profile() if profile else None
+            SQL.reset()
+            started = time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
+            await flow.poll_once(env.shop_name)
+            await _drain(flow, REGISTER, workers, states)
+            await _drain(flow, WRITEBACK, workers, states)
+            if profiler is not None:
+                profiler.disable()
+            seconds = time.perf_counter() - started
+            sql = SQL.reset()
+            endpoints: Counter[str] = Counter()
+            for method, path in env.shop.requests[shop_before:]:
+                endpoints[_endpoint("starweb", method, path)] += 1
+            for method, path in env.erp.requests[erp_before:]:
+                endpoints[_endpoint("economic", method, path)] += 1
+            simulated = sum(endpoints.values())
+            documents = len(env.erp.documents())
+            return Run(
+                workers=workers,
+                orders=orders,
+                seconds=round(seconds, 4),
+                orders_per_s=round(orders / seconds, 2),
+                transactions=sql.transactions,
+                tx_per_order=round(sql.transactions / orders, 2),
+                sql=asdict(sql),
+                requests_hook=len(hooked) if hook_set else None,
+                requests_simulators=simulated,
+                requests_per_order=round(simulated / orders, 2),
+                requests_by_endpoint=dict(endpoints.most_common()),
+                states=dict(states),
+                erp_documents=documents,
+                written_back=states.get(f"{WRITEBACK}:done", 0),
+                profile=_top(profiler, 15) if profiler is not None else [],
+            )
+
+
+def _top(profiler: cProfile.Profile, n: int) -> list[dict[str, Any]]:
+    stats = pstats.Stats(profiler)
+    rows = []
+    entries = stats.stats  # type: ignore[attr-defined]
+    for (filename, line, name), (cc, nc, tt, ct, _callers) in entries.items():
+        rows.append(
+            {
+                "function": f"{_short(filename)}:{line}({name})",
+                "calls": nc if nc == cc else f"{nc}/{cc}",
+                "tottime": round(tt, 4),
+                "cumtime": round(ct, 4),
+            }
+        )
+    rows.sort(key=lambda row: row["cumtime"], reverse=True)
+    return rows[:n]
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/daemon/", "/plugins/", "/lib/python3"):
+        at = filename.rfind(marker)
+        if at >= 0:
+            return filename[at + len(marker) :] if marker != "/lib/python3" else filename[at + 1 :]
+    return filename
+
+
+# -- the machine and the code measured ------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
+    except (OSError, StopIteration, ValueError):
+        mem_kb = 0
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
+
+
+def code_under_test() -> dict[str, str]:
+    import brygga
+
+    where = Path(brygga.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown", ""
+    return {"brygga": str(where), "commit": commit + ("+dirty" if dirty else "")}
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def _median_run(runs: list[Run]) -> Run:
+    ordered = sorted(runs, key=lambda run: run.orders_per_s)
+    return ordered[len(ordered) // 2]
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    SQL.install()
+    results: list[dict[str, Any]] = []
+    for workers in args.workers:
+        runs = [await run_once(args.orders, workers) for _ in range(args.repeat)]
+        median = _median_run(runs)
+        entry = asdict(median)
+        entry.pop("profile")
+        entry["orders_per_s_all"] = [run.orders_per_s for run in runs]
+        entry["orders_per_s_median"] = statistics.median(run.orders_per_s for run in runs)
+        results.append(entry)
+        if not args.json:
+            print(_line(median, runs), flush=True)
+    document: dict[str, Any] = {
+        "benchmark": "orders_throughput",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "code": code_under_test(),
+        "machine": machine(),
+        "parameters": {
+            "orders": args.orders,
+            "workers": args.workers,
+            "repeat": args.repeat,
+            "rate_limit": UNLIMITED,
+            "clock": "system",
+        },
+        "runs": results,
+    }
+    if args.profile_workers:
+        profiled = await run_once(args.orders, args.profile_workers, profile=True)
+        document["profile"] = {
+            "workers": profiled.workers,
+            "orders_per_s_under_profiler": profiled.orders_per_s,
+            "top_cumulative": profiled.profile,
+        }
+    return document
+
+
+def _line(run: Run, runs: list[Run]) -> str:
+    spread = ""
+    if len(runs) > 1:
+        rates = sorted(r.orders_per_s for r in runs)
+        spread = f" (min {rates[0]:.1f}, max {rates[-1]:.1f}, {len(runs)} runs)"
+    return (
+        f"{run.workers} worker(s): {run.orders_per_s:7.1f} orders/s{spread}  "
+        f"{run.tx_per_order:5.2f} write tx/order  {run.requests_per_order:5.2f} requests/order  "
+        f"[{run.orders} orders in {run.seconds:.2f} s, {run.erp_documents} ERP documents]"
+    )
+
+
+def _print_profile(document: dict[str, Any]) -> None:
+    profile = document.get("profile")
+    if not profile:
+        return
+    print(
+        f"\nprofile ({profile['workers']} worker(s), "
+        f"{profile['orders_per_s_under_profiler']:.1f} orders/s under cProfile), "
+        "top by cumulative time:"
+    )
+    print(f"  {'cumtime':>8} {'tottime':>8} {'calls':>10}  function")
+    for row in profile["top_cumulative"]:
+        cum, tot, calls = row["cumtime"], row["tottime"], str(row["calls"])
+        print(f"  {cum:8.3f} {tot:8.3f} {calls:>10}  {row['function']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=300, help="orders per run (default 300)")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 4, 8], help="worker counts (default 1 4 8)"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per worker count (median)")
+    parser.add_argument(
+        "--profile-workers",
+        type=int,
+        default=1,
+        help="workers in the separate profiled run (0: no profile; default 1)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args(argv)
+    document = anyio.run(measure, args, backend="asyncio")
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        code, box = document["code"], document["machine"]
+        print(
+            f"\ncode {code['commit']} ({code['brygga']}); {box['cpus']} CPUs {box['cpu_model']}, "
+            f"{box['ram_gib']} GiB, Python {box['python']}, SQLite {box['sqlite']}"
+        )
+        _print_profile(document)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
