@@ -152,18 +152,18 @@ class Figures:
 
 async def wait_ready(port: int, process: Process, seconds: float) -> str:
     """'' when /readyz answers 200; else why not (exited, timed out)."""
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                return f"exited with status {process.returncode} before it was ready"
-            try:
-                answer = await client.get(f"http://127.0.0.1:{port}/readyz")
-                if answer.status_code == 200:
-                    return ""
-            except httpx.TransportError:
-                pass
-            await anyio.sleep(0.05)
+    with anyio.move_on_after(seconds):
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            while True:
+                if process.returncode is not None:
+                    return f"exited with status {process.returncode} before it was ready"
+                try:
+                    answer = await client.get(f"http://127.0.0.1:{port}/readyz")
+                    if answer.status_code == 200:
+                        return ""
+                except httpx.TransportError:
+                    pass
+                await anyio.sleep(0.05)
     return f"did not start within {seconds:g} s"
 
 
