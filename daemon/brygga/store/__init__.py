@@ -11,14 +11,24 @@ from brygga.store.db import Database
 from brygga.store.events import Event, Events
 from brygga.store.outcomes import FollowUp, Health, Outcome
 from brygga.store.status import RegisterStatus, StatusBoard
-from brygga.store.workitems import Enqueued, ItemState, WorkItem, WorkItems, work_key
+from brygga.store.workitems import (
+    Discovered,
+    Enqueued,
+    Intent,
+    ItemState,
+    WorkItem,
+    WorkItems,
+    work_key,
+)
 
 __all__ = [
     "Binding",
+    "Discovered",
     "Enqueued",
     "Event",
     "FollowUp",
     "Health",
+    "Intent",
     "ItemState",
     "Outcome",
     "RegisterStatus",

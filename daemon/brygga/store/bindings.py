@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-import aiosqlite
-
-from brygga.store.db import Database, Row, to_ts
+from brygga.store.db import Database, Row, Tx, to_ts
 
 __all__ = ["Binding", "Bindings", "delete_binding", "insert_binding"]
 
@@ -29,28 +26,12 @@ class Bindings:
     async def bind(self, connection: str, binding: Binding, now: datetime) -> None:
         """Record a binding. Binding the same pair again is a no-op; binding either side to a
         different partner raises sqlite's IntegrityError (a bug worth stopping for)."""
-        async with self._db.transaction() as tx:
-            await insert_binding(tx, connection, binding, now)
+        await self._db.run(lambda tx: insert_binding(tx, connection, binding, now))
 
     async def target_of(
         self, connection: str, entity: str, source_instance: str, source_id: str
     ) -> Binding | None:
-        return await self._find("source", connection, entity, source_instance, source_id)
-
-    async def source_of(
-        self, connection: str, entity: str, target_instance: str, target_id: str
-    ) -> Binding | None:
-        return await self._find("target", connection, entity, target_instance, target_id)
-
-    async def _find(
-        self,
-        side: Literal["source", "target"],
-        connection: str,
-        entity: str,
-        instance: str,
-        record_id: str,
-    ) -> Binding | None:
-        row = await self._db.fetchone(_SELECT[side], (connection, entity, instance, record_id))
+        row = await self._db.fetchone(_SELECT, (connection, entity, source_instance, source_id))
         return _binding(row) if row else None
 
     async def unbind(
@@ -58,8 +39,9 @@ class Bindings:
     ) -> Binding | None:
         """Forget the binding of a source record (a forced replay replaces its document);
         return the binding that was dropped, or None if there was none."""
-        async with self._db.transaction() as tx:
-            return await delete_binding(tx, connection, entity, source_instance, source_id)
+        return await self._db.run(
+            lambda tx: delete_binding(tx, connection, entity, source_instance, source_id)
+        )
 
     async def count(self, connection: str, entity: str) -> int:
         row = await self._db.fetchone(
@@ -69,11 +51,10 @@ class Bindings:
         return int(row[0]) if row else 0
 
 
-_SELECT = {
-    side: "SELECT * FROM bindings WHERE connection = ? AND entity = ?"
-    f" AND {side}_instance = ? AND {side}_id = ?"
-    for side in ("source", "target")
-}
+_SELECT = (
+    "SELECT * FROM bindings WHERE connection = ? AND entity = ?"
+    " AND source_instance = ? AND source_id = ?"
+)
 
 
 def _binding(row: Row) -> Binding:
@@ -86,19 +67,14 @@ def _binding(row: Row) -> Binding:
     )
 
 
-async def insert_binding(
-    tx: aiosqlite.Connection, connection: str, binding: Binding, now: datetime
-) -> None:
+def insert_binding(tx: Tx, connection: str, binding: Binding, now: datetime) -> None:
     """Inside a transaction: record ``binding`` (the same pair again is a no-op)."""
-    rows = list(
-        await tx.execute_fetchall(
-            _SELECT["source"],
-            (connection, binding.entity, binding.source_instance, binding.source_id),
-        )
-    )
-    if rows and _binding(rows[0]) == binding:
+    row = tx.execute(
+        _SELECT, (connection, binding.entity, binding.source_instance, binding.source_id)
+    ).fetchone()
+    if row is not None and _binding(row) == binding:
         return
-    await tx.execute(
+    tx.execute(
         "INSERT INTO bindings (connection, entity, source_instance, source_id,"
         " target_instance, target_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
@@ -113,16 +89,12 @@ async def insert_binding(
     )
 
 
-async def delete_binding(
-    tx: aiosqlite.Connection, connection: str, entity: str, source_instance: str, source_id: str
+def delete_binding(
+    tx: Tx, connection: str, entity: str, source_instance: str, source_id: str
 ) -> Binding | None:
     """Inside a transaction: drop a source record's binding; return it (None if none)."""
-    rows = list(
-        await tx.execute_fetchall(
-            _SELECT["source"], (connection, entity, source_instance, source_id)
-        )
-    )
-    if not rows:
+    row = tx.execute(_SELECT, (connection, entity, source_instance, source_id)).fetchone()
+    if row is None:
         return None
-    await tx.execute("DELETE FROM bindings WHERE id = ?", (rows[0]["id"],))
-    return _binding(rows[0])
+    tx.execute("DELETE FROM bindings WHERE id = ?", (row["id"],))
+    return _binding(row)

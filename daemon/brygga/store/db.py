@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import anyio
@@ -16,11 +17,14 @@ import anyio
 from brygga.errors import SchemaTooNewError
 from brygga.store.schema import MIGRATIONS
 
-__all__ = ["Database", "from_ts", "to_ts"]
+__all__ = ["Database", "Tx", "from_ts", "to_ts"]
 
 log = logging.getLogger(__name__)
 
 Row = aiosqlite.Row
+#: the connection as a transaction body run by :meth:`Database.run` sees it (on its own thread)
+Tx = sqlite3.Connection
+T = TypeVar("T")
 
 
 def to_ts(when: datetime) -> str:
@@ -119,6 +123,27 @@ class Database:
                     await self._undo()
                     raise
 
+    async def run(self, body: Callable[[Tx], T]) -> T:
+        """Run ``body`` in one ``BEGIN IMMEDIATE`` … ``COMMIT`` on the connection's own thread.
+
+        The whole transaction is one hand-off to aiosqlite's thread instead of one per
+        statement, so the connection is held for the SQL and the commit's fsync only. ``body``
+        is plain synchronous code on the connection (no awaits, no I/O besides SQLite); if it
+        raises, the transaction is rolled back and the error re-raised here. A caller cancelled
+        while the body runs leaves it to finish (commit or roll back) on that thread: the
+        connection is outside a transaction whenever the next body starts."""
+        async with self._lock:
+            # aiosqlite's queue runs one function after another on its thread; its own methods
+            # reach the sqlite3 connection the same way (private API: pyproject pins <0.23)
+            queue: Callable[..., Awaitable[T]] = self._conn._execute
+            result = await queue(_in_transaction, self._conn._conn, body)
+            return result
+
+    async def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes when another connection commits."""
+        row = await self.fetchone("PRAGMA data_version")
+        return int(row[0]) if row else 0
+
     async def _undo(self) -> None:
         """Roll back whatever the connection has open, once its pending statements have run.
 
@@ -139,9 +164,7 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement in its own transaction; return the rows changed."""
-        async with self.transaction() as tx:
-            cursor = await tx.execute(sql, params)
-            return cursor.rowcount
+        return await self.run(lambda tx: tx.execute(sql, params).rowcount)
 
     async def schema_version(self) -> int:
         row = await self.fetchone("SELECT MAX(version) FROM schema_migrations")
@@ -166,7 +189,27 @@ def _create_private(path: Path) -> None:
         os.close(fd)
 
 
+def _in_transaction(conn: Tx, body: Callable[[Tx], T]) -> T:
+    """On aiosqlite's thread: ``body`` between ``BEGIN IMMEDIATE`` and ``COMMIT``."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = body(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
 def _statements(sql: str) -> Iterable[str]:
-    for statement in sql.split(";"):
-        if statement.strip():
-            yield statement
+    """The statements of a migration; a trigger's body (``BEGIN … END``) stays whole."""
+    pending = ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+    if pending.strip(" \n;"):
+        yield pending

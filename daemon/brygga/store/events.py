@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from brygga.store.db import Database, Row, from_ts, to_ts
+from brygga.store.db import Database, Row, Tx, from_ts, to_ts
 
 __all__ = ["Event", "Events", "insert_event"]
 
@@ -29,8 +27,7 @@ class Events:
         self._db = db
 
     async def add(self, event: Event) -> None:
-        async with self._db.transaction() as tx:
-            await insert_event(tx, event)
+        await self._db.run(lambda tx: insert_event(tx, event))
 
     async def for_record(
         self, connection: str, register: str, instance: str, external_id: str
@@ -65,9 +62,9 @@ def _event(row: Row) -> Event:
     )
 
 
-async def insert_event(tx: aiosqlite.Connection, event: Event) -> None:
+def insert_event(tx: Tx, event: Event) -> None:
     """Inside a transaction: append one event."""
-    await tx.execute(
+    tx.execute(
         "INSERT INTO events (at, connection, register, instance, external_id, work_item_id,"
         " kind, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (

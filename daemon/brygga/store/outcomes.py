@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from brygga.store.bindings import Binding, delete_binding, insert_binding
-from brygga.store.db import to_ts
+from brygga.store.db import Tx, to_ts
 from brygga.store.events import Event, insert_event
 from brygga.store.keys import work_key
 from brygga.store.status import mark_failure, mark_success
@@ -68,8 +66,8 @@ class Outcome:
 _ATTEMPT_OUTCOME = {"reconcile": "in doubt"}
 
 
-async def apply_outcome(
-    tx: aiosqlite.Connection,
+def apply_outcome(
+    tx: Tx,
     *,
     item_id: int,
     connection: str,
@@ -83,16 +81,16 @@ async def apply_outcome(
     stamp = to_ts(now)
     if outcome.bind is not None:
         if outcome.replace_binding:
-            await delete_binding(
+            delete_binding(
                 tx,
                 connection,
                 outcome.bind.entity,
                 outcome.bind.source_instance,
                 outcome.bind.source_id,
             )
-        await insert_binding(tx, connection, outcome.bind, now)
+        insert_binding(tx, connection, outcome.bind, now)
     state = outcome.state
-    await tx.execute(
+    tx.execute(
         "UPDATE work_items SET state = ?, last_error = ?,"
         " result = CASE WHEN ? = '' THEN result ELSE ? END, next_attempt = ?, updated_at = ?,"
         " done_at = CASE WHEN ? IN ('done', 'failed', 'skipped') THEN ? ELSE NULL END,"
@@ -114,17 +112,17 @@ async def apply_outcome(
         ),
     )
     if outcome.revisit:
-        await tx.execute(
+        tx.execute(
             "DELETE FROM attempts WHERE work_item_id = ? AND finished_at IS NULL", (item_id,)
         )
     else:
-        await tx.execute(
+        tx.execute(
             "UPDATE attempts SET finished_at = ?, outcome = ?, error = ?"
             " WHERE work_item_id = ? AND finished_at IS NULL",
             (stamp, _ATTEMPT_OUTCOME.get(state, state), outcome.error, item_id),
         )
     for kind, message in outcome.events:
-        await insert_event(
+        insert_event(
             tx,
             Event(
                 at=now,
@@ -138,20 +136,18 @@ async def apply_outcome(
             ),
         )
     for follow in outcome.follow_ups:
-        await _follow_up(tx, connection, follow, stamp)
+        _follow_up(tx, connection, follow, stamp)
     if outcome.health is not None:
         health = outcome.health
         if health.ok:
-            await mark_success(tx, connection, health.register, instance, now)
+            mark_success(tx, connection, health.register, instance, now)
         else:
-            await mark_failure(tx, connection, health.register, instance, health.error, now)
+            mark_failure(tx, connection, health.register, instance, health.error, now)
 
 
-async def _follow_up(
-    tx: aiosqlite.Connection, connection: str, follow: FollowUp, stamp: str
-) -> None:
+def _follow_up(tx: Tx, connection: str, follow: FollowUp, stamp: str) -> None:
     key = work_key(connection, follow.register, follow.instance, follow.external_id)
-    cursor = await tx.execute(
+    cursor = tx.execute(
         "INSERT INTO work_items (connection, register, instance, external_id, idempotency_key,"
         " state, next_attempt, payload, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -169,7 +165,7 @@ async def _follow_up(
     )
     if cursor.rowcount or not follow.reopen:
         return
-    await tx.execute(
+    tx.execute(
         "UPDATE work_items SET state = 'new', attempts = 0, payload = ?, next_attempt = ?,"
         " updated_at = ?, done_at = NULL WHERE idempotency_key = ?"
         " AND state NOT IN ('sending', 'reconcile')",

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from brygga.store.db import Database, from_ts, to_ts
+from brygga.store.db import Database, Tx, from_ts, to_ts
 
 __all__ = ["RegisterStatus", "StatusBoard", "mark_failure", "mark_success", "poll_row"]
 
@@ -50,14 +48,12 @@ class StatusBoard:
         self._db = db
 
     async def success(self, connection: str, register: str, instance: str, now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await mark_success(tx, connection, register, instance, now)
+        await self._db.run(lambda tx: mark_success(tx, connection, register, instance, now))
 
     async def failure(
         self, connection: str, register: str, instance: str, error: str, now: datetime
     ) -> None:
-        async with self._db.transaction() as tx:
-            await mark_failure(tx, connection, register, instance, error, now)
+        await self._db.run(lambda tx: mark_failure(tx, connection, register, instance, error, now))
 
     async def poll_failed(
         self, connection: str, register: str, instance: str, error: str, now: datetime
@@ -91,11 +87,9 @@ class StatusBoard:
         ]
 
 
-async def mark_success(
-    tx: aiosqlite.Connection, connection: str, register: str, instance: str, now: datetime
-) -> None:
+def mark_success(tx: Tx, connection: str, register: str, instance: str, now: datetime) -> None:
     """Inside a transaction: the register works (state ok, last success now)."""
-    await tx.execute(
+    tx.execute(
         "INSERT INTO register_status (connection, register, instance, state, last_success,"
         " updated_at) VALUES (?, ?, ?, 'ok', ?, ?) ON CONFLICT (connection, register, instance)"
         " DO UPDATE SET state = 'ok', last_success = excluded.last_success,"
@@ -104,8 +98,8 @@ async def mark_success(
     )
 
 
-async def mark_failure(
-    tx: aiosqlite.Connection,
+def mark_failure(
+    tx: Tx,
     connection: str,
     register: str,
     instance: str,
@@ -113,7 +107,7 @@ async def mark_failure(
     now: datetime,
 ) -> None:
     """Inside a transaction: the register is failing, with the error sentence."""
-    await tx.execute(
+    tx.execute(
         "INSERT INTO register_status (connection, register, instance, state, last_error,"
         " last_error_at, updated_at) VALUES (?, ?, ?, 'failing', ?, ?, ?)"
         " ON CONFLICT (connection, register, instance) DO UPDATE SET state = 'failing',"

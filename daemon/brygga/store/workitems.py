@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
-from brygga.store.db import Database, Row, from_ts, to_ts
+from brygga.store.db import Database, Row, Tx, from_ts, to_ts
 from brygga.store.keys import work_key
 from brygga.store.outcomes import Outcome, apply_outcome
 
@@ -18,7 +16,9 @@ __all__ = [
     "FINAL",
     "IN_FLIGHT",
     "RUNNABLE",
+    "Discovered",
     "Enqueued",
+    "Intent",
     "ItemState",
     "WorkItem",
     "WorkItems",
@@ -69,6 +69,9 @@ class WorkItem:
     updated_at: datetime
     #: an earlier write's outcome is unknown: until then an empty lookup allows no new send
     doubt_until: datetime | None = None
+    #: the reference this claim recorded (``claim(..., intent=...)``), "" otherwise; the item's
+    #: ``reference`` stays the one stored before the claim (an earlier attempt's intent)
+    intent: str = ""
 
     @classmethod
     def from_row(cls, row: Row) -> WorkItem:
@@ -103,7 +106,20 @@ class Enqueued(enum.Enum):
     FINAL = "final"
 
 
-_COLUMNS = "*"
+@dataclass(frozen=True)
+class Discovered:
+    """One record a poller found, for :meth:`WorkItems.enqueue_many`."""
+
+    external_id: str
+    #: False: recorded as WAITING (looked at again later); True: NEW, or promotes a WAITING one
+    ready: bool
+    #: when the source last changed the record (kept as the item's ``source_time``)
+    source_time: datetime | None = None
+    payload: bytes | None = None
+
+
+#: a function of the claimed item that returns the reference to record with the claim
+Intent = Callable[[WorkItem], str]
 
 
 class WorkItems:
@@ -126,87 +142,103 @@ class WorkItems:
     ) -> Enqueued:
         """Record a record as work, idempotently (unique key). A record seen again is a no-op,
         except that a WAITING item becomes NEW once the record is ready."""
-        key = work_key(connection, register, instance, external_id)
-        state = ItemState.NEW if ready else ItemState.WAITING
+        record = Discovered(external_id, ready, source_time, payload)
+        return await self._db.run(
+            lambda tx: _enqueue(tx, connection, register, instance, record, to_ts(now))
+        )
+
+    async def enqueue_many(
+        self,
+        *,
+        connection: str,
+        register: str,
+        instance: str,
+        records: Sequence[Discovered],
+        now: datetime,
+    ) -> int:
+        """:meth:`enqueue` for a whole page of records in one transaction; returns how many
+        items were created or promoted from WAITING to NEW (the rest were already known)."""
         stamp = to_ts(now)
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO work_items (connection, register, instance, external_id,"
-                " idempotency_key, state, next_attempt, payload, source_time, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (idempotency_key) DO NOTHING",
-                (
-                    connection,
-                    register,
-                    instance,
-                    external_id,
-                    key,
-                    state.value,
-                    stamp,
-                    payload,
-                    to_ts(source_time) if source_time else "",
-                    stamp,
-                    stamp,
-                ),
-            )
-            if cursor.rowcount:
-                return Enqueued.CREATED
-            rows = list(
-                await tx.execute_fetchall(
-                    "SELECT state FROM work_items WHERE idempotency_key = ?", (key,)
-                )
-            )
-            current = ItemState(rows[0]["state"])
-            if current in FINAL:
-                return Enqueued.FINAL
-            if current is ItemState.WAITING and ready:
-                await tx.execute(
-                    "UPDATE work_items SET state = 'new', next_attempt = ?, updated_at = ?"
-                    " WHERE idempotency_key = ? AND state = 'waiting'",
-                    (stamp, stamp, key),
-                )
-                return Enqueued.PROMOTED
-            return Enqueued.UNCHANGED
+
+        def body(tx: Tx) -> int:
+            changed = (_enqueue(tx, connection, register, instance, r, stamp) for r in records)
+            return sum(1 for e in changed if e in (Enqueued.CREATED, Enqueued.PROMOTED))
+
+        return await self._db.run(body) if records else 0
 
     async def claim(
-        self, *, connection: str, register: str, now: datetime, run_id: str
+        self,
+        *,
+        connection: str,
+        register: str,
+        now: datetime,
+        run_id: str,
+        intent: Intent | None = None,
     ) -> WorkItem | None:
         """Take the next due item and mark it SENDING for this run (one transaction).
 
-        The caller sets the reference with :meth:`record_intent` before any remote call. The
-        returned item's ``state`` is WAITING or RECONCILE when it was claimed from those states.
-        """
-        stamp = to_ts(now)
-        async with self._db.transaction() as tx:
-            rows = list(
-                await tx.execute_fetchall(
-                    "SELECT id, state FROM work_items WHERE connection = ? AND register = ?"
-                    " AND state IN ('waiting', 'new', 'retry', 'reconcile') AND next_attempt <= ?"
-                    " ORDER BY next_attempt, id LIMIT 1",
-                    (connection, register, stamp),
-                )
-            )
-            if not rows:
-                return None
-            return await _take(tx, rows[0]["id"], ItemState(rows[0]["state"]), stamp, run_id)
+        The returned item's ``state`` is WAITING or RECONCILE when it was claimed from those
+        states. Its ``reference`` is the one stored before this claim: non-empty means an
+        earlier attempt recorded its intent (the document may exist).
 
-    async def claim_one(self, item_id: int, *, now: datetime, run_id: str) -> WorkItem | None:
+        ``intent``: called with that item inside the claim's transaction; a non-empty result is
+        recorded as the item's reference in the same transaction (so no separate
+        :meth:`record_intent`) and returned as the item's ``intent``. Without it (or when it
+        returns ""), ``intent`` is "" and the caller records the reference with
+        :meth:`record_intent` before any remote call.
+        """
+        items = await self.claim_many(
+            connection=connection, register=register, now=now, run_id=run_id, limit=1, intent=intent
+        )
+        return items[0] if items else None
+
+    async def claim_many(
+        self,
+        *,
+        connection: str,
+        register: str,
+        now: datetime,
+        run_id: str,
+        limit: int,
+        intent: Intent | None = None,
+    ) -> list[WorkItem]:
+        """Claim up to ``limit`` due items, oldest due first, in one transaction (batch
+        workers); each is what :meth:`claim` would return, with its own attempt."""
+        stamp = to_ts(now)
+
+        def body(tx: Tx) -> list[WorkItem]:
+            rows = tx.execute(
+                "SELECT id, state FROM work_items WHERE connection = ? AND register = ?"
+                " AND state IN ('waiting', 'new', 'retry', 'reconcile') AND next_attempt <= ?"
+                " ORDER BY next_attempt, id LIMIT ?",
+                (connection, register, stamp, limit),
+            ).fetchall()
+            return [
+                _take(tx, row["id"], ItemState(row["state"]), stamp, run_id, intent) for row in rows
+            ]
+
+        return await self._db.run(body)
+
+    async def claim_one(
+        self, item_id: int, *, now: datetime, run_id: str, intent: Intent | None = None
+    ) -> WorkItem | None:
         """Claim this one item if it is runnable, due or not (``replay order --here``).
 
         Same contract as :meth:`claim`; None when the item is missing or not runnable.
         """
         stamp = to_ts(now)
         marks = ", ".join("?" for _ in RUNNABLE)
-        async with self._db.transaction() as tx:
-            rows = list(
-                await tx.execute_fetchall(
-                    f"SELECT id, state FROM work_items WHERE id = ? AND state IN ({marks})",
-                    (item_id, *(s.value for s in RUNNABLE)),
-                )
-            )
-            if not rows:
+
+        def body(tx: Tx) -> WorkItem | None:
+            row = tx.execute(
+                f"SELECT id, state FROM work_items WHERE id = ? AND state IN ({marks})",
+                (item_id, *(s.value for s in RUNNABLE)),
+            ).fetchone()
+            if row is None:
                 return None
-            return await _take(tx, item_id, ItemState(rows[0]["state"]), stamp, run_id)
+            return _take(tx, item_id, ItemState(row["state"]), stamp, run_id, intent)
+
+        return await self._db.run(body)
 
     async def record_intent(self, item_id: int, reference: str, now: datetime) -> None:
         """Write the remote reference this attempt will use, durably, before the remote call."""
@@ -217,17 +249,26 @@ class WorkItems:
 
     async def apply(self, item: WorkItem, outcome: Outcome, now: datetime) -> None:
         """Apply a worker's outcome for a claimed item: one transaction for all of it."""
-        async with self._db.transaction() as tx:
-            await apply_outcome(
-                tx,
-                item_id=item.id,
-                connection=item.connection,
-                register=item.register,
-                instance=item.instance,
-                external_id=item.external_id,
-                outcome=outcome,
-                now=now,
-            )
+        await self.apply_many(((item, outcome),), now)
+
+    async def apply_many(self, pairs: Sequence[tuple[WorkItem, Outcome]], now: datetime) -> None:
+        """:meth:`apply` for several claimed items in one transaction (all or none)."""
+
+        def body(tx: Tx) -> None:
+            for item, outcome in pairs:
+                apply_outcome(
+                    tx,
+                    item_id=item.id,
+                    connection=item.connection,
+                    register=item.register,
+                    instance=item.instance,
+                    external_id=item.external_id,
+                    outcome=outcome,
+                    now=now,
+                )
+
+        if pairs:
+            await self._db.run(body)
 
     async def finish(
         self,
@@ -240,19 +281,19 @@ class WorkItems:
         next_attempt: datetime | None = None,
     ) -> None:
         """Move an item to its next state and close the running attempt (no side effects)."""
-        async with self._db.transaction() as tx:
-            await apply_outcome(
+        outcome = Outcome(state=state.value, error=error, result=result, next_attempt=next_attempt)
+        await self._db.run(
+            lambda tx: apply_outcome(
                 tx,
                 item_id=item_id,
                 connection="",
                 register="",
                 instance="",
                 external_id="",
-                outcome=Outcome(
-                    state=state.value, error=error, result=result, next_attempt=next_attempt
-                ),
+                outcome=outcome,
                 now=now,
             )
+        )
 
     async def recover(
         self, *, connection: str, run_id: str, now: datetime, settle: float = 0.0
@@ -262,20 +303,22 @@ class WorkItems:
         an empty lookup allows a new send only ``settle`` seconds from now."""
         stamp = to_ts(now)
         doubt = to_ts(now + timedelta(seconds=settle))
-        async with self._db.transaction() as tx:
-            await tx.execute(
+
+        def body(tx: Tx) -> int:
+            tx.execute(
                 "UPDATE attempts SET finished_at = ?, outcome = 'interrupted'"
                 " WHERE finished_at IS NULL AND work_item_id IN (SELECT id FROM work_items"
                 " WHERE connection = ? AND state IN ('sending', 'reconcile') AND run_id != ?)",
                 (stamp, connection, run_id),
             )
-            cursor = await tx.execute(
+            return tx.execute(
                 "UPDATE work_items SET state = 'reconcile', next_attempt = ?, updated_at = ?,"
                 " doubt_until = CASE WHEN reference = '' THEN doubt_until ELSE ? END"
                 " WHERE connection = ? AND state IN ('sending', 'reconcile') AND run_id != ?",
                 (stamp, stamp, doubt, connection, run_id),
-            )
-            return cursor.rowcount
+            ).rowcount
+
+        return await self._db.run(body)
 
     async def prune(self, older_than: datetime) -> int:
         """Forget finished records (done, skipped, resolved) older than ``older_than``, with
@@ -391,27 +434,71 @@ class WorkItems:
         return from_ts(row[0]) if row and row[0] else None
 
 
-async def _take(
-    tx: aiosqlite.Connection, item_id: int, previous: ItemState, stamp: str, run_id: str
-) -> WorkItem:
-    """Inside a claim's transaction: move the row to SENDING for this run, open an attempt."""
-    # Claimed items leave the runnable states at once, so no other worker can take them.
-    await tx.execute(
-        "UPDATE work_items SET state = 'sending', attempts = attempts + 1, run_id = ?,"
-        " updated_at = ? WHERE id = ?",
-        (run_id, stamp, item_id),
+def _enqueue(
+    tx: Tx, connection: str, register: str, instance: str, record: Discovered, stamp: str
+) -> Enqueued:
+    """Inside a transaction: record one discovered record (see :meth:`WorkItems.enqueue`)."""
+    key = work_key(connection, register, instance, record.external_id)
+    state = ItemState.NEW if record.ready else ItemState.WAITING
+    cursor = tx.execute(
+        "INSERT INTO work_items (connection, register, instance, external_id,"
+        " idempotency_key, state, next_attempt, payload, source_time, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (idempotency_key) DO NOTHING",
+        (
+            connection,
+            register,
+            instance,
+            record.external_id,
+            key,
+            state.value,
+            stamp,
+            record.payload,
+            to_ts(record.source_time) if record.source_time else "",
+            stamp,
+            stamp,
+        ),
     )
-    await tx.execute(
+    if cursor.rowcount:
+        return Enqueued.CREATED
+    row = tx.execute("SELECT state FROM work_items WHERE idempotency_key = ?", (key,)).fetchone()
+    current = ItemState(row["state"])
+    if current in FINAL:
+        return Enqueued.FINAL
+    if current is ItemState.WAITING and record.ready:
+        tx.execute(
+            "UPDATE work_items SET state = 'new', next_attempt = ?, updated_at = ?"
+            " WHERE idempotency_key = ? AND state = 'waiting'",
+            (stamp, stamp, key),
+        )
+        return Enqueued.PROMOTED
+    return Enqueued.UNCHANGED
+
+
+def _take(
+    tx: Tx, item_id: int, previous: ItemState, stamp: str, run_id: str, intent: Intent | None
+) -> WorkItem:
+    """Inside a claim's transaction: move the row to SENDING for this run, open an attempt,
+    and record the intent's reference if one is given."""
+    # Claimed items leave the runnable states at once, so no other worker can take them.
+    row = tx.execute(
+        "UPDATE work_items SET state = 'sending', attempts = attempts + 1, run_id = ?,"
+        " updated_at = ? WHERE id = ? RETURNING *",
+        (run_id, stamp, item_id),
+    ).fetchone()
+    tx.execute(
         # attempt numbers count every try in the record's history; `attempts` on the item counts
         # tries since a person last retried it (it drives the backoff and the give-up limit)
         "INSERT INTO attempts (work_item_id, attempt, started_at)"
-        " SELECT id, (SELECT COUNT(*) FROM attempts WHERE work_item_id = work_items.id) + 1, ?"
-        " FROM work_items WHERE id = ?",
-        (stamp, item_id),
+        " VALUES (?, (SELECT COUNT(*) FROM attempts WHERE work_item_id = ?) + 1, ?)",
+        (item_id, item_id, stamp),
     )
-    row = list(await tx.execute_fetchall("SELECT * FROM work_items WHERE id = ?", (item_id,)))
-    item = WorkItem.from_row(row[0])
+    item = WorkItem.from_row(row)
     if previous in (ItemState.WAITING, ItemState.RECONCILE):
         # the worker must know: re-check readiness / look the reference up before sending
-        return dataclasses.replace(item, state=previous)
+        item = dataclasses.replace(item, state=previous)
+    reference = intent(item) if intent is not None else ""
+    if reference:
+        tx.execute("UPDATE work_items SET reference = ? WHERE id = ?", (reference, item_id))
+        item = dataclasses.replace(item, intent=reference)
     return item
