@@ -359,7 +359,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--counts", type=int, nargs="+", default=[10, 100, 1000], help="connections per daemon"
@@ -377,7 +377,11 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds a daemon may take to become ready (default 180)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     document = anyio.run(measure, args, backend="asyncio")
     if args.json:
         print(json.dumps(document, indent=2))

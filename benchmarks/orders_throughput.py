@@ -96,7 +96,8 @@ class SqlCounter:
         self.counts = SqlCounts()
         self._lock = threading.Lock()
 
-    def install(self) -> None:
+    def install(self) -> Callable[[], None]:
+        """Wrap ``sqlite3.connect``; returns the function that puts the real one back."""
         real_connect = sqlite3.connect
 
         def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
@@ -105,6 +106,11 @@ class SqlCounter:
             return conn
 
         sqlite3.connect = connect  # type: ignore[assignment]
+
+        def uninstall() -> None:
+            sqlite3.connect = real_connect
+
+        return uninstall
 
     def _tracer(self, conn: sqlite3.Connection) -> Callable[[str], None]:
         def trace(statement: str) -> None:
@@ -264,7 +270,7 @@ def _top(profiler: cProfile.Profile, n: int, key: str = "cumtime") -> list[dict[
 
 
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", "/daemon/", "/plugins/", "/lib/python3"):
+    for marker in ("site-packages/", "/daemon/", "/plugins/", "/benchmarks/", "/lib/python3"):
         at = filename.rfind(marker)
         if at >= 0:
             return filename[at + len(marker) :] if marker != "/lib/python3" else filename[at + 1 :]
@@ -329,7 +335,14 @@ def _median_run(runs: list[Run]) -> Run:
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
-    SQL.install()
+    uninstall = SQL.install()
+    try:
+        return await _measure(args)
+    finally:
+        uninstall()
+
+
+async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     for workers in args.workers:
         runs = [await run_once(args.orders, workers) for _ in range(args.repeat)]
@@ -400,7 +413,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
         print(f"  {cum:8.3f} {tot:8.3f} {calls:>10}  {row['function']}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--orders", type=int, default=300, help="orders per run (default 300)")
     parser.add_argument(
@@ -414,7 +427,11 @@ def main(argv: list[str] | None = None) -> int:
         help="workers in the separate profiled run (0: no profile; default 1)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     document = anyio.run(measure, args, backend="asyncio")
     if args.json:
         print(json.dumps(document, indent=2))
