@@ -82,7 +82,11 @@ class SqlCounts:
     rollbacks: int = 0
     #: write statements run outside an explicit transaction (each its own transaction)
     autocommit_writes: int = 0
+    #: reads outside a transaction (each its own round trip to the store, but no write)
+    autocommit_reads: int = 0
     statements: int = 0
+    #: write transactions by their first write ("UPDATE work_items"; "none": read only)
+    by_first_write: dict[str, int] = field(default_factory=dict)
 
     @property
     def transactions(self) -> int:
@@ -113,6 +117,8 @@ class SqlCounter:
         return uninstall
 
     def _tracer(self, conn: sqlite3.Connection) -> Callable[[str], None]:
+        first_write: list[str | None] = [None]  # of the open transaction ("" before one)
+
         def trace(statement: str) -> None:
             text = statement.lstrip()
             if text.startswith("--"):  # a trigger's statements
@@ -123,12 +129,24 @@ class SqlCounter:
                 counts.statements += 1
                 if word.startswith("BEGIN"):
                     counts.begins += 1
-                elif word.startswith(("COMMIT", "END")):
-                    counts.commits += 1
-                elif word.startswith("ROLLBACK"):
-                    counts.rollbacks += 1
-                elif word.startswith(WRITES) and not conn.in_transaction:
-                    counts.autocommit_writes += 1
+                    first_write[0] = ""
+                elif word.startswith(("COMMIT", "END", "ROLLBACK")):
+                    if word.startswith("ROLLBACK"):
+                        counts.rollbacks += 1
+                    else:
+                        counts.commits += 1
+                        key = first_write[0] or "none"
+                        counts.by_first_write[key] = counts.by_first_write.get(key, 0) + 1
+                    first_write[0] = None
+                elif word.startswith(WRITES):
+                    if first_write[0] == "":
+                        first_write[0] = _write_key(text)
+                    elif not conn.in_transaction:
+                        counts.autocommit_writes += 1
+                        key = _write_key(text) + " (autocommit)"
+                        counts.by_first_write[key] = counts.by_first_write.get(key, 0) + 1
+                elif word.startswith(("SELECT", "WITH")) and not conn.in_transaction:
+                    counts.autocommit_reads += 1
 
         return trace
 
@@ -139,6 +157,15 @@ class SqlCounter:
 
 
 SQL = SqlCounter()
+_WRITE = re.compile(
+    r"(INSERT|UPDATE|DELETE|REPLACE)\b(?:\s+OR\s+\w+)?(?:\s+INTO|\s+FROM)?\s+(\w+)", re.I
+)
+
+
+def _write_key(statement: str) -> str:
+    """``UPDATE work_items`` for ``UPDATE work_items SET …``."""
+    found = _WRITE.match(statement)
+    return f"{found[1].upper()} {found[2]}" if found else statement.split(None, 1)[0].upper()
 
 
 # -- one run --------------------------------------------------------------------------------
@@ -152,7 +179,9 @@ class Run:
     orders_per_s: float
     transactions: int
     tx_per_order: float
-    sql: dict[str, int]
+    #: write transactions plus reads outside one, per order
+    store_ops_per_order: float
+    sql: dict[str, Any]
     #: requests the HttpContext hook saw (None: the hook could not be set)
     requests_hook: int | None
     requests_simulators: int
@@ -239,6 +268,7 @@ async def run_once(orders: int, workers: int, *, profile: bool = False) -> Run:
                 orders_per_s=round(orders / seconds, 2),
                 transactions=sql.transactions,
                 tx_per_order=round(sql.transactions / orders, 2),
+                store_ops_per_order=round((sql.transactions + sql.autocommit_reads) / orders, 2),
                 sql=asdict(sql),
                 requests_hook=len(hooked) if hook_set else None,
                 requests_simulators=simulated,
@@ -385,10 +415,14 @@ def _line(run: Run, runs: list[Run]) -> str:
     if len(runs) > 1:
         rates = sorted(r.orders_per_s for r in runs)
         spread = f" (min {rates[0]:.1f}, max {rates[-1]:.1f}, {len(runs)} runs)"
+    by_kind: dict[str, int] = run.sql.get("by_first_write", {})
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items(), key=lambda kv: -kv[1]))
     return (
         f"{run.workers} worker(s): {run.orders_per_s:7.1f} orders/s{spread}  "
-        f"{run.tx_per_order:5.2f} write tx/order  {run.requests_per_order:5.2f} requests/order  "
-        f"[{run.orders} orders in {run.seconds:.2f} s, {run.erp_documents} ERP documents]"
+        f"{run.tx_per_order:5.2f} write tx/order ({run.store_ops_per_order:.2f} with reads)  "
+        f"{run.requests_per_order:5.2f} requests/order  "
+        f"[{run.orders} orders in {run.seconds:.2f} s, {run.erp_documents} ERP documents]\n"
+        f"    write transactions by first write: {kinds}"
     )
 
 
