@@ -1,4 +1,4 @@
-"""Secrets in config: read from the environment or a file, never printed."""
+"""Secrets in config: read from the environment or a file, never printed, scrubbed from text."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Secret", "resolve_secret"]
+__all__ = ["MASK", "Secret", "resolve_secret", "scrub"]
+
+#: what a scrubbed secret is replaced with
+MASK = "***"
 
 
 class Secret:
@@ -76,3 +79,14 @@ def resolve_secret(spec: Any, *, base_dir: Path | None = None) -> Secret:
     if not value:
         raise ValueError(f"secret file {path} is empty")
     return Secret(value, source=f"file:{path}")
+
+
+def scrub(text: str, *secrets: str | Secret | None) -> str:
+    """``text`` (e.g. an error a server sent back, which may echo what it got) with every
+    occurrence of each secret replaced by ``***``. Empty and None secrets are skipped; longer
+    secrets go first, so a secret that contains another is never left half visible. Scrub
+    before shortening a text: a cut could leave part of a secret behind."""
+    values = {s.reveal() if isinstance(s, Secret) else s for s in secrets}
+    for value in sorted((v for v in values if v), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text

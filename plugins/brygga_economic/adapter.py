@@ -52,7 +52,7 @@ from brygga.adapters import (
 from brygga.documents import CENT, Document
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient, account_key
-from brygga.http.ratelimit import RateLimit
+from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import Address, Customer, CustomerKind, DocumentRef, DocumentType, Register
 from brygga.secrets import Secret
 from brygga_economic import wire
@@ -64,8 +64,6 @@ __all__ = ["CAPABILITIES", "EconomicAdapter", "EconomicConfig", "create_adapter"
 
 log = logging.getLogger(__name__)
 
-#: e-conomic's daily fair use (50,000/24 h) published no burst limit; this is ours.
-DEFAULT_RATE_LIMIT = RateLimit(10, 1.0)
 MAX_REFERENCE = 250
 
 CAPABILITIES = Capabilities(
@@ -76,6 +74,7 @@ CAPABILITIES = Capabilities(
     price_lists=True,
     webhooks=False,
     lookup_by_reference=True,
+    # e-conomic's daily fair use (50,000/24 h) publishes no burst limit; this one is ours
     rate_limit=DEFAULT_RATE_LIMIT,
     notes=(
         "Legacy REST API (restapi.e-conomic.com), which e-conomic keeps in feature freeze.",

@@ -22,6 +22,7 @@ import msgspec
 
 from brygga.errors import BryggaError, PermanentError, TransientError
 from brygga.http.client import RemoteClient
+from brygga.secrets import scrub
 from brygga_economic import wire
 
 __all__ = ["EconomicApi", "NotFoundError", "describe_errors"]
@@ -116,9 +117,8 @@ class EconomicApi:
         await self.client.aclose()
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        """``text`` without the API tokens (an answer may echo what the request carried)."""
+        return scrub(text, *self._secrets)
 
     def _scrub_tree(self, value: Any, depth: int = 0) -> Any:
         """Every string (keys too) of an error document scrubbed, before it is shortened."""

@@ -68,7 +68,7 @@ from brygga.adapters import (
 )
 from brygga.errors import BryggaError, PermanentError
 from brygga.http.client import RemoteClient, account_key
-from brygga.http.ratelimit import RateLimit
+from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import DocumentRef, Order, OrderChange, Register
 from brygga.secrets import Secret
 from brygga_starweb.auth import TokenSource
@@ -89,8 +89,6 @@ from brygga_starweb.wire import (
 
 __all__ = [
     "CAPABILITIES",
-    "DEFAULT_RATE_LIMIT",
-    "RateLimitSetting",
     "StarwebAdapter",
     "StarwebConfig",
     "token_account",
@@ -98,8 +96,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Starweb publishes no limit; a conservative figure of our own.
-DEFAULT_RATE_LIMIT = RateLimit(10, 1.0)
 ORDER_INCLUDES = "items,addresses,customer,status,externalServices"
 
 CAPABILITIES = Capabilities(
@@ -131,13 +127,6 @@ CAPABILITIES = Capabilities(
 )
 
 
-class RateLimitSetting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``rate_limit = { requests = 10, per_seconds = 1 }``"""
-
-    requests: Annotated[int, msgspec.Meta(ge=1)]
-    per_seconds: Annotated[float, msgspec.Meta(gt=0)]
-
-
 class StarwebConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     """A Starweb shop: ``base_url`` is the API root, e.g. ``https://SHOP.starwebserver.se/api/v2``."""
 
@@ -149,8 +138,9 @@ class StarwebConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     service_name: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] = "brygga"
     #: safety cap on order-list pages read by one change-feed call
     page_limit: Annotated[int, msgspec.Meta(ge=1)] = 200
-    #: overrides the default 10 requests/s
-    rate_limit: RateLimitSetting | None = None
+    #: Starweb publishes no limit: overrides our default 10 requests/s, e.g.
+    #: ``{ requests = 5, per_seconds = 1 }``
+    rate_limit: RateLimit | None = None
     #: ``shippingTrackerType`` sent with tracking numbers (an id from /shipping-tracking-types)
     tracker_type: int | None = None
 
@@ -164,17 +154,12 @@ class StarwebAdapter:
         self.config = config
         #: the shop's name in messages (never a credential)
         self.shop = config.name or context.instance or "starweb"
-        limit = (
-            RateLimit(config.rate_limit.requests, config.rate_limit.per_seconds)
-            if config.rate_limit
-            else DEFAULT_RATE_LIMIT
-        )
         self._client = RemoteClient(
             system="starweb",
             base_url=config.base_url,
             context=context.http,
             account=account_key(urlsplit(config.base_url).netloc, config.client_id.reveal()),
-            rate_limit=limit,
+            rate_limit=config.rate_limit or DEFAULT_RATE_LIMIT,
             headers={"Accept": "application/json"},
         )
         self.tokens = TokenSource(
@@ -208,35 +193,28 @@ class StarwebAdapter:
         json: Any = None,
         ok: tuple[int, ...] = (200,),
     ) -> httpx.Response:
-        """One authorised request; a 401 gets one new token and one retry. Statuses outside
-        ``ok`` are PermanentErrors naming ``what`` (transient ones are raised by the client)."""
-        token = await self.tokens.get()
-        response = await self._send(method, path, token, params, json)
-        if response.status_code == 401:
-            token = await self.tokens.refresh(token)
-            response = await self._send(method, path, token, params, json)
-            if response.status_code == 401:
-                raise PermanentError(
-                    f"{what}: Starweb refused a freshly issued access token (401); check that "
-                    "the API client still has access to this shop"
-                )
+        """One authorised request; a 401 gets one new token and one retry (``tokens.auth``).
+        Statuses outside ``ok`` are PermanentErrors naming ``what`` (transient ones are raised
+        by the client)."""
+        response: httpx.Response = await self._client.request(
+            method, path, params=params, json=json, auth=self.tokens.auth
+        )
+        if response.status_code == 401:  # the auth already fetched a new token and retried
+            raise PermanentError(
+                f"{what}: Starweb refused a freshly issued access token (401); check that "
+                "the API client still has access to this shop"
+            )
         if response.status_code not in ok:
             error = decode_error(response.content)
             detail = ": ".join(p for p in (error.error, error.error_description) if p)
-            detail = self.tokens.scrub(detail, token)[:500]  # a server may echo what it got
+            # a server may echo what it got: the token this request carried, too
+            sent = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
+            detail = self.tokens.scrub(detail, sent)[:500]
             raise PermanentError(
                 f"{what}: Starweb answered {response.status_code}"
                 + (f" ({detail})" if detail else "")
                 + _HINTS.get(response.status_code, "")
             )
-        return response
-
-    async def _send(
-        self, method: str, path: str, token: str, params: dict[str, Any] | None, json: Any
-    ) -> httpx.Response:
-        response: httpx.Response = await self._client.request(
-            method, path, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
-        )
         return response
 
     # -- brygga check --remote -----------------------------------------------------------

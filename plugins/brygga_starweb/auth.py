@@ -7,8 +7,8 @@ import logging
 from brygga.clock import Clock
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient
-from brygga.http.tokens import Token, TokenCache
-from brygga.secrets import Secret
+from brygga.http.tokens import BearerAuth, Token, TokenCache
+from brygga.secrets import Secret, scrub
 from brygga_starweb.wire import decode_error, decode_token
 
 __all__ = ["TokenSource"]
@@ -23,7 +23,8 @@ class TokenSource:
     so concurrent callers and other connections share one token: the first caller that finds
     none (or one about to expire) fetches it while the others wait, so there is no stampede.
     A token is renewed ``cache.margin`` seconds before ``expires_in`` runs out (at most half
-    its life).
+    its life). :attr:`auth` puts it on API requests (an ``httpx.Auth``): a 401 gets one new
+    token, shared by every request the API refused at the same time, and one retry.
     """
 
     def __init__(
@@ -42,33 +43,22 @@ class TokenSource:
         self._client_secret = client_secret
         self._clock = clock
         self._shop = shop
-        self._cache = cache
-        self._account = account
+        #: pass it as ``auth=`` to API requests (never to the token request)
+        self.auth = BearerAuth(cache, account, self._fetch, clock=clock)
         #: how many tokens this source fetched (for tests and metrics)
         self.fetched = 0
 
     def scrub(self, text: str, *tokens: str) -> str:
         """``text`` (e.g. an error a server sent back) without the credentials, the current
         token or ``tokens`` (the ones a request carried): a server may echo what it got."""
-        current = self._cache.current(self._account)
-        secrets = (self._client_secret.reveal(), self._client_id.reveal(), *tokens)
-        for secret in (*secrets, current.value if current else ""):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        current = self.auth.current()
+        return scrub(
+            text, self._client_secret, self._client_id, *tokens, current.value if current else None
+        )
 
     async def get(self) -> str:
         """A token that is valid for at least the cache's margin more seconds."""
-        token = await self._cache.get(self._account, self._fetch, clock=self._clock)
-        return token.value
-
-    async def refresh(self, rejected: str) -> str:
-        """A new token after the API refused ``rejected`` (401). If another task already
-        replaced that token, its replacement is returned instead of fetching again."""
-        current = self._cache.current(self._account)
-        if current is not None and current.value == rejected:
-            self._cache.invalidate(self._account, current)
-        return await self.get()
+        return (await self.auth.token()).value
 
     async def _fetch(self) -> Token:
         what = f"Starweb shop {self._shop}: token request"

@@ -75,9 +75,16 @@ def parse_retry_after(value: str | None, clock: Clock | None = None) -> float | 
 
 @dataclass
 class HttpContext:
-    """What the daemon hands an adapter to build its client: shared limiters, a clock, and
-    (in tests and the demo) a transport that routes to an in-process simulator."""
+    """What the daemon hands an adapter to build its client: shared limiters, a clock, one
+    TLS context, and (in tests and the demo) a transport that routes to an in-process
+    simulator.
 
+    ``clock`` is the one clock of everything built here: the rate limiters and the token cache
+    run on it unless they were given a clock of their own, so a test's FakeClock makes
+    rate-limit waits move the fake time instead of sleeping.
+    """
+
+    #: rate limiters per remote account (on ``clock`` unless built with a clock of their own)
     limiters: RateLimiterRegistry = field(default_factory=RateLimiterRegistry)
     clock: Clock = field(default_factory=SystemClock)
     transport: httpx.AsyncBaseTransport | None = None
@@ -87,13 +94,36 @@ class HttpContext:
     on_request: Callable[[str, str, int | None, float, HttpOutcome], None] | None = None
     #: access tokens per remote account, shared by every adapter on this context
     tokens: TokenCache = field(default_factory=TokenCache)
+    #: the TLS context every client of this context shares; built on first use (see
+    #: :meth:`ssl_context`) when not given
+    verify: ssl.SSLContext | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.limiters.adopt_clock(self.clock)
+        self.tokens.adopt_clock(self.clock)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context of every client built on this context, made once: loading the CA
+        bundle costs about 1.7 MB and 55 ms, too much to repeat per client. Verification as
+        httpx does it by default (certifi's bundle, or ``$SSL_CERT_FILE``/``$SSL_CERT_DIR``)."""
+        if self.verify is None:
+            self.verify = httpx.create_ssl_context()
+        return self.verify
+
+
+#: where a request notes when it was sent (after its turn at the rate limiter), and a
+#: response when its headers came
+_SENT_AT = "brygga.sent_at"
+_ANSWERED_AT = "brygga.answered_at"
 
 
 class RemoteClient:
     """An ``httpx.AsyncClient`` plus the account's rate limiter, mapping failures to typed errors.
 
-    Error messages name the system, method and path, never query strings, headers or bodies
-    sent (which may carry secrets).
+    Every HTTP request waits its turn at the limiter and is reported to ``on_request``, also
+    the ones an ``httpx.Auth`` sends again (a retry after a 401). Error messages name the
+    system, method and path, never query strings, headers or bodies sent (which may carry
+    secrets).
     """
 
     def __init__(
@@ -113,8 +143,12 @@ class RemoteClient:
             base_url=base_url.rstrip("/") + "/",
             timeout=context.timeout,
             transport=context.transport,
+            # a given transport (a simulator) needs no TLS: build the shared context only when
+            # httpx builds the transport
+            verify=context.ssl_context() if context.transport is None else True,
             headers=dict(headers or {}),
             follow_redirects=False,
+            event_hooks={"request": [self._before_send], "response": [_answered]},
         )
         self._limiter: RateLimiter | None = (
             context.limiters.get(account, rate_limit.kept_under()) if rate_limit else None
@@ -137,12 +171,12 @@ class RemoteClient:
         content: bytes | str | None = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
     ) -> httpx.Response:
-        """Send one request. Returns any response below 500 except 429; raises
-        TransientError for network failures, timeouts, 429 and 5xx."""
+        """Send one request (with ``auth``, e.g. a :class:`brygga.http.tokens.BearerAuth`,
+        when given). Returns any response below 500 except 429; raises TransientError for
+        network failures, timeouts, 429 and 5xx."""
         what = f"{self.system} {method} /{path.lstrip('/').split('?', 1)[0]}"
-        if self._limiter is not None:
-            await self._limiter.acquire()
         started = time.monotonic()
         try:
             response = await self._client.request(
@@ -153,18 +187,26 @@ class RemoteClient:
                 content=content,
                 data=data,
                 headers=headers,
+                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.TransportError as exc:
             timed_out = isinstance(exc, httpx.TimeoutException)
+            started = self._sent_at(exc, started)
             self._record(method, None, "timeout" if timed_out else "network_error", started)
             cause = describe_failure(exc, self._client.timeout)
             raise TransientError(
                 f"{what}: {cause} ({self._host_of(exc)})",
                 in_doubt=_may_have_landed(method, exc),
             ) from None
-        except httpx.RequestError:
-            self._record(method, None, "network_error", started)
+        except httpx.RequestError as exc:
+            self._record(method, None, "network_error", self._sent_at(exc, started))
             raise
+        for earlier in response.history:  # answered, then sent again (by an httpx.Auth)
+            status = earlier.status_code
+            sent = earlier.request.extensions.get(_SENT_AT, started)
+            seconds = earlier.extensions.get(_ANSWERED_AT, sent) - sent
+            self._report(method, status, http_outcome(status), seconds)
+        started = float(response.request.extensions.get(_SENT_AT, started))
         self._record(method, response.status_code, http_outcome(response.status_code), started)
         if response.status_code == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock)
@@ -178,11 +220,28 @@ class RemoteClient:
             )
         return response
 
+    async def _before_send(self, request: httpx.Request) -> None:
+        """Every request, also one sent again: its turn at the limiter, then the time."""
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        request.extensions[_SENT_AT] = time.monotonic()
+
+    @staticmethod
+    def _sent_at(exc: httpx.RequestError, default: float) -> float:
+        try:
+            return float(exc.request.extensions.get(_SENT_AT, default))
+        except RuntimeError:  # raised without its request (a hand-made transport)
+            return default
+
     def _record(
         self, method: str, status: int | None, outcome: HttpOutcome, started: float
     ) -> None:
+        self._report(method, status, outcome, time.monotonic() - started)
+
+    def _report(
+        self, method: str, status: int | None, outcome: HttpOutcome, seconds: float
+    ) -> None:
         if self._on_request is not None:
-            seconds = time.monotonic() - started
             self._on_request(self.system, method, status, seconds, outcome)
 
     def _host_of(self, exc: httpx.RequestError) -> str:
@@ -203,6 +262,10 @@ class RemoteClient:
             raise PermanentError(
                 f"{what}: the response was not valid JSON (HTTP {response.status_code})"
             ) from None
+
+
+async def _answered(response: httpx.Response) -> None:
+    response.extensions[_ANSWERED_AT] = time.monotonic()
 
 
 #: failures that happen before a request can have reached the remote

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
+from typing import Annotated
 
 import anyio
+import msgspec
 
 from brygga.clock import Clock, SystemClock
 
-__all__ = ["RateLimit", "RateLimiter", "RateLimiterRegistry"]
+__all__ = ["DEFAULT_RATE_LIMIT", "RateLimit", "RateLimiter", "RateLimiterRegistry"]
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``requests`` per ``per_seconds`` (the vendor's published figure)."""
+class RateLimit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """At most ``requests`` per ``per_seconds`` (the vendor's published figure).
 
-    requests: int
-    per_seconds: float
+    Also the type of every adapter's ``rate_limit`` option,
+    ``rate_limit = { requests = 10, per_seconds = 1 }``: a config with fewer than 1 request
+    or a window of 0 seconds or less is refused when it is loaded.
+    """
+
+    requests: Annotated[int, msgspec.Meta(ge=1)]
+    per_seconds: Annotated[float, msgspec.Meta(gt=0)]
 
     def kept_under(self, margin: float = 0.9) -> RateLimit:
         """The limit we actually use: a little under the published one, so 429s stay rare."""
         return RateLimit(max(1, int(self.requests * margin)), self.per_seconds)
+
+
+#: what an adapter keeps to when its vendor publishes no limit (and ``rate_limit`` is unset)
+DEFAULT_RATE_LIMIT = RateLimit(10, 1.0)
 
 
 class RateLimiter:
@@ -66,11 +75,25 @@ class RateLimiter:
 
 
 class RateLimiterRegistry:
-    """One limiter per account key (a hash of credentials + host), created on first use."""
+    """One limiter per account key (a hash of credentials + host), created on first use.
+
+    Without a clock of its own, a registry runs on the clock of the
+    :class:`~brygga.http.client.HttpContext` it is given to (see :meth:`adopt_clock`).
+    """
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock
         self._limiters: dict[str, RateLimiter] = {}
+
+    @property
+    def clock(self) -> Clock | None:
+        """The clock its limiters run on (None: the system clock)."""
+        return self._clock
+
+    def adopt_clock(self, clock: Clock) -> None:
+        """Run on ``clock`` unless the registry was given a clock of its own."""
+        if self._clock is None:
+            self._clock = clock
 
     def get(self, account_key: str, limit: RateLimit) -> RateLimiter:
         limiter = self._limiters.get(account_key)

@@ -15,20 +15,25 @@ the same credentials use one token. Per account key:
 
 Times are seconds on a :class:`~brygga.clock.Clock`'s monotonic scale; a fetch function
 must measure ``issued_at``/``expires_at`` on the same clock that is given to :meth:`get`.
+
+:class:`BearerAuth` puts a cache entry's token on requests the ``httpx`` way (an
+``httpx.Auth``): a 401 forgets the refused token and the request is sent once more with a new
+one.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 
 import anyio
+import httpx
 
 from brygga.clock import Clock, SystemClock
 
-__all__ = ["Token", "TokenCache"]
+__all__ = ["BearerAuth", "Token", "TokenCache"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +77,17 @@ class TokenCache:
         self._clock = clock
         self.margin = margin
         self._accounts: dict[str, _Account] = {}
+
+    @property
+    def clock(self) -> Clock | None:
+        """The clock tokens are timed on unless :meth:`get` is given one (None: the system
+        clock)."""
+        return self._clock
+
+    def adopt_clock(self, clock: Clock) -> None:
+        """Time tokens on ``clock`` unless the cache was given a clock of its own."""
+        if self._clock is None:
+            self._clock = clock
 
     def __repr__(self) -> str:
         return f"TokenCache(accounts={len(self._accounts)}, margin={self.margin})"
@@ -149,6 +165,60 @@ class TokenCache:
             return False
         entry.token = None
         return True
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>`` on every request, the token kept in a
+    :class:`TokenCache` entry and fetched with ``fetch`` when there is none (or it is due for
+    renewal). A 401 forgets the refused token (only while it is still the cache's current
+    one, so many requests refused at once cause one fetch) and sends the request once more
+    with a new token; a second 401 is the caller's to report. Async clients only.
+
+    Pass it per request (``client.request(..., auth=...)``), not as the client's default:
+    the token request itself must go out without it.
+    """
+
+    def __init__(
+        self,
+        cache: TokenCache,
+        account: str,
+        fetch: Callable[[], Awaitable[Token]],
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self._cache = cache
+        self._account = account
+        self._fetch = fetch
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"BearerAuth(account={_host(self._account)!r})"
+
+    async def token(self) -> Token:
+        """A usable token of the account (see :meth:`TokenCache.get`)."""
+        return await self._cache.get(self._account, self._fetch, clock=self._clock)
+
+    def current(self) -> Token | None:
+        """The account's cached token, valid or not."""
+        return self._cache.current(self._account)
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        self._cache.invalidate(self._account, token)
+        token = await self.token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        yield request
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("BearerAuth works with httpx.AsyncClient only")
 
 
 def _again(exc: Exception) -> Exception:
