@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import anyio
+
+from brygga.store.adapterstate import AdapterState
 from brygga.store.bindings import Binding, Bindings
 from brygga.store.cursors import Cursors
 from brygga.store.db import Database
 from brygga.store.events import Event, Events
+from brygga.store.interface import StateStore
 from brygga.store.outcomes import FollowUp, Health, Outcome
 from brygga.store.status import RegisterStatus, StatusBoard
 from brygga.store.workitems import (
@@ -22,6 +26,7 @@ from brygga.store.workitems import (
 )
 
 __all__ = [
+    "AdapterState",
     "Binding",
     "Discovered",
     "Enqueued",
@@ -32,6 +37,7 @@ __all__ = [
     "ItemState",
     "Outcome",
     "RegisterStatus",
+    "StateStore",
     "Store",
     "WorkItem",
     "work_key",
@@ -48,6 +54,7 @@ class Store:
         self.bindings = Bindings(db)
         self.events = Events(db)
         self.status = StatusBoard(db)
+        self.adapter_state = AdapterState(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -58,6 +65,17 @@ class Store:
         keep_history``); returns (records, events) removed. Bindings and failed records stay."""
         return await self.items.prune(older_than), await self.events.prune(older_than)
 
+    async def wait_for_external_change(self, poll: float = 1.0) -> None:
+        """Return once another connection (the CLI's ``errors retry``, another process) has
+        committed a write to the file since this call began; this connection's own writes do
+        not count. It reads SQLite's ``PRAGMA data_version`` every ``poll`` seconds: one task
+        per process waits here and wakes the idle workers, instead of each polling the queue."""
+        start = await self.db.data_version()
+        while True:
+            await anyio.sleep(poll)
+            if await self.db.data_version() != start:
+                return
+
     async def close(self) -> None:
         await self.db.close()
 
@@ -66,3 +84,7 @@ class Store:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _satisfies_the_interface(store: Store) -> StateStore:
+    return store  # mypy checks that Store implements StateStore (never called)

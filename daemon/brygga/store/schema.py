@@ -185,4 +185,59 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX work_items_done_at ON work_items (done_at)
         """,
     ),
+    (
+        4,
+        "register counts",
+        # Items per (connection, register, state), kept by triggers so `counts()` (metrics every
+        # few seconds, `brygga status`) reads a handful of rows instead of the whole history.
+        # A migration that rebuilds work_items (as 2 did) drops these triggers: recreate them.
+        """
+        CREATE TABLE register_counts (
+            connection TEXT NOT NULL,
+            register   TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            n          INTEGER NOT NULL,
+            PRIMARY KEY (connection, register, state)
+        ) WITHOUT ROWID;
+        INSERT INTO register_counts (connection, register, state, n)
+        SELECT connection, register, state, COUNT(*) FROM work_items
+            GROUP BY connection, register, state;
+
+        CREATE TRIGGER work_items_count_insert AFTER INSERT ON work_items BEGIN
+            INSERT INTO register_counts (connection, register, state, n)
+                VALUES (NEW.connection, NEW.register, NEW.state, 1)
+                ON CONFLICT (connection, register, state) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER work_items_count_update AFTER UPDATE OF connection, register, state
+            ON work_items
+            WHEN OLD.state IS NOT NEW.state OR OLD.connection IS NOT NEW.connection
+                OR OLD.register IS NOT NEW.register
+        BEGIN
+            UPDATE register_counts SET n = n - 1 WHERE connection = OLD.connection
+                AND register = OLD.register AND state = OLD.state;
+            INSERT INTO register_counts (connection, register, state, n)
+                VALUES (NEW.connection, NEW.register, NEW.state, 1)
+                ON CONFLICT (connection, register, state) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER work_items_count_delete AFTER DELETE ON work_items BEGIN
+            UPDATE register_counts SET n = n - 1 WHERE connection = OLD.connection
+                AND register = OLD.register AND state = OLD.state;
+        END
+        """,
+    ),
+    (
+        5,
+        "adapter state",
+        # What an adapter must keep per account across restarts and daemons: a rotating
+        # refresh token, an asynchronous import job's id. Values are opaque bytes.
+        """
+        CREATE TABLE adapter_state (
+            account    TEXT NOT NULL,
+            key        TEXT NOT NULL,
+            value      BLOB NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account, key)
+        )
+        """,
+    ),
 )

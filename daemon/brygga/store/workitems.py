@@ -410,10 +410,12 @@ class WorkItems:
         return changed > 0
 
     async def counts(self, connection: str) -> dict[tuple[str, str], int]:
-        """(register, state) → number of items, for status lines and metrics."""
+        """(register, state) → number of items, for status lines and metrics.
+
+        Read from ``register_counts``, which triggers keep exact on every insert, state change
+        and delete of a work item: a few rows, however long the history."""
         rows = await self._db.fetchall(
-            "SELECT register, state, COUNT(*) AS n FROM work_items WHERE connection = ?"
-            " GROUP BY register, state",
+            "SELECT register, state, n FROM register_counts WHERE connection = ? AND n > 0",
             (connection,),
         )
         return {(row["register"], row["state"]): int(row["n"]) for row in rows}

@@ -1,0 +1,155 @@
+"""The narrow interface the sync engine needs from durable state (SQLite today, PostgreSQL later).
+
+:class:`StateStore` is what the engine, pollers, workers and adapters may use: a work queue
+(``items``), bindings, cursors, register health (``status``), the event log and per-account
+adapter state, plus a wake-up on writes by other processes. :class:`brygga.store.Store` (one
+SQLite file) satisfies it, checked by mypy in ``brygga.store``; a PostgreSQL store for several
+daemons sharing connections is one more class with these methods. The operator commands
+(``errors``, ``replay``, ``status``) use more of ``Store`` (queries, requeue, resolve, prune),
+which is not part of this interface.
+
+Contract of every write: one transaction, durable when the call returns; an item is claimed by
+at most one worker at a time; enqueueing is idempotent per (connection, register, instance,
+external id); :meth:`WorkQueue.apply` applies an outcome (state, binding, events, follow-ups,
+health) all at once or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from brygga.store.bindings import Binding
+from brygga.store.events import Event
+from brygga.store.outcomes import Outcome
+from brygga.store.workitems import Discovered, Intent, WorkItem
+
+__all__ = [
+    "AdapterStateStore",
+    "BindingStore",
+    "CursorStore",
+    "EventLog",
+    "StateStore",
+    "StatusStore",
+    "WorkQueue",
+]
+
+
+class WorkQueue(Protocol):
+    """Work items: discovered records, claimed by workers, finished by an outcome."""
+
+    async def enqueue_many(
+        self,
+        *,
+        connection: str,
+        register: str,
+        instance: str,
+        records: Sequence[Discovered],
+        now: datetime,
+    ) -> int: ...
+
+    async def claim(
+        self,
+        *,
+        connection: str,
+        register: str,
+        now: datetime,
+        run_id: str,
+        intent: Intent | None = None,
+    ) -> WorkItem | None: ...
+
+    async def claim_many(
+        self,
+        *,
+        connection: str,
+        register: str,
+        now: datetime,
+        run_id: str,
+        limit: int,
+        intent: Intent | None = None,
+    ) -> list[WorkItem]: ...
+
+    async def record_intent(self, item_id: int, reference: str, now: datetime) -> None: ...
+
+    async def apply(self, item: WorkItem, outcome: Outcome, now: datetime) -> None: ...
+
+    async def apply_many(
+        self, pairs: Sequence[tuple[WorkItem, Outcome]], now: datetime
+    ) -> None: ...
+
+    async def recover(
+        self, *, connection: str, run_id: str, now: datetime, settle: float = 0.0
+    ) -> int: ...
+
+    async def next_due(self, *, connection: str, register: str) -> datetime | None: ...
+
+    async def counts(self, connection: str) -> dict[tuple[str, str], int]: ...
+
+    async def get(self, item_id: int) -> WorkItem | None: ...
+
+
+class BindingStore(Protocol):
+    async def target_of(
+        self, connection: str, entity: str, source_instance: str, source_id: str
+    ) -> Binding | None: ...
+
+
+class CursorStore(Protocol):
+    async def get(self, connection: str, instance: str, register: str) -> str | None: ...
+
+    async def set(
+        self, connection: str, instance: str, register: str, position: str, now: datetime
+    ) -> None: ...
+
+
+class StatusStore(Protocol):
+    async def poll_works(
+        self, connection: str, register: str, instance: str, now: datetime
+    ) -> None: ...
+
+    async def poll_failed(
+        self, connection: str, register: str, instance: str, error: str, now: datetime
+    ) -> None: ...
+
+
+class EventLog(Protocol):
+    async def add(self, event: Event) -> None: ...
+
+
+class AdapterStateStore(Protocol):
+    async def get(self, account: str, key: str) -> bytes | None: ...
+
+    async def put(self, account: str, key: str, value: bytes, now: datetime) -> None: ...
+
+    async def delete(self, account: str, key: str) -> bool: ...
+
+    async def replace(
+        self, account: str, key: str, old: bytes | None, new: bytes, now: datetime
+    ) -> bool: ...
+
+
+class StateStore(Protocol):
+    """Everything above, as one object (read-only attributes)."""
+
+    @property
+    def items(self) -> WorkQueue: ...
+
+    @property
+    def bindings(self) -> BindingStore: ...
+
+    @property
+    def cursors(self) -> CursorStore: ...
+
+    @property
+    def status(self) -> StatusStore: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def adapter_state(self) -> AdapterStateStore: ...
+
+    async def wait_for_external_change(self, poll: float = 1.0) -> None: ...
+
+    async def close(self) -> None: ...
