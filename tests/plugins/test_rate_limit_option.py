@@ -53,20 +53,14 @@ BAD = [
 ]
 
 
+@pytest.mark.parametrize("role", ["erp", "shop"])
 @pytest.mark.parametrize(("value", "expected"), BAD)
-def test_an_invalid_rate_limit_is_a_one_line_error_for_the_erp(
-    tmp_path: Path, host: PluginHost, value: dict[str, Any], expected: str
+def test_an_invalid_rate_limit_is_a_one_line_error_for_both_adapters(
+    tmp_path: Path, host: PluginHost, role: str, value: dict[str, Any], expected: str
 ) -> None:
-    message = _error(_write(tmp_path, erp={"rate_limit": value}), host)
-    assert f"connection[0].erp.{expected}" in message
-
-
-@pytest.mark.parametrize(("value", "expected"), BAD)
-def test_an_invalid_rate_limit_is_a_one_line_error_for_the_shop(
-    tmp_path: Path, host: PluginHost, value: dict[str, Any], expected: str
-) -> None:
-    message = _error(_write(tmp_path, shop={"rate_limit": value}), host)
-    assert f"connection[0].shops[0].{expected}" in message
+    message = _error(_write(tmp_path, **{role: {"rate_limit": value}}), host)
+    table = "erp" if role == "erp" else "shops[0]"
+    assert f"connection[0].{table}.{expected}" in message
 
 
 def test_both_adapters_read_the_option_as_one_type(tmp_path: Path, host: PluginHost) -> None:
