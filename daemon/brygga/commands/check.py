@@ -28,7 +28,7 @@ from brygga.config import LoadedConfig, ResolvedConnection, load_config
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
 from brygga.models import LineKind, Register
-from brygga.secrets import Secret
+from brygga.secrets import Secret, scrub
 from brygga.sync.flows import flow_table
 
 __all__ = ["SystemReport", "remote_needs", "remote_reports", "run"]
@@ -75,10 +75,7 @@ def _secrets(cfg: AdapterConfig) -> list[str]:
 
 
 def _scrub(finding: RemoteFinding, secrets: Iterable[str]) -> RemoteFinding:
-    detail = finding.detail
-    for secret in secrets:
-        detail = detail.replace(secret, "***")
-    return RemoteFinding(finding.check, finding.ok, detail)
+    return RemoteFinding(finding.check, finding.ok, scrub(finding.detail, *secrets))
 
 
 async def _verify(
