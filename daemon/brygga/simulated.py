@@ -25,16 +25,16 @@ from typing import Any, Self
 import anyio
 
 from brygga.clock import Clock, SystemClock
-from brygga.commands.common import load
 from brygga.config import LoadedConfig
 from brygga.documents import Document
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
 from brygga.models import DocumentRef
 from brygga.plugins import PluginHost
-from brygga.runtime.actor import build_orders_flow
 from brygga.store import ItemState, Store, WorkItem
-from brygga.sync.orders import OrdersFlow, document_reference
+from brygga.sync.flow import Flow
+from brygga.sync.orders import document_reference
+from brygga.sync.wiring import load_checked, open_flow
 from brygga.testing import RoutingTransport, write_config
 
 __all__ = ["ERP_HOST", "SHOP_HOST", "Routes", "SimulatedConnection", "default_routes"]
@@ -64,7 +64,7 @@ class SimulatedConnection:
     store: Store
     http: HttpContext
     clock: Clock = field(default_factory=SystemClock)
-    flows: list[OrdersFlow] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
     shop_name: str = "se"
     #: field mappings the flow runs (a plugin author's own, to see them run)
     mappings: Sequence[Mapping] = ()
@@ -111,7 +111,7 @@ class SimulatedConnection:
             connection={"mode": "erp", "registers": {"price_lists": "off"}, **(connection or {})},
             sections={"orders": {"overlap": "5m", "lookback": "1h", **(orders or {})}},
         )
-        loaded, _ = load(path, host)
+        loaded = load_checked(path, host)
         env = await cls.attach(
             shop=shop,
             erp=erp,
@@ -162,15 +162,13 @@ class SimulatedConnection:
 
     async def close(self) -> None:
         for flow in self.flows:
-            await flow.erp.aclose()
-            for adapter in flow.shops.values():
-                await adapter.aclose()
+            await flow.aclose()
         self.flows.clear()
         await self.store.close()
 
-    def flow(self, run_id: str = "run-1") -> OrdersFlow:
-        """The orders flow a connection actor would build (tests drive it by hand)."""
-        flow = build_orders_flow(
+    def flow(self, run_id: str = "run-1") -> Flow:
+        """The flow a connection actor would run, mappings included (tests drive it by hand)."""
+        flow = open_flow(
             self.loaded.connections[0],
             store=self.store,
             http=self.http,
@@ -189,7 +187,7 @@ class SimulatedConnection:
         """How many ERP documents carry this order's reference (exactly-once: 1)."""
         return len(self.erp.documents_with_reference(self.reference(order_id, generation)))
 
-    async def crash_after_create(self, flow: OrdersFlow) -> None:
+    async def crash_after_create(self, flow: Flow) -> None:
         """Claim the next order and process it, dying (cancelled) right after the ERP committed
         the document and before the flow could record it: a power cut at the worst moment."""
         real_create = flow.erp.create_document
@@ -210,7 +208,7 @@ class SimulatedConnection:
                 flow.erp.create_document = real_create  # type: ignore[method-assign]
 
     async def drain(
-        self, flow: OrdersFlow, register: str = "orders", *, limit: int = 500
+        self, flow: Flow, register: str = "orders", *, limit: int = 500
     ) -> list[ItemState]:
         """Process due items until none is left, making retries due at once."""
         outcomes: list[ItemState] = []

@@ -26,11 +26,12 @@ from brygga.config import ResolvedConnection, settle_seconds
 from brygga.errors import BryggaError
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
-from brygga.runtime.actor import build_orders_flow
 from brygga.store import ItemState, Store, WorkItem
 from brygga.store.lock import DaemonLock, daemon_running
 from brygga.store.workitems import FINAL, IN_FLIGHT, RUNNABLE
-from brygga.sync.orders import REGISTER, WRITEBACK, OrdersFlow, Replay, replay_of, replay_payload
+from brygga.sync.flow import Flow
+from brygga.sync.orders import REGISTER, WRITEBACK, Replay, replay_of, replay_payload
+from brygga.sync.wiring import open_flow
 
 __all__ = ["POLL_INTERVAL", "ReplayRequest", "replay_order", "run"]
 
@@ -124,7 +125,7 @@ async def replay_order(
             return queued
         if request.here:
             assert isinstance(conn, ResolvedConnection)
-            flow = build_orders_flow(
+            flow = open_flow(
                 conn,
                 store=store,
                 http=http or HttpContext(),
@@ -132,7 +133,7 @@ async def replay_order(
                 run_id=run_id,
                 mappings=mappings,
             )
-            stack.push_async_callback(_close_adapters, flow)
+            stack.push_async_callback(flow.aclose)
             return await _run_here(flow, queued)
         if not conn.config.enabled:
             print(f"note: connection {conn.name} is disabled: no daemon runs it; --here does")
@@ -248,13 +249,7 @@ async def _queue(
     return fresh
 
 
-async def _close_adapters(flow: OrdersFlow) -> None:
-    await flow.erp.aclose()
-    for shop in flow.shops.values():
-        await shop.aclose()
-
-
-async def _run_here(flow: OrdersFlow, queued: WorkItem) -> int:
+async def _run_here(flow: Flow, queued: WorkItem) -> int:
     """Claim THIS item only and process it with the real flow, then its write-back."""
     claimed = await flow.store.items.claim_one(queued.id, now=flow.clock.now(), run_id=flow.run_id)
     if claimed is None:
@@ -269,7 +264,7 @@ async def _run_here(flow: OrdersFlow, queued: WorkItem) -> int:
     return _report(item)
 
 
-async def _write_back_here(flow: OrdersFlow, item: WorkItem) -> None:
+async def _write_back_here(flow: Flow, item: WorkItem) -> None:
     back = await flow.store.items.find(
         connection=item.connection,
         register=WRITEBACK,

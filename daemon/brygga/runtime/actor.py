@@ -1,4 +1,4 @@
-"""The connection actor: builds a connection's adapters and runs its pollers and workers."""
+"""The connection actor: opens a connection's flow and runs its pollers and workers."""
 
 from __future__ import annotations
 
@@ -13,27 +13,25 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from brygga.adapters import AdapterContext, ErpAdapter, ShopAdapter
 from brygga.clock import Clock, SystemClock
-from brygga.config import ResolvedConnection, settle_seconds
+from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError, TransientError
 from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
-from brygga.models import Register
 from brygga.runtime.backoff import Backoff
 from brygga.secrets import Secret
 from brygga.store import Store
+from brygga.sync.engine import IDLE_RECHECK, Discoverer
+from brygga.sync.flow import Flow
 from brygga.sync.observer import FlowObserver, NullObserver
-from brygga.sync.orders import REGISTER, WRITEBACK, OrdersFlow
-from brygga.timeutil import zone_info
+from brygga.sync.wiring import build_adapters, open_flow
 
-__all__ = ["ActorDeps", "StopSignal", "run_connection"]
+# build_adapters (tests build flows by hand) and IDLE_RECHECK (`errors retry` says it) are
+# still importable from here
+__all__ = ["IDLE_RECHECK", "ActorDeps", "StopSignal", "build_adapters", "run_connection"]
 
 log = logging.getLogger(__name__)
-
-#: how long an idle worker waits before it looks at the store again (CLI retries land there)
-IDLE_RECHECK = 2.0
 
 
 class StopSignal(Protocol):
@@ -55,53 +53,9 @@ class ActorDeps:
     mappings: Sequence[Mapping] = ()
     observer: FlowObserver = field(default_factory=NullObserver)
     #: created flows by connection name (the webhook receivers and the demo use them)
-    flows: dict[str, OrdersFlow] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
     #: the daemon's webhook receivers; shops with a ``webhook_token`` get one each
     webhooks: WebhookRegistry | None = None
-
-
-def build_adapters(
-    conn: ResolvedConnection, http: HttpContext
-) -> tuple[ErpAdapter, dict[str, ShopAdapter]]:
-    erp = conn.erp_spec.factory(conn.erp, AdapterContext(conn.name, conn.erp.name, http))
-    if not isinstance(erp, ErpAdapter):
-        raise BryggaError(f"adapter {conn.erp.kind!r} did not build an ERP adapter")
-    shops: dict[str, ShopAdapter] = {}
-    for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True):
-        shop = spec.factory(cfg, AdapterContext(conn.name, cfg.name, http))
-        if not isinstance(shop, ShopAdapter):
-            raise BryggaError(f"adapter {cfg.kind!r} did not build a shop adapter")
-        shops[cfg.name] = shop
-    return erp, shops
-
-
-def build_orders_flow(
-    conn: ResolvedConnection,
-    *,
-    store: Store,
-    http: HttpContext,
-    clock: Clock,
-    run_id: str,
-    mappings: Sequence[Mapping] = (),
-    observer: FlowObserver | None = None,
-) -> OrdersFlow:
-    """The one wiring of a connection's orders flow (daemon, replay, test harness, demo)."""
-    erp, shops = build_adapters(conn, http)
-    return OrdersFlow(
-        connection=conn.name,
-        erp_name=conn.erp.name,
-        store=store,
-        shops=shops,
-        erp=erp,
-        options=conn.config.orders,
-        clock=clock,
-        run_id=run_id,
-        mappings=[m for m in mappings if m.register is Register.ORDERS],
-        observer=observer or NullObserver(),
-        lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
-        settle=settle_seconds(conn.erp_spec, conn.erp),
-        timezones={cfg.name: zone_info(cfg.timezone) for cfg in conn.shops},
-    )
 
 
 async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: ActorDeps) -> None:
@@ -109,7 +63,7 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
     # a run id per start of the connection: items a stopped incarnation left in flight (a
     # reload, a restart after a failure, or a killed process) are reconciled on this start
     run_id = f"{deps.run_id}/{conn.name}/{uuid.uuid4().hex[:12]}"
-    flow = build_orders_flow(
+    flow = open_flow(
         conn,
         store=deps.store,
         http=deps.http,
@@ -119,9 +73,7 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
         observer=deps.observer,
     )
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(flow.erp.aclose)
-        for shop in flow.shops.values():
-            stack.push_async_callback(shop.aclose)
+        stack.push_async_callback(flow.aclose)
         recovered = await deps.store.items.recover(
             connection=conn.name, run_id=run_id, now=deps.clock.now(), settle=flow.settle
         )
@@ -137,11 +89,12 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_wake_on_stop, stop, flow)
-                for name in flow.shops:
-                    tg.start_soon(_poller, flow, name, conn.config.poll.orders, stop)
-                for _ in range(max(1, conn.config.orders.workers)):
-                    tg.start_soon(_worker, flow, REGISTER, stop)
-                tg.start_soon(_worker, flow, WRITEBACK, stop)
+                for discoverer in flow.discoverers:
+                    for instance in discoverer.instances:
+                        tg.start_soon(_poller, flow, discoverer, instance, stop)
+                for register, workers in flow.workers.items():
+                    for _ in range(workers):
+                        tg.start_soon(flow.engine.work, register, stop)
         finally:
             deps.flows.pop(conn.name, None)
             if deps.webhooks is not None:
@@ -150,7 +103,7 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
 
 
 def _register_webhooks(
-    conn: ResolvedConnection, flow: OrdersFlow, registry: WebhookRegistry | None
+    conn: ResolvedConnection, flow: Flow, registry: WebhookRegistry | None
 ) -> list[Secret]:
     """A receiver per shop that has a webhook token. A notice is only a hint: it makes the
     poller read the change feed now; nothing in its body is trusted or stored."""
@@ -170,20 +123,21 @@ def _register_webhooks(
     return tokens
 
 
-async def _wake_on_stop(stop: StopSignal, flow: OrdersFlow) -> None:
+async def _wake_on_stop(stop: StopSignal, flow: Flow) -> None:
     """Idle workers and sleeping pollers wake up on a stop, see it, and return."""
     await stop.wait()
     flow.wake()
-    for shop in flow.shops:
-        flow.poke(shop)
+    for discoverer in flow.discoverers:
+        for instance in discoverer.instances:
+            flow.poke(instance)
 
 
 #: the first wait after a transient polling error (it grows up to the poll interval)
 POLL_RETRY_FIRST = 5.0
 
 
-async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal) -> None:
-    """Poll the shop's change feed every ``interval`` seconds (or when poked) until ``stop``.
+async def _poller(flow: Flow, feed: Discoverer, instance: str, stop: StopSignal) -> None:
+    """Poll one feed every ``feed.interval`` seconds (or when poked) until ``stop``.
 
     A failed poll never ends the connection (a restart would not mend bad credentials or a
     wrong base URL, and would leave the workers' items in flight): the error is recorded on the
@@ -191,6 +145,7 @@ async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal
     and once when it works again, and polling goes on. A transient error is retried after a
     growing backoff up to the interval; any other error at the normal interval.
     """
+    shop, register, interval = instance, feed.register, feed.interval
     failing = False
     # a failure on record (from an earlier run, too) is cleared by the next good poll
     on_record = True
@@ -198,7 +153,7 @@ async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal
     backoff = Backoff(first, max(first, interval))
     while not stop.is_set():
         try:
-            await flow.poll_once(shop)
+            await flow.poll(feed, instance)
         except BryggaError as exc:
             transient = isinstance(exc, TransientError)
             if not failing:
@@ -208,13 +163,13 @@ async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal
                     "it works again)",
                     flow.connection,
                     shop,
-                    REGISTER,
+                    register,
                     exc,
                     "with backoff" if transient else f"every {interval:g} s",
                 )
                 failing = True
             await flow.store.status.poll_failed(
-                flow.connection, REGISTER, shop, str(exc), flow.clock.now()
+                flow.connection, register, shop, str(exc), flow.clock.now()
             )
             on_record = True
             delay = interval
@@ -222,30 +177,13 @@ async def _poller(flow: OrdersFlow, shop: str, interval: float, stop: StopSignal
                 delay = min(interval, max(backoff.next(), exc.retry_after or 0.0))
         else:
             if failing:
-                log.info("%s/%s: polling %s works again", flow.connection, shop, REGISTER)
+                log.info("%s/%s: polling %s works again", flow.connection, shop, register)
                 failing = False
             if on_record:
                 await flow.store.status.poll_works(
-                    flow.connection, REGISTER, shop, flow.clock.now()
+                    flow.connection, register, shop, flow.clock.now()
                 )
                 on_record = False
             backoff.reset()
             delay = interval
         await flow.wait_for_poke(shop, delay)
-
-
-async def _worker(flow: OrdersFlow, register: str, stop: StopSignal) -> None:
-    while not stop.is_set():
-        item = await flow.claim(register)
-        if item is None:
-            next_due = await flow.store.items.next_due(
-                connection=flow.connection, register=register
-            )
-            wait = IDLE_RECHECK
-            if next_due is not None:
-                wait = min(wait, max(0.05, (next_due - flow.clock.now()).total_seconds()))
-            await flow.wait_for_work(wait)
-            continue
-        # A stop is noticed between items, so the item in flight finishes. If the daemon's
-        # deadline cancels it mid-call, it stays SENDING and is reconciled on the next start.
-        await flow.process(item)

@@ -1,4 +1,4 @@
-"""The orders flow: discover shop orders (poller) and transfer each exactly once (worker).
+"""The orders register: the shop change feed (discoverer) and the transfer of each order (handler).
 
 Exactly-once (DESIGN §2.1): the poller records a work item before it moves its cursor; the
 worker records its intent (the ERP reference) before the ERP call; an item whose intent was
@@ -9,14 +9,11 @@ by that reference before anything is sent again.
 from __future__ import annotations
 
 import json
-import logging
-import random
 from collections.abc import Mapping as MappingT
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
-import anyio
 import msgspec
 
 from brygga.adapters import DocumentBooker, DocumentChecker, ErpAdapter, ShopAdapter
@@ -25,20 +22,27 @@ from brygga.config import OrdersConfig
 from brygga.errors import NothingToDo, PermanentError, TransientError
 from brygga.mappings import Mapping, MappingContext, apply_mappings
 from brygga.models import DocumentRef, Order, Register
-from brygga.runtime.backoff import retry_delay
 from brygga.store import Binding, Enqueued, FollowUp, Health, ItemState, Outcome, Store, WorkItem
 from brygga.sync.customer_keys import KeyedLocks, match_keys
-from brygga.sync.observer import FlowObserver, NullObserver
+from brygga.sync.engine import Engine, Transferred
+from brygga.sync.flow import Flow, PlanRow
 from brygga.sync.order_document import STOCKHOLM, build_document
+from brygga.sync.writeback import WRITEBACK, WriteBackHandler
 
-__all__ = ["OrdersFlow", "Replay", "document_reference", "replay_of", "replay_payload"]
-
-log = logging.getLogger(__name__)
+__all__ = [
+    "REGISTER",
+    "WRITEBACK",
+    "OrderFeed",
+    "OrdersFlow",
+    "OrdersHandler",
+    "Replay",
+    "document_reference",
+    "orders_plan",
+    "replay_of",
+    "replay_payload",
+]
 
 REGISTER = Register.ORDERS.value
-WRITEBACK = "orders.writeback"
-#: transient failures are retried this many times before the record goes to the error queue
-MAX_TRANSIENT_ATTEMPTS = 25
 #: while a write is in doubt, it is looked up by reference this often (seconds), so one that
 #: lands late is bound soon, long before the settle period allows a new send
 DOUBT_RECHECK = 10.0
@@ -83,45 +87,35 @@ def _cursor_text(when: datetime) -> str:
 
 
 @dataclass
-class OrdersFlow:
-    """One connection's orders flow. Pollers and workers are run by the connection actor."""
+class OrderFeed:
+    """Discovers orders in each shop's change feed (one poller per shop)."""
 
     connection: str
-    erp_name: str
     store: Store
     shops: MappingT[str, ShopAdapter]
-    erp: ErpAdapter
     options: OrdersConfig
     clock: Clock
-    run_id: str
-    mappings: Sequence[Mapping] = ()
-    observer: FlowObserver = field(default_factory=NullObserver)
-    lookup_by_reference: bool = True
-    rng: random.Random = field(default_factory=random.Random)
-    #: seconds an in-doubt write is given to land before an empty lookup allows a new send
-    settle: float = 60.0
-    #: each shop's time zone (documents are dated in it); Europe/Stockholm when missing
-    timezones: MappingT[str, tzinfo] = field(default_factory=dict)
-    _customer_locks: KeyedLocks = field(default_factory=KeyedLocks)
-    _wake: anyio.Event = field(default_factory=anyio.Event)
-    _pokes: dict[str, anyio.Event] = field(default_factory=dict)
+    interval: float = 60.0
+    register: str = REGISTER
 
-    # -- discovery -------------------------------------------------------------------------
+    @property
+    def instances(self) -> Sequence[str]:
+        return list(self.shops)
 
     def _ready(self, status: str) -> bool:
         if status in self.options.cancelled_statuses:
             return True  # the worker records it as nothing-to-do
         return not self.options.ready_statuses or status in self.options.ready_statuses
 
-    async def poll_once(self, shop_name: str) -> int:
+    async def discover(self, instance: str) -> int:
         """Read one closed window of the shop's change feed; return how many items were new.
 
         The window is ``[cursor - overlap, now)``; records committed late or seen twice in
         overlapping windows are no-ops. The cursor moves only after every item is recorded.
         """
-        shop = self.shops[shop_name]
+        shop = self.shops[instance]
         now = self.clock.now()
-        position = await self.store.cursors.get(self.connection, shop_name, REGISTER)
+        position = await self.store.cursors.get(self.connection, instance, REGISTER)
         if position is None:
             start = self.options.start_from or now - timedelta(seconds=self.options.lookback)
         else:
@@ -131,7 +125,7 @@ class OrdersFlow:
             outcome = await self.store.items.enqueue(
                 connection=self.connection,
                 register=REGISTER,
-                instance=shop_name,
+                instance=instance,
                 external_id=change.shop_order_id,
                 now=self.clock.now(),
                 ready=self._ready(change.status),
@@ -140,124 +134,52 @@ class OrdersFlow:
             if outcome in (Enqueued.CREATED, Enqueued.PROMOTED):
                 created += 1
         await self.store.cursors.set(
-            self.connection, shop_name, REGISTER, _cursor_text(now), self.clock.now()
+            self.connection, instance, REGISTER, _cursor_text(now), self.clock.now()
         )
-        await self.store.status.success(self.connection, REGISTER, shop_name, self.clock.now())
-        if created:
-            self.wake()
+        await self.store.status.success(self.connection, REGISTER, instance, self.clock.now())
         return created
 
-    def poke(self, shop_name: str) -> None:
-        """A shop said something changed (webhook) or the daemon is stopping: poll now."""
-        self._pokes.setdefault(shop_name, anyio.Event()).set()
 
-    async def wait_for_poke(self, shop_name: str, seconds: float) -> None:
-        """Sleep until the next poll is due or a poke arrives, whichever is first."""
-        event = self._pokes.setdefault(shop_name, anyio.Event())
-        with anyio.move_on_after(seconds):
-            await event.wait()
-        if event.is_set():
-            self._pokes[shop_name] = anyio.Event()
+@dataclass
+class OrdersHandler:
+    """Transfers one shop order to the ERP, exactly once (looked up by reference first when an
+    earlier attempt recorded its intent)."""
 
-    def wake(self) -> None:
-        """Tell idle workers there is work (the durable part is already in the store)."""
-        self._wake.set()
-        self._wake = anyio.Event()
+    connection: str
+    erp_name: str
+    store: Store
+    shops: MappingT[str, ShopAdapter]
+    erp: ErpAdapter
+    options: OrdersConfig
+    clock: Clock
+    mappings: Sequence[Mapping] = ()
+    lookup_by_reference: bool = True
+    #: seconds an in-doubt write is given to land before an empty lookup allows a new send
+    settle: float = 60.0
+    #: each shop's time zone (documents are dated in it); Europe/Stockholm when missing
+    timezones: MappingT[str, tzinfo] = field(default_factory=dict)
+    register: str = REGISTER
+    _customer_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
-    async def wait_for_work(self, seconds: float) -> None:
-        with anyio.move_on_after(seconds):
-            await self._wake.wait()
-
-    # -- transfer --------------------------------------------------------------------------
-
-    async def claim(self, register: str = REGISTER) -> WorkItem | None:
-        return await self.store.items.claim(
-            connection=self.connection, register=register, now=self.clock.now(), run_id=self.run_id
-        )
-
-    async def process(self, item: WorkItem) -> ItemState:
-        """Run one claimed item to its next state; never raises for the record's own errors.
-
-        The handler decides an :class:`Outcome`; the store applies all of it (state, binding,
-        events, the write-back, the register's health) in one transaction."""
-        latency: float | None = None
-        try:
-            if item.register == WRITEBACK:
-                outcome = await self._write_back(item)
-            else:
-                outcome, latency = await self._transfer(item)
-        except NothingToDo as skip:
-            outcome = Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
-        except TransientError as exc:
-            outcome = self._retry_or_fail(item, exc)
-        except PermanentError as exc:
-            outcome = self._failed(item, str(exc))
-        except Exception as exc:
-            log.exception(
-                "internal error on %s %s/%s", item.register, item.instance, item.external_id
-            )
-            outcome = self._failed(item, f"internal error ({type(exc).__name__}): {exc}")
-        await self.store.items.apply(item, outcome, self.clock.now())
-        if outcome.state == ItemState.FAILED:
-            log.warning(
-                "%s: %s %s/%s failed for good (see brygga errors show): %s",
-                self.connection,
-                item.register,
-                item.instance,
-                item.external_id,
-                outcome.error,
-            )
-        self.observer.item_finished(self.connection, item.register, outcome.state)
-        if latency is not None:
-            self.observer.transferred(self.connection, REGISTER, latency)
-        if outcome.follow_ups:
-            self.wake()
-        return ItemState(outcome.state)
-
-    def _failed(self, item: WorkItem, error: str) -> Outcome:
+    def in_doubt(self, item: WorkItem, error: TransientError, now: datetime) -> Outcome:
+        """The document may still land: no new send before the settle period and a lookup."""
+        until = now + timedelta(seconds=self.settle)
         return Outcome(
-            state="failed",
-            error=error,
-            events=(("failed", error),),
-            health=Health(item.register, ok=False, error=error),
-        )
-
-    def _retry_or_fail(self, item: WorkItem, exc: TransientError) -> Outcome:
-        now = self.clock.now()
-        if item.attempts >= MAX_TRANSIENT_ATTEMPTS:
-            return self._failed(item, f"gave up after {item.attempts} attempts; last error: {exc}")
-        if exc.in_doubt and item.register == REGISTER:
-            # the document may still land: no new send before the settle period and a lookup
-            until = now + timedelta(seconds=self.settle)
-            return Outcome(
-                state="reconcile",
-                error=str(exc),
-                next_attempt=min(until, now + timedelta(seconds=DOUBT_RECHECK)),
-                doubt_until=until,
-                events=(
-                    (
-                        "in doubt",
-                        f"{exc}; the ERP may still create it, so brygga looks it up by "
-                        "reference and sends nothing new before "
-                        f"{until.isoformat(timespec='seconds')}",
-                    ),
+            state="reconcile",
+            error=str(error),
+            next_attempt=min(until, now + timedelta(seconds=DOUBT_RECHECK)),
+            doubt_until=until,
+            events=(
+                (
+                    "in doubt",
+                    f"{error}; the ERP may still create it, so brygga looks it up by "
+                    "reference and sends nothing new before "
+                    f"{until.isoformat(timespec='seconds')}",
                 ),
-            )
-        delay = retry_delay(
-            item.attempts,
-            base=1.0,
-            cap=max(1.0, self.options.retry_max),
-            retry_after=exc.retry_after,
-            rng=self.rng,
-        )
-        return Outcome(
-            state="retry",
-            error=str(exc),
-            next_attempt=now + timedelta(seconds=delay),
-            events=(("retry", str(exc)),),
+            ),
         )
 
-    async def _transfer(self, item: WorkItem) -> tuple[Outcome, float | None]:
+    async def handle(self, item: WorkItem) -> Outcome:
         shop = self.shops.get(item.instance)
         if shop is None:
             raise PermanentError(
@@ -273,7 +195,7 @@ class OrdersFlow:
         replacing = bool(bound and replay.generation and bound.target_id == replay.replaces)
         if bound is not None and not replacing:
             # (re-)queue the write-back too: a crash may have lost it on an older version
-            return self._bound(item, bound.target_id, "already transferred", replay), None
+            return self._bound(item, bound.target_id, "already transferred", replay)
         # An earlier attempt recorded its intent: the document may exist. Look it up before
         # anything else (readiness, cancellation), and never send again while in doubt.
         found: DocumentRef | None = None
@@ -281,14 +203,14 @@ class OrdersFlow:
         if earlier_intent and self.lookup_by_reference:
             found = await self.erp.find_document(reference, self.options.document)
             if found is not None:
-                return await self._reconciled(item, found, replay, replacing), None
+                return await self._reconciled(item, found, replay, replacing)
         if earlier_intent and item.doubt_until is not None and now < item.doubt_until:
             wait = (
                 f"an earlier send may still land; no document with reference {reference} yet, "
                 f"sending nothing new before {item.doubt_until.isoformat(timespec='seconds')}"
             )
             again = min(item.doubt_until, now + timedelta(seconds=DOUBT_RECHECK))
-            return Outcome(state="reconcile", error=wait, next_attempt=again, revisit=True), None
+            return Outcome(state="reconcile", error=wait, next_attempt=again, revisit=True)
         order = await shop.fetch_order(item.external_id)
         if order.status in self.options.cancelled_statuses:
             raise NothingToDo(f"order {order.shop_order_id} was cancelled before transfer")
@@ -304,7 +226,7 @@ class OrdersFlow:
                 next_attempt=now + timedelta(seconds=self.options.revisit),
                 revisit=True,
                 events=(("waiting", note),) if first else (),
-            ), None
+            )
         order = apply_mappings(
             order,
             self.mappings,
@@ -327,7 +249,7 @@ class OrdersFlow:
         created = await self.erp.create_document(document)
         note = f"{created.document_type.value} created"
         latency = max(0.0, (self.clock.now() - order.created_at).total_seconds())
-        return self._bound(item, created.number, note, replay, replacing=replacing), latency
+        return self._bound(item, created.number, note, replay, replacing, latency=latency)
 
     async def _reconciled(
         self, item: WorkItem, found: DocumentRef, replay: Replay, replacing: bool
@@ -339,7 +261,7 @@ class OrdersFlow:
                 note += f", booked as {found.number}"
             else:
                 note += "; this ERP adapter cannot book a found draft: book it by hand"
-        return self._bound(item, found.number, note, replay, replacing=replacing, reconciled=True)
+        return self._bound(item, found.number, note, replay, replacing, reconciled=True)
 
     def _bound(
         self,
@@ -347,11 +269,13 @@ class OrdersFlow:
         number: str,
         note: str,
         replay: Replay,
-        *,
         replacing: bool = False,
+        *,
         reconciled: bool = False,
+        latency: float | None = None,
     ) -> Outcome:
-        """Done: the binding, the write-back of ``number`` and the events, as one outcome."""
+        """Done: the binding, the write-back of ``number`` and the events, as one outcome;
+        with the order's ``latency`` when this attempt created the document."""
         events: list[tuple[str, str]] = []
         if reconciled:
             events.append(("reconciled", f"an earlier send landed: {note}"))
@@ -366,7 +290,8 @@ class OrdersFlow:
                 )
             )
         events.append(("done", f"{note}: {number}"))
-        return Outcome(
+        return Transferred(
+            latency=latency,
             state="done",
             result=number,
             bind=Binding(REGISTER, item.instance, item.external_id, self.erp_name, number),
@@ -395,23 +320,69 @@ class OrdersFlow:
                 number = await self.erp.create_customer(customer, order.currency)
         return number
 
-    async def _write_back(self, item: WorkItem) -> Outcome:
-        """Write the ERP document number back to the shop order (idempotent upsert)."""
-        shop = self.shops.get(item.instance)
-        if shop is None:
-            raise NothingToDo(f"shop {item.instance!r} is no longer configured")
-        number = (item.payload or b"").decode()
-        bound = await self.store.bindings.target_of(
-            self.connection, REGISTER, item.instance, item.external_id
+
+def orders_plan(
+    *,
+    handler: OrdersHandler,
+    interval: float = 60.0,
+) -> PlanRow:
+    """The orders row of a connection's plan: the feed, the transfer and the write-back."""
+    feed = OrderFeed(
+        connection=handler.connection,
+        store=handler.store,
+        shops=handler.shops,
+        options=handler.options,
+        clock=handler.clock,
+        interval=interval,
+    )
+    back = WriteBackHandler(
+        connection=handler.connection,
+        shops=handler.shops,
+        bindings=handler.store.bindings,
+        document_type=handler.options.document,
+    )
+    return PlanRow(
+        handlers=(handler, back),
+        discoverers=(feed,),
+        workers={REGISTER: max(1, handler.options.workers), WRITEBACK: 1},
+    )
+
+
+class OrdersFlow(Flow):
+    """A flow of the orders register alone, built from its parts (tests build one by hand)."""
+
+    def __init__(
+        self,
+        *,
+        connection: str,
+        erp_name: str,
+        store: Store,
+        shops: MappingT[str, ShopAdapter],
+        erp: ErpAdapter,
+        options: OrdersConfig,
+        clock: Clock,
+        run_id: str,
+        lookup_by_reference: bool = True,
+        settle: float = 60.0,
+    ) -> None:
+        handler = OrdersHandler(
+            connection=connection,
+            erp_name=erp_name,
+            store=store,
+            shops=shops,
+            erp=erp,
+            options=options,
+            clock=clock,
+            lookup_by_reference=lookup_by_reference,
+            settle=settle,
         )
-        if bound is None:
-            raise PermanentError(
-                f"order {item.external_id}: no ERP document recorded to write back"
-            )
-        await shop.mark_exported(
-            item.external_id,
-            DocumentRef(
-                document_type=self.options.document, number=number or bound.target_id, reference=""
-            ),
+        row = orders_plan(handler=handler)
+        engine = Engine(
+            connection=connection,
+            store=store,
+            clock=clock,
+            run_id=run_id,
+            handlers={h.register: h for h in row.handlers},
+            retry_max=float(options.retry_max),
         )
-        return Outcome(state="done", result=number, health=Health(WRITEBACK, ok=True))
+        super().__init__(engine=engine, rows=[row], erp=erp, shops=shops, settle=settle)

@@ -1,0 +1,216 @@
+"""The work engine of one connection: workers claim items and hand them to their register's handler.
+
+A handler turns a claimed :class:`WorkItem` into an :class:`Outcome` (or raises NothingToDo,
+TransientError or PermanentError); the engine turns errors into retries or failures and has the
+store apply the whole outcome in one transaction. Handlers never write to the store themselves.
+Discoverers (pollers) record new work; the engine wakes idle workers when work arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+from brygga.clock import Clock
+from brygga.errors import NothingToDo, PermanentError, TransientError
+from brygga.runtime.backoff import retry_delay
+from brygga.store import Health, ItemState, Outcome, Store, WorkItem
+from brygga.sync.observer import FlowObserver, NullObserver
+
+__all__ = [
+    "MAX_TRANSIENT_ATTEMPTS",
+    "Discoverer",
+    "Engine",
+    "Handler",
+    "InDoubtHandler",
+    "Transferred",
+]
+
+log = logging.getLogger(__name__)
+
+#: transient failures are retried this many times before the record goes to the error queue
+MAX_TRANSIENT_ATTEMPTS = 25
+#: an idle worker looks at the store's next due time this often even when nothing woke it (a
+#: read, never a claim): work another process recorded (``errors retry``) is seen within this
+IDLE_RECHECK = 2.0
+
+
+class Handler(Protocol):
+    """Runs one claimed item of its register to an outcome."""
+
+    @property
+    def register(self) -> str: ...
+
+    async def handle(self, item: WorkItem) -> Outcome:
+        """The item's next state and everything that goes with it; raise NothingToDo,
+        TransientError or PermanentError for the record's own errors."""
+        ...
+
+
+@runtime_checkable
+class InDoubtHandler(Protocol):
+    """A handler whose writes can be in doubt (a timeout after the request was sent)."""
+
+    def in_doubt(self, item: WorkItem, error: TransientError, now: datetime) -> Outcome:
+        """The outcome of a write that may still land: never a plain retry (a new send)."""
+        ...
+
+
+class Discoverer(Protocol):
+    """Finds new work in one feed per instance (e.g. a shop's order change feed) and records
+    it; polled by the connection's pollers every ``interval`` seconds or when poked."""
+
+    @property
+    def register(self) -> str: ...
+
+    @property
+    def instances(self) -> Sequence[str]: ...
+
+    @property
+    def interval(self) -> float: ...
+
+    async def discover(self, instance: str) -> int:
+        """Read the instance's feed once and record what is new; return how many items."""
+        ...
+
+
+@dataclass(frozen=True)
+class Transferred(Outcome):
+    """A done outcome of a record that reached the other side; ``latency`` (seconds from its
+    creation at the source) is reported when this attempt sent it."""
+
+    latency: float | None = None
+
+
+@dataclass
+class Engine:
+    """Claims, runs and finishes one connection's work items, for every register it has a
+    handler for; wakes idle workers when there is work."""
+
+    connection: str
+    store: Store
+    clock: Clock
+    run_id: str
+    handlers: Mapping[str, Handler]
+    observer: FlowObserver = field(default_factory=NullObserver)
+    rng: random.Random = field(default_factory=random.Random)
+    #: longest wait between retries of a transient failure (seconds)
+    retry_max: float = 300.0
+    _wake: anyio.Event = field(default_factory=anyio.Event)
+
+    async def claim(self, register: str) -> WorkItem | None:
+        return await self.store.items.claim(
+            connection=self.connection, register=register, now=self.clock.now(), run_id=self.run_id
+        )
+
+    async def process(self, item: WorkItem) -> ItemState:
+        """Run one claimed item to its next state; never raises for the record's own errors."""
+        handler = self.handlers[item.register]
+        try:
+            outcome = await handler.handle(item)
+        except NothingToDo as skip:
+            outcome = Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
+        except TransientError as exc:
+            outcome = self._retry_or_fail(handler, item, exc)
+        except PermanentError as exc:
+            outcome = _failed(item, str(exc))
+        except Exception as exc:
+            log.exception(
+                "internal error on %s %s/%s", item.register, item.instance, item.external_id
+            )
+            outcome = _failed(item, f"internal error ({type(exc).__name__}): {exc}")
+        await self.store.items.apply(item, outcome, self.clock.now())
+        self._report(item, outcome)
+        if outcome.follow_ups:
+            self.wake()
+        return ItemState(outcome.state)
+
+    def _report(self, item: WorkItem, outcome: Outcome) -> None:
+        if outcome.state == ItemState.FAILED:
+            log.warning(
+                "%s: %s %s/%s failed for good (see brygga errors show): %s",
+                self.connection,
+                item.register,
+                item.instance,
+                item.external_id,
+                outcome.error,
+            )
+        self.observer.item_finished(self.connection, item.register, outcome.state)
+        if isinstance(outcome, Transferred) and outcome.latency is not None:
+            self.observer.transferred(self.connection, item.register, outcome.latency)
+
+    def _retry_or_fail(self, handler: Handler, item: WorkItem, exc: TransientError) -> Outcome:
+        now = self.clock.now()
+        if item.attempts >= MAX_TRANSIENT_ATTEMPTS:
+            return _failed(item, f"gave up after {item.attempts} attempts; last error: {exc}")
+        if exc.in_doubt and isinstance(handler, InDoubtHandler):
+            return handler.in_doubt(item, exc, now)
+        delay = retry_delay(
+            item.attempts,
+            base=1.0,
+            cap=max(1.0, self.retry_max),
+            retry_after=exc.retry_after,
+            rng=self.rng,
+        )
+        return Outcome(
+            state="retry",
+            error=str(exc),
+            next_attempt=now + timedelta(seconds=delay),
+            events=(("retry", str(exc)),),
+        )
+
+    # -- waking ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Tell idle workers there is work (the durable part is already in the store)."""
+        self._wake.set()
+        self._wake = anyio.Event()
+
+    async def wait_until_due(self, register: str) -> None:
+        """Sleep until an item of ``register`` is due or :meth:`wake` is called.
+
+        Idle costs no write: the store's next due time is read (no claim transaction) when
+        the engine is woken, when that time comes and every :data:`IDLE_RECHECK` seconds."""
+        while True:
+            woken = self._wake
+            due = await self.store.items.next_due(connection=self.connection, register=register)
+            wait = IDLE_RECHECK
+            if due is not None:
+                wait = min(wait, (due - self.clock.now()).total_seconds())
+                if wait <= 0:
+                    return
+            with anyio.move_on_after(max(0.01, wait)):
+                await woken.wait()
+            if woken.is_set():
+                return
+
+    async def work(self, register: str, stopping: StopFlag) -> None:
+        """One worker: claim and process items of ``register`` until ``stopping`` is set.
+
+        A stop is noticed between items, so the item in flight finishes. If the daemon's
+        deadline cancels it mid-call, it stays SENDING and is reconciled on the next start."""
+        while not stopping.is_set():
+            item = await self.claim(register)
+            if item is None:
+                await self.wait_until_due(register)
+                continue
+            await self.process(item)
+
+
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def _failed(item: WorkItem, error: str) -> Outcome:
+    return Outcome(
+        state="failed",
+        error=error,
+        events=(("failed", error),),
+        health=Health(item.register, ok=False, error=error),
+    )

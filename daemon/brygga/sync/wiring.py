@@ -1,0 +1,129 @@
+"""Opening a connection: its adapters, mappings, handlers and plan, in one place.
+
+The daemon, ``replay --here``, the test harness and the demo all open connections here. A new
+register is one more row in :data:`PLAN`; the runtime that runs the flow does not change.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from brygga.adapters import AdapterContext, ErpAdapter, ShopAdapter
+from brygga.clock import Clock
+from brygga.config import LoadedConfig, ResolvedConnection, load_config, settle_seconds
+from brygga.errors import BryggaError, ConfigError
+from brygga.http.client import HttpContext
+from brygga.mappings import Mapping
+from brygga.models import Register
+from brygga.plugins import PluginHost
+from brygga.store import Store
+from brygga.sync.engine import Engine
+from brygga.sync.flow import Flow, PlanRow
+from brygga.sync.flows import flow_table
+from brygga.sync.observer import FlowObserver, NullObserver
+from brygga.sync.orders import OrdersHandler, orders_plan
+from brygga.timeutil import zone_info
+
+__all__ = ["PLAN", "Wiring", "build_adapters", "load_checked", "open_flow"]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a plan row is built from: one connection, its adapters and shared dependencies."""
+
+    conn: ResolvedConnection
+    store: Store
+    clock: Clock
+    erp: ErpAdapter
+    shops: dict[str, ShopAdapter]
+    mappings: Sequence[Mapping]
+
+    @property
+    def settle(self) -> float:
+        return settle_seconds(self.conn.erp_spec, self.conn.erp)
+
+
+def _orders(w: Wiring) -> PlanRow:
+    conn = w.conn
+    handler = OrdersHandler(
+        connection=conn.name,
+        erp_name=conn.erp.name,
+        store=w.store,
+        shops=w.shops,
+        erp=w.erp,
+        options=conn.config.orders,
+        clock=w.clock,
+        mappings=[m for m in w.mappings if m.register is Register.ORDERS],
+        lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
+        settle=w.settle,
+        timezones={cfg.name: zone_info(cfg.timezone) for cfg in conn.shops},
+    )
+    return orders_plan(handler=handler, interval=conn.config.poll.orders)
+
+
+#: the flow plan: one row per register this version runs
+PLAN: tuple[Callable[[Wiring], PlanRow], ...] = (_orders,)
+
+
+def build_adapters(
+    conn: ResolvedConnection, http: HttpContext
+) -> tuple[ErpAdapter, dict[str, ShopAdapter]]:
+    erp = conn.erp_spec.factory(conn.erp, AdapterContext(conn.name, conn.erp.name, http))
+    if not isinstance(erp, ErpAdapter):
+        raise BryggaError(f"adapter {conn.erp.kind!r} did not build an ERP adapter")
+    shops: dict[str, ShopAdapter] = {}
+    for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True):
+        shop = spec.factory(cfg, AdapterContext(conn.name, cfg.name, http))
+        if not isinstance(shop, ShopAdapter):
+            raise BryggaError(f"adapter {cfg.kind!r} did not build a shop adapter")
+        shops[cfg.name] = shop
+    return erp, shops
+
+
+def open_flow(
+    conn: ResolvedConnection,
+    *,
+    store: Store,
+    http: HttpContext,
+    clock: Clock,
+    run_id: str,
+    mappings: Sequence[Mapping] = (),
+    observer: FlowObserver | None = None,
+    rng: random.Random | None = None,
+    plan: Sequence[Callable[[Wiring], PlanRow]] = PLAN,
+) -> Flow:
+    """The one wiring of a connection (daemon, replay, test harness, demo). Close its adapters
+    with :meth:`Flow.aclose`."""
+    erp, shops = build_adapters(conn, http)
+    wiring = Wiring(conn, store, clock, erp, shops, mappings)
+    rows = [row(wiring) for row in plan]
+    engine = Engine(
+        connection=conn.name,
+        store=store,
+        clock=clock,
+        run_id=run_id,
+        handlers={h.register: h for row in rows for h in row.handlers},
+        observer=observer or NullObserver(),
+        rng=rng or random.Random(),
+        retry_max=float(conn.config.orders.retry_max),
+    )
+    return Flow(engine=engine, rows=rows, erp=erp, shops=shops, settle=wiring.settle)
+
+
+def load_checked(path: Path, host: PluginHost) -> LoadedConfig:
+    """Load and validate a config with ``host``'s plugins, including the flow checks (every
+    enabled register's adapters can do it); raise ConfigError."""
+    loaded = load_config(path, host)
+    problems = [
+        f"{loaded.path}: connection {conn.name!r}: {row.error}"
+        for conn in loaded.connections
+        for row in flow_table(conn)
+        if row.error
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    host.startup(loaded.config.plugins)
+    return loaded
