@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
 import anyio
@@ -46,6 +46,8 @@ class Database:
         self._conn = conn
         self.path = path
         self._lock = anyio.Lock()
+        #: bodies handed to :meth:`run`, waiting for the next group commit
+        self._queue: list[_Job[Any]] = []
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
@@ -124,20 +126,38 @@ class Database:
                     raise
 
     async def run(self, body: Callable[[Tx], T]) -> T:
-        """Run ``body`` in one ``BEGIN IMMEDIATE`` … ``COMMIT`` on the connection's own thread.
+        """Run ``body`` as one transaction on the connection's own thread; return its result.
 
-        The whole transaction is one hand-off to aiosqlite's thread instead of one per
-        statement, so the connection is held for the SQL and the commit's fsync only. ``body``
-        is plain synchronous code on the connection (no awaits, no I/O besides SQLite); if it
-        raises, the transaction is rolled back and the error re-raised here. A caller cancelled
-        while the body runs leaves it to finish (commit or roll back) on that thread: the
-        connection is outside a transaction whenever the next body starts."""
-        async with self._lock:
-            # aiosqlite's queue runs one function after another on its thread; its own methods
-            # reach the sqlite3 connection the same way (private API: pyproject pins <0.23)
-            queue: Callable[..., Awaitable[T]] = self._conn._execute
-            result = await queue(_in_transaction, self._conn._conn, body)
-            return result
+        ``body`` is plain synchronous code on the connection (no awaits, no I/O besides
+        SQLite). If it raises, its writes are rolled back and the error is raised here.
+
+        Group commit: bodies that callers hand in while an earlier group is being written run
+        together, one after another, in the next ``BEGIN IMMEDIATE`` … ``COMMIT``, each inside
+        its own savepoint, so a failing body undoes only its own writes. Every caller returns
+        only after the ``COMMIT`` that made its writes durable (``synchronous=FULL``): one fsync
+        and one hand-off to aiosqlite's thread for the whole group instead of one per caller.
+
+        A caller cancelled before its group starts withdraws its body; one cancelled after
+        leaves the body to commit (or roll back) with its group."""
+        job: _Job[T] = _Job(body)
+        self._queue.append(job)
+        try:
+            async with self._lock:
+                if not job.done:
+                    group, self._queue = self._queue, []
+                    with anyio.CancelScope(shield=True):  # the others wait for their results
+                        # aiosqlite's queue runs one function after another on its thread;
+                        # its own methods reach the sqlite3 connection the same way (private
+                        # API: pyproject pins aiosqlite <0.23)
+                        queue: Callable[..., Awaitable[None]] = self._conn._execute
+                        await queue(_commit_group, self._conn._conn, group)
+        except BaseException:
+            if job in self._queue:
+                self._queue.remove(job)
+            raise
+        if job.error is not None:
+            raise job.error
+        return cast(T, job.result)
 
     async def data_version(self) -> int:
         """SQLite's ``PRAGMA data_version``: changes when another connection commits."""
@@ -189,17 +209,53 @@ def _create_private(path: Path) -> None:
         os.close(fd)
 
 
-def _in_transaction(conn: Tx, body: Callable[[Tx], T]) -> T:
-    """On aiosqlite's thread: ``body`` between ``BEGIN IMMEDIATE`` and ``COMMIT``."""
-    conn.execute("BEGIN IMMEDIATE")
+class _Job(Generic[T]):
+    """One body handed to :meth:`Database.run`, and what became of it."""
+
+    __slots__ = ("body", "done", "error", "result")
+
+    def __init__(self, body: Callable[[Tx], T]) -> None:
+        self.body = body
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class _Aborted(Exception):
+    """SQLite rolled the whole transaction back itself (disk full, I/O error)."""
+
+
+def _commit_group(conn: Tx, group: list[_Job[Any]]) -> None:
+    """On aiosqlite's thread: every body of ``group`` in one transaction, each in a savepoint.
+
+    Sets each job's result or error; never raises. A job counts as done only if the ``COMMIT``
+    succeeded; if it failed (or SQLite aborted the transaction), every job gets that error."""
     try:
-        result = body(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for job in group:
+                conn.execute("SAVEPOINT job")
+                try:
+                    job.result = job.body(conn)
+                except BaseException as exc:
+                    job.error = exc
+                    if not conn.in_transaction:
+                        raise _Aborted from exc
+                    conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except BaseException as exc:
+        failure = exc.__cause__ if isinstance(exc, _Aborted) else exc
+        for job in group:
+            if job.error is None:
+                job.result, job.error = None, failure
+    finally:
+        for job in group:
+            job.done = True
 
 
 def _statements(sql: str) -> Iterable[str]:
