@@ -85,6 +85,10 @@ class SqlCounts:
     #: reads outside a transaction (each its own round trip to the store, but no write)
     autocommit_reads: int = 0
     statements: int = 0
+    #: savepoints: units of work that a group commit put into one transaction
+    savepoints: int = 0
+    #: units of work: a transaction without savepoints is one, with them one per savepoint
+    logical: int = 0
     #: write transactions by their first write ("UPDATE work_items"; "none": read only)
     by_first_write: dict[str, int] = field(default_factory=dict)
 
@@ -117,32 +121,41 @@ class SqlCounter:
         return uninstall
 
     def _tracer(self, conn: sqlite3.Connection) -> Callable[[str], None]:
-        first_write: list[str | None] = [None]  # of the open transaction ("" before one)
+        # of the open transaction: its first write ("" before one) and its savepoints
+        first_write: list[str | None] = [None]
+        savepoints = [0]
 
         def trace(statement: str) -> None:
             text = statement.lstrip()
             if text.startswith("--"):  # a trigger's statements
                 return
-            word = text[:8].upper()
+            word = text[:11].upper()
             with self._lock:
                 counts = self.counts
                 counts.statements += 1
                 if word.startswith("BEGIN"):
                     counts.begins += 1
-                    first_write[0] = ""
+                    first_write[0], savepoints[0] = "", 0
+                elif word.startswith("SAVEPOINT"):
+                    counts.savepoints += 1
+                    savepoints[0] += 1
+                elif word.startswith(("RELEASE", "ROLLBACK TO")):
+                    pass
                 elif word.startswith(("COMMIT", "END", "ROLLBACK")):
                     if word.startswith("ROLLBACK"):
                         counts.rollbacks += 1
                     else:
                         counts.commits += 1
+                        counts.logical += max(1, savepoints[0])
                         key = first_write[0] or "none"
                         counts.by_first_write[key] = counts.by_first_write.get(key, 0) + 1
-                    first_write[0] = None
+                    first_write[0], savepoints[0] = None, 0
                 elif word.startswith(WRITES):
                     if first_write[0] == "":
                         first_write[0] = _write_key(text)
                     elif not conn.in_transaction:
                         counts.autocommit_writes += 1
+                        counts.logical += 1
                         key = _write_key(text) + " (autocommit)"
                         counts.by_first_write[key] = counts.by_first_write.get(key, 0) + 1
                 elif word.startswith(("SELECT", "WITH")) and not conn.in_transaction:
@@ -181,6 +194,8 @@ class Run:
     tx_per_order: float
     #: write transactions plus reads outside one, per order
     store_ops_per_order: float
+    #: units of work per order, counting each savepoint of a group commit as one
+    logical_tx_per_order: float
     sql: dict[str, Any]
     #: requests the HttpContext hook saw (None: the hook could not be set)
     requests_hook: int | None
@@ -269,6 +284,7 @@ async def run_once(orders: int, workers: int, *, profile: bool = False) -> Run:
                 transactions=sql.transactions,
                 tx_per_order=round(sql.transactions / orders, 2),
                 store_ops_per_order=round((sql.transactions + sql.autocommit_reads) / orders, 2),
+                logical_tx_per_order=round(sql.logical / orders, 2),
                 sql=asdict(sql),
                 requests_hook=len(hooked) if hook_set else None,
                 requests_simulators=simulated,
@@ -419,7 +435,8 @@ def _line(run: Run, runs: list[Run]) -> str:
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items(), key=lambda kv: -kv[1]))
     return (
         f"{run.workers} worker(s): {run.orders_per_s:7.1f} orders/s{spread}  "
-        f"{run.tx_per_order:5.2f} write tx/order ({run.store_ops_per_order:.2f} with reads)  "
+        f"{run.tx_per_order:5.2f} write tx/order ({run.logical_tx_per_order:.2f} units of work, "
+        f"{run.store_ops_per_order:.2f} with reads)  "
         f"{run.requests_per_order:5.2f} requests/order  "
         f"[{run.orders} orders in {run.seconds:.2f} s, {run.erp_documents} ERP documents]\n"
         f"    write transactions by first write: {kinds}"
