@@ -137,3 +137,22 @@ async def test_an_empty_intent_records_nothing(store: Store) -> None:
     )
     assert item is not None and item.state is ItemState.WAITING and item.intent == ""
     assert (await store.items.get(item.id)).reference == ""  # type: ignore[union-attr]
+
+
+async def test_a_revisit_withdraws_the_intent_its_claim_recorded(store: Store) -> None:
+    await _page(store, Discovered("1", True))
+    item = await store.items.claim(
+        connection="c", register="orders", now=NOW, run_id="r", intent=lambda i: "ref-1"
+    )
+    assert item is not None
+    await store.items.apply(item, Outcome(state="waiting", revisit=True), NOW)
+    stored = await store.items.get(item.id)
+    assert stored is not None and stored.reference == "" and stored.attempts == 0
+    # an intent an earlier attempt recorded stays through a revisit (the write may land)
+    await store.db.execute("UPDATE work_items SET reference = 'ref-1' WHERE id = ?", (item.id,))
+    again = await store.items.claim(
+        connection="c", register="orders", now=NOW, run_id="r", intent=lambda i: "ref-1"
+    )
+    assert again is not None and again.reference == "ref-1"
+    await store.items.apply(again, Outcome(state="reconcile", revisit=True), NOW)
+    assert (await store.items.get(item.id)).reference == "ref-1"  # type: ignore[union-attr]

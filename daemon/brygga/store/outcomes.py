@@ -44,7 +44,8 @@ class Outcome:
     """The next state of a claimed item and everything that goes with it.
 
     ``revisit``: the look changed nothing (not ready yet, a write still in doubt): the claim's
-    attempt is given back, so waiting never uses up the retry budget or grows the history.
+    attempt is given back, so waiting never uses up the retry budget or grows the history, and
+    an intent the claim recorded (``WorkItem.intent``) is withdrawn.
     ``doubt_until``: a write whose outcome is unknown may still land before this time; until
     then an empty lookup by reference must not lead to a new send.
     """

@@ -185,7 +185,11 @@ class WorkItems:
         recorded as the item's reference in the same transaction (so no separate
         :meth:`record_intent`) and returned as the item's ``intent``. Without it (or when it
         returns ""), ``intent`` is "" and the caller records the reference with
-        :meth:`record_intent` before any remote call.
+        :meth:`record_intent` before any remote call. An outcome with ``revisit`` (nothing was
+        sent) withdraws the intent this claim recorded: the stored reference goes back to the
+        item's ``reference``. Other outcomes keep it, so the next attempt looks it up first;
+        return "" for items this attempt will not send (e.g. a WAITING one), or a restart
+        finding it in flight treats it as in doubt.
         """
         items = await self.claim_many(
             connection=connection, register=register, now=now, run_id=run_id, limit=1, intent=intent
@@ -266,6 +270,12 @@ class WorkItems:
                     outcome=outcome,
                     now=now,
                 )
+                if outcome.revisit and item.intent and item.intent != item.reference:
+                    # nothing was sent: the intent this claim recorded is withdrawn
+                    tx.execute(
+                        "UPDATE work_items SET reference = ? WHERE id = ?",
+                        (item.reference, item.id),
+                    )
 
         if pairs:
             await self._db.run(body)
