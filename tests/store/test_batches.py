@@ -1,5 +1,4 @@
-"""Batch operations: a page of discovered records, several claims, several outcomes, and the
-intent recorded with the claim, each in one transaction."""
+"""Batches (a page of records, several claims or outcomes) and claim-time intents."""
 
 from __future__ import annotations
 

@@ -1,18 +1,4 @@
-"""The narrow interface the sync engine needs from durable state (SQLite today, PostgreSQL later).
-
-:class:`StateStore` is what the engine, pollers, workers and adapters may use: a work queue
-(``items``), bindings, cursors, register health (``status``), the event log and per-account
-adapter state, plus a wake-up on writes by other processes. :class:`brygga.store.Store` (one
-SQLite file) satisfies it, checked by mypy in ``brygga.store``; a PostgreSQL store for several
-daemons sharing connections is one more class with these methods. The operator commands
-(``errors``, ``replay``, ``status``) use more of ``Store`` (queries, requeue, resolve, prune),
-which is not part of this interface.
-
-Contract of every write: one transaction, durable when the call returns; an item is claimed by
-at most one worker at a time; enqueueing is idempotent per (connection, register, instance,
-external id); :meth:`WorkQueue.apply` applies an outcome (state, binding, events, follow-ups,
-health) all at once or not at all.
-"""
+"""The narrow interface the sync engine needs from durable state: SQLite today, PostgreSQL later."""
 
 from __future__ import annotations
 
@@ -130,7 +116,20 @@ class AdapterStateStore(Protocol):
 
 
 class StateStore(Protocol):
-    """Everything above, as one object (read-only attributes)."""
+    """What the engine, pollers, workers and adapters may use of durable state.
+
+    A work queue (``items``), bindings, cursors, register health (``status``), the event log
+    and per-account adapter state, plus a wake-up on writes by other processes.
+    :class:`brygga.store.Store` (one SQLite file) satisfies it, checked by mypy in
+    ``brygga.store``; a PostgreSQL store for several daemons sharing connections is one more
+    class with these methods. The operator commands (``errors``, ``replay``, ``status``) use more
+    of ``Store`` (queries, requeue, resolve, prune), which is not part of this interface.
+
+    Contract of every write: one transaction, durable when the call returns; an item is claimed
+    by at most one worker at a time; enqueueing is idempotent per (connection, register,
+    instance, external id); an outcome (state, binding, events, follow-ups, health) is applied
+    all at once or not at all.
+    """
 
     @property
     def items(self) -> WorkQueue: ...
