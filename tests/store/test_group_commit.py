@@ -131,3 +131,32 @@ async def test_the_error_of_a_failed_begin_reaches_every_caller(db: Database) ->
     assert not db._conn.in_transaction
     await db.run(_insert(2))
     assert await _rows(db) == [2]
+
+
+async def test_every_caller_of_a_group_that_cannot_run_gets_the_error(db: Database) -> None:
+    # aiosqlite refuses the group once (as it does on a closed connection), then works again
+    execute = db._conn._execute
+    refused = False
+
+    async def refuse_once(*args: object) -> object:
+        nonlocal refused
+        if not refused:
+            refused = True
+            raise ValueError("Connection closed")
+        return await execute(*args)
+
+    db._conn._execute = refuse_once  # type: ignore[method-assign]
+    outcomes: list[object] = []
+
+    async def call(x: int) -> None:
+        try:
+            outcomes.append(await db.run(_insert(x)))
+        except ValueError as exc:
+            outcomes.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for x in range(3):
+            tg.start_soon(call, x)
+    assert [str(o) for o in outcomes] == ["Connection closed"] * 3  # no silent None
+    assert await _rows(db) == []
+    assert await db.run(_insert(7)) == 1

@@ -150,7 +150,13 @@ class Database:
                         # its own methods reach the sqlite3 connection the same way (private
                         # API: pyproject pins aiosqlite <0.23)
                         queue: Callable[..., Awaitable[None]] = self._conn._execute
-                        await queue(_commit_group, self._conn._conn, group)
+                        try:
+                            await queue(_commit_group, self._conn._conn, group)
+                        except BaseException as exc:  # the group never ran (connection closed)
+                            for other in group:
+                                if not other.done:
+                                    other.error, other.done = exc, True
+                            raise
         except BaseException:
             if job in self._queue:
                 self._queue.remove(job)
