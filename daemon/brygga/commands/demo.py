@@ -19,12 +19,12 @@ import anyio
 from anyio.abc import TaskStatus
 
 from brygga.commands.common import brygga_command, load, setup_logging
-from brygga.commands.run import serve
 from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError
 from brygga.http.server import serve_http
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps
+from brygga.runtime.app import serve
 from brygga.runtime.daemon import DaemonControl
 from brygga.simulation import ErpSimulator, ShopSimulator
 from brygga.store import ItemState

@@ -22,16 +22,18 @@ from brygga.mappings import Mapping
 from brygga.runtime.backoff import Backoff
 from brygga.secrets import Secret
 from brygga.store import Store
-from brygga.sync.engine import IDLE_RECHECK, Discoverer
+from brygga.sync.engine import EXTERNAL_POLL, Discoverer, Engine
 from brygga.sync.flow import Flow
 from brygga.sync.observer import FlowObserver, NullObserver
 from brygga.sync.wiring import build_adapters, open_flow
 
-# build_adapters (tests build flows by hand) and IDLE_RECHECK (`errors retry` says it) are
-# still importable from here
+# build_adapters: still importable from here (tests build flows by hand)
 __all__ = ["IDLE_RECHECK", "ActorDeps", "StopSignal", "build_adapters", "run_connection"]
 
 log = logging.getLogger(__name__)
+
+#: how soon a running daemon sees work another process recorded (``errors retry`` says it)
+IDLE_RECHECK = EXTERNAL_POLL
 
 
 class StopSignal(Protocol):
@@ -56,6 +58,10 @@ class ActorDeps:
     flows: dict[str, Flow] = field(default_factory=dict)
     #: the daemon's webhook receivers; shops with a ``webhook_token`` get one each
     webhooks: WebhookRegistry | None = None
+
+    def engines(self) -> list[Engine]:
+        """The running connections' engines (woken when another process writes the store)."""
+        return [flow.engine for flow in self.flows.values()]
 
 
 async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: ActorDeps) -> None:
@@ -94,7 +100,8 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
                         tg.start_soon(_poller, flow, discoverer, instance, stop)
                 for register, workers in flow.workers.items():
                     for _ in range(workers):
-                        tg.start_soon(flow.engine.work, register, stop)
+                        batch = flow.batch.get(register, 1)
+                        tg.start_soon(flow.engine.work, register, stop, batch)
         finally:
             deps.flows.pop(conn.name, None)
             if deps.webhooks is not None:
@@ -186,4 +193,4 @@ async def _poller(flow: Flow, feed: Discoverer, instance: str, stop: StopSignal)
                 on_record = False
             backoff.reset()
             delay = interval
-        await flow.wait_for_poke(shop, delay)
+        await flow.wait_for_poke(feed, instance, delay)

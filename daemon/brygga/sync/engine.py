@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -20,7 +20,7 @@ import anyio
 from brygga.clock import Clock
 from brygga.errors import NothingToDo, PermanentError, TransientError
 from brygga.runtime.backoff import retry_delay
-from brygga.store import Health, ItemState, Outcome, Store, WorkItem
+from brygga.store import Health, Intent, ItemState, Outcome, Store, WorkItem
 from brygga.sync.observer import FlowObserver, NullObserver
 
 __all__ = [
@@ -29,16 +29,21 @@ __all__ = [
     "Engine",
     "Handler",
     "InDoubtHandler",
+    "IntentHandler",
     "Transferred",
+    "wake_on_external_change",
 ]
 
 log = logging.getLogger(__name__)
 
 #: transient failures are retried this many times before the record goes to the error queue
 MAX_TRANSIENT_ATTEMPTS = 25
-#: an idle worker looks at the store's next due time this often even when nothing woke it (a
-#: read, never a claim): work another process recorded (``errors retry``) is seen within this
-IDLE_RECHECK = 2.0
+#: how often the daemon looks for writes of other processes (``errors retry``, ``replay``):
+#: one watcher per process wakes every connection's idle workers when it sees one
+EXTERNAL_POLL = 1.0
+#: an idle worker reads the store's next due time this often even when nothing woke it (a
+#: read, never a claim: a safety net, since new work always wakes the workers)
+IDLE_FALLBACK = 30.0
 
 
 class Handler(Protocol):
@@ -59,6 +64,15 @@ class InDoubtHandler(Protocol):
 
     def in_doubt(self, item: WorkItem, error: TransientError, now: datetime) -> Outcome:
         """The outcome of a write that may still land: never a plain retry (a new send)."""
+        ...
+
+
+@runtime_checkable
+class IntentHandler(Protocol):
+    """A handler that records the remote reference it will write under with the claim."""
+
+    def intent(self, item: WorkItem) -> str:
+        """The reference to record in the claim's transaction ("" for none)."""
         ...
 
 
@@ -104,34 +118,64 @@ class Engine:
     retry_max: float = 300.0
     _wake: anyio.Event = field(default_factory=anyio.Event)
 
+    def _intent(self, register: str) -> Intent | None:
+        handler = self.handlers[register]
+        return handler.intent if isinstance(handler, IntentHandler) else None
+
     async def claim(self, register: str) -> WorkItem | None:
+        """Claim the next due item (its handler's intent recorded in the same transaction)."""
         return await self.store.items.claim(
-            connection=self.connection, register=register, now=self.clock.now(), run_id=self.run_id
+            connection=self.connection,
+            register=register,
+            now=self.clock.now(),
+            run_id=self.run_id,
+            intent=self._intent(register),
         )
 
     async def process(self, item: WorkItem) -> ItemState:
         """Run one claimed item to its next state; never raises for the record's own errors."""
+        outcome = await self._outcome(item)
+        await self.store.items.apply(item, outcome, self.clock.now())
+        self._finished(item, outcome)
+        return ItemState(outcome.state)
+
+    async def process_many(self, register: str, limit: int) -> int:
+        """Claim up to ``limit`` due items in one transaction, run them one after another and
+        apply their outcomes in one transaction; return how many were claimed."""
+        items = await self.store.items.claim_many(
+            connection=self.connection,
+            register=register,
+            now=self.clock.now(),
+            run_id=self.run_id,
+            limit=limit,
+            intent=self._intent(register),
+        )
+        done = [(item, await self._outcome(item)) for item in items]
+        await self.store.items.apply_many(done, self.clock.now())
+        for item, outcome in done:
+            self._finished(item, outcome)
+        return len(items)
+
+    async def _outcome(self, item: WorkItem) -> Outcome:
         handler = self.handlers[item.register]
         try:
-            outcome = await handler.handle(item)
+            return await handler.handle(item)
         except NothingToDo as skip:
-            outcome = Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
+            return Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
         except TransientError as exc:
-            outcome = self._retry_or_fail(handler, item, exc)
+            return self._retry_or_fail(handler, item, exc)
         except PermanentError as exc:
-            outcome = _failed(item, str(exc))
+            return _failed(item, str(exc))
         except Exception as exc:
             log.exception(
                 "internal error on %s %s/%s", item.register, item.instance, item.external_id
             )
-            outcome = _failed(item, f"internal error ({type(exc).__name__}): {exc}")
-        await self.store.items.apply(item, outcome, self.clock.now())
-        self._report(item, outcome)
+            return _failed(item, f"internal error ({type(exc).__name__}): {exc}")
+
+    def _finished(self, item: WorkItem, outcome: Outcome) -> None:
+        """After the outcome is stored: the log line, the observer, and the follow-ups' wake."""
         if outcome.follow_ups:
             self.wake()
-        return ItemState(outcome.state)
-
-    def _report(self, item: WorkItem, outcome: Outcome) -> None:
         if outcome.state == ItemState.FAILED:
             log.warning(
                 "%s: %s %s/%s failed for good (see brygga errors show): %s",
@@ -176,11 +220,11 @@ class Engine:
         """Sleep until an item of ``register`` is due or :meth:`wake` is called.
 
         Idle costs no write: the store's next due time is read (no claim transaction) when
-        the engine is woken, when that time comes and every :data:`IDLE_RECHECK` seconds."""
+        the engine is woken, when that time comes and every :data:`IDLE_FALLBACK` seconds."""
         while True:
             woken = self._wake
             due = await self.store.items.next_due(connection=self.connection, register=register)
-            wait = IDLE_RECHECK
+            wait = IDLE_FALLBACK
             if due is not None:
                 wait = min(wait, (due - self.clock.now()).total_seconds())
                 if wait <= 0:
@@ -190,12 +234,17 @@ class Engine:
             if woken.is_set():
                 return
 
-    async def work(self, register: str, stopping: StopFlag) -> None:
-        """One worker: claim and process items of ``register`` until ``stopping`` is set.
+    async def work(self, register: str, stopping: StopFlag, batch: int = 1) -> None:
+        """One worker: claim and process items of ``register`` until ``stopping`` is set;
+        ``batch`` > 1 claims and applies that many items per transaction.
 
         A stop is noticed between items, so the item in flight finishes. If the daemon's
         deadline cancels it mid-call, it stays SENDING and is reconciled on the next start."""
         while not stopping.is_set():
+            if batch > 1:
+                if not await self.process_many(register, batch):
+                    await self.wait_until_due(register)
+                continue
             item = await self.claim(register)
             if item is None:
                 await self.wait_until_due(register)
@@ -205,6 +254,15 @@ class Engine:
 
 class StopFlag(Protocol):
     def is_set(self) -> bool: ...
+
+
+async def wake_on_external_change(store: Store, engines: Callable[[], Iterable[Engine]]) -> None:
+    """One task per process: when another process writes the store (``errors retry``, a
+    replay), wake every running engine's idle workers."""
+    while True:
+        await store.wait_for_external_change(poll=EXTERNAL_POLL)
+        for engine in engines():
+            engine.wake()
 
 
 def _failed(item: WorkItem, error: str) -> Outcome:

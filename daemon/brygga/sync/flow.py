@@ -25,6 +25,8 @@ class PlanRow:
     discoverers: Sequence[Discoverer] = ()
     #: register → how many workers claim its items
     workers: Mapping[str, int] = field(default_factory=dict)
+    #: register → how many items a worker claims and finishes per transaction (default 1)
+    batch: Mapping[str, int] = field(default_factory=dict)
 
 
 class Flow:
@@ -47,7 +49,7 @@ class Flow:
         self.shops = shops
         #: seconds an in-doubt write is given to land (items left in flight wait this long)
         self.settle = settle
-        self._pokes: dict[str, anyio.Event] = {}
+        self._pokes: dict[tuple[str, str], anyio.Event] = {}
 
     # -- the plan --------------------------------------------------------------------------
 
@@ -58,6 +60,10 @@ class Flow:
     @property
     def workers(self) -> dict[str, int]:
         return {r: n for row in self.rows for r, n in row.workers.items()}
+
+    @property
+    def batch(self) -> dict[str, int]:
+        return {r: n for row in self.rows for r, n in row.batch.items()}
 
     @property
     def connection(self) -> str:
@@ -115,16 +121,22 @@ class Flow:
         return created
 
     def poke(self, instance: str) -> None:
-        """Something changed at ``instance`` (webhook) or the daemon is stopping: poll now."""
-        self._pokes.setdefault(instance, anyio.Event()).set()
+        """Something changed at ``instance`` (webhook) or the daemon is stopping: every feed
+        of ``instance`` polls now."""
+        for discoverer in self.discoverers:
+            if instance in discoverer.instances:
+                self._poke_event(discoverer, instance).set()
 
-    async def wait_for_poke(self, instance: str, seconds: float) -> None:
-        """Sleep until the next poll is due or a poke arrives, whichever is first."""
-        event = self._pokes.setdefault(instance, anyio.Event())
+    async def wait_for_poke(self, discoverer: Discoverer, instance: str, seconds: float) -> None:
+        """Sleep until the feed's next poll is due or a poke arrives, whichever is first."""
+        event = self._poke_event(discoverer, instance)
         with anyio.move_on_after(seconds):
             await event.wait()
         if event.is_set():
-            self._pokes[instance] = anyio.Event()
+            self._pokes[discoverer.register, instance] = anyio.Event()
+
+    def _poke_event(self, discoverer: Discoverer, instance: str) -> anyio.Event:
+        return self._pokes.setdefault((discoverer.register, instance), anyio.Event())
 
     # -- work ------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from brygga.config import OrdersConfig
 from brygga.errors import NothingToDo, PermanentError, TransientError
 from brygga.mappings import Mapping, MappingContext, apply_mappings
 from brygga.models import DocumentRef, Order, Register
-from brygga.store import Binding, Enqueued, FollowUp, Health, ItemState, Outcome, Store, WorkItem
+from brygga.store import Binding, Discovered, FollowUp, Health, ItemState, Outcome, Store, WorkItem
 from brygga.sync.customer_keys import KeyedLocks, match_keys
 from brygga.sync.engine import Engine, Transferred
 from brygga.sync.flow import Flow, PlanRow
@@ -43,6 +43,10 @@ __all__ = [
 ]
 
 REGISTER = Register.ORDERS.value
+#: discovered orders recorded per transaction
+PAGE = 200
+#: write-backs claimed and finished per transaction
+WRITEBACK_BATCH = 20
 #: while a write is in doubt, it is looked up by reference this often (seconds), so one that
 #: lands late is bound soon, long before the settle period allows a new send
 DOUBT_RECHECK = 10.0
@@ -121,23 +125,28 @@ class OrderFeed:
         else:
             start = datetime.fromisoformat(position) - timedelta(seconds=self.options.overlap)
         created = 0
+        page: list[Discovered] = []
         async for change in shop.changed_orders(start, now):
-            outcome = await self.store.items.enqueue(
-                connection=self.connection,
-                register=REGISTER,
-                instance=instance,
-                external_id=change.shop_order_id,
-                now=self.clock.now(),
-                ready=self._ready(change.status),
-                source_time=change.modified_at,
-            )
-            if outcome in (Enqueued.CREATED, Enqueued.PROMOTED):
-                created += 1
+            ready = self._ready(change.status)
+            page.append(Discovered(change.shop_order_id, ready, change.modified_at))
+            if len(page) >= PAGE:
+                created += await self._record(instance, page)
+                page = []
+        created += await self._record(instance, page)
         await self.store.cursors.set(
             self.connection, instance, REGISTER, _cursor_text(now), self.clock.now()
         )
         await self.store.status.success(self.connection, REGISTER, instance, self.clock.now())
         return created
+
+    async def _record(self, instance: str, page: Sequence[Discovered]) -> int:
+        return await self.store.items.enqueue_many(
+            connection=self.connection,
+            register=REGISTER,
+            instance=instance,
+            records=page,
+            now=self.clock.now(),
+        )
 
 
 @dataclass
@@ -245,6 +254,8 @@ class OrdersHandler:
             # everything that can fail for good is checked before anything remote is created
             await self.erp.check_document(document)
         document = msgspec.structs.replace(document, customer_number=await self._customer(order))
+        # the intent, durably, just before the send (not with the claim: a record that fails
+        # before anything is sent must not look as if it had been sent)
         await self.store.items.record_intent(item.id, reference, self.clock.now())
         created = await self.erp.create_document(document)
         note = f"{created.document_type.value} created"
@@ -345,6 +356,7 @@ def orders_plan(
         handlers=(handler, back),
         discoverers=(feed,),
         workers={REGISTER: max(1, handler.options.workers), WRITEBACK: 1},
+        batch={WRITEBACK: WRITEBACK_BATCH},
     )
 
 

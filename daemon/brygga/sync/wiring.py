@@ -93,13 +93,13 @@ def open_flow(
     mappings: Sequence[Mapping] = (),
     observer: FlowObserver | None = None,
     rng: random.Random | None = None,
-    plan: Sequence[Callable[[Wiring], PlanRow]] = PLAN,
+    plan: Sequence[Callable[[Wiring], PlanRow]] | None = None,
 ) -> Flow:
-    """The one wiring of a connection (daemon, replay, test harness, demo). Close its adapters
-    with :meth:`Flow.aclose`."""
+    """The one wiring of a connection (daemon, replay, test harness, demo), with the rows of
+    ``plan`` (:data:`PLAN` by default). Close its adapters with :meth:`Flow.aclose`."""
     erp, shops = build_adapters(conn, http)
     wiring = Wiring(conn, store, clock, erp, shops, mappings)
-    rows = [row(wiring) for row in plan]
+    rows = [row(wiring) for row in (PLAN if plan is None else plan)]
     engine = Engine(
         connection=conn.name,
         store=store,

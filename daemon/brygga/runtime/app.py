@@ -1,0 +1,148 @@
+"""The daemon's composition root: store, metrics, HTTP endpoint, one actor per connection."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import anyio
+from anyio.abc import TaskStatus
+
+from brygga.config import LoadedConfig, ResolvedConnection
+from brygga.http.app import WebhookRegistry
+from brygga.http.client import HttpContext
+from brygga.metrics import ItemOutcome, Metrics
+from brygga.models import Register
+from brygga.plugins import PluginHost
+from brygga.runtime.actor import ActorDeps, run_connection
+from brygga.runtime.daemon import DaemonControl, serve_daemon
+from brygga.runtime.housekeeping import keep_history_bounded
+from brygga.runtime.supervisor import StopToken
+from brygga.store import Store
+from brygga.store.lock import DaemonLock
+from brygga.sync.engine import wake_on_external_change
+from brygga.sync.observer import FanoutObserver, FlowObserver
+from brygga.sync.wiring import load_checked
+
+__all__ = ["MetricsObserver", "seed_last_success", "serve"]
+
+#: how often backlog and failed-record gauges are refreshed from the store
+GAUGE_REFRESH = 5.0
+
+
+#: work-item states that count as outcomes in brygga_items_total ("waiting" is only a pause)
+_OUTCOMES: dict[str, ItemOutcome] = {
+    "done": "done",
+    "failed": "failed",
+    "skipped": "skipped",
+    "retry": "retried",
+}
+
+
+class MetricsObserver:
+    """Feeds flow reports into the daemon's Prometheus metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def item_finished(self, connection: str, register: str, outcome: str) -> None:
+        known = _OUTCOMES.get(outcome)
+        if known is not None:
+            self._metrics.item(connection, register, known)
+
+    def transferred(self, connection: str, register: str, latency_seconds: float) -> None:
+        now = datetime.now(UTC)
+        self._metrics.transfer_latency.labels(connection, register).observe(latency_seconds)
+        self._metrics.succeeded(connection, register, at=now)
+
+
+async def seed_last_success(store: Store, metrics: Metrics, names: list[str]) -> None:
+    """Start ``brygga_last_success_timestamp_seconds`` from the state file, so a register that
+    stopped working before a restart is still seen as stale (not as never having worked)."""
+    registers = {register.value for register in Register}
+    for row in await store.status.all():
+        if row.connection in names and row.register in registers and row.last_success:
+            metrics.succeeded(row.connection, row.register, at=row.last_success)
+
+
+async def _refresh_gauges(store: Store, metrics: Metrics, names: list[str]) -> None:
+    while True:
+        for name in names:
+            counts = await store.items.counts(name)
+            for register in {r for r, _ in counts}:
+                backlog = sum(
+                    n
+                    for (r, s), n in counts.items()
+                    if r == register and s in ("waiting", "new", "sending", "reconcile", "retry")
+                )
+                metrics.set_backlog(name, register, backlog)
+                metrics.set_failed_records(name, register, counts.get((register, "failed"), 0))
+        await anyio.sleep(GAUGE_REFRESH)
+
+
+async def serve(
+    loaded: LoadedConfig,
+    host: PluginHost,
+    *,
+    control: DaemonControl[ResolvedConnection] | None = None,
+    http: HttpContext | None = None,
+    observers: tuple[FlowObserver, ...] = (),
+    handle_os_signals: bool = True,
+    metrics: Metrics | None = None,
+    task_status: TaskStatus[ActorDeps] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the daemon for a loaded config until stopped; the demo calls this in-process."""
+    metrics = metrics or Metrics()
+    lock = DaemonLock(loaded.state_path)
+    lock.acquire()
+    try:
+        store = await Store.open(loaded.state_path)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        deps = ActorDeps(
+            store=store,
+            run_id=uuid.uuid4().hex,
+            http=http or HttpContext(on_request=metrics.http_request),
+            mappings=tuple(host.mappings),
+            observer=FanoutObserver([MetricsObserver(metrics), *observers]),
+            webhooks=WebhookRegistry(),
+        )
+        targets = [c for c in loaded.connections if c.config.enabled]
+
+        async def runner(conn: ResolvedConnection, token: StopToken) -> None:
+            await run_connection(conn, token, deps)
+
+        def reload_targets() -> list[ResolvedConnection]:
+            fresh = load_checked(loaded.path, host)
+            return [c for c in fresh.connections if c.config.enabled]
+
+        async with anyio.create_task_group() as tg:
+            await seed_last_success(store, metrics, [c.name for c in targets])
+            tg.start_soon(_refresh_gauges, store, metrics, [c.name for c in targets])
+            # work another process records (errors retry, replay) wakes the idle workers
+            tg.start_soon(wake_on_external_change, store, deps.engines)
+            tg.start_soon(
+                keep_history_bounded, store, loaded.config.daemon.keep_history, deps.clock
+            )
+            task_status.started(deps)
+            await serve_daemon(
+                targets=targets,
+                runner=runner,
+                metrics=metrics,
+                listen=loaded.config.daemon.listen,
+                shutdown_deadline=loaded.config.daemon.shutdown_deadline,
+                reload_targets=reload_targets,
+                ready_checks=lambda: {"store": True},
+                handle_os_signals=handle_os_signals,
+                control=control,
+                webhooks=deps.webhooks,
+                restart_backoff=loaded.config.daemon.restart_backoff,
+                restart_backoff_max=loaded.config.daemon.restart_backoff_max,
+            )
+            tg.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.close()
+        lock.release()
