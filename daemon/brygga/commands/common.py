@@ -19,20 +19,18 @@ from brygga.config import (
     Config,
     ConnectionConfig,
     LoadedConfig,
-    load_config,
     parse_config,
     read_config_text,
 )
 from brygga.errors import ConfigError
 from brygga.plugins import PluginHost
-from brygga.sync.flows import flow_table
+from brygga.sync.wiring import load_checked
 
 __all__ = [
     "ConfigView",
     "ConnectionView",
     "StateConfig",
     "brygga_command",
-    "check_flows",
     "format_table",
     "load",
     "load_state_config",
@@ -110,21 +108,7 @@ def plugin_host_for(path: Path) -> PluginHost:
 def load(path: Path, host: PluginHost | None = None) -> tuple[LoadedConfig, PluginHost]:
     """Load and validate a config, including the flow checks; raise ConfigError."""
     host = host or plugin_host_for(path)
-    loaded = load_config(path, host)
-    check_flows(loaded)
-    host.startup(loaded.config.plugins)
-    return loaded, host
-
-
-def check_flows(loaded: LoadedConfig) -> None:
-    problems = [
-        f"{loaded.path}: connection {conn.name!r}: {row.error}"
-        for conn in loaded.connections
-        for row in flow_table(conn)
-        if row.error
-    ]
-    if problems:
-        raise ConfigError("\n".join(problems))
+    return load_checked(path, host), host
 
 
 # -- the state-file commands' view of a config: no adapters, no secrets ----------------------

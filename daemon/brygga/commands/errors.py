@@ -20,11 +20,11 @@ from brygga.commands.common import (
     unknown_connection,
 )
 from brygga.errors import BryggaError
-from brygga.runtime.actor import IDLE_RECHECK
 from brygga.store import Event, ItemState, Store, WorkItem
 from brygga.store.db import from_ts
 from brygga.store.lock import daemon_running
 from brygga.store.workitems import IN_FLIGHT
+from brygga.sync.engine import EXTERNAL_POLL
 
 __all__ = [
     "RESOLVABLE",
@@ -87,7 +87,7 @@ def _where_it_happens(loaded: ConfigView, count: int) -> str:
     if daemon_running(state):
         return (
             f"the running daemon picks {them} up within seconds (idle workers look every "
-            f"{IDLE_RECHECK:g} s)"
+            f"{EXTERNAL_POLL:g} s)"
         )
     return (
         f"no daemon is running on {state}: the retry happens when it next starts "
