@@ -157,3 +157,18 @@ async def test_a_page_of_discovered_orders_is_recorded_in_one_transaction(tmp_pa
         # the page, then the cursor and the poller's status (not one transaction per order)
         assert len(writes) <= 3
         assert len(await env.store.items.query(connection=env.connection)) == 8
+
+
+async def test_an_idle_worker_stops_when_the_stop_came_while_it_was_busy(tmp_path: Path) -> None:
+    # A stop sets the flag, then wakes the engine. A worker that was busy at that moment and
+    # only then goes idle must see the flag, not wait for the next wake-up (the daemon's
+    # stop used to hang until its deadline, or for good in a test without one).
+    async with SimulatedConnection.open(tmp_path, shop_options={"seed": 3}) as env:
+        flow = env.flow()
+        stop = anyio.Event()
+        stop.set()
+        flow.engine.wake()  # the wake-up came and went while the worker was busy
+        with anyio.fail_after(5):  # a guard against hanging, not a timing assertion
+            await flow.engine.wait_until_due("orders.writeback", stop)
+        with anyio.fail_after(5):
+            await flow.engine.work("orders.writeback", stop, 20)

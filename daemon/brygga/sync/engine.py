@@ -216,13 +216,17 @@ class Engine:
         self._wake.set()
         self._wake = anyio.Event()
 
-    async def wait_until_due(self, register: str) -> None:
-        """Sleep until an item of ``register`` is due or :meth:`wake` is called.
+    async def wait_until_due(self, register: str, stopping: StopFlag | None = None) -> None:
+        """Sleep until an item of ``register`` is due, :meth:`wake` is called or ``stopping``
+        is set (a stop wakes the engine after setting the flag, so checking the flag after
+        taking the wake event cannot miss it).
 
         Idle costs no write: the store's next due time is read (no claim transaction) when
         the engine is woken, when that time comes and every :data:`IDLE_FALLBACK` seconds."""
         while True:
             woken = self._wake
+            if stopping is not None and stopping.is_set():
+                return
             due = await self.store.items.next_due(connection=self.connection, register=register)
             wait = IDLE_FALLBACK
             if due is not None:
@@ -243,11 +247,11 @@ class Engine:
         while not stopping.is_set():
             if batch > 1:
                 if not await self.process_many(register, batch):
-                    await self.wait_until_due(register)
+                    await self.wait_until_due(register, stopping)
                 continue
             item = await self.claim(register)
             if item is None:
-                await self.wait_until_due(register)
+                await self.wait_until_due(register, stopping)
                 continue
             await self.process(item)
 
