@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -44,8 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
 import httpx
 from anyio.abc import Process
+from bench_env import code_under_test, machine
 
 from brygga.plugins import PluginHost
 from brygga.testing import serve_asgi
@@ -250,54 +251,6 @@ async def stop(process: Process) -> int:
             return await process.wait()
         process.kill()
     return await process.wait()
-
-
-# -- the machine and the code measured ------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    mem_kb = 0
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "ram_gib": round(mem_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
-    }
-
-
-def code_under_test() -> dict[str, str]:
-    import brygga
-
-    where = Path(brygga.__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", ""
-    return {"brygga": str(where), "commit": commit + ("+dirty" if dirty else "")}
 
 
 # -- main -----------------------------------------------------------------------------------

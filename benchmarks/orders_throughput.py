@@ -39,13 +39,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
-import platform
 import pstats
 import re
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -58,6 +55,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
+from bench_env import code_under_test, machine
 
 from brygga.simulated import SimulatedConnection
 
@@ -321,55 +321,6 @@ def _short(filename: str) -> str:
         if at >= 0:
             return filename[at + len(marker) :] if marker != "/lib/python3" else filename[at + 1 :]
     return filename
-
-
-# -- the machine and the code measured ------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal:")
-        )
-    except (OSError, StopIteration, ValueError):
-        mem_kb = 0
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "ram_gib": round(mem_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
-    }
-
-
-def code_under_test() -> dict[str, str]:
-    import brygga
-
-    where = Path(brygga.__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", ""
-    return {"brygga": str(where), "commit": commit + ("+dirty" if dirty else "")}
 
 
 # -- main -----------------------------------------------------------------------------------
