@@ -54,3 +54,12 @@ def code_under_test() -> dict[str, str]:
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown", ""
     return {"brygga": str(where), "commit": commit + ("+dirty" if dirty else "")}
+
+
+def describe(document: dict[str, Any]) -> str:
+    """One line naming the code measured and the machine, from a benchmark's JSON document."""
+    code, box = document["code"], document["machine"]
+    return (
+        f"code {code['commit']} ({code['brygga']}); {box['cpus']} CPUs {box['cpu_model']}, "
+        f"{box['ram_gib']} GiB, Python {box['python']}, SQLite {box['sqlite']}"
+    )

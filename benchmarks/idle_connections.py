@@ -46,7 +46,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
 import httpx
 from anyio.abc import Process
-from bench_env import code_under_test, machine
+from bench_env import code_under_test, describe, machine
 
 from brygga.plugins import PluginHost
 from brygga.testing import serve_asgi
@@ -339,11 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(document, indent=2))
     else:
-        code, box = document["code"], document["machine"]
-        print(
-            f"\ncode {code['commit']} ({code['brygga']}); {box['cpus']} CPUs {box['cpu_model']}, "
-            f"{box['ram_gib']} GiB, Python {box['python']}, SQLite {box['sqlite']}"
-        )
+        print(f"\n{describe(document)}")
     return 0
 
 
