@@ -109,14 +109,13 @@ async def test_recovery_is_logged_once_and_resets_the_backoff(
         if calls in (1, 2):
             raise RuntimeError(f"failure {calls}")
         if calls == 3:
-            token.report_healthy()
             healthy_run.set()
             await fail_now.wait()
             raise RuntimeError("failure after recovery")
         fourth_run.set()
         await token.wait()
 
-    sup = make_supervisor(runner, [FakeTarget("c")], clock)
+    sup = make_supervisor(runner, [FakeTarget("c")], clock, stable_after=30.0)
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tg:
             await tg.start(sup.run)
@@ -125,7 +124,10 @@ async def test_recovery_is_logged_once_and_resets_the_backoff(
             await clock.wait_sleeping(2.0)
             clock.advance(2.0)
             await healthy_run.wait()
-            assert not sup.statuses()["c"].failing
+            await clock.wait_sleeping(30.0)
+            clock.advance(30.0)  # the third run stayed up: recovered
+            while sup.statuses()["c"].failing:
+                await anyio.lowlevel.checkpoint()
             fail_now.set()
             # the backoff started over: 1 s, not 4 s
             await clock.wait_sleeping(1.0)

@@ -39,15 +39,12 @@ class StopToken:
 
     A runner watches it (``await token.wait()`` in a task, or ``token.stop_requested`` between
     items) and, once asked, finishes or checkpoints its in-flight items and returns. Runners
-    that ignore it are cancelled when the grace period ends. ``report_healthy()`` tells the
-    supervisor the runner works (e.g. after its first successful poll): a failing connection is
-    then logged as recovered and its restart backoff starts over.
+    that ignore it are cancelled when the grace period ends.
     """
 
-    def __init__(self, name: str, on_healthy: Callable[[], None] | None = None) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
         self._event = anyio.Event()
-        self._on_healthy = on_healthy
 
     @property
     def stop_requested(self) -> bool:
@@ -60,10 +57,6 @@ class StopToken:
     async def wait(self) -> None:
         """Return once the runner is asked to stop."""
         await self._event.wait()
-
-    def report_healthy(self) -> None:
-        if self._on_healthy is not None:
-            self._on_healthy()
 
     def request_stop(self) -> None:
         self._event.set()
@@ -81,7 +74,7 @@ class ConnectionStatus:
     fingerprint: str
     #: the runner is running now (False while backing off after a failure, or once stopped)
     started: bool
-    #: failed and not yet recovered (recovery: healthy report or a stable run)
+    #: failed and not yet recovered (recovery: a run that stays up for ``stable_after``)
     failing: bool
     #: ended for good: stopped on request, or its runner returned on its own
     stopped: bool

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Generic
 
@@ -56,12 +56,12 @@ async def wait_events(events: Sequence[anyio.Event], seconds: float, clock: Cloc
 class _Child(Generic[T]):
     """The supervisor's book-keeping for one connection incarnation."""
 
-    def __init__(self, target: T, backoff: Backoff, on_healthy: Callable[[_Child[T]], None]):
+    def __init__(self, target: T, backoff: Backoff):
         self.target = target
         self.backoff = backoff
         self.scope = anyio.CancelScope()
         self.done = anyio.Event()
-        self.token = StopToken(target.name, lambda: on_healthy(self))
+        self.token = StopToken(target.name)
         self.started = False
         self.failing = False
         self.restarts = 0
@@ -91,7 +91,7 @@ class Supervisor(Generic[T]):
     A runner that raises is logged once when it starts failing (at debug level while it keeps
     failing, once more when it recovers), marked down in metrics, counted, and restarted after
     exponential backoff; its siblings never notice. The backoff starts over once a runner
-    reported healthy or stayed up for ``stable_after`` seconds. A runner that returns normally
+    stayed up for ``stable_after`` seconds. A runner that returns normally
     is stopped for good (a reload starts it again).
 
     Use ``await task_group.start(supervisor.run)``; then :meth:`reload` and :meth:`stop` from
@@ -241,9 +241,7 @@ class Supervisor(Generic[T]):
     def _launch(self, target: T) -> None:
         assert self._tg is not None
         initial, maximum, jitter = self._backoff_args
-        child = _Child(
-            target, Backoff(initial, maximum, jitter=jitter, rng=self._rng), self._healthy
-        )
+        child = _Child(target, Backoff(initial, maximum, jitter=jitter, rng=self._rng))
         self._children[target.name] = child
         self._set_started(child, True)  # counted as running from now, not from its first step
         self._tg.start_soon(self._supervise, child, name=f"connection {target.name}")
