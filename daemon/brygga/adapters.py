@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import enum
 import importlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -16,14 +15,16 @@ from brygga.documents import Document
 from brygga.durations import Duration
 from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimit
-from brygga.models import (
-    Customer,
-    DocumentRef,
-    DocumentType,
-    LineKind,
-    Order,
-    OrderChange,
-    Register,
+from brygga.models import DocumentRef, DocumentType, LineKind
+from brygga.registers import (
+    PROVIDES,
+    DocumentSink,
+    ExportMark,
+    OrderSource,
+    Registers,
+    StatusSink,
+    protocols_of,
+    registers_of,
 )
 from brygga.secrets import Secret
 
@@ -34,14 +35,18 @@ __all__ = [
     "Capabilities",
     "DocumentBooker",
     "DocumentChecker",
+    "DocumentSink",
     "ErpAdapter",
+    "ExportMark",
     "HelperArticle",
     "LazySimulator",
+    "OrderSource",
     "RemoteFinding",
     "RemoteNeeds",
     "RemoteVerifier",
     "Role",
     "ShopAdapter",
+    "StatusSink",
 ]
 
 #: An ASGI application (a simulator). Typed loosely on purpose: ASGI is a calling convention.
@@ -103,13 +108,10 @@ class AdapterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 @dataclass(frozen=True)
 class Capabilities:
-    """A static description of what an adapter's system can do; `brygga check` reads it to
-    refuse impossible flows and `brygga plugins` prints it."""
+    """What an adapter's system can do that its code cannot show; `brygga check` reads it to
+    refuse impossible flows and `brygga plugins` prints it. What the adapter reads and writes
+    is not here: it follows from the protocols its class implements (:func:`registers_of`)."""
 
-    #: registers this system can be the *source* of
-    reads: frozenset[Register] = frozenset()
-    #: registers this system can *receive*
-    writes: frozenset[Register] = frozenset()
     #: ERP document types (ERP adapters only)
     document_types: frozenset[DocumentType] = frozenset()
     variants: bool = False
@@ -128,8 +130,6 @@ class Capabilities:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "reads": sorted(r.value for r in self.reads),
-            "writes": sorted(r.value for r in self.writes),
             "document_types": sorted(d.value for d in self.document_types),
             "variants": self.variants,
             "price_lists": self.price_lists,
@@ -154,52 +154,17 @@ class AdapterContext:
 
 
 @runtime_checkable
-class ShopAdapter(Protocol):
-    """A web shop, seen through canonical models."""
-
-    def changed_orders(self, since: datetime, until: datetime) -> AsyncIterator[OrderChange]:
-        """Yield orders modified in ``[since, until)`` (aware UTC), in (modified_at, id) order.
-
-        May yield an order more than once (drifting pages); callers dedupe. Implement it as an
-        ``async def`` generator.
-        """
-        ...
-
-    async def fetch_order(self, shop_order_id: str) -> Order:
-        """The full order with lines and customer. Raises PermanentError when the shop's data
-        cannot be mapped (the message names the order and the field)."""
-        ...
-
-    async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
-        """Record the ERP document number on the shop order (idempotent)."""
-        ...
+class ShopAdapter(OrderSource, ExportMark, Protocol):
+    """A web shop, seen through canonical models: the least a shop adapter implements (the
+    orders flow). It may implement more per-register protocols, e.g. :class:`StatusSink`."""
 
     async def aclose(self) -> None: ...
 
 
 @runtime_checkable
-class ErpAdapter(Protocol):
-    """An ERP / accounting system, seen through canonical models."""
-
-    async def find_customer(self, customer: Customer, match_on: Sequence[str]) -> str | None:
-        """The ERP customer number of the first match, trying ``match_on`` keys in order
-        (``customer_number``, ``email``, ``org_number``); None when nothing matches."""
-        ...
-
-    async def create_customer(self, customer: Customer, currency: str) -> str:
-        """Create the customer; return its ERP customer number."""
-        ...
-
-    async def find_document(
-        self, reference: str, document_type: DocumentType
-    ) -> DocumentRef | None:
-        """The document created with this external reference, or None."""
-        ...
-
-    async def create_document(self, document: Document) -> DocumentRef:
-        """Create (and book, when ``document.book``) the document. Raises PermanentError for
-        unknown articles or VAT rates, naming the order, the row and the fix."""
-        ...
+class ErpAdapter(DocumentSink, Protocol):
+    """An ERP / accounting system, seen through canonical models: the least an ERP adapter
+    implements (the orders flow)."""
 
     async def aclose(self) -> None: ...
 
@@ -264,18 +229,71 @@ class DocumentBooker(Protocol):
         ...
 
 
+#: what each role's adapter class must implement at least: the orders flow
+_MINIMUM: dict[Role, type] = {Role.SHOP: ShopAdapter, Role.ERP: ErpAdapter}
+#: optional protocols that are no register's: `brygga plugins` lists them with the others
+_EXTRAS: tuple[type, ...] = (DocumentChecker, DocumentBooker, RemoteVerifier)
+
+
+def _lacks(adapter: type, minimum: type) -> list[str]:
+    """What of ``minimum`` the class ``adapter`` lacks, e.g. ``["ExportMark (mark_exported)"]``."""
+    parts = [base for base in minimum.__mro__ if base in PROVIDES]
+    lacks = [
+        f"{part.__name__} ({', '.join(m for m in vars(part) if not m.startswith('_'))})"
+        for part in parts
+        if not issubclass(adapter, part)
+    ]
+    if not callable(getattr(adapter, "aclose", None)):
+        lacks.append("aclose")
+    return lacks
+
+
 @dataclass(frozen=True)
 class AdapterSpec:
-    """How a plugin registers an adapter kind."""
+    """How a plugin registers an adapter kind. What the adapter reads and writes is derived
+    from the protocols ``adapter`` implements; refused at registration when it is not even a
+    shop (``ShopAdapter``) or ERP (``ErpAdapter``) adapter."""
 
     kind: str
     role: Role
     config_type: type[AdapterConfig]
     capabilities: Capabilities
     factory: Callable[[Any, AdapterContext], ShopAdapter | ErpAdapter]
+    #: the class ``factory`` builds (read, never instantiated, to derive what it can do)
+    adapter: type[ShopAdapter] | type[ErpAdapter]
     description: str = ""
     #: builds the system's simulator (an ASGI app) from keyword options; None if none ships.
     #: First-party plugins pass a :class:`LazySimulator`, so the daemon never imports one.
     simulator: Callable[..., AsgiApp] | None = None
     plugin: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.adapter, type):
+            raise TypeError(f"adapter kind {self.kind!r}: adapter must be a class")
+        lacks = _lacks(self.adapter, _MINIMUM[self.role])
+        if lacks:
+            raise TypeError(
+                f"adapter kind {self.kind!r}: {self.adapter.__name__} is not a "
+                f"{self.role.value} adapter: it lacks {', '.join(lacks)}"
+            )
+
+    @property
+    def registers(self) -> Registers:
+        """What the adapter reads and writes (from the protocols its class implements)."""
+        return registers_of(self.adapter)
+
+    @property
+    def protocols(self) -> tuple[type, ...]:
+        """The per-register and optional protocols the adapter class implements."""
+        extras = tuple(p for p in _EXTRAS if issubclass(self.adapter, p))
+        return protocols_of(self.adapter) + extras
+
+    def describe(self) -> dict[str, Any]:
+        """What `brygga plugins` prints: protocols, registers read and written, capabilities."""
+        registers = self.registers
+        return {
+            "protocols": [p.__name__ for p in self.protocols],
+            "reads": sorted(r.value for r in registers.reads),
+            "writes": sorted(r.value for r in registers.writes),
+            **self.capabilities.describe(),
+        }

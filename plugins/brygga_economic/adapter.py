@@ -46,14 +46,18 @@ from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
     Capabilities,
+    DocumentBooker,
+    DocumentChecker,
+    ErpAdapter,
     RemoteFinding,
     RemoteNeeds,
+    RemoteVerifier,
 )
 from brygga.documents import CENT, Document
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
-from brygga.models import Address, Customer, CustomerKind, DocumentRef, DocumentType, Register
+from brygga.models import Address, Customer, CustomerKind, DocumentRef, DocumentType
 from brygga.secrets import Secret
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi
@@ -66,9 +70,9 @@ log = logging.getLogger(__name__)
 
 MAX_REFERENCE = 250
 
+#: what e-conomic can do that the code cannot show; what the adapter reads and writes follows
+#: from the protocols ``EconomicAdapter`` implements
 CAPABILITIES = Capabilities(
-    reads=frozenset({Register.PRODUCTS, Register.PRICES, Register.STOCK, Register.STATUS}),
-    writes=frozenset({Register.ORDERS, Register.PRODUCTS}),
     document_types=frozenset({DocumentType.INVOICE, DocumentType.ORDER}),
     variants=False,
     price_lists=True,
@@ -145,8 +149,8 @@ def _address_fields(address: Address) -> dict[str, str]:
     return {key: value for key, value in fields.items() if value}
 
 
-class EconomicAdapter:
-    """The e-conomic side of a connection (``brygga.adapters.ErpAdapter``)."""
+class EconomicAdapter(ErpAdapter, DocumentChecker, DocumentBooker, RemoteVerifier):
+    """The e-conomic side of a connection: orders in as invoices or orders."""
 
     def __init__(self, config: EconomicConfig, context: AdapterContext) -> None:
         self.config = config

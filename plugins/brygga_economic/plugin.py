@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from brygga.adapters import AdapterSpec, LazySimulator, Role
 from brygga.hookspecs import hookimpl
-from brygga_economic.adapter import CAPABILITIES, EconomicConfig, create_adapter
+from brygga_economic.adapter import CAPABILITIES, EconomicAdapter, EconomicConfig, create_adapter
 
 __all__ = ["brygga_register_adapters"]
 
@@ -20,6 +20,7 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             config_type=EconomicConfig,
             capabilities=CAPABILITIES,
             factory=create_adapter,
+            adapter=EconomicAdapter,
             description="Visma e-conomic (legacy REST): customers, invoices and orders",
             simulator=LazySimulator("brygga_economic.simulator:EconomicSimulator"),
         )

@@ -65,11 +65,13 @@ from brygga.adapters import (
     Capabilities,
     RemoteFinding,
     RemoteNeeds,
+    ShopAdapter,
+    StatusSink,
 )
 from brygga.errors import BryggaError, PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
-from brygga.models import DocumentRef, Order, OrderChange, Register
+from brygga.models import DocumentRef, Order, OrderChange
 from brygga.secrets import Secret
 from brygga_starweb.auth import TokenSource
 from brygga_starweb.feed import OrderListWalk, unreadable_changes
@@ -98,17 +100,9 @@ log = logging.getLogger(__name__)
 
 ORDER_INCLUDES = "items,addresses,customer,status,externalServices"
 
+#: what Starweb can do that the code cannot show; what the adapter reads and writes follows
+#: from the protocols ``StarwebAdapter`` implements
 CAPABILITIES = Capabilities(
-    reads=frozenset({Register.ORDERS, Register.PRODUCTS}),
-    writes=frozenset(
-        {
-            Register.STATUS,
-            Register.PRODUCTS,
-            Register.PRICES,
-            Register.PRICE_LISTS,
-            Register.STOCK,
-        }
-    ),
     variants=True,
     price_lists=True,
     campaign_price=True,
@@ -145,8 +139,8 @@ class StarwebConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     tracker_type: int | None = None
 
 
-class StarwebAdapter:
-    """A Starweb shop seen through canonical models (implements ``brygga.adapters.ShopAdapter``)."""
+class StarwebAdapter(ShopAdapter, StatusSink):
+    """A Starweb shop seen through canonical models: the orders flow, and statuses back."""
 
     capabilities = CAPABILITIES
 

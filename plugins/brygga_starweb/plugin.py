@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from brygga.adapters import AdapterContext, AdapterSpec, LazySimulator, Role
+from brygga.adapters import AdapterSpec, LazySimulator, Role
 from brygga.hookspecs import hookimpl
 from brygga_starweb.adapter import CAPABILITIES, StarwebAdapter, StarwebConfig
 
 __all__ = ["brygga_register_adapters"]
-
-
-def _factory(config: StarwebConfig, context: AdapterContext) -> StarwebAdapter:
-    return StarwebAdapter(config, context)
 
 
 @hookimpl
@@ -23,8 +19,9 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             role=Role.SHOP,
             config_type=StarwebConfig,
             capabilities=CAPABILITIES,
-            factory=_factory,
+            factory=StarwebAdapter,
+            adapter=StarwebAdapter,
             simulator=LazySimulator("brygga_starweb.simulator:StarwebSimulator"),
-            description="Starweb (Shop API v2): orders, statuses, products, prices, stock",
+            description="Starweb (Shop API v2): orders in, order statuses back",
         )
     )

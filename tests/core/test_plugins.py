@@ -35,6 +35,7 @@ from brygga.mappings import Mapping, MappingContext, Skip, apply_mappings
 from brygga.models import Customer, Order, OrderLine, Register
 from brygga.plugins import PluginHost
 from brygga_economic.simulator import EconomicSimulator
+from brygga_starweb.adapter import StarwebAdapter
 from brygga_starweb.simulator import StarwebSimulator
 
 # -- hookspecs are documented ----------------------------------------------------------------
@@ -189,8 +190,9 @@ def _spec(kind: str = "fake", role: Role = Role.SHOP) -> AdapterSpec:
         kind=kind,
         role=role,
         config_type=_FakeConfig,
-        capabilities=Capabilities(reads=frozenset({Register.ORDERS})),
+        capabilities=Capabilities(),
         factory=factory,
+        adapter=StarwebAdapter,  # a real shop class: these specs are never built
         description="a fake",
     )
 

@@ -1,4 +1,4 @@
-"""`brygga plugins`: installed plugins, their adapters and capabilities."""
+"""`brygga plugins`: installed plugins, their adapters, protocols and capabilities."""
 
 from __future__ import annotations
 
@@ -24,9 +24,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name}: {plugin.error}")
     print("\nadapters:")
     for kind, spec in sorted(host.adapters.items()):
-        caps = spec.capabilities.describe()
         print(f"  {kind} ({spec.role.value}, plugin {spec.plugin}): {spec.description}")
-        for key, value in caps.items():
+        for key, value in spec.describe().items():
             if isinstance(value, list):
                 value = ", ".join(value) or "-"
             print(f"      {key:20} {value}")

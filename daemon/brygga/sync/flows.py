@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from brygga.adapters import AdapterSpec
 from brygga.config import ResolvedConnection
 from brygga.models import Register
+from brygga.registers import Direction, protocols_for
 
 __all__ = ["IMPLEMENTED", "FlowRow", "flow_table"]
 
 #: registers this version of the daemon actually runs; the rest are planned
 IMPLEMENTED = frozenset({Register.ORDERS})
+
+_VERBS: dict[Direction, str] = {"reads": "supply", "writes": "receive"}
 
 _PRESETS: dict[str, dict[Register, str]] = {
     "ecom": {
@@ -66,38 +69,59 @@ def _master(conn: ResolvedConnection, register: Register) -> str:
     return master
 
 
-def _cannot(spec: AdapterSpec, name: str, register: Register, verb: str) -> str:
+@dataclass(frozen=True)
+class _Side:
+    """One system of a connection, as the flow table names it."""
+
+    spec: AdapterSpec
+    name: str
+    label: str
+
+
+#: a system whose adapter cannot read (``reads``) or write (``writes``) a register
+_Gap = tuple[_Side, Direction]
+
+
+def _sides(conn: ResolvedConnection) -> tuple[_Side, list[_Side]]:
+    def label(kind: str, name: str) -> str:
+        return f"{kind}:{name}" if name != kind else kind
+
+    erp = _Side(conn.erp_spec, conn.erp.name, label(conn.erp.kind, conn.erp.name))
+    shops = [
+        _Side(spec, cfg.name, label(cfg.kind, cfg.name))
+        for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True)
+    ]
+    return erp, shops
+
+
+def _cannot(side: _Side, register: Register, direction: Direction) -> str:
+    """Why ``side`` cannot read or write ``register``: the protocol its adapter lacks."""
+    protocols = " or ".join(p.__name__ for p in protocols_for(register, direction))
+    reason = f"it implements no {protocols}" if protocols else "no adapter protocol for it yet"
     return (
-        f"register {register.value}: adapter {spec.kind!r} ({name}) cannot {verb} "
-        f"{register.value.replace('_', ' ')}"
+        f"register {register.value}: adapter {side.spec.kind!r} ({side.name}) cannot "
+        f"{_VERBS[direction]} {register.value.replace('_', ' ')}: {reason}"
     )
+
+
+def _gaps(sources: list[_Side], targets: list[_Side], register: Register) -> list[_Gap]:
+    """The systems whose adapters cannot take their part in ``register``'s flow."""
+    gaps: list[_Gap] = [(s, "reads") for s in sources if register not in s.spec.registers.reads]
+    gaps += [(s, "writes") for s in targets if register not in s.spec.registers.writes]
+    return gaps
 
 
 def _check(
     conn: ResolvedConnection, register: Register, master: str
 ) -> tuple[str, str, list[str], str]:
-    erp_label = (
-        f"{conn.erp.kind}:{conn.erp.name}" if conn.erp.name != conn.erp.kind else (conn.erp.kind)
-    )
-    shop_labels = [f"{s.kind}:{s.name}" if s.name != s.kind else s.kind for s in conn.shops]
-    shops = ", ".join(shop_labels)
+    erp, shops = _sides(conn)
+    sources, targets = (shops, [erp]) if master == "shop" else ([erp], shops)
     errors: list[str] = []
     notes: list[str] = []
+    gaps = _gaps(sources, targets, register)
+    if register in IMPLEMENTED:
+        errors += [_cannot(side, register, direction) for side, direction in gaps]
     erp_caps = conn.erp_spec.capabilities
-    if master == "shop":
-        source, target = shops, erp_label
-        for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True):
-            if register not in spec.capabilities.reads:
-                errors.append(_cannot(spec, cfg.name, register, "supply"))
-        if register not in erp_caps.writes:
-            errors.append(_cannot(conn.erp_spec, conn.erp.name, register, "receive"))
-    else:
-        source, target = erp_label, shops
-        if register not in erp_caps.reads:
-            errors.append(_cannot(conn.erp_spec, conn.erp.name, register, "supply"))
-        for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True):
-            if register not in spec.capabilities.writes:
-                errors.append(_cannot(spec, cfg.name, register, "receive"))
     if register is Register.ORDERS:
         wanted = conn.config.orders.document
         if wanted not in erp_caps.document_types:
@@ -125,11 +149,20 @@ def _check(
         sides = [erp_caps.variants, *(s.capabilities.variants for s in conn.shop_specs)]
         if not all(sides):
             notes.append("variants sent as separate articles (one side has no variant structure)")
+    if register not in IMPLEMENTED:
+        notes.append("planned: not run by this version yet")
+        lacking = [f"{side.label} cannot {_VERBS[direction]} it yet" for side, direction in gaps]
+        notes += [", ".join(lacking)] if lacking else []
+    source = ", ".join(side.label for side in sources)
+    target = ", ".join(side.label for side in targets)
     return source, target, errors, "; ".join(notes)
 
 
 def flow_table(conn: ResolvedConnection) -> list[FlowRow]:
-    """One row per register: from, to, a note, and an error when the adapters cannot do it."""
+    """One row per register: from, to, a note, and an error when the adapters cannot do it.
+
+    A register this version runs is refused when an adapter lacks the protocol for its part;
+    a planned one is only marked, since it is not run either way."""
     rows = []
     for register in Register:
         master = _master(conn, register)
@@ -137,7 +170,5 @@ def flow_table(conn: ResolvedConnection) -> list[FlowRow]:
             rows.append(FlowRow(register, "-", "-", "off"))
             continue
         source, target, errors, note = _check(conn, register, master)
-        if register not in IMPLEMENTED:
-            note = "; ".join(filter(None, [note, "planned: not run by this version yet"]))
         rows.append(FlowRow(register, source, target, note, error=" ".join(errors)))
     return rows

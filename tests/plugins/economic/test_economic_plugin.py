@@ -37,8 +37,7 @@ def test_plugin_registers_the_economic_adapter() -> None:
     assert spec.simulator.load() is EconomicSimulator
     caps = spec.capabilities
     assert caps.document_types == {DocumentType.INVOICE, DocumentType.ORDER}
-    assert caps.writes == {Register.ORDERS, Register.PRODUCTS}
-    assert caps.reads == {Register.PRODUCTS, Register.PRICES, Register.STOCK, Register.STATUS}
+    assert spec.registers == (set(), {Register.ORDERS})  # from its protocols
     assert not caps.variants and caps.price_lists and caps.lookup_by_reference
     assert caps.rate_limit is not None
     assert any("inventory module" in note for note in caps.notes)

@@ -1,0 +1,212 @@
+"""What an adapter reads and writes follows from the protocols its class implements, and
+`brygga check` refuses (or marks) a register an adapter has no protocol for."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brygga.adapters import AdapterConfig, AdapterSpec, Capabilities, Role
+from brygga.config import load_config
+from brygga.hookspecs import hookimpl
+from brygga.models import DocumentRef, Order, OrderChange, Register
+from brygga.plugins import PluginHost
+from brygga.registers import Registers
+from brygga.sync.flows import FlowRow, flow_table
+from brygga.testing import toml_config
+from brygga_economic.simulator import EconomicSimulator
+from brygga_starweb.simulator import StarwebSimulator
+
+NONE: frozenset[Register] = frozenset()
+
+
+class OrdersOnly:
+    """A third party's shop adapter: the orders protocols only, declared by nothing but its
+    methods (no base classes)."""
+
+    def __init__(self, config: Any, context: Any) -> None:
+        self.config = config
+
+    async def changed_orders(self, since: datetime, until: datetime) -> AsyncIterator[OrderChange]:
+        changes: tuple[OrderChange, ...] = ()
+        for change in changes:
+            yield change
+
+    async def fetch_order(self, shop_order_id: str) -> Order:
+        raise NotImplementedError
+
+    async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class WithStatus(OrdersOnly):
+    """The same shop, which also takes statuses from the ERP."""
+
+    async def set_status(
+        self,
+        shop_order_id: str,
+        status_id_code: str,
+        *,
+        email: bool,
+        capture: bool,
+        tracking_number: str = "",
+    ) -> None:
+        return None
+
+
+class NoExportMark:
+    """Reads orders but cannot note the ERP document on them: not a shop adapter."""
+
+    changed_orders = OrdersOnly.changed_orders
+    fetch_order = OrdersOnly.fetch_order
+    aclose = OrdersOnly.aclose
+
+
+class MiniConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
+    kind: str = "mini"
+
+
+def _spec(adapter: type[Any], kind: str = "mini") -> AdapterSpec:
+    return AdapterSpec(
+        kind=kind,
+        role=Role.SHOP,
+        config_type=MiniConfig,
+        capabilities=Capabilities(),
+        factory=adapter,
+        adapter=adapter,
+    )
+
+
+class _Plugin:
+    def __init__(self, make_spec: Callable[[], AdapterSpec]) -> None:
+        self.make_spec = make_spec
+
+    @hookimpl
+    def brygga_register_adapters(self, register: Callable[[AdapterSpec], None]) -> None:
+        register(self.make_spec())
+
+
+# -- derived registers ---------------------------------------------------------------------------
+
+
+def test_first_party_registers_follow_from_their_protocols() -> None:
+    adapters = PluginHost().adapters
+    starweb, economic = adapters["starweb"], adapters["economic"]
+    assert starweb.registers == Registers(
+        reads=frozenset({Register.ORDERS}), writes=frozenset({Register.STATUS})
+    )
+    assert [p.__name__ for p in starweb.protocols] == [
+        "OrderSource",
+        "ExportMark",
+        "StatusSink",
+        "RemoteVerifier",
+    ]
+    assert economic.registers == Registers(reads=NONE, writes=frozenset({Register.ORDERS}))
+    assert [p.__name__ for p in economic.protocols] == [
+        "DocumentSink",
+        "DocumentChecker",
+        "DocumentBooker",
+        "RemoteVerifier",
+    ]
+
+
+def test_capabilities_no_longer_claim_registers() -> None:
+    facts = PluginHost().adapters["starweb"].capabilities
+    assert not hasattr(facts, "reads") and not hasattr(facts, "writes")
+    described = PluginHost().adapters["starweb"].describe()
+    assert (described["reads"], described["writes"]) == (["orders"], ["status"])
+    assert described["protocols"][:3] == ["OrderSource", "ExportMark", "StatusSink"]
+
+
+def test_a_third_party_shop_with_the_orders_protocols_only_is_accepted() -> None:
+    host = PluginHost(entry_points=False, extra=[("mini", _Plugin(lambda: _spec(OrdersOnly)))])
+    assert host.plugins["mini"].error == ""
+    spec = host.adapters["mini"]
+    assert spec.registers == Registers(reads=frozenset({Register.ORDERS}), writes=NONE)
+    assert spec.describe()["writes"] == []
+    assert "StatusSink" not in spec.describe()["protocols"]
+
+
+def test_implementing_status_sink_makes_status_a_write() -> None:
+    spec = _spec(WithStatus)
+    assert spec.registers == Registers(
+        reads=frozenset({Register.ORDERS}), writes=frozenset({Register.STATUS})
+    )
+    assert "StatusSink" in spec.describe()["protocols"]
+
+
+def test_a_class_that_is_no_shop_adapter_is_refused_when_registered() -> None:
+    with pytest.raises(TypeError) as info:
+        _spec(NoExportMark)
+    assert str(info.value) == (
+        "adapter kind 'mini': NoExportMark is not a shop adapter: it lacks "
+        "ExportMark (mark_exported)"
+    )
+    host = PluginHost(entry_points=False, extra=[("mini", _Plugin(lambda: _spec(NoExportMark)))])
+    assert "NoExportMark is not a shop adapter" in host.plugins["mini"].error
+    assert "mini" not in host.adapters
+
+
+# -- the flow table ------------------------------------------------------------------------------
+
+
+def _rows(tmp_path: Path, adapter: type[Any], **connection: Any) -> dict[Register, FlowRow]:
+    """The flow table of e-conomic with a Starweb shop and a ``mini`` shop of ``adapter``."""
+    path = tmp_path / "brygga.toml"
+    path.write_text(
+        toml_config(
+            state="state.db",
+            erp=EconomicSimulator(seed_catalog=False).adapter_config("https://eco.example"),
+            shops=[
+                StarwebSimulator(seed_catalog=False).adapter_config(
+                    "https://shop.example/api/v2", name="se"
+                ),
+                {"kind": "mini", "name": "m"},
+            ],
+            connection=connection,
+            sections={"status": {"delivered": {"shop_status": "completed"}}},
+        ),
+        encoding="utf-8",
+    )
+    host = PluginHost(extra=[("mini", _Plugin(lambda: _spec(adapter)))])
+    (conn,) = load_config(path, host).connections
+    return {row.register: row for row in flow_table(conn)}
+
+
+def test_a_planned_register_an_adapter_has_no_protocol_for_is_marked(tmp_path: Path) -> None:
+    rows = _rows(tmp_path, OrdersOnly)
+    status = rows[Register.STATUS]
+    assert (status.source, status.target) == ("economic", "starweb:se, mini:m")
+    assert status.note == (
+        "planned: not run by this version yet; "
+        "economic cannot supply it yet, mini:m cannot receive it yet"
+    )
+    assert status.error == ""
+    assert rows[Register.ORDERS].active
+
+
+def test_a_shop_with_status_sink_is_not_marked(tmp_path: Path) -> None:
+    status = _rows(tmp_path, WithStatus)[Register.STATUS]
+    assert status.note == "planned: not run by this version yet; economic cannot supply it yet"
+
+
+def test_a_register_this_version_runs_is_refused_naming_adapter_and_protocol(
+    tmp_path: Path,
+) -> None:
+    orders = _rows(tmp_path, OrdersOnly, registers={"orders": "erp"})[Register.ORDERS]
+    assert not orders.active
+    assert orders.error == (
+        "register orders: adapter 'economic' (economic) cannot supply orders: it implements "
+        "no OrderSource "
+        "register orders: adapter 'starweb' (se) cannot receive orders: it implements no "
+        "DocumentSink "
+        "register orders: adapter 'mini' (m) cannot receive orders: it implements no "
+        "DocumentSink"
+    )
