@@ -16,18 +16,10 @@ __all__ = [
     "DocumentRef",
     "DocumentType",
     "LineKind",
-    "Money",
     "Order",
     "OrderChange",
     "OrderLine",
-    "Price",
-    "PriceList",
-    "Product",
     "Register",
-    "StatusEvent",
-    "StatusKind",
-    "StockLevel",
-    "Variant",
     "decode",
     "encode",
 ]
@@ -77,15 +69,6 @@ class CustomerKind(enum.StrEnum):
     COMPANY = "company"
 
 
-class StatusKind(enum.StrEnum):
-    """ERP-side events that can be written back to the shop."""
-
-    DELIVERED = "delivered"
-    INVOICED = "invoiced"
-    PAID = "paid"
-    CANCELLED = "cancelled"
-
-
 def check_vat_rate(rate: Decimal) -> None:
     """A VAT rate is a percentage from 0 to 100 (msgspec turns the ValueError into a
     ValidationError when decoding)."""
@@ -95,13 +78,6 @@ def check_vat_rate(rate: Decimal) -> None:
 
 class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Base for canonical models: immutable, keyword-only, strict on decode."""
-
-
-class Money(_Model, frozen=True, kw_only=True):
-    """An amount in a currency. Amounts are Decimal, never float."""
-
-    amount: Decimal
-    currency: Currency
 
 
 class Address(_Model, frozen=True, kw_only=True):
@@ -190,61 +166,6 @@ class DocumentRef(_Model, frozen=True, kw_only=True):
     number: str
     reference: str
     booked: bool = False
-
-
-class Variant(_Model, frozen=True, kw_only=True):
-    sku: NonEmpty
-    name: str = ""
-    attributes: dict[str, str] = {}
-    ean: str = ""
-    active: bool = True
-
-
-class Product(_Model, frozen=True, kw_only=True):
-    sku: NonEmpty
-    name: str
-    description: str = ""
-    vat_rate: VatRate | None = None
-    variants: tuple[Variant, ...] = ()
-    publish: bool = True
-    modified_at: AwareDatetime | None = None
-
-    def __post_init__(self) -> None:
-        if self.vat_rate is not None:
-            check_vat_rate(self.vat_rate)
-
-
-class Price(_Model, frozen=True, kw_only=True):
-    """Ordinary and optional campaign price excluding VAT for one SKU in one price list."""
-
-    sku: NonEmpty
-    price_list: str = "default"
-    price: Money
-    campaign_price: Money | None = None
-
-
-class PriceList(_Model, frozen=True, kw_only=True):
-    code: NonEmpty
-    name: str = ""
-    currency: Currency
-    customer_group: str = ""
-
-
-class StockLevel(_Model, frozen=True, kw_only=True):
-    sku: NonEmpty
-    quantity: Decimal
-    location: str = ""
-    measured_at: AwareDatetime
-
-
-class StatusEvent(_Model, frozen=True, kw_only=True):
-    """An ERP-side event about an order that was transferred."""
-
-    shop_order_id: NonEmpty
-    kind: StatusKind
-    occurred_at: AwareDatetime
-    tracking_number: str = ""
-    document_number: str = ""
 
 
 _ENCODER = msgspec.json.Encoder(decimal_format="string")

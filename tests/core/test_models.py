@@ -16,17 +16,12 @@ from brygga.models import (
     Address,
     Customer,
     CustomerKind,
+    DocumentRef,
+    DocumentType,
     LineKind,
-    Money,
     Order,
+    OrderChange,
     OrderLine,
-    Price,
-    PriceList,
-    Product,
-    StatusEvent,
-    StatusKind,
-    StockLevel,
-    Variant,
     decode,
     encode,
 )
@@ -105,41 +100,13 @@ orders = st.builds(
     note=text,
     extra=st.dictionaries(text, text, max_size=3),
 )
-variants = st.builds(
-    Variant,
-    sku=non_empty,
-    name=text,
-    attributes=st.dictionaries(text, text, max_size=3),
-    ean=text,
-    active=st.booleans(),
-)
-products = st.builds(
-    Product,
-    sku=non_empty,
-    name=text,
-    description=text,
-    vat_rate=st.none() | vat_rates,
-    variants=st.lists(variants, max_size=4).map(tuple),
-    publish=st.booleans(),
-    modified_at=st.none() | aware,
-)
-money = st.builds(Money, amount=amounts, currency=currencies)
-prices = st.builds(
-    Price, sku=non_empty, price_list=non_empty, price=money, campaign_price=st.none() | money
-)
-price_lists = st.builds(
-    PriceList, code=non_empty, name=text, currency=currencies, customer_group=text
-)
-stock_levels = st.builds(
-    StockLevel, sku=non_empty, quantity=amounts, location=text, measured_at=aware
-)
-status_events = st.builds(
-    StatusEvent,
-    shop_order_id=non_empty,
-    kind=st.sampled_from(StatusKind),
-    occurred_at=aware,
-    tracking_number=text,
-    document_number=text,
+order_changes = st.builds(OrderChange, shop_order_id=non_empty, modified_at=aware, status=text)
+document_refs = st.builds(
+    DocumentRef,
+    document_type=st.sampled_from(DocumentType),
+    number=text,
+    reference=text,
+    booked=st.booleans(),
 )
 
 
@@ -211,53 +178,29 @@ def test_address_round_trips(address: Address) -> None:
 
 
 @settings(deadline=None)
-@given(products)
-def test_product_with_variants_round_trips(product: Product) -> None:
-    _round_trip(product)
+@given(order_changes)
+def test_order_change_round_trips(change: OrderChange) -> None:
+    _round_trip(change)
 
 
 @settings(deadline=None)
-@given(prices)
-def test_price_round_trips(price: Price) -> None:
-    _round_trip(price)
-
-
-@settings(deadline=None)
-@given(money)
-def test_money_round_trips(value: Money) -> None:
-    _round_trip(value)
-
-
-@settings(deadline=None)
-@given(price_lists)
-def test_price_list_round_trips(price_list: PriceList) -> None:
-    _round_trip(price_list)
-
-
-@settings(deadline=None)
-@given(stock_levels)
-def test_stock_level_round_trips(level: StockLevel) -> None:
-    _round_trip(level)
-
-
-@settings(deadline=None)
-@given(status_events)
-def test_status_event_round_trips(event: StatusEvent) -> None:
-    _round_trip(event)
+@given(document_refs)
+def test_document_ref_round_trips(ref: DocumentRef) -> None:
+    _round_trip(ref)
 
 
 def test_decimals_are_strings_on_the_wire() -> None:
-    price = Price(sku="A1", price=Money(amount=Decimal("199.90"), currency="SEK"))
-    assert json.loads(encode(price))["price"]["amount"] == "199.90"
-    assert str(decode(encode(price), Price).price.amount) == "199.90"
+    line = OrderLine(quantity=Decimal(1), unit_price=Decimal("199.90"), vat_rate=Decimal(25))
+    assert json.loads(encode(line))["unit_price"] == "199.90"
+    assert str(decode(encode(line), OrderLine).unit_price) == "199.90"
 
 
 def test_decoded_times_are_aware() -> None:
     when = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
-    event = StatusEvent(shop_order_id="1", kind=StatusKind.DELIVERED, occurred_at=when)
-    back = decode(encode(event), StatusEvent)
-    assert back.occurred_at.utcoffset() == timedelta(0)
-    assert back.occurred_at == when
+    change = OrderChange(shop_order_id="1", modified_at=when, status="paid")
+    back = decode(encode(change), OrderChange)
+    assert back.modified_at.utcoffset() == timedelta(0)
+    assert back.modified_at == when
 
 
 # -- rejections ----------------------------------------------------------------------------------
@@ -306,10 +249,6 @@ def test_out_of_range_vat_is_rejected_naming_the_field(rate: str) -> None:
     assert rate in message
 
 
-def test_out_of_range_product_vat_is_rejected() -> None:
-    assert "vat_rate" in _rejected({"sku": "A1", "name": "x", "vat_rate": "125"}, Product)
-
-
 def test_vat_of_100_and_0_are_allowed() -> None:
     for rate in ("0", "100"):
         assert decode(json.dumps(_order_json(line={"vat_rate": rate})), Order)
@@ -331,8 +270,6 @@ def test_unknown_fields_are_rejected_naming_the_field() -> None:
 @pytest.mark.parametrize("currency", ["sek", "SEKR", "S1K", ""])
 def test_bad_currency_codes_are_rejected_naming_the_field(currency: str) -> None:
     assert "$.currency" in _rejected(_order_json(currency=currency))
-    money_message = _rejected({"amount": "1", "currency": currency}, Money)
-    assert "$.currency" in money_message
 
 
 def test_bad_country_code_is_rejected_naming_the_field() -> None:
@@ -342,18 +279,18 @@ def test_bad_country_code_is_rejected_naming_the_field() -> None:
 
 def test_empty_identifiers_are_rejected() -> None:
     assert "$.shop_order_id" in _rejected(_order_json(shop_order_id=""))
-    assert "$.variants[0].sku" in _rejected(
-        {"sku": "A1", "name": "x", "variants": [{"sku": ""}]}, Product
-    )
+    change = {"shop_order_id": "", "modified_at": "2024-05-01T10:00:00Z", "status": "paid"}
+    assert "$.shop_order_id" in _rejected(change, OrderChange)
 
 
 def test_json_numbers_keep_their_text() -> None:
     """A vendor's ``1.10`` becomes Decimal("1.10"), not the float nearest to it."""
-    assert str(decode('{"amount": 1.10, "currency": "SEK"}', Money).amount) == "1.10"
-    assert decode('{"amount": 0.1, "currency": "SEK"}', Money).amount == Decimal("0.1")
+    line = '{"quantity": 1, "unit_price": %s, "vat_rate": 25}'
+    assert str(decode(line % "1.10", OrderLine).unit_price) == "1.10"
+    assert decode(line % "0.1", OrderLine).unit_price == Decimal("0.1")
 
 
 def test_models_are_frozen() -> None:
-    level = StockLevel(sku="A1", quantity=Decimal(3), measured_at=datetime.now(UTC))
+    change = OrderChange(shop_order_id="1", modified_at=datetime.now(UTC), status="paid")
     with pytest.raises(AttributeError):
-        level.quantity = Decimal(4)  # type: ignore[misc]
+        change.status = "shipped"  # type: ignore[misc]
