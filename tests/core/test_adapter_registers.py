@@ -185,8 +185,8 @@ def test_a_planned_register_an_adapter_has_no_protocol_for_is_marked(tmp_path: P
     status = rows[Register.STATUS]
     assert (status.source, status.target) == ("economic", "starweb:se, mini:m")
     assert status.note == (
-        "planned: not run by this version yet; "
-        "economic cannot supply it yet, mini:m cannot receive it yet"
+        "planned: not run by this version yet; mini:m cannot receive it (no StatusSink); "
+        "no adapter can supply it yet"
     )
     assert status.error == ""
     assert rows[Register.ORDERS].active
@@ -194,7 +194,7 @@ def test_a_planned_register_an_adapter_has_no_protocol_for_is_marked(tmp_path: P
 
 def test_a_shop_with_status_sink_is_not_marked(tmp_path: Path) -> None:
     status = _rows(tmp_path, WithStatus)[Register.STATUS]
-    assert status.note == "planned: not run by this version yet; economic cannot supply it yet"
+    assert status.note == "planned: not run by this version yet; no adapter can supply it yet"
 
 
 def test_a_register_this_version_runs_is_refused_naming_adapter_and_protocol(

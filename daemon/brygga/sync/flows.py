@@ -111,6 +111,22 @@ def _gaps(sources: list[_Side], targets: list[_Side], register: Register) -> lis
     return gaps
 
 
+def _planned_gaps(gaps: list[_Gap], register: Register) -> list[str]:
+    """Notes on what a planned register still lacks: the systems whose adapters lack a protocol
+    that exists, and the directions no protocol covers yet."""
+    notes, uncovered = [], []
+    for direction, verb in _VERBS.items():
+        protocols = " or ".join(p.__name__ for p in protocols_for(register, direction))
+        sides = [side.label for side, lacking in gaps if lacking == direction]
+        if sides and protocols:
+            notes += [f"{label} cannot {verb} it (no {protocols})" for label in sides]
+        elif sides:
+            uncovered.append(verb)
+    if uncovered:
+        notes.append(f"no adapter can {' or '.join(uncovered)} it yet")
+    return notes
+
+
 def _check(
     conn: ResolvedConnection, register: Register, master: str
 ) -> tuple[str, str, list[str], str]:
@@ -150,9 +166,7 @@ def _check(
         if not all(sides):
             notes.append("variants sent as separate articles (one side has no variant structure)")
     if register not in IMPLEMENTED:
-        notes.append("planned: not run by this version yet")
-        lacking = [f"{side.label} cannot {_VERBS[direction]} it yet" for side, direction in gaps]
-        notes += [", ".join(lacking)] if lacking else []
+        notes += ["planned: not run by this version yet", *_planned_gaps(gaps, register)]
     source = ", ".join(side.label for side in sources)
     target = ", ".join(side.label for side in targets)
     return source, target, errors, "; ".join(notes)
