@@ -59,7 +59,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
 from bench_env import code_under_test, describe, machine
 
-from brygga.simulated import SimulatedConnection
+from brygga.testing import SimulatedConnection
 
 try:  # the register names; the engine rewrite may move them
     from brygga.sync.orders import REGISTER, WRITEBACK

@@ -32,9 +32,8 @@ from typing import Any
 import anyio
 
 from brygga.plugins import PluginHost
-from brygga.simulation import Fault
 from brygga.sync.orders import document_reference
-from brygga.testing import DaemonProcess, free_port, serve_asgi, write_config
+from brygga.testing import DaemonProcess, Fault, free_port, serve_asgi, write_config
 
 CONNECTION = "kaos"
 SHOP = "se"

@@ -12,12 +12,17 @@ import pytest
 
 from brygga.adapters import Role
 from brygga.clock import FakeClock
-from brygga.conformance import (
+from brygga.documents import Document
+from brygga.errors import PermanentError, TransientError
+from brygga.models import Customer, DocumentRef, DocumentType, Order, OrderChange
+from brygga.testing import (
     ErpAdapterConformance,
     ErpHarness,
     NotSupported,
     ShopAdapterConformance,
     ShopHarness,
+)
+from brygga.testing.conformance import (
     adapter_spec,
     check_bad_credentials,
     check_commit_then_fail,
@@ -32,11 +37,8 @@ from brygga.conformance import (
     check_shop_fault,
     check_unknown_article,
 )
-from brygga.conformance.harness import KIT_START, secret_fields
-from brygga.documents import Document
-from brygga.errors import PermanentError, TransientError
-from brygga.models import Customer, DocumentRef, DocumentType, Order, OrderChange
-from brygga.simulation import Asgi
+from brygga.testing.conformance.harness import KIT_START, secret_fields
+from brygga.testing.simulators import Asgi
 from brygga_economic.adapter import EconomicAdapter
 from brygga_economic.simulator import EconomicSimulator
 from brygga_starweb.adapter import StarwebAdapter, StarwebConfig

@@ -28,12 +28,12 @@ from brygga.adapters import (
     Role,
 )
 from brygga.clock import FakeClock
-from brygga.conformance.harness import KIT_START, build_simulator, takes_keyword
 from brygga.errors import ConfigError, NothingToDo, PermanentError
 from brygga.hookspecs import hookimpl
 from brygga.mappings import Mapping, MappingContext, Skip, apply_mappings
 from brygga.models import Customer, Order, OrderLine, Register
 from brygga.plugins import PluginHost
+from brygga.testing.conformance.harness import KIT_START, build_simulator, takes_keyword
 from brygga_economic.simulator import EconomicSimulator
 from brygga_starweb.adapter import StarwebAdapter
 from brygga_starweb.simulator import StarwebSimulator
@@ -100,17 +100,20 @@ def test_without_entry_points_nothing_is_installed() -> None:
 
 # -- simulators are loaded when built, not when the plugins load ----------------------------------
 
-#: modules the daemon's start path must not import: simulators, the simulator toolkit, test
-#: helpers and the demo with its progress bar
+#: modules the daemon's start path must not import: the simulator packages, the test kit (and
+#: pytest, which its conformance suites import) and the demo with its progress bar
 _NOT_AT_START = (
     "brygga_starweb.simulator",
     "brygga_economic.simulator",
-    "brygga.simulation",
-    "brygga.simulated",
     "brygga.testing",
+    "pytest",
     "brygga.commands.demo",
     "tqdm",
 )
+
+
+def _not_at_start(module: str) -> bool:
+    return any(module == name or module.startswith(f"{name}.") for name in _NOT_AT_START)
 
 
 def test_the_daemons_start_path_imports_no_simulator_and_no_demo_code() -> None:
@@ -128,6 +131,24 @@ def test_the_daemons_start_path_imports_no_simulator_and_no_demo_code() -> None:
     loaded = json.loads(result.stdout)
     assert {"economic", "starweb"} <= set(loaded["adapters"])
     assert loaded["imported"] == []
+
+
+def test_brygga_plugins_loads_every_adapter_and_imports_no_simulator_module() -> None:
+    """``python -X importtime`` lists every module a command imported, submodules included."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "brygga", "plugins"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    imported = [
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    ]
+    assert {"brygga_starweb.adapter", "brygga_economic.adapter"} <= set(imported)
+    assert [module for module in imported if _not_at_start(module)] == []
 
 
 def test_first_party_simulators_are_lazy_and_resolve() -> None:

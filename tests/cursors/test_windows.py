@@ -10,9 +10,9 @@ import pytest
 from cursor_support import OVERLAP, CursorEnv, open_env
 
 from brygga.errors import TransientError
-from brygga.simulation import Fault
 from brygga.store.db import from_ts
-from brygga_starweb.sim_records import STOCKHOLM
+from brygga.testing import Fault
+from brygga_starweb.simulator.records import STOCKHOLM
 
 pytestmark = pytest.mark.anyio
 

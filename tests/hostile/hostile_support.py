@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from brygga.simulated import SimulatedConnection
-from brygga.simulation import Asgi, Message, Receive, Scope, Send
+from brygga.testing import SimulatedConnection
+from brygga.testing.simulators import Asgi, Message, Receive, Scope, Send
 
 __all__ = [
     "ERP_URL",

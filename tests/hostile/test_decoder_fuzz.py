@@ -30,8 +30,8 @@ from brygga.sync.order_document import build_document
 from brygga_economic import wire as eco
 from brygga_economic.api import EconomicApi, describe_errors
 from brygga_starweb.mapping import map_order
-from brygga_starweb.sim_orders import ORDER_INCLUDES
 from brygga_starweb.simulator import StarwebSimulator
+from brygga_starweb.simulator.orders import ORDER_INCLUDES
 from brygga_starweb.wire import (
     UnreadableRow,
     decode_error,

@@ -19,7 +19,8 @@ from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimiterRegistry
 from brygga.http.tokens import Token, TokenCache
 from brygga.secrets import Secret, resolve_secret
-from brygga.simulation import Asgi, Fault, Receive, Scope, Send
+from brygga.testing import Fault
+from brygga.testing.simulators import Asgi, Receive, Scope, Send
 from brygga_starweb.adapter import StarwebAdapter, StarwebConfig
 from brygga_starweb.simulator import StarwebSimulator
 

@@ -11,9 +11,9 @@ import anyio
 import anyio.to_thread
 
 from brygga.cli import main
-from brygga.simulated import SimulatedConnection
 from brygga.store import ItemState
 from brygga.sync.orders import OrdersFlow, document_reference
+from brygga.testing import SimulatedConnection
 
 CONNECTION = "demo"
 SHOP = "se"

@@ -9,9 +9,8 @@ from random import Random
 import pytest
 from harness import Daemon, loopback, wait_until
 
-from brygga.simulation import Fault
 from brygga.sync.orders import document_reference
-from brygga.testing import free_port
+from brygga.testing import Fault, free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -12,10 +12,10 @@ import anyio
 import pytest
 
 from brygga.runtime.actor import ActorDeps, run_connection
-from brygga.simulated import SimulatedConnection
 from brygga.store import Discovered, ItemState, Outcome, Store, WorkItem
 from brygga.sync import wiring
 from brygga.sync.flow import PlanRow
+from brygga.testing import SimulatedConnection
 
 pytestmark = pytest.mark.anyio
 

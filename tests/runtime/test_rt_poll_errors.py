@@ -11,9 +11,8 @@ import pytest
 
 from brygga.commands.status import _report
 from brygga.runtime.actor import ActorDeps, run_connection
-from brygga.simulated import SimulatedConnection
-from brygga.simulation import Fault
 from brygga.store import ItemState, RegisterStatus
+from brygga.testing import Fault, SimulatedConnection
 
 pytestmark = pytest.mark.anyio
 

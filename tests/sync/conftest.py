@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from brygga.simulated import SimulatedConnection
+from brygga.testing import SimulatedConnection
 
 
 @pytest.fixture

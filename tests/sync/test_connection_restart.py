@@ -17,9 +17,8 @@ import pytest
 
 from brygga.clock import SystemClock
 from brygga.runtime.actor import ActorDeps, run_connection
-from brygga.simulated import SimulatedConnection
-from brygga.simulation import Fault
 from brygga.store import ItemState, WorkItem
+from brygga.testing import Fault, SimulatedConnection
 
 pytestmark = pytest.mark.anyio
 

@@ -20,10 +20,9 @@ import pytest
 from brygga.clock import FakeClock
 from brygga.documents import Document
 from brygga.models import DocumentRef
-from brygga.simulated import SimulatedConnection
-from brygga.simulation import Fault
 from brygga.store import ItemState
 from brygga.sync.orders import DOUBT_RECHECK, OrdersFlow
+from brygga.testing import Fault, SimulatedConnection
 
 pytestmark = pytest.mark.anyio
 

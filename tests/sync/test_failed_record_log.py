@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from brygga.simulated import SimulatedConnection as FlowEnv
-from brygga.simulation import Fault
 from brygga.store import ItemState
+from brygga.testing import Fault
+from brygga.testing import SimulatedConnection as FlowEnv
 
 pytestmark = pytest.mark.anyio
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 import anyio
 import pytest
 
-from brygga.simulated import SimulatedConnection as FlowEnv
-from brygga.simulation import Fault
 from brygga.store import ItemState
 from brygga.sync.orders import WRITEBACK
+from brygga.testing import Fault
+from brygga.testing import SimulatedConnection as FlowEnv
 
 pytestmark = pytest.mark.anyio
 

@@ -26,10 +26,10 @@ from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps
 from brygga.runtime.app import serve
 from brygga.runtime.daemon import DaemonControl
-from brygga.simulation import ErpSimulator, ShopSimulator
 from brygga.store import ItemState
 from brygga.sync.orders import document_reference
-from brygga.testing import write_config
+from brygga.testing.process import write_config
+from brygga.testing.simulators import ErpSimulator, ShopSimulator
 
 log = logging.getLogger(__name__)
 

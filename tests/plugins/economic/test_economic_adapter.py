@@ -11,7 +11,7 @@ from economic_support import customer, document, row
 
 from brygga.errors import PermanentError, TransientError
 from brygga.models import DocumentType, LineKind
-from brygga.simulation import Fault
+from brygga.testing import Fault
 from brygga_economic.simulator import EconomicSimulator
 
 pytestmark = pytest.mark.anyio

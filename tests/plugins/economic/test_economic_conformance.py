@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brygga.conformance import ErpAdapterConformance
+from brygga.testing import ErpAdapterConformance
 
 
 class TestEconomicConformance(ErpAdapterConformance):

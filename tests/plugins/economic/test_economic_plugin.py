@@ -15,11 +15,10 @@ from brygga.http.client import HttpContext
 from brygga.models import DocumentType, Register
 from brygga.plugins import PluginHost
 from brygga.secrets import Secret
-from brygga_economic import seed
 from brygga_economic.adapter import EconomicAdapter, EconomicConfig
 from brygga_economic.api import describe_errors
-from brygga_economic.sim_filter import FilterError, parse_filter
-from brygga_economic.simulator import EconomicSimulator
+from brygga_economic.simulator import EconomicSimulator, seed
+from brygga_economic.simulator.filter import FilterError, parse_filter
 from brygga_economic.wire import (
     decode_product_number,
     encode_product_number,

@@ -11,7 +11,7 @@ import pytest
 from economic_support import BASE_URL, draft_body
 
 from brygga.clock import FakeClock
-from brygga.simulation import Fault
+from brygga.testing import Fault
 from brygga_economic.simulator import EconomicSimulator
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ import pytest
 from brygga.clock import FakeClock
 from brygga.errors import PermanentError, TransientError
 from brygga.models import Order
-from brygga.simulation import Fault
+from brygga.testing import Fault
 from brygga_starweb.adapter import StarwebAdapter
 from brygga_starweb.simulator import StarwebSimulator
 

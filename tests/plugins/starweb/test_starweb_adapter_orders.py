@@ -14,11 +14,11 @@ from brygga.clock import FakeClock
 from brygga.documents import round_money
 from brygga.errors import PermanentError, TransientError
 from brygga.models import Address, CustomerKind, DocumentRef, DocumentType, LineKind
-from brygga.simulation import Fault
+from brygga.testing import Fault
 from brygga_starweb.adapter import StarwebAdapter
 from brygga_starweb.mapping import looks_like_org_number
-from brygga_starweb.sim_records import SimStatus
 from brygga_starweb.simulator import StarwebSimulator
+from brygga_starweb.simulator.records import SimStatus
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brygga.conformance import ShopAdapterConformance
+from brygga.testing import ShopAdapterConformance
 
 
 class TestStarwebConformance(ShopAdapterConformance):

@@ -19,8 +19,8 @@ from brygga.models import Register
 from brygga.plugins import PluginHost
 from brygga_starweb.adapter import StarwebAdapter, StarwebConfig
 from brygga_starweb.mapping import map_order
-from brygga_starweb.seed import SEED_CATALOG
 from brygga_starweb.simulator import StarwebSimulator
+from brygga_starweb.simulator.seed import SEED_CATALOG
 from brygga_starweb.wire import decode_order
 
 

@@ -9,7 +9,7 @@ import pytest
 from starweb_support import Api, place_orders
 
 from brygga.clock import FakeClock
-from brygga.simulation import Fault
+from brygga.testing import Fault
 from brygga_starweb.simulator import StarwebSimulator
 
 pytestmark = pytest.mark.anyio

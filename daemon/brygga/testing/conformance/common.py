@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal, TypeVar
 
 from brygga.errors import PermanentError, TransientError
-from brygga.simulation import Fault, FaultInjector
+from brygga.testing.simulators import Fault, FaultInjector
 
 __all__ = [
     "FAULT_KINDS",

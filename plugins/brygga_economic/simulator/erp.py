@@ -17,7 +17,7 @@ Modelled rather than documented (choices made where the reference says [unknown]
   sales account for the recipient's zone, an account without a VAT code) charges no VAT.
   Seeded: groups 1-4 book domestic sales on accounts 3001-3004 (25/12/6/0 %), EU sales on
   3108 and sales abroad on 3105 (both 0 %). Wire helpers are the simulator's own
-  (:mod:`brygga_economic.sim_wire`), never the adapter's.
+  (:mod:`brygga_economic.simulator.wire`), never the adapter's.
 - Error codes E04500, E04730, E04740 and E06000 are documented; E00100 (required), E00110
   (null), E00120 (bad value), E00130 (too long), E00140 (duplicate), E00500 (401) and E00429
   (429) are made up. A missing ``unitNetPrice`` takes the product's ``salesPrice`` and a
@@ -40,13 +40,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from brygga.clock import Clock, SystemClock
-from brygga.simulation import Asgi, ErpSimulator, FaultInjector, SimulatedDocument
-from brygga_economic import seed
-from brygga_economic.sim_documents import Documents
-from brygga_economic.sim_errors import Annotations
-from brygga_economic.sim_gate import Gate
-from brygga_economic.sim_routes import build_app
-from brygga_economic.sim_state import SimState
+from brygga.testing.simulators import Asgi, ErpSimulator, FaultInjector, SimulatedDocument
+from brygga_economic.simulator import seed
+from brygga_economic.simulator.documents import Documents
+from brygga_economic.simulator.errors import Annotations
+from brygga_economic.simulator.gate import Gate
+from brygga_economic.simulator.routes import build_app
+from brygga_economic.simulator.state import SimState
 
 __all__ = ["EconomicSimulator"]
 
@@ -55,7 +55,7 @@ AGREEMENT_GRANT_TOKEN = "sim-agreement-grant-token"
 
 
 class EconomicSimulator:
-    """The e-conomic simulator and its control surface (``brygga.simulation.ErpSimulator``).
+    """The e-conomic simulator and its control surface (``brygga.testing.ErpSimulator``).
 
     The instance is itself an ASGI app (the same as :attr:`app`, faults included).
     """

@@ -10,7 +10,7 @@ from typing import Any
 
 from brygga.clock import Clock
 from brygga.documents import round_money
-from brygga_starweb.sim_records import (
+from brygga_starweb.simulator.records import (
     ApiError,
     SimAddress,
     SimCustomer,

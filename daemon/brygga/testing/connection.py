@@ -1,16 +1,10 @@
 """A connection wired to simulators in-process: the real orders flow between them, for tests.
 
-Plugin authors can run the core flow against their own adapter's simulator::
-
-    async with SimulatedConnection.open(tmp_path, shop_kind="myshop") as env:
-        order_id = env.shop.place_order(lines=[("SKU-1", 1)], email="a@example.se")
-        flow = env.flow()
-        await flow.poll_once(env.shop_name)
-        await env.drain(flow)
-        assert env.copies(order_id) == 1
-
-Simulators come from the installed plugins (``AdapterSpec.simulator``) and are reached through
-:class:`brygga.testing.RoutingTransport`, so nothing listens on a socket. The store needs asyncio.
+Plugin authors run the core flow against their own adapter's simulator (the connection harness
+example in :mod:`brygga.testing`). Simulators come from the installed plugins
+(``AdapterSpec.simulator``) and are reached through
+:class:`~brygga.testing.routing.RoutingTransport`, so nothing listens on a socket. The store
+needs asyncio.
 """
 
 from __future__ import annotations
@@ -35,7 +29,8 @@ from brygga.store import ItemState, Store, WorkItem
 from brygga.sync.flow import Flow
 from brygga.sync.orders import document_reference
 from brygga.sync.wiring import load_checked, open_flow
-from brygga.testing import RoutingTransport, write_config
+from brygga.testing.process import write_config
+from brygga.testing.routing import RoutingTransport
 
 __all__ = ["ERP_HOST", "SHOP_HOST", "Routes", "SimulatedConnection", "default_routes"]
 

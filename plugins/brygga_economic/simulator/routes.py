@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from brygga_economic.sim_documents import Documents, StoredDocument
-from brygga_economic.sim_errors import Annotations, ApiError, error_body
-from brygga_economic.sim_http import FILTERABLE, json_response, paginate
-from brygga_economic.sim_state import SimState
-from brygga_economic.sim_wire import decode_id
+from brygga_economic.simulator.documents import Documents, StoredDocument
+from brygga_economic.simulator.errors import Annotations, ApiError, error_body
+from brygga_economic.simulator.http import FILTERABLE, json_response, paginate
+from brygga_economic.simulator.state import SimState
+from brygga_economic.simulator.wire import decode_id
 
 __all__ = ["build_app"]
 
@@ -26,7 +26,7 @@ _json = json_response
 
 
 def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> Starlette:
-    """The routed Starlette app over ``state`` and ``documents`` (auth lives in sim_gate)."""
+    """The routed Starlette app over ``state`` and ``documents`` (auth lives in gate)."""
 
     def fail(status: int, message: str, hint: str = "") -> ApiError:
         return ApiError(status, error_body(status, message, hint, state.clock.now()))

@@ -2,7 +2,7 @@
 
 A plugin (first-party or third-party) runs it from one small test module::
 
-    from brygga.conformance import ShopAdapterConformance   # or ErpAdapterConformance
+    from brygga.testing import ShopAdapterConformance   # or ErpAdapterConformance
 
     class TestMyShopConformance(ShopAdapterConformance):
         kind = "myshop"                         # the kind your plugin registers
@@ -33,8 +33,8 @@ create whose answer is lost after the commit raises TransientError and the docum
 found, exactly one; an unknown article is a PermanentError naming order and article; faults as
 above.
 
-Each check is also a plain async function (``brygga.conformance.shop.check_discovery(sim,
-adapter, clock)``, ``brygga.conformance.erp.check_commit_then_fail(sim, adapter, path)`` ...)
+Each check is also a plain async function (``shop.check_discovery(sim, adapter, clock)``,
+``erp.check_commit_then_fail(sim, adapter, path)`` ..., all importable from this package)
 that raises AssertionError when the adapter does not conform, and :class:`ShopHarness` /
 :class:`ErpHarness` open adapters on a simulator for callers that want them one by one.
 This package imports pytest: use it from tests only.
@@ -42,8 +42,8 @@ This package imports pytest: use it from tests only.
 
 from __future__ import annotations
 
-from brygga.conformance.common import FAULT_KINDS, RETRY_AFTER, FaultKind
-from brygga.conformance.erp import (
+from brygga.testing.conformance.common import FAULT_KINDS, RETRY_AFTER, FaultKind
+from brygga.testing.conformance.erp import (
     check_bad_erp_credentials,
     check_commit_then_fail,
     check_create_and_find,
@@ -52,14 +52,14 @@ from brygga.conformance.erp import (
     check_erp_fault,
     check_unknown_article,
 )
-from brygga.conformance.harness import (
+from brygga.testing.conformance.harness import (
     ErpHarness,
     NotSupported,
     ShopHarness,
     adapter_spec,
     build_simulator,
 )
-from brygga.conformance.shop import (
+from brygga.testing.conformance.shop import (
     check_authentication,
     check_bad_credentials,
     check_discovery,
@@ -69,7 +69,7 @@ from brygga.conformance.shop import (
     check_paging,
     check_shop_fault,
 )
-from brygga.conformance.suites import ErpAdapterConformance, ShopAdapterConformance
+from brygga.testing.conformance.suites import ErpAdapterConformance, ShopAdapterConformance
 
 __all__ = [
     "FAULT_KINDS",

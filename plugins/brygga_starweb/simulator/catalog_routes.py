@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from brygga_starweb.sim_catalog import WEBHOOK_EVENTS, CatalogState, SimProduct, SimVariant
-from brygga_starweb.sim_http import (
+from brygga_starweb.simulator.catalog import WEBHOOK_EVENTS, CatalogState, SimProduct, SimVariant
+from brygga_starweb.simulator.http import (
     body_json,
     get_bool,
     get_decimal,
@@ -23,8 +23,8 @@ from brygga_starweb.sim_http import (
     query_datetime,
     require,
 )
-from brygga_starweb.sim_records import ApiError
-from brygga_starweb.sim_state import Knobs
+from brygga_starweb.simulator.records import ApiError
+from brygga_starweb.simulator.state import Knobs
 
 __all__ = ["catalog_routes"]
 

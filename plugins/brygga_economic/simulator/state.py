@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any, TypeGuard
 
 from brygga.clock import Clock
-from brygga_economic import seed
-from brygga_economic.sim_errors import (
+from brygga_economic.simulator import seed
+from brygga_economic.simulator.errors import (
     BAD_VALUE,
     DUPLICATE,
     NOT_FOUND,
@@ -18,7 +18,7 @@ from brygga_economic.sim_errors import (
     TOO_LONG,
     Annotations,
 )
-from brygga_economic.sim_wire import encode_id
+from brygga_economic.simulator.wire import encode_id
 
 __all__ = ["Path", "SimState", "find_nulls", "is_number"]
 

@@ -29,7 +29,7 @@ from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimiterRegistry
 from brygga.plugins import PluginHost
 from brygga.secrets import Secret
-from brygga.simulation import ErpSimulator, ShopSimulator
+from brygga.testing.simulators import ErpSimulator, ShopSimulator
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from brygga_starweb.sim_http import (
+from brygga_starweb.simulator.http import (
     body_json,
     get_bool,
     get_int,
@@ -21,8 +21,8 @@ from brygga_starweb.sim_http import (
     query_int,
     require,
 )
-from brygga_starweb.sim_records import ApiError
-from brygga_starweb.sim_state import Knobs, OrderState, SimOrder
+from brygga_starweb.simulator.records import ApiError
+from brygga_starweb.simulator.state import Knobs, OrderState, SimOrder
 
 __all__ = ["order_routes"]
 

@@ -1,9 +1,4 @@
-"""Tools for tests, the demo and plugin authors: routing to simulators, config files, and a real
-`brygga run` process to start, signal and kill.
-
-The adapter conformance kit lives in :mod:`brygga.conformance`; an in-process connection between
-two simulators in :mod:`brygga.simulated`.
-"""
+"""A real `brygga run` process to start, signal and kill, its config file, and loopback servers."""
 
 from __future__ import annotations
 
@@ -20,34 +15,14 @@ import httpx
 from anyio.abc import Process, TaskStatus
 
 from brygga.http.server import serve_http
-from brygga.simulation import Asgi
 
 __all__ = [
     "DaemonProcess",
-    "RoutingTransport",
     "free_port",
     "serve_asgi",
     "toml_config",
     "write_config",
 ]
-
-
-class RoutingTransport(httpx.AsyncBaseTransport):
-    """Route each request by host to an in-process ASGI app (one per simulated system), so a
-    whole daemon runs against several simulators without sockets."""
-
-    def __init__(self, apps: Mapping[str, Asgi]) -> None:
-        self._transports = {host: httpx.ASGITransport(app=app) for host, app in apps.items()}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        transport = self._transports.get(request.url.host)
-        if transport is None:
-            raise httpx.ConnectError(f"no simulator for host {request.url.host}", request=request)
-        return await transport.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        for transport in self._transports.values():
-            await transport.aclose()
 
 
 def _value(value: Any) -> str:

@@ -2,7 +2,7 @@
 
 Every check places its own orders, so it needs a simulator no other check has used (orders a
 simulator starts with are ignored). A check raises AssertionError when the adapter does not
-conform, and :class:`~brygga.conformance.harness.NotSupported` when it cannot run.
+conform, and :class:`~brygga.testing.conformance.harness.NotSupported` when it cannot run.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from typing import Any
 from brygga.adapters import ShopAdapter
 from brygga.clock import FakeClock
 from brygga.config import FeeArticles
-from brygga.conformance.common import (
+from brygga.documents import round_money
+from brygga.models import DocumentRef, DocumentType, LineKind, Order, OrderChange, decode, encode
+from brygga.sync.order_document import build_document
+from brygga.testing.conformance.common import (
     FaultKind,
     assert_no_secret,
     expect_permanent,
@@ -25,11 +28,8 @@ from brygga.conformance.common import (
     id_key,
     message_of,
 )
-from brygga.conformance.harness import NotSupported
-from brygga.documents import round_money
-from brygga.models import DocumentRef, DocumentType, LineKind, Order, OrderChange, decode, encode
-from brygga.simulation import ShopSimulator
-from brygga.sync.order_document import build_document
+from brygga.testing.conformance.harness import NotSupported
+from brygga.testing.simulators import ShopSimulator
 
 __all__ = [
     "FAR_FUTURE",

@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from brygga_starweb.seed import SEED_CATALOG
-from brygga_starweb.sim_records import ApiError, iso
+from brygga_starweb.simulator.records import ApiError, iso
+from brygga_starweb.simulator.seed import SEED_CATALOG
 
 __all__ = [
     "WEBHOOK_EVENTS",

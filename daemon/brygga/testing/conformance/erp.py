@@ -15,13 +15,6 @@ import msgspec
 
 from brygga.adapters import ErpAdapter
 from brygga.config import FeeArticles
-from brygga.conformance.common import (
-    FaultKind,
-    assert_no_secret,
-    expect_permanent,
-    expect_transient_fault,
-    message_of,
-)
 from brygga.documents import Document
 from brygga.errors import TransientError
 from brygga.models import (
@@ -33,8 +26,15 @@ from brygga.models import (
     Order,
     OrderLine,
 )
-from brygga.simulation import ErpSimulator, Fault, SimulatedDocument
 from brygga.sync.order_document import build_document, shop_totals
+from brygga.testing.conformance.common import (
+    FaultKind,
+    assert_no_secret,
+    expect_permanent,
+    expect_transient_fault,
+    message_of,
+)
+from brygga.testing.simulators import ErpSimulator, Fault, SimulatedDocument
 
 __all__ = [
     "KIT_ARTICLES",

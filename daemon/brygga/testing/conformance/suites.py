@@ -9,9 +9,10 @@ import pytest
 
 from brygga.adapters import AdapterSpec, Role
 from brygga.clock import FakeClock
-from brygga.conformance import erp, shop
-from brygga.conformance.common import FAULT_KINDS, FaultKind
-from brygga.conformance.harness import (
+from brygga.models import DocumentType
+from brygga.testing.conformance import erp, shop
+from brygga.testing.conformance.common import FAULT_KINDS, FaultKind
+from brygga.testing.conformance.harness import (
     DEFAULT_BASE_URL,
     KIT_START,
     ErpHarness,
@@ -21,7 +22,6 @@ from brygga.conformance.harness import (
     build_simulator,
     takes_keyword,
 )
-from brygga.models import DocumentType
 
 __all__ = ["ErpAdapterConformance", "ShopAdapterConformance"]
 

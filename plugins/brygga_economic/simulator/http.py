@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from brygga_economic.sim_filter import FilterError, parse_filter
-from brygga_economic.sim_wire import to_json
+from brygga_economic.simulator.filter import FilterError, parse_filter
+from brygga_economic.simulator.wire import to_json
 
 __all__ = ["FILTERABLE", "json_response", "paginate", "render"]
 

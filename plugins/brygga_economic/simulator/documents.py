@@ -10,8 +10,8 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from brygga.documents import round_money
-from brygga.simulation import SimulatedDocument
-from brygga_economic.sim_errors import (
+from brygga.testing.simulators import SimulatedDocument
+from brygga_economic.simulator.errors import (
     BAD_VALUE,
     DUPLICATE,
     NO_PRODUCT_ID,
@@ -21,8 +21,8 @@ from brygga_economic.sim_errors import (
     REQUIRED,
     Annotations,
 )
-from brygga_economic.sim_state import Path, SimState, find_nulls, is_number
-from brygga_economic.sim_wire import decode_id, encode_id
+from brygga_economic.simulator.state import Path, SimState, find_nulls, is_number
+from brygga_economic.simulator.wire import decode_id, encode_id
 
 __all__ = ["DocumentKind", "Documents", "StoredDocument"]
 

@@ -8,9 +8,9 @@ import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from brygga_economic.sim_errors import error_body
-from brygga_economic.sim_state import SimState
-from brygga_economic.sim_wire import to_json
+from brygga_economic.simulator.errors import error_body
+from brygga_economic.simulator.state import SimState
+from brygga_economic.simulator.wire import to_json
 
 __all__ = ["Gate"]
 

@@ -12,7 +12,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from brygga_starweb.sim_records import ApiError
+from brygga_starweb.simulator.records import ApiError
 
 __all__ = [
     "body_json",

@@ -36,13 +36,13 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from brygga.clock import Clock, SystemClock
-from brygga.simulation import Asgi, FaultInjector, Receive, Scope, Send, ShopSimulator
-from brygga_starweb.sim_catalog import CatalogState
-from brygga_starweb.sim_catalog_routes import catalog_routes
-from brygga_starweb.sim_http import error_response, json_response
-from brygga_starweb.sim_orders import order_routes
-from brygga_starweb.sim_records import ApiError, SimAddress, SimCustomer, StatusChange
-from brygga_starweb.sim_state import ADDRESS_KINDS, Knobs, OrderState, SimItem, SimOrder
+from brygga.testing.simulators import Asgi, FaultInjector, Receive, Scope, Send, ShopSimulator
+from brygga_starweb.simulator.catalog import CatalogState
+from brygga_starweb.simulator.catalog_routes import catalog_routes
+from brygga_starweb.simulator.http import error_response, json_response
+from brygga_starweb.simulator.orders import order_routes
+from brygga_starweb.simulator.records import ApiError, SimAddress, SimCustomer, StatusChange
+from brygga_starweb.simulator.state import ADDRESS_KINDS, Knobs, OrderState, SimItem, SimOrder
 
 __all__ = ["StarwebSimulator"]
 
