@@ -17,6 +17,10 @@ class BryggaError(Exception):
     """Base of every error brygga raises on purpose. ``str()`` is safe to show and log:
     it never contains a secret."""
 
+    #: raised before the handler's write was sent (``brygga.sync.engine.before_send``): the
+    #: intent its claim recorded is withdrawn
+    before_send: bool = False
+
 
 class ConfigError(BryggaError):
     """The configuration file is wrong; the message names the file, the key path and the fix."""

@@ -155,3 +155,33 @@ async def test_a_revisit_withdraws_the_intent_its_claim_recorded(store: Store) -
     assert again is not None and again.reference == "ref-1"
     await store.items.apply(again, Outcome(state="reconcile", revisit=True), NOW)
     assert (await store.items.get(item.id)).reference == "ref-1"  # type: ignore[union-attr]
+
+
+async def test_an_outcome_that_sent_nothing_withdraws_the_claims_intent(store: Store) -> None:
+    await _page(store, Discovered("1", True), Discovered("2", True))
+    one, two = await store.items.claim_many(
+        connection="c", register="orders", now=NOW, run_id="r", limit=2, intent=lambda i: "ref"
+    )
+    await store.items.apply_many(
+        [
+            (one, Outcome(state="failed", error="unknown article", withdraw_intent=True)),
+            (two, Outcome(state="failed", error="refused after the send")),
+        ],
+        NOW,
+    )
+    assert (await store.items.get(one.id)).reference == ""  # type: ignore[union-attr]
+    assert (await store.items.get(two.id)).reference == "ref"  # type: ignore[union-attr]
+
+
+async def test_a_claim_reads_the_records_binding(store: Store) -> None:
+    await _page(store, Discovered("1", True), Discovered("2", True))
+    await store.bindings.bind("c", Binding("orders", "se", "1", "e", "D1"), NOW)
+    await store.bindings.bind("c", Binding("orders", "no", "2", "e", "D9"), NOW)  # another shop
+    claimed = await store.items.claim_many(
+        connection="c", register="orders", now=NOW, run_id="r", limit=2, binds="orders"
+    )
+    assert {i.external_id: i.bound for i in claimed} == {"1": "D1", "2": ""}
+    await _page(store, Discovered("3", True))
+    await store.bindings.bind("c", Binding("orders", "se", "3", "e", "D3"), NOW)
+    plain = await store.items.claim(connection="c", register="orders", now=NOW, run_id="r")
+    assert plain is not None and plain.bound == ""  # only read when asked for

@@ -94,9 +94,10 @@ async def test_claim_respects_next_attempt_and_register(store: Store) -> None:
 async def test_recover_marks_other_runs_sending_items_for_reconcile(store: Store) -> None:
     await _enqueue(store, "1")
     await _enqueue(store, "2")
-    first = await store.items.claim(connection="c", register="orders", now=NOW, run_id="old")
+    first = await store.items.claim(
+        connection="c", register="orders", now=NOW, run_id="old", intent=lambda _: "ref-1"
+    )
     assert first is not None
-    await store.items.record_intent(first.id, "ref-1", NOW)
     mine = await store.items.claim(connection="c", register="orders", now=NOW, run_id="new")
     assert mine is not None
     assert await store.items.recover(connection="c", run_id="new", now=NOW) == 1

@@ -251,7 +251,7 @@ async def _queue(
 
 async def _run_here(flow: Flow, queued: WorkItem) -> int:
     """Claim THIS item only and process it with the real flow, then its write-back."""
-    claimed = await flow.store.items.claim_one(queued.id, now=flow.clock.now(), run_id=flow.run_id)
+    claimed = await flow.engine.claim_item(queued.id, REGISTER)
     if claimed is None:
         print(f"error: order {queued.external_id} could not be claimed", file=sys.stderr)
         return 1
@@ -273,7 +273,7 @@ async def _write_back_here(flow: Flow, item: WorkItem) -> None:
     )
     if back is None or back.state not in RUNNABLE:
         return
-    claimed = await flow.store.items.claim_one(back.id, now=flow.clock.now(), run_id=flow.run_id)
+    claimed = await flow.engine.claim_item(back.id, WRITEBACK)
     if claimed is None:
         return
     state = await flow.process(claimed)

@@ -43,6 +43,7 @@ class WorkQueue(Protocol):
         now: datetime,
         run_id: str,
         intent: Intent | None = None,
+        binds: str = "",
     ) -> WorkItem | None: ...
 
     async def claim_many(
@@ -54,9 +55,18 @@ class WorkQueue(Protocol):
         run_id: str,
         limit: int,
         intent: Intent | None = None,
+        binds: str = "",
     ) -> list[WorkItem]: ...
 
-    async def record_intent(self, item_id: int, reference: str, now: datetime) -> None: ...
+    async def claim_one(
+        self,
+        item_id: int,
+        *,
+        now: datetime,
+        run_id: str,
+        intent: Intent | None = None,
+        binds: str = "",
+    ) -> WorkItem | None: ...
 
     async def apply(self, item: WorkItem, outcome: Outcome, now: datetime) -> None: ...
 

@@ -61,6 +61,9 @@ class Outcome:
     follow_ups: tuple[FollowUp, ...] = ()
     health: Health | None = None
     revisit: bool = False
+    #: the attempt failed before anything was sent: the intent its claim recorded is withdrawn
+    #: (the record shows no reference, and a restart does not treat it as in doubt)
+    withdraw_intent: bool = False
     doubt_until: datetime | None = None
 
 

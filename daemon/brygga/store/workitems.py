@@ -72,6 +72,9 @@ class WorkItem:
     #: the reference this claim recorded (``claim(..., intent=...)``), "" otherwise; the item's
     #: ``reference`` stays the one stored before the claim (an earlier attempt's intent)
     intent: str = ""
+    #: the target this item's source record is bound to (``claim(..., binds=entity)``), read
+    #: in the claim's transaction; "" when unbound or not asked for
+    bound: str = ""
 
     @classmethod
     def from_row(cls, row: Row) -> WorkItem:
@@ -174,6 +177,7 @@ class WorkItems:
         now: datetime,
         run_id: str,
         intent: Intent | None = None,
+        binds: str = "",
     ) -> WorkItem | None:
         """Take the next due item and mark it SENDING for this run (one transaction).
 
@@ -182,17 +186,25 @@ class WorkItems:
         earlier attempt recorded its intent (the document may exist).
 
         ``intent``: called with that item inside the claim's transaction; a non-empty result is
-        recorded as the item's reference in the same transaction (so no separate
-        :meth:`record_intent`) and returned as the item's ``intent``. Without it (or when it
-        returns ""), ``intent`` is "" and the caller records the reference with
-        :meth:`record_intent` before any remote call. An outcome with ``revisit`` (nothing was
-        sent) withdraws the intent this claim recorded: the stored reference goes back to the
-        item's ``reference``. Other outcomes keep it, so the next attempt looks it up first;
-        return "" for items this attempt will not send (e.g. a WAITING one), or a restart
-        finding it in flight treats it as in doubt.
+        recorded as the item's reference in the same transaction (durable before any remote
+        call, at no extra transaction) and returned as the item's ``intent``. An outcome with
+        ``revisit`` (nothing was sent) withdraws the intent this claim recorded: the stored
+        reference goes back to the item's ``reference``, and so does one with
+        ``withdraw_intent`` (it failed before anything was sent). Other outcomes keep it, so
+        the next attempt looks it up first; a restart that finds the item in flight treats it
+        as in doubt.
+
+        ``binds``: a binding entity (e.g. ``"orders"``); the target the item's source record
+        is bound to is read in the same transaction and returned as the item's ``bound``.
         """
         items = await self.claim_many(
-            connection=connection, register=register, now=now, run_id=run_id, limit=1, intent=intent
+            connection=connection,
+            register=register,
+            now=now,
+            run_id=run_id,
+            limit=1,
+            intent=intent,
+            binds=binds,
         )
         return items[0] if items else None
 
@@ -205,6 +217,7 @@ class WorkItems:
         run_id: str,
         limit: int,
         intent: Intent | None = None,
+        binds: str = "",
     ) -> list[WorkItem]:
         """Claim up to ``limit`` due items, oldest due first, in one transaction (batch
         workers); each is what :meth:`claim` would return, with its own attempt."""
@@ -218,13 +231,20 @@ class WorkItems:
                 (connection, register, stamp, limit),
             ).fetchall()
             return [
-                _take(tx, row["id"], ItemState(row["state"]), stamp, run_id, intent) for row in rows
+                _take(tx, row["id"], ItemState(row["state"]), stamp, run_id, intent, binds)
+                for row in rows
             ]
 
         return await self._db.run(body)
 
     async def claim_one(
-        self, item_id: int, *, now: datetime, run_id: str, intent: Intent | None = None
+        self,
+        item_id: int,
+        *,
+        now: datetime,
+        run_id: str,
+        intent: Intent | None = None,
+        binds: str = "",
     ) -> WorkItem | None:
         """Claim this one item if it is runnable, due or not (``replay order --here``).
 
@@ -240,16 +260,9 @@ class WorkItems:
             ).fetchone()
             if row is None:
                 return None
-            return _take(tx, item_id, ItemState(row["state"]), stamp, run_id, intent)
+            return _take(tx, item_id, ItemState(row["state"]), stamp, run_id, intent, binds)
 
         return await self._db.run(body)
-
-    async def record_intent(self, item_id: int, reference: str, now: datetime) -> None:
-        """Write the remote reference this attempt will use, durably, before the remote call."""
-        await self._db.execute(
-            "UPDATE work_items SET reference = ?, state = 'sending', updated_at = ? WHERE id = ?",
-            (reference, to_ts(now), item_id),
-        )
 
     async def apply(self, item: WorkItem, outcome: Outcome, now: datetime) -> None:
         """Apply a worker's outcome for a claimed item: one transaction for all of it."""
@@ -270,7 +283,8 @@ class WorkItems:
                     outcome=outcome,
                     now=now,
                 )
-                if outcome.revisit and item.intent and item.intent != item.reference:
+                withdraw = outcome.revisit or outcome.withdraw_intent
+                if withdraw and item.intent and item.intent != item.reference:
                     # nothing was sent: the intent this claim recorded is withdrawn
                     tx.execute(
                         "UPDATE work_items SET reference = ? WHERE id = ?",
@@ -488,10 +502,16 @@ def _enqueue(
 
 
 def _take(
-    tx: Tx, item_id: int, previous: ItemState, stamp: str, run_id: str, intent: Intent | None
+    tx: Tx,
+    item_id: int,
+    previous: ItemState,
+    stamp: str,
+    run_id: str,
+    intent: Intent | None,
+    binds: str,
 ) -> WorkItem:
     """Inside a claim's transaction: move the row to SENDING for this run, open an attempt,
-    and record the intent's reference if one is given."""
+    read the record's binding and record the intent's reference if asked to."""
     # Claimed items leave the runnable states at once, so no other worker can take them.
     row = tx.execute(
         "UPDATE work_items SET state = 'sending', attempts = attempts + 1, run_id = ?,"
@@ -509,6 +529,13 @@ def _take(
     if previous in (ItemState.WAITING, ItemState.RECONCILE):
         # the worker must know: re-check readiness / look the reference up before sending
         item = dataclasses.replace(item, state=previous)
+    if binds:
+        bound = tx.execute(
+            "SELECT target_id FROM bindings WHERE connection = ? AND entity = ?"
+            " AND source_instance = ? AND source_id = ?",
+            (item.connection, binds, item.instance, item.external_id),
+        ).fetchone()
+        item = dataclasses.replace(item, bound=bound["target_id"] if bound else "")
     reference = intent(item) if intent is not None else ""
     if reference:
         tx.execute("UPDATE work_items SET reference = ? WHERE id = ?", (reference, item_id))

@@ -10,27 +10,30 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import anyio
 
 from brygga.clock import Clock
-from brygga.errors import NothingToDo, PermanentError, TransientError
+from brygga.errors import BryggaError, NothingToDo, PermanentError, TransientError
 from brygga.runtime.backoff import retry_delay
 from brygga.store import Health, Intent, ItemState, Outcome, Store, WorkItem
 from brygga.sync.observer import FlowObserver, NullObserver
 
 __all__ = [
     "MAX_TRANSIENT_ATTEMPTS",
+    "BindingHandler",
     "Discoverer",
     "Engine",
     "Handler",
     "InDoubtHandler",
     "IntentHandler",
     "Transferred",
+    "before_send",
     "wake_on_external_change",
 ]
 
@@ -69,11 +72,36 @@ class InDoubtHandler(Protocol):
 
 @runtime_checkable
 class IntentHandler(Protocol):
-    """A handler that records the remote reference it will write under with the claim."""
+    """A handler that records the remote reference it will write under with the claim, so
+    the intent is durable before the write at no extra transaction. Errors it raises inside
+    :func:`before_send`, and outcomes with ``revisit``, withdraw it again."""
 
     def intent(self, item: WorkItem) -> str:
         """The reference to record in the claim's transaction ("" for none)."""
         ...
+
+
+@runtime_checkable
+class BindingHandler(Protocol):
+    """A handler that needs the binding of its item's source record: the claim reads it
+    (``WorkItem.bound``), so the handler never asks the store."""
+
+    @property
+    def binds(self) -> str:
+        """The binding entity (e.g. ``"orders"``)."""
+        ...
+
+
+@contextmanager
+def before_send() -> Iterator[None]:
+    """Marks the part of a handler that runs before its write: a BryggaError raised inside
+    means nothing was sent, so the engine withdraws the claim's intent (the record shows no
+    reference and a restart does not hold it in doubt)."""
+    try:
+        yield
+    except BryggaError as exc:
+        exc.before_send = True
+        raise
 
 
 class Discoverer(Protocol):
@@ -122,14 +150,31 @@ class Engine:
         handler = self.handlers[register]
         return handler.intent if isinstance(handler, IntentHandler) else None
 
+    def _binds(self, register: str) -> str:
+        handler = self.handlers[register]
+        return handler.binds if isinstance(handler, BindingHandler) else ""
+
     async def claim(self, register: str) -> WorkItem | None:
-        """Claim the next due item (its handler's intent recorded in the same transaction)."""
+        """Claim the next due item (its handler's intent recorded and its binding read in the
+        same transaction)."""
         return await self.store.items.claim(
             connection=self.connection,
             register=register,
             now=self.clock.now(),
             run_id=self.run_id,
             intent=self._intent(register),
+            binds=self._binds(register),
+        )
+
+    async def claim_item(self, item_id: int, register: str) -> WorkItem | None:
+        """Claim this one item of ``register`` if it is runnable, due or not (a replay run
+        here); None when it is missing or not runnable."""
+        return await self.store.items.claim_one(
+            item_id,
+            now=self.clock.now(),
+            run_id=self.run_id,
+            intent=self._intent(register),
+            binds=self._binds(register),
         )
 
     async def process(self, item: WorkItem) -> ItemState:
@@ -149,6 +194,7 @@ class Engine:
             run_id=self.run_id,
             limit=limit,
             intent=self._intent(register),
+            binds=self._binds(register),
         )
         done = [(item, await self._outcome(item)) for item in items]
         await self.store.items.apply_many(done, self.clock.now())
@@ -161,11 +207,12 @@ class Engine:
         try:
             return await handler.handle(item)
         except NothingToDo as skip:
-            return Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
+            outcome = Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
+            return _unsent(outcome, skip)
         except TransientError as exc:
-            return self._retry_or_fail(handler, item, exc)
+            return _unsent(self._retry_or_fail(handler, item, exc), exc)
         except PermanentError as exc:
-            return _failed(item, str(exc))
+            return _unsent(_failed(item, str(exc)), exc)
         except Exception as exc:
             log.exception(
                 "internal error on %s %s/%s", item.register, item.instance, item.external_id
@@ -267,6 +314,15 @@ async def wake_on_external_change(store: Store, engines: Callable[[], Iterable[E
         await store.wait_for_external_change(poll=EXTERNAL_POLL)
         for engine in engines():
             engine.wake()
+
+
+def _unsent(outcome: Outcome, error: BryggaError) -> Outcome:
+    """``outcome`` with the claim's intent withdrawn when ``error`` came before the send (a
+    write in doubt keeps it: it may have landed)."""
+    in_doubt = isinstance(error, TransientError) and error.in_doubt
+    if error.before_send and not in_doubt:
+        return replace(outcome, withdraw_intent=True)
+    return outcome
 
 
 def _failed(item: WorkItem, error: str) -> Outcome:

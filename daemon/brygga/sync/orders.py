@@ -1,14 +1,13 @@
-"""The orders register: the shop change feed (discoverer) and the transfer of each order (handler).
+"""The orders register: the transfer of each shop order to the ERP (handler) and its plan row.
 
 Exactly-once (DESIGN §2.1): the poller records a work item before it moves its cursor; the
-worker records its intent (the ERP reference) before the ERP call; an item whose intent was
-recorded earlier — after a crash, a timeout, or a commit-then-fail — is looked up in the ERP
-by that reference before anything is sent again.
+claim records the worker's intent (the ERP reference) before the ERP call; an item whose intent
+was recorded earlier — after a crash, a timeout, or a commit-then-fail — is looked up in the
+ERP by that reference before anything is sent again.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping as MappingT
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,14 +18,17 @@ import msgspec
 from brygga.adapters import DocumentBooker, DocumentChecker, ErpAdapter, ShopAdapter
 from brygga.clock import Clock
 from brygga.config import OrdersConfig
+from brygga.documents import Document
 from brygga.errors import NothingToDo, PermanentError, TransientError
 from brygga.mappings import Mapping, MappingContext, apply_mappings
 from brygga.models import DocumentRef, Order, Register
-from brygga.store import Binding, Discovered, FollowUp, Health, ItemState, Outcome, Store, WorkItem
+from brygga.store import Binding, FollowUp, Health, ItemState, Outcome, Store, WorkItem
 from brygga.sync.customer_keys import KeyedLocks, match_keys
-from brygga.sync.engine import Engine, Transferred
+from brygga.sync.engine import Engine, Transferred, before_send
 from brygga.sync.flow import Flow, PlanRow
 from brygga.sync.order_document import STOCKHOLM, build_document
+from brygga.sync.order_feed import OrderFeed
+from brygga.sync.references import Replay, document_reference, replay_of, replay_payload
 from brygga.sync.writeback import WRITEBACK, WriteBackHandler
 
 __all__ = [
@@ -43,110 +45,11 @@ __all__ = [
 ]
 
 REGISTER = Register.ORDERS.value
-#: discovered orders recorded per transaction
-PAGE = 200
 #: write-backs claimed and finished per transaction
 WRITEBACK_BATCH = 20
 #: while a write is in doubt, it is looked up by reference this often (seconds), so one that
 #: lands late is bound soon, long before the settle period allows a new send
 DOUBT_RECHECK = 10.0
-
-
-def document_reference(connection: str, shop: str, shop_order_id: str) -> str:
-    """The ERP external reference for a shop order: stable, so a lookup finds earlier sends."""
-    return f"brygga:{connection}:{shop}:{shop_order_id}"
-
-
-@dataclass(frozen=True)
-class Replay:
-    """A forced replay, kept in an orders item's payload as ``{"replay": n, "replaces": doc}``:
-    generation ``n`` > 0 sends a NEW document with reference ``document_reference(...)#r<n>``
-    in place of ERP document ``replaces``."""
-
-    generation: int = 0
-    replaces: str = ""
-
-    def reference(self, connection: str, shop: str, shop_order_id: str) -> str:
-        base = document_reference(connection, shop, shop_order_id)
-        return f"{base}#r{self.generation}" if self.generation > 0 else base
-
-
-def replay_of(payload: bytes | None) -> Replay:
-    """The replay generation in an orders item's payload (none, or anything else: 0)."""
-    try:
-        data = json.loads(payload or b"")
-    except ValueError:
-        return Replay()
-    if not isinstance(data, dict) or not isinstance(data.get("replay"), int):
-        return Replay()
-    return Replay(data["replay"], str(data.get("replaces", "")))
-
-
-def replay_payload(replay: Replay) -> bytes:
-    return json.dumps({"replay": replay.generation, "replaces": replay.replaces}).encode()
-
-
-def _cursor_text(when: datetime) -> str:
-    return when.isoformat()
-
-
-@dataclass
-class OrderFeed:
-    """Discovers orders in each shop's change feed (one poller per shop)."""
-
-    connection: str
-    store: Store
-    shops: MappingT[str, ShopAdapter]
-    options: OrdersConfig
-    clock: Clock
-    interval: float = 60.0
-    register: str = REGISTER
-
-    @property
-    def instances(self) -> Sequence[str]:
-        return list(self.shops)
-
-    def _ready(self, status: str) -> bool:
-        if status in self.options.cancelled_statuses:
-            return True  # the worker records it as nothing-to-do
-        return not self.options.ready_statuses or status in self.options.ready_statuses
-
-    async def discover(self, instance: str) -> int:
-        """Read one closed window of the shop's change feed; return how many items were new.
-
-        The window is ``[cursor - overlap, now)``; records committed late or seen twice in
-        overlapping windows are no-ops. The cursor moves only after every item is recorded.
-        """
-        shop = self.shops[instance]
-        now = self.clock.now()
-        position = await self.store.cursors.get(self.connection, instance, REGISTER)
-        if position is None:
-            start = self.options.start_from or now - timedelta(seconds=self.options.lookback)
-        else:
-            start = datetime.fromisoformat(position) - timedelta(seconds=self.options.overlap)
-        created = 0
-        page: list[Discovered] = []
-        async for change in shop.changed_orders(start, now):
-            ready = self._ready(change.status)
-            page.append(Discovered(change.shop_order_id, ready, change.modified_at))
-            if len(page) >= PAGE:
-                created += await self._record(instance, page)
-                page = []
-        created += await self._record(instance, page)
-        await self.store.cursors.set(
-            self.connection, instance, REGISTER, _cursor_text(now), self.clock.now()
-        )
-        await self.store.status.success(self.connection, REGISTER, instance, self.clock.now())
-        return created
-
-    async def _record(self, instance: str, page: Sequence[Discovered]) -> int:
-        return await self.store.items.enqueue_many(
-            connection=self.connection,
-            register=REGISTER,
-            instance=instance,
-            records=page,
-            now=self.clock.now(),
-        )
 
 
 @dataclass
@@ -156,7 +59,6 @@ class OrdersHandler:
 
     connection: str
     erp_name: str
-    store: Store
     shops: MappingT[str, ShopAdapter]
     erp: ErpAdapter
     options: OrdersConfig
@@ -188,7 +90,33 @@ class OrdersHandler:
             ),
         )
 
+    @property
+    def binds(self) -> str:
+        """The claim reads each order's binding (its ERP document, once transferred)."""
+        return REGISTER
+
+    def intent(self, item: WorkItem) -> str:
+        """The ERP reference, recorded with the claim: durable before the send at no extra
+        transaction, and withdrawn when the attempt ends before it (:func:`before_send`)."""
+        return replay_of(item.payload).reference(self.connection, item.instance, item.external_id)
+
     async def handle(self, item: WorkItem) -> Outcome:
+        replay = replay_of(item.payload)
+        with before_send():
+            prepared = await self._prepare(item, replay)
+        if isinstance(prepared, Outcome):
+            return prepared
+        order, document, replacing = prepared
+        created = await self.erp.create_document(document)
+        note = f"{created.document_type.value} created"
+        latency = max(0.0, (self.clock.now() - order.created_at).total_seconds())
+        return self._bound(item, created.number, note, replay, replacing, latency=latency)
+
+    async def _prepare(
+        self, item: WorkItem, replay: Replay
+    ) -> Outcome | tuple[Order, Document, bool]:
+        """Everything before the send: the binding, a lookup of an earlier send, readiness,
+        the document (checked) and its customer; an outcome when nothing is to be sent."""
         shop = self.shops.get(item.instance)
         if shop is None:
             raise PermanentError(
@@ -196,18 +124,13 @@ class OrdersHandler:
                 "connection's config; add it back or resolve the record"
             )
         now = self.clock.now()
-        replay = replay_of(item.payload)
         reference = replay.reference(self.connection, item.instance, item.external_id)
-        bound = await self.store.bindings.target_of(
-            self.connection, REGISTER, item.instance, item.external_id
-        )
-        replacing = bool(bound and replay.generation and bound.target_id == replay.replaces)
-        if bound is not None and not replacing:
+        replacing = bool(item.bound and replay.generation and item.bound == replay.replaces)
+        if item.bound and not replacing:
             # (re-)queue the write-back too: a crash may have lost it on an older version
-            return self._bound(item, bound.target_id, "already transferred", replay)
+            return self._bound(item, item.bound, "already transferred", replay)
         # An earlier attempt recorded its intent: the document may exist. Look it up before
         # anything else (readiness, cancellation), and never send again while in doubt.
-        found: DocumentRef | None = None
         earlier_intent = bool(item.reference) or item.state is ItemState.RECONCILE
         if earlier_intent and self.lookup_by_reference:
             found = await self.erp.find_document(reference, self.options.document)
@@ -221,21 +144,9 @@ class OrdersHandler:
             again = min(item.doubt_until, now + timedelta(seconds=DOUBT_RECHECK))
             return Outcome(state="reconcile", error=wait, next_attempt=again, revisit=True)
         order = await shop.fetch_order(item.external_id)
-        if order.status in self.options.cancelled_statuses:
-            raise NothingToDo(f"order {order.shop_order_id} was cancelled before transfer")
-        if self.options.ready_statuses and order.status not in self.options.ready_statuses:
-            note = (
-                f"waiting for status {' / '.join(self.options.ready_statuses)} "
-                f"(now {order.status!r})"
-            )
-            first = item.last_error != note  # an event when it starts or the status moves
-            return Outcome(
-                state="waiting",
-                error=note,
-                next_attempt=now + timedelta(seconds=self.options.revisit),
-                revisit=True,
-                events=(("waiting", note),) if first else (),
-            )
+        waiting = self._not_ready(item, order, now)
+        if waiting is not None:
+            return waiting
         order = apply_mappings(
             order,
             self.mappings,
@@ -254,13 +165,25 @@ class OrdersHandler:
             # everything that can fail for good is checked before anything remote is created
             await self.erp.check_document(document)
         document = msgspec.structs.replace(document, customer_number=await self._customer(order))
-        # the intent, durably, just before the send (not with the claim: a record that fails
-        # before anything is sent must not look as if it had been sent)
-        await self.store.items.record_intent(item.id, reference, self.clock.now())
-        created = await self.erp.create_document(document)
-        note = f"{created.document_type.value} created"
-        latency = max(0.0, (self.clock.now() - order.created_at).total_seconds())
-        return self._bound(item, created.number, note, replay, replacing, latency=latency)
+        return order, document, replacing
+
+    def _not_ready(self, item: WorkItem, order: Order, now: datetime) -> Outcome | None:
+        """Skip a cancelled order; wait (revisit) for one not in a ready status yet."""
+        if order.status in self.options.cancelled_statuses:
+            raise NothingToDo(f"order {order.shop_order_id} was cancelled before transfer")
+        if not self.options.ready_statuses or order.status in self.options.ready_statuses:
+            return None
+        note = (
+            f"waiting for status {' / '.join(self.options.ready_statuses)} (now {order.status!r})"
+        )
+        first = item.last_error != note  # an event when it starts or the status moves
+        return Outcome(
+            state="waiting",
+            error=note,
+            next_attempt=now + timedelta(seconds=self.options.revisit),
+            revisit=True,
+            events=(("waiting", note),) if first else (),
+        )
 
     async def _reconciled(
         self, item: WorkItem, found: DocumentRef, replay: Replay, replacing: bool
@@ -332,15 +255,11 @@ class OrdersHandler:
         return number
 
 
-def orders_plan(
-    *,
-    handler: OrdersHandler,
-    interval: float = 60.0,
-) -> PlanRow:
+def orders_plan(*, handler: OrdersHandler, store: Store, interval: float = 60.0) -> PlanRow:
     """The orders row of a connection's plan: the feed, the transfer and the write-back."""
     feed = OrderFeed(
         connection=handler.connection,
-        store=handler.store,
+        store=store,
         shops=handler.shops,
         options=handler.options,
         clock=handler.clock,
@@ -349,7 +268,6 @@ def orders_plan(
     back = WriteBackHandler(
         connection=handler.connection,
         shops=handler.shops,
-        bindings=handler.store.bindings,
         document_type=handler.options.document,
     )
     return PlanRow(
@@ -380,7 +298,6 @@ class OrdersFlow(Flow):
         handler = OrdersHandler(
             connection=connection,
             erp_name=erp_name,
-            store=store,
             shops=shops,
             erp=erp,
             options=options,
@@ -388,7 +305,7 @@ class OrdersFlow(Flow):
             lookup_by_reference=lookup_by_reference,
             settle=settle,
         )
-        row = orders_plan(handler=handler)
+        row = orders_plan(handler=handler, store=store)
         engine = Engine(
             connection=connection,
             store=store,

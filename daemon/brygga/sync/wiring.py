@@ -51,7 +51,6 @@ def _orders(w: Wiring) -> PlanRow:
     handler = OrdersHandler(
         connection=conn.name,
         erp_name=conn.erp.name,
-        store=w.store,
         shops=w.shops,
         erp=w.erp,
         options=conn.config.orders,
@@ -61,7 +60,7 @@ def _orders(w: Wiring) -> PlanRow:
         settle=w.settle,
         timezones={cfg.name: zone_info(cfg.timezone) for cfg in conn.shops},
     )
-    return orders_plan(handler=handler, interval=conn.config.poll.orders)
+    return orders_plan(handler=handler, store=w.store, interval=conn.config.poll.orders)
 
 
 #: the flow plan: one row per register this version runs

@@ -9,7 +9,6 @@ from brygga.adapters import ShopAdapter
 from brygga.errors import NothingToDo, PermanentError
 from brygga.models import DocumentRef, DocumentType, Register
 from brygga.store import Health, Outcome, WorkItem
-from brygga.store.bindings import Bindings
 
 __all__ = ["WRITEBACK", "WriteBackHandler"]
 
@@ -22,24 +21,23 @@ class WriteBackHandler:
 
     connection: str
     shops: Mapping[str, ShopAdapter]
-    bindings: Bindings
     document_type: DocumentType
     register: str = WRITEBACK
+
+    @property
+    def binds(self) -> str:
+        """The claim reads the order's binding: its document when the payload has none."""
+        return Register.ORDERS.value
 
     async def handle(self, item: WorkItem) -> Outcome:
         shop = self.shops.get(item.instance)
         if shop is None:
             raise NothingToDo(f"shop {item.instance!r} is no longer configured")
-        number = (item.payload or b"").decode()
+        number = (item.payload or b"").decode() or item.bound
         if not number:
-            bound = await self.bindings.target_of(
-                self.connection, Register.ORDERS.value, item.instance, item.external_id
+            raise PermanentError(
+                f"order {item.external_id}: no ERP document recorded to write back"
             )
-            if bound is None:
-                raise PermanentError(
-                    f"order {item.external_id}: no ERP document recorded to write back"
-                )
-            number = bound.target_id
         await shop.mark_exported(
             item.external_id,
             DocumentRef(document_type=self.document_type, number=number, reference=""),
