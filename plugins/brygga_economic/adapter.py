@@ -313,29 +313,25 @@ class EconomicAdapter(ErpAdapter, DocumentChecker, DocumentBooker, RemoteVerifie
         return await verify(self, needs)
 
     async def create_document(self, document: Document) -> DocumentRef:
+        """Create the draft (and book it when ``document.book``). No lookup first: the engine
+        records its intent before the call and looks the reference up before any send that
+        may repeat an earlier one (DESIGN §2.1), so a first send costs one request."""
         kind = document.document_type
         _check_reference(document)
-        existing = await self.find_document(document.reference, kind)
-        if existing is not None and (existing.booked or not document.book):
-            log.info(
-                "economic: %s %s already exists for %s", kind, existing.number, document.reference
-            )
-            return existing
-        if existing is None:
-            body = await self._document_body(document)
-            path = "invoices/drafts" if kind == DocumentType.INVOICE else "orders/drafts"
-            what = f"the {kind.value} for order {document.shop_order_id}"
-            response = await self.api.request("POST", path, body=body)
-            if kind == DocumentType.INVOICE:
-                draft = self.api.decode(response, wire.DraftInvoice, what, write=True)
-                number = draft.draft_invoice_number
-            else:
-                number = self.api.decode(response, wire.Order, what, write=True).order_number
-            existing = self._ref(kind, number, document.reference, False)
-            log.info("economic: created draft %s %s for %s", kind, number, document.reference)
+        body = await self._document_body(document)
+        path = "invoices/drafts" if kind == DocumentType.INVOICE else "orders/drafts"
+        what = f"the {kind.value} for order {document.shop_order_id}"
+        response = await self.api.request("POST", path, body=body)
+        if kind == DocumentType.INVOICE:
+            number = self.api.decode(response, wire.DraftInvoice, what, write=True)
+            created = self._ref(kind, number.draft_invoice_number, document.reference, False)
+        else:
+            order = self.api.decode(response, wire.Order, what, write=True)
+            created = self._ref(kind, order.order_number, document.reference, False)
+        log.info("economic: created draft %s %s for %s", kind, created.number, document.reference)
         if not document.book:
-            return existing
-        return await self.book_document(existing)
+            return created
+        return await self.book_document(created)
 
     async def book_document(self, document: DocumentRef) -> DocumentRef:
         """Book a draft (``brygga.adapters.DocumentBooker``): invoices with

@@ -31,6 +31,7 @@ import pytest
 from hostile_support import FlowEnv, Rewrite
 
 from brygga.store import ItemState
+from brygga.sync.orders import document_reference
 
 pytestmark = pytest.mark.anyio
 
@@ -62,6 +63,9 @@ TARGETS: dict[str, Callable[[Victim], str]] = {
     "vat account": lambda v: r"^GET /vat-accounts/U6\b",
 }
 SHARED = {"products"}
+#: lookups by reference happen only when an earlier attempt recorded its intent (DESIGN §2.1
+#: step 5): for these cases the victim's first send was cut off by a killed process
+RECOVERY = {"drafts lookup", "booked lookup"}
 #: cases on the VAT chain of an article only the victim orders
 CHAIN = {"sales accounts", "account", "vat account"}
 
@@ -559,6 +563,19 @@ def _place(env: FlowEnv, book_for: int | None = None) -> list[str]:
     ]
 
 
+async def _killed_mid_send(env: FlowEnv, flow: Any, order_id: str) -> None:
+    """The victim as a killed process left it: claimed with its intent, nothing known of the
+    send; recovered with no settle time left, so the next attempt looks it up first."""
+    item = await env.item(order_id)
+    reference = document_reference("demo", "se", order_id)
+    now = flow.clock.now()
+    claimed = await env.store.items.claim_one(
+        item.id, now=now, run_id="killed", intent=lambda _: reference
+    )
+    assert claimed is not None
+    assert await env.store.items.recover(connection="demo", run_id=flow.run_id, now=now) == 1
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 async def test_hostile_erp_answer_fails_one_record(env: FlowEnv, case: Case) -> None:
     index = 0 if case.target in SHARED else 1
@@ -575,6 +592,8 @@ async def test_hostile_erp_answer_fails_one_record(env: FlowEnv, case: Case) -> 
     )
     flow = env.flow()
     assert await flow.poll_once("se") == 3
+    if case.target in RECOVERY:
+        await _killed_mid_send(env, flow, victim.order_id)
     await env.drain(flow)
     assert rule.hits >= 1, "the rewrite never fired: the case tests nothing"
     assert env.evil.seen == [], "a link to another host was followed"
@@ -589,7 +608,7 @@ async def test_hostile_erp_answer_fails_one_record(env: FlowEnv, case: Case) -> 
     if case.outcome == "permanent":
         assert item.state is ItemState.FAILED, f"{item.state}: {item.last_error}"
         assert case.expect in item.last_error, item.last_error
-        assert item.attempts == 1
+        assert item.attempts == (2 if case.target in RECOVERY else 1)  # + the killed one
         assert env.documents_for(victim.order_id) == 0
         assert len(item.last_error) < 2500
         return

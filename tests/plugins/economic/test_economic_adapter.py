@@ -93,16 +93,25 @@ async def test_booking_an_order_registers_it_as_sent(
     assert sim.docs.draft_orders == {}
 
 
-async def test_create_is_idempotent_per_reference(
+async def test_create_sends_one_request_and_the_lookup_finds_it(
     sim: EconomicSimulator, open_adapter: Any
 ) -> None:
+    # DESIGN §2.1: the engine records its intent before the call and looks the reference up
+    # before any repeat, so the adapter's create is one POST (no lookup of its own) ...
     number = str(sim.add_customer(name="Anna"))
+    doc = document(number, reference="r-1")
     async with open_adapter() as adapter:
-        first = await adapter.create_document(document(number, reference="r-1"))
-        second = await adapter.create_document(document(number, reference="r-1"))
-        booked = await adapter.create_document(document(number, reference="r-1", book=True))
-    assert first == second
-    assert booked.booked and booked.number != first.number
+        await adapter.check_document(doc)  # reads the articles and the VAT chain (cached)
+        before = len(sim.requests)
+        first = await adapter.create_document(doc)
+        sent = [(method, path.split("?")[0]) for method, path in sim.requests[before:]]
+        # ... and find_document is what sees an earlier send: drafts, then booked
+        found = await adapter.find_document("r-1", DocumentType.INVOICE)
+        booked = await adapter.book_document(first)
+        found_booked = await adapter.find_document("r-1", DocumentType.INVOICE)
+    assert sent == [("POST", "/invoices/drafts")]
+    assert found == first and not first.booked
+    assert found_booked == booked and booked.booked
     assert len(sim.documents_with_reference("r-1")) == 1
 
 
@@ -263,11 +272,12 @@ async def test_commit_then_fail_is_found_on_recovery(
     async with open_adapter() as adapter:
         with pytest.raises(TransientError):
             await adapter.create_document(doc)
+        # the engine's recovery: the lookup by reference finds the committed draft, which
+        # is then bound (never created again)
         found = await adapter.find_document("crash/1", DocumentType.INVOICE)
-        retried = await adapter.create_document(doc)
     assert sim.faults.fired == {"commit_then_fail": 1}
-    assert found is not None and found == retried
-    assert len(sim.documents_with_reference("crash/1")) == 1
+    [stored] = sim.documents_with_reference("crash/1")
+    assert found is not None and found.number == str(stored.number)
 
 
 async def test_booking_failure_is_completed_on_retry(
@@ -279,7 +289,10 @@ async def test_booking_failure_is_completed_on_retry(
     async with open_adapter() as adapter:
         with pytest.raises(TransientError):
             await adapter.create_document(doc)
-        ref = await adapter.create_document(doc)
+        # the engine's next attempt: the lookup finds the unbooked draft, which is booked
+        draft = await adapter.find_document("book/1", DocumentType.INVOICE)
+        assert draft is not None and not draft.booked
+        ref = await adapter.book_document(draft)
     assert ref.booked
     assert [d.booked for d in sim.documents_with_reference("book/1")] == [True]
 
