@@ -225,8 +225,18 @@ def _place(env: Any, n: int) -> None:
 
 
 async def _drain(flow: Any, register: str, workers: int, states: Counter[str]) -> None:
+    """W workers as the daemon runs them: one item per claim, or the plan's batch for the
+    register (the write-back) through ``process_many``, until nothing is due."""
+    batch = getattr(flow, "batch", {}).get(register, 1)
+
     async def worker() -> None:
         while True:
+            if batch > 1:
+                claimed = await flow.engine.process_many(register, batch)
+                if not claimed:
+                    return
+                states[f"{register}:processed in batches"] += claimed
+                continue
             item = await flow.claim(register)
             if item is None:
                 return
