@@ -149,6 +149,9 @@ class Order(_Model, frozen=True, kw_only=True):
     paid: bool = False
     note: str = ""
     extra: dict[str, str] = {}
+    #: the ERP document number the shop already records for this order (the mark
+    #: ``ExportMark.mark_exported`` writes), "" for none or when the adapter cannot read it
+    exported_as: str = ""
 
 
 class OrderChange(_Model, frozen=True, kw_only=True):

@@ -323,7 +323,10 @@ class StarwebAdapter(ShopAdapter, StatusSink):
                 f"{what}: Starweb answered with orderId {wire.order_id}, another order; report "
                 "it to Starweb (or check a proxy in front of base_url), then retry"
             )
-        return map_order(wire, await self._status_code(wire.status_id, wire.status))
+        order = map_order(wire, await self._status_code(wire.status_id, wire.status))
+        # our own export mark, read back: an order brygga marked before has this set
+        mark = order.extra.get(f"external_service.{self.config.service_name}", "")
+        return msgspec.structs.replace(order, exported_as=mark) if mark else order
 
     async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
         """Record ``document.number`` as external service ``service_name`` (idempotent)."""

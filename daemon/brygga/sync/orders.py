@@ -147,6 +147,14 @@ class OrdersHandler:
         waiting = self._not_ready(item, order, now)
         if waiting is not None:
             return waiting
+        if order.exported_as and not replay.generation:
+            # the shop says it went to the ERP, the state file does not know it (restored
+            # from an older backup, or another daemon): never a second document
+            if self.lookup_by_reference and not earlier_intent:
+                found = await self.erp.find_document(reference, self.options.document)
+                if found is not None:
+                    return await self._reconciled(item, found, replay, replacing)
+            raise PermanentError(_marked_but_unknown(item, order.exported_as, reference))
         order = apply_mappings(
             order,
             self.mappings,
@@ -253,6 +261,17 @@ class OrdersHandler:
             if number is None:
                 number = await self.erp.create_customer(customer, order.currency)
         return number
+
+
+def _marked_but_unknown(item: WorkItem, number: str, reference: str) -> str:
+    return (
+        f"order {item.external_id}: shop {item.instance} marks it as already exported to the "
+        f"ERP as document {number}, but this state file has no record of that (restored from "
+        f"an older backup?) and the ERP has no document with reference {reference}; if "
+        f"{number} is this order's document, close this record with `brygga errors resolve "
+        f"{item.id} --note ...`; if not, remove the export mark from the order in the shop "
+        f"and `brygga errors retry {item.id}`"
+    )
 
 
 def orders_plan(*, handler: OrdersHandler, store: Store, interval: float = 60.0) -> PlanRow:
