@@ -309,8 +309,3 @@ def print_table(
     the terminal's)."""
     for line in format_table(rows, indent=indent, width=width):
         print(line)
-
-
-def validate_only(path: Path) -> None:
-    """Schema-level validation (no plugins): used by tests and by `check` on its first pass."""
-    parse_config(read_config_text(path), source=path)
