@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["FilterError", "Predicate", "parse_filter", "resolve_path"]
+__all__ = ["FilterError", "Predicate", "parse_filter", "resolve_path", "sole_equality"]
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -209,9 +209,17 @@ def _like(actual: Any, wanted: _Text) -> bool:
     return re.fullmatch(pattern, str(actual), flags=re.IGNORECASE | re.DOTALL) is not None
 
 
-def _comparison(prop: str, op: str, wanted: _Text | _Null) -> Predicate:
-    def test(resource: Mapping[str, Any]) -> bool:
-        actual = resolve_path(resource, prop)
+@dataclass(frozen=True)
+class _Comparison:
+    """One ``prop$op:value`` test (a callable Predicate that says what it compares)."""
+
+    prop: str
+    op: str
+    wanted: _Text | _Null
+
+    def __call__(self, resource: Mapping[str, Any]) -> bool:
+        op, wanted = self.op, self.wanted
+        actual = resolve_path(resource, self.prop)
         if isinstance(wanted, _Null):
             if op == "eq":
                 return actual is None
@@ -234,7 +242,21 @@ def _comparison(prop: str, op: str, wanted: _Text | _Null) -> Predicate:
             "lte": order <= 0,
         }[op]
 
-    return test
+
+def _comparison(prop: str, op: str, wanted: _Text | _Null) -> Predicate:
+    return _Comparison(prop, op, wanted)
+
+
+def sole_equality(predicate: Predicate) -> tuple[str, str] | None:
+    """``(property, value)`` when the whole filter is one ``prop$eq:value`` with a text value
+    (no ``$null:``, no ``$and:``/``$or:``), so that an index may answer it; else None."""
+    if (
+        isinstance(predicate, _Comparison)
+        and predicate.op == "eq"
+        and isinstance(predicate.wanted, _Text)
+    ):
+        return predicate.prop, predicate.wanted.chars
+    return None
 
 
 def _membership(prop: str, values: list[Decimal | _Null], *, negate: bool) -> Predicate:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from brygga_economic.simulator.filter import FilterError, parse_filter
+from brygga_economic.simulator.filter import FilterError, parse_filter, sole_equality
 from brygga_economic.simulator.wire import to_json
 
-__all__ = ["FILTERABLE", "json_response", "paginate", "render"]
+__all__ = ["FILTERABLE", "Lookup", "json_response", "paginate", "render"]
+
+#: an index's candidates for ``prop$eq:value`` (in the collection's order), or None when no
+#: index covers the property
+Lookup = Callable[[str, str], Sequence[Mapping[str, Any]] | None]
 
 _LINK_KEYS = frozenset({"self", "download", "products", "salesAccounts"})
 
@@ -104,13 +108,17 @@ def json_response(
 
 def paginate(
     request: Request,
-    items: list[dict[str, Any]],
+    items: Sequence[Mapping[str, Any]],
     filterable: Collection[str],
     *,
     page_size_max: int,
     fail: Callable[..., Exception],
+    lookup: Lookup | None = None,
 ) -> dict[str, Any]:
-    """One page of ``items`` after ``filter=``, with the ``pagination`` object of full URLs."""
+    """One page of ``items`` after ``filter=``, with the ``pagination`` object of full URLs.
+
+    A filter that is one ``prop$eq:value`` tests only the candidates ``lookup`` gives for it
+    (when an index covers ``prop``) instead of every item; the answer is the same."""
     query = request.query_params
     try:
         skip = int(query.get("skippages", "0"))
@@ -132,7 +140,10 @@ def paginate(
             predicate = parse_filter(text, filterable)
         except FilterError as exc:
             raise fail(400, str(exc), "See the filtering section of the docs.") from None
-        items = [item for item in items if predicate(item)]
+        equality = sole_equality(predicate) if lookup is not None else None
+        candidates = lookup(*equality) if lookup is not None and equality is not None else None
+        scanned = items if candidates is None else candidates
+        items = [item for item in scanned if predicate(item)]
     base = str(request.base_url).rstrip("/") + request.url.path
 
     def link(page: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from brygga_economic.simulator.documents import Documents, StoredDocument
 from brygga_economic.simulator.errors import Annotations, ApiError, error_body
-from brygga_economic.simulator.http import FILTERABLE, json_response, paginate
+from brygga_economic.simulator.http import FILTERABLE, Lookup, json_response, paginate
 from brygga_economic.simulator.state import SimState
 from brygga_economic.simulator.wire import decode_id
 
@@ -40,8 +40,19 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
         except msgspec.DecodeError:
             raise fail(400, "The request body is not valid JSON.") from None
 
-    def paged(request: Request, items: list[dict[str, Any]], filterable: Collection[str]) -> Any:
-        return paginate(request, items, filterable, page_size_max=page_size_max, fail=fail)
+    def paged(
+        request: Request,
+        items: list[dict[str, Any]],
+        filterable: Collection[str],
+        lookup: Lookup | None = None,
+    ) -> Any:
+        return paginate(
+            request, items, filterable, page_size_max=page_size_max, fail=fail, lookup=lookup
+        )
+
+    def customer_lookup(prop: str, value: str) -> list[Mapping[str, Any]] | None:
+        index = state.customer_indexes.get(prop)
+        return index.candidates(state.customers, value) if index is not None else None
 
     def reference_routes(path: str, table: dict[Any, dict[str, Any]], key: str) -> list[Route]:
         filterable = frozenset({key, "name"})
@@ -70,7 +81,7 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
             location = f"{request.base_url}customers/{customer['customerNumber']}"
             return _json(customer, request, 201, {"Location": location})
         items = [state.customers[n] for n in sorted(state.customers)]
-        return _json(paged(request, items, FILTERABLE["customers"]), request)
+        return _json(paged(request, items, FILTERABLE["customers"], customer_lookup), request)
 
     async def customer(request: Request) -> Response:
         number = request.path_params["number"]

@@ -18,6 +18,7 @@ from brygga_economic.simulator.errors import (
     TOO_LONG,
     Annotations,
 )
+from brygga_economic.simulator.index import EqualityIndex
 from brygga_economic.simulator.wire import encode_id
 
 __all__ = ["Path", "SimState", "find_nulls", "is_number"]
@@ -65,6 +66,15 @@ class SimState:
     sales_accounts: dict[int, dict[int, int]] = field(default_factory=dict)
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``$eq:`` filter indexes on customers, by property (kept by :meth:`create_customer`)
+    customer_indexes: dict[str, EqualityIndex] = field(
+        default_factory=lambda: {
+            prop: EqualityIndex(prop)
+            for prop in ("email", "customerNumber", "corporateIdentificationNumber")
+        },
+        repr=False,
+        compare=False,
+    )
 
     # --- seeding ---------------------------------------------------------------------------
 
@@ -320,6 +330,8 @@ class SimState:
             "self": f"/customers/{number}",
         }
         self.customers[number] = customer
+        for index in self.customer_indexes.values():
+            index.put(number, customer)
         return customer
 
     # --- products --------------------------------------------------------------------------

@@ -113,7 +113,8 @@ class StarwebSimulator:
             path = path[len(API_PREFIX) :] or "/"
         scope = {**scope, "path": path, "raw_path": path.encode()}
         self.requests.append((scope["method"], path))
-        if path != "/token" and self._routed(scope) and not self._authorized(scope):
+        # the token first: a dict lookup, where routing tries every route
+        if path != "/token" and not self._authorized(scope) and self._routed(scope):
             response = error_response(
                 401, "invalid_token", "The access token provided is invalid or has expired"
             )
