@@ -139,8 +139,9 @@ class RemoteClient:
         self.system = system
         self._clock = context.clock
         self._on_request = context.on_request
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
+        self._base = base_url.rstrip("/") + "/"
+        self._client = _AsyncClient(
+            base_url=self._base,
             timeout=context.timeout,
             transport=context.transport,
             # a given transport (a simulator) needs no TLS: build the shared context only when
@@ -176,12 +177,14 @@ class RemoteClient:
         """Send one request (with ``auth``, e.g. a :class:`brygga.http.tokens.BearerAuth`,
         when given). Returns any response below 500 except 429; raises TransientError for
         network failures, timeouts, 429 and 5xx."""
-        what = f"{self.system} {method} /{path.lstrip('/').split('?', 1)[0]}"
+        path = path.lstrip("/")
+        what = f"{self.system} {method} /{path.split('?', 1)[0]}"
         started = time.monotonic()
+        url, params = self._url(path, params)
         try:
             response = await self._client.request(
                 method,
-                path.lstrip("/"),
+                url,
                 params=params,
                 json=json,
                 content=content,
@@ -219,6 +222,18 @@ class RemoteClient:
                 retry_after=parse_retry_after(response.headers.get("Retry-After"), self._clock),
             )
         return response
+
+    def _url(
+        self, path: str, params: Mapping[str, Any] | None
+    ) -> tuple[httpx.URL | str, Mapping[str, Any] | None]:
+        """The request's URL parsed once, with the query of ``params`` (httpx parses a relative
+        path, then the path joined to the base URL, then again with the query merged: a
+        third of the cost of building a request). An absolute URL (a next-page link), or a
+        path with a query of its own and params to merge, is left to httpx as it is."""
+        if path.startswith(("http://", "https://")) or (params and "?" in path):
+            return path, params
+        query = str(httpx.QueryParams(params)) if params else ""
+        return httpx.URL(self._base + path + ("?" + query if query else "")), None
 
     async def _before_send(self, request: httpx.Request) -> None:
         """Every request, also one sent again: its turn at the limiter, then the time."""
@@ -262,6 +277,32 @@ class RemoteClient:
             raise PermanentError(
                 f"{what}: the response was not valid JSON (HTTP {response.status_code})"
             ) from None
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, which looks at a response only when it sets a cookie: httpx
+    wraps every response and its request in urllib objects for the jar, cookie or not."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class _AsyncClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose cookie jar is a :class:`_Cookies` (httpx reaches the jar
+    only through the ``cookies`` property)."""
+
+    def __init__(self, *, cookies: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._jar = _Cookies(cookies)
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._jar = _Cookies(cookies)
 
 
 async def _answered(response: httpx.Response) -> None:
