@@ -9,6 +9,7 @@ characters are percent-encoded as usual.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import quote
@@ -27,8 +28,10 @@ def to_json(value: Any) -> bytes:
     return _JSON.encode(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def encode_id(ident: str) -> str:
-    """A string id (a product number, a VAT code) as the path segment of its self link."""
+    """A string id (a product number, a VAT code) as the path segment of its self link
+    (remembered: every document line links its product)."""
     out = []
     for char in ident:
         position = _SPECIAL.find(char)
