@@ -35,7 +35,11 @@ def to_ts(when: datetime) -> str:
 
 
 def from_ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The aware UTC datetime of a :func:`to_ts` text (``fromisoformat``: a tenth of the
+    cost of ``strptime``, which the store paid for every timestamp of every row it read)."""
+    if len(text) != 27 or text[10] != "T" or text[19] != "." or text[26] != "Z":
+        raise ValueError(f"not a store timestamp: {text!r}")
+    return datetime.fromisoformat(text)
 
 
 class Database:
