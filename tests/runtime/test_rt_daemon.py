@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import uuid
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from rt_support import FakeTarget
 
+from brygga.clock import SystemClock
 from brygga.errors import ConfigError
 from brygga.metrics import Metrics
 from brygga.runtime.daemon import DaemonControl, serve_daemon
@@ -84,6 +86,8 @@ async def test_serve_daemon_runs_reloads_and_stops(
                     serve_daemon,
                     targets=conns.config,
                     runner=conns.runner,
+                    clock=SystemClock(),
+                    rng=random.Random(),
                     metrics=metrics,
                     listen="127.0.0.1:0",
                     shutdown_deadline=10.0,
@@ -153,6 +157,8 @@ async def test_serve_daemon_obeys_sighup_and_sigterm(
         await serve_daemon(
             targets=conns.config,
             runner=conns.runner,
+            clock=SystemClock(),
+            rng=random.Random(),
             metrics=Metrics(),
             listen="127.0.0.1:0",
             shutdown_deadline=10.0,

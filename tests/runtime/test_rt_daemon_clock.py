@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from functools import partial
 
 import anyio
@@ -46,6 +47,7 @@ async def test_restart_backoff_waits_on_the_daemons_clock() -> None:
                     restart_backoff=600.0,
                     restart_backoff_max=600.0,
                     clock=clock,
+                    rng=random.Random(0),
                 )
             )
             await restarted.wait()

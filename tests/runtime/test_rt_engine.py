@@ -103,7 +103,7 @@ async def test_a_new_register_is_one_plan_row_and_the_runtime_runs_it(
     monkeypatch.setattr(wiring, "PLAN", (*wiring.PLAN, toy_row))
     async with SimulatedConnection.open(tmp_path, connection={"poll": {"orders": "1h"}}) as env:
         stop = anyio.Event()
-        deps = ActorDeps(store=env.store, run_id="run-1", http=env.http, clock=env.clock)
+        deps = ActorDeps(store=env.store, run_id="run-1", http=env.http)
 
         async def all_done() -> bool:
             items = await env.store.items.query(connection=env.connection)
@@ -132,7 +132,7 @@ async def test_an_idle_connection_runs_no_write_transaction(
     monkeypatch.setattr(engine, "IDLE_FALLBACK", 0.05, raising=False)
     async with SimulatedConnection.open(tmp_path, connection={"poll": {"orders": "1h"}}) as env:
         stop = anyio.Event()
-        deps = ActorDeps(store=env.store, run_id="run-1", http=env.http, clock=env.clock)
+        deps = ActorDeps(store=env.store, run_id="run-1", http=env.http)
 
         async def polled() -> bool:
             return await env.store.cursors.get(env.connection, env.shop_name, "orders") is not None

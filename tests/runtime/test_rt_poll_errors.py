@@ -49,7 +49,7 @@ async def test_a_401_on_the_order_list_is_recorded_not_a_restart(
             ready=True,
         )
         stop = anyio.Event()
-        deps = ActorDeps(store=env.store, run_id="run-1", http=env.http, clock=env.clock)
+        deps = ActorDeps(store=env.store, run_id="run-1", http=env.http)
         returned = False
 
         async def poller_row() -> RegisterStatus | None:

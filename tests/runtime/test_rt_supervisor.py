@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections import Counter
 
 import anyio
@@ -26,6 +27,7 @@ def make_supervisor(
         "backoff_jitter": 0.0,
         "stable_after": 1000.0,
         "clock": clock,
+        "rng": random.Random(0),
         "metrics": metrics,
     }
     options.update(kwargs)

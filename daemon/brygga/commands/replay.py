@@ -12,7 +12,7 @@ from pathlib import Path
 
 import anyio
 
-from brygga.clock import Clock, SystemClock
+from brygga.clock import Clock
 from brygga.commands.common import (
     ConfigView,
     ConnectionView,
@@ -26,12 +26,12 @@ from brygga.config import ResolvedConnection, settle_seconds
 from brygga.errors import BryggaError
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
+from brygga.runtime.deps import Deps
 from brygga.store import ItemState, Store, WorkItem
 from brygga.store.lock import DaemonLock, daemon_running
 from brygga.store.workitems import FINAL, IN_FLIGHT, RUNNABLE
 from brygga.sync.flow import Flow
 from brygga.sync.orders import REGISTER, WRITEBACK, Replay, replay_of, replay_payload
-from brygga.sync.wiring import open_flow
 
 __all__ = ["POLL_INTERVAL", "ReplayRequest", "replay_order", "run"]
 
@@ -75,13 +75,13 @@ async def replay_order(
     confirm: Callable[[str], bool],
     mappings: Sequence[Mapping] = (),
     http: HttpContext | None = None,
-    clock: Clock | None = None,
 ) -> int:
     """Queue one order again (for a forced replay: a new document) and report its outcome.
 
     ``confirm`` is asked before a forced replay changes anything. ``http`` is what ``--here``
-    builds its adapters with (tests route it to simulators); the CLI passes none and gets a
-    normal one. Exit code: 0 done or already done, 1 failed / not finished / refused, 2 usage.
+    builds its adapters with (tests route it to simulators; its clock is the replay's); the
+    CLI passes none and gets a normal one. Exit code: 0 done or already done, 1 failed / not
+    finished / refused, 2 usage.
     ``loaded`` may be a :class:`~brygga.commands.common.StateConfig` (no secrets) unless
     ``request.here``: sending needs the adapters.
     """
@@ -91,7 +91,6 @@ async def replay_order(
     if request.here and not isinstance(conn, ResolvedConnection):
         raise TypeError("replay --here needs a fully loaded config (adapters and secrets)")
     state = loaded.state_path
-    clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         if request.here:
             lock = DaemonLock(state)
@@ -110,6 +109,8 @@ async def replay_order(
             running = daemon_running(state)
         store = await Store.open(state)
         stack.push_async_callback(store.close)
+        deps = Deps(store=store, http=http or HttpContext())
+        clock = deps.clock
         run_id = f"replay-{uuid.uuid4().hex}"
         if request.here:
             # We hold the daemon lock: anything still SENDING was left by a stopped process.
@@ -125,14 +126,7 @@ async def replay_order(
             return queued
         if request.here:
             assert isinstance(conn, ResolvedConnection)
-            flow = open_flow(
-                conn,
-                store=store,
-                http=http or HttpContext(),
-                clock=clock,
-                run_id=run_id,
-                mappings=mappings,
-            )
+            flow = deps.open_flow(conn, run_id=run_id, mappings=mappings)
             stack.push_async_callback(flow.aclose)
             return await _run_here(flow, queued)
         if not conn.config.enabled:

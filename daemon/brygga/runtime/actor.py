@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from brygga.clock import Clock, SystemClock
+from brygga.clock import Clock
 from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError, TransientError
 from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
-from brygga.runtime.backoff import Backoff
+from brygga.runtime.backoff import Backoff, RandomSource
+from brygga.runtime.deps import Deps
 from brygga.secrets import Secret
 from brygga.store import Store
 from brygga.sync.engine import EXTERNAL_POLL, Discoverer, Engine
 from brygga.sync.flow import Flow
 from brygga.sync.observer import FlowObserver, NullObserver
-from brygga.sync.wiring import build_adapters, open_flow
+from brygga.sync.wiring import build_adapters
 
 # build_adapters: still importable from here (tests build flows by hand)
 __all__ = ["IDLE_RECHECK", "ActorDeps", "StopSignal", "build_adapters", "run_connection"]
@@ -44,20 +45,42 @@ class StopSignal(Protocol):
     async def wait(self) -> None: ...
 
 
-@dataclass
-class ActorDeps:
-    """What every connection actor shares with the daemon."""
+class ActorDeps(Deps):
+    """The process's :class:`Deps` and what every connection actor shares with the daemon:
+    its run id, the plugins' mappings, the flow observer, the running flows and the webhook
+    receivers.
 
-    store: Store
-    run_id: str
-    http: HttpContext = field(default_factory=HttpContext)
-    clock: Clock = field(default_factory=SystemClock)
-    mappings: Sequence[Mapping] = ()
-    observer: FlowObserver = field(default_factory=NullObserver)
-    #: created flows by connection name (the webhook receivers and the demo use them)
-    flows: dict[str, Flow] = field(default_factory=dict)
-    #: the daemon's webhook receivers; shops with a ``webhook_token`` get one each
-    webhooks: WebhookRegistry | None = None
+    There is no clock of its own: ``clock`` is ``http.clock``. A ``clock`` given here must be
+    that clock (it is only checked, so that older callers that pass both keep working).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        run_id: str,
+        http: HttpContext,
+        rng: random.Random | None = None,
+        clock: Clock | None = None,
+        mappings: Sequence[Mapping] = (),
+        observer: FlowObserver | None = None,
+        webhooks: WebhookRegistry | None = None,
+    ) -> None:
+        super().__init__(store=store, http=http)
+        if rng is not None:
+            self.rng = rng
+        if clock is not None and clock is not http.clock:
+            raise ValueError(
+                "ActorDeps runs on its HttpContext's clock; build the HttpContext with this "
+                "clock instead of passing a second one"
+            )
+        self.run_id = run_id
+        self.mappings = mappings
+        self.observer: FlowObserver = observer or NullObserver()
+        #: created flows by connection name (the webhook receivers and the demo use them)
+        self.flows: dict[str, Flow] = {}
+        #: the daemon's webhook receivers; shops with a ``webhook_token`` get one each
+        self.webhooks = webhooks
 
     def engines(self) -> list[Engine]:
         """The running connections' engines (woken when another process writes the store)."""
@@ -69,15 +92,7 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
     # a run id per start of the connection: items a stopped incarnation left in flight (a
     # reload, a restart after a failure, or a killed process) are reconciled on this start
     run_id = f"{deps.run_id}/{conn.name}/{uuid.uuid4().hex[:12]}"
-    flow = open_flow(
-        conn,
-        store=deps.store,
-        http=deps.http,
-        clock=deps.clock,
-        run_id=run_id,
-        mappings=deps.mappings,
-        observer=deps.observer,
-    )
+    flow = deps.open_flow(conn, run_id=run_id, mappings=deps.mappings, observer=deps.observer)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(flow.aclose)
         recovered = await deps.store.items.recover(
@@ -97,7 +112,7 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
                 tg.start_soon(_wake_on_stop, stop, flow)
                 for discoverer in flow.discoverers:
                     for instance in discoverer.instances:
-                        tg.start_soon(_poller, flow, discoverer, instance, stop)
+                        tg.start_soon(_poller, flow, discoverer, instance, stop, deps.rng)
                 for register, workers in flow.workers.items():
                     for _ in range(workers):
                         batch = flow.batch.get(register, 1)
@@ -143,7 +158,9 @@ async def _wake_on_stop(stop: StopSignal, flow: Flow) -> None:
 POLL_RETRY_FIRST = 5.0
 
 
-async def _poller(flow: Flow, feed: Discoverer, instance: str, stop: StopSignal) -> None:
+async def _poller(
+    flow: Flow, feed: Discoverer, instance: str, stop: StopSignal, rng: RandomSource
+) -> None:
     """Poll one feed every ``feed.interval`` seconds (or when poked) until ``stop``.
 
     A failed poll never ends the connection (a restart would not mend bad credentials or a
@@ -157,7 +174,7 @@ async def _poller(flow: Flow, feed: Discoverer, instance: str, stop: StopSignal)
     # a failure on record (from an earlier run, too) is cleared by the next good poll
     on_record = True
     first = max(0.01, min(POLL_RETRY_FIRST, interval))
-    backoff = Backoff(first, max(first, interval))
+    backoff = Backoff(first, max(first, interval), rng=rng)
     while not stop.is_set():
         try:
             await flow.poll(feed, instance)

@@ -91,7 +91,13 @@ async def serve(
     metrics: Metrics | None = None,
     task_status: TaskStatus[ActorDeps] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run the daemon for a loaded config until stopped; the demo calls this in-process."""
+    """Run the daemon for a loaded config until stopped; the demo calls this in-process.
+
+    The composition root: the process's dependencies (:class:`ActorDeps`) are built here,
+    once, and passed down. Their clock is ``http.clock`` (pass an HttpContext built on a
+    FakeClock to fake it); the engine, pollers, supervisor, history keeper, rate limiters and
+    token cache all run on it.
+    """
     metrics = metrics or Metrics()
     lock = DaemonLock(loaded.state_path)
     lock.acquire()
@@ -130,6 +136,8 @@ async def serve(
             await serve_daemon(
                 targets=targets,
                 runner=runner,
+                clock=deps.clock,
+                rng=deps.rng,
                 metrics=metrics,
                 listen=loaded.config.daemon.listen,
                 shutdown_deadline=loaded.config.daemon.shutdown_deadline,

@@ -10,11 +10,12 @@ from typing import Generic
 import anyio
 from anyio.abc import TaskStatus
 
-from brygga.clock import Clock, SystemClock
+from brygga.clock import Clock
 from brygga.errors import ConfigError
 from brygga.http.app import WebhookRegistry, create_app
 from brygga.http.server import serve_http
 from brygga.metrics import Metrics
+from brygga.runtime.backoff import RandomSource
 from brygga.runtime.notify import SystemdNotifier, run_watchdog
 from brygga.runtime.runner import ReloadResult, Runner, T
 from brygga.runtime.signals import handle_signals
@@ -100,6 +101,8 @@ async def serve_daemon(
     *,
     targets: Sequence[T],
     runner: Runner[T],
+    clock: Clock,
+    rng: RandomSource,
     metrics: Metrics,
     listen: str,
     shutdown_deadline: float,
@@ -112,7 +115,6 @@ async def serve_daemon(
     restart_backoff: float = 1.0,
     restart_backoff_max: float = 300.0,
     stable_after: float = 60.0,
-    clock: Clock | None = None,
     task_status: TaskStatus[DaemonControl[T]] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the daemon until stopped (SIGTERM/SIGINT or ``control.request_stop()``), then
@@ -125,10 +127,11 @@ async def serve_daemon(
     the endpoint closes. SIGHUP calls ``reload_targets()`` (raise ConfigError to keep the old
     config) and restarts only the connections that changed. /readyz is 200 when every
     connection runs, the daemon is not stopping and every extra ``ready_checks`` entry is true.
+    ``clock`` and ``rng`` are the process's (:class:`~brygga.runtime.deps.Deps`): restart
+    backoff, grace periods and the watchdog run on them.
     """
     notifier = notifier if notifier is not None else SystemdNotifier()
     control = control if control is not None else DaemonControl()
-    clock = clock or SystemClock()
     supervisor: Supervisor[T] = Supervisor(
         runner,
         targets,
@@ -138,6 +141,7 @@ async def serve_daemon(
         stable_after=stable_after,
         reload_grace=shutdown_deadline,
         clock=clock,
+        rng=rng,
     )
 
     def checks() -> dict[str, bool]:

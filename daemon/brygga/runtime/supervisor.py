@@ -10,7 +10,7 @@ from typing import Generic
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from brygga.clock import Clock, SystemClock
+from brygga.clock import Clock
 from brygga.metrics import Metrics
 from brygga.runtime.backoff import Backoff, RandomSource
 from brygga.runtime.runner import (
@@ -94,6 +94,9 @@ class Supervisor(Generic[T]):
     stayed up for ``stable_after`` seconds. A runner that returns normally
     is stopped for good (a reload starts it again).
 
+    Backoff, grace periods and ``stable_after`` run on ``clock``, the jitter draws from
+    ``rng``: the process's (:class:`~brygga.runtime.deps.Deps`), never defaults of its own.
+
     Use ``await task_group.start(supervisor.run)``; then :meth:`reload` and :meth:`stop` from
     any task.
     """
@@ -103,23 +106,23 @@ class Supervisor(Generic[T]):
         runner: Runner[T],
         targets: Iterable[T] = (),
         *,
+        clock: Clock,
+        rng: RandomSource,
         metrics: Metrics | None = None,
         backoff_initial: float = 1.0,
         backoff_max: float = 300.0,
         backoff_jitter: float = 0.1,
         stable_after: float = 60.0,
         reload_grace: float = 10.0,
-        clock: Clock | None = None,
-        rng: RandomSource | None = None,
     ) -> None:
         self._runner = runner
         self._pending = self._by_name(targets)
         self._metrics = metrics
         self._backoff_args = (backoff_initial, backoff_max, backoff_jitter)
-        Backoff(backoff_initial, backoff_max, jitter=backoff_jitter)  # validate early
+        Backoff(backoff_initial, backoff_max, jitter=backoff_jitter, rng=rng)  # validate early
         self._stable_after = stable_after
         self._reload_grace = reload_grace
-        self._clock = clock or SystemClock()
+        self._clock = clock
         self._rng = rng
         self._children: dict[str, _Child[T]] = {}
         self._tg: TaskGroup | None = None

@@ -18,17 +18,18 @@ from typing import Any, Self
 
 import anyio
 
-from brygga.clock import Clock, SystemClock
+from brygga.clock import Clock
 from brygga.config import LoadedConfig
 from brygga.documents import Document
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
 from brygga.models import DocumentRef
 from brygga.plugins import PluginHost
+from brygga.runtime.deps import Deps
 from brygga.store import ItemState, Store, WorkItem
 from brygga.sync.flow import Flow
 from brygga.sync.orders import document_reference
-from brygga.sync.wiring import load_checked, open_flow
+from brygga.sync.wiring import load_checked
 from brygga.testing.process import write_config
 from brygga.testing.routing import RoutingTransport
 
@@ -44,6 +45,13 @@ def default_routes(shop: Any, erp: Any) -> MappingT[str, Any]:
     return {SHOP_HOST: shop.app, ERP_HOST: erp.app}
 
 
+def _http(transport: RoutingTransport, clock: Clock | None) -> HttpContext:
+    """The HTTP context on ``clock`` (the context's own default, the system clock, if None)."""
+    if clock is None:
+        return HttpContext(transport=transport)
+    return HttpContext(transport=transport, clock=clock)
+
+
 #: a due time in the past, to make retries due at once (tests need not wait for backoff)
 _LONG_AGO = "2000-01-01T00:00:00.000000Z"
 
@@ -56,13 +64,29 @@ class SimulatedConnection:
     erp: Any
     loaded: LoadedConfig
     config_path: Path
-    store: Store
-    http: HttpContext
-    clock: Clock = field(default_factory=SystemClock)
+    #: the store, the HTTP context (its clock is the connection's) and the RNG, made once
+    deps: Deps
     flows: list[Flow] = field(default_factory=list)
     shop_name: str = "se"
     #: field mappings the flow runs (a plugin author's own, to see them run)
     mappings: Sequence[Mapping] = ()
+
+    @property
+    def store(self) -> Store:
+        return self.deps.store
+
+    @store.setter
+    def store(self, store: Store) -> None:  # a test that reopens the state file
+        self.deps.store = store
+
+    @property
+    def http(self) -> HttpContext:
+        return self.deps.http
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock: the flows', the rate limiters' and the token cache's."""
+        return self.deps.clock
 
     @property
     def connection(self) -> str:
@@ -85,7 +109,13 @@ class SimulatedConnection:
         clock: Clock | None = None,
         routes: Routes = default_routes,
     ) -> AsyncIterator[Self]:
-        """Build both simulators, write and load a config, open the store; close it all after."""
+        """Build both simulators, write and load a config, open the store; close it all after.
+
+        ``clock`` (a FakeClock in tests) is the one clock of the connection: the flows, the
+        rate limiters and the token cache run on it, so rate-limit waits move the fake time
+        instead of sleeping. Without one, everything runs on the system clock. The
+        simulators keep their own time unless given a clock in ``shop_options`` /
+        ``erp_options``."""
         host = PluginHost()
         shop_spec, erp_spec = host.adapters[shop_kind], host.adapters[erp_kind]
         if shop_spec.simulator is None or erp_spec.simulator is None:
@@ -111,8 +141,7 @@ class SimulatedConnection:
             shop=shop,
             erp=erp,
             loaded=loaded,
-            http=HttpContext(transport=RoutingTransport(routes(shop, erp))),
-            clock=clock,
+            http=_http(RoutingTransport(routes(shop, erp)), clock),
         )
         try:
             yield env
@@ -127,17 +156,15 @@ class SimulatedConnection:
         erp: Any,
         loaded: LoadedConfig,
         http: HttpContext,
-        clock: Clock | None = None,
     ) -> Self:
-        """Wrap simulators and a config loaded elsewhere (close it with :meth:`close`)."""
+        """Wrap simulators and a config loaded elsewhere (close it with :meth:`close`); the
+        connection runs on ``http.clock``."""
         return cls(
             shop=shop,
             erp=erp,
             loaded=loaded,
             config_path=loaded.path,
-            store=await Store.open(loaded.state_path),
-            http=http,
-            clock=clock or SystemClock(),
+            deps=Deps(store=await Store.open(loaded.state_path), http=http),
         )
 
     @property
@@ -163,13 +190,8 @@ class SimulatedConnection:
 
     def flow(self, run_id: str = "run-1") -> Flow:
         """The flow a connection actor would run, mappings included (tests drive it by hand)."""
-        flow = open_flow(
-            self.loaded.connections[0],
-            store=self.store,
-            http=self.http,
-            clock=self.clock,
-            run_id=run_id,
-            mappings=self.mappings,
+        flow = self.deps.open_flow(
+            self.loaded.connections[0], run_id=run_id, mappings=self.mappings
         )
         self.flows.append(flow)
         return flow

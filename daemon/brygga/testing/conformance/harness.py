@@ -26,7 +26,6 @@ from brygga.adapters import (
 from brygga.clock import FakeClock
 from brygga.config import dec_hook
 from brygga.http.client import HttpContext
-from brygga.http.ratelimit import RateLimiterRegistry
 from brygga.plugins import PluginHost
 from brygga.secrets import Secret
 from brygga.testing.simulators import ErpSimulator, ShopSimulator
@@ -152,12 +151,11 @@ class _Harness(Generic[SimT, AdapterT]):
         self.kind = kind
         self.spec = adapter_spec(kind, self.role)
         self.sim: SimT = sim
-        #: the adapter's clock (token lifetimes, Retry-After dates)
+        #: the adapters' one clock: their rate limiters, token lifetimes and Retry-After
+        #: dates run on it (a rate-limit wait moves it instead of sleeping)
         self.clock = clock
         #: the simulator's clock when it runs on the kit's (then equal to ``clock``)
         self.sim_clock = sim_clock
-        #: rate-limit waits (e.g. after a 429) pass on a clock of their own, instantly
-        self.limiter_clock = FakeClock(KIT_START)
         self.base_url = base_url
         self.overrides = dict(overrides or {})
 
@@ -197,11 +195,7 @@ class _Harness(Generic[SimT, AdapterT]):
         return AdapterContext(
             connection="kit",
             instance=instance,
-            http=HttpContext(
-                transport=transport,
-                clock=self.clock,
-                limiters=RateLimiterRegistry(self.limiter_clock),
-            ),
+            http=HttpContext(transport=transport, clock=self.clock),
         )
 
     @asynccontextmanager
