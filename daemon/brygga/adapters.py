@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, runtime_checkable
 
 import msgspec
 
@@ -49,8 +49,12 @@ __all__ = [
     "StatusSink",
 ]
 
-#: An ASGI application (a simulator). Typed loosely on purpose: ASGI is a calling convention.
-AsgiApp = Callable[..., Any]
+if TYPE_CHECKING:  # the daemon never imports the test kit at run time
+    from brygga.testing.simulators import ErpSimulator, ShopSimulator
+
+    #: what a simulator factory builds: an object with the control surface tests drive
+    #: (``app``, ``faults``, ``adapter_config``, ...), not a bare ASGI app
+    Simulator: TypeAlias = ShopSimulator | ErpSimulator
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class LazySimulator:
         if not module or not attr:
             raise ValueError(f"LazySimulator({self.target!r}): expected 'module:attr'")
 
-    def load(self) -> Callable[..., AsgiApp]:
+    def load(self) -> Callable[..., Simulator]:
         """The class or factory ``target`` names (imported now)."""
         module, _, attr = self.target.partition(":")
         try:
@@ -75,9 +79,9 @@ class LazySimulator:
             raise ImportError(f"simulator {self.target!r}: {exc}") from exc
         if not callable(factory):
             raise ImportError(f"simulator {self.target!r}: {module} has no callable {attr!r}")
-        return cast(Callable[..., AsgiApp], factory)
+        return cast("Callable[..., Simulator]", factory)
 
-    def __call__(self, **options: Any) -> AsgiApp:
+    def __call__(self, **options: Any) -> Simulator:
         return self.load()(**options)
 
 
@@ -262,9 +266,10 @@ class AdapterSpec:
     #: the class ``factory`` builds (read, never instantiated, to derive what it can do)
     adapter: type[ShopAdapter] | type[ErpAdapter]
     description: str = ""
-    #: builds the system's simulator (an ASGI app) from keyword options; None if none ships.
+    #: builds the system's simulator from keyword options (a ShopSimulator or ErpSimulator of
+    #: :mod:`brygga.testing.simulators`: ``app`` is its ASGI app); None if none ships.
     #: First-party plugins pass a :class:`LazySimulator`, so the daemon never imports one.
-    simulator: Callable[..., AsgiApp] | None = None
+    simulator: Callable[..., Simulator] | None = None
     plugin: str = ""
 
     def __post_init__(self) -> None:
