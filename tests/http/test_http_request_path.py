@@ -4,6 +4,7 @@ one, and a free turn at the rate limiter without a trip through the event loop."
 from __future__ import annotations
 
 import http.cookiejar
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -31,6 +32,11 @@ CALLS: list[tuple[str, dict[str, Any] | None]] = [
 ]
 
 
+def _client(base_url: str, remote: Callable[[httpx.Request], httpx.Response]) -> RemoteClient:
+    context = HttpContext(transport=httpx.MockTransport(remote))
+    return RemoteClient(system="s", base_url=base_url, context=context, account="a")
+
+
 async def test_the_url_sent_is_the_one_httpx_would_build() -> None:
     for base in BASES:
         sent: list[httpx.URL] = []
@@ -39,12 +45,7 @@ async def test_the_url_sent_is_the_one_httpx_would_build() -> None:
             sent.append(request.url)
             return httpx.Response(200, json={})
 
-        client = RemoteClient(
-            system="s",
-            base_url=base,
-            context=HttpContext(transport=httpx.MockTransport(remote)),
-            account="a",
-        )
+        client = _client(base, remote)
         reference = httpx.AsyncClient(base_url=base.rstrip("/") + "/")
         try:
             for path, params in CALLS:
@@ -73,12 +74,7 @@ async def test_cookies_are_read_only_from_responses_that_set_one(
             return httpx.Response(200, headers={"Set-Cookie": "session=s1; Path=/"})
         return httpx.Response(200, json={})
 
-    client = RemoteClient(
-        system="s",
-        base_url="https://shop.test",
-        context=HttpContext(transport=httpx.MockTransport(remote)),
-        account="a",
-    )
+    client = _client("https://shop.test", remote)
     try:
         await client.request("GET", "orders")
         await client.request("GET", "login")
