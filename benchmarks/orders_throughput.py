@@ -286,6 +286,7 @@ async def run_once(orders: int, workers: int, *, profile: bool = False) -> Run:
                 endpoints[_endpoint("economic", method, path)] += 1
             simulated = sum(endpoints.values())
             documents = len(env.erp.documents())
+            counts = await env.store.items.counts(env.connection)
             return Run(
                 workers=workers,
                 orders=orders,
@@ -302,7 +303,7 @@ async def run_once(orders: int, workers: int, *, profile: bool = False) -> Run:
                 requests_by_endpoint=dict(endpoints.most_common()),
                 states=dict(states),
                 erp_documents=documents,
-                written_back=states.get(f"{WRITEBACK}:done", 0),
+                written_back=counts.get((WRITEBACK, "done"), 0),
                 profile=_top(profiler, 15) if profiler is not None else [],
                 profile_own=_top(profiler, 15, "tottime") if profiler is not None else [],
             )
