@@ -207,6 +207,7 @@ async def open_env(
         erp=erp_adapter,
         options=conn.config.orders,
         clock=clock,
+        rng=random.Random(0),
         run_id="run-1",
         lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -57,6 +58,7 @@ async def _one(store: Store, handler: Sender, external_id: str = "1") -> WorkIte
         clock=FakeClock(NOW),
         run_id="r",
         handlers={"things": handler},
+        rng=random.Random(0),
     )
     item = await engine.claim("things")
     assert item is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Protocol
 
 __all__ = ["MAX_RETRY_AFTER", "Backoff", "RandomSource", "retry_delay"]
@@ -15,10 +14,6 @@ class RandomSource(Protocol):
     """What the jitter needs from a random generator (``random.Random`` fits; tests seed one)."""
 
     def random(self) -> float: ...
-
-
-def _default_rng() -> RandomSource:
-    return random.SystemRandom()
 
 
 class Backoff:
@@ -35,7 +30,8 @@ class Backoff:
         maximum: float,
         factor: float = 2.0,
         jitter: float = 0.1,
-        rng: RandomSource | None = None,
+        *,
+        rng: RandomSource,
     ) -> None:
         if initial <= 0 or maximum < initial:
             raise ValueError("backoff needs 0 < initial <= maximum")
@@ -47,7 +43,7 @@ class Backoff:
         self.maximum = maximum
         self.factor = factor
         self.jitter = jitter
-        self._rng = rng or _default_rng()
+        self._rng = rng
         self._current = initial
         self._attempts = 0
 
@@ -74,8 +70,8 @@ def retry_delay(
     *,
     base: float,
     cap: float,
+    rng: RandomSource,
     retry_after: float | None = None,
-    rng: RandomSource | None = None,
 ) -> float:
     """Seconds to wait before retry number ``attempt`` (1 = the first retry).
 
@@ -90,7 +86,7 @@ def retry_delay(
     exponent = max(0, attempt - 1)
     # 2**60 * base exceeds any sensible cap; stop growing before floats overflow.
     ceiling = cap if exponent >= 60 else min(cap, base * 2.0**exponent)
-    delay = base + (rng or _default_rng()).random() * (ceiling - base)
+    delay = base + rng.random() * (ceiling - base)
     if retry_after is not None and retry_after > delay:
         delay = min(retry_after, max(cap, MAX_RETRY_AFTER))
     return delay

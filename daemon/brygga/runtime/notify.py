@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Mapping
 
-from brygga.clock import Clock, SystemClock
+from brygga.clock import Clock
 
 __all__ = ["SystemdNotifier", "run_watchdog"]
 
@@ -111,14 +111,13 @@ class SystemdNotifier:
             self._sock = None
 
 
-async def run_watchdog(notifier: SystemdNotifier, clock: Clock | None = None) -> None:
+async def run_watchdog(notifier: SystemdNotifier, clock: Clock) -> None:
     """Ping the watchdog every :meth:`SystemdNotifier.watchdog_interval` seconds until
     cancelled; returns at once when no watchdog is configured. The pings come from the event
     loop, so a hung loop stops them and systemd restarts the daemon."""
     interval = notifier.watchdog_interval()
     if interval is None or not notifier.enabled:
         return
-    clock = clock or SystemClock()
     while True:
         notifier.watchdog()
         await clock.sleep(interval)

@@ -140,8 +140,8 @@ class Engine:
     clock: Clock
     run_id: str
     handlers: Mapping[str, Handler]
+    rng: random.Random
     observer: FlowObserver = field(default_factory=NullObserver)
-    rng: random.Random = field(default_factory=random.Random)
     #: longest wait between retries of a transient failure (seconds)
     retry_max: float = 300.0
     _wake: anyio.Event = field(default_factory=anyio.Event)

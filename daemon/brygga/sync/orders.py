@@ -8,6 +8,7 @@ ERP by that reference before anything is sent again.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping as MappingT
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -310,6 +311,7 @@ class OrdersFlow(Flow):
         erp: ErpAdapter,
         options: OrdersConfig,
         clock: Clock,
+        rng: random.Random,
         run_id: str,
         lookup_by_reference: bool = True,
         settle: float = 60.0,
@@ -331,6 +333,7 @@ class OrdersFlow(Flow):
             clock=clock,
             run_id=run_id,
             handlers={h.register: h for h in row.handlers},
+            rng=rng,
             retry_max=float(options.retry_max),
         )
         super().__init__(engine=engine, rows=[row], erp=erp, shops=shops, settle=settle)

@@ -90,8 +90,8 @@ def open_flow(
     clock: Clock,
     run_id: str,
     mappings: Sequence[Mapping] = (),
+    rng: random.Random,
     observer: FlowObserver | None = None,
-    rng: random.Random | None = None,
     plan: Sequence[Callable[[Wiring], PlanRow]] | None = None,
 ) -> Flow:
     """The one wiring of a connection (daemon, replay, test harness, demo), with the rows of
@@ -106,7 +106,7 @@ def open_flow(
         run_id=run_id,
         handlers={h.register: h for row in rows for h in row.handlers},
         observer=observer or NullObserver(),
-        rng=rng or random.Random(),
+        rng=rng,
         retry_max=float(conn.config.orders.retry_max),
     )
     return Flow(engine=engine, rows=rows, erp=erp, shops=shops, settle=wiring.settle)
