@@ -75,7 +75,9 @@ MAX_REFERENCE = 250
 CAPABILITIES = Capabilities(
     document_types=frozenset({DocumentType.INVOICE, DocumentType.ORDER}),
     variants=False,
-    price_lists=True,
+    # legacy REST shows only a customer's priceGroup; no price-list or price-group price
+    # endpoint is documented (reference/erp-apis.md, e-conomic "Products")
+    price_lists=False,
     webhooks=False,
     lookup_by_reference=True,
     # e-conomic's daily fair use (50,000/24 h) publishes no burst limit; this one is ours

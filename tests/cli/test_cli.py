@@ -82,20 +82,19 @@ def test_check_prints_the_flow_table(config_file: Path, capsys: pytest.CaptureFi
     assert not (config_file.parent / "state").exists(), "check never creates the state file"
 
 
-def test_check_marks_planned_flows_the_adapters_cannot_do_yet(
+def test_check_refuses_flows_the_adapters_cannot_do(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _write(tmp_path, _connection("butiken"))  # mode erp: price lists from the ERP
     code, out, err = _run(capsys, "check", "-c", str(path))
-    assert code == 0, err
+    assert code == 1
     price_lists = _flow_rows(out)["price_lists"]
     assert price_lists[:2] == ["economic", "starweb:se"]
-    assert price_lists[2] == (
-        "planned: not run by this version yet; no adapter can supply or receive it yet"
-    )
+    assert "register price_lists: adapter 'economic' has no price lists" in err
     # Starweb takes statuses (StatusSink); no ERP adapter has a status feed yet
     assert _flow_rows(out)["status"][2].endswith("; no adapter can supply it yet")
-    assert out.rstrip().endswith("config OK")
+    assert "config refused" in err
+    assert "config OK" not in out
 
 
 def test_check_refuses_orders_flowing_from_the_erp(

@@ -37,7 +37,7 @@ def test_plugin_registers_the_economic_adapter() -> None:
     caps = spec.capabilities
     assert caps.document_types == {DocumentType.INVOICE, DocumentType.ORDER}
     assert spec.registers == (set(), {Register.ORDERS})  # from its protocols
-    assert not caps.variants and caps.price_lists and caps.lookup_by_reference
+    assert not caps.variants and not caps.price_lists and caps.lookup_by_reference
     assert caps.rate_limit is not None
     assert any("inventory module" in note for note in caps.notes)
     assert host.adapter("economic", Role.ERP, where="test") is spec
