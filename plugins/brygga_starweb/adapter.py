@@ -51,6 +51,7 @@ Chosen where the reference says [unknown] or [inferred] (what is modelled, not d
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -77,8 +78,10 @@ from brygga_starweb.auth import TokenSource
 from brygga_starweb.feed import OrderListWalk, unreadable_changes
 from brygga_starweb.mapping import map_order
 from brygga_starweb.wire import (
+    ExternalServiceWire,
     Included,
     OrderSummary,
+    OrderWire,
     Pagination,
     StatusWire,
     UnreadableRow,
@@ -99,6 +102,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ORDER_INCLUDES = "items,addresses,customer,status,externalServices"
+#: orders whose export mark the adapter remembers from their fetch (for the write-back)
+MARKS_REMEMBERED = 4096
 
 #: what Starweb can do that the code cannot show; what the adapter reads and writes follows
 #: from the protocols ``StarwebAdapter`` implements
@@ -166,6 +171,9 @@ class StarwebAdapter(ShopAdapter, StatusSink):
             account=token_account(config),
         )
         self._statuses: dict[int, StatusWire] = {}
+        #: our external service as the last fetch of each order showed it, so the write-back
+        #: that follows need not read it again (bounded; a miss reads it)
+        self._marks: OrderedDict[int, ExternalServiceWire | None] = OrderedDict()
         #: order-list rows of the current change-feed read that did not decode
         self._unreadable: list[UnreadableRow] = []
 
@@ -325,8 +333,16 @@ class StarwebAdapter(ShopAdapter, StatusSink):
             )
         order = map_order(wire, await self._status_code(wire.status_id, wire.status))
         # our own export mark, read back: an order brygga marked before has this set
-        mark = order.extra.get(f"external_service.{self.config.service_name}", "")
+        ours = _service(wire, self.config.service_name)
+        self._remember_mark(order_id, ours)
+        mark = (ours.external_id_value or "") if ours else ""
         return msgspec.structs.replace(order, exported_as=mark) if mark else order
+
+    def _remember_mark(self, order_id: int, service: ExternalServiceWire | None) -> None:
+        self._marks[order_id] = service
+        self._marks.move_to_end(order_id)
+        while len(self._marks) > MARKS_REMEMBERED:
+            self._marks.popitem(last=False)
 
     async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
         """Record ``document.number`` as external service ``service_name`` (idempotent)."""
@@ -339,9 +355,16 @@ class StarwebAdapter(ShopAdapter, StatusSink):
                 "externalIdValue (1 to 40 characters)"
             )
         path = f"orders/{order_id}/external-services/{quote(service, safe='')}"
-        current = await self._call("GET", path, what, ok=(200, 404))
-        if current.status_code == 200:
-            existing = decode_external_service(current.content, what)
+        if order_id in self._marks:  # the transfer's fetch just read it (include=externalServices)
+            existing = self._marks.pop(order_id)
+        else:
+            current = await self._call("GET", path, what, ok=(200, 404))
+            existing = (
+                decode_external_service(current.content, what)
+                if current.status_code == 200
+                else None
+            )
+        if existing is not None:
             if existing.external_id_value == document.number:
                 return
             if existing.read_only:
@@ -433,3 +456,9 @@ def _order_id(shop_order_id: str) -> int:
             f"Starweb order id {shop_order_id!r} is not a number; Starweb order ids are integers"
         )
     return int(shop_order_id)
+
+
+def _service(order: OrderWire, name: str) -> ExternalServiceWire | None:
+    """The order's external service ``name`` (ours), from ``include=externalServices``."""
+    services = order.external_services.data if order.external_services else []
+    return next((service for service in services if service.service_name == name), None)

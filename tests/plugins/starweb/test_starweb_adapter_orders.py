@@ -336,6 +336,37 @@ async def test_mark_exported_refusals(sim: StarwebSimulator, open_adapter: Open)
     assert sim.exported_document(order_id) == "999"
 
 
+def gets(sim: StarwebSimulator, order_id: str) -> int:
+    return sim.requests.count(("GET", f"/orders/{order_id}/external-services/brygga"))
+
+
+async def test_the_write_back_after_a_fetch_reads_no_mark_again(
+    sim: StarwebSimulator, open_adapter: Open
+) -> None:
+    # the transfer fetched the order with include=externalServices: the write-back that
+    # follows knows the mark (absent here) and only writes it
+    order_id = full_order(sim)
+    async with open_adapter() as adapter:
+        await adapter.fetch_order(order_id)
+        await adapter.mark_exported(order_id, invoice())
+        await adapter.mark_exported(order_id, invoice())  # no fetch since: read, same, no PUT
+    assert (gets(sim, order_id), puts(sim, order_id)) == (1, 1)
+    assert sim.exported_document(order_id) == "10001"
+
+
+async def test_a_read_only_mark_seen_in_the_fetch_is_refused_without_a_read(
+    sim: StarwebSimulator, open_adapter: Open
+) -> None:
+    order_id = full_order(sim)
+    sim.order(order_id).external_services["brygga"] = ("999", True)
+    async with open_adapter() as adapter:
+        fetched = await adapter.fetch_order(order_id)
+        with pytest.raises(PermanentError, match="read-only"):
+            await adapter.mark_exported(order_id, invoice())
+    assert fetched.exported_as == "999"
+    assert (gets(sim, order_id), puts(sim, order_id)) == (0, 0)
+
+
 # -- status writes ------------------------------------------------------------------------------
 
 
