@@ -228,18 +228,18 @@ def _place(env: Any, n: int) -> None:
 
 
 async def _drain(flow: Any, register: str, workers: int, states: Counter[str]) -> None:
-    """W workers as the daemon runs them: one item per claim, or the plan's batch for the
-    register (the write-back) through ``process_many``, until nothing is due."""
+    """W workers as the daemon runs them (``Engine.drain``: the plan's batch per claim, each
+    outcome applied with the next claim), until nothing is due; older code without
+    ``drain`` is driven one claim and one outcome at a time."""
     batch = getattr(flow, "batch", {}).get(register, 1)
+    drain = getattr(flow.engine, "drain", None) if hasattr(flow, "engine") else None
 
     async def worker() -> None:
+        if drain is not None:
+            ran = await drain(register, batch)  # (not `+= await`: that reads before it waits)
+            states[f"{register}:processed"] += ran
+            return
         while True:
-            if batch > 1:
-                claimed = await flow.engine.process_many(register, batch)
-                if not claimed:
-                    return
-                states[f"{register}:processed in batches"] += claimed
-                continue
             item = await flow.claim(register)
             if item is None:
                 return

@@ -185,3 +185,31 @@ async def test_a_claim_reads_the_records_binding(store: Store) -> None:
     await store.bindings.bind("c", Binding("orders", "se", "3", "e", "D3"), NOW)
     plain = await store.items.claim(connection="c", register="orders", now=NOW, run_id="r")
     assert plain is not None and plain.bound == ""  # only read when asked for
+
+
+async def test_apply_and_claim_finishes_one_and_takes_the_next_in_one_transaction(
+    store: Store,
+) -> None:
+    await _page(store, Discovered("1", True), Discovered("2", True))
+    first = await store.items.claim(connection="c", register="orders", now=NOW, run_id="r")
+    assert first is not None
+    [second] = await store.items.apply_and_claim(
+        [(first, Outcome(state="done", result="D1"))],
+        NOW,
+        connection="c",
+        register="orders",
+        run_id="r",
+        limit=1,
+    )
+    assert second.external_id == "2" and second.state is ItemState.SENDING
+    assert (await store.items.get(first.id)).state is ItemState.DONE  # type: ignore[union-attr]
+    none = await store.items.apply_and_claim(
+        [(second, Outcome(state="done"))],
+        NOW,
+        connection="c",
+        register="orders",
+        run_id="r",
+        limit=0,
+    )
+    assert none == []
+    assert (await store.items.get(second.id)).state is ItemState.DONE  # type: ignore[union-attr]

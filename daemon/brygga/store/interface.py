@@ -74,6 +74,19 @@ class WorkQueue(Protocol):
         self, pairs: Sequence[tuple[WorkItem, Outcome]], now: datetime
     ) -> None: ...
 
+    async def apply_and_claim(
+        self,
+        pairs: Sequence[tuple[WorkItem, Outcome]],
+        now: datetime,
+        *,
+        connection: str,
+        register: str,
+        run_id: str,
+        limit: int,
+        intent: Intent | None = None,
+        binds: str = "",
+    ) -> list[WorkItem]: ...
+
     async def recover(
         self, *, connection: str, run_id: str, now: datetime, settle: float = 0.0
     ) -> int: ...

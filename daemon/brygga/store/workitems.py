@@ -222,20 +222,9 @@ class WorkItems:
         """Claim up to ``limit`` due items, oldest due first, in one transaction (batch
         workers); each is what :meth:`claim` would return, with its own attempt."""
         stamp = to_ts(now)
-
-        def body(tx: Tx) -> list[WorkItem]:
-            rows = tx.execute(
-                "SELECT id, state FROM work_items WHERE connection = ? AND register = ?"
-                " AND state IN ('waiting', 'new', 'retry', 'reconcile') AND next_attempt <= ?"
-                " ORDER BY next_attempt, id LIMIT ?",
-                (connection, register, stamp, limit),
-            ).fetchall()
-            return [
-                _take(tx, row["id"], ItemState(row["state"]), stamp, run_id, intent, binds)
-                for row in rows
-            ]
-
-        return await self._db.run(body)
+        return await self._db.run(
+            lambda tx: _claim_due(tx, connection, register, stamp, run_id, limit, intent, binds)
+        )
 
     async def claim_one(
         self,
@@ -270,29 +259,33 @@ class WorkItems:
 
     async def apply_many(self, pairs: Sequence[tuple[WorkItem, Outcome]], now: datetime) -> None:
         """:meth:`apply` for several claimed items in one transaction (all or none)."""
-
-        def body(tx: Tx) -> None:
-            for item, outcome in pairs:
-                apply_outcome(
-                    tx,
-                    item_id=item.id,
-                    connection=item.connection,
-                    register=item.register,
-                    instance=item.instance,
-                    external_id=item.external_id,
-                    outcome=outcome,
-                    now=now,
-                )
-                withdraw = outcome.revisit or outcome.withdraw_intent
-                if withdraw and item.intent and item.intent != item.reference:
-                    # nothing was sent: the intent this claim recorded is withdrawn
-                    tx.execute(
-                        "UPDATE work_items SET reference = ? WHERE id = ?",
-                        (item.reference, item.id),
-                    )
-
         if pairs:
-            await self._db.run(body)
+            await self._db.run(lambda tx: _apply(tx, pairs, now))
+
+    async def apply_and_claim(
+        self,
+        pairs: Sequence[tuple[WorkItem, Outcome]],
+        now: datetime,
+        *,
+        connection: str,
+        register: str,
+        run_id: str,
+        limit: int,
+        intent: Intent | None = None,
+        binds: str = "",
+    ) -> list[WorkItem]:
+        """:meth:`apply_many`, then :meth:`claim_many` of the next due items, in ONE
+        transaction: a worker that goes on finishes one item and takes the next with one
+        commit. ``limit`` 0 claims nothing."""
+        stamp = to_ts(now)
+
+        def body(tx: Tx) -> list[WorkItem]:
+            _apply(tx, pairs, now)
+            if limit <= 0:
+                return []
+            return _claim_due(tx, connection, register, stamp, run_id, limit, intent, binds)
+
+        return await self._db.run(body)
 
     async def finish(
         self,
@@ -499,6 +492,49 @@ def _enqueue(
         )
         return Enqueued.PROMOTED
     return Enqueued.UNCHANGED
+
+
+def _claim_due(
+    tx: Tx,
+    connection: str,
+    register: str,
+    stamp: str,
+    run_id: str,
+    limit: int,
+    intent: Intent | None,
+    binds: str,
+) -> list[WorkItem]:
+    """Inside a transaction: claim up to ``limit`` due items of ``register``, oldest first."""
+    rows = tx.execute(
+        "SELECT id, state FROM work_items WHERE connection = ? AND register = ?"
+        " AND state IN ('waiting', 'new', 'retry', 'reconcile') AND next_attempt <= ?"
+        " ORDER BY next_attempt, id LIMIT ?",
+        (connection, register, stamp, limit),
+    ).fetchall()
+    return [
+        _take(tx, row["id"], ItemState(row["state"]), stamp, run_id, intent, binds) for row in rows
+    ]
+
+
+def _apply(tx: Tx, pairs: Sequence[tuple[WorkItem, Outcome]], now: datetime) -> None:
+    """Inside a transaction: apply each claimed item's outcome."""
+    for item, outcome in pairs:
+        apply_outcome(
+            tx,
+            item_id=item.id,
+            connection=item.connection,
+            register=item.register,
+            instance=item.instance,
+            external_id=item.external_id,
+            outcome=outcome,
+            now=now,
+        )
+        withdraw = outcome.revisit or outcome.withdraw_intent
+        if withdraw and item.intent and item.intent != item.reference:
+            # nothing was sent: the intent this claim recorded is withdrawn
+            tx.execute(
+                "UPDATE work_items SET reference = ? WHERE id = ?", (item.reference, item.id)
+            )
 
 
 def _take(

@@ -184,23 +184,42 @@ class Engine:
         self._finished(item, outcome)
         return ItemState(outcome.state)
 
-    async def process_many(self, register: str, limit: int) -> int:
-        """Claim up to ``limit`` due items in one transaction, run them one after another and
-        apply their outcomes in one transaction; return how many were claimed."""
+    async def drain(self, register: str, batch: int = 1, stopping: StopFlag | None = None) -> int:
+        """Claim and run due items of ``register`` until none is due or ``stopping`` is set;
+        return how many ran. ``batch`` items are claimed per transaction, and each batch's
+        outcomes are applied in the same transaction that claims the next batch: a worker
+        that keeps going costs one commit per batch (at ``batch`` 1, one per item).
+
+        A stop is noticed between batches: nothing more is claimed, the outcomes are applied.
+        If the daemon's deadline cancels a batch mid-call, its items stay SENDING and are
+        reconciled on the next start."""
+        ran = 0
         items = await self.store.items.claim_many(
             connection=self.connection,
             register=register,
             now=self.clock.now(),
             run_id=self.run_id,
-            limit=limit,
+            limit=batch,
             intent=self._intent(register),
             binds=self._binds(register),
         )
-        done = [(item, await self._outcome(item)) for item in items]
-        await self.store.items.apply_many(done, self.clock.now())
-        for item, outcome in done:
-            self._finished(item, outcome)
-        return len(items)
+        while items:
+            done = [(item, await self._outcome(item)) for item in items]
+            going_on = stopping is None or not stopping.is_set()
+            items = await self.store.items.apply_and_claim(
+                done,
+                self.clock.now(),
+                connection=self.connection,
+                register=register,
+                run_id=self.run_id,
+                limit=batch if going_on else 0,
+                intent=self._intent(register),
+                binds=self._binds(register),
+            )
+            for item, outcome in done:
+                self._finished(item, outcome)
+            ran += len(done)
+        return ran
 
     async def _outcome(self, item: WorkItem) -> Outcome:
         handler = self.handlers[item.register]
@@ -286,21 +305,11 @@ class Engine:
                 return
 
     async def work(self, register: str, stopping: StopFlag, batch: int = 1) -> None:
-        """One worker: claim and process items of ``register`` until ``stopping`` is set;
-        ``batch`` > 1 claims and applies that many items per transaction.
-
-        A stop is noticed between items, so the item in flight finishes. If the daemon's
-        deadline cancels it mid-call, it stays SENDING and is reconciled on the next start."""
+        """One worker: :meth:`drain` ``register`` whenever items are due, until ``stopping``
+        is set; ``batch`` items per transaction."""
         while not stopping.is_set():
-            if batch > 1:
-                if not await self.process_many(register, batch):
-                    await self.wait_until_due(register, stopping)
-                continue
-            item = await self.claim(register)
-            if item is None:
-                await self.wait_until_due(register, stopping)
-                continue
-            await self.process(item)
+            await self.drain(register, batch, stopping)
+            await self.wait_until_due(register, stopping)
 
 
 class StopFlag(Protocol):
