@@ -89,6 +89,3 @@ async def test_the_daemons_dependencies_have_one_clock(tmp_path: Path) -> None:
         assert env.http.limiters.clock is clock
         deps = ActorDeps(store=env.store, run_id="r", http=http)
         assert deps.clock is clock
-        assert ActorDeps(store=env.store, run_id="r", http=http, clock=clock).clock is clock
-        with pytest.raises(ValueError, match="HttpContext's clock"):
-            ActorDeps(store=env.store, run_id="r", http=http, clock=FakeClock())

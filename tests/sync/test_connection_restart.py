@@ -58,7 +58,7 @@ async def test_a_restarted_connection_reconciles_its_own_order_left_sending(
     clock = ShiftedClock()
     async with SimulatedConnection.open(tmp_path, shop_options={"seed": 3}, clock=clock) as env:
         conn = env.loaded.connections[0]
-        deps = ActorDeps(store=env.store, run_id="daemon-1", http=env.http, clock=clock)
+        deps = ActorDeps(store=env.store, run_id="daemon-1", http=env.http)
         oid = env.shop.place_order(lines=[("KAFFE-500", 1)], email="kund@example.se")
         # the first run's worker is inside the ERP call (which never answers) when the
         # supervisor cancels the connection

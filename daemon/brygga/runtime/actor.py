@@ -13,7 +13,6 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from brygga.clock import Clock
 from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError, TransientError
 from brygga.http.app import WebhookRegistry
@@ -50,8 +49,7 @@ class ActorDeps(Deps):
     its run id, the plugins' mappings, the flow observer, the running flows and the webhook
     receivers.
 
-    There is no clock of its own: ``clock`` is ``http.clock``. A ``clock`` given here must be
-    that clock (it is only checked, so that older callers that pass both keep working).
+    There is no clock of its own: ``clock`` is ``http.clock``.
     """
 
     def __init__(
@@ -61,7 +59,6 @@ class ActorDeps(Deps):
         run_id: str,
         http: HttpContext,
         rng: random.Random | None = None,
-        clock: Clock | None = None,
         mappings: Sequence[Mapping] = (),
         observer: FlowObserver | None = None,
         webhooks: WebhookRegistry | None = None,
@@ -69,11 +66,6 @@ class ActorDeps(Deps):
         super().__init__(store=store, http=http)
         if rng is not None:
             self.rng = rng
-        if clock is not None and clock is not http.clock:
-            raise ValueError(
-                "ActorDeps runs on its HttpContext's clock; build the HttpContext with this "
-                "clock instead of passing a second one"
-            )
         self.run_id = run_id
         self.mappings = mappings
         self.observer: FlowObserver = observer or NullObserver()
