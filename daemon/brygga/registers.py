@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
+from brygga.catalog import Article, ArticleChange, ListPrice, StockLevel
 from brygga.documents import Document
 from brygga.models import Customer, DocumentRef, DocumentType, Order, OrderChange, Register
 
@@ -15,8 +17,16 @@ __all__ = [
     "DocumentSink",
     "ExportMark",
     "OrderSource",
+    "PriceListSink",
+    "PriceListSource",
+    "PriceSink",
+    "ProductSink",
+    "ProductSource",
     "Registers",
     "StatusSink",
+    "StockSink",
+    "StockSource",
+    "Written",
     "protocols_for",
     "protocols_of",
     "registers_of",
@@ -99,6 +109,96 @@ class DocumentSink(Protocol):
         ...
 
 
+#: what a catalog write did: ``unchanged`` when the target already held the same values
+Written = Literal["created", "updated", "unchanged", "skipped"]
+
+
+@runtime_checkable
+class ProductSource(Protocol):
+    """A system whose articles (products and variants, with their prices) can be read."""
+
+    def changed_articles(self, since: datetime, until: datetime) -> AsyncIterator[ArticleChange]:
+        """Yield articles modified in ``[since, until)`` (aware UTC), one per SKU (a variant
+        is its own article). May repeat an SKU; callers dedupe. An ``async def`` generator."""
+        ...
+
+    async def fetch_article(self, sku: str) -> Article | None:
+        """The article in full, or None when no article has this SKU any more."""
+        ...
+
+    def all_articles(self) -> AsyncIterator[Article]:
+        """Every article, streamed page by page (the initial sync); an ``async def``
+        generator that holds at most one page in memory."""
+        ...
+
+
+@runtime_checkable
+class ProductSink(Protocol):
+    """A system that takes articles: creates missing ones and updates existing ones, matched
+    on SKU (article number)."""
+
+    async def put_article(self, article: Article, *, create: bool, update: bool) -> Written:
+        """Create the article when missing (if ``create``), update it when it differs (if
+        ``update``); ``skipped`` when the switch for the case is off. Raises PermanentError for
+        data the system refuses (names the SKU, the field and the fix)."""
+        ...
+
+
+@runtime_checkable
+class PriceSink(Protocol):
+    """A system whose articles' prices can be set on their own (prices mastered elsewhere
+    than products)."""
+
+    async def put_price(
+        self, sku: str, currency: str, price: Decimal, campaign_price: Decimal | None
+    ) -> Written:
+        """Set the ordinary (and campaign) price, excluding VAT, of an existing article."""
+        ...
+
+
+@runtime_checkable
+class StockSource(Protocol):
+    """A system whose stock levels can be read (the stock master)."""
+
+    def changed_stock(self, since: datetime, until: datetime) -> AsyncIterator[StockLevel]:
+        """Yield the levels of SKUs whose stock changed in ``[since, until)``; an ``async
+        def`` generator. May repeat an SKU; callers keep the last."""
+        ...
+
+    async def stock_of(self, sku: str) -> StockLevel | None:
+        """The SKU's current level, or None when the system has no such article."""
+        ...
+
+
+@runtime_checkable
+class StockSink(Protocol):
+    """A system that takes stock levels (a shop)."""
+
+    async def put_stock(self, sku: str, quantity: Decimal) -> Written:
+        """Set the quantity the shop may sell of ``sku`` (``unchanged`` when it already
+        has it). Raises PermanentError when the shop has no article with this SKU."""
+        ...
+
+
+@runtime_checkable
+class PriceListSource(Protocol):
+    """A system with customer-group price lists (an ERP)."""
+
+    def changed_list_prices(self, since: datetime, until: datetime) -> AsyncIterator[ListPrice]:
+        """Yield price-list prices changed in ``[since, until)``; an ``async def`` generator."""
+        ...
+
+
+@runtime_checkable
+class PriceListSink(Protocol):
+    """A system that takes customer-group price lists (a shop)."""
+
+    async def put_list_price(self, target_list: str, price: ListPrice) -> Written:
+        """Set ``price`` in the system's price list ``target_list`` (the connection's
+        configuration maps source lists to target lists)."""
+        ...
+
+
 #: The one place that says which register each protocol provides, and which way. A protocol
 #: cannot carry this itself: every attribute of a Protocol is a member implementers must have.
 #: ExportMark provides no register of its own: it is the orders flow's write-back, and every
@@ -108,6 +208,13 @@ PROVIDES: dict[type, tuple[tuple[Register, Direction], ...]] = {
     ExportMark: (),
     StatusSink: ((Register.STATUS, "writes"),),
     DocumentSink: ((Register.ORDERS, "writes"),),
+    ProductSource: ((Register.PRODUCTS, "reads"), (Register.PRICES, "reads")),
+    ProductSink: ((Register.PRODUCTS, "writes"),),
+    PriceSink: ((Register.PRICES, "writes"),),
+    StockSource: ((Register.STOCK, "reads"),),
+    StockSink: ((Register.STOCK, "writes"),),
+    PriceListSource: ((Register.PRICE_LISTS, "reads"),),
+    PriceListSink: ((Register.PRICE_LISTS, "writes"),),
 }
 
 
