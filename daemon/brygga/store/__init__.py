@@ -9,6 +9,7 @@ import anyio
 
 from brygga.store.adapterstate import AdapterState
 from brygga.store.bindings import Binding, Bindings
+from brygga.store.catalog import OrderLines, PendingOrder, Reads, Reservations
 from brygga.store.cursors import Cursors
 from brygga.store.db import Database
 from brygga.store.events import Event, Events
@@ -35,8 +36,12 @@ __all__ = [
     "Health",
     "Intent",
     "ItemState",
+    "OrderLines",
     "Outcome",
+    "PendingOrder",
+    "Reads",
     "RegisterStatus",
+    "Reservations",
     "StateStore",
     "Store",
     "WorkItem",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from brygga.store.bindings import Binding
+from brygga.store.catalog import Reads
 from brygga.store.events import Event
 from brygga.store.outcomes import Outcome
 from brygga.store.workitems import Discovered, Intent, WorkItem
@@ -44,6 +45,7 @@ class WorkQueue(Protocol):
         run_id: str,
         intent: Intent | None = None,
         binds: str = "",
+        reads: Reads | None = None,
     ) -> WorkItem | None: ...
 
     async def claim_many(
@@ -56,6 +58,7 @@ class WorkQueue(Protocol):
         limit: int,
         intent: Intent | None = None,
         binds: str = "",
+        reads: Reads | None = None,
     ) -> list[WorkItem]: ...
 
     async def claim_one(
@@ -66,6 +69,7 @@ class WorkQueue(Protocol):
         run_id: str,
         intent: Intent | None = None,
         binds: str = "",
+        reads: Reads | None = None,
     ) -> WorkItem | None: ...
 
     async def apply(self, item: WorkItem, outcome: Outcome, now: datetime) -> None: ...
@@ -85,6 +89,7 @@ class WorkQueue(Protocol):
         limit: int,
         intent: Intent | None = None,
         binds: str = "",
+        reads: Reads | None = None,
     ) -> list[WorkItem]: ...
 
     async def recover(
@@ -150,8 +155,9 @@ class StateStore(Protocol):
 
     Contract of every write: one transaction, durable when the call returns; an item is claimed
     by at most one worker at a time; enqueueing is idempotent per (connection, register,
-    instance, external id); an outcome (state, binding, events, follow-ups, health) is applied
-    all at once or not at all.
+    instance, external id), and a reopening (catalog) record with a newer source time queues
+    its item again; an outcome (state, binding, events, follow-ups, health, written content
+    hash, order lines) is applied all at once or not at all.
     """
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from brygga.store.bindings import Binding, delete_binding, insert_binding
+from brygga.store.catalog import OrderLines, record_order_lines, record_written
 from brygga.store.db import Tx, to_ts
 from brygga.store.events import Event, insert_event
 from brygga.store.keys import work_key
@@ -65,6 +66,11 @@ class Outcome:
     #: (the record shows no reference, and a restart does not treat it as in doubt)
     withdraw_intent: bool = False
     doubt_until: datetime | None = None
+    #: the content hash of what this attempt wrote (or found already there) under the item's
+    #: key: the next claim reads it (``WorkItem.written``); None leaves the recorded one
+    written: str | None = None
+    #: SKU quantities of orders the handler looked up (stock held by orders in flight)
+    order_lines: tuple[OrderLines, ...] = ()
 
 
 _ATTEMPT_OUTCOME = {"reconcile": "in doubt"}
@@ -141,6 +147,10 @@ def apply_outcome(
         )
     for follow in outcome.follow_ups:
         _follow_up(tx, connection, follow, stamp)
+    if outcome.written is not None:
+        record_written(tx, connection, register, instance, external_id, outcome.written, stamp)
+    if outcome.order_lines:
+        record_order_lines(tx, outcome.order_lines)
     if outcome.health is not None:
         health = outcome.health
         if health.ok:

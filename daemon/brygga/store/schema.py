@@ -240,4 +240,35 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         )
         """,
     ),
+    (
+        6,
+        "catalog",
+        # reopens: a catalog item (one per register, target and SKU) is queued again when a
+        # newer change of its record is seen, also after it finished. written: the content hash
+        # of what was last written to a target (changed-only writes, echo suppression); kept
+        # when finished items are pruned. order_lines: SKU quantities of shop orders (the sum
+        # of those not yet transferred is taken off the stock pushed to the shops); a row with
+        # sku '' marks an order whose lines are known.
+        """
+        ALTER TABLE work_items ADD COLUMN reopens INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE written (
+            connection  TEXT NOT NULL,
+            register    TEXT NOT NULL,
+            instance    TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            hash        TEXT NOT NULL,
+            written_at  TEXT NOT NULL,
+            PRIMARY KEY (connection, register, instance, external_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE order_lines (
+            work_item_id INTEGER NOT NULL REFERENCES work_items (id) ON DELETE CASCADE,
+            sku          TEXT NOT NULL,
+            quantity     TEXT NOT NULL,
+            PRIMARY KEY (work_item_id, sku)
+        ) WITHOUT ROWID;
+        CREATE INDEX order_lines_sku ON order_lines (sku)
+        """,
+    ),
 )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from brygga.store.catalog import Reads, Reservations, read_reservations, read_written
 from brygga.store.db import Database, Row, Tx, from_ts, to_ts
 from brygga.store.keys import work_key
 from brygga.store.outcomes import Outcome, apply_outcome
@@ -75,6 +76,14 @@ class WorkItem:
     #: the target this item's source record is bound to (``claim(..., binds=entity)``), read
     #: in the claim's transaction; "" when unbound or not asked for
     bound: str = ""
+    #: a newer change of the record queues the item again, also once it finished (catalog
+    #: items, see :attr:`Discovered.reopen`); orders never reopen
+    reopens: bool = False
+    #: the content hash last written under this item's key (``claim(..., reads=Reads(
+    #: written=True))``), "" when nothing was written yet or not asked for
+    written: str = ""
+    #: stock of the item's SKU held by unfinished orders (``Reads(reserved_by=...)``)
+    reserved: Reservations | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> WorkItem:
@@ -96,6 +105,7 @@ class WorkItem:
             created_at=from_ts(row["created_at"]),
             updated_at=from_ts(row["updated_at"]),
             doubt_until=from_ts(row["doubt_until"]) if row["doubt_until"] else None,
+            reopens=bool(row["reopens"]),
         )
 
 
@@ -107,6 +117,8 @@ class Enqueued(enum.Enum):
     PROMOTED = "promoted"
     #: already final (done/failed/skipped/resolved): a re-seen record is a no-op
     FINAL = "final"
+    #: a reopening record (:attr:`Discovered.reopen`) changed since its item finished: NEW
+    REOPENED = "reopened"
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,11 @@ class Discovered:
     #: when the source last changed the record (kept as the item's ``source_time``)
     source_time: datetime | None = None
     payload: bytes | None = None
+    #: a catalog record (an article, a stock level for one target): a change with a newer
+    #: ``source_time`` queues its item again, also once it finished (the newer payload
+    #: replaces the old one); an item in flight is queued again when its attempt finishes.
+    #: False (orders): a re-seen record is a no-op once its item is known.
+    reopen: bool = False
 
 
 #: a function of the claimed item that returns the reference to record with the claim
@@ -165,7 +182,7 @@ class WorkItems:
 
         def body(tx: Tx) -> int:
             changed = (_enqueue(tx, connection, register, instance, r, stamp) for r in records)
-            return sum(1 for e in changed if e in (Enqueued.CREATED, Enqueued.PROMOTED))
+            return sum(1 for e in changed if e in _NEW_WORK)
 
         return await self._db.run(body) if records else 0
 
@@ -178,6 +195,7 @@ class WorkItems:
         run_id: str,
         intent: Intent | None = None,
         binds: str = "",
+        reads: Reads | None = None,
     ) -> WorkItem | None:
         """Take the next due item and mark it SENDING for this run (one transaction).
 
@@ -196,6 +214,8 @@ class WorkItems:
 
         ``binds``: a binding entity (e.g. ``"orders"``); the target the item's source record
         is bound to is read in the same transaction and returned as the item's ``bound``.
+
+        ``reads``: catalog state read in the same transaction (``written``, ``reserved``).
         """
         items = await self.claim_many(
             connection=connection,
@@ -205,6 +225,7 @@ class WorkItems:
             limit=1,
             intent=intent,
             binds=binds,
+            reads=reads,
         )
         return items[0] if items else None
 
@@ -218,12 +239,15 @@ class WorkItems:
         limit: int,
         intent: Intent | None = None,
         binds: str = "",
+        reads: Reads | None = None,
     ) -> list[WorkItem]:
         """Claim up to ``limit`` due items, oldest due first, in one transaction (batch
         workers); each is what :meth:`claim` would return, with its own attempt."""
         stamp = to_ts(now)
         return await self._db.run(
-            lambda tx: _claim_due(tx, connection, register, stamp, run_id, limit, intent, binds)
+            lambda tx: _claim_due(
+                tx, connection, register, stamp, run_id, limit, intent, binds, reads
+            )
         )
 
     async def claim_one(
@@ -234,6 +258,7 @@ class WorkItems:
         run_id: str,
         intent: Intent | None = None,
         binds: str = "",
+        reads: Reads | None = None,
     ) -> WorkItem | None:
         """Claim this one item if it is runnable, due or not (``replay order --here``).
 
@@ -249,7 +274,8 @@ class WorkItems:
             ).fetchone()
             if row is None:
                 return None
-            return _take(tx, item_id, ItemState(row["state"]), stamp, run_id, intent, binds)
+            state = ItemState(row["state"])
+            return _take(tx, item_id, state, stamp, run_id, intent, binds, reads)
 
         return await self._db.run(body)
 
@@ -273,6 +299,7 @@ class WorkItems:
         limit: int,
         intent: Intent | None = None,
         binds: str = "",
+        reads: Reads | None = None,
     ) -> list[WorkItem]:
         """:meth:`apply_many`, then :meth:`claim_many` of the next due items, in ONE
         transaction: a worker that goes on finishes one item and takes the next with one
@@ -283,7 +310,7 @@ class WorkItems:
             _apply(tx, pairs, now)
             if limit <= 0:
                 return []
-            return _claim_due(tx, connection, register, stamp, run_id, limit, intent, binds)
+            return _claim_due(tx, connection, register, stamp, run_id, limit, intent, binds, reads)
 
         return await self._db.run(body)
 
@@ -462,7 +489,7 @@ def _enqueue(
     cursor = tx.execute(
         "INSERT INTO work_items (connection, register, instance, external_id,"
         " idempotency_key, state, next_attempt, payload, source_time, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " updated_at, reopens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (idempotency_key) DO NOTHING",
         (
             connection,
@@ -476,10 +503,13 @@ def _enqueue(
             to_ts(record.source_time) if record.source_time else "",
             stamp,
             stamp,
+            1 if record.reopen else 0,
         ),
     )
     if cursor.rowcount:
         return Enqueued.CREATED
+    if record.reopen:
+        return _reopen_if_newer(tx, key, record, stamp)
     row = tx.execute("SELECT state FROM work_items WHERE idempotency_key = ?", (key,)).fetchone()
     current = ItemState(row["state"])
     if current in FINAL:
@@ -494,6 +524,39 @@ def _enqueue(
     return Enqueued.UNCHANGED
 
 
+#: what :meth:`WorkItems.enqueue_many` counts as new work (the pollers wake the workers)
+_NEW_WORK = (Enqueued.CREATED, Enqueued.PROMOTED, Enqueued.REOPENED)
+
+
+def _reopen_if_newer(tx: Tx, key: str, record: Discovered, stamp: str) -> Enqueued:
+    """Inside a transaction: a known catalog record seen again. A newer change queues a
+    finished item again and replaces the payload of a pending one; an item in flight is
+    queued again when its attempt's outcome is applied (it sees the newer source time)."""
+    row = tx.execute(
+        "SELECT state, source_time FROM work_items WHERE idempotency_key = ?", (key,)
+    ).fetchone()
+    current = ItemState(row["state"])
+    seen = to_ts(record.source_time) if record.source_time else stamp
+    if seen <= row["source_time"]:
+        return Enqueued.FINAL if current in FINAL else Enqueued.UNCHANGED
+    if current in FINAL:
+        tx.execute(
+            "UPDATE work_items SET state = 'new', attempts = 0, next_attempt = ?,"
+            " updated_at = ?, done_at = NULL, source_time = ?,"
+            " payload = COALESCE(?, payload) WHERE idempotency_key = ?",
+            (stamp, stamp, seen, record.payload, key),
+        )
+        return Enqueued.REOPENED
+    promote = current is ItemState.WAITING and record.ready
+    tx.execute(
+        "UPDATE work_items SET source_time = ?, payload = COALESCE(?, payload),"
+        " state = CASE WHEN ? THEN 'new' ELSE state END,"
+        " next_attempt = CASE WHEN ? THEN ? ELSE next_attempt END WHERE idempotency_key = ?",
+        (seen, record.payload, promote, promote, stamp, key),
+    )
+    return Enqueued.PROMOTED if promote else Enqueued.UNCHANGED
+
+
 def _claim_due(
     tx: Tx,
     connection: str,
@@ -503,6 +566,7 @@ def _claim_due(
     limit: int,
     intent: Intent | None,
     binds: str,
+    reads: Reads | None = None,
 ) -> list[WorkItem]:
     """Inside a transaction: claim up to ``limit`` due items of ``register``, oldest first."""
     rows = tx.execute(
@@ -512,7 +576,8 @@ def _claim_due(
         (connection, register, stamp, limit),
     ).fetchall()
     return [
-        _take(tx, row["id"], ItemState(row["state"]), stamp, run_id, intent, binds) for row in rows
+        _take(tx, row["id"], ItemState(row["state"]), stamp, run_id, intent, binds, reads)
+        for row in rows
     ]
 
 
@@ -535,6 +600,18 @@ def _apply(tx: Tx, pairs: Sequence[tuple[WorkItem, Outcome]], now: datetime) -> 
             tx.execute(
                 "UPDATE work_items SET reference = ? WHERE id = ?", (item.reference, item.id)
             )
+        if item.reopens and outcome.state in _FINISHED:
+            # a newer change arrived while this attempt ran on the older one: again
+            stamp = to_ts(now)
+            tx.execute(
+                "UPDATE work_items SET state = 'new', attempts = 0, next_attempt = ?,"
+                " done_at = NULL WHERE id = ? AND source_time > ?",
+                (stamp, item.id, item.source_time),
+            )
+
+
+#: outcome states that end an attempt for good (a reopening item may be queued again)
+_FINISHED = frozenset({ItemState.DONE, ItemState.SKIPPED, ItemState.FAILED})
 
 
 def _take(
@@ -545,6 +622,7 @@ def _take(
     run_id: str,
     intent: Intent | None,
     binds: str,
+    reads: Reads | None = None,
 ) -> WorkItem:
     """Inside a claim's transaction: move the row to SENDING for this run, open an attempt,
     read the record's binding and record the intent's reference if asked to."""
@@ -572,6 +650,12 @@ def _take(
             (item.connection, binds, item.instance, item.external_id),
         ).fetchone()
         item = dataclasses.replace(item, bound=bound["target_id"] if bound else "")
+    if reads is not None and reads.written:
+        key = (item.connection, item.register, item.instance, item.external_id)
+        item = dataclasses.replace(item, written=read_written(tx, *key))
+    if reads is not None and reads.reserved_by:
+        held = read_reservations(tx, item.connection, reads.reserved_by, item.external_id)
+        item = dataclasses.replace(item, reserved=held)
     reference = intent(item) if intent is not None else ""
     if reference:
         tx.execute("UPDATE work_items SET reference = ? WHERE id = ?", (reference, item_id))

@@ -21,7 +21,7 @@ import anyio
 from brygga.clock import Clock
 from brygga.errors import BryggaError, NothingToDo, PermanentError, TransientError
 from brygga.runtime.backoff import retry_delay
-from brygga.store import Health, Intent, ItemState, Outcome, Store, WorkItem
+from brygga.store import Health, Intent, ItemState, Outcome, Reads, Store, WorkItem
 from brygga.sync.observer import FlowObserver, NullObserver
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Handler",
     "InDoubtHandler",
     "IntentHandler",
+    "ReadingHandler",
     "Transferred",
     "before_send",
     "wake_on_external_change",
@@ -90,6 +91,16 @@ class BindingHandler(Protocol):
     def binds(self) -> str:
         """The binding entity (e.g. ``"orders"``)."""
         ...
+
+
+@runtime_checkable
+class ReadingHandler(Protocol):
+    """A handler that needs catalog state of its item (the content hash last written, the
+    stock held by unfinished orders): the claim reads it (``WorkItem.written``,
+    ``WorkItem.reserved``), so the handler never asks the store."""
+
+    @property
+    def reads(self) -> Reads: ...
 
 
 @contextmanager
@@ -154,6 +165,10 @@ class Engine:
         handler = self.handlers[register]
         return handler.binds if isinstance(handler, BindingHandler) else ""
 
+    def _reads(self, register: str) -> Reads | None:
+        handler = self.handlers[register]
+        return handler.reads if isinstance(handler, ReadingHandler) else None
+
     async def claim(self, register: str) -> WorkItem | None:
         """Claim the next due item (its handler's intent recorded and its binding read in the
         same transaction)."""
@@ -164,6 +179,7 @@ class Engine:
             run_id=self.run_id,
             intent=self._intent(register),
             binds=self._binds(register),
+            reads=self._reads(register),
         )
 
     async def claim_item(self, item_id: int, register: str) -> WorkItem | None:
@@ -175,6 +191,7 @@ class Engine:
             run_id=self.run_id,
             intent=self._intent(register),
             binds=self._binds(register),
+            reads=self._reads(register),
         )
 
     async def process(self, item: WorkItem) -> ItemState:
@@ -202,6 +219,7 @@ class Engine:
             limit=batch,
             intent=self._intent(register),
             binds=self._binds(register),
+            reads=self._reads(register),
         )
         while items:
             done = [(item, await self._outcome(item)) for item in items]
@@ -215,6 +233,7 @@ class Engine:
                 limit=batch if going_on else 0,
                 intent=self._intent(register),
                 binds=self._binds(register),
+                reads=self._reads(register),
             )
             for item, outcome in done:
                 self._finished(item, outcome)
