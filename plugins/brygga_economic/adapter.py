@@ -57,11 +57,13 @@ from brygga.documents import CENT, Document
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
-from brygga.models import Address, Customer, CustomerKind, DocumentRef, DocumentType
+from brygga.models import Address, Currency, Customer, CustomerKind, DocumentRef, DocumentType
+from brygga.registers import PriceSink, ProductSink, ProductSource, StockSource
 from brygga.secrets import Secret
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi
 from brygga_economic.articles import DOMESTIC_ZONE, ArticleCatalog, rate_text
+from brygga_economic.catalog import EconomicCatalog
 from brygga_economic.remote import verify
 
 __all__ = ["CAPABILITIES", "EconomicAdapter", "EconomicConfig", "create_adapter"]
@@ -87,6 +89,11 @@ CAPABILITIES = Capabilities(
         "Fair use: 50,000 API calls per 24 h per agreement; brygga keeps under 10 requests/s.",
         "The orders API is unavailable on agreements with the inventory module; use invoices.",
         "No variant structure: each variant is its own article.",
+        "Products: read by lastUpdated (paged, sorted by productNumber); created with POST "
+        "/products in the configured product group, updated with PUT only when a field differs.",
+        "Prices: salesPrice (excl. VAT, base currency, two decimals); e-conomic has no "
+        "campaign price, and currency-specific prices are not written by this version.",
+        "Stock: read-only inventory.available, only with the inventory module.",
         "Webhooks carry numbers only (the adapter would re-fetch); brygga polls.",
         "VAT comes from the article's product group; fee rows at other rates use "
         "<article>-<rate> articles (e.g. fraktavg-12).",
@@ -124,6 +131,15 @@ class EconomicConfig(AdapterConfig, kw_only=True):
     rate_limit: RateLimit | None = None
     #: look for ``<article>-<rate>`` when a fee row's VAT differs from its article's
     vat_articles: bool = True
+    #: the agreement's base currency: the currency of every product's ``salesPrice``
+    base_currency: Currency = "SEK"
+    #: the product group new products are created in (products register into e-conomic)
+    product_group: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    #: per VAT rate in percent, the product group for new products, e.g. ``{ "25" = 1,
+    #: "12" = 2 }``; a rate not listed takes ``product_group``
+    product_groups: dict[str, Annotated[int, msgspec.Meta(ge=1)]] = msgspec.field(
+        default_factory=dict
+    )
 
 
 def _clip(text: str, length: int) -> str | None:
@@ -151,8 +167,19 @@ def _address_fields(address: Address) -> dict[str, str]:
     return {key: value for key, value in fields.items() if value}
 
 
-class EconomicAdapter(ErpAdapter, DocumentChecker, DocumentBooker, RemoteVerifier):
-    """The e-conomic side of a connection: orders in as invoices or orders."""
+class EconomicAdapter(
+    EconomicCatalog,
+    ErpAdapter,
+    DocumentChecker,
+    DocumentBooker,
+    RemoteVerifier,
+    ProductSource,
+    ProductSink,
+    PriceSink,
+    StockSource,
+):
+    """The e-conomic side of a connection: orders in as invoices or orders; products and
+    prices read and written, stock read (:mod:`brygga_economic.catalog`)."""
 
     def __init__(self, config: EconomicConfig, context: AdapterContext) -> None:
         self.config = config

@@ -108,9 +108,17 @@ def test_first_party_registers_follow_from_their_protocols() -> None:
         "StatusSink",
         "RemoteVerifier",
     ]
-    assert economic.registers == Registers(reads=NONE, writes=frozenset({Register.ORDERS}))
+    catalog = {Register.PRODUCTS, Register.PRICES}
+    assert economic.registers == Registers(
+        reads=frozenset({*catalog, Register.STOCK}),
+        writes=frozenset({Register.ORDERS, *catalog}),
+    )
     assert [p.__name__ for p in economic.protocols] == [
         "DocumentSink",
+        "ProductSource",
+        "ProductSink",
+        "PriceSink",
+        "StockSource",
         "DocumentChecker",
         "DocumentBooker",
         "RemoteVerifier",

@@ -27,6 +27,13 @@ Modelled rather than documented (choices made where the reference says [unknown]
   ``orderNumber`` of a draft moves that draft; without one it creates the order as sent.
 - The rate limit (off by default) is a sliding window per agreement answering 429 with
   ``Retry-After`` in whole seconds. The real token bucket's size is [unknown].
+- Products: ``lastUpdated`` (whole seconds, UTC, ``Z``) moves on every write and on stock
+  changes; ``filter=`` compares ISO-8601 dates and instants as points in time; ``sort=`` works
+  on the products collection (case-insensitive, ``-`` descending, ``~`` alphabetical, 400 on a
+  property that is not sortable). With ``inventory_module=True`` product groups say
+  ``inventoryEnabled`` and their products carry the read-only ``inventory`` object
+  (``available`` = ``inStock`` - ``orderedByCustomers``); a PUT's ``inventory`` is ignored.
+  The orders API is not refused with the module on (the real API refuses it; not modelled).
 - Reference data (layouts 19/21, payment terms 1-4, VAT zones 1-3, customer groups 1-4,
   product groups 1-4 with their sales accounts and VAT accounts, units, SEK/EUR/NOK/DKK) is
   always there, since no agreement is without it; ``seed_catalog`` adds the fee articles and
@@ -72,6 +79,7 @@ class EconomicSimulator:
         clock: Clock | None = None,
         app_secret_token: str = APP_SECRET_TOKEN,
         agreement_grant_token: str = AGREEMENT_GRANT_TOKEN,
+        inventory_module: bool = False,
     ) -> None:
         self.faults = faults if faults is not None else FaultInjector()
         self.state = SimState(clock=clock or SystemClock())
@@ -82,6 +90,8 @@ class EconomicSimulator:
         if seed_catalog:
             for article in (*seed.FEE_ARTICLES, *seed.CATALOG):
                 self.add_article(article.sku, article.name, article.price, article.vat_rate)
+        if inventory_module:
+            self.state.set_inventory_module(True)
         self.gate = Gate(
             build_app(self.state, self.docs, page_size_max=page_size_max),
             self.state,
@@ -115,6 +125,31 @@ class EconomicSimulator:
 
     def remove_article(self, sku: str) -> None:
         self.state.products.pop(sku, None)
+
+    # --- catalog control surface (products, prices, stock) ---------------------------------
+
+    def product(self, sku: str) -> dict[str, Any] | None:
+        """The stored product (wire-shaped dict, relative links), or None."""
+        return self.state.products.get(sku)
+
+    def set_product(self, sku: str, **fields: Any) -> None:
+        """Change product fields (wire names, e.g. ``name=``, ``barred=True``) as a person in
+        e-conomic would; ``lastUpdated`` moves."""
+        self.state.update_product(sku, **fields)
+
+    def set_price(self, sku: str, price: Decimal) -> None:
+        """Set the product's ``salesPrice``; ``lastUpdated`` moves."""
+        self.state.update_product(sku, salesPrice=Decimal(price))
+
+    def set_stock(self, sku: str, quantity: Decimal, ordered: Decimal = Decimal(0)) -> None:
+        """Set what is in stock (``inventory.inStock``) and ordered by customers, so that
+        ``inventory.available`` = ``quantity`` - ``ordered``; ``lastUpdated`` moves. Shown only
+        while the inventory module is on (:meth:`set_inventory_module`)."""
+        self.state.set_stock(sku, Decimal(quantity), Decimal(ordered))
+
+    def set_inventory_module(self, on: bool) -> None:
+        """Give the agreement the inventory module, or take it away."""
+        self.state.set_inventory_module(on)
 
     @property
     def requests(self) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -179,8 +180,29 @@ def _number(value: Any) -> Decimal | None:
     return None
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _instant(text: str) -> datetime | None:
+    """An ISO-8601 date or date-time as an aware instant (no offset: UTC; a date alone: its
+    midnight), or None. e-conomic's ``lastUpdated`` is "formatted according to ISO-8601" and
+    clients filter it with dates (``lastUpdated$gt:2019-01-13``) or full instants
+    (``...T10:00:00Z``), so such values compare as points in time, not as text."""
+    if not _ISO_DATE.match(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _compare(actual: Any, wanted: _Text) -> int | None:
     """-1/0/1 comparing a resource value with a filter value; None when incomparable."""
+    if isinstance(actual, str):
+        left_at, right_at = _instant(actual), _instant(wanted.chars)
+        if left_at is not None and right_at is not None:
+            return (left_at > right_at) - (left_at < right_at)
     number = _number(actual)
     if number is not None:
         try:

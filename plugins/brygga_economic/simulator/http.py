@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from brygga_economic.simulator.filter import FilterError, parse_filter, sole_equality
+from brygga_economic.simulator.filter import (
+    FilterError,
+    parse_filter,
+    resolve_path,
+    sole_equality,
+)
 from brygga_economic.simulator.wire import to_json
 
-__all__ = ["FILTERABLE", "Lookup", "json_response", "paginate", "render"]
+__all__ = ["FILTERABLE", "SORTABLE", "Lookup", "json_response", "paginate", "render", "sort_items"]
 
 #: an index's candidates for ``prop$eq:value`` (in the collection's order), or None when no
 #: index covers the property
@@ -78,6 +84,58 @@ FILTERABLE: dict[str, frozenset[str]] = {
 }
 
 
+#: properties ``sort=`` accepts per collection (the schemas' ``"sortable": true``); a
+#: collection not listed here ignores ``sort`` (it was never asked of them)
+SORTABLE: dict[str, frozenset[str]] = {
+    "products": frozenset(
+        {
+            "productNumber",
+            "name",
+            "description",
+            "barCode",
+            "barred",
+            "salesPrice",
+            "costPrice",
+            "recommendedPrice",
+            "lastUpdated",
+        }
+    ),
+}
+
+
+def _sort_key(value: Any, alphabetical: bool) -> tuple[int, Any]:
+    """Numbers before text, text case-insensitively ("Sorting on strings is case insensitive");
+    ``~`` sorts numbers as text too. Missing values come first."""
+    if value is None:
+        return (0, "")
+    if isinstance(value, int | Decimal) and not isinstance(value, bool) and not alphabetical:
+        return (1, Decimal(value))
+    return (2, str(value).casefold())
+
+
+def sort_items(
+    items: Sequence[Mapping[str, Any]],
+    text: str,
+    sortable: Collection[str],
+    fail: Callable[..., Exception],
+) -> list[Mapping[str, Any]]:
+    """``items`` ordered by ``sort=`` (comma list; ``-`` descending, ``~`` alphabetical);
+    a property that is not sortable is a 400, as documented."""
+    ordered = list(items)
+    for part in reversed([p.strip() for p in text.split(",") if p.strip()]):
+        descending = part.startswith("-")
+        prop = part.lstrip("-")
+        alphabetical = prop.startswith("~")
+        prop = prop.lstrip("~")
+        if prop not in sortable:
+            raise fail(400, f"Property '{prop}' is not sortable on this collection.")
+        ordered.sort(
+            key=lambda item: _sort_key(resolve_path(item, prop), alphabetical),
+            reverse=descending,
+        )
+    return ordered
+
+
 def render(value: Any, base: str) -> Any:
     """A copy of a resource with relative links made absolute."""
     if isinstance(value, dict):
@@ -114,6 +172,7 @@ def paginate(
     page_size_max: int,
     fail: Callable[..., Exception],
     lookup: Lookup | None = None,
+    sortable: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """One page of ``items`` after ``filter=``, with the ``pagination`` object of full URLs.
 
@@ -144,12 +203,17 @@ def paginate(
         candidates = lookup(*equality) if lookup is not None and equality is not None else None
         scanned = items if candidates is None else candidates
         items = [item for item in scanned if predicate(item)]
+    order = query.get("sort")
+    if order is not None and sortable is not None:
+        items = sort_items(items, order, sortable, fail)
     base = str(request.base_url).rstrip("/") + request.url.path
 
     def link(page: int) -> str:
         params: dict[str, Any] = {"skippages": page, "pagesize": size}
         if text is not None:
             params["filter"] = text
+        if order is not None:
+            params["sort"] = order
         return f"{base}?{urlencode(params)}"
 
     last = max(0, math.ceil(len(items) / size) - 1)

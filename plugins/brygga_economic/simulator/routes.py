@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from brygga_economic.simulator.documents import Documents, StoredDocument
 from brygga_economic.simulator.errors import Annotations, ApiError, error_body
-from brygga_economic.simulator.http import FILTERABLE, Lookup, json_response, paginate
+from brygga_economic.simulator.http import FILTERABLE, SORTABLE, Lookup, json_response, paginate
 from brygga_economic.simulator.state import SimState
 from brygga_economic.simulator.wire import decode_id
 
@@ -45,9 +45,16 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
         items: list[dict[str, Any]],
         filterable: Collection[str],
         lookup: Lookup | None = None,
+        sortable: Collection[str] | None = None,
     ) -> Any:
         return paginate(
-            request, items, filterable, page_size_max=page_size_max, fail=fail, lookup=lookup
+            request,
+            items,
+            filterable,
+            page_size_max=page_size_max,
+            fail=fail,
+            lookup=lookup,
+            sortable=sortable,
         )
 
     def customer_lookup(prop: str, value: str) -> list[Mapping[str, Any]] | None:
@@ -102,7 +109,9 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
                 {"Location": str(request.base_url).rstrip("/") + product["self"]},
             )
         items = [state.products[n] for n in sorted(state.products)]
-        return _json(paged(request, items, FILTERABLE["products"]), request)
+        return _json(
+            paged(request, items, FILTERABLE["products"], sortable=SORTABLE["products"]), request
+        )
 
     async def product(request: Request) -> Response:
         number = decode_id(request.path_params["number"])

@@ -66,6 +66,13 @@ class SimState:
     sales_accounts: dict[int, dict[int, int]] = field(default_factory=dict)
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the agreement has the inventory module: products in inventory-enabled groups carry the
+    #: read-only ``inventory`` object and groups say ``inventoryEnabled``
+    inventory_module: bool = False
+    #: product groups that are not inventory-enabled (services, fees)
+    non_stock_groups: set[int] = field(default_factory=set)
+    #: product number -> (inStock, orderedByCustomers); what ``inventory`` shows
+    stock: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     #: ``$eq:`` filter indexes on customers, by property (kept by :meth:`create_customer`)
     customer_indexes: dict[str, EqualityIndex] = field(
         default_factory=lambda: {
@@ -143,8 +150,16 @@ class SimState:
             }
         self.accounts[number] = account
 
-    def add_product_group(self, number: int, name: str, sales_accounts: dict[int, int]) -> None:
-        """A product group whose sales in VAT zone ``z`` go to account ``sales_accounts[z]``."""
+    def add_product_group(
+        self,
+        number: int,
+        name: str,
+        sales_accounts: dict[int, int],
+        *,
+        inventory_enabled: bool = True,
+    ) -> None:
+        """A product group whose sales in VAT zone ``z`` go to account ``sales_accounts[z]``;
+        ``inventory_enabled`` counts only with the inventory module."""
         self.product_groups[number] = {
             "productGroupNumber": number,
             "name": name,
@@ -152,7 +167,63 @@ class SimState:
             "products": f"/product-groups/{number}/products",
             "self": f"/product-groups/{number}",
         }
+        if inventory_enabled:
+            self.non_stock_groups.discard(number)
+        else:
+            self.non_stock_groups.add(number)
         self.sales_accounts[number] = dict(sales_accounts)
+        self._show_inventory_flag(number)
+
+    # --- inventory module ------------------------------------------------------------------
+
+    def _stock_group(self, group: int) -> bool:
+        return self.inventory_module and group not in self.non_stock_groups
+
+    def _show_inventory_flag(self, group: int) -> None:
+        # false booleans are left out of answers
+        if self._stock_group(group):
+            self.product_groups[group]["inventoryEnabled"] = True
+        else:
+            self.product_groups[group].pop("inventoryEnabled", None)
+
+    def _inventory(self, number: str) -> dict[str, Any]:
+        in_stock, ordered = self.stock.get(number, (Decimal(0), Decimal(0)))
+        return {
+            "available": in_stock - ordered,
+            "inStock": in_stock,
+            "orderedByCustomers": ordered,
+            "orderedFromSuppliers": Decimal(0),
+            "inventoryLastUpdated": self.now_text(),
+        }
+
+    def _show_inventory(self, product: dict[str, Any]) -> None:
+        if self._stock_group(product["productGroup"]["productGroupNumber"]):
+            product["inventory"] = self._inventory(product["productNumber"])
+        else:
+            product.pop("inventory", None)
+
+    def set_inventory_module(self, on: bool) -> None:
+        """Turn the inventory module on or off (products and groups show it at once)."""
+        self.inventory_module = on
+        for group in self.product_groups:
+            self._show_inventory_flag(group)
+        for product in self.products.values():
+            self._show_inventory(product)
+
+    def set_stock(self, number: str, in_stock: Decimal, ordered: Decimal = Decimal(0)) -> None:
+        """A stock change (a goods receipt, a count, an order booked): ``lastUpdated`` moves,
+        as e-conomic documents ("updated either directly or through inventory changed")."""
+        product = self.products[number]
+        self.stock[number] = (Decimal(in_stock), Decimal(ordered))
+        product = {**product, "lastUpdated": self.now_text()}
+        self._show_inventory(product)
+        self.products[number] = product
+
+    def update_product(self, number: str, **fields: Any) -> None:
+        """Change a product as a person in e-conomic would (``lastUpdated`` moves)."""
+        product = {**self.products[number], **fields, "lastUpdated": self.now_text()}
+        self._show_inventory(product)
+        self.products[number] = product
 
     def sales_account_rows(self, group: int) -> list[dict[str, Any]]:
         """``/product-groups/{n}/sales-accounts``: one row per VAT zone."""
@@ -367,6 +438,8 @@ class SimState:
                 )
         errors.raise_if_any(self.clock.now())
         assert number is not None and group_number is not None
+        # read-only properties in a PUT (an echoed document) are ignored
+        body = {k: v for k, v in body.items() if k not in ("inventory", "lastUpdated")}
         product = {
             **body,
             "productNumber": number,
@@ -378,6 +451,7 @@ class SimState:
             "lastUpdated": self.now_text(),
             "self": f"/products/{encode_id(number)}",
         }
+        self._show_inventory(product)
         self.products[number] = product
         return product
 

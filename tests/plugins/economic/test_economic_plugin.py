@@ -36,7 +36,12 @@ def test_plugin_registers_the_economic_adapter() -> None:
     assert spec.simulator.load() is EconomicSimulator
     caps = spec.capabilities
     assert caps.document_types == {DocumentType.INVOICE, DocumentType.ORDER}
-    assert spec.registers == (set(), {Register.ORDERS})  # from its protocols
+    # from its protocols: catalog read and written, stock read only (brygga_economic.catalog)
+    assert spec.registers == (
+        {Register.PRODUCTS, Register.PRICES, Register.STOCK},
+        {Register.ORDERS, Register.PRODUCTS, Register.PRICES},
+    )
+    assert not caps.campaign_price  # e-conomic products have no campaign price
     assert not caps.variants and not caps.price_lists and caps.lookup_by_reference
     assert caps.rate_limit is not None
     assert any("inventory module" in note for note in caps.notes)
