@@ -30,6 +30,8 @@ Behaviour chosen where the reference says [unknown]/[inferred] (modelled, not do
   Guests are created like everyone else.
 - Hostile answers: see :mod:`brygga_economic.api` (which failures are transient, paging that
   never follows ``nextPage`` links and stops on a loop).
+- Catalog (products, prices, stock): see :mod:`brygga_economic.catalog` (the lastUpdated
+  feed, writes only when a field differs, no variants, no campaign price, stock read-only).
 """
 
 from __future__ import annotations

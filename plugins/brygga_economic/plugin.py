@@ -21,7 +21,10 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             capabilities=CAPABILITIES,
             factory=create_adapter,
             adapter=EconomicAdapter,
-            description="Visma e-conomic (legacy REST): customers, invoices and orders",
+            description=(
+                "Visma e-conomic (legacy REST): customers, invoices and orders; products and "
+                "prices read and written, stock read (inventory module)"
+            ),
             simulator=LazySimulator("brygga_economic.simulator:EconomicSimulator"),
         )
     )
