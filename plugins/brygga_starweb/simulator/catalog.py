@@ -41,6 +41,13 @@ WEBHOOK_EVENTS = frozenset(
 MASTER_PRICELIST = 1
 ECOMMERCE_LOCATION = 1
 IN_STOCK, OUT_OF_STOCK = 1, 2
+#: the shop's default language (``GET /shop`` ``defaultLangCode``)
+SHOP_LANGUAGE = "sv"
+
+
+def vat_text(rate: Decimal | None) -> str | None:
+    """``defaultVatRate`` as the spec types it: a string (nullable), e.g. ``"25"``."""
+    return None if rate is None else format(rate.normalize(), "f")
 
 
 @dataclass
@@ -52,6 +59,9 @@ class SimVariant:
     stock_status_id: int = IN_STOCK
     stock_quantity: int | None = None
     ean: str = ""
+    weight: Decimal | None = None
+    #: the attribute value naming this variant (``name``); None for a lone variant
+    attribute_value_id: int | None = None
     #: pricelistId -> (priceExVat, specialPriceExVat)
     prices: dict[int, tuple[Decimal, Decimal | None]] = field(default_factory=dict)
     #: stockLocationId -> (stockStatusId, stockQuantity)
@@ -76,16 +86,30 @@ class SimVariant:
             "isActive": self.is_active,
             "stockStatusId": self.stock_status_id,
             "stockQuantity": self.stock_quantity,
-            "weightInKg": None,
+            "weightInKg": self.weight,
             "costPrice": None,
             "ean": self.ean or None,
             "mpn": None,
             "imageFileId": None,
+            "attributeValueLinks": (
+                [self.attribute_value_id] if self.attribute_value_id is not None else []
+            ),
         }
         if "prices" in includes:
             out["prices"] = {"data": [self.price_wire(p) for p in sorted(self.prices)]}
         if "attributeValues" in includes:
-            values = [{"name": self.name}] if self.name else []
+            values = (
+                [
+                    {
+                        "attributeValueId": self.attribute_value_id,
+                        "skuSuffix": "",
+                        "sortIndex": 0,
+                        "languages": [{"langCode": SHOP_LANGUAGE, "name": self.name}],
+                    }
+                ]
+                if self.name and self.attribute_value_id is not None
+                else []
+            )
             out["attributeValues"] = {"data": values}
         return out
 
@@ -98,6 +122,8 @@ class SimProduct:
     modified_at: datetime
     default_vat_rate: Decimal | None = None
     visibility: str = "visible"
+    #: ``externalId`` (brygga keeps the product's own SKU there when it groups variants)
+    external_id: str = ""
     variants: list[SimVariant] = field(default_factory=list)
 
     def variant(self, variant_id: int) -> SimVariant:
@@ -109,12 +135,14 @@ class SimProduct:
     def wire(self, includes: frozenset[str] = frozenset()) -> dict[str, Any]:
         out: dict[str, Any] = {
             "productId": self.product_id,
+            "externalId": self.external_id or None,
+            "externalIdType": None,
             "createdAt": iso(self.created_at),
             "modifiedAt": iso(self.modified_at),
             "type": "basic",
             "visibility": self.visibility,
             "visibilityPricelistIds": [],
-            "defaultVatRate": self.default_vat_rate,
+            "defaultVatRate": vat_text(self.default_vat_rate),
             "hasSeveralVariants": len(self.variants) > 1,
             "manufacturerId": None,
             "unitId": None,
@@ -126,8 +154,16 @@ class SimProduct:
             sub = frozenset({"prices"}) if "primaryVariant.prices" in includes else frozenset()
             out["primaryVariant"] = {"data": primary.wire(sub) if primary else None}
         if "languages" in includes:
-            out["languages"] = {"data": [{"langCode": "sv", "name": self.name}]}
+            out["languages"] = {"data": [self.language_wire()]}
         return out
+
+    def language_wire(self) -> dict[str, Any]:
+        return {
+            "langCode": SHOP_LANGUAGE,
+            "name": self.name,
+            "shortDescription": "",
+            "permalink": self.name.lower().replace(" ", "-"),
+        }
 
 
 @dataclass
@@ -183,9 +219,11 @@ class CatalogState:
         self.stock_locations = {ECOMMERCE_LOCATION: "Lager"}
         self.stock_statuses = {IN_STOCK: "inStock", OUT_OF_STOCK: "outOfStock", 3: "backOrder"}
         self.webhooks: dict[int, SimWebhook] = {}
+        self._attribute_values: dict[str, int] = {}
         self._next_product = 1
         self._next_variant = 1
         self._next_webhook = 1
+        self._next_attribute_value = 1
         if seed_catalog:
             self._seed(now)
 
@@ -196,6 +234,8 @@ class CatalogState:
             if product is None:
                 product = self.add_product(article.name, article.vat_rate, now)
                 by_product[article.product] = product
+                if article.variant:
+                    product.external_id = article.product
             variant = self.add_variant(product, article.sku, name=article.variant)
             variant.prices[MASTER_PRICELIST] = (article.price, None)
             variant.stocks[ECOMMERCE_LOCATION] = (IN_STOCK, Decimal(100))
@@ -212,8 +252,18 @@ class CatalogState:
             raise ApiError(400, "invalid_request", f"sku {sku!r} is already in use")
         variant = SimVariant(self._next_variant, sku, name=name)
         self._next_variant += 1
+        if name:
+            variant.attribute_value_id = self.attribute_value(name)
         product.variants.append(variant)
         return variant
+
+    def attribute_value(self, name: str) -> int:
+        """The id of the attribute value ``name`` (one registry for the whole shop)."""
+        found = self._attribute_values.get(name)
+        if found is None:
+            found = self._attribute_values[name] = self._next_attribute_value
+            self._next_attribute_value += 1
+        return found
 
     def add_webhook(self, name: str, event: str, url: str, status_id: int | None) -> SimWebhook:
         hook = SimWebhook(self._next_webhook, name, event, url, status_id)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from brygga_starweb.simulator.catalog import WEBHOOK_EVENTS, CatalogState, SimProduct, SimVariant
+from brygga_starweb.simulator.catalog import (
+    SHOP_LANGUAGE,
+    WEBHOOK_EVENTS,
+    CatalogState,
+    SimProduct,
+    SimVariant,
+)
 from brygga_starweb.simulator.http import (
     body_json,
     get_bool,
@@ -40,6 +47,34 @@ def _not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} was not found")
 
 
+def _vat(body: dict[str, Any]) -> Decimal | None:
+    """``defaultVatRate``: the spec types it as a (nullable) string; numbers are accepted."""
+    raw = body.get("defaultVatRate")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
+        raise _bad('defaultVatRate must be a string such as "25"')
+    try:
+        rate = Decimal(raw)
+    except InvalidOperation:
+        raise _bad("defaultVatRate must be a number from 0 to 100") from None
+    if not rate.is_finite() or not 0 <= rate <= 100:
+        raise _bad("defaultVatRate must be a number from 0 to 100")
+    return rate
+
+
+def _languages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    languages = body.get("languages") or []
+    if not isinstance(languages, list) or not all(isinstance(x, dict) for x in languages):
+        raise _bad("languages must be a list of {langCode, name}")
+    return languages
+
+
+def _has_links(body: dict[str, Any]) -> bool:
+    links = body.get("attributeValueLinks")
+    return isinstance(links, list) and bool(links) and all(isinstance(x, int) for x in links)
+
+
 class CatalogApi:
     def __init__(self, catalog: CatalogState, knobs: Knobs, now: Callable[[], datetime]) -> None:
         self.catalog = catalog
@@ -64,22 +99,58 @@ class CatalogApi:
         rows = [
             p
             for p in sorted(self.catalog.products.values(), key=lambda p: p.product_id)
-            if (sku is None or any(v.sku == sku for v in p.variants))
+            if (sku is None or self._sku_matches(p, sku))
             and (created is None or p.created_at >= created)
             and (updated is None or p.modified_at >= updated)
         ]
         chunk, meta = page_of(rows, request, self.knobs.page_size)
         return json_response({"data": [p.wire(wanted) for p in chunk], "meta": meta})
 
+    def _sku_matches(self, product: SimProduct, sku: str) -> bool:
+        """``filterSku``: any variant's SKU, or only the primary one (a knob: the spec does
+        not say which)."""
+        if self.knobs.filter_sku_matches_variants:
+            return any(v.sku == sku for v in product.variants)
+        return bool(product.variants) and product.variants[0].sku == sku
+
     async def create_product(self, request: Request) -> Response:
+        """``POST /products`` with ``ProductModelUpdatable``: languages, defaultVatRate,
+        visibility (default hidden), externalId and variants with their prices."""
         body = await body_json(request)
-        languages = body.get("languages") or []
-        if not isinstance(languages, list) or not all(isinstance(x, dict) for x in languages):
-            raise _bad("languages must be a list of {langCode, name}")
+        languages = _languages(body)
         name = next((str(x.get("name", "")) for x in languages), "")
-        product = self.catalog.add_product(name, get_decimal(body, "defaultVatRate"), self.now())
-        product.visibility = get_str(body, "visibility", 20) or product.visibility
+        variants = body.get("variants") or []
+        if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
+            raise _bad("variants must be a list of variant objects")
+        if len(variants) > 1 and not all(_has_links(v) for v in variants):
+            raise _bad(
+                "attributeValueLinks is mandatory for the variants of a product with several "
+                "variants"
+            )
+        for entry in variants:
+            sku = require(get_str(entry, "sku", 40), "variants[].sku")
+            if self.catalog.find_sku(sku) is not None:
+                raise _bad(f"sku {sku!r} is already in use")
+        visibility = get_str(body, "visibility", 20) or "hidden"
+        if visibility not in ("hidden", "visible", "pricelists"):
+            raise _bad("visibility must be hidden, visible or pricelists")
+        product = self.catalog.add_product(name, _vat(body), self.now())
+        product.visibility = visibility
+        product.external_id = get_str(body, "externalId", 40) or ""
+        for entry in variants:
+            self._new_variant(product, entry)
         return json_response({"data": product.wire(frozenset({"languages"}))}, 201)
+
+    def _new_variant(self, product: SimProduct, body: dict[str, Any]) -> SimVariant:
+        variant = self.catalog.add_variant(product, require(get_str(body, "sku", 40), "sku"))
+        self._write_variant(variant, body)
+        prices = body.get("prices") or []
+        if not isinstance(prices, list) or not all(isinstance(p, dict) for p in prices):
+            raise _bad("prices must be a list of {pricelistId, priceExVat, specialPriceExVat}")
+        for price in prices:
+            pricelist = require(get_int(price, "pricelistId"), "prices[].pricelistId")
+            self._write_price(product, variant, pricelist, price)
+        return variant
 
     async def product(self, request: Request) -> Response:
         product = self._product(request)
@@ -93,10 +164,51 @@ class CatalogApi:
         if visibility not in (None, "hidden", "visible", "pricelists"):
             raise _bad("visibility must be hidden, visible or pricelists")
         product.visibility = visibility or product.visibility
-        vat = get_decimal(body, "defaultVatRate")
+        vat = _vat(body)
         product.default_vat_rate = vat if vat is not None else product.default_vat_rate
+        external = get_str(body, "externalId", 40)
+        product.external_id = product.external_id if external is None else external
+        if "languages" in body:
+            for language in _languages(body):
+                if language.get("langCode") == SHOP_LANGUAGE:
+                    product.name = require(get_str(language, "name", 150), "languages[].name")
         self._touch(product)
         return json_response({"data": product.wire()})
+
+    async def languages(self, request: Request) -> Response:
+        product = self._product(request)
+        return json_response({"data": [product.language_wire()]})
+
+    async def language(self, request: Request) -> Response:
+        """One product language; the simulated shop has only its default language."""
+        product = self._product(request)
+        if request.path_params["lang_code"] != SHOP_LANGUAGE:
+            raise _not_found(f"Language {request.path_params['lang_code']!r} of the product")
+        if request.method != "GET":
+            body = await body_json(request)
+            name = get_str(body, "name", 150)
+            if request.method == "PUT":
+                name = require(name, "name")
+            product.name = product.name if name is None else name
+            self._touch(product)
+        return json_response({"data": product.language_wire()})
+
+    async def shop(self, request: Request) -> Response:
+        return json_response(
+            {
+                "data": {
+                    "name": "Butiken",
+                    "idCode": "butiken",
+                    "status": "open",
+                    "defaultLangCode": SHOP_LANGUAGE,
+                    "activeLangCodes": [SHOP_LANGUAGE],
+                    "baseCurrency": self.catalog.pricelists[min(self.catalog.pricelists)].currency,
+                    "defaultCustomerCountryCode": "SE",
+                    "generalDefaultVatRate": 25,
+                    "shopCountryCode": "SE",
+                }
+            }
+        )
 
     async def list_variants(self, request: Request) -> Response:
         product = self._product(request)
@@ -111,6 +223,11 @@ class CatalogApi:
         active = get_bool(body, "isActive")
         quantity = get_int(body, "stockQuantity")
         ean = get_str(body, "ean", 20)
+        weight = get_decimal(body, "weightInKg")
+        if weight is not None and weight < 0:
+            raise _bad("weightInKg must not be negative")
+        if "weightInKg" in body:
+            variant.weight = weight
         variant.is_active = variant.is_active if active is None else active
         variant.stock_status_id = status or variant.stock_status_id
         variant.stock_quantity = variant.stock_quantity if quantity is None else quantity
@@ -119,8 +236,12 @@ class CatalogApi:
     async def create_variant(self, request: Request) -> Response:
         product = self._product(request)
         body = await body_json(request)
-        variant = self.catalog.add_variant(product, require(get_str(body, "sku", 40), "sku"))
-        self._write_variant(variant, body)
+        if product.variants and not _has_links(body):
+            raise _bad(
+                "attributeValueLinks is mandatory for the variants of a product with several "
+                "variants"
+            )
+        variant = self._new_variant(product, body)
         self._touch(product)
         return json_response({"data": variant.wire()}, 201)
 
@@ -304,6 +425,8 @@ def catalog_routes(catalog: CatalogState, knobs: Knobs, now: Callable[[], dateti
         Route("/products", api.list_products, methods=["GET"]),
         Route("/products", api.create_product, methods=["POST"]),
         Route(product, api.product, methods=["GET", "PATCH", "DELETE"]),
+        Route(f"{product}/languages", api.languages, methods=["GET"]),
+        Route(product + "/languages/{lang_code}", api.language, methods=["GET", "PUT", "PATCH"]),
         Route(f"{product}/variants", api.list_variants, methods=["GET"]),
         Route(f"{product}/variants", api.create_variant, methods=["POST"]),
         Route(variant, api.variant, methods=["GET", "PATCH", "DELETE"]),
@@ -319,6 +442,7 @@ def catalog_routes(catalog: CatalogState, knobs: Knobs, now: Callable[[], dateti
         Route("/pricelists", api.list_pricelists, methods=["GET"]),
         Route("/pricelists/{pricelist_id:int}", api.get_pricelist, methods=["GET"]),
         Route("/stock-locations", api.stock_locations, methods=["GET"]),
+        Route("/shop", api.shop, methods=["GET"]),
         Route("/product-stock-statuses", api.stock_statuses, methods=["GET"]),
         Route("/web-hooks", api.list_webhooks, methods=["GET"]),
         Route("/web-hooks", api.create_webhook, methods=["POST"]),

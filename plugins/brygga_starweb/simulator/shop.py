@@ -16,7 +16,11 @@ reference is silent the simulator chooses, and the adapter must not rely on more
   ``shouldSendEmail``; with ``onOrderStatusChangeProcessPayment`` (default true) a reserved
   payment is captured on ``completed`` and cancelled on ``canceled``. Both are recorded in
   :meth:`StarwebSimulator.status_changes`.
-- ``filterSku`` on products matches any variant's SKU.
+- ``filterSku`` on products matches any variant's SKU (``filter_sku_matches_variants=False``:
+  only the primary variant's). ``updatedSince`` is inclusive. A product's ``modifiedAt`` moves
+  on every write to it, its languages, variants, prices and stock.
+- The shop has one language (``sv``), two price lists (the SEK master 1 and the customer
+  price list 2) and one stock location (1, the e-commerce one).
 - An order-level discount is an item with an empty SKU and a negative ``unitPrice``.
 """
 
@@ -38,6 +42,7 @@ from starlette.routing import Match, Route
 from brygga.clock import Clock, SystemClock
 from brygga.testing.simulators import Asgi, FaultInjector, Receive, Scope, Send, ShopSimulator
 from brygga_starweb.simulator.catalog import CatalogState
+from brygga_starweb.simulator.catalog_admin import CatalogAdmin
 from brygga_starweb.simulator.catalog_routes import catalog_routes
 from brygga_starweb.simulator.http import error_response, json_response
 from brygga_starweb.simulator.orders import order_routes
@@ -50,11 +55,13 @@ API_PREFIX = "/api/v2"
 _ERROR_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "not_allowed"}
 
 
-class StarwebSimulator:
+class StarwebSimulator(CatalogAdmin):
     """One simulated Starweb shop: in-memory state, an ASGI app, and knobs for hostile tests.
 
     The app serves both ``{base}/api/v2/...`` and ``{base}/...``. ``requests`` logs every
     request that reached the app as ``(method, path)``; ``tokens_issued`` counts tokens.
+    The catalog's control surface (``add_product``, ``set_price``, ``stock`` …) is
+    :class:`~brygga_starweb.simulator.catalog_admin.CatalogAdmin`.
     """
 
     kind = "starweb"
@@ -168,6 +175,9 @@ class StarwebSimulator:
         )
         response.headers.update(exc.headers or {})
         return response
+
+    def _now(self) -> datetime:
+        return self.state.now()
 
     # -- the ShopSimulator control surface ---------------------------------------------
 

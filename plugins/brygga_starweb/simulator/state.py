@@ -285,6 +285,9 @@ class Knobs:
     """Simulator settings tests may change at any time (hostile-server behaviour)."""
 
     page_size: int = 100
+    #: ``filterSku`` matches any variant's SKU (True) or only the primary variant's (False);
+    #: the spec says neither, so adapters must not rely on the first
+    filter_sku_matches_variants: bool = True
     #: page N+1 repeats the last row of page N
     duplicate_pages: bool = False
     #: how many more order list pages touch (bump ``modifiedAt`` of) the first row of the

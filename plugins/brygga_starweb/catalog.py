@@ -1,0 +1,692 @@
+"""The Starweb adapter's catalog side: articles read and written, prices, stock, price lists.
+
+Documented (OpenAPI spec 2.12.0 in starweb/shop-api-sdk-php; reference/shop-apis.md §2) and
+relied on: ``GET /products`` with ``updatedSince``, ``sortBy=productId`` and page-based
+paging (``meta.pagination``); list and detail calls return only the primary variant, so the
+others are read with ``GET /products/{id}/variants`` (unnecessary when
+``hasSeveralVariants`` is false); included children are wrapped as ``{"data": ...}``;
+``priceExVat`` and ``specialPriceExVat`` exclude VAT; ``POST /products`` takes the product
+with its variants and their prices; ``PUT …/stocks/{stockLocationId}`` needs both
+``stockStatusId`` and ``stockQuantity``; a variant of a product with several variants needs
+``attributeValueLinks``.
+
+Chosen where the spec is silent (the safe reading, said so in the code):
+
+- **Finding an SKU.** ``filterSku`` is used, but never trusted alone: a variant counts only
+  when its own ``sku`` is the one asked for, and SKUs it does not find are looked up in a
+  :class:`~brygga_starweb.catalog_index.SkuIndex` of the whole shop.
+- **Change feed.** Variants, prices and stock have no change filter of their own; a product's
+  ``modifiedAt`` is taken to move when they change (not documented). ``updatedSince`` is
+  sent as UTC at whole seconds and the window ``[since, until)`` is applied here.
+- **Price list.** Article prices go to the master price list, or, for another currency, the
+  active country price list in that currency. Customer price lists only take list prices.
+- **Stock** is written at the e-commerce stock location, keeping the level's stock status
+  (or, for a variant without a level there, ``inStock``/``outOfStock`` by quantity).
+- **Not written:** the product's visibility after creation, and an empty EAN or name (the
+  shop keeps its value: an empty field at the source is read as "not said").
+
+Partial (said so in :meth:`StarwebCatalog.put_article`): a further variant of an existing
+product is not created, because Starweb requires an attribute value for it and brygga does
+not create attribute values yet; the article fails with a sentence saying what to do.
+Volume prices (``min_quantity`` above 1) are not written either.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from brygga.catalog import Article, ArticleChange, ListPrice
+from brygga.errors import PermanentError
+from brygga.registers import (
+    PriceListSink,
+    PriceSink,
+    ProductSink,
+    ProductSource,
+    StockSink,
+    Written,
+)
+from brygga_starweb.catalog_index import SkuIndex
+from brygga_starweb.catalog_mapping import (
+    MAX_STOCK,
+    article_of,
+    check_sku,
+    new_product_body,
+    new_variant_body,
+    price_body,
+    product_changes,
+    product_sku_of,
+    utc_seconds,
+    variant_changes,
+)
+from brygga_starweb.catalog_wire import (
+    PricelistWire,
+    ProductWire,
+    ShopWire,
+    StockLocationWire,
+    StockStatusWire,
+    StockWire,
+    VariantWire,
+    decode_list,
+    decode_one,
+    decode_product_page,
+)
+from brygga_starweb.wire import Pagination
+
+__all__ = ["CATALOG_NOTES", "StarwebCatalog"]
+
+log = logging.getLogger(__name__)
+
+PRODUCT_INCLUDES = "primaryVariant,primaryVariant.prices,languages"
+VARIANT_INCLUDES = "prices,attributeValues"
+#: ``filterSku`` "Has to follow the pattern of /[A-Za-z0-9._-]+$/"
+FILTER_SKU = re.compile(r"^[A-Za-z0-9._-]+$")
+#: sentences kept of records the article streams skipped (bad shop data)
+SKIPPED_KEPT = 1000
+
+CATALOG_NOTES = (
+    "Starweb lists only a product's primary variant; brygga reads the others per product "
+    "(GET /products/{id}/variants) and keeps an SKU index of the shop, since filterSku is "
+    "not documented to match other variants.",
+    "Starweb has no change filter for variants, prices or stock: the product feed "
+    "(updatedSince) is assumed to move when they change.",
+    "Starweb needs an attribute value for each further variant of a product; brygga does "
+    "not create attribute values yet, so such a variant is reported for the merchant to add.",
+)
+
+
+@dataclass
+class Located:
+    """An SKU in the shop: its product, the variant (with its prices) and whether the
+    product has several variants."""
+
+    product: ProductWire
+    variant: VariantWire
+    several: bool
+
+    @property
+    def variant_path(self) -> str:
+        return f"products/{self.product.product_id}/variants/{self.variant.variant_id}"
+
+
+@dataclass
+class _CatalogCache:
+    """Shop reference data read once per adapter, and the SKU index."""
+
+    shop: ShopWire | None = None
+    pricelists: list[PricelistWire] | None = None
+    location: int | None = None
+    stock_statuses: list[StockStatusWire] | None = None
+    index: SkuIndex | None = None
+    #: sentences of shop records the article streams skipped (bad data), newest last
+    skipped: list[str] = field(default_factory=list)
+
+
+def _json(value: Any) -> Any:
+    """A request body for the JSON encoder: Decimals as numbers (Starweb's money is JSON
+    numbers; two-decimal amounts survive the float's shortest repr)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
+
+
+class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceListSink):
+    """The catalog registers of :class:`~brygga_starweb.adapter.StarwebAdapter` (a mixin:
+    it uses the adapter's ``_call`` and ``shop``)."""
+
+    _catalog_cache: _CatalogCache | None = None
+
+    if TYPE_CHECKING:  # provided by StarwebAdapter
+        shop: str
+
+        async def _call(
+            self,
+            method: str,
+            path: str,
+            what: str,
+            *,
+            params: dict[str, Any] | None = None,
+            json: Any = None,
+            ok: tuple[int, ...] = (200,),
+        ) -> httpx.Response: ...
+
+    @property
+    def _catalog(self) -> _CatalogCache:
+        if self._catalog_cache is None:
+            self._catalog_cache = _CatalogCache()
+        return self._catalog_cache
+
+    @property
+    def skipped_records(self) -> list[str]:
+        """Sentences naming shop records the article streams skipped (e.g. a variant
+        without SKU), for the error queue; each is also logged as a WARNING."""
+        return list(self._catalog.skipped)
+
+    def _skip(self, message: str) -> None:
+        log.warning("starweb shop %s: skipped: %s", self.shop, message)
+        skipped = self._catalog.skipped
+        skipped.append(message)
+        del skipped[:-SKIPPED_KEPT]
+
+    # -- reference data -----------------------------------------------------------------
+
+    async def _shop_info(self) -> ShopWire:
+        cache = self._catalog
+        if cache.shop is None:
+            response = await self._call("GET", "shop", f"Starweb shop {self.shop}: shop details")
+            cache.shop = decode_one(response.content, ShopWire, f"Starweb shop {self.shop}")
+        return cache.shop
+
+    async def _language(self) -> str:
+        return (await self._shop_info()).default_lang_code or "sv"
+
+    async def _pricelists(self) -> list[PricelistWire]:
+        cache = self._catalog
+        if cache.pricelists is None:
+            rows: list[PricelistWire] = []
+            async for chunk in self._pages("pricelists", {}, PricelistWire, "price lists"):
+                rows += chunk
+            cache.pricelists = rows
+        return cache.pricelists
+
+    async def _price_list_for(self, currency: str | None, sku: str) -> PricelistWire:
+        """The price list article prices go to: the master, or for another currency the
+        active country price list in it (never a customer price list)."""
+        lists = await self._pricelists()
+        master = next((p for p in lists if p.is_master), None)
+        if currency is None or (master is not None and master.currency_code == currency):
+            if master is None:
+                raise PermanentError(
+                    f"Starweb shop {self.shop} lists no master price list; check that the API "
+                    "client may read price lists"
+                )
+            return master
+        for pricelist in lists:
+            if (
+                pricelist.currency_code == currency
+                and pricelist.is_active
+                and not pricelist.is_customer_pricelist
+            ):
+                return pricelist
+        known = ", ".join(sorted({p.currency_code or "?" for p in lists}))
+        raise PermanentError(
+            f"SKU {sku}: Starweb shop {self.shop} has no active price list in {currency} "
+            f"(it has {known or 'none'}); add a country price list in {currency} in Starweb "
+            "admin or set the connection's currency for this shop"
+        )
+
+    async def _target_list(self, target: str, sku: str) -> PricelistWire:
+        """A price list named by id, name or externalId."""
+        for pricelist in await self._pricelists():
+            if target in (str(pricelist.pricelist_id), pricelist.name, pricelist.external_id):
+                return pricelist
+        raise PermanentError(
+            f"SKU {sku}: Starweb shop {self.shop} has no price list {target!r} (by id, name "
+            "or externalId); fix the price-list mapping of the connection"
+        )
+
+    async def _stock_location(self) -> int:
+        cache = self._catalog
+        if cache.location is None:
+            rows: list[StockLocationWire] = []
+            async for chunk in self._pages(
+                "stock-locations", {}, StockLocationWire, "stock locations"
+            ):
+                rows += chunk
+            chosen = [r for r in rows if r.ecommerce_stock_location] or (
+                rows if len(rows) == 1 else []
+            )
+            if not chosen:
+                raise PermanentError(
+                    f"Starweb shop {self.shop} has no e-commerce stock location; mark one in "
+                    "Starweb admin (Stock locations)"
+                )
+            cache.location = chosen[0].stock_location_id
+        return cache.location
+
+    async def _status_for(self, quantity: Decimal) -> int:
+        cache = self._catalog
+        if cache.stock_statuses is None:
+            rows: list[StockStatusWire] = []
+            async for chunk in self._pages(
+                "product-stock-statuses", {}, StockStatusWire, "stock statuses"
+            ):
+                rows += chunk
+            cache.stock_statuses = rows
+        wanted = "inStock" if quantity > 0 else "outOfStock"
+        for status in cache.stock_statuses:
+            if status.id_code == wanted:
+                return status.stock_status_id
+        raise PermanentError(
+            f"Starweb shop {self.shop} has no stock status {wanted!r}; it is a standard status, "
+            "so check that the API client may read product stock statuses"
+        )
+
+    # -- paging ---------------------------------------------------------------------------
+
+    async def _pages(
+        self, path: str, params: dict[str, Any], type_: type[Any], what: str
+    ) -> AsyncIterator[list[Any]]:
+        """Every page of a collection (a collection without ``meta`` is one page)."""
+        page = 1
+        while True:
+            response = await self._call(
+                "GET",
+                path,
+                f"Starweb shop {self.shop}: {what} page {page}",
+                params={**params, "page": page},
+            )
+            rows, pagination = decode_list(
+                response.content, type_, f"Starweb shop {self.shop}: {what} page {page}"
+            )
+            yield rows
+            if pagination is None or not rows or page >= pagination.total_pages:
+                return
+            page += 1
+
+    async def _product_pages(
+        self, params: dict[str, Any]
+    ) -> AsyncIterator[tuple[list[ProductWire], Pagination]]:
+        """Pages of ``GET /products`` sorted by productId; unreadable rows are skipped (and
+        reported). A total that shrinks under the walk (a product deleted) would move a row
+        past the cursor: the walk reads from page 1 again (rows may repeat; callers dedupe)."""
+        page, total, restarts = 1, None, 0
+        while True:
+            response = await self._call(
+                "GET",
+                "products",
+                f"Starweb shop {self.shop}: product list page {page}",
+                params={**params, "sortBy": "productId", "sortOrder": "ASC", "page": page},
+            )
+            rows, bad, pagination = decode_product_page(response.content, page)
+            for row in bad:
+                self._skip(row.message)
+            if total is not None and pagination.total < total and restarts < 3:
+                page, total, restarts = 1, None, restarts + 1
+                continue
+            total = pagination.total if total is None else total
+            yield rows, pagination
+            if (not rows and not bad) or page >= pagination.total_pages:
+                return
+            page += 1
+
+    async def _variants(self, product: ProductWire) -> list[VariantWire]:
+        """Every variant with its prices: the included primary one, or all of them from
+        ``/products/{id}/variants`` when ``hasSeveralVariants`` (spec: list and detail calls
+        return only the primary variant)."""
+        if not product.has_several_variants:
+            primary = product.primary
+            if primary is not None and primary.prices is not None:
+                return [primary]
+        variants: list[VariantWire] = []
+        async for chunk in self._pages(
+            f"products/{product.product_id}/variants",
+            {"include": VARIANT_INCLUDES},
+            VariantWire,
+            f"product {product.product_id} variants",
+        ):
+            variants += chunk
+        return variants
+
+    # -- finding an SKU -------------------------------------------------------------------
+
+    async def _locate(self, sku: str) -> Located | None:
+        """The variant with exactly this SKU: by ``filterSku`` first (documented for "a
+        product with the specified SKU"), then by the SKU index (brought up to date on a
+        miss: a variant added since must not be created twice)."""
+        if FILTER_SKU.match(sku):
+            response = await self._call(
+                "GET",
+                "products",
+                f"SKU {sku}: Starweb product lookup",
+                params={"filterSku": sku, "include": PRODUCT_INCLUDES},
+            )
+            rows, _ = decode_list(response.content, ProductWire, f"SKU {sku}: Starweb products")
+            for product in rows:
+                found = await self._in_product(product, sku)
+                if found is not None:
+                    return found
+        index = await self._index()
+        for attempt in range(2):
+            product_id = index.skus.get(sku)
+            if product_id is not None:
+                found = await self._in_product_id(product_id, sku)
+                if found is not None:
+                    return found
+                index.forget(sku)  # deleted or renamed since: read the shop again
+            if attempt == 0 and not await self._refresh(index, full=product_id is not None):
+                break
+        return None
+
+    async def _in_product(self, product: ProductWire, sku: str) -> Located | None:
+        variants = await self._variants(product)
+        for variant in variants:
+            if (variant.sku or "").strip() == sku:
+                return Located(product, variant, product.has_several_variants)
+        return None
+
+    async def _in_product_id(self, product_id: int, sku: str) -> Located | None:
+        product = await self._product(product_id, f"SKU {sku}")
+        return None if product is None else await self._in_product(product, sku)
+
+    async def _product(self, product_id: int, who: str) -> ProductWire | None:
+        response = await self._call(
+            "GET",
+            f"products/{product_id}",
+            f"{who}: Starweb product {product_id}",
+            params={"include": PRODUCT_INCLUDES},
+            ok=(200, 404),
+        )
+        if response.status_code == 404:
+            return None
+        return decode_one(response.content, ProductWire, f"{who}: Starweb product {product_id}")
+
+    async def _index(self) -> SkuIndex:
+        cache = self._catalog
+        if cache.index is None:
+            index = SkuIndex()
+            await self._refresh(index, full=True)
+            cache.index = index
+        return cache.index
+
+    async def _refresh(self, index: SkuIndex, *, full: bool) -> bool:
+        """Read the products changed since the newest one the index holds (all of them when
+        ``full``) into the index; False when nothing new was found."""
+        params: dict[str, Any] = {"include": "primaryVariant"}
+        if index.newest is not None and not full:
+            params["updatedSince"] = utc_seconds(index.newest)
+        before = (len(index.skus), index.newest)
+        async for products, _ in self._product_pages(params):
+            for product in products:
+                skus = [s for v in await self._index_variants(product) if (s := _sku(v))]
+                group = product_sku_of(product, skus[0] if skus else "", True)
+                index.add(product.product_id, skus, group, product.modified_at)
+        return full or (len(index.skus), index.newest) != before
+
+    async def _index_variants(self, product: ProductWire) -> list[VariantWire]:
+        if not product.has_several_variants and product.primary is not None:
+            return [product.primary]
+        return await self._variants(product)
+
+    async def _group(self, key: str) -> int | None:
+        """The product whose group key (``externalId``, or the primary variant's SKU) is
+        ``key``."""
+        index = await self._index()
+        if key not in index.groups and key not in index.skus:
+            await self._refresh(index, full=False)
+        return index.groups.get(key, index.skus.get(key))
+
+    # -- ProductSource ----------------------------------------------------------------------
+
+    async def changed_articles(
+        self, since: datetime, until: datetime
+    ) -> AsyncIterator[ArticleChange]:
+        """Every variant SKU of the products modified in ``[since, until)``."""
+        if since.tzinfo is None or until.tzinfo is None:
+            raise ValueError("since and until must be timezone-aware")
+        params = {"updatedSince": utc_seconds(since), "include": "primaryVariant"}
+        async for products, _ in self._product_pages(params):
+            for product in products:
+                if not since <= product.modified_at < until:
+                    continue
+                for variant in await self._index_variants(product):
+                    sku = _sku(variant)
+                    if sku is None:
+                        self._skip(_no_sku(product, variant))
+                        continue
+                    yield ArticleChange(sku=sku, modified_at=product.modified_at.astimezone(UTC))
+
+    async def fetch_article(self, sku: str) -> Article | None:
+        if not sku.strip():
+            return None
+        located = await self._locate(sku)
+        if located is None:
+            return None
+        pricelist = await self._price_list_for(None, sku)
+        return article_of(located.product, located.variant, pricelist, several=located.several)
+
+    async def all_articles(self) -> AsyncIterator[Article]:
+        """Every variant of every product, a product-list page at a time. A variant that
+        cannot be mapped (e.g. without SKU) is skipped, logged and kept in
+        :attr:`skipped_records`, so one bad record does not stop the initial sync."""
+        pricelist = await self._price_list_for(None, "(all)")
+        seen: set[int] = set()
+        async for products, _ in self._product_pages({"include": PRODUCT_INCLUDES}):
+            for product in products:
+                if product.product_id in seen:
+                    continue
+                seen.add(product.product_id)
+                for variant in await self._variants(product):
+                    try:
+                        article = article_of(
+                            product, variant, pricelist, several=product.has_several_variants
+                        )
+                    except PermanentError as exc:
+                        self._skip(str(exc))
+                        continue
+                    yield article
+
+    # -- ProductSink --------------------------------------------------------------------------
+
+    async def put_article(self, article: Article, *, create: bool, update: bool) -> Written:
+        """Create the article when missing, else write only what differs: the product's
+        name and VAT rate, the variant's active flag, EAN and weight, and its price in the
+        price list of ``article.currency``."""
+        check_sku(article.sku)
+        pricelist = await self._price_list_for(article.currency, article.sku)
+        located = await self._locate(article.sku)
+        if located is None:
+            if not create:
+                return "skipped"
+            await self._create(article, pricelist.pricelist_id)
+            return "created"
+        lang = await self._language()
+        writes = self._writes(located, article, pricelist.pricelist_id, lang)
+        if not writes:
+            return "unchanged"
+        if not update:
+            return "skipped"
+        what = f"SKU {article.sku}: Starweb product {located.product.product_id}"
+        for method, path, body, ok in writes:
+            await self._call(method, path, what, json=_json(body), ok=ok)
+        return "updated"
+
+    def _writes(
+        self, located: Located, article: Article, pricelist_id: int, lang: str
+    ) -> list[tuple[str, str, dict[str, Any], tuple[int, ...]]]:
+        product_path = f"products/{located.product.product_id}"
+        writes: list[tuple[str, str, dict[str, Any], tuple[int, ...]]] = []
+        if article.name and located.product.name != article.name:
+            body = {"langCode": lang, "name": article.name}
+            writes.append(("PATCH", f"{product_path}/languages/{lang}", body, (200,)))
+        if changes := product_changes(located.product, article):
+            writes.append(("PATCH", product_path, changes, (200,)))
+        if changes := variant_changes(located.variant, article):
+            if not article.ean:
+                changes.pop("ean", None)  # an empty EAN at the source: the shop keeps its own
+            if changes:
+                writes.append(("PATCH", located.variant_path, changes, (200,)))
+        if article.price is not None:
+            current = located.variant.price_in(pricelist_id)
+            body = price_body(pricelist_id, article)
+            if current is None:
+                writes.append(("POST", f"{located.variant_path}/prices", body, (200, 201)))
+            elif (current.price_ex_vat, current.special_price_ex_vat) != (
+                article.price,
+                article.campaign_price,
+            ):
+                path = f"{located.variant_path}/prices/{pricelist_id}"
+                writes.append(("PUT", path, body, (200,)))
+        return writes
+
+    async def _create(self, article: Article, pricelist_id: int) -> None:
+        """A new product with the article as its one variant, or (when ``product_sku`` names
+        a product of the shop) a further variant of it."""
+        index = await self._index()
+        group_key = article.product_sku if article.product_sku != article.sku else ""
+        group = await self._group(group_key) if group_key else None
+        if group is not None:
+            await self._create_variant(article, group, pricelist_id)
+            return
+        what = f"SKU {article.sku}: new Starweb product"
+        body = new_product_body(article, pricelist_id, await self._language())
+        response = await self._call("POST", "products", what, json=_json(body), ok=(201, 200))
+        created = decode_one(response.content, ProductWire, what)
+        index.add(created.product_id, [article.sku], group_key, None)
+
+    async def _create_variant(self, article: Article, product_id: int, pricelist_id: int) -> None:
+        product = await self._product(product_id, f"SKU {article.sku}")
+        if product is None:
+            raise PermanentError(
+                f"SKU {article.sku}: Starweb product {product_id} (product {article.product_sku}) "
+                "disappeared while brygga added a variant to it; retry"
+            )
+        if product.primary is not None:
+            # PARTIAL: Starweb requires attributeValueLinks for every variant of a product
+            # with several variants (spec, ProductVariantModel); brygga does not create
+            # attribute values yet.
+            raise PermanentError(
+                f"SKU {article.sku}: it is a variant of product {article.product_sku} (Starweb "
+                f"product {product_id}), and Starweb needs an attribute value for each further "
+                "variant, which brygga does not create yet; add the variant "
+                f"{article.variant_name or article.sku!r} with SKU {article.sku} to that "
+                "product in Starweb admin, and the next sync updates it"
+            )
+        what = f"SKU {article.sku}: new variant of Starweb product {product_id}"
+        body = new_variant_body(article, pricelist_id)
+        await self._call(
+            "POST", f"products/{product_id}/variants", what, json=_json(body), ok=(201, 200)
+        )
+        (await self._index()).add(product_id, [article.sku], "", None)
+
+    # -- PriceSink ----------------------------------------------------------------------------
+
+    async def _existing(self, sku: str, what: str) -> Located:
+        check_sku(sku)
+        located = await self._locate(sku)
+        if located is None:
+            raise PermanentError(
+                f"SKU {sku}: Starweb shop {self.shop} has no product or variant with this SKU, "
+                f"so its {what} cannot be set; create the article there (or let the products "
+                "flow create it), or correct the article number at the source"
+            )
+        return located
+
+    async def put_price(
+        self, sku: str, currency: str, price: Decimal, campaign_price: Decimal | None
+    ) -> Written:
+        """``priceExVat`` and ``specialPriceExVat`` (both excl. VAT, as given) of the
+        variant in the price list of ``currency``."""
+        for label, amount in (("price", price), ("campaign price", campaign_price)):
+            if amount is not None and (not amount.is_finite() or amount < 0):
+                raise PermanentError(
+                    f"SKU {sku}: {label} {amount} is below zero or not a number; Starweb "
+                    "prices are from 0 up (fix the price at the source)"
+                )
+        located = await self._existing(sku, "price")
+        pricelist = await self._price_list_for(currency, sku)
+        pid = pricelist.pricelist_id
+        current = located.variant.price_in(pid)
+        if current is not None and (current.price_ex_vat, current.special_price_ex_vat) == (
+            price,
+            campaign_price,
+        ):
+            return "unchanged"
+        body = {"pricelistId": pid, "priceExVat": price, "specialPriceExVat": campaign_price}
+        what = f"SKU {sku}: Starweb price in price list {pricelist.name or pid}"
+        if current is None:
+            path = f"{located.variant_path}/prices"
+            await self._call("POST", path, what, json=_json(body), ok=(201, 200))
+        else:
+            path = f"{located.variant_path}/prices/{pid}"
+            await self._call("PUT", path, what, json=_json(body))
+        return "updated"
+
+    # -- StockSink ----------------------------------------------------------------------------
+
+    async def put_stock(self, sku: str, quantity: Decimal) -> Written:
+        """The variant's level at the e-commerce stock location (``unchanged`` when it
+        already has this quantity)."""
+        if not quantity.is_finite() or abs(quantity) > MAX_STOCK:
+            raise PermanentError(
+                f"SKU {sku}: stock quantity {quantity} is outside what Starweb takes "
+                f"(-{MAX_STOCK} to {MAX_STOCK}); fix the quantity at the source"
+            )
+        located = await self._existing(sku, "stock")
+        location = await self._stock_location()
+        what = f"SKU {sku}: Starweb stock at location {location}"
+        path = f"{located.variant_path}/stocks/{location}"
+        response = await self._call("GET", path, what, ok=(200, 404))
+        current = (
+            decode_one(response.content, StockWire, what) if response.status_code == 200 else None
+        )
+        if current is not None and current.stock_quantity == quantity:
+            return "unchanged"
+        # the spec requires a stock status with every PUT: keep the merchant's, else the
+        # standard one for the quantity
+        status = (current.stock_status_id if current else None) or located.variant.stock_status_id
+        if status is None:
+            status = await self._status_for(quantity)
+        body = {"stockStatusId": status, "stockQuantity": quantity}
+        await self._call("PUT", path, what, json=_json(body))
+        return "updated"
+
+    # -- PriceListSink ------------------------------------------------------------------------
+
+    async def put_list_price(self, target_list: str, price: ListPrice) -> Written:
+        """``priceExVat`` of the variant in the Starweb price list ``target_list`` (its id,
+        name or externalId); its special price is left as it is."""
+        pricelist = await self._target_list(target_list, price.sku)
+        name = pricelist.name or str(pricelist.pricelist_id)
+        if price.min_quantity != 1:
+            # PARTIAL: volume prices (…/prices/{pricelistId}/volume/{quantity}) are not written
+            raise PermanentError(
+                f"SKU {price.sku}: a volume price from {price.min_quantity} in price list "
+                f"{name}; brygga does not write Starweb volume prices yet (set it in Starweb "
+                "admin, or leave volume prices out of the ERP's price list)"
+            )
+        if pricelist.currency_code and pricelist.currency_code != price.currency:
+            raise PermanentError(
+                f"SKU {price.sku}: price list {name} is in {pricelist.currency_code}, the "
+                f"price in {price.currency}; map the ERP price list to a Starweb price list "
+                "in the same currency"
+            )
+        located = await self._existing(price.sku, f"price in price list {name}")
+        pid = pricelist.pricelist_id
+        current = located.variant.price_in(pid)
+        if current is not None and current.price_ex_vat == price.price:
+            return "unchanged"
+        what = f"SKU {price.sku}: Starweb price in price list {name}"
+        body = {"pricelistId": pid, "priceExVat": price.price}
+        if current is None:
+            path = f"{located.variant_path}/prices"
+            await self._call("POST", path, what, json=_json(body), ok=(201, 200))
+        else:
+            path = f"{located.variant_path}/prices/{pid}"
+            await self._call("PATCH", path, what, json=_json(body))
+        return "updated"
+
+
+def _sku(variant: VariantWire) -> str | None:
+    return (variant.sku or "").strip() or None
+
+
+def _no_sku(product: ProductWire, variant: VariantWire) -> str:
+    where = f"Starweb product {product.product_id}"
+    if variant.variant_id is not None:
+        where += f", variant {variant.variant_id}"
+    return (
+        f"{where} has no SKU, so it cannot be matched with an article; give the variant an "
+        "SKU (article number) in Starweb admin"
+    )
