@@ -188,3 +188,12 @@ async def test_put_price_of_unknown_article_names_it(
         with pytest.raises(PermanentError, match=r"'FINNS-INTE' does not exist in e-conomic"):
             await adapter.put_price("FINNS-INTE", "SEK", Decimal(10), None)
     assert writes(sim) == []
+
+
+async def test_a_product_groups_key_that_is_no_vat_rate_is_a_config_error(
+    sim: EconomicSimulator, open_adapter: Any
+) -> None:
+    async with open_adapter(product_groups={"moms": 1}) as adapter:
+        with pytest.raises(ConfigError, match=r"product_groups: 'moms' is not a VAT rate"):
+            await adapter.put_article(article("NY-6"), create=True, update=True)
+    assert writes(sim) == []
