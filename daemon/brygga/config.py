@@ -11,6 +11,7 @@ import tomllib
 import typing
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ if typing.TYPE_CHECKING:
     from brygga.plugins import PluginHost
 
 __all__ = [
+    "CatalogConfig",
     "Config",
     "ConnectionConfig",
     "DaemonConfig",
@@ -37,6 +39,7 @@ __all__ = [
     "OrdersConfig",
     "PollConfig",
     "ResolvedConnection",
+    "ShopCatalogConfig",
     "StatusConfig",
     "StatusRule",
     "dec_hook",
@@ -132,6 +135,39 @@ class StatusConfig(_Section, frozen=True, kw_only=True):
     cancelled: StatusRule | None = None
 
 
+class ShopCatalogConfig(_Section, frozen=True, kw_only=True):
+    """One shop's catalog settings (``[connection.catalog.shops.<shop name>]``)."""
+
+    #: taken off the available quantity pushed to this shop (never below 0), e.g. 2 keeps two
+    #: pieces back for sales elsewhere
+    stock_buffer: Decimal = Decimal(0)
+    #: ERP price list → this shop's price list; ERP lists not named here stay out of the shop
+    price_lists: dict[str, str] = {}
+
+
+class CatalogConfig(_Section, frozen=True, kw_only=True):
+    """Products, prices, price lists and stock (``[connection.catalog]``)."""
+
+    #: products: create articles the target lacks
+    create: bool = True
+    #: products: update articles the target has when they differ
+    update: bool = True
+    #: first run: how far back the catalog change feeds are read
+    lookback: Duration = Duration(86400)
+    #: how much each poll re-reads of the previous window
+    overlap: Duration = Duration(300)
+    #: catalog items written at once, per register
+    workers: int = 1
+    #: per-shop settings, by shop name
+    shops: dict[str, ShopCatalogConfig] = {}
+
+    def shop(self, name: str) -> ShopCatalogConfig:
+        return self.shops.get(name, _NO_SHOP_SETTINGS)
+
+
+_NO_SHOP_SETTINGS = ShopCatalogConfig()
+
+
 class RegisterOverrides(_Section, frozen=True, kw_only=True):
     """Per-register master: ``shop``, ``erp`` or ``off``; unset follows the mode."""
 
@@ -153,6 +189,7 @@ class ConnectionConfig(_Section, frozen=True, kw_only=True):
     poll: PollConfig = PollConfig()
     orders: OrdersConfig = OrdersConfig()
     status: StatusConfig = StatusConfig()
+    catalog: CatalogConfig = CatalogConfig()
 
     def __repr__(self) -> str:
         # ``erp`` and ``shops`` are the raw tables, which may hold inline secrets
@@ -333,6 +370,26 @@ def _check_workers(conn: ConnectionConfig, source: Path, where: str) -> None:
             f"{source}: {where}.orders.workers: {conn.orders.workers} is out of range; use "
             f"{low} to {high} (orders sent at once; the default 2 suits most shops)"
         )
+    if not low <= conn.catalog.workers <= high:
+        raise ConfigError(
+            f"{source}: {where}.catalog.workers: {conn.catalog.workers} is out of range; use "
+            f"{low} to {high} (catalog items written at once per register; default 1)"
+        )
+
+
+def _check_catalog_shops(conn: ConnectionConfig, names: set[str], source: Path, where: str) -> None:
+    for name, shop in conn.catalog.shops.items():
+        if shop.stock_buffer < 0:
+            raise ConfigError(
+                f"{source}: {where}.catalog.shops.{name}.stock_buffer: {shop.stock_buffer} is "
+                "below zero; use 0 (no buffer) or the quantity to keep back, e.g. 2"
+            )
+        if name not in names:
+            known = ", ".join(sorted(names))
+            raise ConfigError(
+                f"{source}: {where}.catalog.shops.{name}: no shop of this connection is named "
+                f"{name!r}; name one of: {known}"
+            )
 
 
 def parse_config(text: str, *, source: Path) -> Config:
@@ -565,6 +622,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
         _check_timezone(conn.erp, erp_cfg, path, f"{where}.erp", shop=False)
         _check_settle(erp_spec, erp_cfg, path, f"{where}.erp")
         _check_poll(conn, local, path, where)
+        _check_catalog_shops(conn, names, path, where)
         resolved.append(
             ResolvedConnection(
                 config=conn,

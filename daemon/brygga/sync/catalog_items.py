@@ -1,0 +1,111 @@
+"""What a catalog work item carries and how written content is fingerprinted (changed-only writes).
+
+A catalog item is one (register, target instance, key) — the key is the SKU (for price lists:
+list, SKU and volume) — so one change at the source fans out to one item per target. Its
+payload names the source instance (several shops can be the source of one ERP) and, for price
+lists, the price itself (the feed is the only way to read it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+from brygga.catalog import Article, ListPrice
+from brygga.errors import PermanentError
+from brygga.store import Discovered, WorkItem
+
+__all__ = [
+    "NO_SKU",
+    "CatalogPayload",
+    "article_hash",
+    "catalog_record",
+    "content_hash",
+    "payload_of",
+    "plain",
+    "refuse_blank",
+]
+
+#: the key of a record its source reported without an SKU (an error record, never a write)
+NO_SKU = "(no SKU)"
+
+
+class CatalogPayload(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    #: the instance whose feed reported the change
+    source: str
+    #: price lists: the price as the feed reported it
+    list_price: ListPrice | None = None
+
+
+_ENCODER = msgspec.json.Encoder(decimal_format="string")
+_DECODER = msgspec.json.Decoder(CatalogPayload)
+
+
+def catalog_record(
+    key: str,
+    *,
+    source: str,
+    changed_at: datetime,
+    list_price: ListPrice | None = None,
+) -> Discovered:
+    """A reopening record for the store: one change of ``key`` seen at ``source``."""
+    if not key.strip():
+        key = f"{NO_SKU} {changed_at.isoformat(timespec='seconds')}"
+    payload = _ENCODER.encode(CatalogPayload(source=source, list_price=list_price))
+    return Discovered(key, True, changed_at, payload, reopen=True)
+
+
+def payload_of(item: WorkItem) -> CatalogPayload:
+    if not item.payload:
+        raise PermanentError(
+            f"{item.register} {item.external_id}: the record carries no source (queued by an "
+            "older version?); resolve it, the next change queues it again"
+        )
+    return _DECODER.decode(item.payload)
+
+
+def refuse_blank(item: WorkItem, source: str) -> None:
+    """A record reported without an SKU is an error record with a sentence."""
+    if item.external_id.startswith(NO_SKU):
+        raise PermanentError(
+            f"{item.register}: {source} reported an article without an SKU (article number), "
+            f"changed at {item.external_id.removeprefix(NO_SKU).strip()}; give it an article "
+            f"number in {source}, then resolve this record"
+        )
+
+
+def plain(value: Decimal | None) -> str:
+    """A Decimal as content: 5, 5.0 and 5.00 are the same quantity or price."""
+    if value is None:
+        return "-"
+    return format(value.normalize(), "f") if value else "0"
+
+
+def content_hash(parts: Iterable[object]) -> str:
+    """A short fingerprint of what a write puts in the target."""
+    text = "\x1f".join(plain(p) if isinstance(p, Decimal) or p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def article_hash(article: Article) -> str:
+    """The fingerprint of an article's content (its change time is not content)."""
+    return content_hash(
+        (
+            "article",
+            article.sku,
+            article.name,
+            article.product_sku,
+            article.variant_name,
+            article.currency,
+            article.price,
+            article.campaign_price,
+            article.vat_rate,
+            article.ean,
+            article.weight,
+            article.active,
+        )
+    )

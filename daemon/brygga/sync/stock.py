@@ -1,0 +1,187 @@
+"""The stock register: the ERP's levels pushed to every shop as *available* quantities.
+
+available = ERP quantity − what the connection's shop orders hold that are received but not
+yet transferred to the ERP − the shop's safety buffer, never below 0; so a push never undoes a
+sale in flight. An order holds stock from the moment the orders poller records it until its
+transfer is done (or it is skipped as cancelled, or a person resolves it); a failed order keeps
+holding it. The store knows which orders those are; their line quantities are read once per
+order (``fetch_order`` on its shop, by the first stock item that needs them) and recorded with
+that item's outcome, so later items get the sum with their claim.
+
+The sum is read with the claim, *before* the ERP level: an order that reaches the ERP in
+between is taken off twice for that one push (the shop shows less for a moment), never zero
+times (the shop never shows more than it should). Only changed levels are written: the claim
+carries the fingerprint of what was last written to the shop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from brygga.catalog import StockLevel
+from brygga.clock import Clock
+from brygga.errors import NothingToDo, PermanentError
+from brygga.models import LineKind, Order, Register
+from brygga.registers import OrderSource, StockSink, StockSource
+from brygga.store import (
+    Discovered,
+    Health,
+    OrderLines,
+    Outcome,
+    PendingOrder,
+    Reads,
+    Reservations,
+    Store,
+    WorkItem,
+)
+from brygga.sync.catalog_feed import CatalogFeed
+from brygga.sync.catalog_items import catalog_record, content_hash, plain, refuse_blank
+from brygga.sync.flow import PlanRow
+
+__all__ = ["REGISTER", "StockHandler", "available", "order_lines", "stock_plan"]
+
+REGISTER = Register.STOCK.value
+#: the register whose unfinished items hold stock
+HELD_BY = Register.ORDERS.value
+
+
+def available(quantity: Decimal, held: Decimal, buffer: Decimal) -> Decimal:
+    """What a shop may sell: the ERP's quantity less what orders hold and the buffer, ≥ 0."""
+    return max(Decimal(0), quantity - held - buffer)
+
+
+def order_lines(item_id: int, order: Order) -> OrderLines:
+    """The SKU quantities of an order's article lines (fees and discounts hold no stock)."""
+    totals: dict[str, Decimal] = {}
+    for line in order.lines:
+        if line.kind is LineKind.ITEM and line.sku:
+            totals[line.sku] = totals.get(line.sku, Decimal(0)) + line.quantity
+    return OrderLines(item_id, tuple(totals.items()))
+
+
+def _held_of(sku: str, learned: Iterable[OrderLines]) -> Decimal:
+    return sum((q for lines in learned for s, q in lines.quantities if s == sku), Decimal(0))
+
+
+@dataclass
+class StockHandler:
+    """Pushes one SKU's available quantity to one shop (the item's instance)."""
+
+    connection: str
+    source_name: str
+    source: StockSource
+    sinks: Mapping[str, StockSink]
+    #: the connection's shops, to read the lines of orders that hold stock
+    shops: Mapping[str, OrderSource]
+    clock: Clock
+    #: shop → quantity kept back
+    buffers: Mapping[str, Decimal] = field(default_factory=dict)
+    register: str = REGISTER
+
+    @property
+    def reads(self) -> Reads:
+        """The claim reads the last written level and what orders in flight hold."""
+        return Reads(written=True, reserved_by=HELD_BY)
+
+    async def handle(self, item: WorkItem) -> Outcome:
+        refuse_blank(item, self.source_name)
+        sku, shop = item.external_id, item.instance
+        sink = self.sinks.get(shop)
+        if sink is None:
+            raise PermanentError(
+                f"stock {sku}: shop {shop!r} is no longer in this connection's config (or "
+                "takes no stock); resolve the record"
+            )
+        held = item.reserved or Reservations(Decimal(0))
+        learned = await self._learn(sku, shop, held.unknown)
+        if held.more:
+            # more orders than one claim reads: record these, come back for the rest
+            return Outcome(
+                state="new",
+                next_attempt=self.clock.now(),
+                revisit=True,
+                error="reading the lines of the orders that hold stock first",
+                order_lines=learned,
+            )
+        level = await self.source.stock_of(sku)
+        if level is None:
+            raise NothingToDo(f"stock {sku}: {self.source_name} has no article {sku}")
+        buffer = self.buffers.get(shop, Decimal(0))
+        in_orders = held.quantity + _held_of(sku, learned)
+        quantity = available(level.quantity, in_orders, buffer)
+        digest = content_hash(("stock", quantity))
+        if digest == item.written:
+            return Outcome(
+                state="done",
+                result=f"{plain(quantity)} (unchanged)",
+                order_lines=learned,
+                health=Health(REGISTER, ok=True),
+            )
+        written = await sink.put_stock(sku, quantity)
+        how = (
+            f"{written}: available {plain(quantity)} = {self.source_name} "
+            f"{plain(level.quantity)} - {plain(in_orders)} in orders not yet transferred"
+        )
+        if buffer:
+            how += f" - buffer {plain(buffer)}"
+        return Outcome(
+            state="done",
+            result=plain(quantity),
+            written=digest,
+            order_lines=learned,
+            events=(("written", how),),
+            health=Health(REGISTER, ok=True),
+        )
+
+    async def _learn(
+        self, sku: str, shop: str, pending: Sequence[PendingOrder]
+    ) -> tuple[OrderLines, ...]:
+        """The lines of orders that hold stock and whose lines the store does not know."""
+        learned = []
+        for order in pending:
+            source = self.shops.get(order.instance)
+            if source is None:  # its shop left the config: nothing to read it from
+                learned.append(OrderLines(order.item_id, ()))
+                continue
+            try:
+                fetched = await source.fetch_order(order.external_id)
+            except PermanentError as exc:
+                raise PermanentError(
+                    f"stock {sku} for shop {shop}: order {order.external_id} of shop "
+                    f"{order.instance} holds stock, but it cannot be read ({exc}); fix the "
+                    "order, then retry this record"
+                ) from exc
+            learned.append(order_lines(order.item_id, fetched))
+        return tuple(learned)
+
+
+def _record(source: str, level: StockLevel, now: datetime) -> Discovered:
+    return catalog_record(level.sku, source=source, changed_at=level.modified_at)
+
+
+def stock_plan(
+    *,
+    handler: StockHandler,
+    store: Store,
+    interval: float,
+    lookback: float,
+    overlap: float,
+    workers: int = 1,
+) -> PlanRow:
+    """The stock row: the ERP's stock feed (one item per shop) and the push."""
+    feed = CatalogFeed[StockLevel](
+        connection=handler.connection,
+        register=REGISTER,
+        store=store,
+        clock=handler.clock,
+        feeds={handler.source_name: handler.source.changed_stock},
+        targets=list(handler.sinks),
+        record=_record,
+        interval=interval,
+        lookback=lookback,
+        overlap=overlap,
+    )
+    return PlanRow(handlers=(handler,), discoverers=(feed,), workers={REGISTER: workers})
