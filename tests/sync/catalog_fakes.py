@@ -47,11 +47,16 @@ class _Articles:
     articles: dict[str, Article] = field(default_factory=dict)
     changed: dict[str, datetime] = field(default_factory=dict)
     writes: list[Article] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
+    #: SKU → what reading it raises (data the adapter cannot map)
+    broken: dict[str, Exception] = field(default_factory=dict)
 
     def set(self, article: Article) -> None:
         self.articles[article.sku] = article
         self.changed[article.sku] = self.clock.now()
+
+    def touch(self, sku: str) -> None:
+        """The article's change time moves, its content does not."""
+        self.changed[sku] = self.clock.now()
 
     async def changed_articles(
         self, since: datetime, until: datetime
@@ -61,8 +66,8 @@ class _Articles:
                 yield ArticleChange(sku=sku, modified_at=when)
 
     async def fetch_article(self, sku: str) -> Article | None:
-        if sku in self.refuse:
-            raise PermanentError(self.refuse[sku])
+        if sku in self.broken:
+            raise self.broken[sku]
         return self.articles.get(sku)
 
     async def all_articles(self) -> AsyncIterator[Article]:

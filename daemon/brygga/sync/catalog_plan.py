@@ -13,9 +13,17 @@ from decimal import Decimal
 from brygga.clock import Clock
 from brygga.config import CatalogConfig, PollConfig
 from brygga.models import Register
-from brygga.registers import OrderSource, StockSink, StockSource
+from brygga.registers import (
+    OrderSource,
+    PriceSink,
+    ProductSink,
+    ProductSource,
+    StockSink,
+    StockSource,
+)
 from brygga.store import Store
 from brygga.sync.flow import PlanRow
+from brygga.sync.products import PricesHandler, ProductsHandler, article_row, catalog_feed
 from brygga.sync.stock import StockHandler, stock_plan
 
 __all__ = ["CATALOG_ROWS", "CatalogSides", "catalog_rows"]
@@ -35,9 +43,27 @@ class CatalogSides:
     clock: Clock
     settings: CatalogConfig = field(default_factory=CatalogConfig)
     poll: PollConfig = field(default_factory=PollConfig)
+    #: ``prices = "off"`` in ``[connection.registers]``: no prices are written at all
+    prices_turned_off: bool = False
 
     def master(self, register: Register) -> str:
         return self.masters.get(register, "off")
+
+    def sides(self, register: Register) -> tuple[dict[str, object], dict[str, object]]:
+        """(sources, targets) of ``register`` by instance name: the ERP or the shops."""
+        erp = {self.erp_name: self.erp}
+        shops = dict(self.shops)
+        return (erp, shops) if self.master(register) == "erp" else (shops, erp)
+
+    @property
+    def prices_with_products(self) -> bool:
+        """The products carry their prices: unless prices are mastered on the other side
+        (``combo``) or turned off in ``[connection.registers]`` (``ecom`` has no prices
+        register of its own: the shop's products go with their prices)."""
+        products, prices = self.master(Register.PRODUCTS), self.master(Register.PRICES)
+        if products == "off" or self.prices_turned_off:
+            return False
+        return prices in (products, "off")
 
     def feed_options(self, register: Register) -> dict[str, float]:
         return {
@@ -72,8 +98,63 @@ def _stock(sides: CatalogSides) -> PlanRow | None:
     )
 
 
+def _product_sources(found: Mapping[str, object]) -> dict[str, ProductSource]:
+    return {name: side for name, side in found.items() if isinstance(side, ProductSource)}
+
+
+def _products(sides: CatalogSides) -> PlanRow | None:
+    if sides.master(Register.PRODUCTS) == "off":
+        return None
+    found, targets = sides.sides(Register.PRODUCTS)
+    sources = _product_sources(found)
+    sinks = {name: side for name, side in targets.items() if isinstance(side, ProductSink)}
+    handler = ProductsHandler(
+        connection=sides.connection,
+        sources=sources,
+        sinks=sinks,
+        create=sides.settings.create,
+        update=sides.settings.update,
+        with_prices=sides.prices_with_products,
+    )
+    return _article_row(sides, Register.PRODUCTS, handler, sources, list(sinks))
+
+
+def _prices(sides: CatalogSides) -> PlanRow | None:
+    prices = sides.master(Register.PRICES)
+    if prices == "off" or prices == sides.master(Register.PRODUCTS):
+        return None  # none, or they go with the products
+    found, targets = sides.sides(Register.PRICES)
+    sources = _product_sources(found)
+    sinks = {name: side for name, side in targets.items() if isinstance(side, PriceSink)}
+    handler = PricesHandler(connection=sides.connection, sources=sources, sinks=sinks)
+    return _article_row(sides, Register.PRICES, handler, sources, list(sinks))
+
+
+def _article_row(
+    sides: CatalogSides,
+    register: Register,
+    handler: ProductsHandler | PricesHandler,
+    sources: Mapping[str, ProductSource],
+    targets: list[str],
+) -> PlanRow | None:
+    if not sources or not targets:
+        return None
+    feed = catalog_feed(
+        connection=sides.connection,
+        register=register.value,
+        store=sides.store,
+        clock=sides.clock,
+        sources=sources,
+        targets=targets,
+        **sides.feed_options(register),
+    )
+    return article_row(handler, feed, sides.settings.workers)
+
+
 #: one builder per catalog register
 CATALOG_ROWS: dict[Register, Callable[[CatalogSides], PlanRow | None]] = {
+    Register.PRODUCTS: _products,
+    Register.PRICES: _prices,
     Register.STOCK: _stock,
 }
 

@@ -1,0 +1,199 @@
+"""The products and prices registers: articles from their master side to the other side.
+
+Products: each changed article (a variant is its own article, matched on SKU) is read from its
+source and put to every target (create and/or update, as configured). Prices go with the
+products when both are mastered on the same side; when prices are mastered on the other side
+(``combo``: products from the shop, prices from the ERP), the products carry no prices and the
+prices register sets them on their own (``PriceSink``).
+
+Changed-only and echo suppression: the claim carries the fingerprint of what was last written
+for the item (register, target, SKU); an article whose content is the same costs no write. A
+value the daemon wrote that comes back through a change feed (the shop reports an article
+changed because its prices were just written) fingerprints the same, so it is not sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from brygga.catalog import Article, ArticleChange
+from brygga.clock import Clock
+from brygga.errors import NothingToDo, PermanentError
+from brygga.models import Register
+from brygga.registers import PriceSink, ProductSink, ProductSource
+from brygga.store import Discovered, Health, Outcome, Reads, Store, WorkItem
+from brygga.sync.catalog_feed import CatalogFeed
+from brygga.sync.catalog_items import (
+    article_hash,
+    catalog_record,
+    content_hash,
+    payload_of,
+    plain,
+    refuse_blank,
+)
+from brygga.sync.flow import PlanRow
+
+__all__ = ["PricesHandler", "ProductsHandler", "article_row", "catalog_feed", "fetch_article"]
+
+
+async def fetch_article(source: ProductSource, sku: str, register: str, name: str) -> Article:
+    """The article from its source; data it cannot hold (a negative price, a VAT rate out of
+    range) is an error record naming the SKU and the fix, never a stopped flow."""
+    try:
+        found = await source.fetch_article(sku)
+    except (ValueError, msgspec.ValidationError) as exc:
+        raise PermanentError(
+            f"{register} {sku}: {name} has data brygga cannot take ({exc}); correct the "
+            f"article in {name}; its next change sends it again"
+        ) from exc
+    if found is None:
+        raise NothingToDo(
+            f"{register} {sku}: {name} has no article {sku} any more; the other side keeps it"
+        )
+    return found
+
+
+def _source(sources: Mapping[str, ProductSource], item: WorkItem) -> tuple[str, ProductSource]:
+    name = payload_of(item).source
+    refuse_blank(item, name)
+    source = sources.get(name)
+    if source is None:
+        raise PermanentError(
+            f"{item.register} {item.external_id}: {name!r} is no longer a source of "
+            f"{item.register} in this connection's config; resolve the record"
+        )
+    return name, source
+
+
+def _no_target(item: WorkItem) -> PermanentError:
+    return PermanentError(
+        f"{item.register} {item.external_id}: {item.instance!r} is no longer a target of "
+        f"{item.register} in this connection's config; resolve the record"
+    )
+
+
+@dataclass
+class ProductsHandler:
+    """Puts one article to one target (the item's instance), created and/or updated."""
+
+    connection: str
+    sources: Mapping[str, ProductSource]
+    sinks: Mapping[str, ProductSink]
+    create: bool = True
+    update: bool = True
+    #: False when prices are mastered on the other side: the article goes without them
+    with_prices: bool = True
+    register: str = Register.PRODUCTS.value
+
+    @property
+    def reads(self) -> Reads:
+        return Reads(written=True)
+
+    async def handle(self, item: WorkItem) -> Outcome:
+        name, source = _source(self.sources, item)
+        sink = self.sinks.get(item.instance)
+        if sink is None:
+            raise _no_target(item)
+        article = await fetch_article(source, item.external_id, self.register, name)
+        if not self.with_prices:  # None: the target keeps its own prices
+            article = msgspec.structs.replace(article, price=None, campaign_price=None)
+        digest = article_hash(article)
+        if digest == item.written:
+            return _unchanged(self.register)
+        written = await sink.put_article(article, create=self.create, update=self.update)
+        if written == "skipped":
+            raise NothingToDo(
+                f"product {item.external_id} not written to {item.instance}: creating or "
+                "updating articles is switched off ([connection.catalog] create / update)"
+            )
+        return _written(self.register, written, item.instance, digest, f"from {name}")
+
+
+@dataclass
+class PricesHandler:
+    """Sets one article's ordinary and campaign price in one target (prices mastered on the
+    other side than products)."""
+
+    connection: str
+    sources: Mapping[str, ProductSource]
+    sinks: Mapping[str, PriceSink]
+    register: str = Register.PRICES.value
+
+    @property
+    def reads(self) -> Reads:
+        return Reads(written=True)
+
+    async def handle(self, item: WorkItem) -> Outcome:
+        name, source = _source(self.sources, item)
+        sink = self.sinks.get(item.instance)
+        if sink is None:
+            raise _no_target(item)
+        article = await fetch_article(source, item.external_id, self.register, name)
+        if article.price is None:
+            raise NothingToDo(f"price {item.external_id}: {name} gives the article no price")
+        parts = ("price", article.currency, article.price, article.campaign_price)
+        digest = content_hash(parts)
+        if digest == item.written:
+            return _unchanged(self.register)
+        written = await sink.put_price(
+            article.sku, article.currency, article.price, article.campaign_price
+        )
+        campaign = f", campaign {plain(article.campaign_price)}" if article.campaign_price else ""
+        note = f"{plain(article.price)} {article.currency}{campaign} from {name}"
+        return _written(self.register, written, item.instance, digest, note)
+
+
+def _unchanged(register: str) -> Outcome:
+    return Outcome(state="done", result="unchanged", health=Health(register, ok=True))
+
+
+def _written(register: str, written: str, target: str, digest: str, note: str) -> Outcome:
+    return Outcome(
+        state="done",
+        result=written,
+        written=digest,
+        events=(("written", f"{written} in {target} ({note})"),),
+        health=Health(register, ok=True),
+    )
+
+
+def _record(source: str, change: ArticleChange, now: datetime) -> Discovered:
+    return catalog_record(change.sku, source=source, changed_at=change.modified_at)
+
+
+def catalog_feed(
+    *,
+    connection: str,
+    register: str,
+    store: Store,
+    clock: Clock,
+    sources: Mapping[str, ProductSource],
+    targets: list[str],
+    interval: float,
+    lookback: float,
+    overlap: float,
+) -> CatalogFeed[ArticleChange]:
+    """The article change feeds of ``sources``, one item per target and SKU."""
+    return CatalogFeed[ArticleChange](
+        connection=connection,
+        register=register,
+        store=store,
+        clock=clock,
+        feeds={name: source.changed_articles for name, source in sources.items()},
+        targets=targets,
+        record=_record,
+        interval=interval,
+        lookback=lookback,
+        overlap=overlap,
+    )
+
+
+def article_row(
+    handler: ProductsHandler | PricesHandler, feed: CatalogFeed[ArticleChange], workers: int
+) -> PlanRow:
+    """A products or prices row: the feed and the handler."""
+    return PlanRow(handlers=(handler,), discoverers=(feed,), workers={handler.register: workers})
