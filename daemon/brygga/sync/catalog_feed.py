@@ -35,6 +35,9 @@ class CatalogFeed(Generic[C]):
     targets: Sequence[str]
     #: one change at a source instance → the record to queue (a reopening record)
     record: Callable[[str, C, datetime], Discovered]
+    #: (target, change) → whether the target takes it (e.g. a price list it has mapped);
+    #: None: every target takes every change
+    accepts: Callable[[str, C], bool] | None = None
     interval: float = 300.0
     #: first run: how far back the feed is read
     lookback: float = 86400.0
@@ -56,9 +59,9 @@ class CatalogFeed(Generic[C]):
         else:
             start = datetime.fromisoformat(position) - timedelta(seconds=self.overlap)
         queued = 0
-        page: list[Discovered] = []
+        page: list[tuple[C, Discovered]] = []
         async for change in self.feeds[instance](start, now):
-            page.append(self.record(instance, change, now))
+            page.append((change, self.record(instance, change, now)))
             if len(page) >= PAGE:
                 queued += await self._queue(page)
                 page = []
@@ -69,14 +72,16 @@ class CatalogFeed(Generic[C]):
         await self.store.status.success(self.connection, self.register, instance, now)
         return queued
 
-    async def _queue(self, page: Sequence[Discovered]) -> int:
+    async def _queue(self, page: Sequence[tuple[C, Discovered]]) -> int:
         queued = 0
         for target in self.targets:
+            accepts = self.accepts
+            records = [r for c, r in page if accepts is None or accepts(target, c)]
             queued += await self.store.items.enqueue_many(
                 connection=self.connection,
                 register=self.register,
                 instance=target,
-                records=page,
+                records=records,
                 now=self.clock.now(),
             )
         return queued

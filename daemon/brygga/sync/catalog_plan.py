@@ -15,6 +15,8 @@ from brygga.config import CatalogConfig, PollConfig
 from brygga.models import Register
 from brygga.registers import (
     OrderSource,
+    PriceListSink,
+    PriceListSource,
     PriceSink,
     ProductSink,
     ProductSource,
@@ -23,6 +25,7 @@ from brygga.registers import (
 )
 from brygga.store import Store
 from brygga.sync.flow import PlanRow
+from brygga.sync.price_lists import PriceListsHandler, price_lists_plan
 from brygga.sync.products import PricesHandler, ProductsHandler, article_row, catalog_feed
 from brygga.sync.stock import StockHandler, stock_plan
 
@@ -151,10 +154,32 @@ def _article_row(
     return article_row(handler, feed, sides.settings.workers)
 
 
+def _price_lists(sides: CatalogSides) -> PlanRow | None:
+    erp = sides.erp
+    if sides.master(Register.PRICE_LISTS) != "erp" or not isinstance(erp, PriceListSource):
+        return None
+    sinks = {name: shop for name, shop in sides.shops.items() if isinstance(shop, PriceListSink)}
+    handler = PriceListsHandler(
+        connection=sides.connection,
+        sinks=sinks,
+        mapping={name: dict(sides.settings.shop(name).price_lists) for name in sinks},
+    )
+    return price_lists_plan(
+        handler=handler,
+        source_name=sides.erp_name,
+        source=erp,
+        store=sides.store,
+        clock=sides.clock,
+        workers=sides.settings.workers,
+        **sides.feed_options(Register.PRICE_LISTS),
+    )
+
+
 #: one builder per catalog register
 CATALOG_ROWS: dict[Register, Callable[[CatalogSides], PlanRow | None]] = {
     Register.PRODUCTS: _products,
     Register.PRICES: _prices,
+    Register.PRICE_LISTS: _price_lists,
     Register.STOCK: _stock,
 }
 
