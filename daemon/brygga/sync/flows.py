@@ -9,10 +9,17 @@ from brygga.config import ResolvedConnection
 from brygga.models import Register
 from brygga.registers import Direction, protocols_for
 
-__all__ = ["IMPLEMENTED", "FlowRow", "flow_table"]
+__all__ = ["CATALOG", "IMPLEMENTED", "FlowRow", "flow_table", "masters"]
 
+#: the catalog registers (sync/catalog_plan.py builds their rows)
+CATALOG = frozenset({Register.PRODUCTS, Register.PRICES, Register.PRICE_LISTS, Register.STOCK})
 #: registers this version of the daemon actually runs; the rest are planned
 IMPLEMENTED = frozenset({Register.ORDERS})
+#: registers whose only source is the ERP: their master may be ``erp`` or ``off``
+_FROM_ERP_ONLY = {
+    Register.STOCK: "the ERP keeps the stock; the shops get what it can sell",
+    Register.PRICE_LISTS: "customer-group price lists are kept in the ERP",
+}
 
 _VERBS: dict[Direction, str] = {"reads": "supply", "writes": "receive"}
 
@@ -153,6 +160,12 @@ def _check(
                 "at-least-once: the ERP cannot look documents up by reference, so a crash "
                 "mid-send may duplicate one document"
             )
+    if register in _FROM_ERP_ONLY and master == "shop":
+        errors.append(
+            f"register {register.value}: flows from the ERP to the shops only "
+            f'({_FROM_ERP_ONLY[register]}); set {register.value} = "erp" or "off" in '
+            "[connection.registers]"
+        )
     if register is Register.PRICE_LISTS and master == "erp":
         if not erp_caps.price_lists:
             errors.append(
@@ -161,15 +174,78 @@ def _check(
         for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True):
             if not spec.capabilities.price_lists:
                 errors.append(f"register price_lists: shop {cfg.name!r} has no price lists")
+        notes.append(_price_list_mapping(conn))
     if register is Register.PRODUCTS:
         sides = [erp_caps.variants, *(s.capabilities.variants for s in conn.shop_specs)]
         if not all(sides):
             notes.append("variants sent as separate articles (one side has no variant structure)")
+    if register in CATALOG:
+        notes += _catalog_notes(conn, register, master)
     if register not in IMPLEMENTED:
         notes += ["planned: not run by this version yet", *_planned_gaps(gaps, register)]
     source = ", ".join(side.label for side in sources)
     target = ", ".join(side.label for side in targets)
     return source, target, errors, "; ".join(notes)
+
+
+def _price_list_mapping(conn: ResolvedConnection) -> str:
+    mapped = [
+        f"{shop} {source} -> {target}"
+        for shop, settings in sorted(conn.config.catalog.shops.items())
+        for source, target in sorted(settings.price_lists.items())
+    ]
+    if not mapped:
+        return "no list mapped yet: map ERP lists in [connection.catalog.shops.<shop>] price_lists"
+    return "mapped: " + ", ".join(mapped)
+
+
+def _catalog_notes(conn: ResolvedConnection, register: Register, master: str) -> list[str]:
+    """What the flow table says of a catalog register: how it runs for this connection."""
+    catalog = conn.config.catalog
+    products, prices = _master(conn, Register.PRODUCTS), _master(conn, Register.PRICES)
+    notes: list[str] = []
+    if register is Register.PRODUCTS:
+        switches = [w for w, on in (("create", catalog.create), ("update", catalog.update)) if on]
+        notes.append(" and ".join(switches) if switches else "create and update both off")
+        if prices != "off" and prices != master:
+            notes.append(f"without prices (prices from the {prices})")
+        elif prices == "off" and conn.config.registers.prices == "off":
+            notes.append("without prices (prices off)")
+        else:
+            notes.append("with prices")
+        notes.append("changed only")
+    if register is Register.PRICES:
+        if master == products:
+            notes.append("with the products")
+        else:
+            notes.append(
+                f"ordinary and campaign price on their own (products from the {products})"
+                if products != "off"
+                else "ordinary and campaign price"
+            )
+    if register is Register.STOCK:
+        buffers = [
+            f"{name} {settings.stock_buffer}"
+            for name, settings in sorted(catalog.shops.items())
+            if settings.stock_buffer
+        ]
+        notes.append("available = ERP quantity - orders not yet in the ERP")
+        if buffers:
+            notes.append("buffer " + ", ".join(buffers))
+        notes.append("changed only")
+    return notes
+
+
+def masters(conn: ResolvedConnection) -> dict[Register, str]:
+    """Where each register this version runs is mastered for ``conn`` (``erp`` or ``shop``);
+    ``off`` for registers that are off, refused or not run by this version."""
+    rows = {row.register: row for row in flow_table(conn)}
+    return {
+        register: (
+            _master(conn, register) if register in IMPLEMENTED and rows[register].active else "off"
+        )
+        for register in Register
+    }
 
 
 def flow_table(conn: ResolvedConnection) -> list[FlowRow]:

@@ -20,9 +20,10 @@ from brygga.mappings import Mapping
 from brygga.models import Register
 from brygga.plugins import PluginHost
 from brygga.store import Store
+from brygga.sync.catalog_plan import CATALOG_ROWS, CatalogSides
 from brygga.sync.engine import Engine
 from brygga.sync.flow import Flow, PlanRow
-from brygga.sync.flows import flow_table
+from brygga.sync.flows import flow_table, masters
 from brygga.sync.observer import FlowObserver, NullObserver
 from brygga.sync.orders import OrdersHandler, orders_plan
 from brygga.timeutil import zone_info
@@ -63,8 +64,38 @@ def _orders(w: Wiring) -> PlanRow:
     return orders_plan(handler=handler, store=w.store, interval=conn.config.poll.orders)
 
 
+def _catalog_sides(w: Wiring) -> CatalogSides:
+    conn = w.conn
+    return CatalogSides(
+        connection=conn.name,
+        erp_name=conn.erp.name,
+        erp=w.erp,
+        shops=w.shops,
+        masters=masters(conn),
+        store=w.store,
+        clock=w.clock,
+        settings=conn.config.catalog,
+        poll=conn.config.poll,
+        prices_turned_off=conn.config.registers.prices == "off",
+    )
+
+
+def _catalog(register: Register) -> Callable[[Wiring], PlanRow]:
+    """The plan row of a catalog register (empty when it is off or not run)."""
+    build = CATALOG_ROWS[register]
+
+    def row(w: Wiring) -> PlanRow:
+        return build(_catalog_sides(w)) or PlanRow(handlers=())
+
+    row.__name__ = f"_{register.value}"
+    return row
+
+
 #: the flow plan: one row per register this version runs
-PLAN: tuple[Callable[[Wiring], PlanRow], ...] = (_orders,)
+PLAN: tuple[Callable[[Wiring], PlanRow], ...] = (
+    _orders,
+    *(_catalog(register) for register in CATALOG_ROWS),
+)
 
 
 def build_adapters(
