@@ -142,7 +142,8 @@ def _check(
     errors: list[str] = []
     notes: list[str] = []
     gaps = _gaps(sources, targets, register)
-    if register in IMPLEMENTED:
+    wrong_way = register in _FROM_ERP_ONLY and master == "shop"
+    if register in IMPLEMENTED and not wrong_way:
         errors += [_cannot(side, register, direction) for side, direction in gaps]
     erp_caps = conn.erp_spec.capabilities
     if register is Register.ORDERS:
@@ -160,7 +161,7 @@ def _check(
                 "at-least-once: the ERP cannot look documents up by reference, so a crash "
                 "mid-send may duplicate one document"
             )
-    if register in _FROM_ERP_ONLY and master == "shop":
+    if wrong_way:
         errors.append(
             f"register {register.value}: flows from the ERP to the shops only "
             f'({_FROM_ERP_ONLY[register]}); set {register.value} = "erp" or "off" in '
