@@ -33,7 +33,8 @@ Modelled rather than documented (choices made where the reference says [unknown]
   property that is not sortable). With ``inventory_module=True`` product groups say
   ``inventoryEnabled`` and their products carry the read-only ``inventory`` object
   (``available`` = ``inStock`` - ``orderedByCustomers``); a PUT's ``inventory`` is ignored.
-  The orders API is not refused with the module on (the real API refuses it; not modelled).
+  With the module on, creating orders (POST ``/orders/drafts``, ``/orders/sent``) is a 400,
+  as documented ("not supported for agreements with the inventory module"); reads still work.
 - Reference data (layouts 19/21, payment terms 1-4, VAT zones 1-3, customer groups 1-4,
   product groups 1-4 with their sales accounts and VAT accounts, units, SEK/EUR/NOK/DKK) is
   always there, since no agreement is without it; ``seed_catalog`` adds the fee articles and

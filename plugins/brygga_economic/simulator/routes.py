@@ -165,6 +165,14 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
         async def listing(request: Request) -> Response:
             if request.method == "POST":
                 assert create is not None
+                if state.inventory_module and path.startswith("/orders"):
+                    # documented: the orders API is not supported with the inventory module
+                    # (the real answer is unknown; a 400 with a hint stands in)
+                    raise fail(
+                        400,
+                        "The orders API is not supported for agreements with the inventory module.",
+                        "Use invoices (/invoices/drafts) on this agreement.",
+                    )
                 document = create(await read_body(request))
                 location = str(request.base_url).rstrip("/") + document.body["self"]
                 return _json(document.body, request, 201, {"Location": location})

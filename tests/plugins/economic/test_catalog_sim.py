@@ -101,3 +101,15 @@ async def test_put_echoing_inventory_does_not_change_stock(
     assert put.status_code == 200, put.text
     assert put.json()["name"] == "Te Earl Grey"
     assert put.json()["inventory"]["available"] == 5
+
+
+async def test_the_inventory_module_refuses_order_writes(sim: EconomicSimulator, api: Api) -> None:
+    # reference/erp-apis.md §1.6 Orders: "Not supported for agreements with the inventory
+    # module"; invoices still work
+    sim.set_inventory_module(True)
+    async with api() as client:
+        refused = await client.post("/orders/drafts", json={})
+        listed = await client.get("/orders/drafts")
+    assert refused.status_code == 400
+    assert "inventory module" in refused.json()["message"]
+    assert listed.status_code == 200

@@ -12,10 +12,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
+from economic_support import economic_config
 
+from brygga.adapters import AdapterContext
 from brygga.catalog import Article
 from brygga.clock import FakeClock
+from brygga.errors import PermanentError
+from brygga.http.client import HttpContext
+from brygga.http.ratelimit import RateLimiterRegistry
+from brygga_economic.adapter import EconomicAdapter
 from brygga_economic.simulator import EconomicSimulator
 
 pytestmark = pytest.mark.anyio
@@ -192,3 +199,33 @@ async def test_all_articles_streams_page_by_page(sim: EconomicSimulator, open_ad
     assert product_gets(sim) == -(-total // 4)
     # one VAT chain read per product group, not per product
     assert sum(1 for _, path in sim.requests if path.endswith("/sales-accounts")) <= 4
+
+
+async def test_a_server_that_ignores_skippages_stops_the_feed(
+    sim: EconomicSimulator, clock: FakeClock
+) -> None:
+    # hostile: every page is the first one, with a nextPage link; brygga must not loop
+    page = {
+        "collection": [
+            {"productNumber": "A-1", "name": "A", "lastUpdated": "2026-01-01T00:00:00Z"}
+        ],
+        "pagination": {"results": 5, "nextPage": "https://restapi.e-conomic.com/products?x"},
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=page)
+
+    context = AdapterContext(
+        connection="test",
+        instance="economic",
+        http=HttpContext(
+            transport=httpx.MockTransport(answer), clock=clock, limiters=RateLimiterRegistry(clock)
+        ),
+    )
+    adapter = EconomicAdapter(economic_config(sim, page_size=1), context)
+    try:
+        with pytest.raises(PermanentError, match="same page twice"):
+            async for _ in adapter.changed_articles(START, START + timedelta(seconds=1)):
+                pass
+    finally:
+        await adapter.aclose()
