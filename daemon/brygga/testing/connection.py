@@ -1,10 +1,11 @@
-"""A connection wired to simulators in-process: the real orders flow between them, for tests.
+"""A connection wired to simulators in-process: the real flows between them, for tests.
 
 Plugin authors run the core flow against their own adapter's simulator (the connection harness
 example in :mod:`brygga.testing`). Simulators come from the installed plugins
 (``AdapterSpec.simulator``) and are reached through
 :class:`~brygga.testing.routing.RoutingTransport`, so nothing listens on a socket. The store
-needs asyncio.
+needs asyncio. The catalog registers run only when asked for (``catalog=True``), so the orders
+tests see the orders flow alone; ``shops`` adds further simulated shops (multishop).
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ __all__ = ["ERP_HOST", "SHOP_HOST", "Routes", "SimulatedConnection", "default_ro
 
 SHOP_HOST = "shop.test"
 ERP_HOST = "erp.test"
+#: the catalog registers, off unless a test asks for them (the orders tests run orders alone)
+CATALOG_OFF = {"products": "off", "prices": "off", "stock": "off", "price_lists": "off"}
+
+
+def shop_host(name: str, first: bool) -> str:
+    """The host a simulated shop answers on: the first is ``shop.test``, more are
+    ``<name>.shop.test``."""
+    return SHOP_HOST if first else f"{name}.{SHOP_HOST}"
+
+
 #: builds the host → ASGI app table from the two simulators (tests put proxies in between)
 Routes = Callable[[Any, Any], MappingT[str, Any]]
 
@@ -70,6 +81,8 @@ class SimulatedConnection:
     shop_name: str = "se"
     #: field mappings the flow runs (a plugin author's own, to see them run)
     mappings: Sequence[Mapping] = ()
+    #: every simulated shop by name (``shop`` is the first)
+    shops: dict[str, Any] = field(default_factory=dict)
 
     @property
     def store(self) -> Store:
@@ -108,6 +121,9 @@ class SimulatedConnection:
         orders: MappingT[str, Any] | None = None,
         clock: Clock | None = None,
         routes: Routes = default_routes,
+        catalog: bool = False,
+        shops: Sequence[str] = ("se",),
+        catalog_config: MappingT[str, Any] | None = None,
     ) -> AsyncIterator[Self]:
         """Build both simulators, write and load a config, open the store; close it all after.
 
@@ -115,13 +131,26 @@ class SimulatedConnection:
         rate limiters and the token cache run on it, so rate-limit waits move the fake time
         instead of sleeping. Without one, everything runs on the system clock. The
         simulators keep their own time unless given a clock in ``shop_options`` /
-        ``erp_options``."""
+        ``erp_options``.
+
+        ``catalog``: run the catalog registers the mode gives (price lists stay off: e-conomic
+        has none); ``catalog_config`` is the ``[connection.catalog]`` section. ``shops``: the
+        names of the simulated shops (each its own simulator, built with ``shop_options``)."""
         host = PluginHost()
         shop_spec, erp_spec = host.adapters[shop_kind], host.adapters[erp_kind]
         if shop_spec.simulator is None or erp_spec.simulator is None:
             raise LookupError(f"{shop_kind} or {erp_kind} ships no simulator")
-        shop: Any = shop_spec.simulator(**(shop_options or {}))
+        simulated: dict[str, Any] = {
+            name: shop_spec.simulator(**(shop_options or {})) for name in shops
+        }
+        shop: Any = simulated[shops[0]]
         erp: Any = erp_spec.simulator(**(erp_options or {}))
+        registers = {"price_lists": "off"} if catalog else CATALOG_OFF
+        sections: dict[str, MappingT[str, Any]] = {
+            "orders": {"overlap": "5m", "lookback": "1h", **(orders or {})}
+        }
+        if catalog_config:
+            sections["catalog"] = catalog_config
         path = write_config(
             directory / "brygga.toml",
             state=str(directory / "state.db"),
@@ -129,20 +158,27 @@ class SimulatedConnection:
             erp={**erp.adapter_config(f"http://{ERP_HOST}"), **(erp_config or {})},
             shops=[
                 {
-                    **shop.adapter_config(f"http://{SHOP_HOST}/api/v2", name="se"),
+                    **sim.adapter_config(f"http://{shop_host(name, index == 0)}/api/v2", name=name),
                     **(shop_config or {}),
                 }
+                for index, (name, sim) in enumerate(simulated.items())
             ],
-            connection={"mode": "erp", "registers": {"price_lists": "off"}, **(connection or {})},
-            sections={"orders": {"overlap": "5m", "lookback": "1h", **(orders or {})}},
+            connection={"mode": "erp", "registers": registers, **(connection or {})},
+            sections=sections,
         )
         loaded = load_checked(path, host)
+        apps = dict(routes(shop, erp))
+        for index, (name, sim) in enumerate(simulated.items()):
+            if index:
+                apps[shop_host(name, first=False)] = sim.app
         env = await cls.attach(
             shop=shop,
             erp=erp,
             loaded=loaded,
-            http=_http(RoutingTransport(routes(shop, erp)), clock),
+            http=_http(RoutingTransport(apps), clock),
         )
+        env.shops = simulated
+        env.shop_name = shops[0]
         try:
             yield env
         finally:
@@ -159,13 +195,15 @@ class SimulatedConnection:
     ) -> Self:
         """Wrap simulators and a config loaded elsewhere (close it with :meth:`close`); the
         connection runs on ``http.clock``."""
-        return cls(
+        env = cls(
             shop=shop,
             erp=erp,
             loaded=loaded,
             config_path=loaded.path,
             deps=Deps(store=await Store.open(loaded.state_path), http=http),
         )
+        env.shops = {env.shop_name: shop}
+        return env
 
     @property
     def directory(self) -> Path:
