@@ -15,6 +15,7 @@ from catalog_fakes import FakeErp, FakeShop
 from brygga.adapters import AdapterConfig, AdapterSpec, Capabilities, Role
 from brygga.clock import FakeClock
 from brygga.config import ResolvedConnection, load_config
+from brygga.errors import ConfigError
 from brygga.hookspecs import hookimpl
 from brygga.http.client import HttpContext
 from brygga.models import DocumentRef, DocumentType, Order, OrderChange, Register
@@ -202,3 +203,26 @@ async def test_the_wiring_runs_each_active_catalog_register(tmp_path: Path) -> N
         }
         off = _flow_registers(_conn(tmp_path, mode="ecom", registers={"products": "off"}), store)
         assert off == {"orders": ["s0"]}
+
+
+@pytest.mark.parametrize(
+    ("catalog", "expected"),
+    [
+        (
+            {"shops": {"dk": {"stock_buffer": 1}}},
+            "connection[0].catalog.shops.dk: no shop of this connection is named 'dk'; "
+            "name one of: s0",
+        ),
+        (
+            {"shops": {"s0": {"stock_buffer": -2}}},
+            "connection[0].catalog.shops.s0.stock_buffer: -2 is below zero",
+        ),
+        ({"workers": 0}, "connection[0].catalog.workers: 0 is out of range"),
+    ],
+)
+def test_catalog_settings_that_cannot_work_are_config_errors(
+    tmp_path: Path, catalog: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        _conn(tmp_path, catalog=catalog)
+    assert f"{tmp_path / 'brygga.toml'}: {expected}" in str(info.value)
