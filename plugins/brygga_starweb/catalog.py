@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from brygga.catalog import Article, ArticleChange, ListPrice
-from brygga.errors import PermanentError
+from brygga.errors import PermanentError, TransientError
 from brygga.registers import (
     PriceListSink,
     PriceSink,
@@ -90,6 +90,8 @@ VARIANT_INCLUDES = "prices,attributeValues"
 FILTER_SKU = re.compile(r"^[A-Za-z0-9._-]+$")
 #: sentences kept of records the article streams skipped (bad shop data)
 SKIPPED_KEPT = 1000
+#: how many times a product-list walk starts over because the list shrank under it
+RESTARTS = 3
 
 CATALOG_NOTES = (
     "Starweb lists only a product's primary variant; brygga reads the others per product "
@@ -312,7 +314,12 @@ class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceList
             rows, bad, pagination = decode_product_page(response.content, page)
             for row in bad:
                 self._skip(row.message)
-            if total is not None and pagination.total < total and restarts < 3:
+            if total is not None and pagination.total < total:
+                if restarts == RESTARTS:
+                    raise TransientError(
+                        f"Starweb shop {self.shop}: products kept disappearing while the "
+                        "product list was read; trying again later"
+                    )
                 page, total, restarts = 1, None, restarts + 1
                 continue
             total = pagination.total if total is None else total

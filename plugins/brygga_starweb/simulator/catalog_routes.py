@@ -104,7 +104,10 @@ class CatalogApi:
             and (updated is None or p.modified_at >= updated)
         ]
         chunk, meta = page_of(rows, request, self.knobs.page_size)
-        return json_response({"data": [p.wire(wanted) for p in chunk], "meta": meta})
+        body = json_response({"data": [p.wire(wanted) for p in chunk], "meta": meta})
+        if self.knobs.on_products_page is not None:
+            self.knobs.on_products_page(meta["pagination"]["current_page"])
+        return body
 
     def _sku_matches(self, product: SimProduct, sku: str) -> bool:
         """``filterSku``: any variant's SKU, or only the primary one (a knob: the spec does

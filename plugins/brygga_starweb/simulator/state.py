@@ -295,5 +295,7 @@ class Knobs:
     drift: int = 0
     #: called with the page number after each ``GET /orders`` page is computed
     on_orders_page: Callable[[int], None] | None = None
+    #: called with the page number after each ``GET /products`` page is computed
+    on_products_page: Callable[[int], None] | None = None
     #: per order id: mutates the emitted order JSON (garbage-payload tests)
     manglers: dict[int, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
