@@ -57,6 +57,7 @@ from brygga_starweb.catalog_index import SkuIndex
 from brygga_starweb.catalog_mapping import (
     MAX_STOCK,
     article_of,
+    check_article,
     check_sku,
     new_product_body,
     new_variant_body,
@@ -490,7 +491,7 @@ class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceList
         """Create the article when missing, else write only what differs: the product's
         name and VAT rate, the variant's active flag, EAN and weight, and its price in the
         price list of ``article.currency``."""
-        check_sku(article.sku)
+        check_article(article)
         pricelist = await self._price_list_for(article.currency, article.sku)
         located = await self._locate(article.sku)
         if located is None:

@@ -21,6 +21,7 @@ from brygga_starweb.catalog_wire import PricelistWire, ProductWire, VariantWire
 __all__ = [
     "MAX_STOCK",
     "article_of",
+    "check_article",
     "check_sku",
     "new_product_body",
     "new_variant_body",
@@ -65,6 +66,26 @@ def check_sku(sku: str) -> None:
         raise PermanentError(
             f"SKU {sku!r} does not fit Starweb's variant SKU (1 to {MAX_SKU} characters, no "
             "leading or trailing spaces); change the article number at the source"
+        )
+
+
+#: ``ProductLanguageModel.name`` and ``ProductVariantModel.ean`` maxLength
+MAX_NAME, MAX_EAN = 150, 20
+
+
+def check_article(article: Article) -> None:
+    """What Starweb would refuse with a bare 400, refused first with a sentence."""
+    check_sku(article.sku)
+    for field, value, limit in (("name", article.name, MAX_NAME), ("EAN", article.ean, MAX_EAN)):
+        if len(value) > limit:
+            raise PermanentError(
+                f"SKU {article.sku}: the {field} is {len(value)} characters, Starweb takes at "
+                f"most {limit}; shorten it at the source"
+            )
+    if article.weight is not None and (not article.weight.is_finite() or article.weight < 0):
+        raise PermanentError(
+            f"SKU {article.sku}: weight {article.weight} is not a weight in kg; fix it at the "
+            "source"
         )
 
 
