@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from catalog_fakes import FakeErp, FakeShop, catalog_flow, drain, poll
+from catalog_fakes import FakeErp, FakeShop, article, catalog_flow, drain, poll
 
 from brygga.catalog import StockLevel
 from brygga.clock import FakeClock
@@ -114,19 +114,25 @@ async def test_a_safety_buffer_per_shop_and_never_below_zero(store: Store) -> No
 
 async def test_bad_records_are_error_records_and_the_flow_goes_on(store: Store) -> None:
     clock, erp, shops = _sides()
-    shops["se"].lacks_skus.add("GONE-1")
+    shop = shops["se"]
+    shop.set(article("REFUSED-1", clock))
+    shop.lacks_skus.update({"REFUSED-1", "FEE-1"})  # FEE-1: an ERP article the shop lacks
     flow = catalog_flow(store, clock, erp, shops, masters=ERP_MASTER, orders=False)
-    erp.set_stock("GONE-1", 3)
+    erp.set_stock("REFUSED-1", 3)
+    erp.set_stock("FEE-1", 9)
     erp.set_stock("A-1", 2)
     erp.levels[""] = Decimal(1)  # an ERP article without an article number
     erp.level_changed[""] = clock.now()
     await poll(flow, "stock", clock)
-    assert sorted(await drain(flow, "stock")) == ["done", "failed", "failed"]
-    assert shops["se"].stock == {"A-1": Decimal(2)}
+    assert sorted(await drain(flow, "stock")) == ["done", "failed", "failed", "skipped"]
+    assert shop.stock == {"A-1": Decimal(2)}
     failed = await store.items.query(states=[ItemState.FAILED])
     errors = {item.external_id.split(" ")[0]: item.last_error for item in failed}
-    assert errors["GONE-1"] == "the shop has no article with SKU GONE-1"
+    assert errors["REFUSED-1"] == "the shop has no article with SKU REFUSED-1"
     assert "erp reported an article without an SKU (article number)" in errors["(no"]
+    [skipped] = await store.items.query(states=[ItemState.SKIPPED])
+    assert skipped.external_id == "FEE-1"
+    assert skipped.last_error.startswith("stock FEE-1: shop se has no article FEE-1")
 
 
 async def test_a_level_the_erp_no_longer_has_is_skipped(store: Store) -> None:

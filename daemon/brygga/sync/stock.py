@@ -8,6 +8,10 @@ holding it. The store knows which orders those are; their line quantities are re
 order (``fetch_order`` on its shop, by the first stock item that needs them) and recorded with
 that item's outcome, so later items get the sum with their claim.
 
+A shop that refuses a level because it lacks the article (ERPs keep articles no shop sells)
+makes the item skipped, not an error record, when the shop can read its articles
+(``ProductSource``) and says it has no such SKU.
+
 The sum is read with the claim, *before* the ERP level: an order that reaches the ERP in
 between is taken off twice for that one push (the shop shows less for a moment), never zero
 times (the shop never shows more than it should). Only changed levels are written: the claim
@@ -25,7 +29,7 @@ from brygga.catalog import StockLevel
 from brygga.clock import Clock
 from brygga.errors import NothingToDo, PermanentError
 from brygga.models import LineKind, Order, Register
-from brygga.registers import OrderSource, StockSink, StockSource
+from brygga.registers import OrderSource, ProductSource, StockSink, StockSource
 from brygga.store import (
     Discovered,
     Health,
@@ -120,7 +124,15 @@ class StockHandler:
                 order_lines=learned,
                 health=Health(REGISTER, ok=True),
             )
-        written = await sink.put_stock(sku, quantity)
+        try:
+            written = await sink.put_stock(sku, quantity)
+        except PermanentError:
+            if await _not_sold(sink, sku):
+                raise NothingToDo(
+                    f"stock {sku}: shop {shop} has no article {sku}, so it keeps no stock of it "
+                    "(the next change of its level looks again)"
+                ) from None
+            raise
         how = (
             f"{written}: available {plain(quantity)} = {self.source_name} "
             f"{plain(level.quantity)} - {plain(in_orders)} in orders not yet transferred"
@@ -156,6 +168,18 @@ class StockHandler:
                 ) from exc
             learned.append(order_lines(order.item_id, fetched))
         return tuple(learned)
+
+
+async def _not_sold(sink: StockSink, sku: str) -> bool:
+    """Whether a shop that refused a level simply lacks the article (the ERP keeps articles
+    no shop sells: fees, services): asked of shops that can read their articles, only after
+    a refusal, so it costs a request only then. Any doubt keeps the refusal an error."""
+    if not isinstance(sink, ProductSource):
+        return False
+    try:
+        return await sink.fetch_article(sku) is None
+    except Exception:  # the refusal stands; this was only a second look
+        return False
 
 
 def _record(source: str, level: StockLevel, now: datetime) -> Discovered:
