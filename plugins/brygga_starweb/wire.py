@@ -30,6 +30,7 @@ __all__ = [
     "decode_external_service",
     "decode_order",
     "decode_order_page",
+    "decode_order_row",
     "decode_statuses",
     "decode_token",
 ]
@@ -292,11 +293,24 @@ def _salvage(row: msgspec.Raw, page: int, index: int) -> UnreadableRow:
     )
 
 
+def decode_order_row(row: msgspec.Raw, shop_order_id: str) -> OrderWire:
+    """One order as a row of the order list (``GET /orders?include=…``) holds it in full."""
+    try:
+        return msgspec.json.decode(row, type=OrderWire)
+    except _DECODE_FAILURES as exc:
+        raise _garbage(f"Starweb order {shop_order_id}", exc, bytes(row)) from None
+
+
 def decode_order_page(
-    body: bytes, page: int, unreadable: list[UnreadableRow] | None = None
+    body: bytes,
+    page: int,
+    unreadable: list[UnreadableRow] | None = None,
+    full: dict[int, msgspec.Raw] | None = None,
 ) -> tuple[list[OrderSummary], Pagination]:
     """One page of ``GET /orders``. A bad row is a PermanentError naming its order id, or,
-    when ``unreadable`` is given, is appended there and skipped so the other rows count."""
+    when ``unreadable`` is given, is appended there and skipped so the other rows count.
+    ``full`` collects each readable row's raw JSON by order id (decoded later, and only for
+    the orders a transfer reads: :func:`decode_order_row`)."""
     try:
         raw = msgspec.json.decode(body, type=_RawPage)
     except _DECODE_FAILURES as exc:
@@ -305,6 +319,8 @@ def decode_order_page(
     for index, row in enumerate(raw.data):
         try:
             rows.append(msgspec.json.decode(row, type=OrderSummary))
+            if full is not None:
+                full[rows[-1].order_id] = row
         except _DECODE_FAILURES as exc:
             salvaged = _salvage(row, page, index)
             subject = (

@@ -119,6 +119,8 @@ def _setup(
                 "base_url": SHOP_URL,
                 "client_id": {"env": "BRYGGA_TEST_SW_ID"},
                 "client_secret": {"file": "sw-secret"},
+                # the leaks are provoked on each order's own read (GET /orders/{id})
+                "orders_from_list": False,
             }
         ],
         daemon={"shutdown_deadline": "5s"},

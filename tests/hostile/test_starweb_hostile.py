@@ -377,6 +377,7 @@ def _place(env: FlowEnv) -> list[str]:
     ]
 
 
+@pytest.mark.orders_read_alone
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 async def test_hostile_order_fails_alone(env: FlowEnv, case: Case) -> None:
     first, victim, last = _place(env)
@@ -446,6 +447,7 @@ LIST_CASES = [
 ]
 
 
+@pytest.mark.orders_read_alone
 @pytest.mark.parametrize("case", LIST_CASES, ids=[case.name for case in LIST_CASES])
 async def test_garbage_row_in_the_order_list_does_not_stop_discovery(
     env: FlowEnv, case: ListCase, caplog: pytest.LogCaptureFixture

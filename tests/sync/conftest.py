@@ -16,6 +16,10 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[SimulatedConnection]:
-    async with SimulatedConnection.open(tmp_path, shop_options={"seed": 3}) as opened:
+async def env(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[SimulatedConnection]:
+    # tests of the order's own read turn off reading orders in full with the order list
+    alone = request.node.get_closest_marker("orders_read_alone") is not None
+    async with SimulatedConnection.open(
+        tmp_path, shop_options={"seed": 3}, shop_config={"orders_from_list": not alone}
+    ) as opened:
         yield opened

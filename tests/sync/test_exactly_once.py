@@ -287,12 +287,12 @@ async def test_the_shops_time_zone_dates_the_document(tmp_path: Path) -> None:
         ) as env:
             flow = env.flow()
             oid = env.shop.place_order(lines=[("KAFFE-500", 1)], email="kund@example.se")
-            await flow.poll_once("se")
 
             def new_years_eve(order: dict[str, Any]) -> None:
                 order["createdAt"] = "2026-12-31T23:30:00+00:00"
 
             env.shop.mangle_order(oid, new_years_eve)
+            await flow.poll_once("se")
             assert await _step(flow) is ItemState.DONE
             [stored] = [
                 d

@@ -53,6 +53,7 @@ async def test_a_good_record_logs_no_warning(
     assert _warnings(caplog) == []
 
 
+@pytest.mark.orders_read_alone
 async def test_a_retry_logs_no_warning(env: FlowEnv, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     _place(env, "TE-100")

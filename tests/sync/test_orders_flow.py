@@ -142,6 +142,7 @@ async def test_unknown_sku_fails_one_record_and_others_proceed(env: FlowEnv) -> 
     assert env.copies(good) == 1
 
 
+@pytest.mark.orders_read_alone
 async def test_transient_shop_errors_retry_and_never_lose_the_order(env: FlowEnv) -> None:
     [oid] = _place(env)
     flow = env.flow()
