@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -19,7 +19,16 @@ from brygga_economic.simulator.filter import (
 )
 from brygga_economic.simulator.wire import to_json
 
-__all__ = ["FILTERABLE", "SORTABLE", "Lookup", "json_response", "paginate", "render", "sort_items"]
+__all__ = [
+    "FILTERABLE",
+    "SORTABLE",
+    "Lookup",
+    "SortedRows",
+    "json_response",
+    "paginate",
+    "render",
+    "sort_items",
+]
 
 #: an index's candidates for ``prop$eq:value`` (in the collection's order), or None when no
 #: index covers the property
@@ -134,6 +143,35 @@ def sort_items(
             reverse=descending,
         )
     return ordered
+
+
+class SortedRows(Sequence[Mapping[str, Any]]):
+    """A collection's resources in id order, sorted only when read: a lookup answered by an
+    index (and the count of the unfiltered collection) never sorts the whole collection."""
+
+    def __init__(self, table: Mapping[Any, Mapping[str, Any]]) -> None:
+        self._table = table
+        self._rows: list[Mapping[str, Any]] | None = None
+
+    def _all(self) -> list[Mapping[str, Any]]:
+        if self._rows is None:
+            self._rows = [self._table[key] for key in sorted(self._table)]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> Mapping[str, Any] | Sequence[Mapping[str, Any]]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        return iter(self._all())
 
 
 def render(value: Any, base: str) -> Any:

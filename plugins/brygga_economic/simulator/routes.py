@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,14 @@ from starlette.routing import Route
 
 from brygga_economic.simulator.documents import Documents, StoredDocument
 from brygga_economic.simulator.errors import Annotations, ApiError, error_body
-from brygga_economic.simulator.http import FILTERABLE, SORTABLE, Lookup, json_response, paginate
+from brygga_economic.simulator.http import (
+    FILTERABLE,
+    SORTABLE,
+    Lookup,
+    SortedRows,
+    json_response,
+    paginate,
+)
 from brygga_economic.simulator.state import SimState
 from brygga_economic.simulator.wire import decode_id
 
@@ -42,7 +49,7 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
 
     def paged(
         request: Request,
-        items: list[dict[str, Any]],
+        items: Sequence[Mapping[str, Any]],
         filterable: Collection[str],
         lookup: Lookup | None = None,
         sortable: Collection[str] | None = None,
@@ -87,7 +94,7 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
             customer = state.create_customer(await read_body(request), Annotations())
             location = f"{request.base_url}customers/{customer['customerNumber']}"
             return _json(customer, request, 201, {"Location": location})
-        items = [state.customers[n] for n in sorted(state.customers)]
+        items = SortedRows(state.customers)
         return _json(paged(request, items, FILTERABLE["customers"], customer_lookup), request)
 
     async def customer(request: Request) -> Response:
