@@ -82,6 +82,7 @@ from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import DocumentRef, Order, OrderChange
 from brygga.secrets import Secret
 from brygga_starweb.auth import TokenSource
+from brygga_starweb.catalog import StarwebCatalog
 from brygga_starweb.feed import OrderListWalk, unreadable_changes
 from brygga_starweb.mapping import map_order
 from brygga_starweb.wire import (
@@ -159,7 +160,7 @@ class StarwebConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     tracker_type: int | None = None
 
 
-class StarwebAdapter(ShopAdapter, StatusSink):
+class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
     """A Starweb shop seen through canonical models: the orders flow, and statuses back."""
 
     capabilities = CAPABILITIES

@@ -173,10 +173,13 @@ def test_plugins_lists_plugins_adapters_and_capabilities(
     assert re.search(r"^  starweb \(shop, plugin starweb\): ", out, re.M)
     assert re.search(r"^\s+document_types\s+invoice, order$", out, re.M)
     assert re.search(
-        r"^\s+protocols\s+OrderSource, ExportMark, StatusSink, RemoteVerifier$", out, re.M
+        r"^\s+protocols\s+OrderSource, ExportMark, StatusSink, ProductSource, ProductSink, "
+        r"PriceSink, StockSink, PriceListSink, RemoteVerifier$",
+        out,
+        re.M,
     )
-    assert re.search(r"^\s+reads\s+orders$", out, re.M)
-    assert re.search(r"^\s+writes\s+status$", out, re.M)
+    assert re.search(r"^\s+reads\s+orders, prices, products$", out, re.M)
+    assert re.search(r"^\s+writes\s+price_lists, prices, products, status, stock$", out, re.M)
     assert re.search(r"^\s+lookup_by_reference\s+True$", out, re.M)
     assert re.search(r"^\s+rate_limit\s+10/1s$", out, re.M)
     assert "note: " in out

@@ -99,16 +99,22 @@ class _Plugin:
 def test_first_party_registers_follow_from_their_protocols() -> None:
     adapters = PluginHost().adapters
     starweb, economic = adapters["starweb"], adapters["economic"]
+    catalog = {Register.PRODUCTS, Register.PRICES}
     assert starweb.registers == Registers(
-        reads=frozenset({Register.ORDERS}), writes=frozenset({Register.STATUS})
+        reads=frozenset({Register.ORDERS, *catalog}),
+        writes=frozenset({Register.STATUS, *catalog, Register.STOCK, Register.PRICE_LISTS}),
     )
     assert [p.__name__ for p in starweb.protocols] == [
         "OrderSource",
         "ExportMark",
         "StatusSink",
+        "ProductSource",
+        "ProductSink",
+        "PriceSink",
+        "StockSink",
+        "PriceListSink",
         "RemoteVerifier",
     ]
-    catalog = {Register.PRODUCTS, Register.PRICES}
     assert economic.registers == Registers(
         reads=frozenset({*catalog, Register.STOCK}),
         writes=frozenset({Register.ORDERS, *catalog}),
@@ -129,7 +135,10 @@ def test_capabilities_no_longer_claim_registers() -> None:
     facts = PluginHost().adapters["starweb"].capabilities
     assert not hasattr(facts, "reads") and not hasattr(facts, "writes")
     described = PluginHost().adapters["starweb"].describe()
-    assert (described["reads"], described["writes"]) == (["orders"], ["status"])
+    assert (described["reads"], described["writes"]) == (
+        ["orders", "prices", "products"],
+        ["price_lists", "prices", "products", "status", "stock"],
+    )
     assert described["protocols"][:3] == ["OrderSource", "ExportMark", "StatusSink"]
 
 

@@ -31,7 +31,11 @@ def test_registered_through_the_entry_point() -> None:
     assert (spec.kind, spec.role, spec.plugin) == ("starweb", Role.SHOP, "starweb")
     assert spec.config_type is StarwebConfig
     caps = spec.capabilities
-    assert spec.registers == ({Register.ORDERS}, {Register.STATUS})  # from its protocols
+    catalog = {Register.PRODUCTS, Register.PRICES}
+    assert spec.registers == (  # from its protocols
+        {Register.ORDERS, *catalog},
+        {Register.STATUS, *catalog, Register.STOCK, Register.PRICE_LISTS},
+    )
     assert caps.variants and caps.price_lists and caps.campaign_price and caps.webhooks
     assert caps.rate_limit is None  # Starweb publishes none
     assert any("modified-since" in note for note in caps.notes)
