@@ -123,6 +123,7 @@ async def test_a_fresh_file_gets_every_migration(tmp_path: Path) -> None:
             (3, "in-doubt writes, history pruning"),
             (4, "register counts"),
             (5, "adapter state"),
+            (6, "catalog"),
         ]
         await store.items.enqueue(
             connection="c", register="orders", instance="se", external_id="1", now=NOW, ready=True

@@ -480,32 +480,41 @@ class WorkItems:
         return from_ts(row[0]) if row and row[0] else None
 
 
+_INSERT = (
+    "INSERT INTO work_items (connection, register, instance, external_id,"
+    " idempotency_key, state, next_attempt, payload, source_time, created_at,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (idempotency_key) DO NOTHING"
+)
+_INSERT_REOPENING = (
+    "INSERT INTO work_items (connection, register, instance, external_id,"
+    " idempotency_key, state, next_attempt, payload, source_time, created_at,"
+    " updated_at, reopens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+    " ON CONFLICT (idempotency_key) DO NOTHING"
+)
+
+
 def _enqueue(
     tx: Tx, connection: str, register: str, instance: str, record: Discovered, stamp: str
 ) -> Enqueued:
     """Inside a transaction: record one discovered record (see :meth:`WorkItems.enqueue`)."""
     key = work_key(connection, register, instance, record.external_id)
     state = ItemState.NEW if record.ready else ItemState.WAITING
-    cursor = tx.execute(
-        "INSERT INTO work_items (connection, register, instance, external_id,"
-        " idempotency_key, state, next_attempt, payload, source_time, created_at,"
-        " updated_at, reopens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (idempotency_key) DO NOTHING",
-        (
-            connection,
-            register,
-            instance,
-            record.external_id,
-            key,
-            state.value,
-            stamp,
-            record.payload,
-            to_ts(record.source_time) if record.source_time else "",
-            stamp,
-            stamp,
-            1 if record.reopen else 0,
-        ),
+    values = (
+        connection,
+        register,
+        instance,
+        record.external_id,
+        key,
+        state.value,
+        stamp,
+        record.payload,
+        to_ts(record.source_time) if record.source_time else "",
+        stamp,
+        stamp,
     )
+    # a reopening (catalog) record says so; an order's insert is the one it always was
+    cursor = tx.execute(_INSERT_REOPENING if record.reopen else _INSERT, values)
     if cursor.rowcount:
         return Enqueued.CREATED
     if record.reopen:
