@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -115,6 +116,13 @@ class HttpContext:
 #: response when its headers came
 _SENT_AT = "brygga.sent_at"
 _ANSWERED_AT = "brygga.answered_at"
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(url: str) -> httpx.URL:
+    """``url`` parsed (httpx validates and quotes every part: tens of µs a URL); URLs are
+    immutable, so the ones a client sends again and again (a create's path) are parsed once."""
+    return httpx.URL(url)
 
 
 class RemoteClient:
@@ -233,7 +241,7 @@ class RemoteClient:
         if path.startswith(("http://", "https://")) or (params and "?" in path):
             return path, params
         query = str(httpx.QueryParams(params)) if params else ""
-        return httpx.URL(self._base + path + ("?" + query if query else "")), None
+        return _parsed(self._base + path + ("?" + query if query else "")), None
 
     async def _before_send(self, request: httpx.Request) -> None:
         """Every request, also one sent again: its turn at the limiter, then the time."""
