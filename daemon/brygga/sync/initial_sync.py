@@ -1,0 +1,412 @@
+"""The initial product sync: a source's whole catalog to its targets, streamed and checkpointed.
+
+``brygga sync products`` runs one :class:`InitialSync` per source. The source's articles are
+read with :meth:`~brygga.registers.ProductSource.all_articles` (one page in memory) and handled
+a batch at a time: each batch's SKUs are looked up in the checkpoint, put to every target
+(``ProductSink.put_article``, matched on SKU, so a repeated write is ``unchanged``, never a
+duplicate), and the batch's outcome is saved in one transaction. A run that is stopped (killed,
+Ctrl-C, the source stops answering) leaves the checkpoint; the next run skips the SKUs each
+target already got and says how many. So does a run in which something failed: the next one
+retries only what failed. A run that reads the whole catalog with no failure forgets the marks
+(the next run is a whole pass again). Every whole pass keeps the number of articles it read:
+the next run's progress total, for the ETA.
+
+Bad data is a failure naming the SKU and the fix, never a stopped run: an article without SKU,
+two articles with one SKU (the second is not copied), a negative price, anything a target
+refuses (e.g. a VAT rate it lacks). A source that cannot map one of its records may skip it
+and list it in ``skipped_records`` (Starweb does); those are failures too. A source whose
+stream itself breaks (e-conomic raises on an unreadable product) ends the pass with that
+sentence: fix the record and run again, the checkpoint makes that cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+import anyio
+import msgspec
+
+from brygga.catalog import Article
+from brygga.clock import Clock
+from brygga.errors import BryggaError, ConfigError, TransientError
+from brygga.registers import ProductSink, ProductSource
+from brygga.store.sync_checkpoint import Mark, SyncCheckpoint
+
+__all__ = [
+    "DONE",
+    "CountsArticles",
+    "Failure",
+    "InitialSync",
+    "SkipsRecords",
+    "Tally",
+    "Watcher",
+    "would_write",
+]
+
+#: what a target got that a resumed run need not redo
+DONE = frozenset({"created", "updated", "unchanged", "skipped"})
+#: failures kept for the summary; more are counted (memory stays flat on a very bad catalog)
+FAILURES_KEPT = 1000
+#: temporary or config errors in a row after which the pass stops (the target is down or the
+#: config wrong for every article, not one record's problem)
+STREAK = 20
+CENT = Decimal("0.01")
+
+
+@runtime_checkable
+class CountsArticles(Protocol):
+    """A source that can say cheaply how many articles :meth:`all_articles` will yield (for
+    the first run's ETA; without it the last whole run's count is used)."""
+
+    async def article_count(self) -> int | None: ...
+
+
+@runtime_checkable
+class SkipsRecords(Protocol):
+    """A source whose article stream skips records it cannot map, naming each in a sentence."""
+
+    @property
+    def skipped_records(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One article (or record) not copied: its SKU ("-" when it has none) and why, with the fix."""
+
+    sku: str
+    sentence: str
+
+
+@dataclass
+class Tally:
+    """What a pass did. Results count (article, target) pairs; ``articles`` counts articles
+    read from the source (the progress count)."""
+
+    source: str
+    targets: tuple[str, ...]
+    articles: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    #: pairs an earlier, stopped run had already done (not written again)
+    earlier: int = 0
+    #: articles the source is expected to yield (None: unknown), for the ETA
+    total: int | None = None
+    #: SKUs marked by a stopped run when this pass began (0: a fresh start)
+    resumed_from: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    failures_not_kept: int = 0
+    #: why the pass did not read the whole catalog ("" when it did)
+    stopped: str = ""
+
+    def count(self, result: str) -> None:
+        if result == "created":
+            self.created += 1
+        elif result == "updated":
+            self.updated += 1
+        elif result == "unchanged":
+            self.unchanged += 1
+        else:
+            self.skipped += 1
+
+    def fail(self, sku: str, sentence: str) -> Failure:
+        failure = Failure(sku or "-", sentence)
+        self.failed += 1
+        if len(self.failures) < FAILURES_KEPT:
+            self.failures.append(failure)
+        else:
+            self.failures_not_kept += 1
+        return failure
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.stopped
+
+
+class Watcher(Protocol):
+    """Shown progress: called as the pass goes (synchronous, no I/O but printing)."""
+
+    def started(self, tally: Tally) -> None: ...
+
+    def advanced(self, tally: Tally) -> None: ...
+
+    def failed(self, tally: Tally, failure: Failure) -> None: ...
+
+
+class _Quiet:
+    def started(self, tally: Tally) -> None:
+        return None
+
+    def advanced(self, tally: Tally) -> None:
+        return None
+
+    def failed(self, tally: Tally, failure: Failure) -> None:
+        return None
+
+
+def _money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT)
+
+
+def _differs(wanted: Article, current: Article) -> bool:
+    """Whether a write would change ``current``, judged on the fields both sides give."""
+    if wanted.name.strip() != current.name.strip() or wanted.active != current.active:
+        return True
+    pairs = (
+        (wanted.price, current.price),
+        (wanted.campaign_price, current.campaign_price),
+        (wanted.weight, current.weight),
+    )
+    if any(a is not None and b is not None and _money(a) != _money(b) for a, b in pairs):
+        return True
+    if wanted.price is not None and current.price is None:
+        return True
+    rates = (wanted.vat_rate, current.vat_rate)
+    if rates[0] is not None and rates[1] is not None and rates[0] != rates[1]:
+        return True
+    return bool(wanted.ean.strip()) and wanted.ean.strip() != current.ean.strip()
+
+
+def would_write(wanted: Article, current: Article | None, *, create: bool, update: bool) -> str:
+    """What ``put_article`` would answer (the dry run's estimate)."""
+    if current is None:
+        return "created" if create else "skipped"
+    if not _differs(wanted, current):
+        return "unchanged"
+    return "updated" if update else "skipped"
+
+
+@dataclass
+class _Batch:
+    """One batch's work: the marks to save and the articles still being written."""
+
+    marks: dict[str, Mark] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class InitialSync:
+    """One source's whole catalog to ``targets``; ``checkpoint`` None is the dry run (targets
+    are read and compared, nothing is written, not even the checkpoint)."""
+
+    source_name: str
+    source: ProductSource
+    targets: Mapping[str, ProductSink]
+    clock: Clock
+    checkpoint: SyncCheckpoint | None
+    create: bool = True
+    update: bool = True
+    #: False when prices are mastered on the other side: articles go without them
+    with_prices: bool = True
+    workers: int = 1
+    batch_size: int = 200
+    watcher: Watcher = field(default_factory=_Quiet)
+    _pass: int = 0
+    _halt: str = ""
+    _streak: int = 0
+    #: the dry run's SKUs seen (it keeps no checkpoint to find a second article with one)
+    _seen: set[str] = field(default_factory=set)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.checkpoint is None
+
+    async def run(self) -> Tally:
+        tally = Tally(self.source_name, tuple(self.targets))
+        if self.checkpoint is not None:
+            now = self.clock.now()
+            self._pass, tally.resumed_from, tally.total = await self.checkpoint.begin(now)
+        if isinstance(self.source, CountsArticles):
+            tally.total = await self.source.article_count() or tally.total
+        before = self._skipped_so_far()
+        self.watcher.started(tally)
+        stream = self.source.all_articles()
+        batches = _batches(stream, self.batch_size)
+        try:
+            async for batch, broken in batches:
+                await self._handle(batch, tally)
+                if self._halt:
+                    tally.stopped = self._halt
+                    break
+                if broken is not None:
+                    tally.stopped = (
+                        f"reading the catalog from {self.source_name} stopped after "
+                        f"{tally.articles} articles: {broken}; fix that and run again (the "
+                        "articles done so far are checkpointed and not written again)"
+                    )
+                    break
+        finally:
+            with anyio.CancelScope(shield=True):
+                await batches.aclose()
+                closing = getattr(stream, "aclose", None)
+                if closing is not None:
+                    await closing()
+        for sentence in self._skipped_since(before):
+            self.watcher.failed(tally, tally.fail("-", f"{self.source_name}: {sentence}"))
+        if not tally.stopped and self.checkpoint is not None:
+            await self.checkpoint.finish(tally.articles, self.clock.now(), forget=tally.ok)
+        return tally
+
+    # -- one batch ------------------------------------------------------------------------
+
+    async def _handle(self, batch: list[Article], tally: Tally) -> None:
+        marks = (
+            await self.checkpoint.lookup([a.sku.strip() for a in batch])
+            if self.checkpoint is not None
+            else {}
+        )
+        work = _Batch()
+        jobs: list[tuple[Article, str]] = []
+        for article in batch:
+            sku = article.sku.strip()
+            refusal = self._refusal(article, sku, marks, work)
+            if refusal:
+                self.watcher.failed(tally, tally.fail(sku, refusal))
+                tally.articles += 1
+                self.watcher.advanced(tally)
+                continue
+            earlier = marks.get(sku)
+            mark = Mark(self._pass, dict(earlier.targets) if earlier else {})
+            work.marks[sku] = mark
+            todo = [t for t in self.targets if mark.targets.get(t) not in DONE]
+            tally.earlier += len(self.targets) - len(todo)
+            if not todo:
+                tally.articles += 1
+                self.watcher.advanced(tally)
+                continue
+            work.pending[sku] = len(todo)
+            jobs.extend((article, target) for target in todo)
+        queue = iter(jobs)
+
+        async def worker() -> None:
+            for article, target in queue:  # the workers share one iterator: each job once
+                await self._job(article, target, work, tally)
+
+        try:
+            if self.workers <= 1 or len(jobs) <= 1:
+                await worker()
+            else:
+                async with anyio.create_task_group() as tg:
+                    for _ in range(min(self.workers, len(jobs))):
+                        tg.start_soon(worker)
+        finally:
+            if self.checkpoint is not None:  # also when cancelled: what was written is kept
+                with anyio.CancelScope(shield=True):
+                    await self.checkpoint.save(work.marks, self.clock.now())
+
+    def _refusal(
+        self, article: Article, sku: str, marks: Mapping[str, Mark], work: _Batch
+    ) -> str | None:
+        """Why the article is not copied at all (bad source data), or None."""
+        where = self.source_name
+        if not sku:
+            return (
+                f"{where}: the article {article.name.strip()!r} has no SKU, so it cannot be "
+                f"matched with anything; give it an SKU (article number) in {where}"
+            )
+        earlier = marks.get(sku)
+        again = sku in work.marks or (earlier is not None and earlier.seen_in == self._pass)
+        if self.dry_run:
+            again = again or sku in self._seen
+            self._seen.add(sku)
+        if again:
+            return (
+                f"{where} has two articles with SKU {sku}; the second ({article.name.strip()!r}) "
+                f"was not copied; give each article its own SKU in {where} and run again"
+            )
+        for label, amount in (("price", article.price), ("campaign price", article.campaign_price)):
+            if amount is not None and amount < 0:
+                return (
+                    f"{where}: article {sku} has the {label} {amount}, below zero; correct it "
+                    f"in {where} and run again"
+                )
+        return None
+
+    async def _job(self, article: Article, target: str, work: _Batch, tally: Tally) -> None:
+        sku = article.sku.strip()
+        result = "failed" if self._halt else await self._put(article, target, tally)
+        work.marks[sku].targets[target] = result
+        if result != "failed":
+            tally.count(result)
+        work.pending[sku] -= 1
+        if not work.pending[sku]:
+            tally.articles += 1
+            self.watcher.advanced(tally)
+
+    async def _put(self, article: Article, target: str, tally: Tally) -> str:
+        sku = article.sku.strip()
+        if not self.with_prices:
+            article = msgspec.structs.replace(article, price=None, campaign_price=None)
+        if article.sku != sku:
+            article = msgspec.structs.replace(article, sku=sku)
+        try:
+            if self.dry_run:
+                result = await self._compare(article, target)
+            else:
+                sink = self.targets[target]
+                result = await sink.put_article(article, create=self.create, update=self.update)
+        except (TransientError, ConfigError) as exc:
+            # one record's problem, or the target's or the config's: a streak stops the pass
+            self._streak += 1
+            if self._streak >= STREAK:
+                self._halt = (
+                    f"{target} failed {self._streak} times in a row ({exc}); fix that and run "
+                    "again: the run goes on where it stopped"
+                )
+            again = " (run again to retry)" if isinstance(exc, TransientError) else ""
+            self.watcher.failed(tally, tally.fail(sku, f"{target}: {exc}{again}"))
+            return "failed"
+        except (BryggaError, ValueError, msgspec.ValidationError) as exc:
+            self._streak = 0
+            self.watcher.failed(tally, tally.fail(sku, f"{target}: {exc}"))
+            return "failed"
+        self._streak = 0
+        return result
+
+    async def _compare(self, article: Article, target: str) -> str:
+        sink = self.targets[target]
+        if not isinstance(sink, ProductSource):
+            raise BryggaError(
+                f"{target} cannot be read, so the dry run cannot tell what would change; "
+                "run without --dry-run"
+            )
+        current = await sink.fetch_article(article.sku)
+        return would_write(article, current, create=self.create, update=self.update)
+
+    # -- records the source skipped ---------------------------------------------------------
+
+    def _skipped_so_far(self) -> list[str]:
+        return list(self.source.skipped_records) if isinstance(self.source, SkipsRecords) else []
+
+    def _skipped_since(self, before: list[str]) -> list[str]:
+        after = self._skipped_so_far()
+        if after[: len(before)] == before:
+            return after[len(before) :]
+        known = set(before)
+        return [sentence for sentence in after if sentence not in known]
+
+
+async def _batches(
+    stream: AsyncIterator[Article], size: int
+) -> AsyncGenerator[tuple[list[Article], BaseException | None], None]:
+    """``stream`` in lists of up to ``size``; a stream that breaks with a data or remote error
+    yields what it had with the error, and ends (a ConfigError goes up: nothing would work)."""
+    batch: list[Article] = []
+    broken: BaseException | None = None
+    try:
+        async for article in stream:
+            batch.append(article)
+            if len(batch) >= size:
+                yield batch, None
+                batch = []
+    except ConfigError:
+        raise
+    except (BryggaError, ValueError, msgspec.ValidationError) as exc:
+        broken = exc
+    if batch or broken is not None:
+        yield batch, broken
