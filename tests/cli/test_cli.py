@@ -75,7 +75,8 @@ def test_check_prints_the_flow_table(config_file: Path, capsys: pytest.CaptureFi
     assert rows["status"][:2] == ["economic", "starweb:se"]
     assert rows["stock"][:2] == ["economic", "starweb:se"]
     assert rows["price_lists"] == ["-", "-", "off"]
-    assert "planned" in rows["prices"][2]
+    assert rows["prices"][2] == "with the products"
+    assert "planned" in rows["status"][2]
     assert "variants sent as separate articles" in rows["products"][2]
     assert out.rstrip().endswith("config OK")
     assert f"state file {config_file.parent / 'state' / 'brygga.db'}" in out

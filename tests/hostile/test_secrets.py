@@ -38,6 +38,7 @@ from brygga.runtime.daemon import DaemonControl
 from brygga.store import ItemState, Store
 from brygga.sync.orders import WRITEBACK
 from brygga.testing import RoutingTransport, write_config
+from brygga.testing.connection import CATALOG_OFF
 from brygga_economic.simulator import EconomicSimulator
 from brygga_starweb.simulator import StarwebSimulator
 
@@ -124,7 +125,7 @@ def _setup(
             }
         ],
         daemon={"shutdown_deadline": "5s"},
-        connection={"mode": "erp", "registers": {"price_lists": "off"}, **sections},
+        connection={"mode": "erp", "registers": CATALOG_OFF, **sections},
         sections={"orders": {"overlap": "5m", "lookback": "1h"}},
     )
     loaded, _ = load(path)

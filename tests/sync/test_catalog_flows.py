@@ -21,17 +21,9 @@ from brygga.http.client import HttpContext
 from brygga.models import DocumentRef, DocumentType, Order, OrderChange, Register
 from brygga.plugins import PluginHost
 from brygga.store import Store
-from brygga.sync import flows
 from brygga.sync.flows import FlowRow, flow_table
 from brygga.sync.wiring import open_flow
 from brygga.testing import toml_config
-
-
-@pytest.fixture(autouse=True)
-def catalog_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The catalog registers as this version runs them once the first-party adapters
-    implement their protocols (IMPLEMENTED grows then; a no-op afterwards)."""
-    monkeypatch.setattr(flows, "IMPLEMENTED", flows.IMPLEMENTED | flows.CATALOG)
 
 
 class FakeConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):

@@ -115,7 +115,13 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             daemon={"shutdown_deadline": "5s", "log_level": "warning"},
             connection={
                 "mode": "erp",
-                "registers": {"price_lists": "off"},
+                # the demo shows the orders flow; its e-conomic has no inventory module
+                "registers": {
+                    "price_lists": "off",
+                    "products": "off",
+                    "prices": "off",
+                    "stock": "off",
+                },
                 "poll": {"orders": "1s"},
             },
             sections={"orders": {"overlap": "2m", "lookback": "10m", "workers": 2}},

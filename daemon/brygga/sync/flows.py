@@ -14,7 +14,7 @@ __all__ = ["CATALOG", "IMPLEMENTED", "FlowRow", "flow_table", "masters"]
 #: the catalog registers (sync/catalog_plan.py builds their rows)
 CATALOG = frozenset({Register.PRODUCTS, Register.PRICES, Register.PRICE_LISTS, Register.STOCK})
 #: registers this version of the daemon actually runs; the rest are planned
-IMPLEMENTED = frozenset({Register.ORDERS})
+IMPLEMENTED = frozenset({Register.ORDERS, *CATALOG})
 #: registers whose only source is the ERP: their master may be ``erp`` or ``off``
 _FROM_ERP_ONLY = {
     Register.STOCK: "the ERP keeps the stock; the shops get what it can sell",
