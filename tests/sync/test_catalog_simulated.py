@@ -33,8 +33,7 @@ async def _opened(tmp_path: Path, **options: Any) -> AsyncIterator[SimulatedConn
         shop_options={"seed": 3, "clock": clock},
         erp_options={"inventory_module": True, "clock": clock},
         catalog=True,
-        connection=STOCK_ONLY,
-        **options,
+        **{"connection": STOCK_ONLY, **options},
     ) as env:
         yield env
 
@@ -81,3 +80,25 @@ async def test_a_two_shop_connection_gets_stock_in_both_shops_less_an_order_in_f
         env.erp.set_stock("KAFFE-500", Decimal(30))  # a delivery arrives in the ERP
         await _push_stock(env, flow)
         assert (se.stock("KAFFE-500"), no.stock("KAFFE-500")) == (Decimal(27), Decimal(26))
+
+
+async def test_erp_mode_a_price_change_in_e_conomic_reaches_the_shop_once(
+    tmp_path: Path,
+) -> None:
+    products_only = {"registers": {"stock": "off", "price_lists": "off"}}
+    async with _opened(tmp_path, connection=products_only) as env:
+        flow = env.flow()
+        assert {d.register for d in flow.discoverers} == {"orders", "products"}
+        env.erp.set_price("KAFFE-500", Decimal("123.00"))
+        assert isinstance(env.clock, FakeClock)
+        env.clock.advance(1)
+        await flow.poll_once("economic")
+        states = await env.drain(flow, "products")
+        assert ItemState.FAILED not in states, [
+            i.last_error for i in await env.store.items.query(states=[ItemState.FAILED])
+        ]
+        price = env.shop.price("KAFFE-500")
+        assert price is not None and price[0] == Decimal(123)
+        # the same poll again: nothing newer, nothing queued, nothing written
+        env.clock.advance(1)
+        assert await flow.poll_once("economic") == 0
