@@ -118,9 +118,9 @@ def test_erp_mode_catalog_rows_say_how_they_run(tmp_path: Path) -> None:
     assert (products.source, products.target) == ("fakeerp", "fakeshop:s0, fakeshop:s1")
     assert products.note == (
         "variants sent as separate articles (one side has no variant structure); "
-        "create and update; with prices; changed only"
+        "create and update; with prices; changed only; no campaign price from fakeerp (it has none)"
     )
-    assert rows[Register.PRICES].note == "with the products"
+    assert rows[Register.PRICES].note.startswith("with the products")
     assert rows[Register.STOCK].note == (
         "available = ERP quantity - orders not yet in the ERP; buffer s1 2; changed only"
     )
@@ -132,7 +132,10 @@ def test_combo_prices_run_on_their_own(tmp_path: Path) -> None:
     products, prices = rows[Register.PRODUCTS], rows[Register.PRICES]
     assert (products.source, products.target) == ("fakeshop:s0", "fakeerp")
     assert "create; without prices (prices from the erp)" in products.note
-    assert prices.note == "ordinary and campaign price on their own (products from the shop)"
+    assert prices.note == (
+        "ordinary and campaign price on their own (products from the shop); "
+        "no campaign price from fakeerp (it has none)"
+    )
     assert rows[Register.PRICE_LISTS].note.startswith("no list mapped yet")
 
 

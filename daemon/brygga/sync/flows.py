@@ -143,6 +143,9 @@ def _check(
     notes: list[str] = []
     gaps = _gaps(sources, targets, register)
     wrong_way = register in _FROM_ERP_ONLY and master == "shop"
+    if register is Register.PRICE_LISTS:
+        # a side whose capabilities say it has no price lists is refused for that below
+        gaps = [(side, d) for side, d in gaps if side.spec.capabilities.price_lists]
     if register in IMPLEMENTED and not wrong_way:
         errors += [_cannot(side, register, direction) for side, direction in gaps]
     erp_caps = conn.erp_spec.capabilities
@@ -182,6 +185,13 @@ def _check(
             notes.append("variants sent as separate articles (one side has no variant structure)")
     if register in CATALOG:
         notes += _catalog_notes(conn, register, master)
+    carries_prices = register is Register.PRICES or (
+        register is Register.PRODUCTS and "with prices" in notes
+    )
+    if carries_prices:
+        plain = sorted({s.spec.kind for s in sources if not s.spec.capabilities.campaign_price})
+        if plain:
+            notes.append(f"no campaign price from {', '.join(plain)} (it has none)")
     if register not in IMPLEMENTED:
         notes += ["planned: not run by this version yet", *_planned_gaps(gaps, register)]
     source = ", ".join(side.label for side in sources)
