@@ -122,7 +122,9 @@ def test_erp_mode_catalog_rows_say_how_they_run(tmp_path: Path) -> None:
     )
     assert rows[Register.PRICES].note.startswith("with the products")
     assert rows[Register.STOCK].note == (
-        "available = ERP quantity - orders not yet in the ERP; buffer s1 2; changed only"
+        "available = ERP quantity - orders not yet in the ERP; an order is held until "
+        "transferred: with [connection.orders] book = false its draft may not lower the ERP's "
+        "quantity yet (book = true closes the gap); buffer s1 2; changed only"
     )
     assert rows[Register.PRICE_LISTS].note == "mapped: s1 B2B -> resellers"
 

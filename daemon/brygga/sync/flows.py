@@ -241,6 +241,11 @@ def _catalog_notes(conn: ResolvedConnection, register: Register, master: str) ->
             if settings.stock_buffer
         ]
         notes.append("available = ERP quantity - orders not yet in the ERP")
+        if not conn.config.orders.book and _master(conn, Register.ORDERS) == "shop":
+            notes.append(
+                "an order is held until transferred: with [connection.orders] book = false "
+                "its draft may not lower the ERP's quantity yet (book = true closes the gap)"
+            )
         if buffers:
             notes.append("buffer " + ", ".join(buffers))
         notes.append("changed only")
