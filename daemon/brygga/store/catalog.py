@@ -37,9 +37,6 @@ class Reads:
     #: of the item's SKU they hold (``WorkItem.reserved``); "" reads nothing
     reserved_by: str = ""
 
-    def __bool__(self) -> bool:
-        return self.written or bool(self.reserved_by)
-
 
 @dataclass(frozen=True)
 class PendingOrder:
