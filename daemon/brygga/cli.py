@@ -1,4 +1,4 @@
-"""The `brygga` command line: run, check, status, errors, replay, plugins, demo."""
+"""The `brygga` command line: run, check, status, errors, replay, sync, plugins, demo."""
 
 from __future__ import annotations
 
@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _errors_parser(sub, config_arg)
     _replay_parser(sub, config_arg)
+    _sync_parser(sub, config_arg)
     p = _command(
         sub,
         "plugins",
@@ -298,6 +299,48 @@ def _replay_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], Non
     config_arg(q)
 
 
+def _sync_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = _command(
+        sub,
+        "sync",
+        "one-off copies between the systems (the initial product sync)",
+        "One-off copies between a connection's systems, beside what the daemon keeps in sync.",
+        (2, "usage error (no WHAT); `brygga sync products --help` gives its exit codes"),
+    )
+    what = p.add_subparsers(dest="sync_command", required=True, metavar="WHAT")
+    q = _command(
+        what,
+        "products",
+        "copy the whole catalog from the shop or the ERP to the other side",
+        "Copy every article (products and variants, with prices unless they are mastered on "
+        "the other side) from one side of a connection to the other, matched on the same "
+        "article numbers: created when missing, updated when different (as [connection.catalog] "
+        "create and update allow). Streams the catalog; checkpoints in the state file, so a run "
+        "that was stopped goes on where it stopped. Bad data (no SKU, two articles with one "
+        "SKU, a negative price, a VAT rate the other side lacks) is a failure line naming the "
+        "SKU and the fix, never a stopped run.",
+        (0, "every article copied (or, with --dry-run, compared)"),
+        (1, "some articles failed (listed with SKU and fix), or the run stopped early"),
+        (2, "usage error, an unknown connection or shop, or a missing or invalid config"),
+        (130, "interrupted (Ctrl-C, SIGTERM): what was done is checkpointed"),
+    )
+    q.add_argument("--connection", required=True, help="connection name")
+    q.add_argument(
+        "--from",
+        dest="side",
+        required=True,
+        choices=["shop", "erp"],
+        help="the side whose catalog is copied to the other",
+    )
+    q.add_argument("--shop", help="only this shop of the connection (default: every shop)")
+    q.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read both sides and report what would be created or updated; write nothing",
+    )
+    config_arg(q)
+
+
 def config_path(given: str | None) -> Path | str:
     """The config file to use (-c, else $BRYGGA_CONFIG, else DEFAULT_CONFIG), or a one-line
     error saying why there is none."""
@@ -337,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from brygga.commands import errors as command  # type: ignore[no-redef]
     elif args.command == "replay":
         from brygga.commands import replay as command  # type: ignore[no-redef]
+    elif args.command == "sync":
+        from brygga.commands import sync_products as command  # type: ignore[no-redef]
     elif args.command == "plugins":
         from brygga.commands import plugins_cmd as command  # type: ignore[no-redef]
     else:

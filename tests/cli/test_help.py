@@ -30,7 +30,8 @@ COMMANDS = _commands(build_parser())
 def test_every_command_is_covered() -> None:
     names = {" ".join(path) for path, _, _ in COMMANDS}
     assert {"run", "check", "status", "plugins", "demo", "errors list", "replay order"} <= names
-    assert len(names) == 12
+    assert {"sync", "sync products"} <= names
+    assert len(names) == 14
 
 
 @pytest.mark.parametrize(

