@@ -5,6 +5,9 @@ run, bad rows named by SKU, the usage errors, and the progress lines."""
 from __future__ import annotations
 
 import io
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -25,10 +28,13 @@ from brygga.commands.sync_products import (
     progress_text,
     sync_products,
 )
+from brygga.http.server import serve_http
+from brygga.plugins import PluginHost
 from brygga.store import Store
 from brygga.sync.initial_sync import Tally
 from brygga.testing import SimulatedConnection
 from brygga.testing.connection import ERP_HOST, SHOP_HOST
+from brygga.testing.process import write_config
 
 pytestmark = pytest.mark.anyio
 
@@ -275,3 +281,64 @@ def test_a_terminal_gets_the_bar_and_a_pipe_the_lines() -> None:
     shown.advanced(tally)
     shown.close(tally)
     assert "4/10" in shown._stream.getvalue()  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+async def test_the_command_stopped_by_sigterm_goes_on_where_it_stopped(tmp_path: Path) -> None:
+    """As a user runs it: both simulators on loopback, `brygga sync products` in a process of
+    its own, SIGTERM once 20 articles are in the shop, then the same command again."""
+    host = PluginHost()
+    shop_spec, erp_spec = host.adapters["starweb"], host.adapters["economic"]
+    assert shop_spec.simulator is not None and erp_spec.simulator is not None
+    shop: Any = shop_spec.simulator(seed=1)
+    erp: Any = erp_spec.simulator()
+    for sku in ("TROJA-S", "TROJA-M", "TROJA-L"):  # see opened()
+        erp.remove_article(sku)
+    new = [f"NY-{n:04d}" for n in range(300)]
+    for sku in new:
+        erp.add_article(sku, f"Artikel {sku}", Decimal("10.00"), Decimal(25))
+    shop.faults.in_process = erp.faults.in_process = False
+    stop = anyio.Event()
+    fast = {"rate_limit": {"requests": 100, "per_seconds": 1}}
+
+    async def serve(app: Any, *, task_status: Any) -> None:
+        await serve_http(app, "127.0.0.1:0", shutdown_trigger=stop.wait, task_status=task_status)
+
+    enough = anyio.Event()
+
+    async def shop_app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        await shop.app(scope, receive, send)
+        if sum(copies(shop, sku) for sku in new) >= 20:
+            enough.set()
+
+    async with anyio.create_task_group() as tg:
+        shop_port = await tg.start(serve, shop_app)
+        erp_port = await tg.start(serve, erp.app)
+        config = write_config(
+            tmp_path / "brygga.toml",
+            state=str(tmp_path / "state.db"),
+            name="demo",
+            erp={**erp.adapter_config(f"http://127.0.0.1:{erp_port}"), **fast},
+            shops=[
+                {
+                    **shop.adapter_config(f"http://127.0.0.1:{shop_port}/api/v2", name="se"),
+                    **fast,
+                }
+            ],
+            connection={"mode": "erp", "registers": {"price_lists": "off"}},
+        )
+        command = [sys.executable, "-m", "brygga", "sync", "products", "-c", str(config)]
+        command += ["--connection", "demo", "--from", "erp"]
+        process = await anyio.open_process(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        await enough.wait()
+        process.send_signal(signal.SIGTERM)
+        assert await process.wait() == 130
+        assert process.stderr is not None
+        said = b"".join([chunk async for chunk in process.stderr]).decode()
+        assert "run the same command again to go on where it stopped" in said
+        again = await anyio.run_process(command, check=False)
+        output = again.stdout.decode()
+        assert again.returncode == 0, output + again.stderr.decode()
+        assert count_line(output, "done before") >= 20
+        assert all(copies(shop, sku) == 1 for sku in new)
+        stop.set()

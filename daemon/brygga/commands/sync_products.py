@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,6 +243,16 @@ def _refuse(pair: _Pair, conn: ResolvedConnection, dry_run: bool) -> str | None:
     return None
 
 
+def _shielded(close: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """``close`` run to its end also when the run was cancelled (Ctrl-C, SIGTERM)."""
+
+    async def closing() -> None:
+        with anyio.CancelScope(shield=True):
+            await close()
+
+    return closing
+
+
 async def sync_products(
     loaded: LoadedConfig,
     request: SyncRequest,
@@ -282,12 +292,12 @@ async def sync_products(
                 return 1
             stack.callback(lock.release)
         store = await Store.open(state)
-        stack.push_async_callback(store.close)
+        stack.push_async_callback(_shielded(store.close))
         context = http or HttpContext()
         erp, shops = build_adapters(conn, context)
-        stack.push_async_callback(erp.aclose)
+        stack.push_async_callback(_shielded(erp.aclose))
         for shop in shops.values():
-            stack.push_async_callback(shop.aclose)
+            stack.push_async_callback(_shielded(shop.aclose))
         pairs = _pairs(conn, request, erp, shops)
         for pair in pairs:
             refusal = _refuse(pair, conn, request.dry_run)
