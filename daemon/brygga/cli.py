@@ -178,6 +178,14 @@ def _demo_parser(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=1, help="random seed for the order generator")
     p.add_argument(
+        "--mode",
+        choices=["orders", "erp"],
+        default="orders",
+        help="orders: orders from the shop to the ERP (default); erp: also the ERP's "
+        "products, prices and stock to the shop, a price or stock change made in the ERP "
+        "with each order",
+    )
+    p.add_argument(
         "--listen",
         default="127.0.0.1:0",
         help="the daemon's HTTP endpoint (default: a free loopback port)",

@@ -1,4 +1,5 @@
-"""`brygga demo`: a simulated shop and ERP on loopback, the daemon between them, orders flowing."""
+"""`brygga demo`: a simulated shop and ERP on loopback, the daemon between them, orders flowing
+(and with ``--mode erp`` the ERP's prices and stock flowing the other way)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import anyio
 from anyio.abc import TaskStatus
 
 from brygga.commands.common import brygga_command, load, setup_logging
+from brygga.commands.demo_catalog import CatalogChanges
+from brygga.commands.sync_products import SyncRequest, sync_products
 from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError
 from brygga.http.server import serve_http
@@ -35,6 +38,12 @@ log = logging.getLogger(__name__)
 
 CONNECTION = "demo"
 SHOP = "webbshop"
+#: the orders-only demo: the catalog registers off
+ORDERS_ONLY = {"price_lists": "off", "products": "off", "prices": "off", "stock": "off"}
+#: --mode erp: products, prices and stock from the ERP (e-conomic has no price lists)
+ERP_CATALOG = {"price_lists": "off"}
+#: what --mode erp's ERP holds of each shop SKU at the start
+START_STOCK = Decimal(50)
 
 
 @dataclass
@@ -69,8 +78,10 @@ def progress_text(
     )
 
 
-def _place_random_order(shop: ShopSimulator, rng: random.Random, n: int) -> str:
-    skus = shop.catalog_skus()
+def _place_random_order(
+    shop: ShopSimulator, rng: random.Random, n: int, skus: list[str] | None = None
+) -> str:
+    skus = skus or shop.catalog_skus()
     lines = [(rng.choice(skus), rng.randint(1, 3)) for _ in range(rng.randint(1, 4))]
     freight = Decimal(rng.choice(["0", "39.20", "49.00", "79.00"]))
     discount = Decimal(rng.choice(["0", "0", "0", "10", "15"]))
@@ -88,13 +99,24 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
     if shop_spec is None or erp_spec is None or not shop_spec.simulator or not erp_spec.simulator:
         print("error: the demo needs the starweb and economic plugins", file=sys.stderr)
         return 2
+    catalog_mode = args.mode == "erp"
     shop = cast(ShopSimulator, shop_spec.simulator(seed=args.seed))
-    erp = cast(ErpSimulator, erp_spec.simulator())
+    # the stock register reads e-conomic's inventory module (its sales documents are
+    # invoices, which it takes; only its orders API is refused there)
+    erp = cast(
+        ErpSimulator,
+        erp_spec.simulator(inventory_module=True) if catalog_mode else erp_spec.simulator(),
+    )
     shop.faults.in_process = False
     erp.faults.in_process = False
 
     rng = random.Random(args.seed)
     progress = Progress()
+    changes: CatalogChanges | None = None
+    if catalog_mode:
+        changes = CatalogChanges(shop, erp, random.Random(args.seed), anyio.current_time)
+        for sku in changes.skus:
+            cast(Any, erp).set_stock(sku, START_STOCK)
     control: DaemonControl[ResolvedConnection] = DaemonControl()
     placed: list[str] = []
     result = {"code": 1}
@@ -115,18 +137,28 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             daemon={"shutdown_deadline": "5s", "log_level": "warning"},
             connection={
                 "mode": "erp",
-                # the demo shows the orders flow; its e-conomic has no inventory module
-                "registers": {
-                    "price_lists": "off",
-                    "products": "off",
-                    "prices": "off",
-                    "stock": "off",
-                },
-                "poll": {"orders": "1s"},
+                # the default demo shows the orders flow alone; --mode erp the catalog too
+                "registers": ERP_CATALOG if catalog_mode else ORDERS_ONLY,
+                "poll": (
+                    {"orders": "1s", "products": "1s", "prices": "1s", "stock": "1s"}
+                    if catalog_mode
+                    else {"orders": "1s"}
+                ),
             },
-            sections={"orders": {"overlap": "2m", "lookback": "10m", "workers": 2}},
+            sections={
+                "orders": {"overlap": "2m", "lookback": "10m", "workers": 2},
+                **(
+                    {"catalog": {"overlap": "2m", "lookback": "10m", "workers": 2}}
+                    if catalog_mode
+                    else {}
+                ),
+            },
         )
         loaded, plugin_host = load(config_path)
+        if changes is not None:
+            # the shop gets the ERP's whole catalog first, as a new installation would
+            print("Initial product sync (brygga sync products --from erp):", flush=True)
+            await sync_products(loaded, SyncRequest(CONNECTION, "erp"))
 
         async def daemon(*, task_status: TaskStatus[ActorDeps]) -> None:
             try:
@@ -153,15 +185,25 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             f"  state                       {state}{removed}\n"
             f"  try: {brygga_command()} status -c {config_path}\n"
             f"Placing an order every {args.interval:g}s"
+            + (" and changing a price or stock level in the ERP with each" if changes else "")
             + (f", {args.orders} in all" if args.orders else "; Ctrl-C stops")
             + ".",
             flush=True,
         )
 
+        def say(line: str) -> None:
+            """A line above the progress bar (tqdm clears and redraws it)."""
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stdout)
+
         async def place_orders() -> None:
             n = 0
             while not args.orders or n < args.orders:
-                placed.append(_place_random_order(shop, rng, n))
+                skus = changes.skus if changes is not None else None
+                placed.append(_place_random_order(shop, rng, n, skus))
+                if changes is not None:
+                    say(changes.change())
                 n += 1
                 await anyio.sleep(args.interval)
 
@@ -188,6 +230,8 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     dupes = sum(1 for c in counts if c > 1)
                     failed = len(await deps.store.items.query(states=[ItemState.FAILED]))
                     bar.n = done
+                    for line in changes.check() if changes is not None else ():
+                        say(line)
                     bar.set_postfix_str(
                         progress_text(
                             placed=len(placed),
@@ -205,7 +249,8 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                         print(f"\nerror: {dupes} order(s) in the ERP more than once")
                         control.request_stop()
                         return
-                    if args.orders and done == args.orders == len(placed):
+                    on_the_way = changes is not None and bool(changes.pending)
+                    if args.orders and done == args.orders == len(placed) and not on_the_way:
                         result["code"] = 0
                         control.request_stop()
                         return
@@ -213,6 +258,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                         print(
                             f"\nerror: only {done} of {args.orders} orders arrived in time "
                             f"({failed} failed)"
+                            + (f"; {changes.summary()}" if changes is not None else "")
                         )
                         control.request_stop()
                         return
@@ -231,6 +277,8 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
         f"exactly once, {sum(1 for c in counts if c > 1)} duplicated, latency "
         f"{progress.latency_text()}"
     )
+    if changes is not None:
+        print(changes.summary())
     if not args.exit_when_done:
         return 0 if not any(c > 1 for c in counts) else 1
     return result["code"]
