@@ -291,8 +291,10 @@ async def sync_products(
                 )
                 return 1
             stack.callback(lock.release)
-        store = await Store.open(state)
-        stack.push_async_callback(_shielded(store.close))
+        store: Store | None = None
+        if not request.dry_run:  # the dry run keeps no checkpoint: it writes nothing at all
+            store = await Store.open(state)
+            stack.push_async_callback(_shielded(store.close))
         context = http or HttpContext()
         erp, shops = build_adapters(conn, context)
         stack.push_async_callback(_shielded(erp.aclose))
@@ -324,7 +326,7 @@ async def sync_products(
                 targets=pair.targets,
                 clock=context.clock,
                 checkpoint=None
-                if request.dry_run
+                if store is None
                 else SyncCheckpoint(store.db, conn.name, pair.source_name),
                 create=catalog.create,
                 update=catalog.update,
