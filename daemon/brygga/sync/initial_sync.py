@@ -17,6 +17,11 @@ refuses (e.g. a VAT rate it lacks). A source that cannot map one of its records 
 and list it in ``skipped_records`` (Starweb does); those are failures too. A source whose
 stream itself breaks (e-conomic raises on an unreadable product) ends the pass with that
 sentence: fix the record and run again, the checkpoint makes that cheap.
+
+Partial: no adapter implements :class:`CountsArticles` yet, so a first run shows count and rate
+but no ETA (later runs use the last whole run's count). The dry run keeps no checkpoint, so it
+finds a second article with one SKU with a set of the SKUs seen (about 100 bytes each). Sources
+are copied one after another (``--from shop`` with two shops that share an SKU writes it twice).
 """
 
 from __future__ import annotations
