@@ -15,7 +15,7 @@ from brygga.documents import Document
 from brygga.durations import Duration
 from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimit
-from brygga.models import DocumentRef, DocumentType, LineKind
+from brygga.models import Customer, DocumentRef, DocumentType, LineKind
 from brygga.registers import (
     PROVIDES,
     DocumentSink,
@@ -33,6 +33,7 @@ __all__ = [
     "AdapterContext",
     "AdapterSpec",
     "Capabilities",
+    "CustomerGroups",
     "DocumentBooker",
     "DocumentChecker",
     "DocumentSink",
@@ -185,6 +186,21 @@ class DocumentChecker(Protocol):
         ...
 
 
+@runtime_checkable
+class CustomerGroups(Protocol):
+    """An ERP whose new customers can be created in a customer group chosen per shop
+    (``[connection.orders.shops.<shop>] customer_group``): one ERP, several shops, each shop's
+    customers in their own group. An ERP without it creates customers in its own default."""
+
+    async def create_customer_in_group(
+        self, customer: Customer, currency: str, group: int | str
+    ) -> str:
+        """Create the customer in ``group`` (the ERP's own group number or code); return its
+        ERP customer number. Raises PermanentError naming the group when the ERP has none
+        such or cannot take this value."""
+        ...
+
+
 @dataclass(frozen=True)
 class HelperArticle:
     """An article the orders flow puts on documents for ``kind`` rows (freight, handling,
@@ -236,7 +252,7 @@ class DocumentBooker(Protocol):
 #: what each role's adapter class must implement at least: the orders flow
 _MINIMUM: dict[Role, type] = {Role.SHOP: ShopAdapter, Role.ERP: ErpAdapter}
 #: optional protocols that are no register's: `brygga plugins` lists them with the others
-_EXTRAS: tuple[type, ...] = (DocumentChecker, DocumentBooker, RemoteVerifier)
+_EXTRAS: tuple[type, ...] = (DocumentChecker, DocumentBooker, CustomerGroups, RemoteVerifier)
 
 
 def _lacks(adapter: type, minimum: type) -> list[str]:

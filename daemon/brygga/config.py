@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from brygga.adapters import AdapterConfig, AdapterSpec, Role
+from brygga.adapters import AdapterConfig, AdapterSpec, CustomerGroups, Role
 from brygga.durations import Duration, format_duration, parse_duration
 from brygga.errors import ConfigError
 from brygga.http.client import DEFAULT_TIMEOUT
@@ -93,6 +93,24 @@ class FeeArticles(_Section, frozen=True, kw_only=True):
     rounding: str = "avrundning"
 
 
+class ShopOrdersConfig(_Section, frozen=True, kw_only=True):
+    """One shop's order settings (``[connection.orders.shops.<shop name>]``)."""
+
+    #: the ERP customer group new customers from this shop are created in (e-conomic: its
+    #: customerGroupNumber); unset: the ERP adapter's own default
+    customer_group: int | str | None = None
+    #: shown before the shop's order number on the ERP document (e.g. "SE-" gives
+    #: "Order SE-1001"), so two shops' order 1001 can be told apart; the exactly-once
+    #: reference does not change
+    number_prefix: str = ""
+    #: the currency this shop's orders must have; an order in another one becomes an error
+    #: record instead of a document
+    currency: str | None = None
+
+
+_NO_SHOP_ORDERS = ShopOrdersConfig()
+
+
 class OrdersConfig(_Section, frozen=True, kw_only=True):
     document: DocumentType = DocumentType.INVOICE
     #: shop statuses that make an order ready; empty means every status but the cancelled ones
@@ -119,6 +137,11 @@ class OrdersConfig(_Section, frozen=True, kw_only=True):
     workers: int = 2
     #: longest wait between retries of a transient failure (backoff grows up to this)
     retry_max: Duration = Duration(300)
+    #: per-shop settings, by shop name
+    shops: dict[str, ShopOrdersConfig] = {}
+
+    def shop(self, name: str) -> ShopOrdersConfig:
+        return self.shops.get(name, _NO_SHOP_ORDERS)
 
 
 class StatusRule(_Section, frozen=True, kw_only=True):
@@ -377,6 +400,43 @@ def _check_workers(conn: ConnectionConfig, source: Path, where: str) -> None:
         )
 
 
+#: the longest order-number prefix (e-conomic's notes.heading holds 250 characters in all)
+MAX_NUMBER_PREFIX = 20
+
+
+def _check_orders_shops(
+    conn: ConnectionConfig, names: set[str], erp_spec: AdapterSpec, source: Path, where: str
+) -> None:
+    for name, shop in conn.orders.shops.items():
+        key = f"{source}: {where}.orders.shops.{name}"
+        if name not in names:
+            known = ", ".join(sorted(names))
+            raise ConfigError(
+                f"{key}: no shop of this connection is named {name!r}; name one of: {known}"
+            )
+        if len(shop.number_prefix) > MAX_NUMBER_PREFIX or shop.number_prefix != (
+            shop.number_prefix.strip()
+        ):
+            raise ConfigError(
+                f"{key}.number_prefix: {shop.number_prefix!r} must be at most "
+                f'{MAX_NUMBER_PREFIX} characters without leading or trailing spaces, e.g. "SE-"'
+            )
+        if shop.currency is not None and not re.fullmatch(r"[A-Z]{3}", shop.currency):
+            raise ConfigError(
+                f"{key}.currency: {shop.currency!r} is no ISO 4217 currency code; use three "
+                'capital letters, e.g. "SEK" or "NOK"'
+            )
+        group = shop.customer_group
+        if group is not None:
+            if not str(group).strip():
+                raise ConfigError(f"{key}.customer_group: is empty; remove the key or name a group")
+            if not issubclass(erp_spec.adapter, CustomerGroups):
+                raise ConfigError(
+                    f"{key}.customer_group: the ERP adapter {erp_spec.kind!r} cannot create "
+                    "customers in a chosen group; remove the key (its own default applies)"
+                )
+
+
 def _check_catalog_shops(conn: ConnectionConfig, names: set[str], source: Path, where: str) -> None:
     for name, shop in conn.catalog.shops.items():
         if shop.stock_buffer < 0:
@@ -623,6 +683,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
         _check_settle(erp_spec, erp_cfg, path, f"{where}.erp")
         _check_poll(conn, local, path, where)
         _check_catalog_shops(conn, names, path, where)
+        _check_orders_shops(conn, names, erp_spec, path, where)
         resolved.append(
             ResolvedConnection(
                 config=conn,

@@ -48,6 +48,7 @@ from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
     Capabilities,
+    CustomerGroups,
     DocumentBooker,
     DocumentChecker,
     ErpAdapter,
@@ -174,6 +175,7 @@ class EconomicAdapter(
     ErpAdapter,
     DocumentChecker,
     DocumentBooker,
+    CustomerGroups,
     RemoteVerifier,
     ProductSource,
     ProductSink,
@@ -261,6 +263,22 @@ class EconomicAdapter(
         return str(min(numbers)) if numbers else None
 
     async def create_customer(self, customer: Customer, currency: str) -> str:
+        return await self._create_customer(customer, currency, self.config.customer_group)
+
+    async def create_customer_in_group(
+        self, customer: Customer, currency: str, group: int | str
+    ) -> str:
+        """A new customer in customer group ``group`` (``brygga.adapters.CustomerGroups``):
+        the shop's ``customer_group`` in place of the adapter's ``customer_group``."""
+        text = str(group).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 999_999_999:
+            raise PermanentError(
+                f"Customer group {group!r}: e-conomic numbers customer groups 1-999999999; set "
+                "[connection.orders.shops.<shop>] customer_group to a customerGroupNumber."
+            )
+        return await self._create_customer(customer, currency, int(text))
+
+    async def _create_customer(self, customer: Customer, currency: str, group: int) -> str:
         who = customer.email or customer.shop_customer_id or "without e-mail"
         name = _display_name(customer)
         if not name:
@@ -271,7 +289,7 @@ class EconomicAdapter(
         body = wire.CustomerIn(
             name=name[:255],
             currency=currency,
-            customer_group={"customerGroupNumber": self.config.customer_group},
+            customer_group={"customerGroupNumber": group},
             payment_terms={"paymentTermsNumber": self.config.payment_terms},
             vat_zone={"vatZoneNumber": self.config.vat_zone},
             email=_clip(customer.email, 255),

@@ -127,6 +127,7 @@ def test_first_party_registers_follow_from_their_protocols() -> None:
         "StockSource",
         "DocumentChecker",
         "DocumentBooker",
+        "CustomerGroups",
         "RemoteVerifier",
     ]
 

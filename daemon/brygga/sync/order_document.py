@@ -174,8 +174,13 @@ def build_document(
     fee_articles: FeeArticles,
     book: bool = False,
     timezone: tzinfo = STOCKHOLM,
+    number_prefix: str = "",
 ) -> Document:
     """The ERP document for ``order``; raises PermanentError naming the order and line.
+
+    ``number_prefix`` (the shop's ``[connection.orders.shops.<shop>] number_prefix``) goes
+    before the shop's order number the document shows (``shop_order_number``), e.g. "NO-1001";
+    the ``reference`` stays as given: it is the exactly-once handle, not a display number.
 
     The document date is the order's date in the shop's ``timezone``: an order placed at
     00:30 on 1 January in Stockholm belongs to the new year, although it is still 31 December
@@ -222,7 +227,7 @@ def build_document(
         date=order.created_at.astimezone(timezone).date(),
         lines=tuple(rows),
         shop_order_id=order.shop_order_id,
-        shop_order_number=order.number,
+        shop_order_number=f"{number_prefix}{order.number}" if order.number else "",
         book=book,
         note=order.note,
     )

@@ -16,7 +16,13 @@ from datetime import datetime, timedelta, tzinfo
 
 import msgspec
 
-from brygga.adapters import DocumentBooker, DocumentChecker, ErpAdapter, ShopAdapter
+from brygga.adapters import (
+    CustomerGroups,
+    DocumentBooker,
+    DocumentChecker,
+    ErpAdapter,
+    ShopAdapter,
+)
 from brygga.clock import Clock
 from brygga.config import OrdersConfig
 from brygga.documents import Document
@@ -156,6 +162,15 @@ class OrdersHandler:
                 if found is not None:
                     return await self._reconciled(item, found, replay, replacing)
             raise PermanentError(_marked_but_unknown(item, order.exported_as, reference))
+        settings = self.options.shop(item.instance)
+        if settings.currency is not None and order.currency != settings.currency:
+            raise PermanentError(
+                f"order {order.shop_order_id} (number {order.number or 'none'}) from shop "
+                f"{item.instance!r} is in {order.currency}, but "
+                f"[connection.orders.shops.{item.instance}] currency says {settings.currency}; "
+                "no document was made. Correct the shop's currency setting or the order, then "
+                f"`brygga errors retry {item.id}`"
+            )
         order = apply_mappings(
             order,
             self.mappings,
@@ -169,11 +184,13 @@ class OrdersHandler:
             fee_articles=self.options.fee_articles,
             book=self.options.book,
             timezone=self.timezones.get(item.instance, STOCKHOLM),
+            number_prefix=settings.number_prefix,
         )
         if isinstance(self.erp, DocumentChecker):
             # everything that can fail for good is checked before anything remote is created
             await self.erp.check_document(document)
-        document = msgspec.structs.replace(document, customer_number=await self._customer(order))
+        number = await self._customer(order, settings.customer_group)
+        document = msgspec.structs.replace(document, customer_number=number)
         return order, document, replacing
 
     def _not_ready(self, item: WorkItem, order: Order, now: datetime) -> Outcome | None:
@@ -252,14 +269,22 @@ class OrdersHandler:
             health=Health(REGISTER, ok=True),
         )
 
-    async def _customer(self, order: Order) -> str:
+    async def _customer(self, order: Order, group: int | str | None = None) -> str:
         """Find or create the ERP customer; orders sharing a match key resolve one at a time,
-        so several workers never create the same new customer twice."""
+        so several workers never create the same new customer twice. A new customer goes
+        into the shop's ``customer_group`` when one is set (a found one keeps its group)."""
         customer = order.customer
         keys = match_keys(customer, self.options.customer_match)
         async with self._customer_locks.hold(keys):
             number = await self.erp.find_customer(customer, self.options.customer_match)
-            if number is None:
+            if number is None and group is not None:
+                if not isinstance(self.erp, CustomerGroups):  # config load refuses this
+                    raise PermanentError(
+                        f"order {order.shop_order_id}: this ERP adapter cannot create customers "
+                        "in a chosen group; remove customer_group from [connection.orders.shops]"
+                    )
+                number = await self.erp.create_customer_in_group(customer, order.currency, group)
+            elif number is None:
                 number = await self.erp.create_customer(customer, order.currency)
         return number
 
