@@ -17,6 +17,7 @@ import msgspec
 
 from brygga.catalog import Article, ListPrice
 from brygga.errors import PermanentError
+from brygga.registers import ProductSource
 from brygga.store import Discovered, WorkItem
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "article_hash",
     "catalog_record",
     "content_hash",
+    "lacks_article",
     "payload_of",
     "plain",
     "refuse_blank",
@@ -109,3 +111,15 @@ def article_hash(article: Article) -> str:
             article.active,
         )
     )
+
+
+async def lacks_article(target: object, sku: str) -> bool:
+    """Whether a target that refused a write simply lacks the article (the ERP keeps articles
+    no shop sells: fees, services): asked of targets that can read their articles, only after
+    a refusal, so it costs a request only then. Any doubt keeps the refusal an error."""
+    if not isinstance(target, ProductSource):
+        return False
+    try:
+        return await target.fetch_article(sku) is None
+    except Exception:  # the refusal stands; this was only a second look
+        return False

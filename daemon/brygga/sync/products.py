@@ -10,6 +10,10 @@ Changed-only and echo suppression: the claim carries the fingerprint of what was
 for the item (register, target, SKU); an article whose content is the same costs no write. A
 value the daemon wrote that comes back through a change feed (the shop reports an article
 changed because its prices were just written) fingerprints the same, so it is not sent again.
+
+A price the target refuses because it lacks the article (in ``combo`` the shop's products are
+its own; the ERP keeps articles no shop sells, e.g. fee articles) makes the item skipped, not
+an error record, when the target can read its articles and says it has no such SKU.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from brygga.sync.catalog_items import (
     article_hash,
     catalog_record,
     content_hash,
+    lacks_article,
     payload_of,
     plain,
     refuse_blank,
@@ -139,9 +144,18 @@ class PricesHandler:
         digest = content_hash(parts)
         if digest == item.written:
             return _unchanged(self.register)
-        written = await sink.put_price(
-            article.sku, article.currency, article.price, article.campaign_price
-        )
+        try:
+            written = await sink.put_price(
+                article.sku, article.currency, article.price, article.campaign_price
+            )
+        except PermanentError:
+            if await lacks_article(sink, article.sku):
+                raise NothingToDo(
+                    f"price {article.sku}: {item.instance} has no article {article.sku}, so it "
+                    f"takes no price for it (products come from there; {name} keeps articles "
+                    "it does not sell, e.g. fees); the next price change looks again"
+                ) from None
+            raise
         campaign = f", campaign {plain(article.campaign_price)}" if article.campaign_price else ""
         note = f"{plain(article.price)} {article.currency}{campaign} from {name}"
         return _written(self.register, written, item.instance, digest, note)

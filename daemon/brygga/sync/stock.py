@@ -29,7 +29,7 @@ from brygga.catalog import StockLevel
 from brygga.clock import Clock
 from brygga.errors import NothingToDo, PermanentError
 from brygga.models import LineKind, Order, Register
-from brygga.registers import OrderSource, ProductSource, StockSink, StockSource
+from brygga.registers import OrderSource, StockSink, StockSource
 from brygga.store import (
     Discovered,
     Health,
@@ -42,7 +42,13 @@ from brygga.store import (
     WorkItem,
 )
 from brygga.sync.catalog_feed import CatalogFeed
-from brygga.sync.catalog_items import catalog_record, content_hash, plain, refuse_blank
+from brygga.sync.catalog_items import (
+    catalog_record,
+    content_hash,
+    lacks_article,
+    plain,
+    refuse_blank,
+)
 from brygga.sync.flow import PlanRow
 
 __all__ = ["REGISTER", "StockHandler", "available", "order_lines", "stock_plan"]
@@ -127,7 +133,7 @@ class StockHandler:
         try:
             written = await sink.put_stock(sku, quantity)
         except PermanentError:
-            if await _not_sold(sink, sku):
+            if await lacks_article(sink, sku):
                 raise NothingToDo(
                     f"stock {sku}: shop {shop} has no article {sku}, so it keeps no stock of it "
                     "(the next change of its level looks again)"
@@ -168,18 +174,6 @@ class StockHandler:
                 ) from exc
             learned.append(order_lines(order.item_id, fetched))
         return tuple(learned)
-
-
-async def _not_sold(sink: StockSink, sku: str) -> bool:
-    """Whether a shop that refused a level simply lacks the article (the ERP keeps articles
-    no shop sells: fees, services): asked of shops that can read their articles, only after
-    a refusal, so it costs a request only then. Any doubt keeps the refusal an error."""
-    if not isinstance(sink, ProductSource):
-        return False
-    try:
-        return await sink.fetch_article(sku) is None
-    except Exception:  # the refusal stands; this was only a second look
-        return False
 
 
 def _record(source: str, level: StockLevel, now: datetime) -> Discovered:
