@@ -4,18 +4,25 @@ currency check, and orders with one number from both shops as two documents."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from catalog_fakes import FakeErp, FakeShop
 
+from brygga.adapters import AdapterConfig, AdapterSpec, Capabilities, CustomerGroups, Role
+from brygga.clock import FakeClock
+from brygga.config import load_config
 from brygga.errors import ConfigError
+from brygga.hookspecs import hookimpl
+from brygga.models import DocumentType
+from brygga.plugins import PluginHost
 from brygga.store import ItemState
 from brygga.sync.references import document_reference
 from brygga.sync.writeback import WRITEBACK
-from brygga.testing import SimulatedConnection
+from brygga.testing import SimulatedConnection, toml_config
 
 pytestmark = pytest.mark.anyio
 
@@ -151,3 +158,57 @@ async def test_order_settings_that_cannot_work_are_config_errors(
         async with _two_shops(tmp_path, shops=shops):
             pass
     assert f"{tmp_path / 'brygga.toml'}: {expected}" in str(info.value)
+
+
+class _FakeConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
+    kind: str = "fake"
+
+
+class _FakePlugin:
+    """An ERP without CustomerGroups, registered as a third-party plugin would."""
+
+    @hookimpl
+    def brygga_register_adapters(self, register: Callable[[AdapterSpec], None]) -> None:
+        sides: tuple[tuple[str, Role, type[Any]], ...] = (
+            ("fakeerp", Role.ERP, FakeErp),
+            ("fakeshop", Role.SHOP, FakeShop),
+        )
+        for kind, role, adapter in sides:
+            register(
+                AdapterSpec(
+                    kind=kind,
+                    role=role,
+                    config_type=_FakeConfig,
+                    capabilities=Capabilities(document_types=frozenset({DocumentType.INVOICE})),
+                    factory=lambda cfg, ctx, adapter=adapter: adapter(FakeClock()),
+                    adapter=adapter,
+                )
+            )
+
+
+def _load_with_fakes(tmp_path: Path, shops: dict[str, Any]) -> None:
+    path = tmp_path / "brygga.toml"
+    path.write_text(
+        toml_config(
+            state="state.db",
+            erp={"kind": "fakeerp", "base_url": "https://erp.test"},
+            shops=[{"kind": "fakeshop", "name": "se", "base_url": "https://shop.test"}],
+            connection={},
+            sections={"orders": {"shops": shops}},
+        ),
+        encoding="utf-8",
+    )
+    load_config(path, PluginHost(entry_points=False, extra=[("fakes", _FakePlugin())]))
+
+
+def test_a_customer_group_for_an_erp_that_cannot_take_one_is_a_config_error(
+    tmp_path: Path,
+) -> None:
+    assert not issubclass(FakeErp, CustomerGroups)
+    _load_with_fakes(tmp_path, {"se": {"number_prefix": "SE-", "currency": "SEK"}})
+    with pytest.raises(ConfigError) as info:
+        _load_with_fakes(tmp_path, {"se": {"customer_group": 2}})
+    assert (
+        "connection[0].orders.shops.se.customer_group: the ERP adapter 'fakeerp' cannot "
+        "create customers in a chosen group"
+    ) in str(info.value)
