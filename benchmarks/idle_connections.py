@@ -261,7 +261,13 @@ def simulators() -> tuple[Any, Any]:
     shop_spec, erp_spec = host.adapters["starweb"], host.adapters["economic"]
     if shop_spec.simulator is None or erp_spec.simulator is None:
         raise SystemExit("the starweb or economic plugin ships no simulator")
-    return shop_spec.simulator(), erp_spec.simulator()
+    try:
+        # idle means nothing to copy either: since the catalog registers run (mode "erp"), an
+        # ERP with articles would make the first polls copy them to the shop (work, not idle)
+        erp = erp_spec.simulator(seed_catalog=False)
+    except TypeError:  # pragma: no cover - a simulator factory that takes no options
+        erp = erp_spec.simulator()
+    return shop_spec.simulator(), erp
 
 
 def _line(f: Figures) -> str:
