@@ -94,7 +94,13 @@ class FeeArticles(_Section, frozen=True, kw_only=True):
 
 
 class ShopOrdersConfig(_Section, frozen=True, kw_only=True):
-    """One shop's order settings (``[connection.orders.shops.<shop name>]``)."""
+    """One shop's order settings (``[connection.orders.shops.<shop name>]``).
+
+    Partial: ``customer_group`` applies to customers brygga creates (a customer found by a
+    match key keeps the group it has); an ERP number series per shop is not in this version
+    (``number_prefix`` shows the shop on the document instead); ``currency`` checks orders
+    only, catalog prices are not converted per shop.
+    """
 
     #: the ERP customer group new customers from this shop are created in (e-conomic: its
     #: customerGroupNumber); unset: the ERP adapter's own default
