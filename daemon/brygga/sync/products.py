@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import msgspec
 
@@ -44,6 +45,9 @@ from brygga.sync.flow import PlanRow
 
 __all__ = ["PricesHandler", "ProductsHandler", "article_row", "catalog_feed", "fetch_article"]
 
+#: a target's protocol: ``ProductSink`` or ``PriceSink``
+S = TypeVar("S")
+
 
 async def fetch_article(source: ProductSource, sku: str, register: str, name: str) -> Article:
     """The article from its source; data it cannot hold (a negative price, a VAT rate out of
@@ -62,7 +66,11 @@ async def fetch_article(source: ProductSource, sku: str, register: str, name: st
     return found
 
 
-def _source(sources: Mapping[str, ProductSource], item: WorkItem) -> tuple[str, ProductSource]:
+async def _read(
+    sources: Mapping[str, ProductSource], sinks: Mapping[str, S], item: WorkItem, register: str
+) -> tuple[str, S, Article]:
+    """The item's source name, its target and the article as the source has it now; a source
+    or target no longer in the config is an error record."""
     name = payload_of(item).source
     refuse_blank(item, name)
     source = sources.get(name)
@@ -71,14 +79,13 @@ def _source(sources: Mapping[str, ProductSource], item: WorkItem) -> tuple[str, 
             f"{item.register} {item.external_id}: {name!r} is no longer a source of "
             f"{item.register} in this connection's config; resolve the record"
         )
-    return name, source
-
-
-def _no_target(item: WorkItem) -> PermanentError:
-    return PermanentError(
-        f"{item.register} {item.external_id}: {item.instance!r} is no longer a target of "
-        f"{item.register} in this connection's config; resolve the record"
-    )
+    sink = sinks.get(item.instance)
+    if sink is None:
+        raise PermanentError(
+            f"{item.register} {item.external_id}: {item.instance!r} is no longer a target of "
+            f"{item.register} in this connection's config; resolve the record"
+        )
+    return name, sink, await fetch_article(source, item.external_id, register, name)
 
 
 @dataclass
@@ -99,11 +106,7 @@ class ProductsHandler:
         return Reads(written=True)
 
     async def handle(self, item: WorkItem) -> Outcome:
-        name, source = _source(self.sources, item)
-        sink = self.sinks.get(item.instance)
-        if sink is None:
-            raise _no_target(item)
-        article = await fetch_article(source, item.external_id, self.register, name)
+        name, sink, article = await _read(self.sources, self.sinks, item, self.register)
         if not self.with_prices:  # None: the target keeps its own prices
             article = msgspec.structs.replace(article, price=None, campaign_price=None)
         digest = article_hash(article)
@@ -133,11 +136,7 @@ class PricesHandler:
         return Reads(written=True)
 
     async def handle(self, item: WorkItem) -> Outcome:
-        name, source = _source(self.sources, item)
-        sink = self.sinks.get(item.instance)
-        if sink is None:
-            raise _no_target(item)
-        article = await fetch_article(source, item.external_id, self.register, name)
+        name, sink, article = await _read(self.sources, self.sinks, item, self.register)
         if article.price is None:
             raise NothingToDo(f"price {item.external_id}: {name} gives the article no price")
         parts = ("price", article.currency, article.price, article.campaign_price)
