@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 import msgspec
 
@@ -23,6 +24,7 @@ from brygga.store import Discovered, WorkItem
 __all__ = [
     "NO_SKU",
     "CatalogPayload",
+    "SkuChange",
     "article_hash",
     "catalog_record",
     "content_hash",
@@ -30,6 +32,7 @@ __all__ = [
     "payload_of",
     "plain",
     "refuse_blank",
+    "sku_record",
 ]
 
 #: the key of a record its source reported without an SKU (an error record, never a write)
@@ -59,6 +62,21 @@ def catalog_record(
         key = f"{NO_SKU} {changed_at.isoformat(timespec='seconds')}"
     payload = _ENCODER.encode(CatalogPayload(source=source, list_price=list_price))
     return Discovered(key, True, changed_at, payload, reopen=True)
+
+
+class SkuChange(Protocol):
+    """A change feed's report of one SKU (an article change, a stock level)."""
+
+    @property
+    def sku(self) -> str: ...
+
+    @property
+    def modified_at(self) -> datetime: ...
+
+
+def sku_record(source: str, change: SkuChange, now: datetime) -> Discovered:
+    """The record of a feed's change of one SKU at ``source`` (a ``CatalogFeed`` record)."""
+    return catalog_record(change.sku, source=source, changed_at=change.modified_at)
 
 
 def payload_of(item: WorkItem) -> CatalogPayload:

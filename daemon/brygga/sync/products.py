@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 
 import msgspec
@@ -30,16 +29,16 @@ from brygga.clock import Clock
 from brygga.errors import NothingToDo, PermanentError
 from brygga.models import Register
 from brygga.registers import PriceSink, ProductSink, ProductSource
-from brygga.store import Discovered, Health, Outcome, Reads, Store, WorkItem
+from brygga.store import Health, Outcome, Reads, Store, WorkItem
 from brygga.sync.catalog_feed import CatalogFeed
 from brygga.sync.catalog_items import (
     article_hash,
-    catalog_record,
     content_hash,
     lacks_article,
     payload_of,
     plain,
     refuse_blank,
+    sku_record,
 )
 from brygga.sync.flow import PlanRow
 
@@ -174,10 +173,6 @@ def _written(register: str, written: str, target: str, digest: str, note: str) -
     )
 
 
-def _record(source: str, change: ArticleChange, now: datetime) -> Discovered:
-    return catalog_record(change.sku, source=source, changed_at=change.modified_at)
-
-
 def catalog_feed(
     *,
     connection: str,
@@ -198,7 +193,7 @@ def catalog_feed(
         clock=clock,
         feeds={name: source.changed_articles for name, source in sources.items()},
         targets=targets,
-        record=_record,
+        record=sku_record,
         interval=interval,
         lookback=lookback,
         overlap=overlap,

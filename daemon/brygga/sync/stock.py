@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from brygga.catalog import StockLevel
@@ -31,7 +30,6 @@ from brygga.errors import NothingToDo, PermanentError
 from brygga.models import LineKind, Order, Register
 from brygga.registers import OrderSource, StockSink, StockSource
 from brygga.store import (
-    Discovered,
     Health,
     OrderLines,
     Outcome,
@@ -43,11 +41,11 @@ from brygga.store import (
 )
 from brygga.sync.catalog_feed import CatalogFeed
 from brygga.sync.catalog_items import (
-    catalog_record,
     content_hash,
     lacks_article,
     plain,
     refuse_blank,
+    sku_record,
 )
 from brygga.sync.flow import PlanRow
 
@@ -176,10 +174,6 @@ class StockHandler:
         return tuple(learned)
 
 
-def _record(source: str, level: StockLevel, now: datetime) -> Discovered:
-    return catalog_record(level.sku, source=source, changed_at=level.modified_at)
-
-
 def stock_plan(
     *,
     handler: StockHandler,
@@ -197,7 +191,7 @@ def stock_plan(
         clock=handler.clock,
         feeds={handler.source_name: handler.source.changed_stock},
         targets=list(handler.sinks),
-        record=_record,
+        record=sku_record,
         interval=interval,
         lookback=lookback,
         overlap=overlap,
