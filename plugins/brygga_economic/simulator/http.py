@@ -96,19 +96,8 @@ FILTERABLE: dict[str, frozenset[str]] = {
 #: properties ``sort=`` accepts per collection (the schemas' ``"sortable": true``); a
 #: collection not listed here ignores ``sort`` (it was never asked of them)
 SORTABLE: dict[str, frozenset[str]] = {
-    "products": frozenset(
-        {
-            "productNumber",
-            "name",
-            "description",
-            "barCode",
-            "barred",
-            "salesPrice",
-            "costPrice",
-            "recommendedPrice",
-            "lastUpdated",
-        }
-    ),
+    # every filterable property of a product but the nested product group number
+    "products": FILTERABLE["products"] - {"productGroup.productGroupNumber"},
 }
 
 
