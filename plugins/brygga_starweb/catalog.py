@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -84,6 +84,9 @@ from brygga_starweb.wire import Pagination
 __all__ = ["CATALOG_NOTES", "StarwebCatalog"]
 
 log = logging.getLogger(__name__)
+
+#: a collection's row type
+T = TypeVar("T")
 
 PRODUCT_INCLUDES = "primaryVariant,primaryVariant.prices,languages"
 VARIANT_INCLUDES = "prices,attributeValues"
@@ -197,10 +200,7 @@ class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceList
     async def _pricelists(self) -> list[PricelistWire]:
         cache = self._catalog
         if cache.pricelists is None:
-            rows: list[PricelistWire] = []
-            async for chunk in self._pages("pricelists", {}, PricelistWire, "price lists"):
-                rows += chunk
-            cache.pricelists = rows
+            cache.pricelists = await self._all("pricelists", {}, PricelistWire, "price lists")
         return cache.pricelists
 
     async def _price_list_for(self, currency: str | None, sku: str) -> PricelistWire:
@@ -242,11 +242,7 @@ class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceList
     async def _stock_location(self) -> int:
         cache = self._catalog
         if cache.location is None:
-            rows: list[StockLocationWire] = []
-            async for chunk in self._pages(
-                "stock-locations", {}, StockLocationWire, "stock locations"
-            ):
-                rows += chunk
+            rows = await self._all("stock-locations", {}, StockLocationWire, "stock locations")
             chosen = [r for r in rows if r.ecommerce_stock_location] or (
                 rows if len(rows) == 1 else []
             )
@@ -261,12 +257,9 @@ class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceList
     async def _status_for(self, quantity: Decimal) -> int:
         cache = self._catalog
         if cache.stock_statuses is None:
-            rows: list[StockStatusWire] = []
-            async for chunk in self._pages(
+            cache.stock_statuses = await self._all(
                 "product-stock-statuses", {}, StockStatusWire, "stock statuses"
-            ):
-                rows += chunk
-            cache.stock_statuses = rows
+            )
         wanted = "inStock" if quantity > 0 else "outOfStock"
         for status in cache.stock_statuses:
             if status.id_code == wanted:
@@ -297,6 +290,13 @@ class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceList
             if pagination is None or not rows or page >= pagination.total_pages:
                 return
             page += 1
+
+    async def _all(self, path: str, params: dict[str, Any], type_: type[T], what: str) -> list[T]:
+        """Every row of a collection, read page by page."""
+        rows: list[T] = []
+        async for chunk in self._pages(path, params, type_, what):
+            rows += chunk
+        return rows
 
     async def _product_pages(
         self, params: dict[str, Any]
@@ -337,15 +337,12 @@ class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceList
             primary = product.primary
             if primary is not None and primary.prices is not None:
                 return [primary]
-        variants: list[VariantWire] = []
-        async for chunk in self._pages(
+        return await self._all(
             f"products/{product.product_id}/variants",
             {"include": VARIANT_INCLUDES},
             VariantWire,
             f"product {product.product_id} variants",
-        ):
-            variants += chunk
-        return variants
+        )
 
     # -- finding an SKU -------------------------------------------------------------------
 
