@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import msgspec
+# the response conventions (and the product-group reference) of the adapter's other Structs
+from brygga_economic.wire import _finite, _GroupRef, _In
 
 __all__ = [
     "MAX_NAME",
@@ -30,15 +31,6 @@ MAX_PRODUCT_NUMBER = 25
 MAX_NAME = 300
 
 
-def _finite(value: Decimal | None, field: str) -> None:
-    if value is not None and not value.is_finite():
-        raise ValueError(f"{field} must be a finite number")
-
-
-class _In(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """A response Struct: unknown fields are ignored (the API adds fields over time)."""
-
-
 class Inventory(_In, frozen=True, kw_only=True):
     """``product.inventory``: present only on agreements with the inventory module."""
 
@@ -49,10 +41,6 @@ class Inventory(_In, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         _finite(self.available, "inventory.available")
         _finite(self.in_stock, "inventory.inStock")
-
-
-class _GroupRef(_In, frozen=True, kw_only=True):
-    product_group_number: int
 
 
 class CatalogProduct(_In, frozen=True, kw_only=True):
