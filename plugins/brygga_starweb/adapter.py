@@ -64,7 +64,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 import msgspec
 
 from brygga.adapters import (
@@ -93,7 +92,6 @@ from brygga_starweb.wire import (
     Pagination,
     StatusWire,
     UnreadableRow,
-    decode_error,
     decode_external_service,
     decode_order,
     decode_order_page,
@@ -204,42 +202,6 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-    # -- HTTP -----------------------------------------------------------------------------
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        what: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        ok: tuple[int, ...] = (200,),
-    ) -> httpx.Response:
-        """One authorised request; a 401 gets one new token and one retry (``tokens.auth``).
-        Statuses outside ``ok`` are PermanentErrors naming ``what`` (transient ones are raised
-        by the client)."""
-        response: httpx.Response = await self._client.request(
-            method, path, params=params, json=json, auth=self.tokens.auth
-        )
-        if response.status_code == 401:  # the auth already fetched a new token and retried
-            raise PermanentError(
-                f"{what}: Starweb refused a freshly issued access token (401); check that "
-                "the API client still has access to this shop"
-            )
-        if response.status_code not in ok:
-            error = decode_error(response.content)
-            detail = ": ".join(p for p in (error.error, error.error_description) if p)
-            # a server may echo what it got: the token this request carried, too
-            sent = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
-            detail = self.tokens.scrub(detail, sent)[:500]
-            raise PermanentError(
-                f"{what}: Starweb answered {response.status_code}"
-                + (f" ({detail})" if detail else "")
-                + _HINTS.get(response.status_code, "")
-            )
-        return response
 
     # -- brygga check --remote -----------------------------------------------------------
 
@@ -491,14 +453,6 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
             f"{what}: the shop has no such order status (known: {known or 'none'}); fix the "
             "status rule in the connection's [status] table"
         )
-
-
-_HINTS = {
-    400: "; the request was refused as invalid",
-    403: "; the API client lacks permission for this (ask the shop owner to grant it)",
-    404: "; it does not exist in the shop",
-    405: "; check that base_url points at the Starweb API v2",
-}
 
 
 def token_account(config: StarwebConfig) -> str:

@@ -39,9 +39,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import httpx
+from typing import Any, TypeVar
 
 from brygga.catalog import Article, ArticleChange, ListPrice
 from brygga.errors import PermanentError, TransientError
@@ -53,6 +51,7 @@ from brygga.registers import (
     StockSink,
     Written,
 )
+from brygga_starweb.calls import StarwebCalls
 from brygga_starweb.catalog_index import SkuIndex
 from brygga_starweb.catalog_mapping import (
     MAX_STOCK,
@@ -147,25 +146,11 @@ def _json(value: Any) -> Any:
     return value
 
 
-class StarwebCatalog(ProductSource, ProductSink, PriceSink, StockSink, PriceListSink):
+class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockSink, PriceListSink):
     """The catalog registers of :class:`~brygga_starweb.adapter.StarwebAdapter` (a mixin:
-    it uses the adapter's ``_call`` and ``shop``)."""
+    its requests go through :meth:`StarwebCalls._call`, as the adapter's do)."""
 
     _catalog_cache: _CatalogCache | None = None
-
-    if TYPE_CHECKING:  # provided by StarwebAdapter
-        shop: str
-
-        async def _call(
-            self,
-            method: str,
-            path: str,
-            what: str,
-            *,
-            params: dict[str, Any] | None = None,
-            json: Any = None,
-            ok: tuple[int, ...] = (200,),
-        ) -> httpx.Response: ...
 
     @property
     def _catalog(self) -> _CatalogCache:
