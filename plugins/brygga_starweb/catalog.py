@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from brygga.catalog import Article, ArticleChange, ListPrice
 from brygga.errors import PermanentError, TransientError
@@ -595,13 +595,27 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             return "unchanged"
         body = {"pricelistId": pid, "priceExVat": price, "specialPriceExVat": campaign_price}
         what = f"SKU {sku}: Starweb price in price list {pricelist.name or pid}"
-        if current is None:
+        await self._write_price(located, pid, body, what, exists=current is not None, update="PUT")
+        return "updated"
+
+    async def _write_price(
+        self,
+        located: Located,
+        pricelist_id: int,
+        body: dict[str, Any],
+        what: str,
+        *,
+        exists: bool,
+        update: Literal["PUT", "PATCH"],
+    ) -> None:
+        """The variant's price in a price list: created (POST) when it has none there, else
+        updated with ``update`` (PUT replaces both prices, PATCH only what ``body`` holds)."""
+        if not exists:
             path = f"{located.variant_path}/prices"
             await self._call("POST", path, what, json=_json(body), ok=(201, 200))
         else:
-            path = f"{located.variant_path}/prices/{pid}"
-            await self._call("PUT", path, what, json=_json(body))
-        return "updated"
+            path = f"{located.variant_path}/prices/{pricelist_id}"
+            await self._call(update, path, what, json=_json(body))
 
     # -- StockSink ----------------------------------------------------------------------------
 
@@ -659,12 +673,9 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             return "unchanged"
         what = f"SKU {price.sku}: Starweb price in price list {name}"
         body = {"pricelistId": pid, "priceExVat": price.price}
-        if current is None:
-            path = f"{located.variant_path}/prices"
-            await self._call("POST", path, what, json=_json(body), ok=(201, 200))
-        else:
-            path = f"{located.variant_path}/prices/{pid}"
-            await self._call("PATCH", path, what, json=_json(body))
+        await self._write_price(
+            located, pid, body, what, exists=current is not None, update="PATCH"
+        )
         return "updated"
 
 
