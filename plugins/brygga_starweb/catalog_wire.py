@@ -15,7 +15,7 @@ from typing import TypeVar
 import msgspec
 
 from brygga.errors import PermanentError
-from brygga_starweb.wire import AwareDatetime, Included, Pagination
+from brygga_starweb.wire import AwareDatetime, Included, LanguageName, Pagination, _Wire
 
 __all__ = [
     "AttributeValueWire",
@@ -39,15 +39,6 @@ T = TypeVar("T")
 _DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 
 
-class _Wire(msgspec.Struct, kw_only=True, rename="camel"):
-    """Starweb JSON: camelCase, unknown fields ignored, known ones typed."""
-
-
-class LanguageWire(_Wire, kw_only=True):
-    lang_code: str | None = None
-    name: str | None = None
-
-
 class PriceWire(_Wire, kw_only=True):
     """``ProductVariantPriceModel``: excl. VAT (the spec: "The price excluding vat")."""
 
@@ -60,7 +51,7 @@ class PriceWire(_Wire, kw_only=True):
 class AttributeValueWire(_Wire, kw_only=True):
     attribute_value_id: int | None = None
     #: the model types it as a plain array; an included ``{"data": [...]}`` is accepted too
-    languages: list[LanguageWire] | Included[list[LanguageWire]] | None = None
+    languages: list[LanguageName] | Included[list[LanguageName]] | None = None
 
     @property
     def name(self) -> str:
@@ -101,7 +92,7 @@ class ProductWire(_Wire, kw_only=True):
     visibility: str | None = None
     has_several_variants: bool = False
     primary_variant: Included[VariantWire | None] | None = None
-    languages: Included[list[LanguageWire]] | None = None
+    languages: Included[list[LanguageName]] | None = None
 
     @property
     def primary(self) -> VariantWire | None:
