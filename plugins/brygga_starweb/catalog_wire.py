@@ -15,7 +15,14 @@ from typing import TypeVar
 import msgspec
 
 from brygga.errors import PermanentError
-from brygga_starweb.wire import AwareDatetime, Included, LanguageName, Pagination, _Wire
+from brygga_starweb.wire import (
+    _DECODE_FAILURES,
+    AwareDatetime,
+    Included,
+    LanguageName,
+    Pagination,
+    _Wire,
+)
 
 __all__ = [
     "AttributeValueWire",
@@ -35,8 +42,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 
 
 class PriceWire(_Wire, kw_only=True):
