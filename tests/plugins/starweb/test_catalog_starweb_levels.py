@@ -164,3 +164,24 @@ async def test_list_prices_the_adapter_cannot_place_are_refused(open_adapter: Op
             await adapter.put_list_price("2", reseller("TE-100", "25", min_quantity=Decimal(10)))
         with pytest.raises(PermanentError, match=r"^SKU FINNS-EJ: Starweb shop se has no"):
             await adapter.put_list_price("2", reseller("FINNS-EJ", "30"))
+
+
+async def test_a_list_price_is_created_with_post_and_changed_with_patch(
+    sim: StarwebSimulator, open_adapter: Open
+) -> None:
+    # Spec (reference/shop-apis.md §2): a variant's price in a price list is created with
+    # POST …/variants/{vid}/prices and changed at …/prices/{pricelistId} (PUT or PATCH); a
+    # list price sets only priceExVat, so the adapter PATCHes it and keeps the special price.
+    sim.set_price("TE-100", Decimal(45), Decimal(40))
+    product = sim.catalog_product("TE-100").product_id
+    variant = sim.variant("TE-100").variant_id
+    prices = f"/products/{product}/variants/{variant}/prices"
+    async with open_adapter() as adapter:
+        before = len(sim.requests)
+        await adapter.put_list_price("2", reseller("TE-100", "30"))
+        first = writes(sim, before)
+        before = len(sim.requests)
+        await adapter.put_list_price("2", reseller("TE-100", "28"))
+        second = writes(sim, before)
+    assert first == [("POST", prices)]
+    assert second == [("PATCH", f"{prices}/2")]
