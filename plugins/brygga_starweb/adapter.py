@@ -156,6 +156,9 @@ class StarwebConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     rate_limit: RateLimit | None = None
     #: ``shippingTrackerType`` sent with tracking numbers (an id from /shipping-tracking-types)
     tracker_type: int | None = None
+    #: the attribute a further variant's whole name goes under when the name does not say
+    #: one ("Storlek: M" does), e.g. "Variant"; "" leaves such a variant to the merchant
+    variant_attribute: Annotated[str, msgspec.Meta(max_length=100)] = ""
 
 
 class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
@@ -167,6 +170,7 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
         self.config = config
         #: the shop's name in messages (never a credential)
         self.shop = config.name or context.instance or "starweb"
+        self.variant_attribute = config.variant_attribute
         self._client = RemoteClient(
             system="starweb",
             base_url=config.base_url,

@@ -8,7 +8,8 @@ others are read with ``GET /products/{id}/variants`` (unnecessary when
 ``priceExVat`` and ``specialPriceExVat`` exclude VAT; ``POST /products`` takes the product
 with its variants and their prices; ``PUT …/stocks/{stockLocationId}`` needs both
 ``stockStatusId`` and ``stockQuantity``; a variant of a product with several variants needs
-``attributeValueLinks``.
+``attributeValueLinks`` (ids of attribute values: ``GET|POST /product-attributes`` and
+``GET|POST /product-attributes/{attributeId}/values``).
 
 Chosen where the spec is silent (the safe reading, said so in the code):
 
@@ -25,10 +26,16 @@ Chosen where the spec is silent (the safe reading, said so in the code):
 - **Not written:** the product's visibility after creation, and an empty EAN or name (the
   shop keeps its value: an empty field at the source is read as "not said").
 
-Partial (said so in :meth:`StarwebCatalog.put_article`): a further variant of an existing
-product is not created, because Starweb requires an attribute value for it and brygga does
-not create attribute values yet; the article fails with a sentence saying what to do.
-Volume prices (``min_quantity`` above 1) are not written either.
+- **Further variants.** A further variant of an existing product gets one attribute value,
+  read from ``variant_name`` by the rules of :mod:`brygga_starweb.catalog_attributes`;
+  attributes and values are reused by name (case-insensitive, any language), created in the
+  shop's default language when missing. Attribute names are read with
+  ``include=languages`` (the model wraps them as an included child; not otherwise said).
+
+Partial (said so in the code): the product's existing variants are not given attribute
+values (a product created with one variant keeps its variant without one); a variant name
+the rules cannot read fails with a sentence saying what to do. Volume prices
+(``min_quantity`` above 1) are not written either.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from brygga.registers import (
     Written,
 )
 from brygga_starweb.calls import StarwebCalls
+from brygga_starweb.catalog_attributes import attribute_and_value, same_name, unmappable
 from brygga_starweb.catalog_index import SkuIndex
 from brygga_starweb.catalog_mapping import (
     MAX_STOCK,
@@ -67,6 +75,8 @@ from brygga_starweb.catalog_mapping import (
     variant_changes,
 )
 from brygga_starweb.catalog_wire import (
+    AttributeValueWire,
+    AttributeWire,
     PricelistWire,
     ProductWire,
     ShopWire,
@@ -102,8 +112,9 @@ CATALOG_NOTES = (
     "not documented to match other variants.",
     "Starweb has no change filter for variants, prices or stock: the product feed "
     "(updatedSince) is assumed to move when they change.",
-    "Starweb needs an attribute value for each further variant of a product; brygga does "
-    "not create attribute values yet, so such a variant is reported for the merchant to add.",
+    "Starweb needs an attribute value for each further variant of a product; brygga reads "
+    "it from the variant name ('Storlek: M', 'Storlek M', or the whole name under the "
+    "configured variant_attribute), reusing or creating the attribute and value.",
 )
 
 
@@ -130,6 +141,9 @@ class _CatalogCache:
     location: int | None = None
     stock_statuses: list[StockStatusWire] | None = None
     index: SkuIndex | None = None
+    attributes: list[AttributeWire] | None = None
+    #: attributeId -> its values
+    values: dict[int, list[AttributeValueWire]] = field(default_factory=dict)
     #: sentences of shop records the article streams skipped (bad data), newest last
     skipped: list[str] = field(default_factory=list)
 
@@ -151,6 +165,8 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
     its requests go through :meth:`StarwebCalls._call`, as the adapter's do)."""
 
     _catalog_cache: _CatalogCache | None = None
+    #: the attribute a variant name without one goes under ("" = none; adapter config)
+    variant_attribute: str = ""
 
     @property
     def _catalog(self) -> _CatalogCache:
@@ -542,23 +558,76 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
                 f"SKU {article.sku}: Starweb product {product_id} (product {article.product_sku}) "
                 "disappeared while brygga added a variant to it; retry"
             )
+        links: list[int] = []
         if product.primary is not None:
-            # PARTIAL: Starweb requires attributeValueLinks for every variant of a product
-            # with several variants (spec, ProductVariantModel); brygga does not create
-            # attribute values yet.
-            raise PermanentError(
-                f"SKU {article.sku}: it is a variant of product {article.product_sku} (Starweb "
-                f"product {product_id}), and Starweb needs an attribute value for each further "
-                "variant, which brygga does not create yet; add the variant "
-                f"{article.variant_name or article.sku!r} with SKU {article.sku} to that "
-                "product in Starweb admin, and the next sync updates it"
-            )
+            # PARTIAL: the product's existing variants are not given attribute values here
+            links.append(await self._attribute_value_for(article))
         what = f"SKU {article.sku}: new variant of Starweb product {product_id}"
         body = new_variant_body(article, pricelist_id)
+        if links:
+            body["attributeValueLinks"] = links
         await self._call(
             "POST", f"products/{product_id}/variants", what, json=_json(body), ok=(201, 200)
         )
         (await self._index()).add(product_id, [article.sku], "", None)
+
+    async def _attributes(self) -> list[AttributeWire]:
+        cache = self._catalog
+        if cache.attributes is None:
+            cache.attributes = await self._all(
+                "product-attributes", {"include": "languages"}, AttributeWire, "attributes"
+            )
+        return cache.attributes
+
+    async def _values(self, attribute_id: int, *, fresh: bool = False) -> list[AttributeValueWire]:
+        cache = self._catalog
+        if fresh or attribute_id not in cache.values:
+            cache.values[attribute_id] = await self._all(
+                f"product-attributes/{attribute_id}/values",
+                {},
+                AttributeValueWire,
+                f"values of attribute {attribute_id}",
+            )
+        return cache.values[attribute_id]
+
+    async def _attribute_value_for(self, article: Article) -> int:
+        """The id of the attribute value named by ``article.variant_name``: the shop's own
+        attribute and value when their names match (case-insensitive), else created."""
+        attributes = await self._attributes()
+        known = [name for a in attributes for name in a.names]
+        pair = attribute_and_value(article.variant_name, self.variant_attribute, known)
+        if pair is None:
+            raise PermanentError(unmappable(article.sku, article.variant_name, article.product_sku))
+        attribute_name, value_name = pair
+        lang = await self._language()
+        what = f"SKU {article.sku}: Starweb attribute {attribute_name!r}"
+        attribute = next(
+            (a for a in attributes if any(same_name(n, attribute_name) for n in a.names)), None
+        )
+        if attribute is None:
+            body = {"languages": [{"langCode": lang, "name": attribute_name}]}
+            response = await self._call(
+                "POST", "product-attributes", what, json=body, ok=(201, 200)
+            )
+            attribute = decode_one(response.content, AttributeWire, what)
+            attributes.append(attribute)
+            self._catalog.values[attribute.attribute_id] = []
+        attribute_id = attribute.attribute_id
+        found = _value_named(await self._values(attribute_id), value_name)
+        if found is not None:
+            return found
+        path = f"product-attributes/{attribute_id}/values"
+        body = {"languages": [{"langCode": lang, "name": value_name}]}
+        # the spec answers this POST with the attribute's values (200): read them again
+        # rather than rely on the answer's shape
+        await self._call("POST", path, f"{what}, value {value_name!r}", json=body, ok=(200, 201))
+        found = _value_named(await self._values(attribute_id, fresh=True), value_name)
+        if found is None:
+            raise PermanentError(
+                f"{what}: Starweb accepted the value {value_name!r} but does not list it; "
+                "check the attribute in Starweb admin, then retry"
+            )
+        return found
 
     # -- PriceSink ----------------------------------------------------------------------------
 
@@ -677,6 +746,13 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             located, pid, body, what, exists=current is not None, update="PATCH"
         )
         return "updated"
+
+
+def _value_named(values: list[AttributeValueWire], name: str) -> int | None:
+    for value in values:
+        if value.attribute_value_id is not None and any(same_name(n, name) for n in value.names):
+            return value.attribute_value_id
+    return None
 
 
 def _sku(variant: VariantWire) -> str | None:

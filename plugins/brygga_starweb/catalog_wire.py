@@ -3,7 +3,8 @@
 Shapes from the OpenAPI spec (starweb/shop-api-sdk-php, resources/specification/openapi.json):
 ``ProductModel``, ``ProductVariantModel``, ``ProductVariantPriceModel``,
 ``ProductVariantStockResponseModel``, ``PricelistModel``, ``StockLocationModel``,
-``ProductStockStatusModel`` and ``ShopModel``. Unknown fields are ignored (the API grows).
+``ProductStockStatusModel``, ``ShopModel``, ``ProductVariantAttributeModel`` and
+``ProductVariantAttributeValueModel``. Unknown fields are ignored (the API grows).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from brygga_starweb.wire import (
 
 __all__ = [
     "AttributeValueWire",
+    "AttributeWire",
     "PriceWire",
     "PricelistWire",
     "ProductWire",
@@ -61,6 +63,21 @@ class AttributeValueWire(_Wire, kw_only=True):
     @property
     def name(self) -> str:
         return next((lang.name for lang in included(self.languages) if lang.name), "")
+
+    @property
+    def names(self) -> list[str]:
+        return [lang.name for lang in included(self.languages) if lang.name]
+
+
+class AttributeWire(_Wire, kw_only=True):
+    """``ProductVariantAttributeModel``: an attribute (e.g. "Storlek") and its names."""
+
+    attribute_id: int
+    languages: list[LanguageName] | Included[list[LanguageName]] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [lang.name for lang in included(self.languages) if lang.name]
 
 
 class VariantWire(_Wire, kw_only=True):

@@ -12,9 +12,10 @@ from brygga_starweb.catalog import CATALOG_NOTES
 
 __all__ = ["brygga_register_adapters"]
 
-#: variants (read with their structure; a product's further variants are not created, see
-#: CATALOG_NOTES), customer price lists (without volume prices) and campaign prices
-#: (``specialPriceExVat``) are what the catalog code reads and writes
+#: variants (read with their structure; a further variant is created with an attribute value
+#: read from its variant name, see CATALOG_NOTES), customer price lists (without volume
+#: prices) and campaign prices (``specialPriceExVat``) are what the catalog code reads and
+#: writes
 SPEC_CAPABILITIES = dataclasses.replace(
     CAPABILITIES,
     variants=True,

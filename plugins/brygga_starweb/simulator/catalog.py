@@ -11,8 +11,10 @@ from brygga_starweb.simulator.records import ApiError, iso
 from brygga_starweb.simulator.seed import SEED_CATALOG
 
 __all__ = [
+    "SEED_ATTRIBUTE",
     "WEBHOOK_EVENTS",
     "CatalogState",
+    "SimAttribute",
     "SimPricelist",
     "SimProduct",
     "SimVariant",
@@ -43,6 +45,8 @@ ECOMMERCE_LOCATION = 1
 IN_STOCK, OUT_OF_STOCK = 1, 2
 #: the shop's default language (``GET /shop`` ``defaultLangCode``)
 SHOP_LANGUAGE = "sv"
+#: the attribute the seed's variant names (S, M, L) are values of
+SEED_ATTRIBUTE = "Storlek"
 
 
 def vat_text(rate: Decimal | None) -> str | None:
@@ -112,6 +116,31 @@ class SimVariant:
             )
             out["attributeValues"] = {"data": values}
         return out
+
+
+@dataclass
+class SimAttribute:
+    """``ProductVariantAttributeModel`` with its values (``ProductVariantAttributeValueModel``),
+    one language (the shop's)."""
+
+    attribute_id: int
+    name: str
+    #: attributeValueId -> name, in sort order
+    values: dict[int, str] = field(default_factory=dict)
+
+    def wire(self, includes: frozenset[str] = frozenset()) -> dict[str, Any]:
+        out: dict[str, Any] = {"attributeId": self.attribute_id}
+        if "languages" in includes:
+            out["languages"] = {"data": [{"langCode": SHOP_LANGUAGE, "name": self.name}]}
+        return out
+
+    def value_wire(self, value_id: int) -> dict[str, Any]:
+        return {
+            "attributeValueId": value_id,
+            "skuSuffix": "",
+            "sortIndex": list(self.values).index(value_id),
+            "languages": [{"langCode": SHOP_LANGUAGE, "name": self.values[value_id]}],
+        }
 
 
 @dataclass
@@ -219,7 +248,8 @@ class CatalogState:
         self.stock_locations = {ECOMMERCE_LOCATION: "Lager"}
         self.stock_statuses = {IN_STOCK: "inStock", OUT_OF_STOCK: "outOfStock", 3: "backOrder"}
         self.webhooks: dict[int, SimWebhook] = {}
-        self._attribute_values: dict[str, int] = {}
+        self.attributes: dict[int, SimAttribute] = {}
+        self._next_attribute = 1
         self._next_product = 1
         self._next_variant = 1
         self._next_webhook = 1
@@ -253,17 +283,37 @@ class CatalogState:
         variant = SimVariant(self._next_variant, sku, name=name)
         self._next_variant += 1
         if name:
-            variant.attribute_value_id = self.attribute_value(name)
+            variant.attribute_value_id = self.attribute_value(SEED_ATTRIBUTE, name)
         product.variants.append(variant)
         return variant
 
-    def attribute_value(self, name: str) -> int:
-        """The id of the attribute value ``name`` (one registry for the whole shop)."""
-        found = self._attribute_values.get(name)
-        if found is None:
-            found = self._attribute_values[name] = self._next_attribute_value
-            self._next_attribute_value += 1
-        return found
+    def add_attribute(self, name: str) -> SimAttribute:
+        attribute = SimAttribute(self._next_attribute, name)
+        self._next_attribute += 1
+        self.attributes[attribute.attribute_id] = attribute
+        return attribute
+
+    def add_attribute_value(self, attribute: SimAttribute, name: str) -> int:
+        value_id = self._next_attribute_value
+        self._next_attribute_value += 1
+        attribute.values[value_id] = name
+        return value_id
+
+    def attribute_value(self, attribute_name: str, name: str) -> int:
+        """The id of the value ``name`` of the attribute ``attribute_name`` (both created when
+        missing; exact names, as an admin user would pick them)."""
+        attribute = next(
+            (a for a in self.attributes.values() if a.name == attribute_name), None
+        ) or self.add_attribute(attribute_name)
+        found = next((i for i, v in attribute.values.items() if v == name), None)
+        return found if found is not None else self.add_attribute_value(attribute, name)
+
+    def value_name(self, value_id: int) -> str | None:
+        """The name of an attribute value, None when no attribute has it."""
+        for attribute in self.attributes.values():
+            if value_id in attribute.values:
+                return attribute.values[value_id]
+        return None
 
     def add_webhook(self, name: str, event: str, url: str, status_id: int | None) -> SimWebhook:
         hook = SimWebhook(self._next_webhook, name, event, url, status_id)

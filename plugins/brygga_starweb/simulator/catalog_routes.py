@@ -18,6 +18,7 @@ from brygga_starweb.simulator.catalog import (
     SimProduct,
     SimVariant,
 )
+from brygga_starweb.simulator.catalog_attributes import attribute_routes
 from brygga_starweb.simulator.http import (
     body_json,
     get_bool,
@@ -145,7 +146,13 @@ class CatalogApi:
         return json_response({"data": product.wire(frozenset({"languages"}))}, 201)
 
     def _new_variant(self, product: SimProduct, body: dict[str, Any]) -> SimVariant:
+        links = body.get("attributeValueLinks") or []
+        names = [self.catalog.value_name(x) if isinstance(x, int) else None for x in links]
+        if None in names:
+            raise _bad("attributeValueLinks must be ids of existing attribute values")
         variant = self.catalog.add_variant(product, require(get_str(body, "sku", 40), "sku"))
+        if links:
+            variant.attribute_value_id, variant.name = links[0], str(names[0])
         self._write_variant(variant, body)
         prices = body.get("prices") or []
         if not isinstance(prices, list) or not all(isinstance(p, dict) for p in prices):
@@ -450,4 +457,5 @@ def catalog_routes(catalog: CatalogState, knobs: Knobs, now: Callable[[], dateti
         Route("/web-hooks", api.list_webhooks, methods=["GET"]),
         Route("/web-hooks", api.create_webhook, methods=["POST"]),
         Route("/web-hooks/{hook_id:int}", api.webhook, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        *attribute_routes(catalog, knobs),
     ]

@@ -121,3 +121,32 @@ def test_the_control_surface_reads_and_sets_the_catalog(
     assert sim.stock("KAFFE-500") == Decimal(100)
     with pytest.raises(KeyError):
         sim.set_price("FINNS-EJ", Decimal(1))
+
+
+async def test_variant_attributes_and_values_are_served_as_the_spec_documents(
+    sim: StarwebSimulator, api: Api
+) -> None:
+    # Spec: POST /product-attributes answers 201 with the attribute; POST
+    # /product-attributes/{attributeId}/values answers 200 with the attribute's values
+    product_id = sim.catalog_product("TE-100").product_id
+    async with api() as client:
+        listed = (await client.get("product-attributes", params={"include": "languages"})).json()
+        made = await client.post(
+            "product-attributes", json={"languages": [{"langCode": "sv", "name": "Vikt"}]}
+        )
+        attribute_id = made.json()["data"]["attributeId"]
+        value = await client.post(
+            f"product-attributes/{attribute_id}/values",
+            json={"languages": [{"langCode": "sv", "name": "200 g"}]},
+        )
+        values = (await client.get(f"product-attributes/{attribute_id}/values")).json()["data"]
+        dangling = await client.post(
+            f"products/{product_id}/variants", json={"sku": "TE-200", "attributeValueLinks": [999]}
+        )
+    assert [a["languages"]["data"][0]["name"] for a in listed["data"]] == ["Storlek"]
+    assert made.status_code == 201
+    assert made.json()["data"]["languages"]["data"] == [{"langCode": "sv", "name": "Vikt"}]
+    assert value.status_code == 200
+    assert [v["languages"][0]["name"] for v in value.json()["data"]] == ["200 g"]
+    assert value.json()["data"] == values
+    assert dangling.status_code == 400
