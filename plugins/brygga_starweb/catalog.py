@@ -32,8 +32,12 @@ Chosen where the spec is silent (the safe reading, said so in the code):
   shop's default language when missing. Attribute names are read with
   ``include=languages`` (the model wraps them as an included child; not otherwise said).
 
-Partial (said so in the code): the product's existing variants are not given attribute
-values (a product created with one variant keeps its variant without one); a variant name
+  The first variant of a product group created by brygga gets one as well when its name
+  says one.
+
+Partial (said so in the code): variants already in the shop are not given attribute values
+(e.g. a product created in admin with one variant, or by brygga from a first variant whose
+name says no attribute, keeps that variant without one); a variant name
 the rules cannot read fails with a sentence saying what to do. Volume prices
 (``min_quantity`` above 1) are not written either.
 """
@@ -547,6 +551,12 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             return
         what = f"SKU {article.sku}: new Starweb product"
         body = new_product_body(article, pricelist_id, await self._language())
+        if group_key:
+            # the first variant of a product group gets its attribute value too when its
+            # name says one, so the product's variants all carry one once it has several
+            link = await self._attribute_value_for(article, required=False)
+            if link is not None:
+                body["variants"][0]["attributeValueLinks"] = [link]
         response = await self._call("POST", "products", what, json=_json(body), ok=(201, 200))
         created = decode_one(response.content, ProductWire, what)
         index.add(created.product_id, [article.sku], group_key, None)
@@ -561,7 +571,9 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         links: list[int] = []
         if product.primary is not None:
             # PARTIAL: the product's existing variants are not given attribute values here
-            links.append(await self._attribute_value_for(article))
+            link = await self._attribute_value_for(article, required=True)
+            assert link is not None
+            links.append(link)
         what = f"SKU {article.sku}: new variant of Starweb product {product_id}"
         body = new_variant_body(article, pricelist_id)
         if links:
@@ -590,13 +602,16 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             )
         return cache.values[attribute_id]
 
-    async def _attribute_value_for(self, article: Article) -> int:
+    async def _attribute_value_for(self, article: Article, *, required: bool) -> int | None:
         """The id of the attribute value named by ``article.variant_name``: the shop's own
-        attribute and value when their names match (case-insensitive), else created."""
+        attribute and value when their names match (case-insensitive), else created. A name
+        that says none is a PermanentError when ``required``, else None."""
         attributes = await self._attributes()
         known = [name for a in attributes for name in a.names]
         pair = attribute_and_value(article.variant_name, self.variant_attribute, known)
         if pair is None:
+            if not required:
+                return None
             raise PermanentError(unmappable(article.sku, article.variant_name, article.product_sku))
         attribute_name, value_name = pair
         lang = await self._language()
