@@ -25,21 +25,18 @@ Chosen where the spec is silent (the safe reading, said so in the code):
   (or, for a variant without a level there, ``inStock``/``outOfStock`` by quantity).
 - **Not written:** the product's visibility after creation, and an empty EAN or name (the
   shop keeps its value: an empty field at the source is read as "not said").
-
 - **Further variants.** A further variant of an existing product gets one attribute value,
   read from ``variant_name`` by the rules of :mod:`brygga_starweb.catalog_attributes`;
   attributes and values are reused by name (case-insensitive, any language), created in the
-  shop's default language when missing. Attribute names are read with
+  shop's default language when missing. The first variant of a product group brygga
+  creates gets one as well when its name says one. Attribute names are read with
   ``include=languages`` (the model wraps them as an included child; not otherwise said).
-
-  The first variant of a product group created by brygga gets one as well when its name
-  says one.
 
 Partial (said so in the code): variants already in the shop are not given attribute values
 (e.g. a product created in admin with one variant, or by brygga from a first variant whose
-name says no attribute, keeps that variant without one); a variant name
-the rules cannot read fails with a sentence saying what to do. Volume prices
-(``min_quantity`` above 1) are not written either.
+name says no attribute, keeps that variant without one); a variant name the rules cannot
+read fails with a sentence saying what to do. Volume prices (``min_quantity`` above 1) are
+not written either.
 """
 
 from __future__ import annotations
