@@ -172,6 +172,10 @@ class ShopCatalogConfig(_Section, frozen=True, kw_only=True):
     stock_buffer: Decimal = Decimal(0)
     #: ERP price list → this shop's price list; ERP lists not named here stay out of the shop
     price_lists: dict[str, str] = {}
+    #: the currency of this shop's catalog prices (ISO 4217, e.g. "NOK"): products and prices
+    #: from the ERP carry the ERP's own price in it (e-conomic: the product's currency-specific
+    #: sales price), never a converted one; unset: the ERP's prices as they are
+    currency: str | None = None
 
 
 class CatalogConfig(_Section, frozen=True, kw_only=True):
@@ -455,6 +459,11 @@ def _check_catalog_shops(conn: ConnectionConfig, names: set[str], source: Path, 
             raise ConfigError(
                 f"{source}: {where}.catalog.shops.{name}: no shop of this connection is named "
                 f"{name!r}; name one of: {known}"
+            )
+        if shop.currency is not None and not re.fullmatch(r"[A-Z]{3}", shop.currency):
+            raise ConfigError(
+                f"{source}: {where}.catalog.shops.{name}.currency: {shop.currency!r} is no ISO "
+                '4217 currency code; use three capital letters, e.g. "NOK" or "SEK"'
             )
 
 

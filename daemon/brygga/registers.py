@@ -13,6 +13,7 @@ from brygga.models import Customer, DocumentRef, DocumentType, Order, OrderChang
 
 __all__ = [
     "PROVIDES",
+    "CurrencyPrices",
     "Direction",
     "DocumentSink",
     "ExportMark",
@@ -133,6 +134,19 @@ class ProductSource(Protocol):
 
 
 @runtime_checkable
+class CurrencyPrices(Protocol):
+    """A product source that keeps sales prices in other currencies than the one its articles
+    carry (e-conomic: currency-specific sales prices besides ``salesPrice`` in the base
+    currency). Optional: the products and prices registers ask it for a shop whose catalog
+    currency differs; a source without it cannot price such a shop (an error record)."""
+
+    async def price_in(self, sku: str, currency: str) -> Decimal | None:
+        """The article's ordinary sales price (excl. VAT) in ``currency`` as the source keeps
+        it, never converted; None when the source has no price in that currency for it."""
+        ...
+
+
+@runtime_checkable
 class ProductSink(Protocol):
     """A system that takes articles: creates missing ones and updates existing ones, matched
     on SKU (article number)."""
@@ -202,10 +216,11 @@ class PriceListSink(Protocol):
 #: The one place that says which register each protocol provides, and which way. A protocol
 #: cannot carry this itself: every attribute of a Protocol is a member implementers must have.
 #: ExportMark provides no register of its own: it is the orders flow's write-back, and every
-#: shop adapter has it (``ShopAdapter``).
+#: shop adapter has it (``ShopAdapter``). CurrencyPrices neither: it refines a ProductSource.
 PROVIDES: dict[type, tuple[tuple[Register, Direction], ...]] = {
     OrderSource: ((Register.ORDERS, "reads"),),
     ExportMark: (),
+    CurrencyPrices: (),
     StatusSink: ((Register.STATUS, "writes"),),
     DocumentSink: ((Register.ORDERS, "writes"),),
     ProductSource: ((Register.PRODUCTS, "reads"), (Register.PRICES, "reads")),

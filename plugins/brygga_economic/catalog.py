@@ -23,9 +23,13 @@ What the adapter does, and which documented rule it follows (e-conomic/slate
 - Prices: ``salesPrice`` is the net (excl. VAT) price in the agreement's base currency, at most
   two decimals (``maxDecimal: 2``): prices are rounded half-up to two decimals before writing
   and comparing. e-conomic has no campaign price on products, so none is read or written (the
-  capabilities say so; ``brygga check`` tells). Currency-specific prices
-  (``/products/{n}/pricing/currency-specific-sales-prices``) are not written by this version:
-  a price in another currency than ``base_currency`` is refused (partial).
+  capabilities say so; ``brygga check`` tells). Currency-specific prices are read for a shop
+  whose catalog currency is another (``CurrencyPrices.price_in``): ``GET
+  /products/{n}/pricing/currency-specific-sales-prices/{currencyCode}``, documented as
+  "excluding base currency price" (the base currency's price is ``salesPrice``); a 404 means
+  the product has no price in that currency (None, which the handler makes an error record).
+  They are not written by this version: a price in another currency than ``base_currency``
+  going into e-conomic is refused (partial).
 - VAT is not on the product: it comes from the product group's sales account (the same
   :class:`~brygga_economic.articles.VatChain` the orders flow uses). New products go to the
   configured ``product_groups`` entry for their VAT rate, else ``product_group``; a missing
@@ -58,6 +62,7 @@ from brygga_economic.catalog_wire import (
     MAX_PRODUCT_NUMBER,
     CatalogGroup,
     CatalogProduct,
+    CurrencyPrice,
     parse_last_updated,
 )
 
@@ -219,6 +224,33 @@ class EconomicCatalog:
                 f"Article {product.product_number!r} in e-conomic cannot be read: {exc}; "
                 "correct the product in e-conomic."
             ) from None
+
+    # --- CurrencyPrices --------------------------------------------------------------------
+
+    async def price_in(self, sku: str, currency: str) -> Decimal | None:
+        """The product's sales price in ``currency``: ``salesPrice`` for the base currency,
+        else its currency-specific sales price; None when it has none (or no such product)."""
+        number = sku.strip()
+        if not number or len(number) > MAX_PRODUCT_NUMBER:
+            return None
+        if currency == self.config.base_currency:
+            found = await self._read(number)
+            return None if found is None else found[0].sales_price
+        path = (
+            f"products/{wire.encode_product_number(number)}/pricing/"
+            f"currency-specific-sales-prices/{wire.encode_product_number(currency)}"
+        )
+        response = await self.api.request("GET", path)
+        if response.status_code == 404:
+            return None
+        what = f"the {currency} price of product {number}"
+        price = self.api.decode(response, CurrencyPrice, what)
+        if price.currency.code != currency:
+            raise PermanentError(
+                f"e-conomic answered {what} with a price in {price.currency.code!r}; report it "
+                "to e-conomic"
+            )
+        return price.price
 
     # --- reads and writes of one product ---------------------------------------------------
 

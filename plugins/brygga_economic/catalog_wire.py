@@ -4,8 +4,9 @@ Fields as the products schema documents them (``GET /products``: ``productNumber
 ``salesPrice`` number with at most two decimals, ``barCode``, ``barred``, ``lastUpdated``
 ISO-8601 "updated either directly or through inventory changed", ``inventory.*`` read-only and
 "only applicable if the inventory module is enabled"; ``GET /product-groups``:
-``inventoryEnabled``). Writes go as the full document read (PUT replaces the whole product),
-so only what the adapter compares is typed here; the rest is echoed as read.
+``inventoryEnabled``; a currency-specific sales price: ``price`` and ``currency.code``).
+Writes go as the full document read (PUT replaces the whole product), so only what the
+adapter compares is typed here; the rest is echoed as read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ __all__ = [
     "MAX_PRODUCT_NUMBER",
     "CatalogGroup",
     "CatalogProduct",
+    "CurrencyCode",
+    "CurrencyPrice",
     "Inventory",
     "parse_last_updated",
 ]
@@ -58,6 +61,24 @@ class CatalogProduct(_In, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         _finite(self.sales_price, "salesPrice")
+
+
+class CurrencyCode(_In, frozen=True, kw_only=True):
+    """``currency`` of a currency-specific sales price: the ISO 4217 ``code``."""
+
+    code: str
+
+
+class CurrencyPrice(_In, frozen=True, kw_only=True):
+    """``GET /products/:productNumber/pricing/currency-specific-sales-prices/:currencyCode``:
+    the product's sales price in one currency other than the base currency (``price``,
+    ``currency.code``; e-conomic/slate ``source/includes/_products.md``)."""
+
+    price: Decimal
+    currency: CurrencyCode
+
+    def __post_init__(self) -> None:
+        _finite(self.price, "price")
 
 
 class CatalogGroup(_In, frozen=True, kw_only=True):

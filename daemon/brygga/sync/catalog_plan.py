@@ -68,6 +68,18 @@ class CatalogSides:
             return False
         return prices in (products, "off")
 
+    def currencies(self, register: Register) -> dict[str, str]:
+        """Target shop → its catalog currency (``[connection.catalog.shops.<shop>] currency``)
+        when ``register`` goes from the ERP to the shops; empty the other way (the ERP keeps
+        its own currency)."""
+        if self.master(register) != "erp":
+            return {}
+        return {
+            name: currency
+            for name in self.shops
+            if (currency := self.settings.shop(name).currency) is not None
+        }
+
     def feed_options(self, register: Register) -> dict[str, float]:
         return {
             "interval": float(getattr(self.poll, register.value)),
@@ -118,6 +130,7 @@ def _products(sides: CatalogSides) -> PlanRow | None:
         create=sides.settings.create,
         update=sides.settings.update,
         with_prices=sides.prices_with_products,
+        currencies=sides.currencies(Register.PRODUCTS),
     )
     return _article_row(sides, Register.PRODUCTS, handler, sources, list(sinks))
 
@@ -129,7 +142,12 @@ def _prices(sides: CatalogSides) -> PlanRow | None:
     found, targets = sides.sides(Register.PRICES)
     sources = _product_sources(found)
     sinks = {name: side for name, side in targets.items() if isinstance(side, PriceSink)}
-    handler = PricesHandler(connection=sides.connection, sources=sources, sinks=sinks)
+    handler = PricesHandler(
+        connection=sides.connection,
+        sources=sources,
+        sinks=sinks,
+        currencies=sides.currencies(Register.PRICES),
+    )
     return _article_row(sides, Register.PRICES, handler, sources, list(sinks))
 
 

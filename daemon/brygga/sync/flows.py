@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from brygga.adapters import AdapterSpec
 from brygga.config import ResolvedConnection
 from brygga.models import Register
-from brygga.registers import Direction, protocols_for
+from brygga.registers import CurrencyPrices, Direction, protocols_for
 
 __all__ = ["CATALOG", "IMPLEMENTED", "FlowRow", "flow_table", "masters"]
 
@@ -192,11 +192,28 @@ def _check(
         plain = sorted({s.spec.kind for s in sources if not s.spec.capabilities.campaign_price})
         if plain:
             notes.append(f"no campaign price from {', '.join(plain)} (it has none)")
+        if master == "erp":
+            notes += _price_currencies(conn)
     if register not in IMPLEMENTED:
         notes += ["planned: not run by this version yet", *_planned_gaps(gaps, register)]
     source = ", ".join(side.label for side in sources)
     target = ", ".join(side.label for side in targets)
     return source, target, errors, "; ".join(notes)
+
+
+def _price_currencies(conn: ResolvedConnection) -> list[str]:
+    """The shops' catalog price currencies (``[connection.catalog.shops.<shop>] currency``)."""
+    shops = sorted(conn.config.catalog.shops.items())
+    named = [f"{shop} {settings.currency}" for shop, settings in shops if settings.currency]
+    if not named:
+        return []
+    if not issubclass(conn.erp_spec.adapter, CurrencyPrices):
+        return [
+            f"price currency {', '.join(named)}: adapter {conn.erp_spec.kind!r} keeps no "
+            "prices per currency, so a price in another currency than its own is an error "
+            "record (never converted)"
+        ]
+    return [f"price currency {', '.join(named)} (the ERP's own price in it, never converted)"]
 
 
 def _price_list_mapping(conn: ResolvedConnection) -> str:

@@ -11,6 +11,12 @@ for the item (register, target, SKU); an article whose content is the same costs
 value the daemon wrote that comes back through a change feed (the shop reports an article
 changed because its prices were just written) fingerprints the same, so it is not sent again.
 
+A shop with its own catalog currency (``[connection.catalog.shops.<shop>] currency``) gets the
+article's price in that currency as the source keeps it (``CurrencyPrices``: e-conomic's
+currency-specific sales prices), never a converted one; an article the source has no price for
+in that currency is an error record naming the SKU, the currency and the fix. The campaign
+price is not carried into another currency (no source keeps one per currency; partial).
+
 A price the target refuses because it lacks the article (in ``combo`` the shop's products are
 its own; the ERP keeps articles no shop sells, e.g. fee articles) makes the item skipped, not
 an error record, when the target can read its articles and says it has no such SKU.
@@ -19,7 +25,7 @@ an error record, when the target can read its articles and says it has no such S
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import msgspec
@@ -28,7 +34,7 @@ from brygga.catalog import Article, ArticleChange
 from brygga.clock import Clock
 from brygga.errors import NothingToDo, PermanentError
 from brygga.models import Register
-from brygga.registers import PriceSink, ProductSink, ProductSource
+from brygga.registers import CurrencyPrices, PriceSink, ProductSink, ProductSource
 from brygga.store import Health, Outcome, Reads, Store, WorkItem
 from brygga.sync.catalog_feed import CatalogFeed
 from brygga.sync.catalog_items import (
@@ -42,7 +48,14 @@ from brygga.sync.catalog_items import (
 )
 from brygga.sync.flow import PlanRow
 
-__all__ = ["PricesHandler", "ProductsHandler", "article_row", "catalog_feed", "fetch_article"]
+__all__ = [
+    "PricesHandler",
+    "ProductsHandler",
+    "article_row",
+    "catalog_feed",
+    "fetch_article",
+    "priced_for",
+]
 
 #: a target's protocol: ``ProductSink`` or ``PriceSink``
 S = TypeVar("S")
@@ -65,11 +78,48 @@ async def fetch_article(source: ProductSource, sku: str, register: str, name: st
     return found
 
 
+async def priced_for(
+    source: ProductSource,
+    article: Article,
+    currency: str | None,
+    *,
+    name: str,
+    target: str,
+    register: str,
+) -> Article:
+    """``article`` with its price in ``currency``, the target shop's catalog currency (None:
+    as the source gives it). The price is the source's own in that currency, never converted:
+    an article without one is an error record naming the SKU, the currency and the fix."""
+    if currency is None or article.price is None or article.currency == currency:
+        return article
+    key = f"[connection.catalog.shops.{target}] currency"
+    if not isinstance(source, CurrencyPrices):
+        raise PermanentError(
+            f"{register} {article.sku}: {target} takes {currency} prices ({key}) but {name} gives "
+            f"prices in {article.currency} only, and brygga does not convert prices; set the "
+            f"shop's currency to {article.currency}, or remove the key"
+        )
+    price = await source.price_in(article.sku, currency)
+    if price is None:
+        raise PermanentError(
+            f"{register} {article.sku}: {name} has no {currency} price for article {article.sku}, "
+            f"and {target} takes {currency} prices ({key}); brygga does not convert prices. Set "
+            f"a {currency} sales price on product {article.sku} in {name} (in e-conomic: a "
+            "currency-specific sales price), then retry this record"
+        )
+    return msgspec.structs.replace(article, currency=currency, price=price, campaign_price=None)
+
+
 async def _read(
-    sources: Mapping[str, ProductSource], sinks: Mapping[str, S], item: WorkItem, register: str
+    sources: Mapping[str, ProductSource],
+    sinks: Mapping[str, S],
+    item: WorkItem,
+    register: str,
+    currencies: Mapping[str, str],
 ) -> tuple[str, S, Article]:
-    """The item's source name, its target and the article as the source has it now; a source
-    or target no longer in the config is an error record."""
+    """The item's source name, its target and the article as the source has it now, priced
+    in the target's catalog currency; a source or target no longer in the config is an error
+    record."""
     name = payload_of(item).source
     refuse_blank(item, name)
     source = sources.get(name)
@@ -84,7 +134,15 @@ async def _read(
             f"{item.register} {item.external_id}: {item.instance!r} is no longer a target of "
             f"{item.register} in this connection's config; resolve the record"
         )
-    return name, sink, await fetch_article(source, item.external_id, register, name)
+    article = await fetch_article(source, item.external_id, register, name)
+    currency = currencies.get(item.instance)
+    return (
+        name,
+        sink,
+        await priced_for(
+            source, article, currency, name=name, target=item.instance, register=register
+        ),
+    )
 
 
 @dataclass
@@ -98,6 +156,8 @@ class ProductsHandler:
     update: bool = True
     #: False when prices are mastered on the other side: the article goes without them
     with_prices: bool = True
+    #: target → the currency its catalog prices are in (targets not named: the source's)
+    currencies: Mapping[str, str] = field(default_factory=dict)
     register: str = Register.PRODUCTS.value
 
     @property
@@ -105,7 +165,8 @@ class ProductsHandler:
         return Reads(written=True)
 
     async def handle(self, item: WorkItem) -> Outcome:
-        name, sink, article = await _read(self.sources, self.sinks, item, self.register)
+        currencies = self.currencies if self.with_prices else {}
+        name, sink, article = await _read(self.sources, self.sinks, item, self.register, currencies)
         if not self.with_prices:  # None: the target keeps its own prices
             article = msgspec.structs.replace(article, price=None, campaign_price=None)
         digest = article_hash(article)
@@ -128,6 +189,8 @@ class PricesHandler:
     connection: str
     sources: Mapping[str, ProductSource]
     sinks: Mapping[str, PriceSink]
+    #: target → the currency its catalog prices are in (targets not named: the source's)
+    currencies: Mapping[str, str] = field(default_factory=dict)
     register: str = Register.PRICES.value
 
     @property
@@ -135,7 +198,9 @@ class PricesHandler:
         return Reads(written=True)
 
     async def handle(self, item: WorkItem) -> Outcome:
-        name, sink, article = await _read(self.sources, self.sinks, item, self.register)
+        name, sink, article = await _read(
+            self.sources, self.sinks, item, self.register, self.currencies
+        )
         if article.price is None:
             raise NothingToDo(f"price {item.external_id}: {name} gives the article no price")
         parts = ("price", article.currency, article.price, article.campaign_price)

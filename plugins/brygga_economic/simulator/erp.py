@@ -126,6 +126,7 @@ class EconomicSimulator:
 
     def remove_article(self, sku: str) -> None:
         self.state.products.pop(sku, None)
+        self.state.currency_prices.pop(sku, None)
 
     # --- catalog control surface (products, prices, stock) ---------------------------------
 
@@ -141,6 +142,15 @@ class EconomicSimulator:
     def set_price(self, sku: str, price: Decimal) -> None:
         """Set the product's ``salesPrice``; ``lastUpdated`` moves."""
         self.state.update_product(sku, salesPrice=Decimal(price))
+
+    def set_currency_price(self, sku: str, currency: str, price: Decimal | None) -> None:
+        """Give the product a currency-specific sales price in ``currency`` (None: remove it),
+        as a person in e-conomic would."""
+        prices = self.state.currency_prices.setdefault(sku, {})
+        if price is None:
+            prices.pop(currency, None)
+        else:
+            prices[currency] = Decimal(price)
 
     def set_stock(self, sku: str, quantity: Decimal, ordered: Decimal = Decimal(0)) -> None:
         """Set what is in stock (``inventory.inStock``) and ordered by customers, so that

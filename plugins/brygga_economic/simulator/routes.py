@@ -23,6 +23,7 @@ from brygga_economic.simulator.http import (
     json_response,
     paginate,
 )
+from brygga_economic.simulator.pricing import pricing_routes
 from brygga_economic.simulator.state import SimState
 from brygga_economic.simulator.wire import decode_id
 
@@ -263,6 +264,7 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
         Route("/customers/{number:int}", customer, methods=["GET"]),
         Route("/products", products, methods=["GET", "POST"]),
         Route("/products/{number}", product, methods=["GET", "PUT"]),
+        *pricing_routes(state, fail, read_body),
         *document_routes(
             "/invoices/drafts",
             documents.draft_invoices,

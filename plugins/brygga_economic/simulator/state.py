@@ -66,6 +66,9 @@ class SimState:
     sales_accounts: dict[int, dict[int, int]] = field(default_factory=dict)
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: product number -> currency code -> its currency-specific sales price (not the base
+    #: currency's: that is the product's ``salesPrice``)
+    currency_prices: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     #: the agreement has the inventory module: products in inventory-enabled groups carry the
     #: read-only ``inventory`` object and groups say ``inventoryEnabled``
     inventory_module: bool = False
