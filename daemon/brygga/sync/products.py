@@ -15,7 +15,9 @@ A shop with its own catalog currency (``[connection.catalog.shops.<shop>] curren
 article's price in that currency as the source keeps it (``CurrencyPrices``: e-conomic's
 currency-specific sales prices), never a converted one; an article the source has no price for
 in that currency is an error record naming the SKU, the currency and the fix. The campaign
-price is not carried into another currency (no source keeps one per currency; partial).
+price is not carried into another currency (no source keeps one per currency; partial). The
+initial sync (``brygga sync products``, sync/initial_sync.py) does not apply a shop's currency
+yet (partial): it writes the source's own prices.
 
 A price the target refuses because it lacks the article (in ``combo`` the shop's products are
 its own; the ERP keeps articles no shop sells, e.g. fee articles) makes the item skipped, not
