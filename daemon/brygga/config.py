@@ -99,7 +99,7 @@ class ShopOrdersConfig(_Section, frozen=True, kw_only=True):
     Partial: ``customer_group`` applies to customers brygga creates (a customer found by a
     match key keeps the group it has); an ERP number series per shop is not in this version
     (``number_prefix`` shows the shop on the document instead); ``currency`` checks orders
-    only, catalog prices are not converted per shop.
+    (a shop's catalog price currency is ``ShopCatalogConfig.currency``).
     """
 
     #: the ERP customer group new customers from this shop are created in (e-conomic: its
