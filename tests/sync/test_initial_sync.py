@@ -291,3 +291,66 @@ async def test_fifty_thousand_articles_stream_in_flat_memory(store: Store) -> No
         tracemalloc.stop()
     assert tally.articles == 50_000 and tally.created == 50_000 and tally.ok
     assert peak < 8_000_000, f"peak {peak} bytes: the catalog was held in memory"
+
+
+@dataclass
+class PricedSource(Source):
+    """A source in SEK that keeps prices in other currencies besides (as e-conomic keeps
+    currency-specific sales prices; the same fake as tests/sync/test_catalog_currency.py)."""
+
+    prices: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    asked: list[tuple[str, str]] = field(default_factory=list)
+
+    async def price_in(self, sku: str, currency: str) -> Decimal | None:
+        self.asked.append((sku, currency))
+        return self.prices.get((sku, currency))
+
+
+async def test_a_nok_shop_gets_the_sources_nok_price_and_a_sek_shop_asks_nothing(
+    store: Store,
+) -> None:
+    rows = [art("A1", campaign_price=Decimal(80)), art("A2")]
+    source = PricedSource(lambda: rows, prices={("A1", "NOK"): Decimal("139.00")})
+    se, no, sek = Sink(), Sink(), Sink()
+    targets = {"se": se, "no": no, "sek": sek}
+    currencies = {"no": "NOK", "sek": "SEK"}
+    tally = await sync(store, source, targets, currencies=currencies).run()
+    nok = no.held["A1"]
+    assert (nok.currency, nok.price, nok.campaign_price) == ("NOK", Decimal(139), None)
+    assert (se.held["A1"].currency, se.held["A1"].price) == ("SEK", Decimal(100))
+    assert sek.held["A1"] == se.held["A1"]  # a shop in the source's currency: as it is
+    assert source.asked == [("A1", "NOK"), ("A2", "NOK")]  # SEK shops ask nothing
+    # no NOK price for A2: a failure naming the SKU, the currency and the fix; never converted
+    assert "A2" not in no.held and set(se.held) == {"A1", "A2"}
+    [failure] = tally.failures
+    assert failure.sku == "A2"
+    assert failure.sentence.startswith("no: ") and "no NOK price for article A2" in failure.sentence
+    assert "[connection.catalog.shops.no] currency" in failure.sentence
+    assert "Set a NOK sales price on product A2" in failure.sentence
+    assert "run `brygga sync products` again" in failure.sentence
+    source.prices[("A2", "NOK")] = Decimal("129.00")
+    again = await sync(store, source, targets, currencies=currencies).run()
+    assert again.ok and no.held["A2"].price == Decimal(129) and again.earlier == 5
+
+
+async def test_a_foreign_currency_shop_from_a_source_without_prices_per_currency(
+    store: Store,
+) -> None:
+    shop = Sink()
+    tally = await sync(store, Source(catalog(1)), {"no": shop}, currencies={"no": "NOK"}).run()
+    assert shop.held == {} and tally.failed == 1
+    assert "gives prices in SEK only" in tally.failures[0].sentence
+
+
+async def test_the_dry_run_compares_the_nok_price(store: Store) -> None:
+    source = PricedSource(catalog(2), prices={("A00000", "NOK"): Decimal(139)})
+    shop = Sink(held={"A00000": art("A00000", currency="NOK", price=Decimal(139))})
+    tally = await sync(None, source, {"no": shop}, currencies={"no": "NOK"}).run()
+    assert (tally.unchanged, tally.updated, tally.failed) == (1, 0, 1) and shop.writes == 0
+
+
+async def test_an_article_already_in_the_shops_currency_costs_no_request(store: Store) -> None:
+    source = PricedSource(lambda: [art("A1", currency="NOK", price=Decimal(139))])
+    shop = Sink()
+    tally = await sync(store, source, {"no": shop}, currencies={"no": "NOK"}).run()
+    assert tally.ok and shop.held["A1"].price == Decimal(139) and source.asked == []

@@ -208,6 +208,19 @@ def _with_prices(conn: ResolvedConnection, side: Side) -> tuple[bool, str]:
     return True, ""
 
 
+def _currencies(conn: ResolvedConnection, side: Side) -> dict[str, str]:
+    """Target shop → its catalog price currency (``[connection.catalog.shops.<shop>]
+    currency``) when copying from the ERP; empty from the shops (the ERP keeps its own)."""
+    if side != "erp":
+        return {}
+    catalog = conn.config.catalog
+    return {
+        cfg.name: currency
+        for cfg in conn.shops
+        if (currency := catalog.shop(cfg.name).currency) is not None
+    }
+
+
 @dataclass(frozen=True)
 class _Pair:
     source_name: str
@@ -331,6 +344,7 @@ async def sync_products(
                 create=catalog.create,
                 update=catalog.update,
                 with_prices=with_prices,
+                currencies=_currencies(conn, request.side),
                 workers=catalog.workers,
                 watcher=shown,
             )

@@ -18,6 +18,14 @@ and list it in ``skipped_records`` (Starweb does); those are failures too. A sou
 stream itself breaks (e-conomic raises on an unreadable product) ends the pass with that
 sentence: fix the record and run again, the checkpoint makes that cheap.
 
+A target shop with its own catalog currency (``currencies``, from ``[connection.catalog.shops.
+<shop>] currency`` when copying from the ERP) gets the source's own price in that currency, by
+the products handler's rule (:func:`brygga.sync.products.priced_for`): never converted, the
+campaign price left out; an article the source has no price for in that currency is a failure
+naming the SKU, the currency and the fix; a shop in the article's own currency costs no extra
+request. Two shops in one foreign currency each ask the source (one request per article and
+shop).
+
 Partial: no adapter implements :class:`CountsArticles` yet, so a first run shows count and rate
 but no ETA (later runs use the last whole run's count). The dry run keeps no checkpoint, so it
 finds a second article with one SKU with a set of the SKUs seen (about 100 bytes each). Sources
@@ -40,6 +48,7 @@ from brygga.clock import Clock
 from brygga.errors import BryggaError, ConfigError, TransientError
 from brygga.registers import ProductSink, ProductSource
 from brygga.store.sync_checkpoint import Mark, SyncCheckpoint
+from brygga.sync.products import priced_for
 
 __all__ = [
     "DONE",
@@ -211,6 +220,8 @@ class InitialSync:
     update: bool = True
     #: False when prices are mastered on the other side: articles go without them
     with_prices: bool = True
+    #: target → the currency its catalog prices are in (targets not named: the source's)
+    currencies: Mapping[str, str] = field(default_factory=dict)
     workers: int = 1
     batch_size: int = 200
     watcher: Watcher = field(default_factory=_Quiet)
@@ -355,6 +366,15 @@ class InitialSync:
         if article.sku != sku:
             article = msgspec.structs.replace(article, sku=sku)
         try:
+            article = await priced_for(
+                self.source,
+                article,
+                self.currencies.get(target),
+                name=self.source_name,
+                target=target,
+                register="product",
+                again="run `brygga sync products` again",
+            )
             if self.dry_run:
                 result = await self._compare(article, target)
             else:

@@ -16,8 +16,8 @@ article's price in that currency as the source keeps it (``CurrencyPrices``: e-c
 currency-specific sales prices), never a converted one; an article the source has no price for
 in that currency is an error record naming the SKU, the currency and the fix. The campaign
 price is not carried into another currency (no source keeps one per currency; partial). The
-initial sync (``brygga sync products``, sync/initial_sync.py) does not apply a shop's currency
-yet (partial): it writes the source's own prices.
+initial sync (``brygga sync products``, sync/initial_sync.py) applies the same rule with
+:func:`priced_for`.
 
 A price the target refuses because it lacks the article (in ``combo`` the shop's products are
 its own; the ERP keeps articles no shop sells, e.g. fee articles) makes the item skipped, not
@@ -88,10 +88,13 @@ async def priced_for(
     name: str,
     target: str,
     register: str,
+    again: str = "retry this record",
 ) -> Article:
     """``article`` with its price in ``currency``, the target shop's catalog currency (None:
     as the source gives it). The price is the source's own in that currency, never converted:
-    an article without one is an error record naming the SKU, the currency and the fix."""
+    an article without one is an error record naming the SKU, the currency and the fix
+    (``again``: how to send it again once fixed). An article already in ``currency`` costs no
+    request. Shared with the initial sync (sync/initial_sync.py)."""
     if currency is None or article.price is None or article.currency == currency:
         return article
     key = f"[connection.catalog.shops.{target}] currency"
@@ -107,7 +110,7 @@ async def priced_for(
             f"{register} {article.sku}: {name} has no {currency} price for article {article.sku}, "
             f"and {target} takes {currency} prices ({key}); brygga does not convert prices. Set "
             f"a {currency} sales price on product {article.sku} in {name} (in e-conomic: a "
-            "currency-specific sales price), then retry this record"
+            f"currency-specific sales price), then {again}"
         )
     return msgspec.structs.replace(article, currency=currency, price=price, campaign_price=None)
 
