@@ -197,6 +197,16 @@ class EconomicCatalog:
                 if product.product_number.strip():
                     yield await self._article(product)
 
+    async def article_count(self) -> int | None:
+        """How many products :meth:`all_articles` will read, for the initial sync's ETA
+        (``CountsArticles``): one ``GET /products?pagesize=1``, reading the collection's
+        ``pagination.results`` (reference/erp-apis.md §1.3). A product without a product
+        number is counted but not read, so the count can be a little high. None when the
+        answer carries no count (``results`` missing or 0)."""
+        response = await self.api.request("GET", "products", params={"pagesize": 1})
+        page = self.api.decode(response, wire.Page[Any], "the number of products")
+        return page.pagination.results or None
+
     async def _article(self, product: CatalogProduct) -> Article:
         rate = None
         if product.product_group is not None:

@@ -463,6 +463,20 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         pricelist = await self._price_list_for(None, sku)
         return article_of(located.product, located.variant, pricelist, several=located.several)
 
+    async def article_count(self) -> int | None:
+        """The number of *products* in the shop, for the initial sync's ETA
+        (``CountsArticles``): ``GET /products?page=1`` and its ``meta.pagination.total``
+        (reference/shop-apis.md §2). :meth:`all_articles` yields variants, and Starweb's list
+        counts products, not variants, so for a shop with variants this is a lower bound and
+        the ETA approximate (the initial sync takes the larger of it and the last whole run's
+        count, and the progress says so when the count is passed). Chosen over None: a count
+        of products still gives a first run a useful total. None when the answer has no
+        ``meta.pagination``."""
+        what = f"Starweb shop {self.shop}: the number of products"
+        response = await self._call("GET", "products", what, params={"page": 1})
+        _, pagination = decode_list(response.content, Any, what)
+        return None if pagination is None else pagination.total
+
     async def all_articles(self) -> AsyncIterator[Article]:
         """Every variant of every product, a product-list page at a time. A variant that
         cannot be mapped (e.g. without SKU) is skipped, logged and kept in

@@ -250,6 +250,9 @@ def test_progress_gives_count_rate_and_eta() -> None:
     assert progress_text(Tally("se", ("economic",), articles=30), 10.0).startswith(
         "30 articles, 3.0/s; "
     )
+    # the total is an estimate (Starweb counts products, not variants): passed, it says so
+    passed = Tally("se", ("economic",), articles=12, total=10)
+    assert progress_text(passed, 4.0).startswith("12 articles (more than the 10 counted), 3.0/s;")
 
 
 def test_plain_lines_come_at_intervals_and_at_the_end() -> None:
@@ -343,3 +346,35 @@ async def test_the_command_stopped_by_sigterm_goes_on_where_it_stopped(tmp_path:
         assert count_line(output, "done before") >= 20
         assert all(copies(shop, sku) == 1 for sku in new)
         stop.set()
+
+
+async def test_a_first_run_has_a_total_from_the_sources_count(tmp_path: Path) -> None:
+    """No earlier run is known, yet the progress has a total (so an ETA): e-conomic's
+    ``pagination.results`` from ``GET /products?pagesize=1``; Starweb's number of products."""
+    totals: list[tuple[str, int | None]] = []
+
+    class Recording(PlainProgress):
+        def started(self, tally: Tally) -> None:
+            totals.append((tally.source, tally.total))
+            super().started(tally)
+
+    async def run(env: SimulatedConnection, side: str) -> str:
+        out = io.StringIO()
+        request = SyncRequest("demo", side)  # type: ignore[arg-type]
+        code = await sync_products(
+            env.loaded, request, http=env.http, out=out, err=out, progress=Recording
+        )
+        assert code == 0, out.getvalue()
+        return out.getvalue()
+
+    async with opened(tmp_path) as env:
+        env.erp.add_article("NY-1", "Ny kopp", Decimal("79.00"), Decimal(25))
+        output = await run(env, "erp")
+        read = int(output.split("articles read")[0].split()[-1])
+        assert totals == [("economic", read)]
+        assert f"{read}/{read} articles (100.0%)" in output
+    (tmp_path / "ecom").mkdir()
+    async with opened(tmp_path / "ecom", mode="ecom") as env:
+        await run(env, "shop")
+        products = len(env.shop.catalog.products)
+        assert totals[-1] == ("se", products)

@@ -354,3 +354,28 @@ async def test_an_article_already_in_the_shops_currency_costs_no_request(store: 
     shop = Sink()
     tally = await sync(store, source, {"no": shop}, currencies={"no": "NOK"}).run()
     assert tally.ok and shop.held["A1"].price == Decimal(139) and source.asked == []
+
+
+@dataclass
+class CountingSource(Source):
+    """A source that says how many articles it has (``CountsArticles``), or fails to."""
+
+    count: int | None = None
+    count_fails: bool = False
+
+    async def article_count(self) -> int | None:
+        if self.count_fails:
+            raise TransientError("the ERP answered 503")
+        return self.count
+
+
+async def test_the_first_run_takes_the_sources_count_as_its_total(store: Store) -> None:
+    first = await sync(store, CountingSource(catalog(3), count=2), {"se": Sink()}).run()
+    assert first.total == 2 and first.ok  # a count passed is only an estimate missed
+    # later: the larger of the last whole run's count (3) and the source's
+    again = await sync(store, CountingSource(catalog(3), count=1), {"se": Sink()}).run()
+    assert again.total == 3
+    # a count that cannot be read costs the ETA, never the pass
+    failing = CountingSource(catalog(3), count_fails=True)
+    third = await sync(store, failing, {"se": Sink()}).run()
+    assert third.total == 3 and third.ok

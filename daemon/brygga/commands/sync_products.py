@@ -64,10 +64,13 @@ def _counts(tally: Tally) -> str:
 
 def progress_text(tally: Tally, elapsed: float) -> str:
     """``1200/50000 articles (2.4%), 35.1/s, ETA 22m10s; created …``: count, rate and ETA
-    (when the total is known), then the counts."""
+    (when the total is known), then the counts. The total is an estimate (the source's count,
+    or the last whole run's): a count passed shows as "more than counted", with no ETA."""
     n, total = tally.articles, tally.total
     rate = n / elapsed if elapsed > 0 else 0.0
     head = f"{n}/{total} articles ({100 * n / total:.1f}%)" if total else f"{n} articles"
+    if total and n > total:
+        head = f"{n} articles (more than the {total} counted)"
     eta = ""
     if total and rate > 0 and n < total:
         eta = f", ETA {_duration((total - n) / rate)}"

@@ -26,14 +26,17 @@ naming the SKU, the currency and the fix; a shop in the article's own currency c
 request. Two shops in one foreign currency each ask the source (one request per article and
 shop).
 
-Partial: no adapter implements :class:`CountsArticles` yet, so a first run shows count and rate
-but no ETA (later runs use the last whole run's count). The dry run keeps no checkpoint, so it
+The progress total (for the ETA) is the larger of the last whole run's count and the source's
+own (:class:`CountsArticles`: e-conomic's ``pagination.results``, Starweb's number of products,
+a lower bound for a shop with variants), so a first run has an ETA too. Both are estimates:
+the count shown can be passed, and the progress says so. The dry run keeps no checkpoint, so it
 finds a second article with one SKU with a set of the SKUs seen (about 100 bytes each). Sources
 are copied one after another (``--from shop`` with two shops that share an SKU writes it twice).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -69,6 +72,7 @@ FAILURES_KEPT = 1000
 #: config wrong for every article, not one record's problem)
 STREAK = 20
 CENT = Decimal("0.01")
+log = logging.getLogger(__name__)
 #: "(SKU X)" in a sentence of a record the source skipped: the SKU column of its failure
 _NAMED_SKU = re.compile(r"\(SKU ([^\s)]+)\)")
 
@@ -241,7 +245,7 @@ class InitialSync:
             now = self.clock.now()
             self._pass, tally.resumed_from, tally.total = await self.checkpoint.begin(now)
         if isinstance(self.source, CountsArticles):
-            tally.total = await self.source.article_count() or tally.total
+            tally.total = _larger(tally.total, await self._count(self.source))
         before = self._skipped_so_far()
         self.watcher.started(tally)
         stream = self.source.all_articles()
@@ -272,6 +276,15 @@ class InitialSync:
         if not tally.stopped and self.checkpoint is not None:
             await self.checkpoint.finish(tally.articles, self.clock.now(), forget=tally.ok)
         return tally
+
+    async def _count(self, source: CountsArticles) -> int | None:
+        """The source's own count, or None when it cannot say (the count is only for the ETA:
+        a failure to read it does not stop the pass)."""
+        try:
+            return await source.article_count()
+        except (BryggaError, ValueError, msgspec.ValidationError) as exc:
+            log.warning("%s: the number of articles could not be read: %s", self.source_name, exc)
+            return None
 
     # -- one batch ------------------------------------------------------------------------
 
@@ -419,6 +432,14 @@ class InitialSync:
             return after[len(before) :]
         known = set(before)
         return [sentence for sentence in after if sentence not in known]
+
+
+def _larger(last: int | None, counted: int | None) -> int | None:
+    """The progress total: the larger of the last whole run's count and the source's (both
+    estimates; a source may count less than it yields, e.g. Starweb counts products, not
+    variants); None when neither is known."""
+    known = [n for n in (last, counted) if n]
+    return max(known) if known else None
 
 
 async def _batches(

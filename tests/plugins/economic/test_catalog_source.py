@@ -229,3 +229,34 @@ async def test_a_server_that_ignores_skippages_stops_the_feed(
                 pass
     finally:
         await adapter.aclose()
+
+
+async def test_article_count_is_one_small_page_s_pagination_results(
+    sim: EconomicSimulator, open_adapter: Any
+) -> None:
+    # the collection's pagination object carries ``results`` (reference/erp-apis.md §1.3)
+    sim.add_article("NY-1", "Ny kopp", Decimal("79.00"), Decimal(25))
+    total = len(sim.state.products)
+    async with open_adapter(page_size=4) as adapter:
+        assert await adapter.article_count() == total
+        assert len([a async for a in adapter.all_articles()]) == total
+    assert product_gets(sim) == 1 + -(-total // 4)  # the count is one request
+
+
+async def test_an_answer_without_a_count_is_none(clock: FakeClock, sim: EconomicSimulator) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["pagesize"] == "1"
+        return httpx.Response(200, json={"collection": []})
+
+    context = AdapterContext(
+        connection="test",
+        instance="economic",
+        http=HttpContext(
+            transport=httpx.MockTransport(answer), clock=clock, limiters=RateLimiterRegistry(clock)
+        ),
+    )
+    adapter = EconomicAdapter(economic_config(sim), context)
+    try:
+        assert await adapter.article_count() is None
+    finally:
+        await adapter.aclose()

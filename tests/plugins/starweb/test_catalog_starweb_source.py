@@ -178,3 +178,21 @@ async def test_a_product_deleted_while_the_feed_pages_costs_no_other_change(
     # the rows after the deleted one moved up a place: without reading again from page 1,
     # TIDNING-12 (the sixth row, now the fifth) would never be seen
     assert {"TIDNING-12", *TROJA} <= {c.sku for c in changes}
+
+
+async def test_article_count_is_the_first_pages_total_of_products(
+    sim: StarwebSimulator, open_adapter: Open
+) -> None:
+    # listProducts answers with meta.pagination {current_page, per_page, total, count,
+    # total_pages} (reference/shop-apis.md §2); ``total`` counts products, not variants
+    for n in range(8):  # 7 seed products + 8: three pages of five
+        sim.add_product(f"EXTRA-{n}", f"Extra {n}", price=Decimal(10 + n))
+    before = len(sim.requests)
+    async with open_adapter() as adapter:
+        count = await adapter.article_count()
+        asked = gets(sim, before)
+        articles = await collect(adapter.all_articles())
+    assert count == 7 + 8 == len(sim.catalog.products)
+    assert asked.count("/products") == 1  # one request, whatever the size of the shop
+    # the shop's Tröja has three variants: the count is a lower bound of the articles
+    assert len(articles) == count + 2
