@@ -51,7 +51,7 @@ def anyio_backend() -> str:
 
 @asynccontextmanager
 async def opened(
-    tmp_path: Path, *, mode: str = "erp", routes: Any = None
+    tmp_path: Path, *, mode: str = "erp", routes: Any = None, **options: Any
 ) -> AsyncIterator[SimulatedConnection]:
     """Both simulators on one fake clock (rate-limit waits move it, no sleeps). The ERP's
     seeded Tröja variants are removed: e-conomic names each variant SKU on its own ("Tröja
@@ -69,6 +69,7 @@ async def opened(
         catalog=True,
         connection={"mode": mode},
         **extra,
+        **options,
     ) as env:
         for sku in ("TROJA-S", "TROJA-M", "TROJA-L"):
             env.erp.remove_article(sku)
@@ -378,3 +379,21 @@ async def test_a_first_run_has_a_total_from_the_sources_count(tmp_path: Path) ->
         await run(env, "shop")
         products = len(env.shop.catalog.products)
         assert totals[-1] == ("se", products)
+
+
+async def test_a_nok_shop_gets_the_erps_own_nok_prices(tmp_path: Path) -> None:
+    """[connection.catalog.shops.se] currency = "NOK": e-conomic's currency-specific sales
+    price (reference/erp-apis.md §1.6), never a converted one; a product without one is a
+    failure line naming the SKU, the currency and the fix."""
+    nok = {"shops": {"se": {"currency": "NOK"}}}
+    async with opened(tmp_path, catalog_config=nok) as env:
+        env.shop.catalog.pricelists[1].currency = "NOK"  # a Norwegian shop: its master in NOK
+        env.erp.add_article("NY-1", "Ny kopp", Decimal("79.00"), Decimal(25))
+        env.erp.add_article("NY-2", "Ny kaka", Decimal("24.50"), Decimal(12))
+        env.erp.set_currency_price("NY-1", "NOK", Decimal("109.00"))
+        code, output = await sync(env, "erp")
+        assert code == 1, output
+        assert env.shop.price("NY-1") == (Decimal("109.00"), None)
+        assert copies(env.shop, "NY-2") == 0
+        [line] = [line for line in output.splitlines() if line.strip().startswith("NY-2 ")]
+        assert "no NOK price for article NY-2" in line and "Set a NOK sales price" in line
