@@ -431,11 +431,7 @@ def _check_orders_shops(
                 f"{key}.number_prefix: {shop.number_prefix!r} must be at most "
                 f'{MAX_NUMBER_PREFIX} characters without leading or trailing spaces, e.g. "SE-"'
             )
-        if shop.currency is not None and not re.fullmatch(r"[A-Z]{3}", shop.currency):
-            raise ConfigError(
-                f"{key}.currency: {shop.currency!r} is no ISO 4217 currency code; use three "
-                'capital letters, e.g. "SEK" or "NOK"'
-            )
+        _check_currency(f"{key}.currency", shop.currency)
         group = shop.customer_group
         if group is not None:
             if not str(group).strip():
@@ -460,11 +456,16 @@ def _check_catalog_shops(conn: ConnectionConfig, names: set[str], source: Path, 
                 f"{source}: {where}.catalog.shops.{name}: no shop of this connection is named "
                 f"{name!r}; name one of: {known}"
             )
-        if shop.currency is not None and not re.fullmatch(r"[A-Z]{3}", shop.currency):
-            raise ConfigError(
-                f"{source}: {where}.catalog.shops.{name}.currency: {shop.currency!r} is no ISO "
-                '4217 currency code; use three capital letters, e.g. "NOK" or "SEK"'
-            )
+        _check_currency(f"{source}: {where}.catalog.shops.{name}.currency", shop.currency)
+
+
+def _check_currency(key: str, currency: str | None) -> None:
+    """A per-shop ``currency`` key, when set, is an ISO 4217 code in capitals."""
+    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError(
+            f"{key}: {currency!r} is no ISO 4217 currency code; use three capital letters, "
+            'e.g. "SEK" or "NOK"'
+        )
 
 
 def parse_config(text: str, *, source: Path) -> Config:
