@@ -120,6 +120,7 @@ def test_first_party_registers_follow_from_their_protocols() -> None:
         writes=frozenset({Register.ORDERS, *catalog}),
     )
     assert [p.__name__ for p in economic.protocols] == [
+        "CurrencyPrices",
         "DocumentSink",
         "ProductSource",
         "ProductSink",
