@@ -14,6 +14,7 @@ from brygga_starweb.simulator.catalog import (
     SimProduct,
     SimVariant,
 )
+from brygga_starweb.simulator.state import OrderState
 
 __all__ = ["CatalogAdmin"]
 
@@ -23,9 +24,11 @@ class CatalogAdmin:
     would: every edit bumps the product's ``modifiedAt`` (nothing is logged as a request)."""
 
     catalog: CatalogState
+    state: OrderState
 
     def _now(self) -> datetime:
-        raise NotImplementedError  # StarwebSimulator: the shop clock at whole seconds
+        """The shop's clock (whole seconds, as Starweb's timestamps)."""
+        return self.state.now()
 
     def _found(self, sku: str) -> tuple[SimProduct, SimVariant]:
         found = self.catalog.find_sku(sku)

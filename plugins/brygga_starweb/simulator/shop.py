@@ -176,9 +176,6 @@ class StarwebSimulator(CatalogAdmin):
         response.headers.update(exc.headers or {})
         return response
 
-    def _now(self) -> datetime:
-        return self.state.now()
-
     # -- the ShopSimulator control surface ---------------------------------------------
 
     def adapter_config(self, base_url: str, *, name: str = "") -> dict[str, Any]:
