@@ -15,7 +15,7 @@ from brygga.documents import Document
 from brygga.durations import Duration
 from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimit
-from brygga.models import Customer, DocumentRef, DocumentType, LineKind
+from brygga.models import Customer, DocumentRef, DocumentType, LineKind, OrderEvent
 from brygga.registers import (
     PROVIDES,
     DocumentSink,
@@ -23,6 +23,7 @@ from brygga.registers import (
     OrderSource,
     Registers,
     StatusSink,
+    StatusSource,
     protocols_of,
     registers_of,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "Role",
     "ShopAdapter",
     "StatusSink",
+    "StatusSource",
 ]
 
 if TYPE_CHECKING:  # the daemon never imports the test kit at run time
@@ -130,6 +132,9 @@ class Capabilities:
     settle: float = 60.0
     #: the vendor's published limit per account; None when none is published
     rate_limit: RateLimit | None = None
+    #: the order events a status source (ERP) can report; a ``[connection.status]`` rule for
+    #: another one is refused by `brygga check` (it would never fire)
+    status_events: frozenset[OrderEvent] = frozenset()
     #: sentences for the flow table and `brygga plugins` (what is modelled vs documented)
     notes: tuple[str, ...] = ()
 
@@ -141,6 +146,7 @@ class Capabilities:
             "campaign_price": self.campaign_price,
             "webhooks": self.webhooks,
             "lookup_by_reference": self.lookup_by_reference,
+            "status_events": sorted(e.value for e in self.status_events),
             "rate_limit": (
                 f"{self.rate_limit.requests}/{self.rate_limit.per_seconds:g}s"
                 if self.rate_limit
@@ -216,6 +222,8 @@ class RemoteNeeds:
     """What a connection needs from the remote system, for `brygga check --remote`."""
 
     helper_articles: tuple[HelperArticle, ...] = ()
+    #: shops: the order statuses the connection's status rules name
+    shop_statuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

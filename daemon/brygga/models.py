@@ -13,11 +13,14 @@ __all__ = [
     "Address",
     "Customer",
     "CustomerKind",
+    "EVENT_RANK",
     "DocumentRef",
+    "DocumentState",
     "DocumentType",
     "LineKind",
     "Order",
     "OrderChange",
+    "OrderEvent",
     "OrderLine",
     "Register",
     "decode",
@@ -169,6 +172,38 @@ class DocumentRef(_Model, frozen=True, kw_only=True):
     number: str
     reference: str
     booked: bool = False
+
+
+class OrderEvent(enum.StrEnum):
+    """What became of a transferred order in the ERP (a ``[connection.status]`` rule's name)."""
+
+    #: the order is in the ERP (the orders flow bound it to its document)
+    TRANSFERRED = "transferred"
+    PARTIALLY_DELIVERED = "partially_delivered"
+    INVOICED = "invoiced"
+    DELIVERED = "delivered"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+#: how far along an order each event is: the shop status follows the highest event that has
+#: a rule, so a late event of a lower rank (``invoiced`` after ``delivered``) is recorded but
+#: never moves the order back
+EVENT_RANK: dict[OrderEvent, int] = {event: rank for rank, event in enumerate(OrderEvent)}
+
+
+class DocumentState(_Model, frozen=True, kw_only=True):
+    """What the ERP says of one document brygga created for a shop order (``StatusSource``)."""
+
+    #: the external reference the document was created with
+    reference: NonEmpty
+    #: its number now (a draft's number until booked, then the booked one)
+    number: NonEmpty
+    booked: bool = False
+    #: every event that has happened to it so far (never only the newest)
+    events: frozenset[OrderEvent] = frozenset()
+    tracking_number: str = ""
+    carrier: str = ""
 
 
 _ENCODER = msgspec.json.Encoder(decimal_format="string")

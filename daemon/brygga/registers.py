@@ -9,7 +9,15 @@ from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 from brygga.catalog import Article, ArticleChange, ListPrice, StockLevel
 from brygga.documents import Document
-from brygga.models import Customer, DocumentRef, DocumentType, Order, OrderChange, Register
+from brygga.models import (
+    Customer,
+    DocumentRef,
+    DocumentState,
+    DocumentType,
+    Order,
+    OrderChange,
+    Register,
+)
 
 __all__ = [
     "PROVIDES",
@@ -25,6 +33,7 @@ __all__ = [
     "ProductSource",
     "Registers",
     "StatusSink",
+    "StatusSource",
     "StockSink",
     "StockSource",
     "Written",
@@ -69,6 +78,11 @@ class ExportMark(Protocol):
 class StatusSink(Protocol):
     """A shop that takes order statuses from the ERP (delivered, cancelled, …)."""
 
+    async def order_statuses(self) -> Sequence[str]:
+        """The order statuses the shop has, read from the shop: the codes a
+        ``[connection.status]`` rule may name as ``shop_status``."""
+        ...
+
     async def set_status(
         self,
         shop_order_id: str,
@@ -77,11 +91,28 @@ class StatusSink(Protocol):
         email: bool,
         capture: bool,
         tracking_number: str = "",
-    ) -> None:
+        carrier: str = "",
+    ) -> bool:
         """Give the order the shop status ``status_id_code`` (what a ``[connection.status]``
         rule names as ``shop_status``). ``email``: the shop tells the customer; ``capture``:
-        the shop captures the reserved payment; both for this change only. Idempotent:
-        nothing is written when the order already has the status and tracking number."""
+        the shop captures the reserved payment; both set explicitly for this change only,
+        never left to the shop's default. Idempotent: reads the order first and writes
+        nothing when it already has the status and tracking number (False; True when it
+        wrote). Raises PermanentError for a status the shop does not have."""
+        ...
+
+
+@runtime_checkable
+class StatusSource(Protocol):
+    """An ERP that tells what became of the documents brygga created for shop orders
+    (invoiced, delivered, paid, cancelled; ``Capabilities.status_events`` says which)."""
+
+    async def document_states(self, documents: Sequence[DocumentRef]) -> list[DocumentState]:
+        """The state of each document, matched by its reference (``DocumentRef`` carries the
+        number and booked flag brygga last saw). Only conclusive answers: a document the ERP
+        could not be asked about is left out (asked again later), and one is ``cancelled``
+        only when the ERP surely no longer has it and never booked it. Raises
+        TransientError when the ERP cannot be read."""
         ...
 
 
@@ -222,6 +253,7 @@ PROVIDES: dict[type, tuple[tuple[Register, Direction], ...]] = {
     ExportMark: (),
     CurrencyPrices: (),
     StatusSink: ((Register.STATUS, "writes"),),
+    StatusSource: ((Register.STATUS, "reads"),),
     DocumentSink: ((Register.ORDERS, "writes"),),
     ProductSource: ((Register.PRODUCTS, "reads"), (Register.PRICES, "reads")),
     ProductSink: ((Register.PRODUCTS, "writes"),),
