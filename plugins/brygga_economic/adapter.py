@@ -32,6 +32,8 @@ Behaviour chosen where the reference says [unknown]/[inferred] (modelled, not do
   never follows ``nextPage`` links and stops on a loop).
 - Catalog (products, prices, stock): see :mod:`brygga_economic.catalog` (the lastUpdated
   feed, writes only when a field differs, no variants, no campaign price, stock read-only).
+- Order status (invoiced, paid, cancelled; e-conomic has no delivery state): see
+  :mod:`brygga_economic.status`.
 """
 
 from __future__ import annotations
@@ -60,14 +62,23 @@ from brygga.documents import CENT, Document
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
-from brygga.models import Address, Currency, Customer, CustomerKind, DocumentRef, DocumentType
-from brygga.registers import PriceSink, ProductSink, ProductSource, StockSource
+from brygga.models import (
+    Address,
+    Currency,
+    Customer,
+    CustomerKind,
+    DocumentRef,
+    DocumentState,
+    DocumentType,
+)
+from brygga.registers import PriceSink, ProductSink, ProductSource, StatusSource, StockSource
 from brygga.secrets import Secret
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi
 from brygga_economic.articles import DOMESTIC_ZONE, ArticleCatalog, rate_text
 from brygga_economic.catalog import EconomicCatalog
 from brygga_economic.remote import verify
+from brygga_economic.status import STATUS_EVENTS, document_states
 
 __all__ = ["CAPABILITIES", "EconomicAdapter", "EconomicConfig", "create_adapter"]
 
@@ -87,6 +98,7 @@ CAPABILITIES = Capabilities(
     lookup_by_reference=True,
     # e-conomic's daily fair use (50,000/24 h) publishes no burst limit; this one is ours
     rate_limit=DEFAULT_RATE_LIMIT,
+    status_events=STATUS_EVENTS,
     notes=(
         "Legacy REST API (restapi.e-conomic.com), which e-conomic keeps in feature freeze.",
         "Fair use: 50,000 API calls per 24 h per agreement; brygga keeps under 10 requests/s.",
@@ -100,6 +112,9 @@ CAPABILITIES = Capabilities(
         "Webhooks carry numbers only (the adapter would re-fetch); brygga polls.",
         "VAT comes from the article's product group; fee rows at other rates use "
         "<article>-<rate> articles (e.g. fraktavg-12).",
+        "Order status: invoiced (booked, or an order archived as invoiced), paid (remainder "
+        "0) and cancelled (draft deleted); e-conomic has no delivered or partial-delivery "
+        "state, so no tracking number or carrier either.",
     ),
 )
 
@@ -181,6 +196,7 @@ class EconomicAdapter(
     ProductSink,
     PriceSink,
     StockSource,
+    StatusSource,
 ):
     """The e-conomic side of a connection: orders in as invoices or orders; products and
     prices read and written, stock read (:mod:`brygga_economic.catalog`)."""
@@ -349,6 +365,11 @@ class EconomicAdapter(
                 if item.references.other == reference:
                     return item
         return None
+
+    async def document_states(self, documents: Sequence[DocumentRef]) -> list[DocumentState]:
+        """What became of the documents (``brygga.registers.StatusSource``): invoiced, paid,
+        cancelled; see :mod:`brygga_economic.status`."""
+        return await document_states(self.api, documents)
 
     async def check_document(self, document: Document) -> None:
         """Raise the PermanentError :meth:`create_document` would raise for this document's

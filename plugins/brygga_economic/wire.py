@@ -208,6 +208,12 @@ class DraftInvoice(_In, frozen=True, kw_only=True):
 class BookedInvoice(_In, frozen=True, kw_only=True):
     booked_invoice_number: Number
     references: _References = _References()
+    #: what is left to pay, in the invoice's currency (0: paid in full); None when the
+    #: answer leaves it out
+    remainder: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _finite(self.remainder, "remainder")
 
 
 class Order(_In, frozen=True, kw_only=True):

@@ -12,12 +12,15 @@ from typing import Any, Literal, Protocol
 import anyio
 import httpx
 
+from brygga.models import OrderEvent
+
 __all__ = [
     "ErpSimulator",
     "Fault",
     "FaultInjector",
     "ShopSimulator",
     "SimulatedDocument",
+    "StatusErpSimulator",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -281,3 +284,15 @@ class ErpSimulator(Protocol):
     def documents(self) -> list[SimulatedDocument]: ...
 
     def documents_with_reference(self, reference: str) -> list[SimulatedDocument]: ...
+
+
+class StatusErpSimulator(ErpSimulator, Protocol):
+    """An ERP simulator whose documents can be moved along as a person in the ERP would, for
+    tests of the order-status flow (an adapter that implements ``StatusSource``)."""
+
+    def order_event(self, reference: str, event: OrderEvent) -> None:
+        """Make ``event`` happen to the ERP documents with ``reference`` the way a person
+        does in that ERP (``invoiced``: book the draft; ``paid``: register full payment;
+        ``cancelled``: delete the draft; ``delivered``: deliver it, …). ValueError for an
+        event the ERP has no state for or cannot reach from the document's state."""
+        ...

@@ -1,4 +1,4 @@
-"""Sales documents of the e-conomic simulator: draft/booked invoices and draft/sent orders."""
+"""Sales documents of the e-conomic simulator: draft/booked invoices, draft/sent/archived orders."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ from brygga_economic.simulator.wire import decode_id, encode_id
 
 __all__ = ["DocumentKind", "Documents", "StoredDocument"]
 
-DocumentKind = Literal["draft_invoice", "booked_invoice", "draft_order", "sent_order"]
+DocumentKind = Literal[
+    "draft_invoice", "booked_invoice", "draft_order", "sent_order", "archived_order"
+]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ZERO = Decimal("0.00")
@@ -49,19 +51,22 @@ class StoredDocument:
             vat=body["vatAmount"],
             gross=body["grossAmount"],
             vat_by_rate=dict(self.vat_by_rate),
-            booked=self.kind in ("booked_invoice", "sent_order"),
+            booked=self.kind in ("booked_invoice", "sent_order", "archived_order"),
         )
 
 
 @dataclass
 class Documents:
-    """The four document collections and the rules for creating, booking and sending."""
+    """The document collections and the rules for creating, booking and sending (what a
+    person does to them in e-conomic: :mod:`brygga_economic.simulator.events`)."""
 
     state: SimState
     draft_invoices: dict[int, StoredDocument] = field(default_factory=dict)
     booked_invoices: dict[int, StoredDocument] = field(default_factory=dict)
     draft_orders: dict[int, StoredDocument] = field(default_factory=dict)
     sent_orders: dict[int, StoredDocument] = field(default_factory=dict)
+    #: orders registered as sent and then upgraded to an invoice draft
+    archived_orders: dict[int, StoredDocument] = field(default_factory=dict)
     #: booked numbers start far from draft numbers so a mix-up shows in tests
     first_booked_number: int = 10001
     _next_draft: int = 1
@@ -73,6 +78,7 @@ class Documents:
             *self.booked_invoices.values(),
             *self.draft_orders.values(),
             *self.sent_orders.values(),
+            *self.archived_orders.values(),
         ]
 
     # --- validation and totals -------------------------------------------------------------

@@ -22,6 +22,11 @@ Modelled rather than documented (choices made where the reference says [unknown]
   (null), E00120 (bad value), E00130 (too long), E00140 (duplicate), E00500 (401) and E00429
   (429) are made up. A missing ``unitNetPrice`` takes the product's ``salesPrice`` and a
   missing line ``description`` the product's name.
+- Order status (``order_event``, :mod:`brygga_economic.simulator.events`): booking, full
+  payment (``remainder`` 0, shown by ``/invoices/paid`` and ``/invoices/unpaid``), deleting
+  drafts (``DELETE /invoices/drafts/{n}`` answers the documented message; ``DELETE
+  /orders/drafts|sent/{n}`` answers 204), and upgrading orders to ``/orders/archived`` (with
+  a new draft invoice). ``$in:`` works on the number properties, as on any numeric one.
 - Booked invoice numbers start at 10001 (draft numbers at 1) so a mix-up shows. Booking
   recomputes VAT from the current product groups. POST ``/orders/sent`` with the
   ``orderNumber`` of a draft moves that draft; without one it creates the order as sent.
@@ -48,10 +53,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from brygga.clock import Clock, SystemClock
-from brygga.testing.simulators import Asgi, ErpSimulator, FaultInjector, SimulatedDocument
+from brygga.models import OrderEvent
+from brygga.testing.simulators import (
+    Asgi,
+    ErpSimulator,
+    FaultInjector,
+    SimulatedDocument,
+    StatusErpSimulator,
+)
 from brygga_economic.simulator import seed
 from brygga_economic.simulator.documents import Documents
 from brygga_economic.simulator.errors import Annotations
+from brygga_economic.simulator.events import apply_event
 from brygga_economic.simulator.gate import Gate
 from brygga_economic.simulator.routes import build_app
 from brygga_economic.simulator.state import SimState
@@ -172,11 +185,24 @@ class EconomicSimulator:
         self.gate.starts.clear()
 
     def documents(self) -> list[SimulatedDocument]:
-        """Every draft and booked invoice and every draft and sent order."""
+        """Every draft and booked invoice and every draft, sent and archived order."""
         return [document.simulated() for document in self.docs.all()]
 
     def documents_with_reference(self, reference: str) -> list[SimulatedDocument]:
         return [d for d in self.documents() if d.reference == reference]
+
+    # --- order status control surface (brygga.testing.StatusErpSimulator) ------------------
+
+    def order_event(self, reference: str, event: OrderEvent) -> None:
+        """Do in e-conomic what makes ``event`` happen to the documents with ``reference``,
+        as a person would: ``invoiced`` books the draft invoice (an order: registers it as
+        sent if needed, archives it and creates its draft invoice); ``paid`` registers full
+        payment (``remainder`` 0), booking a draft first; ``cancelled`` deletes the draft
+        invoice or the draft/sent order. ValueError for a booked invoice or archived order
+        (``cancelled``), an order without an invoice (``paid``), ``delivered`` and
+        ``partially_delivered`` (e-conomic has no delivered state), and an unknown
+        reference. See :mod:`brygga_economic.simulator.events`."""
+        apply_event(self.docs, reference, event)
 
     def customers(self) -> list[dict[str, Any]]:
         """The stored customers (wire-shaped dicts, relative links)."""
@@ -197,4 +223,7 @@ class EconomicSimulator:
 if TYPE_CHECKING:  # mypy proves the control surface matches the shared protocol
 
     def _conforms(simulator: EconomicSimulator) -> ErpSimulator:
+        return simulator
+
+    def _reports_status(simulator: EconomicSimulator) -> StatusErpSimulator:
         return simulator

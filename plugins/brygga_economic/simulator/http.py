@@ -88,8 +88,11 @@ FILTERABLE: dict[str, frozenset[str]] = {
     ),
     "invoices/drafts": _DOCUMENT_FILTERS | {"draftInvoiceNumber"},
     "invoices/booked": _DOCUMENT_FILTERS | {"bookedInvoiceNumber", "remainder"},
+    "invoices/paid": _DOCUMENT_FILTERS | {"bookedInvoiceNumber", "remainder"},
+    "invoices/unpaid": _DOCUMENT_FILTERS | {"bookedInvoiceNumber", "remainder"},
     "orders/drafts": _DOCUMENT_FILTERS | {"orderNumber"},
     "orders/sent": _DOCUMENT_FILTERS | {"orderNumber"},
+    "orders/archived": _DOCUMENT_FILTERS | {"orderNumber"},
 }
 
 

@@ -167,7 +167,13 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
         create: Callable[[Any], StoredDocument] | None,
         *,
         deletable: bool,
+        number_key: str = "",
+        view: Callable[[StoredDocument], bool] | None = None,
     ) -> list[Route]:
+        """GET (and POST with ``create``) on the collection, GET (and DELETE when
+        ``deletable``) on its items. A DELETE answers the documented status message naming
+        ``number_key`` (invoices), or 204 without one (orders). ``view``: a read-only view of
+        ``store`` (``/invoices/paid``), only its items are listed."""
         filterable = FILTERABLE[path.strip("/")]
 
         async def listing(request: Request) -> Response:
@@ -184,20 +190,22 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
                 document = create(await read_body(request))
                 location = str(request.base_url).rstrip("/") + document.body["self"]
                 return _json(document.body, request, 201, {"Location": location})
-            items = [store[n].body for n in sorted(store)]
+            items = [store[n].body for n in sorted(store) if view is None or view(store[n])]
             return _json(paged(request, items, filterable), request)
 
         async def item(request: Request) -> Response:
             number = request.path_params["number"]
-            if number not in store:
+            if number not in store or (view is not None and not view(store[number])):
                 raise fail(404, f"No document {number} in {path}.")
             if request.method == "DELETE":
                 document = store.pop(number)
+                if not number_key:
+                    return Response(status_code=204)
                 return _json(
                     {
-                        "message": "Deleted 1 document.",
+                        "message": "Deleted invoice.",
                         "deletedCount": 1,
-                        "deletedItems": [{"number": number, "self": document.body["self"]}],
+                        "deletedItems": [{number_key: number, "self": document.body["self"]}],
                     },
                     request,
                 )
@@ -270,9 +278,25 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
             documents.draft_invoices,
             documents.create_draft_invoice,
             deletable=True,
+            number_key="draftInvoiceNumber",
         ),
         *document_routes(
             "/invoices/booked", documents.booked_invoices, documents.book, deletable=False
+        ),
+        # the documented payment views of the booked invoices
+        *document_routes(
+            "/invoices/paid",
+            documents.booked_invoices,
+            None,
+            deletable=False,
+            view=lambda invoice: invoice.body.get("remainder") == 0,
+        ),
+        *document_routes(
+            "/invoices/unpaid",
+            documents.booked_invoices,
+            None,
+            deletable=False,
+            view=lambda invoice: invoice.body.get("remainder") != 0,
         ),
         *document_routes(
             "/orders/drafts",
@@ -281,8 +305,9 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
             deletable=True,
         ),
         *document_routes(
-            "/orders/sent", documents.sent_orders, documents.send_order, deletable=False
+            "/orders/sent", documents.sent_orders, documents.send_order, deletable=True
         ),
+        *document_routes("/orders/archived", documents.archived_orders, None, deletable=False),
         *reference_routes("/layouts", state.layouts, "layoutNumber"),
         *reference_routes("/payment-terms", state.payment_terms, "paymentTermsNumber"),
         *reference_routes("/vat-zones", state.vat_zones, "vatZoneNumber"),

@@ -12,7 +12,7 @@ from economic_support import BASE_URL, economic_config
 
 from brygga.adapters import AdapterContext, ErpAdapter, LazySimulator, Role
 from brygga.http.client import HttpContext
-from brygga.models import DocumentType, Register
+from brygga.models import DocumentType, OrderEvent, Register
 from brygga.plugins import PluginHost
 from brygga.secrets import Secret
 from brygga_economic.adapter import EconomicAdapter, EconomicConfig
@@ -36,11 +36,14 @@ def test_plugin_registers_the_economic_adapter() -> None:
     assert spec.simulator.load() is EconomicSimulator
     caps = spec.capabilities
     assert caps.document_types == {DocumentType.INVOICE, DocumentType.ORDER}
-    # from its protocols: catalog read and written, stock read only (brygga_economic.catalog)
+    # from its protocols: catalog read and written, stock read only (brygga_economic.catalog),
+    # order status read (brygga_economic.status)
     assert spec.registers == (
-        {Register.PRODUCTS, Register.PRICES, Register.STOCK},
+        {Register.PRODUCTS, Register.PRICES, Register.STOCK, Register.STATUS},
         {Register.ORDERS, Register.PRODUCTS, Register.PRICES},
     )
+    # e-conomic has no delivered or partial-delivery state
+    assert caps.status_events == {OrderEvent.INVOICED, OrderEvent.PAID, OrderEvent.CANCELLED}
     assert not caps.campaign_price  # e-conomic products have no campaign price
     assert not caps.variants and not caps.price_lists and caps.lookup_by_reference
     assert caps.rate_limit is not None
