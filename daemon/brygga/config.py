@@ -23,7 +23,7 @@ from brygga.durations import Duration, format_duration, parse_duration
 from brygga.errors import ConfigError
 from brygga.http.client import DEFAULT_TIMEOUT
 from brygga.http.server import parse_listen
-from brygga.models import DocumentType
+from brygga.models import DocumentType, OrderEvent
 from brygga.secrets import Secret, resolve_secret
 from brygga.timeutil import zone_info
 
@@ -151,17 +151,48 @@ class OrdersConfig(_Section, frozen=True, kw_only=True):
 
 
 class StatusRule(_Section, frozen=True, kw_only=True):
-    shop_status: str
+    """What the shop does on an order event from the ERP (``[connection.status.<event>]``)."""
+
+    #: the shop's order status to set (its code as the shop names it; `check --remote` reads
+    #: the shop's statuses and refuses one it does not have)
+    shop_status: typing.Annotated[str, msgspec.Meta(min_length=1)]
+    #: the shop e-mails the customer about the change
     email: bool = False
+    #: the ERP's tracking number and carrier go along (when the ERP has them)
     tracking: bool = False
+    #: the shop captures the reserved payment (Klarna, Svea, …) on this change; typically on
+    #: ``delivered``. Set explicitly on every write, never left to the shop's default
     capture: bool = False
 
 
+#: an order edited or cancelled in the shop after its transfer: ``flag`` puts it in the error
+#: queue for a person; ``cancel`` cancels the ERP document where the ERP adapter can (a
+#: cancellation; an edit is always flagged)
+ShopChange = Literal["flag", "cancel"]
+
+
 class StatusConfig(_Section, frozen=True, kw_only=True):
-    delivered: StatusRule | None = None
+    """Order status back to the shop (``[connection.status]``): one rule per ERP event."""
+
+    #: as soon as the order is in the ERP (written back with the ERP document number)
+    transferred: StatusRule | None = None
+    partially_delivered: StatusRule | None = None
     invoiced: StatusRule | None = None
+    delivered: StatusRule | None = None
     paid: StatusRule | None = None
     cancelled: StatusRule | None = None
+    #: how long after its transfer an order's ERP document is watched for events
+    watch: Duration = Duration(60 * 86400)
+    on_shop_change: ShopChange = "flag"
+
+    def rules(self) -> dict[OrderEvent, StatusRule]:
+        """The configured rules by event, in the order events progress."""
+        found = {event: getattr(self, event.value) for event in OrderEvent}
+        return {event: rule for event, rule in found.items() if rule is not None}
+
+    def watched(self) -> bool:
+        """Whether any rule needs events from the ERP (all but ``transferred`` do)."""
+        return any(event is not OrderEvent.TRANSFERRED for event in self.rules())
 
 
 class ShopCatalogConfig(_Section, frozen=True, kw_only=True):

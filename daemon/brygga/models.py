@@ -10,10 +10,10 @@ from typing import Annotated, TypeVar
 import msgspec
 
 __all__ = [
+    "EVENT_RANK",
     "Address",
     "Customer",
     "CustomerKind",
-    "EVENT_RANK",
     "DocumentRef",
     "DocumentState",
     "DocumentType",

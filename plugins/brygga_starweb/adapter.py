@@ -156,6 +156,9 @@ class StarwebConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     rate_limit: RateLimit | None = None
     #: ``shippingTrackerType`` sent with tracking numbers (an id from /shipping-tracking-types)
     tracker_type: int | None = None
+    #: the ERP's carrier name → the Starweb ``shippingTrackerType`` id for it, e.g.
+    #: ``{ PostNord = 3, DHL = 5 }``; a carrier not named here gets ``tracker_type``
+    tracker_types: dict[str, int] = msgspec.field(default_factory=dict)
     #: the attribute a further variant's whole name goes under when the name does not say
     #: one ("Storlek: M" does), e.g. "Variant"; "" leaves such a variant to the merchant
     variant_attribute: Annotated[str, msgspec.Meta(max_length=100)] = ""
@@ -225,7 +228,25 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
             findings.append(RemoteFinding("order list", False, str(exc)))
         else:
             findings.append(RemoteFinding("order list", True, f"{pagination.total} order(s)"))
+        if needs.shop_statuses:
+            findings.append(await self._verify_statuses(needs.shop_statuses))
         return findings
+
+    async def _verify_statuses(self, wanted: tuple[str, ...]) -> RemoteFinding:
+        """The order statuses the status rules name exist in the shop."""
+        try:
+            have = await self.order_statuses()
+        except BryggaError as exc:
+            return RemoteFinding("order statuses", False, str(exc))
+        missing = [code for code in wanted if code not in have]
+        if missing:
+            return RemoteFinding(
+                "order statuses",
+                False,
+                f"the shop has no order status {', '.join(map(repr, missing))} (it has: "
+                f"{', '.join(have)}); name one of those as shop_status in [connection.status]",
+            )
+        return RemoteFinding("order statuses", True, ", ".join(wanted))
 
     # -- statuses ---------------------------------------------------------------------------
 
@@ -418,12 +439,14 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
         email: bool,
         capture: bool,
         tracking_number: str = "",
-    ) -> None:
+        carrier: str = "",
+    ) -> bool:
         """Give the order a status (by ``idCode``, or numeric id for custom statuses).
 
         ``email`` and ``capture`` set Starweb's onOrderStatusChangeSendEmail and
         onOrderStatusChangeProcessPayment for this call (never the sticky shop setting).
-        Nothing is written when the order already has the status and tracking number.
+        Nothing is written when the order already has the status and tracking number
+        (False). ``carrier`` picks the ``shippingTrackerType`` from ``tracker_types``.
         """
         order_id = _order_id(shop_order_id)
         what = f"Starweb order {order_id}: status {status_id_code!r}"
@@ -435,16 +458,23 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
         body: dict[str, Any] = {}
         if tracking_number and current.shipping_tracking_no != tracking_number:
             body["shippingTrackingNo"] = tracking_number
-            if self.config.tracker_type is not None:
-                body["shippingTrackerType"] = self.config.tracker_type
+            tracker = self.config.tracker_types.get(carrier, self.config.tracker_type)
+            if tracker is not None:
+                body["shippingTrackerType"] = tracker
         if current.status_id != target:
             body["statusId"] = target
             body["onOrderStatusChangeSendEmail"] = email
             body["onOrderStatusChangeProcessPayment"] = capture
         if not body:
             log.debug("starweb order %s already has status %s", order_id, status_id_code)
-            return
+            return False
         await self._call("PATCH", f"orders/{order_id}", what, json=body)
+        return True
+
+    async def order_statuses(self) -> list[str]:
+        """The shop's order statuses (``GET /order-statuses``), by ``idCode`` (numeric id for a
+        custom status without one), as status rules name them."""
+        return [status.code for status in (await self._load_statuses()).values()]
 
     async def _status_id(self, code: str, what: str) -> int:
         for attempt in range(2):

@@ -30,7 +30,7 @@ def _connection(name: str, **connection: Any) -> str:
         shops=[StarwebSimulator(seed_catalog=False).adapter_config(SHOP_URL, name="se")],
         name=name,
         connection=connection,
-        sections={"status": {"delivered": {"shop_status": "completed", "email": True}}},
+        sections={"status": {"invoiced": {"shop_status": "completed", "email": True}}},
     )
 
 
@@ -76,7 +76,9 @@ def test_check_prints_the_flow_table(config_file: Path, capsys: pytest.CaptureFi
     assert rows["stock"][:2] == ["economic", "starweb:se"]
     assert rows["price_lists"] == ["-", "-", "off"]
     assert rows["prices"][2].startswith("with the products")
-    assert "planned" in rows["status"][2]
+    assert rows["status"][2].startswith("1 rule(s), see the status table")
+    assert re.search(r"^\s+erp event\s+shop status\s+e-mail\s+tracking\s+capture$", out, re.M)
+    assert re.search(r"^\s+invoiced\s+completed\s+yes\s+no\s+no$", out, re.M)
     assert "variants sent as separate articles" in rows["products"][2]
     assert out.rstrip().endswith("config OK")
     assert f"state file {config_file.parent / 'state' / 'brygga.db'}" in out
@@ -92,10 +94,29 @@ def test_check_refuses_flows_the_adapters_cannot_do(
     price_lists = _flow_rows(out)["price_lists"]
     assert price_lists[:2] == ["economic", "starweb:se"]
     assert "register price_lists: adapter 'economic' has no price lists" in err
-    # Starweb takes statuses (StatusSink); no ERP adapter has a status feed yet
-    assert _flow_rows(out)["status"][2].endswith("; no adapter can supply it yet")
+    # Starweb takes statuses (StatusSink) and e-conomic reports invoiced (StatusSource)
+    assert _flow_rows(out)["status"][:2] == ["economic", "starweb:se"]
     assert "config refused" in err
     assert "config OK" not in out
+
+
+def test_check_refuses_a_status_rule_the_erp_never_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = toml_config(
+        state="state/brygga.db",
+        erp=EconomicSimulator(seed_catalog=False).adapter_config("https://eco.example"),
+        shops=[StarwebSimulator(seed_catalog=False).adapter_config(SHOP_URL, name="se")],
+        connection={"registers": {"price_lists": "off"}},
+        sections={"status": {"delivered": {"shop_status": "completed", "capture": True}}},
+    )
+    code, _, err = _run(capsys, "check", "-c", str(_write(tmp_path, text)))
+    assert code == 1
+    assert (
+        "register status: [connection.status.delivered]: adapter 'economic' reports no "
+        "delivered events (it reports: invoiced, paid, cancelled), so this rule would never "
+        "fire; remove it or give its shop status to one of those"
+    ) in err
 
 
 def test_check_refuses_orders_flowing_from_the_erp(

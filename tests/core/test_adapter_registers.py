@@ -49,6 +49,9 @@ class OrdersOnly:
 class WithStatus(OrdersOnly):
     """The same shop, which also takes statuses from the ERP."""
 
+    async def order_statuses(self) -> list[str]:
+        return ["completed"]
+
     async def set_status(
         self,
         shop_order_id: str,
@@ -57,8 +60,9 @@ class WithStatus(OrdersOnly):
         email: bool,
         capture: bool,
         tracking_number: str = "",
-    ) -> None:
-        return None
+        carrier: str = "",
+    ) -> bool:
+        return False
 
 
 class NoExportMark:
@@ -116,11 +120,12 @@ def test_first_party_registers_follow_from_their_protocols() -> None:
         "RemoteVerifier",
     ]
     assert economic.registers == Registers(
-        reads=frozenset({*catalog, Register.STOCK}),
+        reads=frozenset({*catalog, Register.STOCK, Register.STATUS}),
         writes=frozenset({Register.ORDERS, *catalog}),
     )
     assert [p.__name__ for p in economic.protocols] == [
         "CurrencyPrices",
+        "StatusSource",
         "DocumentSink",
         "ProductSource",
         "ProductSink",
@@ -190,7 +195,7 @@ def _rows(tmp_path: Path, adapter: type[Any], **connection: Any) -> dict[Registe
                 {"kind": "mini", "name": "m"},
             ],
             connection=connection,
-            sections={"status": {"delivered": {"shop_status": "completed"}}},
+            sections={"status": {"invoiced": {"shop_status": "completed"}}},
         ),
         encoding="utf-8",
     )
@@ -199,21 +204,21 @@ def _rows(tmp_path: Path, adapter: type[Any], **connection: Any) -> dict[Registe
     return {row.register: row for row in flow_table(conn)}
 
 
-def test_a_planned_register_an_adapter_has_no_protocol_for_is_marked(tmp_path: Path) -> None:
+def test_a_shop_without_status_sink_refuses_the_status_register(tmp_path: Path) -> None:
     rows = _rows(tmp_path, OrdersOnly)
     status = rows[Register.STATUS]
     assert (status.source, status.target) == ("economic", "starweb:se, mini:m")
-    assert status.note == (
-        "planned: not run by this version yet; mini:m cannot receive it (no StatusSink); "
-        "no adapter can supply it yet"
+    assert status.error == (
+        "register status: adapter 'mini' (m) cannot receive status: it implements no StatusSink"
     )
-    assert status.error == ""
+    assert not status.active
     assert rows[Register.ORDERS].active
 
 
-def test_a_shop_with_status_sink_is_not_marked(tmp_path: Path) -> None:
+def test_a_shop_with_status_sink_runs_the_status_register(tmp_path: Path) -> None:
     status = _rows(tmp_path, WithStatus)[Register.STATUS]
-    assert status.note == "planned: not run by this version yet; no adapter can supply it yet"
+    assert status.active
+    assert status.note.startswith("1 rule(s), see the status table")
 
 
 def test_a_register_this_version_runs_is_refused_naming_adapter_and_protocol(

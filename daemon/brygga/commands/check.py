@@ -29,7 +29,7 @@ from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
 from brygga.models import LineKind, Register
 from brygga.secrets import Secret, scrub
-from brygga.sync.flows import flow_table
+from brygga.sync.flows import flow_table, status_table
 
 __all__ = ["SystemReport", "remote_needs", "remote_reports", "run"]
 
@@ -52,10 +52,16 @@ class SystemReport:
 
 def remote_needs(conn: ResolvedConnection) -> RemoteNeeds:
     """The helper articles the connection's orders use: freight, handling and discount rows
-    at every rate in ``[connection.orders] vat_rates``; rounding rows at 0 %."""
-    active = any(r.register is Register.ORDERS and r.active for r in flow_table(conn))
+    at every rate in ``[connection.orders] vat_rates``; rounding rows at 0 %; and the shop
+    statuses the status rules name."""
+    table = flow_table(conn)
+    statuses: tuple[str, ...] = ()
+    if any(r.register is Register.STATUS and r.active for r in table):
+        rules = conn.config.status.rules().values()
+        statuses = tuple(dict.fromkeys(rule.shop_status for rule in rules))
+    active = any(r.register is Register.ORDERS and r.active for r in table)
     if not active:
-        return RemoteNeeds()
+        return RemoteNeeds(shop_statuses=statuses)
     orders = conn.config.orders
     rates = tuple(dict.fromkeys(Decimal(str(rate)).normalize() for rate in orders.vat_rates))
     fees = orders.fee_articles
@@ -65,7 +71,8 @@ def remote_needs(conn: ResolvedConnection) -> RemoteNeeds:
             HelperArticle(LineKind.FEE, fees.handling, rates),
             HelperArticle(LineKind.DISCOUNT, fees.discount, rates),
             HelperArticle(LineKind.ROUNDING, fees.rounding, (Decimal(0),)),
-        )
+        ),
+        shop_statuses=statuses,
     )
 
 
@@ -169,11 +176,17 @@ def run(args: argparse.Namespace) -> int:
         )
         rows = [("register", "from", "to", "note")]
         errors = []
+        status_runs = False
         for row in flow_table(conn):
             rows.append((row.register.value, row.source, row.target, row.note))
+            status_runs |= row.register is Register.STATUS and row.source != "-"
             if row.error:
                 errors.append(row.error)
         print_table(rows)
+        statuses = status_table(conn)
+        if statuses and status_runs:
+            print("\n  status back to the shop:")
+            print_table([("erp event", "shop status", "e-mail", "tracking", "capture"), *statuses])
         for error in errors:
             failed = True
             print(f"  error: {error}", file=sys.stderr)

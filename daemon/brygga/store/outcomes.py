@@ -21,7 +21,9 @@ class FollowUp:
 
     An item with the same key that already exists is left alone, unless ``reopen`` is set:
     then one that is not in flight is queued again with this payload (a replay's new document
-    number to write back).
+    number to write back). With ``source_time`` the item is a reopening one (like a catalog
+    record, :attr:`brygga.store.Discovered.reopen`): a newer ``source_time`` queues it again
+    with this payload, also while it is in flight (then once its attempt finishes).
     """
 
     register: str
@@ -29,6 +31,7 @@ class FollowUp:
     external_id: str
     payload: bytes | None = None
     reopen: bool = False
+    source_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ def apply_outcome(
             ),
         )
     for follow in outcome.follow_ups:
-        _follow_up(tx, connection, follow, stamp)
+        if follow.source_time is None:  # reopening ones: brygga.store.workitems._apply
+            _follow_up(tx, connection, follow, stamp)
     if outcome.written is not None:
         record_written(tx, connection, register, instance, external_id, outcome.written, stamp)
     if outcome.order_lines:

@@ -603,6 +603,17 @@ def _apply(tx: Tx, pairs: Sequence[tuple[WorkItem, Outcome]], now: datetime) -> 
             outcome=outcome,
             now=now,
         )
+        stamp = to_ts(now)
+        for follow in outcome.follow_ups:
+            if follow.source_time is not None:
+                record = Discovered(
+                    follow.external_id,
+                    ready=True,
+                    source_time=follow.source_time,
+                    payload=follow.payload,
+                    reopen=True,
+                )
+                _enqueue(tx, item.connection, follow.register, follow.instance, record, stamp)
         withdraw = outcome.revisit or outcome.withdraw_intent
         if withdraw and item.intent and item.intent != item.reference:
             # nothing was sent: the intent this claim recorded is withdrawn
@@ -611,7 +622,6 @@ def _apply(tx: Tx, pairs: Sequence[tuple[WorkItem, Outcome]], now: datetime) -> 
             )
         if item.reopens and outcome.state in _FINISHED:
             # a newer change arrived while this attempt ran on the older one: again
-            stamp = to_ts(now)
             tx.execute(
                 "UPDATE work_items SET state = 'new', attempts = 0, next_attempt = ?,"
                 " done_at = NULL WHERE id = ? AND source_time > ?",

@@ -26,6 +26,7 @@ from brygga.sync.observer import FlowObserver, NullObserver
 
 __all__ = [
     "MAX_TRANSIENT_ATTEMPTS",
+    "BatchHandler",
     "BindingHandler",
     "Discoverer",
     "Engine",
@@ -103,6 +104,17 @@ class ReadingHandler(Protocol):
 
     @property
     def reads(self) -> Reads: ...
+
+
+@runtime_checkable
+class BatchHandler(Protocol):
+    """A handler that reads the remote once for a whole claimed batch (e.g. the ERP state of
+    fifty documents in one request) before its items are handled one by one."""
+
+    async def prepare(self, items: Sequence[WorkItem]) -> None:
+        """Read what ``handle`` needs for ``items``; never raises for the records' own
+        errors (``handle`` raises them per item)."""
+        ...
 
 
 @contextmanager
@@ -198,6 +210,7 @@ class Engine:
 
     async def process(self, item: WorkItem) -> ItemState:
         """Run one claimed item to its next state; never raises for the record's own errors."""
+        await self._prepare([item])
         outcome = await self._outcome(item)
         await self.store.items.apply(item, outcome, self.clock.now())
         self._finished(item, outcome)
@@ -224,6 +237,7 @@ class Engine:
             reads=self._reads(register),
         )
         while items:
+            await self._prepare(items)
             done = [(item, await self._outcome(item)) for item in items]
             going_on = stopping is None or not stopping.is_set()
             items = await self.store.items.apply_and_claim(
@@ -241,6 +255,16 @@ class Engine:
                 self._finished(item, outcome)
             ran += len(done)
         return ran
+
+    async def _prepare(self, items: Sequence[WorkItem]) -> None:
+        handler: object = self.handlers[items[0].register] if items else None
+        if isinstance(handler, BatchHandler):
+            try:
+                await handler.prepare(items)
+            except Exception:  # each item's handle meets the error again and records it
+                log.exception(
+                    "%s: preparing a batch of %s failed", self.connection, items[0].register
+                )
 
     async def _outcome(self, item: WorkItem) -> Outcome:
         handler = self.handlers[item.register]

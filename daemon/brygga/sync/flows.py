@@ -6,17 +6,19 @@ from dataclasses import dataclass
 
 from brygga.adapters import AdapterSpec
 from brygga.config import ResolvedConnection
-from brygga.models import Register
+from brygga.durations import format_duration
+from brygga.models import OrderEvent, Register
 from brygga.registers import CurrencyPrices, Direction, protocols_for
 
-__all__ = ["CATALOG", "IMPLEMENTED", "FlowRow", "flow_table", "masters"]
+__all__ = ["CATALOG", "IMPLEMENTED", "FlowRow", "flow_table", "masters", "status_table"]
 
 #: the catalog registers (sync/catalog_plan.py builds their rows)
 CATALOG = frozenset({Register.PRODUCTS, Register.PRICES, Register.PRICE_LISTS, Register.STOCK})
 #: registers this version of the daemon actually runs; the rest are planned
-IMPLEMENTED = frozenset({Register.ORDERS, *CATALOG})
+IMPLEMENTED = frozenset({Register.ORDERS, Register.STATUS, *CATALOG})
 #: registers whose only source is the ERP: their master may be ``erp`` or ``off``
 _FROM_ERP_ONLY = {
+    Register.STATUS: "order statuses come from the ERP's documents",
     Register.STOCK: "the ERP keeps the stock; the shops get what it can sell",
     Register.PRICE_LISTS: "customer-group price lists are kept in the ERP",
 }
@@ -69,10 +71,8 @@ def _master(conn: ResolvedConnection, register: Register) -> str:
     if override is not None:
         return str(override)
     master = _PRESETS[conn.config.mode][register]
-    if register is Register.STATUS and master == "erp":
-        status = conn.config.status
-        if not any((status.delivered, status.invoiced, status.paid, status.cancelled)):
-            return "off"
+    if register is Register.STATUS and master == "erp" and not conn.config.status.rules():
+        return "off"
     return master
 
 
@@ -146,6 +146,9 @@ def _check(
     if register is Register.PRICE_LISTS:
         # a side whose capabilities say it has no price lists is refused for that below
         gaps = [(side, d) for side, d in gaps if side.spec.capabilities.price_lists]
+    if register is Register.STATUS and not conn.config.status.watched():
+        # the transferred rule alone asks the ERP nothing
+        gaps = [(side, d) for side, d in gaps if d == "writes"]
     if register in IMPLEMENTED and not wrong_way:
         errors += [_cannot(side, register, direction) for side, direction in gaps]
     erp_caps = conn.erp_spec.capabilities
@@ -179,6 +182,9 @@ def _check(
             if not spec.capabilities.price_lists:
                 errors.append(f"register price_lists: shop {cfg.name!r} has no price lists")
         notes.append(_price_list_mapping(conn))
+    if register is Register.STATUS and master == "erp":
+        errors += _status_errors(conn)
+        notes += _status_notes(conn)
     if register is Register.PRODUCTS:
         sides = [erp_caps.variants, *(s.capabilities.variants for s in conn.shop_specs)]
         if not all(sides):
@@ -199,6 +205,45 @@ def _check(
     source = ", ".join(side.label for side in sources)
     target = ", ".join(side.label for side in targets)
     return source, target, errors, "; ".join(notes)
+
+
+def _status_errors(conn: ResolvedConnection) -> list[str]:
+    """Rules for events the ERP adapter never reports (they would never fire)."""
+    reportable = conn.erp_spec.capabilities.status_events
+    kind = conn.erp_spec.kind
+    missing = [e for e in conn.config.status.rules() if e is not OrderEvent.TRANSFERRED]
+    missing = [e for e in missing if e not in reportable]
+    if not missing:
+        return []
+    has = ", ".join(e.value for e in OrderEvent if e in reportable) or "none"
+    return [
+        f"register status: [connection.status.{event.value}]: adapter {kind!r} reports no "
+        f"{event.value.replace('_', ' ')} events (it reports: {has}), so this rule would "
+        "never fire; remove it or give its shop status to one of those"
+        for event in missing
+    ]
+
+
+def _status_notes(conn: ResolvedConnection) -> list[str]:
+    settings = conn.config.status
+    notes = [f"{len(settings.rules())} rule(s), see the status table"]
+    if settings.watched():
+        notes.append(f"documents watched {format_duration(settings.watch)} after transfer")
+    notes.append(f"shop changes after transfer: {settings.on_shop_change}")
+    return notes
+
+
+def status_table(conn: ResolvedConnection) -> list[tuple[str, str, str, str, str]]:
+    """The connection's status rules as `brygga check` prints them: ERP event, shop status,
+    e-mail, tracking, capture."""
+
+    def yes(on: bool) -> str:
+        return "yes" if on else "no"
+
+    return [
+        (event.value, rule.shop_status, yes(rule.email), yes(rule.tracking), yes(rule.capture))
+        for event, rule in conn.config.status.rules().items()
+    ]
 
 
 def _price_currencies(conn: ResolvedConnection) -> list[str]:

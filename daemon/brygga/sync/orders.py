@@ -36,6 +36,7 @@ from brygga.sync.flow import Flow, PlanRow
 from brygga.sync.order_document import STOCKHOLM, build_document
 from brygga.sync.order_feed import OrderFeed
 from brygga.sync.references import Replay, document_reference, replay_of, replay_payload
+from brygga.sync.status_watch import watch_follow_up
 from brygga.sync.writeback import WRITEBACK, WriteBackHandler
 
 __all__ = [
@@ -76,6 +77,8 @@ class OrdersHandler:
     settle: float = 60.0
     #: each shop's time zone (documents are dated in it); Europe/Stockholm when missing
     timezones: MappingT[str, tzinfo] = field(default_factory=dict)
+    #: the status register runs: each transferred order's document is watched (a follow-up)
+    watch_status: bool = False
     register: str = REGISTER
     _customer_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
@@ -117,7 +120,9 @@ class OrdersHandler:
         created = await self.erp.create_document(document)
         note = f"{created.document_type.value} created"
         latency = max(0.0, (self.clock.now() - order.created_at).total_seconds())
-        return self._bound(item, created.number, note, replay, replacing, latency=latency)
+        return self._bound(
+            item, created.number, note, replay, replacing, latency=latency, booked=created.booked
+        )
 
     async def _prepare(
         self, item: WorkItem, replay: Replay
@@ -221,7 +226,9 @@ class OrdersHandler:
                 note += f", booked as {found.number}"
             else:
                 note += "; this ERP adapter cannot book a found draft: book it by hand"
-        return self._bound(item, found.number, note, replay, replacing, reconciled=True)
+        return self._bound(
+            item, found.number, note, replay, replacing, reconciled=True, booked=found.booked
+        )
 
     def _bound(
         self,
@@ -233,6 +240,7 @@ class OrdersHandler:
         *,
         reconciled: bool = False,
         latency: float | None = None,
+        booked: bool | None = None,
     ) -> Outcome:
         """Done: the binding, the write-back of ``number`` and the events, as one outcome;
         with the order's ``latency`` when this attempt created the document."""
@@ -250,6 +258,23 @@ class OrdersHandler:
                 )
             )
         events.append(("done", f"{note}: {number}"))
+        follow_ups = [
+            FollowUp(
+                WRITEBACK,
+                item.instance,
+                item.external_id,
+                payload=number.encode(),
+                reopen=replay.generation > 0,
+            )
+        ]
+        if self.watch_status:
+            document = DocumentRef(
+                document_type=self.options.document,
+                number=number,
+                reference=replay.reference(self.connection, item.instance, item.external_id),
+                booked=self.options.book if booked is None else booked,
+            )
+            follow_ups.append(watch_follow_up(item.instance, item.external_id, document))
         return Transferred(
             latency=latency,
             state="done",
@@ -257,15 +282,7 @@ class OrdersHandler:
             bind=Binding(REGISTER, item.instance, item.external_id, self.erp_name, number),
             replace_binding=replacing,
             events=tuple(events),
-            follow_ups=(
-                FollowUp(
-                    WRITEBACK,
-                    item.instance,
-                    item.external_id,
-                    payload=number.encode(),
-                    reopen=replay.generation > 0,
-                ),
-            ),
+            follow_ups=tuple(follow_ups),
             health=Health(REGISTER, ok=True),
         )
 

@@ -26,6 +26,7 @@ from brygga.sync.flow import Flow, PlanRow
 from brygga.sync.flows import flow_table, masters
 from brygga.sync.observer import FlowObserver, NullObserver
 from brygga.sync.orders import OrdersHandler, orders_plan
+from brygga.sync.status import status_plan
 from brygga.timeutil import zone_info
 
 __all__ = ["PLAN", "Wiring", "build_adapters", "load_checked", "open_flow"]
@@ -60,8 +61,33 @@ def _orders(w: Wiring) -> PlanRow:
         lookup_by_reference=conn.erp_spec.capabilities.lookup_by_reference,
         settle=w.settle,
         timezones={cfg.name: zone_info(cfg.timezone) for cfg in conn.shops},
+        watch_status=_status_runs(conn),
     )
     return orders_plan(handler=handler, store=w.store, interval=conn.config.poll.orders)
+
+
+def _status_runs(conn: ResolvedConnection) -> bool:
+    return masters(conn)[Register.STATUS] == "erp"
+
+
+def _status(w: Wiring) -> PlanRow:
+    conn = w.conn
+    if not _status_runs(conn):
+        return PlanRow(handlers=())
+    return status_plan(
+        connection=conn.name,
+        erp=w.erp,
+        shops=w.shops,
+        settings=conn.config.status,
+        reportable=conn.erp_spec.capabilities.status_events,
+        clock=w.clock,
+        interval=float(conn.config.poll.status),
+        # a status write in doubt waits for the slowest shop's settle period
+        settle=max(
+            settle_seconds(spec, cfg) for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True)
+        ),
+        park=float(conn.config.orders.revisit),
+    )
 
 
 def _catalog_sides(w: Wiring) -> CatalogSides:
@@ -94,6 +120,7 @@ def _catalog(register: Register) -> Callable[[Wiring], PlanRow]:
 #: the flow plan: one row per register this version runs
 PLAN: tuple[Callable[[Wiring], PlanRow], ...] = (
     _orders,
+    _status,
     *(_catalog(register) for register in CATALOG_ROWS),
 )
 

@@ -1,0 +1,49 @@
+"""The status register's plan row: the ERP watch of transferred orders and the shop writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from brygga.adapters import ErpAdapter, ShopAdapter
+from brygga.clock import Clock
+from brygga.config import StatusConfig
+from brygga.models import OrderEvent
+from brygga.registers import StatusSource
+from brygga.sync.flow import PlanRow
+from brygga.sync.status_watch import STATUS, WATCH, WATCH_BATCH, StatusWatchHandler
+from brygga.sync.status_write import StatusHandler
+
+__all__ = ["STATUS", "WATCH", "status_plan"]
+
+
+def status_plan(
+    *,
+    connection: str,
+    erp: ErpAdapter,
+    shops: Mapping[str, ShopAdapter],
+    settings: StatusConfig,
+    reportable: frozenset[OrderEvent],
+    clock: Clock,
+    interval: float,
+    settle: float,
+    park: float = 300.0,
+) -> PlanRow:
+    """The status row: a watch worker (batches of documents per ERP request) and a writer.
+    ``reportable``: the events the ERP adapter can report (``Capabilities.status_events``)."""
+    rules = settings.rules()
+    wanted = frozenset(e for e in rules if e is not OrderEvent.TRANSFERRED) & reportable
+    watch = StatusWatchHandler(
+        erp=erp if isinstance(erp, StatusSource) else None,
+        clock=clock,
+        wanted=wanted,
+        interval=interval,
+        horizon=float(settings.watch),
+    )
+    write = StatusHandler(
+        connection=connection, shops=shops, rules=rules, clock=clock, settle=settle, park=park
+    )
+    return PlanRow(
+        handlers=(watch, write),
+        workers={WATCH: 1, STATUS: 1},
+        batch={WATCH: WATCH_BATCH},
+    )
