@@ -32,7 +32,8 @@ from the vendor docs (e-conomic/slate ``source/includes/_invoices.md``, ``_order
   invoice draft" (documented): it is reported ``invoiced`` (it became an invoice; that
   invoice may still be a draft, [chosen]). A sent order can go back to drafts ("cancel sent
   status", documented), so an order found in none of the three is asked for once more in
-  drafts before it is reported ``cancelled`` (draft and sent orders can be deleted). That
+  drafts before it is reported ``cancelled`` (draft and sent orders can be deleted; sent is
+  no booking in the books, so a deleted sent order is cancelled too). That
   upgrading a *draft* order archives it too is [inferred]; the docs name only sent orders.
 - Inconclusive answers are left out (asked again later): a number that now belongs to a
   document with another reference (a renumbered or reused number, or an edited reference)

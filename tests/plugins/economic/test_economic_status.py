@@ -350,6 +350,8 @@ async def test_a_batch_of_fifty_takes_a_few_requests(
         "/invoices/booked",
         "/invoices/booked",
     ]
+    numbers = ",".join(str(n) for n in sorted(int(d.number) for d in drafts))
+    assert recorder.filters("/invoices/drafts") == [f"draftInvoiceNumber$in:[{numbers}]"]
     chains = recorder.filters("/invoices/booked")[:2]
     assert [c.count("references.other$eq:") for c in chains] == [20, 1]
 
