@@ -124,6 +124,7 @@ class SimulatedConnection:
         catalog: bool = False,
         shops: Sequence[str] = ("se",),
         catalog_config: MappingT[str, Any] | None = None,
+        status: MappingT[str, Any] | None = None,
     ) -> AsyncIterator[Self]:
         """Build both simulators, write and load a config, open the store; close it all after.
 
@@ -135,7 +136,9 @@ class SimulatedConnection:
 
         ``catalog``: run the catalog registers the mode gives (price lists stay off: e-conomic
         has none); ``catalog_config`` is the ``[connection.catalog]`` section. ``shops``: the
-        names of the simulated shops (each its own simulator, built with ``shop_options``)."""
+        names of the simulated shops (each its own simulator, built with ``shop_options``).
+        ``status``: the ``[connection.status]`` section (its rules make the status register
+        run)."""
         host = PluginHost()
         shop_spec, erp_spec = host.adapters[shop_kind], host.adapters[erp_kind]
         if shop_spec.simulator is None or erp_spec.simulator is None:
@@ -151,6 +154,8 @@ class SimulatedConnection:
         }
         if catalog_config:
             sections["catalog"] = catalog_config
+        if status:
+            sections["status"] = status
         path = write_config(
             directory / "brygga.toml",
             state=str(directory / "state.db"),
