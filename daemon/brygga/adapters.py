@@ -36,6 +36,7 @@ __all__ = [
     "Capabilities",
     "CustomerGroups",
     "DocumentBooker",
+    "DocumentCanceller",
     "DocumentChecker",
     "DocumentSink",
     "ErpAdapter",
@@ -257,10 +258,28 @@ class DocumentBooker(Protocol):
         ...
 
 
+@runtime_checkable
+class DocumentCanceller(Protocol):
+    """An ERP that can cancel a document it holds for an order cancelled in the shop after
+    its transfer (``[connection.orders] shop_changes = "cancel"``)."""
+
+    async def cancel_document(self, document: DocumentRef) -> None:
+        """Cancel ``document`` (as :meth:`DocumentSink.find_document` found it). Raises
+        PermanentError naming the document and what to do by hand when it can no longer be
+        cancelled (e.g. a booked invoice needs a credit note)."""
+        ...
+
+
 #: what each role's adapter class must implement at least: the orders flow
 _MINIMUM: dict[Role, type] = {Role.SHOP: ShopAdapter, Role.ERP: ErpAdapter}
 #: optional protocols that are no register's: `brygga plugins` lists them with the others
-_EXTRAS: tuple[type, ...] = (DocumentChecker, DocumentBooker, CustomerGroups, RemoteVerifier)
+_EXTRAS: tuple[type, ...] = (
+    DocumentChecker,
+    DocumentBooker,
+    DocumentCanceller,
+    CustomerGroups,
+    RemoteVerifier,
+)
 
 
 def _lacks(adapter: type, minimum: type) -> list[str]:

@@ -93,6 +93,12 @@ class FeeArticles(_Section, frozen=True, kw_only=True):
     rounding: str = "avrundning"
 
 
+#: an order edited or cancelled in the shop after its transfer: ``flag`` puts it in the error
+#: queue for a person; ``cancel`` also cancels the ERP document of a cancelled order where the
+#: ERP adapter can (a draft; a booked document is flagged); ``ignore`` does neither
+ShopChanges = Literal["flag", "cancel", "ignore"]
+
+
 class ShopOrdersConfig(_Section, frozen=True, kw_only=True):
     """One shop's order settings (``[connection.orders.shops.<shop name>]``).
 
@@ -145,6 +151,8 @@ class OrdersConfig(_Section, frozen=True, kw_only=True):
     retry_max: Duration = Duration(300)
     #: per-shop settings, by shop name
     shops: dict[str, ShopOrdersConfig] = {}
+    #: what happens when an order is edited or cancelled in the shop after its transfer
+    shop_changes: ShopChanges = "flag"
 
     def shop(self, name: str) -> ShopOrdersConfig:
         return self.shops.get(name, _NO_SHOP_ORDERS)
@@ -165,12 +173,6 @@ class StatusRule(_Section, frozen=True, kw_only=True):
     capture: bool = False
 
 
-#: an order edited or cancelled in the shop after its transfer: ``flag`` puts it in the error
-#: queue for a person; ``cancel`` cancels the ERP document where the ERP adapter can (a
-#: cancellation; an edit is always flagged)
-ShopChange = Literal["flag", "cancel"]
-
-
 class StatusConfig(_Section, frozen=True, kw_only=True):
     """Order status back to the shop (``[connection.status]``): one rule per ERP event."""
 
@@ -183,7 +185,6 @@ class StatusConfig(_Section, frozen=True, kw_only=True):
     cancelled: StatusRule | None = None
     #: how long after its transfer an order's ERP document is watched for events
     watch: Duration = Duration(60 * 86400)
-    on_shop_change: ShopChange = "flag"
 
     def rules(self) -> dict[OrderEvent, StatusRule]:
         """The configured rules by event, in the order events progress."""

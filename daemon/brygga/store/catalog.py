@@ -33,6 +33,9 @@ class Reads:
 
     #: the content hash last written under the item's key (``WorkItem.written``)
     written: bool = False
+    #: registers whose value written for the same record (same instance and id) the claim
+    #: reads too (``WorkItem.written_of``), e.g. what the orders flow recorded at transfer
+    written_of: tuple[str, ...] = ()
     #: the register whose unfinished items hold stock (``"orders"``): the claim reads how much
     #: of the item's SKU they hold (``WorkItem.reserved``); "" reads nothing
     reserved_by: str = ""

@@ -34,6 +34,7 @@ class WorkQueue(Protocol):
         instance: str,
         records: Sequence[Discovered],
         now: datetime,
+        bound_changes: str = "",
     ) -> int: ...
 
     async def claim(

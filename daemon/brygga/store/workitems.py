@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,6 +84,8 @@ class WorkItem:
     written: str = ""
     #: stock of the item's SKU held by unfinished orders (``Reads(reserved_by=...)``)
     reserved: Reservations | None = None
+    #: register → what was written under it for the same record (``Reads(written_of=...)``)
+    written_of: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: Row) -> WorkItem:
@@ -175,14 +177,28 @@ class WorkItems:
         instance: str,
         records: Sequence[Discovered],
         now: datetime,
+        bound_changes: str = "",
     ) -> int:
         """:meth:`enqueue` for a whole page of records in one transaction; returns how many
-        items were created or promoted from WAITING to NEW (the rest were already known)."""
+        items were created or promoted from WAITING to NEW (the rest were already known).
+
+        ``bound_changes``: a register that also gets a reopening item (same id, source time)
+        for each record already bound under ``register``'s entity: a change of a record
+        after its transfer (the orders flow's check of orders changed in the shop). Those
+        are not counted: they are no new records, and they are not urgent (a worker finds
+        them when it next looks for due work)."""
         stamp = to_ts(now)
 
         def body(tx: Tx) -> int:
             changed = (_enqueue(tx, connection, register, instance, r, stamp) for r in records)
-            return sum(1 for e in changed if e in _NEW_WORK)
+            new = sum(1 for e in changed if e in _NEW_WORK)
+            if bound_changes:
+                for record in records:
+                    if not _is_bound(tx, connection, register, instance, record.external_id):
+                        continue
+                    again = dataclasses.replace(record, ready=True, payload=None, reopen=True)
+                    _enqueue(tx, connection, bound_changes, instance, again, stamp)
+            return new
 
         return await self._db.run(body) if records else 0
 
@@ -533,6 +549,15 @@ def _enqueue(
     return Enqueued.UNCHANGED
 
 
+def _is_bound(tx: Tx, connection: str, entity: str, instance: str, source_id: str) -> bool:
+    row = tx.execute(
+        "SELECT 1 FROM bindings WHERE connection = ? AND entity = ? AND source_instance = ?"
+        " AND source_id = ?",
+        (connection, entity, instance, source_id),
+    ).fetchone()
+    return row is not None
+
+
 #: what :meth:`WorkItems.enqueue_many` counts as new work (the pollers wake the workers)
 _NEW_WORK = (Enqueued.CREATED, Enqueued.PROMOTED, Enqueued.REOPENED)
 
@@ -672,6 +697,10 @@ def _take(
     if reads is not None and reads.written:
         key = (item.connection, item.register, item.instance, item.external_id)
         item = dataclasses.replace(item, written=read_written(tx, *key))
+    if reads is not None and reads.written_of:
+        record = (item.instance, item.external_id)
+        others = {r: read_written(tx, item.connection, r, *record) for r in reads.written_of}
+        item = dataclasses.replace(item, written_of=others)
     if reads is not None and reads.reserved_by:
         held = read_reservations(tx, item.connection, reads.reserved_by, item.external_id)
         item = dataclasses.replace(item, reserved=held)

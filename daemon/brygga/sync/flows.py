@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brygga.adapters import AdapterSpec
+from brygga.adapters import AdapterSpec, DocumentCanceller
 from brygga.config import ResolvedConnection
 from brygga.durations import format_duration
 from brygga.models import OrderEvent, Register
@@ -162,6 +162,14 @@ def _check(
                 f"[connection.orders] document = one of those"
             )
         notes.append(f"as {wanted.value}")
+        changes = conn.config.orders.shop_changes
+        if changes != "flag":
+            notes.append(f"changes in the shop after transfer: {changes}")
+        if changes == "cancel" and not issubclass(conn.erp_spec.adapter, DocumentCanceller):
+            errors.append(
+                f"register orders: adapter {conn.erp_spec.kind!r} cannot cancel documents, so "
+                '[connection.orders] shop_changes = "cancel" cannot be done; use "flag"'
+            )
         if not erp_caps.lookup_by_reference:
             notes.append(
                 "at-least-once: the ERP cannot look documents up by reference, so a crash "
@@ -229,7 +237,6 @@ def _status_notes(conn: ResolvedConnection) -> list[str]:
     notes = [f"{len(settings.rules())} rule(s), see the status table"]
     if settings.watched():
         notes.append(f"documents watched {format_duration(settings.watch)} after transfer")
-    notes.append(f"shop changes after transfer: {settings.on_shop_change}")
     return notes
 
 

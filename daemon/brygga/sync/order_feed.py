@@ -11,6 +11,7 @@ from brygga.clock import Clock
 from brygga.config import OrdersConfig
 from brygga.models import Register
 from brygga.store import Discovered, Store
+from brygga.sync.shop_changes import CHANGED
 
 __all__ = ["PAGE", "OrderFeed"]
 
@@ -79,4 +80,6 @@ class OrderFeed:
             instance=instance,
             records=page,
             now=self.clock.now(),
+            # an order changed after its transfer is looked at (sync/shop_changes.py)
+            bound_changes="" if self.options.shop_changes == "ignore" else CHANGED,
         )

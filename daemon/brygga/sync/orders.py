@@ -36,6 +36,13 @@ from brygga.sync.flow import Flow, PlanRow
 from brygga.sync.order_document import STOCKHOLM, build_document
 from brygga.sync.order_feed import OrderFeed
 from brygga.sync.references import Replay, document_reference, replay_of, replay_payload
+from brygga.sync.shop_changes import (
+    CHANGED,
+    SHOP_CHANGE,
+    ShopChangeAction,
+    ShopChangeCheck,
+    order_fingerprint,
+)
 from brygga.sync.status_watch import watch_follow_up
 from brygga.sync.writeback import WRITEBACK, WriteBackHandler
 
@@ -121,7 +128,14 @@ class OrdersHandler:
         note = f"{created.document_type.value} created"
         latency = max(0.0, (self.clock.now() - order.created_at).total_seconds())
         return self._bound(
-            item, created.number, note, replay, replacing, latency=latency, booked=created.booked
+            item,
+            created.number,
+            note,
+            replay,
+            replacing,
+            latency=latency,
+            booked=created.booked,
+            fingerprint=order_fingerprint(order),
         )
 
     async def _prepare(
@@ -241,6 +255,7 @@ class OrdersHandler:
         reconciled: bool = False,
         latency: float | None = None,
         booked: bool | None = None,
+        fingerprint: str | None = None,
     ) -> Outcome:
         """Done: the binding, the write-back of ``number`` and the events, as one outcome;
         with the order's ``latency`` when this attempt created the document."""
@@ -284,6 +299,8 @@ class OrdersHandler:
             events=tuple(events),
             follow_ups=tuple(follow_ups),
             health=Health(REGISTER, ok=True),
+            # what the document was made from: a later edit in the shop is told from it
+            written=fingerprint,
         )
 
     async def _customer(self, order: Order, group: int | str | None = None) -> str:
@@ -332,11 +349,32 @@ def orders_plan(*, handler: OrdersHandler, store: Store, interval: float = 60.0)
         shops=handler.shops,
         document_type=handler.options.document,
     )
+    if handler.options.shop_changes == "ignore":
+        return PlanRow(
+            handlers=(handler, back),
+            discoverers=(feed,),
+            workers={REGISTER: max(1, handler.options.workers), WRITEBACK: 1},
+            batch={WRITEBACK: WRITEBACK_BATCH},
+        )
+    check = ShopChangeCheck(
+        connection=handler.connection, shops=handler.shops, options=handler.options
+    )
+    act = ShopChangeAction(
+        connection=handler.connection,
+        erp=handler.erp,
+        options=handler.options,
+        settle=handler.settle,
+    )
     return PlanRow(
-        handlers=(handler, back),
+        handlers=(handler, back, check, act),
         discoverers=(feed,),
-        workers={REGISTER: max(1, handler.options.workers), WRITEBACK: 1},
-        batch={WRITEBACK: WRITEBACK_BATCH},
+        workers={
+            REGISTER: max(1, handler.options.workers),
+            WRITEBACK: 1,
+            CHANGED: 1,
+            SHOP_CHANGE: 1,
+        },
+        batch={WRITEBACK: WRITEBACK_BATCH, CHANGED: WRITEBACK_BATCH},
     )
 
 
