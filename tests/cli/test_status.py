@@ -179,3 +179,33 @@ def test_on_a_terminal_long_errors_are_cut_unless_full(
     main(["status", "-l", "-c", str(config)])
     full = capsys.readouterr().out
     assert full.count("the client id is unknown") == 8
+
+
+async def _watched_orders(state: Path, now: datetime) -> None:
+    async with await Store.open(state) as store:
+        for oid in ("1001", "1002", "1003"):
+            await store.items.enqueue(
+                connection="butiken",
+                register="status.watch",
+                instance="se",
+                external_id=oid,
+                now=now,
+                ready=False,  # waiting for the ERP's next answer, as the watch leaves them
+            )
+        await store.status.success("butiken", "orders", "se", now)
+
+
+def test_watched_orders_are_shown_as_watching_not_as_backlog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    now = datetime.now(UTC)
+    anyio.run(_watched_orders, _state(config), now, backend="asyncio")
+    with DaemonLock(_state(config)):
+        code, lines = _status(capsys, config)
+    assert code == 0, lines
+    assert lines[1] == "butiken: healthy"
+    (watch,) = [line for line in lines if line.strip().startswith("status.watch")]
+    assert re.split(r"\s{2,}", watch.strip())[:4] == [
+        "status.watch", "ok", "last success never", "watching 3"
+    ]  # fmt: skip

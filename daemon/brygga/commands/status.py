@@ -19,6 +19,7 @@ from brygga.commands.common import (
 from brygga.errors import BryggaError
 from brygga.store import Store
 from brygga.store.lock import daemon_running
+from brygga.sync.status_watch import WATCH
 
 __all__ = ["daemon_line", "run", "status_report"]
 
@@ -112,7 +113,8 @@ async def _report(loaded: ConfigView, now: datetime, *, width: int | None = None
                         register,
                         state,
                         f"last success {_age(last, now)}",
-                        f"backlog {backlog}",
+                        # watched orders wait for ERP events by design: no backlog
+                        f"watching {backlog}" if register == WATCH else f"backlog {backlog}",
                         f"done {done}",
                         f"failed {failed}",
                         f"— {errors[0]}" if errors else "",
