@@ -1,5 +1,5 @@
-"""`brygga demo`: a simulated shop and ERP on loopback, the daemon between them, orders flowing
-(and with ``--mode erp`` the ERP's prices and stock flowing the other way)."""
+"""`brygga demo`: a simulated shop and ERP on loopback, the daemon between them, orders flowing,
+their statuses coming back (and with ``--mode erp`` the ERP's prices and stock too)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import anyio
 from anyio.abc import TaskStatus
@@ -25,6 +27,7 @@ from brygga.commands.sync_products import SyncRequest, sync_products
 from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError
 from brygga.http.server import serve_http
+from brygga.models import OrderEvent
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps
 from brygga.runtime.app import serve
@@ -32,7 +35,7 @@ from brygga.runtime.daemon import DaemonControl
 from brygga.store import ItemState
 from brygga.sync.orders import document_reference
 from brygga.testing.process import write_config
-from brygga.testing.simulators import ErpSimulator, ShopSimulator
+from brygga.testing.simulators import ErpSimulator, ShopSimulator, StatusErpSimulator
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,18 @@ SHOP = "webbshop"
 ORDERS_ONLY = {"price_lists": "off", "products": "off", "prices": "off", "stock": "off"}
 #: --mode erp: products, prices and stock from the ERP (e-conomic has no price lists)
 ERP_CATALOG = {"price_lists": "off"}
+#: both demos: order statuses back from the ERP (its rules are STATUS_RULES)
+STATUS_ON = {"status": "erp"}
+#: ``[connection.status]``: "picking" once the order is in the ERP; "completed" when the
+#: bookkeeper books its invoice, which e-mails the customer and captures the payment
+STATUS_RULES: dict[str, Any] = {
+    "transferred": {"shop_status": "picking"},
+    "invoiced": {"shop_status": "completed", "email": True, "capture": True},
+}
+#: the shop status the demo waits for on every order (the ``invoiced`` rule's)
+COMPLETED = "completed"
+#: how long after an order is in the ERP the bookkeeper books its invoice (seconds, random)
+BOOKING_DELAY = (0.5, 2.0)
 #: what --mode erp's ERP holds of each shop SKU at the start
 START_STOCK = Decimal(50)
 
@@ -66,16 +81,99 @@ class Progress:
 
 
 def progress_text(
-    *, placed: int, failed: int, duplicates: int, done: int, elapsed: float, latency: str
+    *,
+    placed: int,
+    failed: int,
+    duplicates: int,
+    done: int,
+    elapsed: float,
+    latency: str,
+    completed: int = 0,
 ) -> str:
     """The progress line after the count, the essentials first (a narrow terminal cuts the
-    end): what was placed, failed and duplicated; then time, rate and latency."""
+    end): what was placed, failed and duplicated, how many the shop shows completed; then
+    time, rate and latency."""
     minutes, seconds = divmod(int(elapsed), 60)
     rate = f"{done / elapsed:.1f}" if elapsed > 0 else "?"
     return (
-        f"placed {placed}, failed {failed}, duplicates {duplicates} "
+        f"placed {placed}, failed {failed}, duplicates {duplicates}, "
+        f"{completed} completed in the shop "
         f"[{minutes:02d}:{seconds:02d}, {rate} orders/s, latency {latency}]"
     )
+
+
+class StatusShop(Protocol):
+    """What the demo reads of the simulated shop's order statuses (the Starweb simulator)."""
+
+    def order_status(self, shop_order_id: str) -> str: ...
+
+    def status_changes(self, shop_order_id: str) -> Sequence[Any]:
+        """Each change has ``payment_action`` ("captured" when the payment was captured)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ShopStatuses:
+    """What the shop shows of the placed orders' statuses."""
+
+    #: orders in the shop status COMPLETED with their payment captured exactly once
+    completed: int
+    #: orders whose payment was captured more than once (never expected)
+    captured_twice: int
+    #: every order's shop status, counted
+    statuses: Counter[str]
+
+    @classmethod
+    def read(cls, shop: StatusShop, orders: Sequence[str]) -> ShopStatuses:
+        completed = captured_twice = 0
+        statuses: Counter[str] = Counter()
+        for oid in orders:
+            status = shop.order_status(oid)
+            statuses[status] += 1
+            captures = sum(1 for c in shop.status_changes(oid) if c.payment_action == "captured")
+            captured_twice += captures > 1
+            completed += status == COMPLETED and captures == 1
+        return cls(completed, captured_twice, statuses)
+
+    def missing(self, total: int) -> str:
+        """Says which orders the shop does not show completed, by their status."""
+        others = {s: n for s, n in self.statuses.items() if s != COMPLETED}
+        shown = ", ".join(f"{n} {s}" for s, n in sorted(others.items()))
+        return f"only {self.completed} of {total} completed in the shop" + (
+            f" (the others: {shown})" if shown else ""
+        )
+
+
+@dataclass
+class Bookkeeper:
+    """Books the invoice of each order in the simulated ERP a little while after it arrived
+    there, as a bookkeeper would (the ERP event the ``invoiced`` status rule answers)."""
+
+    erp: StatusErpSimulator
+    rng: random.Random
+    #: shop order id → when its invoice is to be booked
+    due: dict[str, float] = field(default_factory=dict)
+    booked: set[str] = field(default_factory=set)
+
+    def tick(self, placed: Sequence[str], now: float) -> list[str]:
+        """Book what is due; note the orders that arrived in the ERP. Lines to show."""
+        lines = []
+        for oid in placed:
+            if oid in self.booked:
+                continue
+            reference = document_reference(CONNECTION, SHOP, oid)
+            if oid not in self.due:
+                if self.erp.documents_with_reference(reference):
+                    self.due[oid] = now + self.rng.uniform(*BOOKING_DELAY)
+                continue
+            if now < self.due[oid]:
+                continue
+            self.booked.add(oid)
+            try:
+                self.erp.order_event(reference, OrderEvent.INVOICED)
+            except ValueError as exc:  # e.g. booked already: say so, go on
+                lines.append(f"ERP:  order {oid}: could not book its invoice: {exc}")
+        return lines
 
 
 def _place_random_order(
@@ -112,6 +210,9 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
 
     rng = random.Random(args.seed)
     progress = Progress()
+    # its own random source: the orders placed stay the same whenever the invoices are booked
+    bookkeeper = Bookkeeper(cast(StatusErpSimulator, erp), random.Random(f"books-{args.seed}"))
+    statuses = cast(StatusShop, shop)
     changes: CatalogChanges | None = None
     if catalog_mode:
         changes = CatalogChanges(shop, erp, random.Random(args.seed), anyio.current_time)
@@ -137,16 +238,23 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             daemon={"shutdown_deadline": "5s", "log_level": "warning"},
             connection={
                 "mode": "erp",
-                # the default demo shows the orders flow alone; --mode erp the catalog too
-                "registers": ERP_CATALOG if catalog_mode else ORDERS_ONLY,
+                # the default demo shows the orders and their statuses; --mode erp the catalog too
+                "registers": {**(ERP_CATALOG if catalog_mode else ORDERS_ONLY), **STATUS_ON},
                 "poll": (
-                    {"orders": "1s", "products": "1s", "prices": "1s", "stock": "1s"}
+                    {
+                        "orders": "1s",
+                        "status": "1s",
+                        "products": "1s",
+                        "prices": "1s",
+                        "stock": "1s",
+                    }
                     if catalog_mode
-                    else {"orders": "1s"}
+                    else {"orders": "1s", "status": "1s"}
                 ),
             },
             sections={
                 "orders": {"overlap": "2m", "lookback": "10m", "workers": 2},
+                "status": STATUS_RULES,
                 **(
                     {"catalog": {"overlap": "2m", "lookback": "10m", "workers": 2}}
                     if catalog_mode
@@ -187,7 +295,9 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             f"Placing an order every {args.interval:g}s"
             + (" and changing a price or stock level in the ERP with each" if changes else "")
             + (f", {args.orders} in all" if args.orders else "; Ctrl-C stops")
-            + ".",
+            + ". A bookkeeper books each order's invoice in the ERP: the shop shows it "
+            + f"{STATUS_RULES['transferred']['shop_status']!r}, then {COMPLETED!r} "
+            + "(customer e-mailed, payment captured).",
             flush=True,
         )
 
@@ -229,6 +339,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     done = sum(1 for c in counts if c == 1)
                     dupes = sum(1 for c in counts if c > 1)
                     failed = len(await deps.store.items.query(states=[ItemState.FAILED]))
+                    shown = ShopStatuses.read(statuses, placed)
                     bar.n = done
                     for line in changes.check() if changes is not None else ():
                         say(line)
@@ -240,47 +351,81 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                             done=done,
                             elapsed=anyio.current_time() - started,
                             latency=progress.latency_text(),
+                            completed=shown.completed,
                         ),
                         refresh=True,
                     )
                     if not args.exit_when_done:
                         continue
-                    if dupes:
-                        print(f"\nerror: {dupes} order(s) in the ERP more than once")
+                    if dupes or shown.captured_twice:
+                        print(
+                            "\nerror: "
+                            + "; ".join(
+                                text
+                                for count, text in (
+                                    (dupes, f"{dupes} order(s) in the ERP more than once"),
+                                    (
+                                        shown.captured_twice,
+                                        f"{shown.captured_twice} order(s) captured more "
+                                        "than once in the shop",
+                                    ),
+                                )
+                                if count
+                            )
+                        )
                         control.request_stop()
                         return
                     on_the_way = changes is not None and bool(changes.pending)
-                    if args.orders and done == args.orders == len(placed) and not on_the_way:
+                    if (
+                        args.orders
+                        and done == args.orders == len(placed) == shown.completed
+                        and not on_the_way
+                    ):
                         result["code"] = 0
                         control.request_stop()
                         return
                     if anyio.current_time() > deadline:
-                        print(
-                            f"\nerror: only {done} of {args.orders} orders arrived in time "
-                            f"({failed} failed)"
-                            + (f"; {changes.summary()}" if changes is not None else "")
-                        )
+                        missing = []
+                        if done < args.orders:
+                            missing.append(
+                                f"only {done} of {args.orders} orders arrived in time "
+                                f"({failed} failed)"
+                            )
+                        if shown.completed < args.orders:
+                            missing.append(shown.missing(args.orders))
+                        if changes is not None:
+                            missing.append(changes.summary())
+                        print("\nerror: " + "; ".join(missing))
                         control.request_stop()
                         return
             finally:
                 bar.close()
 
+        async def book_invoices() -> None:
+            while True:
+                for line in bookkeeper.tick(placed, anyio.current_time()):
+                    say(line)
+                await anyio.sleep(0.1)
+
         tg.start_soon(place_orders)
+        tg.start_soon(book_invoices)
         tg.start_soon(monitor)
 
     counts = [
         len(erp.documents_with_reference(document_reference(CONNECTION, SHOP, oid)))
         for oid in placed
     ]
+    shown = ShopStatuses.read(statuses, placed)
     print(
         f"stopped: {len(placed)} order(s) placed, {sum(1 for c in counts if c == 1)} in the ERP "
-        f"exactly once, {sum(1 for c in counts if c > 1)} duplicated, latency "
+        f"exactly once, {sum(1 for c in counts if c > 1)} duplicated, {shown.completed} "
+        f"completed in the shop (invoice booked, payment captured once), latency "
         f"{progress.latency_text()}"
     )
     if changes is not None:
         print(changes.summary())
     if not args.exit_when_done:
-        return 0 if not any(c > 1 for c in counts) else 1
+        return 0 if not any(c > 1 for c in counts) and not shown.captured_twice else 1
     return result["code"]
 
 
