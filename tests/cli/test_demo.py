@@ -1,5 +1,5 @@
-"""`brygga demo` as a user runs it: a terminal's width, no `brygga` on the PATH, and no
-folder left behind unless asked."""
+"""`brygga demo` as a user runs it: a terminal's width, no `brygga` on the PATH, no folder
+left behind unless asked, and every order's status back in the shop."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ import sys
 import tempfile
 import termios
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from brygga.cli import main
+from brygga.commands import demo
 
 DEMO = ["demo", "--orders", "2", "--interval", "0.1", "--exit-when-done", "--timeout", "120"]
 
@@ -87,6 +90,8 @@ def test_the_demo_leaves_nothing_behind_and_its_line_fits_the_terminal(tmp_path:
     # the count with a space before its unit, the essentials first: they fit in 60 columns
     assert "in ERP 2/2 orders, placed 2, failed 0, duplicates 0" in lines[-1], lines
     assert not re.search(r"\dorder", terminal)
+    # exit 0 means the shop shows both orders completed, each payment captured once
+    assert "2 in the ERP exactly once, 0 duplicated, 2 completed in the shop" in result.stdout
 
 
 def test_with_keep_the_folder_stays_and_the_suggested_command_works(tmp_path: Path) -> None:
@@ -95,8 +100,11 @@ def test_with_keep_the_folder_stays_and_the_suggested_command_works(tmp_path: Pa
     [folder] = tmp_path.glob("brygga-demo-*")
     assert (folder / "state.db").is_file() and (folder / "brygga-demo.toml").is_file()
     assert f"kept {folder}" in result.stdout
-    # a wide terminal: the whole line, rate and latency included
-    assert re.search(r"\[\d\d:\d\d, \d+\.\d orders/s, latency p50 ", _progress(terminal)[-1])
+    # a wide terminal: the whole line, the orders the shop shows completed, rate and latency
+    assert re.search(
+        r"duplicates 0, 2 completed in the shop \[\d\d:\d\d, \d+\.\d orders/s, latency p50 ",
+        _progress(terminal)[-1],
+    )
     [suggested] = re.findall(r"^  try: (.*)$", result.stdout, re.M)
     assert not suggested.startswith("brygga "), "brygga is not on this PATH"
     status = subprocess.run(
@@ -123,3 +131,71 @@ def test_without_the_demo_extra_one_line_says_how_to_get_it(
     assert out == "" and err.count("\n") == 1
     assert "needs tqdm" in err and "pip install 'brygga[demo]'" in err
     assert not list(tmp_path.iterdir())
+
+
+def _demo_in_process(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    timeout: str,
+) -> tuple[int, str]:
+    """Run the demo in this process (so a test can take a part of it away); its exit code and
+    what it printed."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    code = main([*DEMO[:-1], timeout])
+    return code, capsys.readouterr().out
+
+
+def test_without_the_status_register_the_demo_is_not_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--exit-when-done waits for the shop statuses, not only for the orders in the ERP."""
+    monkeypatch.setattr(demo, "STATUS_ON", {"status": "off"})
+    code, out = _demo_in_process(tmp_path, monkeypatch, capsys, timeout="8")
+    assert code == 1, out
+    assert "only 0 of 2 completed in the shop" in out
+    assert "0 completed in the shop (payment captured once)" in out.splitlines()[-1]
+
+
+def test_without_the_bookkeeper_no_order_is_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "completed" answers the invoice booked in the ERP (the ``invoiced`` rule): the order's
+    transfer alone never completes it."""
+    monkeypatch.setattr(demo.Bookkeeper, "tick", lambda self, placed, now: [])
+    code, out = _demo_in_process(tmp_path, monkeypatch, capsys, timeout="8")
+    assert code == 1, out
+    assert "only 0 of 2 completed in the shop" in out
+
+
+@dataclass
+class _Change:
+    payment_action: str
+
+
+@dataclass
+class _Shop:
+    """A shop's order statuses and status changes (the simulator's control surface)."""
+
+    statuses: dict[str, str]
+    changes: dict[str, list[_Change]]
+
+    def order_status(self, shop_order_id: str) -> str:
+        return self.statuses[shop_order_id]
+
+    def status_changes(self, shop_order_id: str) -> Sequence[_Change]:
+        return self.changes[shop_order_id]
+
+
+def test_completed_means_the_status_and_exactly_one_capture() -> None:
+    captured, other = _Change("captured"), _Change("")
+    shop = _Shop(
+        statuses={"1": "completed", "2": "completed", "3": "completed", "4": "picking"},
+        changes={"1": [other, captured], "2": [captured, captured], "3": [other], "4": [other]},
+    )
+    shown = demo.ShopStatuses.read(shop, ["1", "2", "3", "4"])
+    assert (shown.completed, shown.captured_twice) == (1, 1)
+    assert shown.missing(4) == (
+        "only 1 of 4 completed in the shop (the others: 1 completed without a capture, 1 picking)"
+    )

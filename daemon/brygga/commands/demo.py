@@ -120,25 +120,29 @@ class ShopStatuses:
     completed: int
     #: orders whose payment was captured more than once (never expected)
     captured_twice: int
-    #: every order's shop status, counted
-    statuses: Counter[str]
+    #: the other orders' shop statuses, counted ("completed without a capture" for one in
+    #: COMPLETED whose payment was not captured)
+    others: Counter[str]
 
     @classmethod
     def read(cls, shop: StatusShop, orders: Sequence[str]) -> ShopStatuses:
         completed = captured_twice = 0
-        statuses: Counter[str] = Counter()
+        others: Counter[str] = Counter()
         for oid in orders:
             status = shop.order_status(oid)
-            statuses[status] += 1
             captures = sum(1 for c in shop.status_changes(oid) if c.payment_action == "captured")
             captured_twice += captures > 1
-            completed += status == COMPLETED and captures == 1
-        return cls(completed, captured_twice, statuses)
+            if status == COMPLETED and captures == 1:
+                completed += 1
+            elif status == COMPLETED and not captures:
+                others[f"{COMPLETED} without a capture"] += 1
+            elif captures < 2:
+                others[status] += 1
+        return cls(completed, captured_twice, others)
 
     def missing(self, total: int) -> str:
-        """Says which orders the shop does not show completed, by their status."""
-        others = {s: n for s, n in self.statuses.items() if s != COMPLETED}
-        shown = ", ".join(f"{n} {s}" for s, n in sorted(others.items()))
+        """Says how many orders the shop shows completed and what the others show."""
+        shown = ", ".join(f"{n} {s}" for s, n in sorted(self.others.items()))
         return f"only {self.completed} of {total} completed in the shop" + (
             f" (the others: {shown})" if shown else ""
         )
@@ -295,9 +299,9 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             f"Placing an order every {args.interval:g}s"
             + (" and changing a price or stock level in the ERP with each" if changes else "")
             + (f", {args.orders} in all" if args.orders else "; Ctrl-C stops")
-            + ". A bookkeeper books each order's invoice in the ERP: the shop shows it "
-            + f"{STATUS_RULES['transferred']['shop_status']!r}, then {COMPLETED!r} "
-            + "(customer e-mailed, payment captured).",
+            + f".\nIn the ERP an order shows {STATUS_RULES['transferred']['shop_status']!r} "
+            + "in the shop; a bookkeeper books its invoice there a moment later, and the shop "
+            + f"shows it {COMPLETED!r} (customer e-mailed, payment captured).",
             flush=True,
         )
 
@@ -419,7 +423,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
     print(
         f"stopped: {len(placed)} order(s) placed, {sum(1 for c in counts if c == 1)} in the ERP "
         f"exactly once, {sum(1 for c in counts if c > 1)} duplicated, {shown.completed} "
-        f"completed in the shop (invoice booked, payment captured once), latency "
+        f"completed in the shop (payment captured once), latency "
         f"{progress.latency_text()}"
     )
     if changes is not None:
