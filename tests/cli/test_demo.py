@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import random
 import re
 import shlex
 import struct
@@ -17,11 +18,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from brygga.cli import main
 from brygga.commands import demo
+from brygga.commands.common import load
+from brygga.models import OrderEvent, Register
+from brygga.plugins import PluginHost
+from brygga.sync.flows import masters
+from brygga.sync.orders import document_reference
+from brygga.testing.process import write_config
 
 DEMO = ["demo", "--orders", "2", "--interval", "0.1", "--exit-when-done", "--timeout", "120"]
 
@@ -199,3 +207,73 @@ def test_completed_means_the_status_and_exactly_one_capture() -> None:
     assert shown.missing(4) == (
         "only 1 of 4 completed in the shop (the others: 1 completed without a capture, 1 picking)"
     )
+
+
+@pytest.mark.parametrize("catalog_mode", [False, True], ids=["orders", "erp"])
+def test_both_demos_run_the_status_register_with_its_rules(
+    tmp_path: Path, catalog_mode: bool
+) -> None:
+    host = PluginHost()
+    shop_spec, erp_spec = host.adapters["starweb"], host.adapters["economic"]
+    assert shop_spec.simulator is not None and erp_spec.simulator is not None
+    shop, erp = shop_spec.simulator(seed=1), erp_spec.simulator(inventory_module=catalog_mode)
+    path = write_config(
+        tmp_path / "brygga-demo.toml",
+        state=str(tmp_path / "state.db"),
+        name=demo.CONNECTION,
+        erp=erp.adapter_config("http://127.0.0.1:1"),
+        shops=[shop.adapter_config("http://127.0.0.1:2/api/v2", name=demo.SHOP)],
+        connection=demo.demo_connection(catalog_mode),
+        sections=demo.demo_sections(catalog_mode),
+    )
+    loaded, _ = load(path, host)
+    [conn] = loaded.connections
+    running = masters(conn)
+    assert running[Register.STATUS] == "erp" and running[Register.ORDERS] == "shop"
+    assert (running[Register.STOCK] == "erp") is catalog_mode
+    assert float(conn.config.poll.status) == 1.0
+    rules = conn.config.status.rules()
+    assert rules[OrderEvent.TRANSFERRED].shop_status == "picking"
+    invoiced = rules[OrderEvent.INVOICED]
+    assert (invoiced.shop_status, invoiced.email, invoiced.capture) == ("completed", True, True)
+
+
+@dataclass
+class _Erp:
+    """The ERP's documents by reference, and the invoices a person booked."""
+
+    documents: dict[str, list[str]]
+    booked: list[str]
+    refuse: bool = False
+
+    def documents_with_reference(self, reference: str) -> list[str]:
+        return self.documents.get(reference, [])
+
+    def order_event(self, reference: str, event: OrderEvent) -> None:
+        if self.refuse:
+            raise ValueError("the invoice is booked already")
+        assert event is OrderEvent.INVOICED
+        self.booked.append(reference)
+
+
+def test_the_bookkeeper_books_each_invoice_once_a_while_after_it_is_in_the_erp() -> None:
+    erp = _Erp(documents={}, booked=[])
+    bookkeeper = demo.Bookkeeper(cast(Any, erp), random.Random(1))
+    reference = document_reference(demo.CONNECTION, demo.SHOP, "7")
+    assert bookkeeper.tick(["7"], now=0.0) == []  # placed, not in the ERP yet
+    erp.documents[reference] = ["draft 1"]
+    assert bookkeeper.tick(["7"], now=10.0) == [] and erp.booked == []
+    due = bookkeeper.waiting["7"]
+    assert due is not None and 10.5 <= due <= 12.0
+    bookkeeper.tick(["7"], now=due - 0.01)
+    assert erp.booked == []  # not yet: a person takes a moment
+    bookkeeper.tick(["7"], now=due)
+    bookkeeper.tick(["7", "8"], now=due + 5)
+    assert erp.booked == [reference]  # once
+
+    erp.refuse = True
+    erp.documents[document_reference(demo.CONNECTION, demo.SHOP, "8")] = ["draft 2"]
+    bookkeeper.tick(["7", "8"], now=20.0)
+    [line] = bookkeeper.tick(["7", "8"], now=30.0)
+    assert line == "ERP:  order 8: could not book its invoice: the invoice is booked already"
+    assert bookkeeper.tick(["7", "8"], now=40.0) == []

@@ -155,29 +155,55 @@ class Bookkeeper:
 
     erp: StatusErpSimulator
     rng: random.Random
-    #: shop order id → when its invoice is to be booked
-    due: dict[str, float] = field(default_factory=dict)
-    booked: set[str] = field(default_factory=set)
+    #: shop orders whose invoice is not booked yet → when it is to be booked (None: the
+    #: order is not in the ERP yet)
+    waiting: dict[str, float | None] = field(default_factory=dict)
+    #: how many of the placed orders were taken into ``waiting``
+    seen: int = 0
 
     def tick(self, placed: Sequence[str], now: float) -> list[str]:
-        """Book what is due; note the orders that arrived in the ERP. Lines to show."""
+        """Book the invoices that are due; give the orders that reached the ERP a time to
+        be booked at. Lines to show (a booking the ERP refused)."""
+        self.waiting.update(dict.fromkeys(placed[self.seen :]))
+        self.seen = len(placed)
         lines = []
-        for oid in placed:
-            if oid in self.booked:
-                continue
+        for oid, due in list(self.waiting.items()):
             reference = document_reference(CONNECTION, SHOP, oid)
-            if oid not in self.due:
+            if due is None:
                 if self.erp.documents_with_reference(reference):
-                    self.due[oid] = now + self.rng.uniform(*BOOKING_DELAY)
+                    self.waiting[oid] = now + self.rng.uniform(*BOOKING_DELAY)
                 continue
-            if now < self.due[oid]:
+            if now < due:
                 continue
-            self.booked.add(oid)
+            del self.waiting[oid]
             try:
                 self.erp.order_event(reference, OrderEvent.INVOICED)
             except ValueError as exc:  # e.g. booked already: say so, go on
                 lines.append(f"ERP:  order {oid}: could not book its invoice: {exc}")
         return lines
+
+
+def demo_connection(catalog_mode: bool) -> dict[str, Any]:
+    """The demo connection's settings: the default demo shows the orders and their statuses,
+    ``--mode erp`` the catalog too; every register polled each second."""
+    registers = ERP_CATALOG if catalog_mode else ORDERS_ONLY
+    polled = ["orders", "status", *(("products", "prices", "stock") if catalog_mode else ())]
+    return {
+        "mode": "erp",
+        "registers": {**registers, **STATUS_ON},
+        "poll": dict.fromkeys(polled, "1s"),
+    }
+
+
+def demo_sections(catalog_mode: bool) -> dict[str, dict[str, Any]]:
+    """The demo connection's ``[connection.<section>]`` tables."""
+    sections: dict[str, dict[str, Any]] = {
+        "orders": {"overlap": "2m", "lookback": "10m", "workers": 2},
+        "status": STATUS_RULES,
+    }
+    if catalog_mode:
+        sections["catalog"] = {"overlap": "2m", "lookback": "10m", "workers": 2}
+    return sections
 
 
 def _place_random_order(
@@ -240,31 +266,8 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             erp=erp.adapter_config(erp_url),
             shops=[shop.adapter_config(shop_url, name=SHOP)],
             daemon={"shutdown_deadline": "5s", "log_level": "warning"},
-            connection={
-                "mode": "erp",
-                # the default demo shows the orders and their statuses; --mode erp the catalog too
-                "registers": {**(ERP_CATALOG if catalog_mode else ORDERS_ONLY), **STATUS_ON},
-                "poll": (
-                    {
-                        "orders": "1s",
-                        "status": "1s",
-                        "products": "1s",
-                        "prices": "1s",
-                        "stock": "1s",
-                    }
-                    if catalog_mode
-                    else {"orders": "1s", "status": "1s"}
-                ),
-            },
-            sections={
-                "orders": {"overlap": "2m", "lookback": "10m", "workers": 2},
-                "status": STATUS_RULES,
-                **(
-                    {"catalog": {"overlap": "2m", "lookback": "10m", "workers": 2}}
-                    if catalog_mode
-                    else {}
-                ),
-            },
+            connection=demo_connection(catalog_mode),
+            sections=demo_sections(catalog_mode),
         )
         loaded, plugin_host = load(config_path)
         if changes is not None:
@@ -361,22 +364,13 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     )
                     if not args.exit_when_done:
                         continue
-                    if dupes or shown.captured_twice:
-                        print(
-                            "\nerror: "
-                            + "; ".join(
-                                text
-                                for count, text in (
-                                    (dupes, f"{dupes} order(s) in the ERP more than once"),
-                                    (
-                                        shown.captured_twice,
-                                        f"{shown.captured_twice} order(s) captured more "
-                                        "than once in the shop",
-                                    ),
-                                )
-                                if count
-                            )
-                        )
+                    twice = []
+                    if dupes:
+                        twice.append(f"{dupes} order(s) in the ERP more than once")
+                    if shown.captured_twice:
+                        twice.append(f"{shown.captured_twice} order(s) captured more than once")
+                    if twice:
+                        print("\nerror: " + "; ".join(twice))
                         control.request_stop()
                         return
                     on_the_way = changes is not None and bool(changes.pending)
