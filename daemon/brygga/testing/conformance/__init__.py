@@ -52,6 +52,12 @@ from brygga.testing.conformance.erp import (
     check_erp_fault,
     check_unknown_article,
 )
+from brygga.testing.conformance.erp_status import (
+    check_many_states,
+    check_status_event,
+    check_status_fault,
+    check_unchanged_document,
+)
 from brygga.testing.conformance.harness import (
     ErpHarness,
     NotSupported,
@@ -68,6 +74,12 @@ from brygga.testing.conformance.shop import (
     check_mark_exported,
     check_paging,
     check_shop_fault,
+)
+from brygga.testing.conformance.shop_status import (
+    check_order_statuses,
+    check_set_status,
+    check_set_status_fault,
+    check_unknown_status,
 )
 from brygga.testing.conformance.suites import ErpAdapterConformance, ShopAdapterConformance
 
@@ -93,8 +105,16 @@ __all__ = [
     "check_erp_fault",
     "check_fetch_order",
     "check_garbage",
+    "check_many_states",
     "check_mark_exported",
+    "check_order_statuses",
     "check_paging",
+    "check_set_status",
+    "check_set_status_fault",
     "check_shop_fault",
+    "check_status_event",
+    "check_status_fault",
+    "check_unchanged_document",
     "check_unknown_article",
+    "check_unknown_status",
 ]

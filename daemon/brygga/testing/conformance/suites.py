@@ -9,8 +9,8 @@ import pytest
 
 from brygga.adapters import AdapterSpec, Role
 from brygga.clock import FakeClock
-from brygga.models import DocumentType
-from brygga.testing.conformance import erp, shop
+from brygga.models import EVENT_RANK, DocumentType, OrderEvent
+from brygga.testing.conformance import erp, erp_status, shop, shop_status
 from brygga.testing.conformance.common import FAULT_KINDS, FaultKind
 from brygga.testing.conformance.harness import (
     DEFAULT_BASE_URL,
@@ -156,6 +156,28 @@ class ShopAdapterConformance(_Conformance):
         async with shop_kit.open_adapter() as adapter:
             await _run(shop.check_garbage(shop_kit.sim, adapter))
 
+    # -- order statuses (StatusSink; skipped for a shop adapter without it) ----------------
+
+    @pytest.mark.anyio
+    async def test_order_statuses(self, shop_kit: ShopHarness) -> None:
+        async with shop_kit.open_adapter() as adapter:
+            await _run(shop_status.check_order_statuses(shop_kit.sim, adapter))
+
+    @pytest.mark.anyio
+    async def test_set_status(self, shop_kit: ShopHarness) -> None:
+        async with shop_kit.open_adapter() as adapter:
+            await _run(shop_status.check_set_status(shop_kit.sim, adapter))
+
+    @pytest.mark.anyio
+    async def test_unknown_status(self, shop_kit: ShopHarness) -> None:
+        async with shop_kit.open_adapter() as adapter:
+            await _run(shop_status.check_unknown_status(shop_kit.sim, adapter))
+
+    @pytest.mark.anyio
+    async def test_set_status_fault(self, shop_kit: ShopHarness) -> None:
+        async with shop_kit.open_adapter() as adapter:
+            await _run(shop_status.check_set_status_fault(shop_kit.sim, adapter))
+
 
 class ErpAdapterConformance(_Conformance):
     """The ERP battery. Subclass it in a test module as ``class TestMyErpConformance(
@@ -227,3 +249,69 @@ class ErpAdapterConformance(_Conformance):
     async def test_fault(self, erp_kit: ErpHarness, fault: FaultKind) -> None:
         async with erp_kit.open_adapter() as adapter:
             await _run(erp.check_erp_fault(erp_kit.sim, adapter, fault, self.document_type()))
+
+    # -- order statuses (StatusSource + the simulator's order_event; else skipped) ---------
+
+    def status_document_type(self, event: OrderEvent) -> DocumentType:
+        """The document type the status checks create to make ``event`` happen: by default
+        the one the other checks create. Override for an ERP where an event happens to
+        another type only (delivered on orders, say)."""
+        return self.document_type()
+
+    def _status_events(self) -> list[OrderEvent]:
+        return sorted(self.spec().capabilities.status_events, key=EVENT_RANK.__getitem__)
+
+    @pytest.mark.anyio
+    async def test_declares_status_events(self, erp_kit: ErpHarness) -> None:
+        async with erp_kit.open_adapter() as adapter:
+            try:
+                erp_status.status_source(adapter)
+            except NotSupported as exc:
+                pytest.skip(str(exc))
+        assert self._status_events(), (
+            f"the {self.kind} adapter implements StatusSource but its capabilities declare "
+            "no status_events"
+        )
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("event", list(OrderEvent))
+    async def test_status_event(self, erp_kit: ErpHarness, event: OrderEvent) -> None:
+        if event not in erp_kit.spec.capabilities.status_events:
+            pytest.skip(f"the {self.kind} capabilities do not report {event.value}")
+        async with erp_kit.open_adapter() as adapter:
+            await _run(
+                erp_status.check_status_event(
+                    erp_kit.sim, adapter, event, self.status_document_type(event)
+                )
+            )
+
+    @pytest.mark.anyio
+    async def test_status_of_unchanged_document(self, erp_kit: ErpHarness) -> None:
+        async with erp_kit.open_adapter() as adapter:
+            await _run(
+                erp_status.check_unchanged_document(erp_kit.sim, adapter, self.document_type())
+            )
+
+    @pytest.mark.anyio
+    async def test_status_of_many_documents(self, erp_kit: ErpHarness) -> None:
+        events = self._status_events()
+        if not events:
+            pytest.skip(f"the {self.kind} capabilities declare no status_events")
+        types = {self.status_document_type(event) for event in events}
+        async with erp_kit.open_adapter() as adapter:
+            for document_type in sorted(types):
+                await _run(
+                    erp_status.check_many_states(
+                        erp_kit.sim,
+                        adapter,
+                        [e for e in events if self.status_document_type(e) is document_type],
+                        document_type,
+                    )
+                )
+
+    @pytest.mark.anyio
+    async def test_status_fault(self, erp_kit: ErpHarness) -> None:
+        async with erp_kit.open_adapter() as adapter:
+            await _run(
+                erp_status.check_status_fault(erp_kit.sim, adapter, "status", self.document_type())
+            )
