@@ -33,8 +33,30 @@ create whose answer is lost after the commit raises TransientError and the docum
 found, exactly one; an unknown article is a PermanentError naming order and article; faults as
 above.
 
+Order statuses, shop (``shop_status``; skipped with the reason when the adapter is no
+``StatusSink``): ``order_statuses()`` is non-empty, lists no code twice and includes a new
+order's ``fetch_order(...).status`` (statuses are reported in the codes rules name);
+``set_status`` to another listed status returns True, ``fetch_order`` reads it back and another
+order keeps its own; the same call again returns False and sends no write (counted on the
+simulator's ``requests`` log of ``(method, path)`` when it keeps one, else the return value
+alone); an unknown status is a PermanentError naming it and writes nothing; a 500 on the write
+is a TransientError and the call then succeeds.
+
+Order statuses, ERP (``erp_status``; skipped when the adapter is no ``StatusSource``, and the
+event checks also when the simulator has no ``order_event(reference, event)``): for each of
+``capabilities.status_events`` a kit document is created, ``sim.order_event`` makes the event
+happen, and ``document_states([ref])`` (the ref ``create_document`` returned) reports that
+reference once with the event among its events (an event the simulator refuses fails the
+check: the capability could not be held to it; override ``status_document_type(event)`` for
+an event that happens to another document type); an untouched document is left out or has no
+event a person makes happen (paid, delivered, partially delivered, cancelled; invoiced only
+when created booked), the same when asked twice; one call for several moved and untouched
+documents reports each moved one once with its event, leaves the untouched ones untouched, and
+reports nothing not asked about; a 5xx is a TransientError and the call then succeeds.
+
 Each check is also a plain async function (``shop.check_discovery(sim, adapter, clock)``,
-``erp.check_commit_then_fail(sim, adapter, path)`` ..., all importable from this package)
+``erp.check_commit_then_fail(sim, adapter, path)``, ``erp_status.check_status_event(sim,
+adapter, event)`` ..., all importable from this package)
 that raises AssertionError when the adapter does not conform, and :class:`ShopHarness` /
 :class:`ErpHarness` open adapters on a simulator for callers that want them one by one.
 This package imports pytest: use it from tests only.
