@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, runtime_checkable
 
 import msgspec
 
+from brygga.accountstate import AdapterStateStore, MemoryAdapterState
 from brygga.documents import Document
 from brygga.durations import Duration
 from brygga.http.client import HttpContext
@@ -44,6 +45,7 @@ __all__ = [
     "HelperArticle",
     "LazySimulator",
     "OrderSource",
+    "PushReceiver",
     "RemoteFinding",
     "RemoteNeeds",
     "RemoteVerifier",
@@ -163,6 +165,8 @@ class AdapterContext:
     connection: str
     instance: str
     http: HttpContext = field(default_factory=HttpContext)
+    #: durable per-account state (the daemon's state file; in memory where there is none)
+    state: AdapterStateStore = field(default_factory=MemoryAdapterState)
 
 
 @runtime_checkable
@@ -190,6 +194,23 @@ class DocumentChecker(Protocol):
     async def check_document(self, document: Document) -> None:
         """Raise PermanentError naming the order, the row and the fix; ``customer_number``
         may still be empty."""
+        ...
+
+
+@runtime_checkable
+class PushReceiver(Protocol):
+    """A shop that pushes whole orders to the daemon (a receiver at
+    ``/webhooks/<connection>/<webhook_token>``) instead of being polled for them.
+
+    The daemon hands each request's body and headers to :meth:`accept_push`; the adapter
+    verifies it and keeps what it needs durably (``AdapterContext.state``) before it returns,
+    so :meth:`OrderSource.changed_orders` yields the order on the next poll, which the
+    receiver then wakes. The sender retries a push that was not answered 2xx, so accepting
+    the same push twice must change nothing."""
+
+    async def accept_push(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Raise PermanentError for a push that can never be accepted (the sender is answered
+        400 with the error's message), TransientError for one it should send again (503)."""
         ...
 
 
@@ -279,6 +300,7 @@ _EXTRAS: tuple[type, ...] = (
     DocumentCanceller,
     CustomerGroups,
     RemoteVerifier,
+    PushReceiver,
 )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from brygga.accountstate import AdapterStateStore, MemoryAdapterState
 from brygga.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -50,3 +51,27 @@ async def test_two_daemons_rotating_one_token_only_one_wins(tmp_path: Path) -> N
             "fortnox:main", "refresh_token", b"r1", b"B", NOW
         )
         assert await two.adapter_state.get("fortnox:main", "refresh_token") == b"A"
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def any_state(request: pytest.FixtureRequest, store: Store) -> AdapterStateStore:
+    """The state file's implementation and the in-memory one adapters get without a file."""
+    return store.adapter_state if request.param == "sqlite" else MemoryAdapterState()
+
+
+async def test_both_implementations_keep_one_contract(any_state: AdapterStateStore) -> None:
+    state = any_state
+    assert await state.keys("norce:se") == []
+    await state.put("norce:se", "push/1002", b"b", NOW)
+    await state.put("norce:se", "push/1001", b"a", NOW)
+    await state.put("norce:se", "token", b"t", NOW)
+    await state.put("norce:no", "push/9", b"x", NOW)
+    assert await state.keys("norce:se", "push/") == ["push/1001", "push/1002"]
+    assert await state.keys("norce:se") == ["push/1001", "push/1002", "token"]
+    assert await state.keys("norce:se", "push%") == []  # a prefix, not a pattern
+    assert not await state.replace("norce:se", "token", None, b"u", NOW)
+    assert not await state.replace("norce:se", "token", b"stale", b"u", NOW)
+    assert await state.replace("norce:se", "token", b"t", b"u", NOW)
+    assert await state.get("norce:se", "token") == b"u"
+    assert await state.delete("norce:se", "push/1001")
+    assert await state.keys("norce:se", "push/") == ["push/1002"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio
 
+from brygga.accountstate import AdapterStateStore, MemoryAdapterState
 from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
@@ -29,6 +30,7 @@ from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
 from brygga.models import LineKind, Register
 from brygga.secrets import Secret, scrub
+from brygga.store import Store
 from brygga.sync.flows import flow_table, status_table
 
 __all__ = ["SystemReport", "remote_needs", "remote_reports", "run"]
@@ -92,10 +94,11 @@ async def _verify(
     cfg: AdapterConfig,
     needs: RemoteNeeds,
     http: HttpContext,
+    state: AdapterStateStore,
 ) -> SystemReport:
     findings: list[RemoteFinding] | None
     try:
-        adapter = spec.factory(cfg, AdapterContext(conn.name, cfg.name, http))
+        adapter = spec.factory(cfg, AdapterContext(conn.name, cfg.name, http, state))
     except Exception as exc:  # a broken plugin must not hide the other systems' results
         findings = [RemoteFinding("adapter", False, f"could not be built: {_error(exc)}")]
     else:
@@ -126,16 +129,25 @@ def _error(exc: Exception) -> str:
 
 
 async def remote_reports(loaded: LoadedConfig, http: HttpContext) -> list[SystemReport]:
-    """Every system of every connection, checked read-only, ERP first, one at a time."""
-    reports = []
-    for conn in loaded.connections:
-        needs = remote_needs(conn)
-        shops = zip(conn.shop_specs, conn.shops, strict=True)
-        systems = [(Role.ERP, conn.erp_spec, conn.erp)]
-        systems += [(Role.SHOP, spec, cfg) for spec, cfg in shops]
-        for role, spec, cfg in systems:
-            reports.append(await _verify(conn, role, spec, cfg, needs, http))
-    return reports
+    """Every system of every connection, checked read-only, ERP first, one at a time.
+
+    An existing state file lends the adapters their durable state (credentials an adapter
+    rotates live there); without one they get an in-memory state and no file is created."""
+    async with contextlib.AsyncExitStack() as stack:
+        state: AdapterStateStore = MemoryAdapterState()
+        if await anyio.Path(loaded.state_path).exists():
+            store = await Store.open(loaded.state_path)
+            stack.push_async_callback(store.close)
+            state = store.adapter_state
+        reports = []
+        for conn in loaded.connections:
+            needs = remote_needs(conn)
+            shops = zip(conn.shop_specs, conn.shops, strict=True)
+            systems = [(Role.ERP, conn.erp_spec, conn.erp)]
+            systems += [(Role.SHOP, spec, cfg) for spec, cfg in shops]
+            for role, spec, cfg in systems:
+                reports.append(await _verify(conn, role, spec, cfg, needs, http, state))
+        return reports
 
 
 def _print_remote(reports: list[SystemReport]) -> int:

@@ -308,11 +308,13 @@ async def sync_products(
                 return 1
             stack.callback(lock.release)
         store: Store | None = None
-        if not request.dry_run:  # the dry run keeps no checkpoint: it writes nothing at all
+        # the dry run keeps no checkpoint and creates no state file; it still reads an existing
+        # one, as an adapter's credentials may live there (a rotated refresh token)
+        if not request.dry_run or await anyio.Path(state).exists():
             store = await Store.open(state)
             stack.push_async_callback(_shielded(store.close))
         context = http or HttpContext()
-        erp, shops = build_adapters(conn, context)
+        erp, shops = build_adapters(conn, context, store.adapter_state if store else None)
         stack.push_async_callback(_shielded(erp.aclose))
         for shop in shops.values():
             stack.push_async_callback(_shielded(shop.aclose))
@@ -342,7 +344,7 @@ async def sync_products(
                 targets=pair.targets,
                 clock=context.clock,
                 checkpoint=None
-                if store is None
+                if store is None or request.dry_run
                 else SyncCheckpoint(store.db, conn.name, pair.source_name),
                 create=catalog.create,
                 update=catalog.update,

@@ -13,8 +13,9 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from brygga.adapters import PushReceiver
 from brygga.config import ResolvedConnection
-from brygga.errors import BryggaError, TransientError
+from brygga.errors import BryggaError, PermanentError, TransientError
 from brygga.http.app import WebhookRegistry
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
@@ -119,8 +120,11 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
 def _register_webhooks(
     conn: ResolvedConnection, flow: Flow, registry: WebhookRegistry | None
 ) -> list[Secret]:
-    """A receiver per shop that has a webhook token. A notice is only a hint: it makes the
-    poller read the change feed now; nothing in its body is trusted or stored."""
+    """A receiver per shop that has a webhook token. For most shops a notice is only a hint:
+    it makes the poller read the change feed now, and nothing in its body is trusted or
+    stored. A shop that pushes whole orders (:class:`PushReceiver`) first gets the body to
+    verify and keep; the sender is answered 400 for a push it must not send again, 503 for
+    one to retry."""
     if registry is None:
         return []
     tokens = []
@@ -129,6 +133,16 @@ def _register_webhooks(
             continue
 
         async def receive(request: Request, shop: str = cfg.name) -> Response:
+            adapter: object = flow.shops.get(shop)
+            if isinstance(adapter, PushReceiver) and request.method == "POST":
+                try:
+                    await adapter.accept_push(await request.body(), dict(request.headers))
+                except PermanentError as exc:
+                    log.warning("%s: shop %s: a push was refused: %s", conn.name, shop, exc)
+                    return PlainTextResponse(str(exc), status_code=400)
+                except TransientError as exc:
+                    log.warning("%s: shop %s: a push could not be kept: %s", conn.name, shop, exc)
+                    return PlainTextResponse("try again later", status_code=503)
             flow.poke(shop)
             return PlainTextResponse("ok")
 

@@ -64,3 +64,12 @@ class AdapterState:
             return cursor.rowcount > 0
 
         return await self._db.run(body)
+
+    async def keys(self, account: str, prefix: str = "") -> list[str]:
+        """The account's keys that start with ``prefix``, sorted."""
+        rows = await self._db.fetchall(
+            "SELECT key FROM adapter_state WHERE account = ? AND substr(key, 1, ?) = ?"
+            " ORDER BY key",
+            (account, len(prefix), prefix),
+        )
+        return [str(row["key"]) for row in rows]

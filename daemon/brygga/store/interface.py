@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from brygga.accountstate import AdapterStateStore
 from brygga.store.bindings import Binding
 from brygga.store.catalog import Reads
 from brygga.store.events import Event
@@ -130,18 +131,6 @@ class StatusStore(Protocol):
 
 class EventLog(Protocol):
     async def add(self, event: Event) -> None: ...
-
-
-class AdapterStateStore(Protocol):
-    async def get(self, account: str, key: str) -> bytes | None: ...
-
-    async def put(self, account: str, key: str, value: bytes, now: datetime) -> None: ...
-
-    async def delete(self, account: str, key: str) -> bool: ...
-
-    async def replace(
-        self, account: str, key: str, old: bytes | None, new: bytes, now: datetime
-    ) -> bool: ...
 
 
 class StateStore(Protocol):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from brygga.accountstate import AdapterStateStore, MemoryAdapterState
 from brygga.adapters import AdapterContext, ErpAdapter, ShopAdapter
 from brygga.clock import Clock
 from brygga.config import LoadedConfig, ResolvedConnection, load_config, settle_seconds
@@ -126,14 +127,21 @@ PLAN: tuple[Callable[[Wiring], PlanRow], ...] = (
 
 
 def build_adapters(
-    conn: ResolvedConnection, http: HttpContext
+    conn: ResolvedConnection, http: HttpContext, state: AdapterStateStore | None = None
 ) -> tuple[ErpAdapter, dict[str, ShopAdapter]]:
-    erp = conn.erp_spec.factory(conn.erp, AdapterContext(conn.name, conn.erp.name, http))
+    """The connection's adapters; ``state`` is the daemon's durable per-account adapter state
+    (None: each adapter gets an in-memory one, e.g. for a check without a state file)."""
+    shared = state if state is not None else MemoryAdapterState()
+
+    def context(instance: str) -> AdapterContext:
+        return AdapterContext(conn.name, instance, http, shared)
+
+    erp = conn.erp_spec.factory(conn.erp, context(conn.erp.name))
     if not isinstance(erp, ErpAdapter):
         raise BryggaError(f"adapter {conn.erp.kind!r} did not build an ERP adapter")
     shops: dict[str, ShopAdapter] = {}
     for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True):
-        shop = spec.factory(cfg, AdapterContext(conn.name, cfg.name, http))
+        shop = spec.factory(cfg, context(cfg.name))
         if not isinstance(shop, ShopAdapter):
             raise BryggaError(f"adapter {cfg.kind!r} did not build a shop adapter")
         shops[cfg.name] = shop
@@ -154,7 +162,7 @@ def open_flow(
 ) -> Flow:
     """The one wiring of a connection (daemon, replay, test harness, demo), with the rows of
     ``plan`` (:data:`PLAN` by default). Close its adapters with :meth:`Flow.aclose`."""
-    erp, shops = build_adapters(conn, http)
+    erp, shops = build_adapters(conn, http, store.adapter_state)
     wiring = Wiring(conn, store, clock, erp, shops, mappings)
     rows = [row(wiring) for row in (PLAN if plan is None else plan)]
     engine = Engine(
