@@ -1,0 +1,233 @@
+"""A PrestaShop Webservice simulator (ASGI) with the control surface tests and the demo drive.
+
+It speaks the Webservice as reference/shop-apis.md §3 documents it (see
+:mod:`~brygga_prestashop.simulator.http` and :mod:`~brygga_prestashop.simulator.query`).
+Where the reference is silent the simulator chooses, and the adapter must not rely on more:
+
+- The key is 32 characters; a wrong one is 401 code 21 (§3.1).
+- An empty list is ``[]`` by default (``empty_list_quirk``), as older versions answer.
+- Order totals are rounded per line (``round_type`` 2); freight is at 25 %; a percent
+  discount becomes one ``order_cart_rules`` row for the whole order.
+- The order's ``shipping_number`` reads the order carrier's ``tracking_number``, and a
+  tracking write bumps the order's ``date_upd``; ``order_histories`` POST bumps it too.
+- ``messages`` rows with ``private`` 1 are the merchant's private order notes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from brygga.clock import Clock, SystemClock
+from brygga.testing.simulators import Asgi, FaultInjector, Receive, Scope, Send, ShopSimulator
+from brygga_prestashop.simulator.http import Webservice
+from brygga_prestashop.simulator.orders import Checkout, place
+from brygga_prestashop.simulator.state import HistoryRecord, Knobs, Row, ShopState, slug
+
+__all__ = ["MARK_PREFIX", "PrestashopSimulator"]
+
+#: the private order message the adapter writes by default (``mark_prefix``)
+MARK_PREFIX = "brygga ERP document: "
+DEFAULT_STATE = 2  # Payment accepted
+
+
+class PrestashopSimulator:
+    """One simulated PrestaShop shop: in-memory state, an ASGI app, knobs for hostile tests.
+
+    ``requests`` logs every request that reached the app as ``(method, path)`` (path after
+    ``/api``); ``ws.log`` keeps the query too. ``version`` "8" allows PATCH, "1.7" not.
+    """
+
+    kind = "prestashop"
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        seed: int = 0,
+        version: str = "8",
+        languages: int = 1,
+        seed_catalog: bool = True,
+        shops: Sequence[int] = (1,),
+        empty_list_quirk: bool = True,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.faults = FaultInjector(seed=seed)
+        rng = random.Random(seed)
+        self.key = "".join(rng.choice("ABCDEFGHIJKLMNPQRSTUVWXYZ123456789") for _ in range(32))
+        self.state = ShopState(self.clock, languages=languages, seed_catalog=seed_catalog)
+        self.knobs = Knobs(version=version, empty_list_quirk=empty_list_quirk)
+        self.ws = Webservice(self.state, self.knobs, self.key, tuple(shops))
+        self.requests: list[tuple[str, str]] = []
+        self._starlette = Starlette(
+            routes=[
+                Route("/api", self.ws.handle, methods=["GET", "HEAD"]),
+                Route(
+                    "/api/{path:path}",
+                    self.ws.handle,
+                    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+                ),
+            ]
+        )
+        self._app = self.faults.wrap(self._gate)
+
+    @property
+    def app(self) -> Asgi:
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            self.requests.append((scope["method"], path.removeprefix("/api") or "/"))
+            query = scope.get("query_string", b"").decode("latin-1")
+            self.ws.log.append((scope["method"], path, query))
+        await self._starlette(scope, receive, send)
+
+    # -- the ShopSimulator control surface ------------------------------------------------
+
+    def adapter_config(self, base_url: str, *, name: str = "") -> dict[str, Any]:
+        """``base_url`` is the shop root (the adapter appends ``/api``); a URL ending in
+        ``/api/v2`` (the harness's Starweb-style default) is taken as the shop root."""
+        root = base_url.removesuffix("/api/v2").removesuffix("/api").rstrip("/")
+        return {
+            "kind": self.kind,
+            "name": name,
+            "base_url": root,
+            "key": self.key,
+            "version": self.knobs.version,
+        }
+
+    def catalog_skus(self) -> list[str]:
+        skus = [c["reference"] for c in self.state.table("combinations").values()]
+        with_combos = {c["id_product"] for c in self.state.table("combinations").values()}
+        skus += [
+            p["reference"]
+            for p in self.state.table("products").values()
+            if p["id"] not in with_combos
+        ]
+        return sorted(skus, key=lambda s: (s.startswith("TROJA"), s))
+
+    def place_order(
+        self,
+        *,
+        lines: Sequence[tuple[str, int]],
+        email: str,
+        status: str | None = None,
+        freight: Decimal = Decimal(0),
+        discount_percent: Decimal = Decimal(0),
+        company: str = "",
+        vat_number: str = "",
+        name: str = "",
+        guest: bool = False,
+        id_shop: int = 1,
+    ) -> str:
+        """Place an order for catalog references; ``status`` is a state id or its code
+        (slug of its name, e.g. ``payment-accepted``, the default)."""
+        state_id = self.state.state_by_code(status) if status else DEFAULT_STATE
+        checkout = Checkout(
+            lines=lines,
+            email=email,
+            state_id=state_id,
+            freight=freight,
+            discount_percent=discount_percent,
+            company=company,
+            vat_number=vat_number,
+            name=name,
+            guest=guest,
+            id_shop=id_shop,
+        )
+        return str(place(self.state, checkout))
+
+    def _order(self, shop_order_id: str) -> Row:
+        order = self.state.table("orders").get(int(shop_order_id))
+        if order is None:
+            raise KeyError(f"no simulated order {shop_order_id}")
+        return order
+
+    def set_status(self, shop_order_id: str, status: str) -> None:
+        """Change the state as a merchant in the back office would (no history e-mail)."""
+        order = self._order(shop_order_id)
+        order["current_state"] = str(self.state.state_by_code(status))
+        order["date_upd"] = self.state.now()
+
+    def order_status(self, shop_order_id: str) -> str:
+        state = self.state.get("order_states", int(self._order(shop_order_id)["current_state"]))
+        return slug(next(iter(state["name"].values())))
+
+    def order_total(self, shop_order_id: str) -> tuple[Decimal, Decimal]:
+        order = self._order(shop_order_id)
+        incl, excl = Decimal(order["total_paid_tax_incl"]), Decimal(order["total_paid_tax_excl"])
+        cent = Decimal("0.01")
+        return incl.quantize(cent), (incl - excl).quantize(cent)
+
+    def exported_document(self, shop_order_id: str, prefix: str = MARK_PREFIX) -> str | None:
+        notes = [
+            m["message"]
+            for m in self.state.table("messages").values()
+            if m["id_order"] == shop_order_id
+            and m["private"] == "1"
+            and m["message"].startswith(prefix)
+        ]
+        return notes[-1][len(prefix) :] if notes else None
+
+    def messages(self, shop_order_id: str) -> list[str]:
+        return [
+            m["message"]
+            for m in self.state.table("messages").values()
+            if m["id_order"] == shop_order_id
+        ]
+
+    def order_ids(self) -> list[str]:
+        return [str(i) for i in sorted(self.state.table("orders"))]
+
+    # -- knobs for tests ----------------------------------------------------------------
+
+    def histories(self, shop_order_id: str) -> list[HistoryRecord]:
+        """``order_histories`` POSTs for the order: state, ``sendemail`` and mail sent."""
+        return [h for h in self.state.histories if h.order_id == int(shop_order_id)]
+
+    def touch(self, shop_order_id: str) -> None:
+        self._order(shop_order_id)["date_upd"] = self.state.now()
+
+    def order(self, shop_order_id: str) -> Row:
+        return self._order(shop_order_id)
+
+    def mangle(self, resource: str, row_id: int | str, fn: Callable[[Row], None]) -> None:
+        """Let ``fn`` edit the JSON of that row before every response that carries it."""
+        self.knobs.manglers[(resource, int(row_id))] = fn
+
+    def mangle_order(self, shop_order_id: str, fn: Callable[[dict[str, Any]], None]) -> None:
+        self.mangle("orders", shop_order_id, fn)
+
+    def details(self, shop_order_id: str) -> list[Row]:
+        return [
+            d for d in self.state.table("order_details").values() if d["id_order"] == shop_order_id
+        ]
+
+    def stock(self, reference: str) -> int:
+        """The quantity of the stock row of a combination or product reference."""
+        for combo in self.state.table("combinations").values():
+            if combo["reference"] == reference:
+                return self._stock_of(combo["id_product"], combo["id"])
+        for product in self.state.table("products").values():
+            if product["reference"] == reference:
+                return self._stock_of(product["id"], "0")
+        raise KeyError(reference)
+
+    def _stock_of(self, pid: str, attribute: str) -> int:
+        for row in self.state.table("stock_availables").values():
+            if row["id_product"] == pid and row["id_product_attribute"] == attribute:
+                return int(row["quantity"] or 0)
+        raise KeyError((pid, attribute))
+
+
+if TYPE_CHECKING:  # mypy checks that the control surface matches the shared protocol
+    _conforms: ShopSimulator = PrestashopSimulator()
