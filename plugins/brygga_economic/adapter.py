@@ -423,6 +423,30 @@ class EconomicAdapter(
         log.info("economic: booked %s %s for %s", kind, booked, document.reference)
         return self._ref(kind, booked, document.reference, True)
 
+    async def cancel_document(self, document: DocumentRef) -> None:
+        """Delete the draft invoice, or the draft or sent order, of an order cancelled in the
+        shop (``brygga.adapters.DocumentCanceller``). A booked invoice is in the books: it
+        takes a credit note, which e-conomic's REST API leaves to a person. A document that is
+        gone already counts as cancelled, so a repeat after an unknown outcome is harmless."""
+        kind, number = document.document_type, int(document.number)
+        what = f"cancelling {kind.value} {number} ({document.reference})"
+        if kind == DocumentType.INVOICE and document.booked:
+            raise PermanentError(
+                f"invoice {number} ({document.reference}) is booked, so it cannot be deleted: "
+                "make a credit note for it in e-conomic, then close this record"
+            )
+        if kind == DocumentType.INVOICE:
+            path = f"invoices/drafts/{number}"
+        else:
+            path = f"orders/{'sent' if document.booked else 'drafts'}/{number}"
+        response = await self.api.request("DELETE", path)
+        if response.status_code == 404:
+            log.info("economic: %s: gone already", what)
+            return
+        if not 200 <= response.status_code < 300:
+            raise self.api.fail(response, what)
+        log.info("economic: deleted %s %s for %s", kind, number, document.reference)
+
     async def _lines(self, document: Document) -> list[wire.DocumentLineIn]:
         """The document's rows as e-conomic lines; reads only. Raises the PermanentError
         for a price e-conomic refuses, a VAT rate the zone or the article cannot have, or an

@@ -13,7 +13,7 @@ import pytest
 from brygga.adapters import AdapterConfig, AdapterSpec, Capabilities, Role
 from brygga.config import load_config
 from brygga.hookspecs import hookimpl
-from brygga.models import DocumentRef, Order, OrderChange, Register
+from brygga.models import DocumentRef, DocumentType, Order, OrderChange, Register
 from brygga.plugins import PluginHost
 from brygga.registers import Registers
 from brygga.sync.flows import FlowRow, flow_table
@@ -133,6 +133,7 @@ def test_first_party_registers_follow_from_their_protocols() -> None:
         "StockSource",
         "DocumentChecker",
         "DocumentBooker",
+        "DocumentCanceller",
         "CustomerGroups",
         "RemoteVerifier",
     ]
@@ -234,3 +235,72 @@ def test_a_register_this_version_runs_is_refused_naming_adapter_and_protocol(
         "register orders: adapter 'mini' (m) cannot receive orders: it implements no "
         "DocumentSink"
     )
+
+
+class DocumentsOnly:
+    """A third party's ERP: the orders protocols only (no DocumentCanceller)."""
+
+    def __init__(self, config: Any, context: Any) -> None:
+        self.config = config
+
+    async def find_customer(self, customer: Any, match_on: Any) -> str | None:
+        return None
+
+    async def create_customer(self, customer: Any, currency: str) -> str:
+        return "1"
+
+    async def find_document(self, reference: str, document_type: Any) -> DocumentRef | None:
+        return None
+
+    async def create_document(self, document: Any) -> DocumentRef:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _orders_row(tmp_path: Path, shop_changes: str, erp: str) -> FlowRow:
+    path = tmp_path / "brygga.toml"
+    erp_table = (
+        {"kind": "minierp", "name": "erp"}
+        if erp == "minierp"
+        else EconomicSimulator(seed_catalog=False).adapter_config("https://eco.example")
+    )
+    path.write_text(
+        toml_config(
+            state="state.db",
+            erp=erp_table,
+            shops=[
+                StarwebSimulator(seed_catalog=False).adapter_config(
+                    "https://shop.example/api/v2", name="se"
+                )
+            ],
+            connection={"registers": {"price_lists": "off"}},
+            sections={"orders": {"shop_changes": shop_changes}},
+        ),
+        encoding="utf-8",
+    )
+
+    def spec() -> AdapterSpec:
+        return AdapterSpec(
+            kind="minierp",
+            role=Role.ERP,
+            config_type=MiniConfig,
+            capabilities=Capabilities(document_types=frozenset({DocumentType.INVOICE})),
+            factory=DocumentsOnly,
+            adapter=DocumentsOnly,
+        )
+
+    host = PluginHost(extra=[("minierp", _Plugin(spec))])
+    (conn,) = load_config(path, host).connections
+    return {row.register: row for row in flow_table(conn)}[Register.ORDERS]
+
+
+def test_shop_changes_cancel_needs_an_erp_that_can_cancel(tmp_path: Path) -> None:
+    refused = _orders_row(tmp_path, "cancel", "minierp")
+    assert refused.error == (
+        "register orders: adapter 'minierp' cannot cancel documents, so [connection.orders] "
+        'shop_changes = "cancel" cannot be done; use "flag"'
+    )
+    assert _orders_row(tmp_path, "flag", "minierp").error == ""
+    assert _orders_row(tmp_path, "cancel", "economic").error == ""

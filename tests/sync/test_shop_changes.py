@@ -132,3 +132,41 @@ async def test_a_cancellation_brygga_wrote_from_the_erp_is_no_shop_change(tmp_pa
         assert env.shop.order_status(order) == "canceled"
         assert await _look(env, flow) == []
         assert await _flags(env) == []
+
+
+async def test_shop_changes_cancel_deletes_the_draft_once(tmp_path: Path) -> None:
+    async with SimulatedConnection.open(
+        tmp_path, shop_options={"seed": 3}, orders={"shop_changes": "cancel"}
+    ) as env:
+        flow = env.flow()
+        order = await _transferred(env, flow)
+        kept = await _transferred(env, flow)
+        assert env.copies(order) == 1
+        env.shop.set_status(order, "canceled")
+        assert await _look(env, flow) == [ItemState.DONE]
+        (action,) = [i for i in await env.store.items.query() if i.register == SHOP_CHANGE]
+        assert action.external_id.startswith(f"{order}@")
+        assert action.result.startswith("cancelled ")
+        assert env.copies(order) == 0  # the draft invoice is deleted
+        assert env.copies(kept) == 1  # the other order's is not
+        assert await _flags(env) == []
+        # the next poll sees the cancelled order again: nothing more happens
+        assert await _look(env, flow) == []
+        assert env.copies(kept) == 1
+
+
+async def test_shop_changes_cancel_flags_a_booked_invoice_for_a_credit_note(
+    tmp_path: Path,
+) -> None:
+    async with SimulatedConnection.open(
+        tmp_path, shop_options={"seed": 3}, orders={"shop_changes": "cancel"}
+    ) as env:
+        flow = env.flow()
+        order = await _transferred(env, flow)
+        env.erp.order_event(env.reference(order), OrderEvent.INVOICED)  # booked by hand
+        env.shop.set_status(order, "canceled")
+        assert await _look(env, flow) == [ItemState.FAILED]
+        (flag,) = await _flags(env)
+        assert "was cancelled in shop 'se' after its transfer" in flag
+        assert "credit note" in flag
+        assert env.copies(order) == 1  # the booked invoice stays
