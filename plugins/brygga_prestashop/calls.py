@@ -1,0 +1,98 @@
+"""The adapter's one request: the key as Basic user, JSON output, ``id_shop``, typed errors."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+import msgspec
+
+from brygga.errors import PermanentError
+from brygga.http.client import RemoteClient
+from brygga.secrets import Secret, scrub
+from brygga_prestashop.wire import Record, decode_detail, decode_list
+
+__all__ = ["PrestashopCalls", "basic_auth"]
+
+_HINTS = {
+    400: "; PrestaShop refused the request as invalid",
+    403: "; the key is not linked to this shop (multishop: check id_shop)",
+    404: "; it does not exist in the shop",
+    405: "; the key lacks this method for the resource (grant it under Advanced "
+    'parameters > Webservice), or the shop is older than 8.x (set version = "1.7")',
+}
+
+
+def basic_auth(key: Secret) -> str:
+    """``Authorization: Basic base64("KEY:")``: the key as user, empty password (§3.1)."""
+    return "Basic " + base64.b64encode(f"{key.reveal()}:".encode()).decode()
+
+
+def _errors(body: bytes) -> str:
+    """The ``{"errors": [{"code", "message"}]}`` text of an answer (§3.5), short."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return ""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    parts = [f"code {e.get('code')}: {e.get('message')}" for e in errors[:3] if isinstance(e, dict)]
+    return "; ".join(parts)[:400]
+
+
+class PrestashopCalls:
+    """The request helpers the adapter's parts share; the adapter sets these attributes."""
+
+    shop: str
+    _client: RemoteClient
+    _key: Secret
+    _id_shop: int | None
+
+    def _params(self, params: dict[str, Any] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"output_format": "JSON"}
+        if self._id_shop is not None:
+            out["id_shop"] = self._id_shop
+        return out | (params or {})
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: bytes | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        """One request; statuses outside ``ok`` are PermanentErrors naming ``what``
+        (transient ones are raised by the client). The key never shows in a message."""
+        headers = {"Authorization": basic_auth(self._key), "Output-Format": "JSON"}
+        if body is not None:
+            headers["Content-Type"] = "text/xml; charset=utf-8"
+        response = await self._client.request(
+            method, path, params=self._params(params), content=body, headers=headers
+        )
+        if response.status_code in ok:
+            return response
+        detail = scrub(_errors(response.content), self._key)
+        if response.status_code == 401:
+            raise PermanentError(
+                f"{what}: PrestaShop refused the webservice key (401"
+                + (f", {detail}" if detail else "")
+                + "); check the key and that it is active with permissions for this resource"
+            )
+        raise PermanentError(
+            f"{what}: PrestaShop answered {response.status_code}"
+            + (f" ({detail})" if detail else "")
+            + _HINTS.get(response.status_code, "")
+        )
+
+    async def _detail(self, resource: str, singular: str, row_id: int, what: str) -> Record:
+        response = await self._call("GET", f"{resource}/{row_id}", what)
+        return decode_detail(response.content, singular, what)
+
+    async def _list(self, resource: str, what: str, params: dict[str, Any]) -> list[Record]:
+        response = await self._call("GET", resource, what, params=params)
+        return decode_list(response.content, resource, what)
