@@ -1,0 +1,1 @@
+"""Specter Business Management (SBM) ERP adapter for brygga (modelled API, see ``wire``)."""
