@@ -104,7 +104,7 @@ class AdapterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     kind: str
     name: str = ""
     base_url: str = ""
-    #: shops that push change notices: the secret last part of the receiver URL
+    #: shops and ERPs that send change notices (webhooks): the secret last part of the URL
     #: ``/webhooks/<connection>/<token>`` (at least 20 random characters)
     webhook_token: Secret | None = None
     #: shops: the IANA time zone whose calendar dates the ERP documents (an order at 00:30 on

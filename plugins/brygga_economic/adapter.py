@@ -94,7 +94,10 @@ CAPABILITIES = Capabilities(
     # legacy REST shows only a customer's priceGroup; no price-list or price-group price
     # endpoint is documented (reference/erp-apis.md, e-conomic "Products")
     price_lists=False,
-    webhooks=False,
+    # a webhook ("Invoice booked" and the like, set up under Settings → Extensions → Web
+    # hooks; reference/erp-apis.md §1.8) is a hint that makes brygga look at the watched
+    # documents at once; its body is not read
+    webhooks=True,
     lookup_by_reference=True,
     # e-conomic's daily fair use (50,000/24 h) publishes no burst limit; this one is ours
     rate_limit=DEFAULT_RATE_LIMIT,
@@ -109,7 +112,9 @@ CAPABILITIES = Capabilities(
         "Prices: salesPrice (excl. VAT, base currency, two decimals); e-conomic has no "
         "campaign price, and currency-specific prices are not written by this version.",
         "Stock: read-only inventory.available, only with the inventory module.",
-        "Webhooks carry numbers only (the adapter would re-fetch); brygga polls.",
+        "Webhooks (e.g. Invoice booked) pointed at the erp's webhook_token URL make brygga "
+        "look at the watched documents at once (at most every 30 s); their body is not read, "
+        "and polling goes on beside them.",
         "VAT comes from the article's product group; fee rows at other rates use "
         "<article>-<rate> articles (e.g. fraktavg-12).",
         "Order status: invoiced (booked, or an order archived as invoiced), paid (remainder "

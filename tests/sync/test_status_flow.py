@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from brygga.clock import FakeClock
 from brygga.models import DocumentState, OrderEvent
 from brygga.store import Discovered, ItemState
 from brygga.sync.flow import Flow
@@ -251,3 +252,38 @@ async def test_the_watch_ends_when_the_order_is_cancelled(env: SimulatedConnecti
     watch = await env.item(order, WATCH)
     assert watch.state is ItemState.DONE
     assert "cancelled in the ERP" in watch.result
+
+
+async def test_erp_notices_make_the_watch_due_and_a_burst_shares_one_look(tmp_path: Path) -> None:
+    # a little ahead of the shop's real clock, so the first poll window holds the new order
+    clock = FakeClock(datetime.now(UTC) + timedelta(seconds=5))
+    async with SimulatedConnection.open(
+        tmp_path,
+        shop_options={"seed": 3},
+        status=RULES,
+        clock=clock,
+        connection={"poll": {"status": "1h"}},
+    ) as env:
+        flow = env.flow()
+        (order,) = await _transfer(env, flow)
+        await flow.engine.drain(WATCH, batch=50)  # the first look: nothing happened yet
+        watch = await env.item(order, WATCH)
+        assert watch.state is ItemState.WAITING
+        assert watch.next_attempt >= clock.now() + timedelta(hours=1)
+
+        first = clock.now()
+        assert await flow.erp_notice(WATCH, 30.0) == 1
+        assert (await env.item(order, WATCH)).next_attempt == first
+        # the rest of the burst: already due, nothing moves
+        assert await flow.erp_notice(WATCH, 30.0) == 0
+        env.erp.order_event(env.reference(order), OrderEvent.INVOICED)
+        await flow.engine.drain(WATCH, batch=50)
+        await env.drain(flow, STATUS)
+        assert env.shop.order_status(order) == RULES["invoiced"]["shop_status"]
+        # a notice right after that look waits for the gap (the fake clock moved a little on
+        # the rate limiter): one look per 30 s at most
+        later = await env.item(order, WATCH)
+        assert later.next_attempt >= clock.now() + timedelta(hours=1)
+        assert await flow.erp_notice(WATCH, 30.0) == 1
+        moved = await env.item(order, WATCH)
+        assert moved.next_attempt == first + timedelta(seconds=30)

@@ -26,6 +26,7 @@ from brygga.store import Store
 from brygga.sync.engine import EXTERNAL_POLL, Discoverer, Engine
 from brygga.sync.flow import Flow
 from brygga.sync.observer import FlowObserver, NullObserver
+from brygga.sync.status import WATCH
 from brygga.sync.wiring import build_adapters
 
 # build_adapters: still importable from here (tests build flows by hand)
@@ -124,7 +125,8 @@ def _register_webhooks(
     it makes the poller read the change feed now, and nothing in its body is trusted or
     stored. A shop that pushes whole orders (:class:`PushReceiver`) first gets the body to
     verify and keep; the sender is answered 400 for a push it must not send again, 503 for
-    one to retry."""
+    one to retry. The ERP's notice (e.g. e-conomic's "invoice booked") is a hint too: the
+    watched documents are looked at now instead of at their next poll."""
     if registry is None:
         return []
     tokens = []
@@ -148,6 +150,14 @@ def _register_webhooks(
 
         registry.register(conn.name, cfg.webhook_token, receive)
         tokens.append(cfg.webhook_token)
+    if conn.erp.webhook_token is not None:
+
+        async def erp_notice(request: Request) -> Response:
+            await flow.erp_notice(WATCH, ERP_NOTICE_GAP)
+            return PlainTextResponse("ok")
+
+        registry.register(conn.name, conn.erp.webhook_token, erp_notice)
+        tokens.append(conn.erp.webhook_token)
     return tokens
 
 
@@ -160,6 +170,9 @@ async def _wake_on_stop(stop: StopSignal, flow: Flow) -> None:
             flow.poke(instance)
 
 
+#: seconds between two looks at the watched documents that ERP webhooks cause (a bulk booking
+#: sends one notice per invoice; they share a look)
+ERP_NOTICE_GAP = 30.0
 #: the first wait after a transient polling error (it grows up to the poll interval)
 POLL_RETRY_FIRST = 5.0
 

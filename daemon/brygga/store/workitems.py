@@ -487,6 +487,16 @@ class WorkItems:
             (item_id,),
         )
 
+    async def wake_waiting(self, *, connection: str, register: str, at: datetime) -> int:
+        """Make the register's waiting items due at ``at`` at the latest (a remote said that
+        something changed); items due sooner keep their time. Returns how many moved."""
+        stamp = to_ts(at)
+        return await self._db.execute(
+            "UPDATE work_items SET next_attempt = ? WHERE connection = ? AND register = ?"
+            " AND state = 'waiting' AND next_attempt > ?",
+            (stamp, connection, register, stamp),
+        )
+
     async def next_due(self, *, connection: str, register: str) -> datetime | None:
         row = await self._db.fetchone(
             "SELECT MIN(next_attempt) FROM work_items WHERE connection = ? AND register = ?"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -50,6 +51,7 @@ class Flow:
         #: seconds an in-doubt write is given to land (items left in flight wait this long)
         self.settle = settle
         self._pokes: dict[tuple[str, str], anyio.Event] = {}
+        self._last_notice: datetime | None = None
 
     # -- the plan --------------------------------------------------------------------------
 
@@ -149,6 +151,20 @@ class Flow:
 
     def wake(self) -> None:
         self.engine.wake()
+
+    async def erp_notice(self, register: str, min_gap: float) -> int:
+        """The ERP said something changed (its webhook): the register's waiting items (the
+        watched documents) are looked at now, or ``min_gap`` seconds after the previous
+        notice's look, so a burst of notices costs one look. Returns how many items moved."""
+        now = self.clock.now()
+        at = max(now, self._last_notice + timedelta(seconds=min_gap)) if self._last_notice else now
+        moved = await self.store.items.wake_waiting(
+            connection=self.connection, register=register, at=at
+        )
+        if moved:  # a notice that found every item due by then already books no look
+            self._last_notice = at
+            self.engine.wake()
+        return moved
 
     async def aclose(self) -> None:
         """Close the connection's adapters."""
