@@ -131,7 +131,7 @@ def place(state: ShopState, checkout: Checkout) -> int:
                 "id_order": str(order_id),
                 "product_id": product["id"],
                 "product_attribute_id": combo["id"] if combo else "0",
-                "id_shop": "1",
+                "id_shop": str(checkout.id_shop),
                 "id_warehouse": "0",
                 "product_name": f"{name} - {sku}" if combo else name,
                 "product_quantity": str(quantity),

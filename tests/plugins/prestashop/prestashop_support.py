@@ -74,7 +74,9 @@ async def open_adapter(
     config = msgspec.convert(raw, PrestashopConfig, dec_hook=dec_hook(Path.cwd()))
     transport = httpx.ASGITransport(app=sim.app)
     context = AdapterContext(
-        connection="demo", instance="se", http=http or HttpContext(transport=transport)
+        connection="demo",
+        instance="se",
+        http=http or HttpContext(transport=transport, clock=sim.clock),
     )
     adapter = PrestashopAdapter(config, context)
     try:
@@ -83,4 +85,26 @@ async def open_adapter(
         await adapter.aclose()
 
 
-__all__ = ["BASE_URL", "host", "open_adapter", "register_plugin", "utc"]
+__all__ = ["BASE_URL", "host", "open_adapter", "raw_client", "register_plugin", "utc", "xml"]
+
+
+@asynccontextmanager
+async def raw_client(
+    sim: PrestashopSimulator, key: str | None = None, *, json: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A plain httpx client on the simulator's /api/, authenticated with ``key`` (the
+    simulator's own by default) as Basic user with an empty password."""
+    params = {"output_format": "JSON"} if json else {}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sim.app),
+        base_url=BASE_URL + "/api/",
+        auth=(sim.key if key is None else key, ""),
+        params=params,
+    ) as client:
+        yield client
+
+
+def xml(singular: str, **fields: str) -> bytes:
+    """A write body in the ``<prestashop>`` envelope (input is XML only, §3.2)."""
+    inner = "".join(f"<{k}>{v}</{k}>" for k, v in fields.items())
+    return f"<prestashop><{singular}>{inner}</{singular}></prestashop>".encode()

@@ -3,6 +3,8 @@ adapter and its simulator."""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from brygga.testing import ShopAdapterConformance
 
 
@@ -11,4 +13,6 @@ class TestPrestashopConformance(ShopAdapterConformance):
     #: the adapter's page of 100, so the paging check crosses page boundaries
     paging_orders = 130
     #: generous limit: the kit tests answers, not pacing
-    adapter_overrides = {"rate_limit": {"requests": 10_000, "per_seconds": 1}}
+    adapter_overrides: ClassVar[dict[str, Any]] = {
+        "rate_limit": {"requests": 10_000, "per_seconds": 1}
+    }
