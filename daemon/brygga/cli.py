@@ -149,11 +149,21 @@ def _demo_parser(sub: Any) -> None:
         "demo",
         "simulated shop + simulated ERP + the daemon, orders flowing",
         "A simulated Starweb shop and a simulated e-conomic on loopback, the daemon between "
-        "them, a new order every --interval seconds and a progress line. Its config and state "
+        "them, a new order every --interval seconds and a progress line; a simulated "
+        "bookkeeper books each invoice, and the order's status goes back to the shop "
+        "(picking, then completed with an e-mail and the payment captured). Its config and state "
         "go to a temporary folder that is removed at the end (kept with --keep or --state). "
         "Ctrl-C stops it.",
-        (0, "stopped with no order in the ERP twice (--exit-when-done: every order arrived)"),
-        (1, "an order arrived twice, or (--exit-when-done) not all arrived within --timeout"),
+        (
+            0,
+            "stopped with no order in the ERP twice and no payment captured twice "
+            "(--exit-when-done: every order arrived and was completed in the shop)",
+        ),
+        (
+            1,
+            "an order arrived twice or a payment was captured twice, or (--exit-when-done) "
+            "not every order arrived and was completed within --timeout",
+        ),
         (2, "usage error, or the starweb and economic plugins or tqdm (the demo extra) missing"),
         (130, "interrupted (Ctrl-C)"),
     )
@@ -162,7 +172,8 @@ def _demo_parser(sub: Any) -> None:
     p.add_argument(
         "--exit-when-done",
         action="store_true",
-        help="exit 0 once every placed order is in the ERP exactly once",
+        help="exit 0 once every placed order is in the ERP exactly once and completed in the "
+        "shop with its payment captured once",
     )
     p.add_argument("--state", help="state file (default: one in a temporary folder); kept")
     p.add_argument(
