@@ -1,0 +1,449 @@
+"""Fortnox API v3 ERP adapter: customers, invoices and orders, their status, remote checks.
+
+Documented behaviour (reference/erp-apis.md §2) and the choices made where it says
+[unknown]/[inferred]:
+
+- Auth: OAuth2 with single-use rotating refresh tokens kept in the adapter state
+  (:mod:`brygga_fortnox.auth`). Rate limit: 25 requests per 5 s per tenant (§2.4, documented;
+  the shared limiter keeps 10 % under); ``rate_limit`` overrides it.
+- Idempotency (§2.8): no idempotency header exists. The reference goes into
+  ``ExternalInvoiceReference1`` (≤80 characters) of the invoice or order, the shop order
+  number into ``YourOrderNumber`` (≤75). ``find_document`` searches
+  ``?externalinvoicereference1=`` and keeps only **exact** matches in our code (the search
+  matches substrings, §2.3); a document that is not cancelled wins over a cancelled one,
+  then the lowest number.
+- Fees, discounts and rounding are **article rows** (the helper articles of
+  ``[connection.orders] fee_articles``: fraktavg, expavg, rabatt, avrundning by default),
+  never the ``Freight``/``AdministrationFee`` header fields, which are sent as 0 so neither
+  company nor customer defaults add a fee (API values win over defaults, §2.6). The fee
+  fields keep their sign on a credit invoice (the credit-invoice sign quirk); rows do not.
+- Rows: ``DeliveredQuantity`` (invoices) / ``OrderedQuantity`` (orders) as strings, as the
+  spec types them; ``Price`` excl. VAT (``VATIncluded`` false); ``VAT`` the row's rate (an
+  integer on invoice rows in the spec); a row discount as ``Discount`` with
+  ``DiscountType`` ``PERCENT``.
+- Pre-check (:meth:`FortnoxAdapter.check_document`): reference length, every row's VAT rate
+  among ``vat_rates`` (25/12/6/0 by default, the rates a Swedish company has, §2.5) and
+  whole, every article found by ``GET /3/articles/{n}``; reads only.
+- Booking: ``book`` books an invoice (``PUT …/bookkeep``); orders have nothing to book, so
+  ``book`` is ignored for them.
+- Customers: ``customer_number`` by ``GET /3/customers/{n}``; e-mail and organisation number
+  by the substring searches ``?email=`` / ``?organisationnumber=``, keeping only rows equal to
+  the value (case-insensitive; organisation numbers without spaces and dashes); the lowest
+  number wins. New customers get a number from Fortnox.
+- Status (invoiced, paid, cancelled): :mod:`brygga_fortnox.status`.
+- Not in this version: products, prices, price lists and stock registers (the simulator has
+  the endpoints), WebSocket topics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import aclosing
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+import msgspec
+
+from brygga.adapters import (
+    AdapterConfig,
+    AdapterContext,
+    Capabilities,
+    DocumentBooker,
+    DocumentCanceller,
+    DocumentChecker,
+    ErpAdapter,
+    RemoteFinding,
+    RemoteNeeds,
+    RemoteVerifier,
+)
+from brygga.documents import Document, DocumentLine
+from brygga.errors import PermanentError
+from brygga.http.client import RemoteClient
+from brygga.http.ratelimit import RateLimit
+from brygga.models import Customer, CustomerKind, DocumentRef, DocumentState, DocumentType
+from brygga.registers import StatusSource
+from brygga.secrets import Secret
+from brygga_fortnox import wire
+from brygga_fortnox.api import FortnoxApi, NotFoundError
+from brygga_fortnox.auth import RotatingTokens
+from brygga_fortnox.remote import verify
+from brygga_fortnox.status import STATUS_EVENTS, StatusReader
+
+__all__ = ["CAPABILITIES", "FortnoxAdapter", "FortnoxConfig", "create_adapter"]
+
+log = logging.getLogger(__name__)
+
+MAX_REFERENCE = 80
+#: the documented limit (reference §2.4)
+FORTNOX_RATE_LIMIT = RateLimit(25, 5.0)
+
+CAPABILITIES = Capabilities(
+    document_types=frozenset({DocumentType.INVOICE, DocumentType.ORDER}),
+    variants=False,
+    # Fortnox has price lists (§2.6) but this version reads none
+    price_lists=False,
+    webhooks=False,
+    lookup_by_reference=True,
+    rate_limit=FORTNOX_RATE_LIMIT,
+    status_events=STATUS_EVENTS,
+    notes=(
+        "Fortnox API v3 (api.fortnox.se/3): OAuth2 with 1 h access tokens and single-use "
+        "refresh tokens, rotated and kept in the state file (one refresher per tenant).",
+        "25 requests per 5 s per tenant (documented); brygga keeps 10 % under.",
+        "Invoices or orders; the reference in ExternalInvoiceReference1 (max 80 characters), "
+        "found again by an exact match (Fortnox's search matches substrings).",
+        "Freight, fees, discounts and rounding are rows of helper articles (fraktavg, expavg, "
+        "rabatt, avrundning), never the Freight/AdministrationFee fields.",
+        "No variant structure: each variant is its own article.",
+        "Order status: invoiced (invoice booked, or the order invoiced), paid (Balance 0), "
+        "cancelled; delivery is not read.",
+        "Products, prices, price lists and stock are not synchronised by this version; "
+        "WebSocket topics are not used (brygga polls).",
+    ),
+)
+
+_VAT_RATES = (Decimal(25), Decimal(12), Decimal(6), Decimal(0))
+
+
+class FortnoxConfig(AdapterConfig, kw_only=True):
+    """``[connection.erp]`` for ``kind = "fortnox"``."""
+
+    kind: str = "fortnox"
+    base_url: str = "https://api.fortnox.se"
+    token_url: str = "https://apps.fortnox.se/oauth-v1/token"
+    client_id: Secret
+    client_secret: Secret
+    #: the refresh token of the merchant's consent; used once, then brygga keeps the rotated
+    #: ones in its state file
+    refresh_token: Secret
+    #: override the documented 25 requests per 5 s, e.g. ``{ requests = 20, per_seconds = 5 }``
+    rate_limit: RateLimit | None = None
+    #: the VAT rates the Fortnox company has (rows at other rates are refused before sending)
+    vat_rates: list[Decimal] = msgspec.field(default_factory=lambda: list(_VAT_RATES))
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+
+
+def _clip(text: str, length: int) -> str | None:
+    text = text.strip()
+    return text[:length] if text else None
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isalnum()).casefold()
+
+
+def _email(text: str) -> str:
+    return text.strip().casefold()
+
+
+def _email_of(customer: wire.Customer) -> str:
+    return customer.email or ""
+
+
+def _org_of(customer: wire.Customer) -> str:
+    return customer.organisation_number or ""
+
+
+class FortnoxAdapter(
+    ErpAdapter,
+    DocumentChecker,
+    DocumentBooker,
+    DocumentCanceller,
+    RemoteVerifier,
+    StatusSource,
+):
+    """The Fortnox side of a connection: orders in as invoices or orders, their status back."""
+
+    def __init__(self, config: FortnoxConfig, context: AdapterContext) -> None:
+        self.config = config
+        client_id = config.client_id.reveal()
+        tokens_client = RemoteClient(
+            system="fortnox", base_url=config.token_url, context=context.http, account="oauth"
+        )
+        self.tokens = RotatingTokens(
+            client=tokens_client,
+            token_url=config.token_url,
+            client_id=client_id,
+            client_secret=config.client_secret.reveal(),
+            initial_refresh_token=config.refresh_token.reveal(),
+            state=context.state,
+            cache=context.http.tokens,
+            clock=context.http.clock,
+        )
+        self._tokens_client = tokens_client
+        host = urlsplit(config.base_url).netloc or config.base_url
+        client = RemoteClient(
+            system="fortnox",
+            base_url=config.base_url.rstrip("/") + "/3",
+            context=context.http,
+            account=f"{host}#{self.tokens.account}",
+            rate_limit=config.rate_limit or FORTNOX_RATE_LIMIT,
+        )
+        self.api = FortnoxApi(client, self.tokens)
+        self.status = StatusReader(self.api, context.http.clock)
+        self._articles: dict[str, wire.Article] = {}
+
+    def __repr__(self) -> str:
+        return f"FortnoxAdapter(base_url={self.config.base_url!r})"
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+        await self._tokens_client.aclose()
+
+    # --- customers -------------------------------------------------------------------------
+
+    async def find_customer(self, customer: Customer, match_on: Sequence[str]) -> str | None:
+        for key in match_on:
+            if key == "customer_number" and customer.customer_number.strip():
+                number = customer.customer_number.strip()
+                response = await self.api.request("GET", f"customers/{quote(number, safe='')}")
+                if response.status_code != 404:
+                    found = self.api.decode(response, wire.CustomerWrap, f"customer {number}")
+                    return found.Customer.customer_number
+            elif key == "email" and customer.email.strip():
+                match = await self._search("email", customer.email.strip(), _email_of, _email)
+                if match is not None:
+                    return match
+            elif key == "org_number" and _digits(customer.org_number):
+                match = await self._search(
+                    "organisationnumber", customer.org_number.strip(), _org_of, _digits
+                )
+                if match is not None:
+                    return match
+        return None
+
+    async def _search(
+        self,
+        param: str,
+        value: str,
+        field: Callable[[wire.Customer], str],
+        norm: Callable[[str], str],
+    ) -> str | None:
+        """The lowest customer number whose ``field`` equals ``value`` once both are put
+        through ``norm`` (the search itself matches substrings)."""
+        wanted = norm(value)
+        items = self.api.pages(
+            "customers", wire.CustomerPage, f"the customer search on {param}",
+            params={param: value}, limit=self.config.page_size,
+        )  # fmt: skip
+        numbers: list[str] = []
+        async with aclosing(items):
+            async for item in items:
+                if norm(field(item)) == wanted:
+                    numbers.append(item.customer_number)
+        if not numbers:
+            return None
+        return min(numbers, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
+
+    async def create_customer(self, customer: Customer, currency: str) -> str:
+        who = customer.email or customer.shop_customer_id or "without e-mail"
+        billing = customer.billing
+        company = customer.kind == CustomerKind.COMPANY
+        candidates = (
+            (billing.company, customer.name, billing.name) if company
+            else (customer.name, billing.name, billing.company)
+        ) + (customer.email,)  # fmt: skip
+        name = next((c.strip() for c in candidates if c.strip()), "")
+        if not name:
+            raise PermanentError(
+                f"Customer {who}: Fortnox needs a customer name and the order has none; add a "
+                "name or e-mail address to the order in the shop."
+            )
+        fields = {
+            "Name": name[:1024],
+            "Type": "COMPANY" if company else "PRIVATE",
+            "Currency": currency,
+            "Email": _clip(customer.email, 1024),
+            "OrganisationNumber": _clip(customer.org_number, 30),
+            "VATNumber": _clip(customer.vat_number, 1024),
+            "Address1": _clip(billing.street, 1024),
+            "Address2": _clip(billing.street2, 1024),
+            "ZipCode": _clip(billing.postal_code, 10),
+            "City": _clip(billing.city, 1024),
+            "CountryCode": _clip(billing.country_code, 2),
+            "Phone1": _clip(billing.phone, 1024),
+        }
+        body = {"Customer": {k: v for k, v in fields.items() if v is not None}}
+        response = await self.api.request("POST", "customers", body=body)
+        created = self.api.decode(
+            response, wire.CustomerWrap, f"the new customer {who}", write=True
+        ).Customer
+        log.info("fortnox: created customer %s", created.customer_number)
+        return created.customer_number
+
+    # --- documents -------------------------------------------------------------------------
+
+    async def find_document(
+        self, reference: str, document_type: DocumentType
+    ) -> DocumentRef | None:
+        invoice = document_type == DocumentType.INVOICE
+        path = "invoices" if invoice else "orders"
+        page_type: type[wire.InvoicePage] | type[wire.OrderPage] = (
+            wire.InvoicePage if invoice else wire.OrderPage
+        )
+        items = self.api.pages(
+            path, page_type, f"the search for reference {reference!r} in {path}",
+            params={"externalinvoicereference1": reference}, limit=self.config.page_size,
+        )  # fmt: skip
+        found: list[Any] = []
+        async with aclosing(items):
+            async for item in items:
+                if item.external_invoice_reference1 == reference:
+                    found.append(item)
+        if not found:
+            return None
+        best = min(
+            found,
+            key=lambda d: (
+                bool(d.cancelled),
+                not d.document_number.isdigit(),
+                int(d.document_number) if d.document_number.isdigit() else 0,
+            ),
+        )
+        booked = bool(getattr(best, "booked", False))
+        return DocumentRef(
+            document_type=document_type, number=best.document_number, reference=reference,
+            booked=booked,
+        )  # fmt: skip
+
+    async def check_document(self, document: Document) -> None:
+        """Raise the PermanentError :meth:`create_document` would raise for this document's
+        reference, VAT rates and articles, reading only."""
+        _check_reference(document)
+        for row, line in enumerate(document.lines, start=1):
+            await self._check_line(document, row, line)
+
+    async def _check_line(self, document: Document, row: int, line: DocumentLine) -> None:
+        where = f"Order {document.shop_order_id} row {row}"
+        rates = {Decimal(r) for r in self.config.vat_rates}
+        if line.vat_rate not in rates or line.vat_rate != line.vat_rate.to_integral_value():
+            raise PermanentError(
+                f"{where}: the shop charged {line.vat_rate} % VAT, which the Fortnox company "
+                f"does not have ({', '.join(str(r) for r in sorted(rates))} %); correct the "
+                "VAT in the shop or set [connection.erp] vat_rates"
+            )
+        number = line.article_number.strip()
+        if not number:
+            raise PermanentError(f"{where}: the row has no article number")
+        if number in self._articles:
+            return
+        response = await self.api.request("GET", f"articles/{quote(number, safe='')}")
+        if response.status_code == 404:
+            raise PermanentError(
+                f"{where}: article {number} does not exist in Fortnox; create it in Fortnox "
+                "or correct the SKU in the shop"
+            )
+        self._articles[number] = self.api.decode(
+            response, wire.ArticleWrap, f"article {number}"
+        ).Article
+
+    async def create_document(self, document: Document) -> DocumentRef:
+        """Create the invoice or order (and book an invoice when ``document.book``). No
+        lookup first: the engine looks the reference up before any send that may repeat an
+        earlier one (DESIGN §2.1)."""
+        await self.check_document(document)
+        kind = document.document_type
+        invoice = kind == DocumentType.INVOICE
+        number = document.customer_number.strip()
+        if not number:
+            raise PermanentError(f"Order {document.shop_order_id}: no Fortnox customer number")
+        quantity = "DeliveredQuantity" if invoice else "OrderedQuantity"
+        rows = [
+            {
+                "ArticleNumber": line.article_number.strip(),
+                "Description": (line.description.strip() or line.article_number)[:255],
+                quantity: str(line.quantity),
+                "Price": line.unit_price,
+                "VAT": int(line.vat_rate),
+                **(
+                    {"Discount": line.discount_percent, "DiscountType": "PERCENT"}
+                    if line.discount_percent else {}
+                ),
+            }
+            for line in document.lines
+        ]  # fmt: skip
+        header: dict[str, Any] = {
+            "CustomerNumber": number,
+            "InvoiceDate" if invoice else "OrderDate": document.date.isoformat(),
+            "Currency": document.currency,
+            "VATIncluded": False,
+            "ExternalInvoiceReference1": document.reference,
+            "Freight": 0,
+            "AdministrationFee": 0,
+            "InvoiceRows" if invoice else "OrderRows": rows,
+        }
+        shop_number = _clip(document.shop_order_number or document.shop_order_id, 75)
+        if shop_number:
+            header["YourOrderNumber"] = shop_number
+        if document.note.strip():
+            header["Remarks"] = document.note.strip()[:1024]
+        path = "invoices" if invoice else "orders"
+        what = f"the {kind.value} for order {document.shop_order_id}"
+        response = await self.api.request(
+            "POST", path, body={"Invoice" if invoice else "Order": header}
+        )
+        wrap_type: type[wire.InvoiceWrap] | type[wire.OrderWrap] = (
+            wire.InvoiceWrap if invoice else wire.OrderWrap
+        )
+        created = self.api.decode(response, wrap_type, what, write=True)
+        doc = created.Invoice if isinstance(created, wire.InvoiceWrap) else created.Order
+        ref = DocumentRef(
+            document_type=kind, number=doc.document_number, reference=document.reference
+        )
+        log.info("fortnox: created %s %s for %s", kind, ref.number, document.reference)
+        if document.book and invoice:
+            return await self.book_document(ref)
+        return ref
+
+    async def book_document(self, document: DocumentRef) -> DocumentRef:
+        """Book an invoice (``PUT /3/invoices/{n}/bookkeep``); an order is returned as it is
+        (orders are not booked in Fortnox)."""
+        if document.document_type != DocumentType.INVOICE:
+            return document
+        number = quote(document.number, safe="")
+        what = f"booking invoice {document.number} ({document.reference})"
+        response = await self.api.request("PUT", f"invoices/{number}/bookkeep")
+        self.api.decode(response, wire.InvoiceWrap, what, write=True)
+        return msgspec.structs.replace(document, booked=True)
+
+    async def cancel_document(self, document: DocumentRef) -> None:
+        """Cancel (``PUT …/cancel``) an unbooked invoice or an order not invoiced yet; a booked
+        invoice needs a credit invoice made by a person."""
+        if document.document_type == DocumentType.INVOICE and document.booked:
+            raise PermanentError(
+                f"invoice {document.number} ({document.reference}) is booked, so it cannot be "
+                "cancelled: credit it in Fortnox, then close this record"
+            )
+        path = "invoices" if document.document_type == DocumentType.INVOICE else "orders"
+        what = f"cancelling {document.document_type.value} {document.number}"
+        response = await self.api.request("PUT", f"{path}/{quote(document.number, safe='')}/cancel")
+        if not 200 <= response.status_code < 300:
+            raise self.api.fail(response, what)
+
+    async def document_states(self, documents: Sequence[DocumentRef]) -> list[DocumentState]:
+        """What became of the documents: see :mod:`brygga_fortnox.status`."""
+        return await self.status.document_states(documents)
+
+    async def verify_remote(self, needs: RemoteNeeds) -> list[RemoteFinding]:
+        """Read-only checks for `brygga check --remote` (:mod:`brygga_fortnox.remote`)."""
+        return await verify(self.api, needs)
+
+
+def _check_reference(document: Document) -> None:
+    if not document.reference or len(document.reference) > MAX_REFERENCE:
+        raise PermanentError(
+            f"Order {document.shop_order_id}: the reference {document.reference!r} does not "
+            f"fit Fortnox's ExternalInvoiceReference1 (1-{MAX_REFERENCE} characters)."
+        )
+
+
+def create_adapter(config: Any, context: AdapterContext) -> FortnoxAdapter:
+    """The AdapterSpec factory."""
+    if not isinstance(config, FortnoxConfig):
+        raise TypeError(f"expected FortnoxConfig, got {type(config).__name__}")
+    return FortnoxAdapter(config, context)
+
+
+__all__ += ["NotFoundError"]
