@@ -1,0 +1,1 @@
+"""brygga's Norce Commerce (formerly Jetshop) shop adapter and its simulator."""
