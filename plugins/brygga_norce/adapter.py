@@ -1,0 +1,570 @@
+"""The Norce Commerce shop adapter: pushed orders, a Query read path, statuses, stock, prices.
+
+Documented (reference/shop-apis.md §4) and relied on: OAuth2 client credentials at
+``/identity/1.0/connect/token`` with ``scope`` = the environment and 3600 s tokens, the token
+endpoint's 3 a minute + burst 20 ([NO1]); orders pushed as an ``OrderRequest`` to the order
+receiver and retried by Norce until answered ([NO3]); ``Order/SendOrderStatus`` with
+``ClientOrderRef``, ``ErpOrderNo``, ``OrderStatus`` ([NO6]); the Query API as OData v4 with
+``@odata.nextLink`` ([NO10]) and the ``ApplicationId`` header (docs.norce.io/api-reference/
+query/openapi/order); ``Product/ImportOnhands`` and ``Product/ImportSkuPriceLists`` with the
+``X-StormConnect-Header``, answered by a JobResponse and followed with ``Job/Get`` /
+``Job/GetLog`` ([NO7], [NO8], [NO9]).
+
+Chosen where the reference says [unknown] or [inferred] (modelled, not documented):
+
+- **Orders.** The shop order id is the ``ClientOrderRef`` (basket id, §7.1). Pushes are kept
+  by :mod:`brygga_norce.push`; the change feed yields the kept pushes received in the window
+  plus the Query API's orders created or updated in it (``$filter`` on ``Created`` and the
+  nullable ``Updated``), each order once, so orders pushed while brygga was down (Norce gave
+  up retrying) are found by the read path. The Query order is matched by ``BasketId``
+  (modelled; the reference knows no change-tracking field for orders).
+- **Channels** are Norce applications (``ApplicationId``): ``channels`` lists the ones this
+  shop imports (empty: all); the Query API is asked with ``application_id`` as its
+  ``ApplicationId`` header.
+- **Statuses** are the Query ``statusId`` names (Created 0, Allocation 1, Confirmed 2,
+  Delivered 4, Invoiced 5, Cancelled 6, PartlyDelivered 8, §4.3); Norce has no endpoint
+  listing them, so :meth:`NorceAdapter.order_statuses` returns this documented list. Every
+  one but Created can be set with SendOrderStatus; the write reads the order first and writes
+  nothing when it has the status already. SendOrderStatus has no e-mail or capture flag:
+  Norce's own settings decide e-mails, and a capture (an invoice import) is refused.
+  Tracking numbers are not sent (they belong in a delivery note).
+- **Export mark.** The ERP number is stored with SendOrderStatus ``ErpOrderNo``: an order
+  still Created is acknowledged (→ Confirmed, §4.3 [NO4]); one further along keeps its
+  status. A repeat reads ``ErpOrderNo`` from the Query order first and writes nothing.
+- **Stock and prices** read the SKU from the Query API first (``ProductSkus('…')`` with
+  ``$expand=OnHands`` / ``PriceLists``, [NO10]): an unknown SKU is a PermanentError (Norce
+  would silently ignore it), the same value is ``unchanged``. Otherwise one import job per SKU
+  (see :mod:`brygga_norce.jobs`), never a full file. A price of 0 or less is refused before
+  sending: Norce ignores 0 ([NO8]), so it could never take effect.
+- **Rate limit.** Norce publishes none for Connect/Query (429 beyond it); brygga keeps under
+  10 requests/s per integration user unless ``rate_limit`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlsplit
+
+import msgspec
+
+from brygga.adapters import (
+    AdapterConfig,
+    AdapterContext,
+    Capabilities,
+    PushReceiver,
+    RemoteFinding,
+    RemoteNeeds,
+    ShopAdapter,
+    StatusSink,
+)
+from brygga.errors import BryggaError, PermanentError
+from brygga.http.client import RemoteClient, account_key
+from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
+from brygga.models import DocumentRef, Order, OrderChange
+from brygga.registers import PriceSink, StockSink, Written
+from brygga.secrets import Secret
+from brygga_norce.auth import TokenSource
+from brygga_norce.calls import CONNECT, QUERY, NorceCalls
+from brygga_norce.jobs import ImportJobs
+from brygga_norce.mapping import map_push, map_query, norce_time
+from brygga_norce.push import PushInbox
+from brygga_norce.wire import (
+    OrderRequestWire,
+    ProductSkuWire,
+    QueryOrderHead,
+    QueryOrderWire,
+    QueryPageWire,
+    decode,
+)
+
+__all__ = ["CAPABILITIES", "STATUS_NAMES", "NorceAdapter", "NorceConfig"]
+
+log = logging.getLogger(__name__)
+
+#: Query ``statusId`` → name (shop-apis.md §4.3, [NO11])
+STATUS_NAMES = {
+    0: "Created",
+    1: "Allocation",
+    2: "Confirmed",
+    4: "Delivered",
+    5: "Invoiced",
+    6: "Cancelled",
+    8: "PartlyDelivered",
+}
+#: the statuses SendOrderStatus can set that the Query API shows back
+WRITABLE = tuple(name for name in STATUS_NAMES.values() if name != "Created")
+
+CAPABILITIES = Capabilities(
+    webhooks=True,
+    rate_limit=None,
+    notes=(
+        "Norce pushes each new order to brygga's receiver (/webhooks/<connection>/<token>, "
+        "set as the REST ERP endpoint in Norce Admin, with Basic auth in production); "
+        "brygga keeps it durably before answering, and reads the Query API to catch up "
+        "after downtime.",
+        "Stock and prices are Connect import jobs: brygga polls each job to its end and "
+        "never sends a full file (a full file deactivates what it omits).",
+        "Norce ignores a price of 0; brygga refuses it with an error instead.",
+        "Statuses go back with SendOrderStatus, which has no e-mail or capture flags; the "
+        "legacy Jetshop webservice (SOAP) is not supported.",
+    ),
+)
+
+
+class NorceConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
+    """A Norce Commerce client: ``base_url`` (the API host, e.g.
+    ``https://SLUG.api-se.playground.norce.tech``) or ``slug`` + ``region`` + ``environment``."""
+
+    kind: str = "norce"
+    base_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^/\s]+.*)?$")] = ""
+    slug: Annotated[str, msgspec.Meta(pattern=r"^([a-z0-9-]+)?$")] = ""
+    region: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")] = "se"
+    #: the token ``scope`` and, off production, part of the host name
+    environment: Literal["playground", "stage", "prod"] = "prod"
+    #: the token endpoint when it is not ``{base_url}/identity/1.0/connect/token``
+    token_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^/\s]+.*)?$")] = ""
+    client_id: Secret
+    client_secret: Secret
+    #: sent as ``ApplicationId`` on Query calls
+    application_id: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    #: the applications (channels) whose orders this shop imports; empty: all
+    channels: list[Annotated[int, msgspec.Meta(ge=0)]] = msgspec.field(default_factory=list)
+    #: the integration account's id, sent as ``AccountId`` with imports and statuses
+    account_id: int | None = None
+    #: the Basic credentials Norce sends with each push (ERP endpoint username/password)
+    receiver_username: str = ""
+    receiver_password: Secret | None = None
+    #: ``PriceListCode`` prices go to, and the one campaign prices go to ("" : none sent)
+    price_list: str = ""
+    campaign_price_list: str = ""
+    #: ``WarehouseCode`` / ``LocationCode`` stock goes to
+    warehouse: str = ""
+    location: str = ""
+    #: seconds between two reads of an import job, and how many reads per call at most
+    job_poll_interval: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+    job_polls: Annotated[int, msgspec.Meta(ge=1)] = 30
+    #: safety cap on Query pages read by one change-feed call
+    page_limit: Annotated[int, msgspec.Meta(ge=1)] = 200
+    #: Norce publishes no Connect/Query limit: overrides our default 10 requests/s
+    rate_limit: RateLimit | None = None
+
+
+def api_root(config: NorceConfig) -> str:
+    """The API host from ``base_url``, else built from slug, region and environment ([NO14])."""
+    if config.base_url:
+        return config.base_url.rstrip("/")
+    if not config.slug:
+        raise PermanentError(
+            f"Norce shop {config.name or 'norce'}: set base_url, or slug (and region and "
+            "environment) to build it"
+        )
+    env = "" if config.environment == "prod" else f".{config.environment}"
+    return f"https://{config.slug}.api-{config.region}{env}.norce.tech"
+
+
+class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink, PriceSink):
+    """A Norce Commerce shop (one or more channels) seen through canonical models."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, config: NorceConfig, context: AdapterContext) -> None:
+        self.config = config
+        self.shop = config.name or context.instance or "norce"
+        root = api_root(config)
+        host = urlsplit(root).netloc
+        self.application_id = config.application_id
+        self._clock = context.http.clock
+        self._client = RemoteClient(
+            system="norce",
+            base_url=root,
+            context=context.http,
+            account=account_key(host, config.client_id.reveal()),
+            rate_limit=config.rate_limit or DEFAULT_RATE_LIMIT,
+            headers={"Accept": "application/json"},
+        )
+        self._root = root
+        self.tokens = TokenSource(
+            self._client,
+            token_url=config.token_url or f"{root}/identity/1.0/connect/token",
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            scope=config.environment,
+            clock=self._clock,
+            shop=self.shop,
+            cache=context.http.tokens,
+            account=account_key(
+                host, "client_credentials", config.client_id.reveal(), config.client_secret.reveal()
+            ),
+        )
+        #: the account the per-account state is kept under (pushes, import jobs)
+        self.state_account = "norce:" + account_key(host, config.client_id.reveal())
+        self.inbox = PushInbox(
+            context.state,
+            self.state_account,
+            self._clock,
+            shop=self.shop,
+            username=config.receiver_username,
+            password=config.receiver_password,
+            channels=tuple(config.channels),
+        )
+        self.jobs = ImportJobs(
+            self,
+            context.state,
+            self.state_account,
+            self._clock,
+            account_id=config.account_id,
+            poll_every=config.job_poll_interval,
+            polls=config.job_polls,
+        )
+
+    def __repr__(self) -> str:
+        return f"NorceAdapter(shop={self.shop!r}, base_url={self._root!r})"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- brygga check --remote -----------------------------------------------------------
+
+    async def verify_remote(self, needs: RemoteNeeds) -> list[RemoteFinding]:
+        """Read-only: one token request and the first Query order row."""
+        try:
+            await self.tokens.get()
+        except BryggaError as exc:
+            return [RemoteFinding("credentials", False, str(exc))]
+        findings = [RemoteFinding("credentials", True, "Norce issued an access token")]
+        try:
+            await self._call(
+                "GET", f"{QUERY}/Orders/Orders", "Norce Query orders", params={"$top": 1}
+            )
+        except BryggaError as exc:
+            findings.append(RemoteFinding("Query API", False, str(exc)))
+        else:
+            findings.append(RemoteFinding("Query API", True, "orders can be read"))
+        unknown = [s for s in needs.shop_statuses if s not in WRITABLE]
+        if unknown:
+            findings.append(
+                RemoteFinding(
+                    "order statuses",
+                    False,
+                    f"brygga cannot set {', '.join(map(repr, unknown))} in Norce; name one of "
+                    f"{', '.join(WRITABLE)} as shop_status in [connection.status]",
+                )
+            )
+        return findings
+
+    # -- PushReceiver ----------------------------------------------------------------------
+
+    async def accept_push(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Verify and keep a pushed OrderRequest (idempotent; see :mod:`brygga_norce.push`)."""
+        push = await self.inbox.accept(body, headers)
+        log.info("norce shop %s: kept pushed order %s", self.shop, push.ref)
+
+    # -- OrderSource -----------------------------------------------------------------------
+
+    def _order_filter(self, since: datetime, until: datetime) -> str:
+        lo, hi = _odata_time(since), _odata_time(until)
+        window = (
+            f"((Updated ge {lo} and Updated lt {hi}) or "
+            f"(Updated eq null and Created ge {lo} and Created lt {hi}))"
+        )
+        if self.config.channels:
+            either = " or ".join(f"ApplicationId eq {c}" for c in self.config.channels)
+            window += f" and ({either})"
+        return window
+
+    async def _query_heads(self, since: datetime, until: datetime) -> list[QueryOrderHead]:
+        heads: list[QueryOrderHead] = []
+        path: str = f"{QUERY}/Orders/Orders"
+        params: dict[str, Any] | None = {
+            "$filter": self._order_filter(since, until),
+            "$orderby": "Id",
+        }
+        for page in range(1, self.config.page_limit + 1):
+            what = f"Norce shop {self.shop}: Query orders page {page}"
+            response = await self._call("GET", path, what, params=params)
+            answer = decode(response.content, QueryPageWire, what)
+            for row in answer.value:
+                try:
+                    heads.append(msgspec.json.decode(row, type=QueryOrderHead))
+                except msgspec.DecodeError as exc:
+                    log.warning("%s: an order row brygga cannot read was skipped: %s", what, exc)
+            if not answer.next_link:
+                return heads
+            path, params = self._next(answer.next_link, what), None
+        log.warning(
+            "norce shop %s: stopped after %s Query pages", self.shop, self.config.page_limit
+        )
+        return heads
+
+    def _next(self, link: str, what: str) -> str:
+        """A nextLink, only on the API's own host (never follow a link elsewhere)."""
+        mine, theirs = urlsplit(self._root), urlsplit(link)
+        if (theirs.scheme, theirs.netloc) != (mine.scheme, mine.netloc):
+            raise PermanentError(
+                f"{what}: the @odata.nextLink points at another host ({theirs.netloc[:60]!r}); "
+                "brygga only follows links on base_url's host"
+            )
+        return link
+
+    async def changed_orders(self, since: datetime, until: datetime) -> AsyncIterator[OrderChange]:
+        """Kept pushes received in ``[since, until)`` and Query orders changed in it, once each."""
+        if since.tzinfo is None or until.tzinfo is None:
+            raise ValueError("since and until must be timezone-aware")
+        changes: dict[str, OrderChange] = {}
+        for ref, when in await self.inbox.received(since, until):
+            changes[ref] = OrderChange(shop_order_id=ref, modified_at=when, status="Created")
+        for head in await self._query_heads(since, until):
+            ref = str(head.basket_id)
+            try:
+                when = norce_time(f"Norce order {ref}", "Updated", head.updated or head.created)
+            except PermanentError as exc:
+                log.warning("norce shop %s: %s (the row was skipped)", self.shop, exc)
+                continue
+            if not since <= when < until:
+                continue
+            status = _status_name(head.status_id)
+            changes[ref] = OrderChange(shop_order_id=ref, modified_at=when, status=status)
+        for change in sorted(changes.values(), key=lambda c: (c.modified_at, int(c.shop_order_id))):
+            yield change
+
+    async def _query_order(self, ref: str, *, full: bool) -> msgspec.Raw | None:
+        what = f"Norce order {ref}"
+        params: dict[str, Any] = {"$filter": f"BasketId eq {ref}"}
+        if full:
+            params["$expand"] = "Items,Buyer"
+        response = await self._call("GET", f"{QUERY}/Orders/Orders", what, params=params)
+        rows = decode(response.content, QueryPageWire, what).value
+        return rows[0] if rows else None
+
+    async def fetch_order(self, shop_order_id: str) -> Order:
+        ref = _ref(shop_order_id)
+        push = await self.inbox.get(ref)
+        raw = await self._query_order(ref, full=push is None)
+        what = f"Norce order {ref}"
+        if push is not None:
+            head = None if raw is None else _head(raw, what)
+            try:
+                wire = msgspec.json.decode(push.body, type=OrderRequestWire)
+            except msgspec.DecodeError as exc:
+                raise PermanentError(
+                    f"{what}: the pushed OrderRequest cannot be read ({str(exc)[:200]}); fix "
+                    "the order in Norce Admin and transfer it by hand, or resolve this record"
+                ) from None
+            return map_push(
+                wire,
+                status=_status_name(head.status_id) if head else "Created",
+                received_at=push.received_at,
+                mark=(head.erp_order_no or "") if head else "",
+            )
+        if raw is None:
+            raise PermanentError(
+                f"{what} does not exist in Norce (the Query API has no order with BasketId "
+                f"{ref}); it was probably removed there, so resolve this record"
+            )
+        try:
+            order = msgspec.json.decode(raw, type=QueryOrderWire)
+        except msgspec.DecodeError as exc:
+            raise PermanentError(
+                f"{what}: the Query API's order cannot be read ({str(exc)[:200]}); report it "
+                "to Norce, then retry"
+            ) from None
+        if str(order.basket_id) != ref:
+            raise PermanentError(f"{what}: the Query API answered with order {order.basket_id}")
+        return map_query(order, status=_status_name(order.status_id))
+
+    async def _head(self, ref: str) -> QueryOrderHead:
+        raw = await self._query_order(ref, full=False)
+        what = f"Norce order {ref}"
+        if raw is None:
+            raise PermanentError(f"{what} does not exist in Norce (Query API); resolve this record")
+        return _head(raw, what)
+
+    async def _send_status(self, ref: str, status: str, erp_order_no: str, what: str) -> None:
+        body: dict[str, Any] = {
+            "ClientOrderRef": int(ref),
+            "OrderStatus": status,
+            "ErpOrderNo": erp_order_no or None,
+        }
+        if self.config.account_id is not None:
+            body["AccountId"] = self.config.account_id
+        await self._call("POST", f"{CONNECT}/Order/SendOrderStatus", what, json=body)
+
+    async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
+        """Store the ERP number as ``ErpOrderNo`` (idempotent; see module notes)."""
+        ref = _ref(shop_order_id)
+        what = f"Norce order {ref}: ErpOrderNo {document.number!r}"
+        if not 0 < len(document.number) <= 50:
+            raise PermanentError(f"{what} does not fit Norce's ErpOrderNo (1 to 50 characters)")
+        head = await self._head(ref)
+        if (head.erp_order_no or "") == document.number:
+            return
+        status = "Confirmed" if head.status_id in (None, 0) else _status_name(head.status_id)
+        if status not in WRITABLE:
+            raise PermanentError(
+                f"{what}: the order has status {status}, which SendOrderStatus cannot repeat; "
+                "record the ERP number in Norce Admin"
+            )
+        await self._send_status(ref, status, document.number, what)
+
+    # -- StatusSink --------------------------------------------------------------------------
+
+    async def order_statuses(self) -> list[str]:
+        """The documented Query statuses (Norce has no endpoint that lists them)."""
+        return list(STATUS_NAMES.values())
+
+    async def set_status(
+        self,
+        shop_order_id: str,
+        status_id_code: str,
+        *,
+        email: bool,
+        capture: bool,
+        tracking_number: str = "",
+        carrier: str = "",
+    ) -> bool:
+        """SendOrderStatus after a read; False when the order has the status already."""
+        ref = _ref(shop_order_id)
+        what = f"Norce order {ref}: status {status_id_code!r}"
+        if status_id_code not in WRITABLE:
+            raise PermanentError(
+                f"{what}: brygga cannot set this status in Norce (it can set "
+                f"{', '.join(WRITABLE)}); fix the status rule in the connection's [status] table"
+            )
+        if capture:
+            raise PermanentError(
+                f"{what}: Norce captures payments with an invoice import, which brygga does not "
+                "send; set capture = false in the status rule"
+            )
+        head = await self._head(ref)
+        if _status_name(head.status_id) == status_id_code:
+            return False
+        await self._send_status(ref, status_id_code, head.erp_order_no or "", what)
+        return True
+
+    # -- StockSink / PriceSink ---------------------------------------------------------------
+
+    async def _sku(self, sku: str, expand: str, what: str) -> ProductSkuWire:
+        key = quote("ProductSkus('" + sku.replace("'", "''") + "')", safe="'()")
+        response = await self._call(
+            "GET", f"{QUERY}/Products/{key}", what, params={"$expand": expand}, ok=(200, 404)
+        )
+        if response.status_code == 404:
+            raise PermanentError(
+                f"{what}: Norce has no SKU {sku!r} (Norce ignores stock and prices of unknown "
+                "SKUs); create the product in Norce first, or fix the SKU in the ERP"
+            )
+        return decode(response.content, ProductSkuWire, what)
+
+    async def put_stock(self, sku: str, quantity: Decimal) -> Written:
+        """Set the on-hand value of ``sku`` at ``warehouse``/``location`` by an import job."""
+        what = f"Norce SKU {sku!r}: stock {quantity}"
+        if not (self.config.warehouse and self.config.location):
+            raise PermanentError(
+                f"{what}: set warehouse and location (the WarehouseCode and LocationCode of "
+                f"the stock) for Norce shop {self.shop}"
+            )
+        if not quantity.is_finite():
+            raise PermanentError(f"{what}: not a number")
+        current = await self._sku(sku, "OnHands", what)
+        place = (self.config.warehouse, self.config.location)
+        for row in current.on_hands or []:
+            same = (row.warehouse_code, row.location_code) == place
+            if same and row.is_active is not False and row.on_hand_value == quantity:
+                return "unchanged"
+        rows = [
+            {
+                "PartNo": sku,
+                "WarehouseCode": self.config.warehouse,
+                "LocationCode": self.config.location,
+                "OnhandValue": quantity,
+            }
+        ]
+        header = self.jobs.header(SkuOnhandFieldsThatAreSet=[3])
+        outcome = await self.jobs.run("stock", sku, "Product/ImportOnhands", header, rows, what)
+        if outcome.warnings:
+            raise PermanentError(f"{what}: Norce ignored it ({'; '.join(outcome.warnings)[:300]})")
+        return "updated"
+
+    async def put_price(
+        self, sku: str, currency: str, price: Decimal, campaign_price: Decimal | None
+    ) -> Written:
+        """Set ``PriceSale`` (excl. VAT) in ``price_list`` by an import job."""
+        what = f"Norce SKU {sku!r}: price {price} {currency}"
+        if not self.config.price_list:
+            raise PermanentError(
+                f"{what}: set price_list (the Norce PriceListCode prices go to) for Norce "
+                f"shop {self.shop}"
+            )
+        if not price.is_finite() or price <= 0:
+            raise PermanentError(
+                f"{what}: Norce ignores a price of 0 (and takes none below), so it can never "
+                "be set this way; give the article a price in the ERP, or deactivate it in "
+                "Norce Admin"
+            )
+        sale = price.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        current = await self._sku(sku, "PriceLists", what)
+        existing = [
+            row
+            for row in current.price_lists or []
+            if row.price_list_code == self.config.price_list
+        ]
+        if any(
+            row.price_sale == sale and row.currency_code == currency and row.is_active is not False
+            for row in existing
+        ):
+            return "unchanged"
+        rows: list[dict[str, Any]] = [
+            {
+                "PartNo": sku,
+                "PriceListCode": self.config.price_list,
+                "PriceSale": sale,
+                "CurrencyCode": currency,
+                "IsActive": True,
+            }
+        ]
+        if campaign_price is not None and campaign_price > 0 and self.config.campaign_price_list:
+            rows.append(
+                {
+                    **rows[0],
+                    "PriceListCode": self.config.campaign_price_list,
+                    "PriceSale": campaign_price,
+                }
+            )
+        header = self.jobs.header()
+        await self.jobs.run(
+            "price", f"{sku}/{currency}", "Product/ImportSkuPriceLists", header, rows, what
+        )
+        return "updated" if existing else "created"
+
+
+def _odata_time(when: datetime) -> str:
+    """An OData v4 DateTimeOffset literal in UTC (unquoted), e.g. ``2026-03-02T08:00:00Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _status_name(status_id: int | None) -> str:
+    if status_id is None:
+        return "Created"
+    return STATUS_NAMES.get(status_id, str(status_id))
+
+
+def _ref(shop_order_id: str) -> str:
+    if not shop_order_id.isdigit() or len(shop_order_id) > 10:
+        raise PermanentError(
+            f"Norce order id {shop_order_id[:40]!r} is not a basket id (ClientOrderRef is an int32)"
+        )
+    return shop_order_id
+
+
+def _head(raw: msgspec.Raw, what: str) -> QueryOrderHead:
+    try:
+        return msgspec.json.decode(raw, type=QueryOrderHead)
+    except msgspec.DecodeError as exc:
+        raise PermanentError(
+            f"{what}: the Query API's order cannot be read ({str(exc)[:200]}); report it to "
+            "Norce, then retry"
+        ) from None

@@ -1,0 +1,53 @@
+"""Helpers of the Norce plugin tests: the plugin on sys.path and registered, and URLs."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Until pyproject.toml lists brygga_norce (package + entry point), the plugin is imported
+# from the source tree.
+_PLUGINS = str(Path(__file__).resolve().parents[3] / "plugins")
+if _PLUGINS not in sys.path:
+    sys.path.insert(0, _PLUGINS)
+
+import httpx  # noqa: E402
+
+import brygga_norce.plugin as norce_plugin  # noqa: E402
+from brygga.plugins import PluginHost  # noqa: E402
+
+__all__ = ["BASE_URL", "START", "bearer", "host_with_norce", "utc"]
+
+BASE_URL = "https://demo.api-se.playground.norce.tech"
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+#: a winter Monday morning
+START = utc(2026, 2, 2, 8, 0, 0)
+
+
+@functools.cache
+def host_with_norce() -> PluginHost:
+    """The installed plugins plus Norce (not yet an entry point)."""
+    host = PluginHost(extra=[("norce", norce_plugin)])
+    return host
+
+
+async def bearer(client: httpx.AsyncClient, sim: Any) -> str:
+    answer = await client.post(
+        "/identity/1.0/connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": sim.client_id,
+            "client_secret": sim.client_secret,
+            "scope": sim.environment,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
