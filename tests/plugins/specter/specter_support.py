@@ -20,6 +20,7 @@ if str(PLUGINS) not in sys.path:
     sys.path.append(str(PLUGINS))
 
 import brygga.commands.common  # noqa: E402
+import brygga.commands.plugins_cmd  # noqa: E402
 import brygga.testing.conformance.harness as harness  # noqa: E402
 import brygga.testing.connection  # noqa: E402
 from brygga.plugins import PluginHost  # noqa: E402
@@ -49,3 +50,4 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(harness, "_plugin_host", lambda: host)
     monkeypatch.setattr(brygga.testing.connection, "PluginHost", HostWithPlugin)
     monkeypatch.setattr(brygga.commands.common, "PluginHost", HostWithPlugin)
+    monkeypatch.setattr(brygga.commands.plugins_cmd, "PluginHost", HostWithPlugin)
