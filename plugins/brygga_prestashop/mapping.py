@@ -100,7 +100,7 @@ def _item(order_id: int, number: int, detail: Record, parts: OrderParts) -> Orde
                 f"{what}: the row has {len(taxes)} taxes; brygga takes one VAT rate per row, "
                 "so give the product a tax rule with a single tax, then retry"
             )
-        tax_id = get_id(taxes[0], "id", what)
+        tax_id = get_id(taxes[0], "id", f"{what}: its taxes association")
         if tax_id not in parts.tax_rates:
             raise PermanentError(
                 f"{what}: its tax {tax_id} does not exist in the shop; fix the product's tax "
@@ -140,11 +140,17 @@ def _charges(order_id: int, parts: OrderParts, items: list[OrderLine]) -> list[O
     lines = []
     shipping = get_decimal(order, "total_shipping_tax_excl", what, required=False)
     if shipping < 0:
-        raise PermanentError(f"{what}: total_shipping_tax_excl is {shipping}, negative; fix it")
+        raise PermanentError(
+            f"{what}: total_shipping_tax_excl is {shipping}, negative; correct the order's "
+            "shipping in PrestaShop, then retry"
+        )
     if shipping:
         rate = get_decimal(order, "carrier_tax_rate", what, required=False)
         if not ZERO <= rate <= 100:
-            raise PermanentError(f"{what}: carrier_tax_rate {rate} is not a percentage; fix it")
+            raise PermanentError(
+                f"{what}: carrier_tax_rate {rate} is not a percentage; fix the carrier's tax "
+                "rule in PrestaShop, then retry"
+            )
         lines.append(
             OrderLine(
                 kind=LineKind.FREIGHT,

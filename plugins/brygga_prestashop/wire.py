@@ -52,6 +52,11 @@ def _shown(value: object) -> str:
 def _decode(body: bytes, what: str) -> Any:
     try:
         return _DECODER.decode(body)
+    except RecursionError:
+        raise PermanentError(
+            f"{what}: PrestaShop's answer is nested too deeply to be an API answer; check "
+            "base_url and any proxy in front of the shop, then retry"
+        ) from None
     except msgspec.DecodeError:
         start = body[:60].lstrip()
         hint = (
