@@ -227,6 +227,10 @@ class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink,
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def state_keys(self, prefix: str = "job/") -> list[str]:
+        """The keys this adapter keeps in the account state under ``prefix`` (pending jobs)."""
+        return await self.jobs.keys(prefix)
+
     # -- brygga check --remote -----------------------------------------------------------
 
     async def verify_remote(self, needs: RemoteNeeds) -> list[RemoteFinding]:

@@ -40,6 +40,7 @@ class NorceCalls:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
     ) -> httpx.Response:
@@ -49,7 +50,13 @@ class NorceCalls:
         if self.application_id is not None and QUERY in path:
             sent["ApplicationId"] = str(self.application_id)
         response: httpx.Response = await self._client.request(
-            method, path, params=params, json=json, headers=sent, auth=self.tokens.auth
+            method,
+            path,
+            params=params,
+            json=json,
+            content=content,
+            headers=sent,
+            auth=self.tokens.auth,
         )
         if response.status_code == 401:
             raise PermanentError(

@@ -39,6 +39,10 @@ JOB_STATUS = {
 }
 
 
+#: money and quantities go out as JSON numbers (never strings, never floats)
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+
+
 @dataclass(frozen=True)
 class JobOutcome:
     job_id: int
@@ -73,6 +77,9 @@ class ImportJobs:
         self._poll_every = poll_every
         self._polls = polls
 
+    async def keys(self, prefix: str) -> list[str]:
+        return await self._state.keys(self._account, prefix)
+
     def header(self, **fields: Any) -> str:
         """The ``X-StormConnect-Header``: one-line JSON, never a full file ([NO7])."""
         header: dict[str, Any] = {"FullFile": False, "SerializationType": 0, **fields}
@@ -84,7 +91,7 @@ class ImportJobs:
         self, kind: str, key: str, path: str, header: str, rows: list[dict[str, Any]], what: str
     ) -> JobOutcome:
         """Import ``rows`` (resuming the pending job for ``key`` if its rows are the same)."""
-        body = msgspec.json.encode(rows)
+        body = _ENCODER.encode(rows)
         fingerprint = hashlib.sha256(header.encode() + b"\n" + body).hexdigest()[:32]
         slot = f"job/{kind}/{key}"
         raw = await self._state.get(self._account, slot)
@@ -106,8 +113,8 @@ class ImportJobs:
             "POST",
             f"{CONNECT}/{path}",
             what,
-            json=rows,
-            headers={"X-StormConnect-Header": header},
+            content=_ENCODER.encode(rows),
+            headers={"X-StormConnect-Header": header, "Content-Type": "application/json"},
         )
         answer = decode(response.content, JobResponseWire, what)
         summary = answer.validation_summary

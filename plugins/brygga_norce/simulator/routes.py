@@ -91,7 +91,10 @@ def api_routes(state: NorceState, page_size: int) -> list[Route]:
             params = dict(request.query_params)
             params["$skip"] = str(skip + top)
             query = urlencode(params, quote_via=quote)
-            body["@odata.nextLink"] = f"{str(request.url).split('?')[0]}?{query}"
+            here = str(request.url).split("?")[0]
+            if state.next_link_base:  # a hostile-server knob: links that point elsewhere
+                here = state.next_link_base + request.url.path
+            body["@odata.nextLink"] = f"{here}?{query}"
         return json_response(body)
 
     async def product_sku(request: Request) -> Response:

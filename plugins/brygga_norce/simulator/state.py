@@ -73,6 +73,8 @@ class NorceState:
         self.push_manglers: dict[int, Mangle] = {}
         #: the next submitted job fails with this message when it runs ("" for none)
         self.fail_next = ""
+        #: when set, ``@odata.nextLink`` points at this scheme and host (hostile tests)
+        self.next_link_base = ""
         self._next_order = 5000
         self._next_basket = 100_000
         self._next_job = 700
