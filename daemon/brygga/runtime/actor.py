@@ -99,6 +99,10 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
                 conn.name,
                 recovered,
             )
+        for what, step in flow.startup:
+            queued = await step()
+            if queued:
+                log.info("%s: %s: %d record(s) queued", conn.name, what, queued)
         deps.flows[conn.name] = flow
         receivers = _register_webhooks(conn, flow, deps.webhooks)
         try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from brygga.store.db import Database, Row, Tx, to_ts
+from brygga.store.db import Database, Row, Tx, from_ts, to_ts
 
-__all__ = ["Binding", "Bindings", "delete_binding", "insert_binding"]
+__all__ = ["Binding", "Bindings", "Transferred", "delete_binding", "insert_binding"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,33 @@ class Bindings:
             (connection, entity),
         )
         return int(row[0]) if row else 0
+
+    async def transferred_since(
+        self, connection: str, entity: str, since: datetime
+    ) -> list[Transferred]:
+        """The entity's bindings recorded at ``since`` or later, oldest first, each with its
+        time and the reference its work item sent (empty when that item is gone)."""
+        rows = await self._db.fetchall(
+            "SELECT b.*, COALESCE(w.reference, '') AS sent_reference FROM bindings b"
+            " LEFT JOIN work_items w ON w.connection = b.connection AND w.register = b.entity"
+            " AND w.instance = b.source_instance AND w.external_id = b.source_id"
+            " WHERE b.connection = ? AND b.entity = ? AND b.created_at >= ?"
+            " ORDER BY b.created_at, b.id",
+            (connection, entity, to_ts(since)),
+        )
+        return [
+            Transferred(_binding(row), from_ts(row["created_at"]), row["sent_reference"])
+            for row in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Transferred:
+    """A binding with when it was recorded and the reference its record was sent with."""
+
+    binding: Binding
+    at: datetime
+    reference: str
 
 
 _SELECT = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,9 @@ class PlanRow:
     workers: Mapping[str, int] = field(default_factory=dict)
     #: register → how many items a worker claims and finishes per transaction (default 1)
     batch: Mapping[str, int] = field(default_factory=dict)
+    #: (what, step) run once when the runtime starts the connection, before its workers;
+    #: each returns how many items it queued
+    startup: Sequence[tuple[str, Callable[[], Awaitable[int]]]] = ()
 
 
 class Flow:
@@ -62,6 +65,10 @@ class Flow:
     @property
     def workers(self) -> dict[str, int]:
         return {r: n for row in self.rows for r, n in row.workers.items()}
+
+    @property
+    def startup(self) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
+        return [step for row in self.rows for step in row.startup]
 
     @property
     def batch(self) -> dict[str, int]:

@@ -9,6 +9,11 @@ A young order is asked about at every status poll; an older one less often (a te
 age, at most hourly). The watch ends when the order is cancelled, when every event the
 connection has a rule for (and the ERP can report) has happened, or after
 ``[connection.status] watch``.
+
+An order transferred before the status register first ran on the connection gets a watch item
+then (:mod:`brygga.sync.status_backfill`), with its transfer time as the item's source time:
+its age counts from the transfer, and its first look only records what the ERP says, so what
+happened to it before is not sent to the shop (only what happens from then on).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from brygga.errors import BryggaError, PermanentError
 from brygga.models import DocumentRef, DocumentState, OrderEvent
 from brygga.registers import StatusSource
 from brygga.store import FollowUp, Health, Outcome, Reads, WorkItem
+from brygga.store.db import from_ts
 
 __all__ = [
     "STATUS",
@@ -112,7 +118,9 @@ class StatusWatchHandler:
             raise answer
         now = self.clock.now()
         document = _current_document(item)
-        age = (now - item.created_at).total_seconds()
+        # a late watch (transferred before the status register ran) counts from its transfer
+        late = bool(item.source_time)  # its source time is the transfer's
+        age = (now - (from_ts(item.source_time) if late else item.created_at)).total_seconds()
         if answer is None:
             return self._again(item, now, age, "the ERP had no answer for this document yet")
         seen = _last_seen(item)
@@ -121,7 +129,17 @@ class StatusWatchHandler:
         changed = seen is None or _differs(seen, state)
         follow_ups: tuple[FollowUp, ...] = ()
         notes: list[tuple[str, str]] = []
-        if changed:
+        if changed and seen is None and late:
+            # the first look of a late watch: the baseline, nothing sent
+            known = ", ".join(e.value for e in sorted(events, key=_rank))
+            notes.append(
+                (
+                    "erp event",
+                    f"document {state.number}: watched from now on; already {known} "
+                    "(not sent: it happened before the status register ran)",
+                )
+            )
+        elif changed:
             new = sorted(events - (seen.events if seen else frozenset()), key=_rank)
             follow_ups = (
                 FollowUp(

@@ -6,6 +6,7 @@ register is one more row in :data:`PLAN`; the runtime that runs the flow does no
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from brygga.sync.flows import flow_table, masters
 from brygga.sync.observer import FlowObserver, NullObserver
 from brygga.sync.orders import OrdersHandler, orders_plan
 from brygga.sync.status import status_plan
+from brygga.sync.status_backfill import backfill_watch
 from brygga.timeutil import zone_info
 
 __all__ = ["PLAN", "Wiring", "build_adapters", "load_checked", "open_flow"]
@@ -75,7 +77,18 @@ def _status(w: Wiring) -> PlanRow:
     conn = w.conn
     if not _status_runs(conn):
         return PlanRow(handlers=())
-    return status_plan(
+
+    async def backfill() -> int:
+        return await backfill_watch(
+            w.store,
+            connection=conn.name,
+            document_type=conn.config.orders.document,
+            booked=conn.config.orders.book,
+            horizon=float(conn.config.status.watch),
+            clock=w.clock,
+        )
+
+    row = status_plan(
         connection=conn.name,
         erp=w.erp,
         shops=w.shops,
@@ -89,6 +102,7 @@ def _status(w: Wiring) -> PlanRow:
         ),
         park=float(conn.config.orders.revisit),
     )
+    return dataclasses.replace(row, startup=(("status watch of earlier orders", backfill),))
 
 
 def _catalog_sides(w: Wiring) -> CatalogSides:
