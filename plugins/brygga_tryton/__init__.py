@@ -1,0 +1,1 @@
+"""Tryton ERP adapter for brygga (JSON-RPC, session auth)."""
