@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import fortnox_support  # noqa: F401  (registers the plugin before anything looks it up)
 import httpx
-import msgspec
 import pytest
+from fortnox_support import config_for
 
 from brygga.accountstate import MemoryAdapterState
 from brygga.adapters import AdapterContext
@@ -20,7 +19,6 @@ from brygga.testing.conformance.harness import KIT_START
 from brygga_fortnox.adapter import FortnoxAdapter, FortnoxConfig
 from brygga_fortnox.simulator import FortnoxSimulator
 
-BASE_URL = "https://api.fortnox.test"
 AdapterFactory = Callable[..., Any]
 
 
@@ -37,19 +35,6 @@ def sim(clock: FakeClock) -> FortnoxSimulator:
 @pytest.fixture
 def state() -> MemoryAdapterState:
     return MemoryAdapterState()
-
-
-def config_for(sim: FortnoxSimulator, **overrides: Any) -> FortnoxConfig:
-    raw = {**sim.adapter_config(BASE_URL), **overrides}
-    return msgspec.convert(raw, FortnoxConfig, dec_hook=_secret)
-
-
-def _secret(type_: type, value: Any) -> Any:
-    from brygga.secrets import Secret
-
-    if type_ is Secret:
-        return Secret(value)
-    raise NotImplementedError
 
 
 @pytest.fixture

@@ -43,3 +43,16 @@ def install() -> None:
 
 
 install()
+
+BASE_URL = "https://api.fortnox.test"
+
+
+def config_for(sim: Any, **overrides: Any) -> Any:
+    """The adapter config for ``sim`` (a fresh consent) with ``overrides``."""
+    import msgspec
+
+    from brygga.config import dec_hook
+    from brygga_fortnox.adapter import FortnoxConfig
+
+    raw = {**sim.adapter_config(BASE_URL), **overrides}
+    return msgspec.convert(raw, FortnoxConfig, dec_hook=dec_hook(Path.cwd()))
