@@ -1,0 +1,1 @@
+"""Hogia Smart ERP adapter for brygga (modelled API, see ``wire``)."""

@@ -1,0 +1,243 @@
+"""A thin client for the modelled Hogia API: OAuth2 tokens, JSON, paging and readable errors.
+
+Tokens: client credentials at ``token_url`` (§4.2 [H3][H5]), kept in the daemon's shared
+TokenCache and renewed early; a 401 gets one new token and one retry (core ``BearerAuth``).
+Hostile answers as in the other adapters: an unreadable 2xx to a *write* is a TransientError
+(the write probably happened; the next attempt looks it up by reference); a 2xx read that is
+not JSON at all is a TransientError (proxy or maintenance page); JSON of the wrong shape is a
+PermanentError. Paging asks ``page`` 1, 2, … of its own base URL until ``totalItems`` are
+read; a page repeated byte for byte, or more than 10,000 pages, stops with a PermanentError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+
+from brygga.clock import Clock
+from brygga.errors import BryggaError, PermanentError, TransientError
+from brygga.http.client import RemoteClient
+from brygga.http.tokens import BearerAuth, Token, TokenCache
+from brygga.secrets import Secret, scrub
+from brygga_hogia import wire
+
+__all__ = ["HogiaApi", "NotFoundError"]
+
+T = TypeVar("T")
+
+_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
+_MAX_PAGES = 10_000
+_MAX_DETAILS = 10
+_MAX_MESSAGE = 2000
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _body_kind(content: bytes) -> str:
+    head = content.lstrip()[:1]
+    if not head:
+        return "an empty answer"
+    if head == b"<":
+        return "an HTML or XML page"
+    return "an answer that is not JSON"
+
+
+def _details(content: bytes) -> list[str]:
+    """What an error body says, from either documented form (wire assumption 8)."""
+    try:
+        problem = msgspec.json.decode(content, type=wire.Problem)
+    except msgspec.ValidationError:
+        problem = None
+    except msgspec.DecodeError:
+        return [_body_kind(content)]
+    except _DECODE_FAILURES:
+        return []
+    if problem is not None:
+        found = [
+            f"{field}: {'; '.join(str(m) for m in messages[:3])}"
+            for field, messages in list(problem.errors.items())[: _MAX_DETAILS + 1]
+        ]
+        return found or ([problem.title] if problem.title.strip() else [])
+    try:
+        items = msgspec.json.decode(content, type=list[wire.ProblemItem])
+    except _DECODE_FAILURES:
+        return []
+    return [
+        ": ".join(p for p in (i.error_code.strip(), i.message.strip()) if p)
+        for i in items[: _MAX_DETAILS + 1]
+    ]
+
+
+class NotFoundError(PermanentError):
+    """Hogia answered 404: no such record."""
+
+
+class HogiaApi:
+    """Requests with a bearer token, typed decoding and paging; errors never show secrets."""
+
+    def __init__(
+        self,
+        client: RemoteClient,
+        token_client: RemoteClient,
+        *,
+        token_path: str,
+        client_id: Secret,
+        client_secret: Secret,
+        cache: TokenCache,
+        account: str,
+        clock: Clock,
+    ) -> None:
+        self.client = client
+        self._token_client = token_client
+        self._token_path = token_path
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._clock = clock
+        self.auth = BearerAuth(cache, account, self._fetch, clock=clock)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        await self._token_client.aclose()
+
+    def scrub(self, text: str) -> str:
+        current = self.auth.current()
+        return scrub(text, self._client_secret, self._client_id, current.value if current else None)
+
+    async def _fetch(self) -> Token:
+        issued_at = self._clock.monotonic()
+        response = await self._token_client.request(
+            "POST",
+            self._token_path,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self._client_id.reveal(),
+                "client_secret": self._client_secret.reveal(),
+            },
+            headers={"Accept": "application/json"},
+        )
+        if response.status_code != 200:
+            raise PermanentError(
+                f"Hogia refused the client credentials (HTTP {response.status_code} from the "
+                "token endpoint): check client_id, client_secret and token_url in [connection.erp]"
+            )
+        try:
+            answer = msgspec.json.decode(response.content, type=wire.TokenAnswer)
+        except _DECODE_FAILURES:
+            raise TransientError(
+                f"Hogia's token endpoint sent {_body_kind(response.content)} that is no token"
+            ) from None
+        return Token.lasting(answer.access_token, float(answer.expires_in), issued_at=issued_at)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: msgspec.Struct | None = None,
+    ) -> httpx.Response:
+        if body is None:
+            return await self.client.request(method, path, params=params, auth=self.auth)
+        return await self.client.request(
+            method,
+            path,
+            params=params,
+            content=wire.encode_json(body),
+            headers={"Content-Type": "application/json"},
+            auth=self.auth,
+        )
+
+    def fail(self, response: httpx.Response, what: str) -> PermanentError:
+        """A PermanentError for a 4xx (or redirect) answer to ``what``."""
+        status = response.status_code
+        if status == 401:
+            return PermanentError(
+                f"Hogia refused the access token (HTTP 401) while working on {what}: check "
+                "client_id, client_secret and organization_id in [connection.erp]"
+            )
+        if status == 403:
+            return PermanentError(
+                f"Hogia denied access (HTTP 403) while working on {what}: give the API client "
+                "access to contacts, articles and customer invoices of this organisation"
+            )
+        details = [_short(self.scrub(d), 300) for d in _details(response.content) if d.strip()]
+        if len(details) > _MAX_DETAILS:
+            details = [*details[:_MAX_DETAILS], "and more"]
+        said = "; ".join(details) or "no details given"
+        message = _short(self.scrub(f"Hogia rejected {what} (HTTP {status}): {said}"), _MAX_MESSAGE)
+        return (NotFoundError if status == 404 else PermanentError)(message)
+
+    def decode(
+        self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
+    ) -> T:
+        """The 2xx answer as ``type_`` (see the module notes for what is transient)."""
+        if not 200 <= response.status_code < 300:
+            raise self.fail(response, what)
+        try:
+            return msgspec.json.decode(response.content, type=type_)
+        except _DECODE_FAILURES as exc:
+            raise self._unreadable(response, what, exc, write=write) from None
+
+    def _unreadable(
+        self, response: httpx.Response, what: str, exc: Exception, *, write: bool
+    ) -> BryggaError:
+        status = response.status_code
+        not_json = not isinstance(exc, msgspec.ValidationError) and isinstance(
+            exc, msgspec.DecodeError | UnicodeDecodeError
+        )
+        if isinstance(exc, RecursionError):
+            problem = "JSON nested too deeply"
+        elif not_json:
+            problem = _body_kind(response.content)
+        else:
+            problem = _short(str(exc), 300)
+        if write:
+            return TransientError(
+                self.scrub(
+                    f"Hogia accepted {what} (HTTP {status}) but its answer could not be read "
+                    f"({problem}); the next attempt looks the result up before sending again"
+                )
+            )
+        if not_json:
+            return TransientError(
+                f"Hogia sent {problem} for {what} (HTTP {status}), not JSON; usually a proxy "
+                "or maintenance page, so brygga retries (check base_url if it persists)"
+            )
+        return PermanentError(self.scrub(f"Hogia sent an unexpected answer for {what}: {problem}"))
+
+    async def pages(
+        self,
+        path: str,
+        type_: type[T],
+        what: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        page_size: int = wire.MAX_PAGE_SIZE,
+    ) -> AsyncGenerator[T, None]:
+        """Every item of a list, page by page (wire assumption 2)."""
+        previous = b""
+        read = 0
+        for number in range(1, _MAX_PAGES + 1):
+            query = {**(params or {}), "page": number, "pageSize": page_size}
+            response = await self.request("GET", path, params=query)
+            page = self.decode(response, wire.Page[type_], what)  # type: ignore[valid-type]
+            if number > 1 and response.content == previous:
+                raise PermanentError(
+                    f"Hogia sent the same page twice while listing {what} (page {number}); "
+                    "brygga stopped rather than loop. Report it to Hogia"
+                )
+            for item in page.items:
+                yield item
+            read += len(page.items)
+            if not page.items or read >= page.total_items:
+                return
+            previous = response.content
+        raise PermanentError(
+            f"Hogia kept offering more pages after {_MAX_PAGES} while listing {what}; "
+            "brygga stopped. Report it to Hogia"
+        )

@@ -1,0 +1,5 @@
+"""The Hogia Smart simulator (tests, the conformance kit): never imported by the adapter."""
+
+from brygga_hogia.simulator.erp import HogiaSimulator
+
+__all__ = ["HogiaSimulator"]
