@@ -27,9 +27,10 @@ Documented behaviour (reference/erp-apis.md §2) and the choices made where it s
 - Booking: ``book`` books an invoice (``PUT …/bookkeep``); orders have nothing to book, so
   ``book`` is ignored for them.
 - Customers: ``customer_number`` by ``GET /3/customers/{n}``; e-mail and organisation number
-  by the substring searches ``?email=`` / ``?organisationnumber=``, keeping only rows equal to
-  the value (case-insensitive; organisation numbers without spaces and dashes); the lowest
-  number wins. New customers get a number from Fortnox.
+  by the substring searches ``?email=`` / ``?organisationnumber=`` (as given, then as
+  ``NNNNNN-NNNN``), keeping only rows equal to the value (case-insensitive; organisation
+  numbers compared without spaces and dashes); the lowest number wins. New customers get a
+  number from Fortnox.
 - Status (invoiced, paid, cancelled): :mod:`brygga_fortnox.status`.
 - Not in this version: products, prices, price lists and stock registers (the simulator has
   the endpoints), WebSocket topics.
@@ -134,6 +135,19 @@ def _digits(text: str) -> str:
     return "".join(c for c in text if c.isalnum()).casefold()
 
 
+def _org_forms(text: str) -> list[str]:
+    """The organisation number as given and in Fortnox's usual ``NNNNNN-NNNN`` form (the
+    search matches substrings of the stored text, so the dash matters)."""
+    given = text.strip()
+    digits = "".join(c for c in given if c.isdigit())
+    forms = [given]
+    if len(digits) in (10, 12):
+        dashed = f"{digits[:-4]}-{digits[-4:]}"
+        if dashed != given:
+            forms.append(dashed)
+    return forms
+
+
 def _email(text: str) -> str:
     return text.strip().casefold()
 
@@ -207,11 +221,10 @@ class FortnoxAdapter(
                 if match is not None:
                     return match
             elif key == "org_number" and _digits(customer.org_number):
-                match = await self._search(
-                    "organisationnumber", customer.org_number.strip(), _org_of, _digits
-                )
-                if match is not None:
-                    return match
+                for form in _org_forms(customer.org_number):
+                    match = await self._search("organisationnumber", form, _org_of, _digits)
+                    if match is not None:
+                        return match
         return None
 
     async def _search(
