@@ -127,9 +127,15 @@ class HogiaApi:
             )
         try:
             answer = msgspec.json.decode(response.content, type=wire.TokenAnswer)
+        except msgspec.ValidationError as exc:
+            raise PermanentError(
+                f"Hogia's token endpoint answered without a usable token ({str(exc)[:200]}); "
+                "check token_url in [connection.erp]"
+            ) from None
         except _DECODE_FAILURES:
             raise TransientError(
-                f"Hogia's token endpoint sent {_body_kind(response.content)} that is no token"
+                f"Hogia's token endpoint sent {_body_kind(response.content)}, not a token; "
+                "usually a proxy or maintenance page, so brygga retries"
             ) from None
         return Token.lasting(answer.access_token, float(answer.expires_in), issued_at=issued_at)
 
