@@ -51,12 +51,18 @@ from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import DocumentRef, Order, OrderChange
-from brygga.registers import StockSink
+from brygga.registers import (
+    PriceListSink,
+    PriceSink,
+    ProductSink,
+    ProductSource,
+    StockSink,
+)
 from brygga.secrets import Secret
+from brygga_prestashop.catalog import CATALOG_NOTES, PrestashopCatalog
 from brygga_prestashop.feed import walk_window
 from brygga_prestashop.mapping import OrderParts, map_order
 from brygga_prestashop.states import StateTable
-from brygga_prestashop.stock import PrestashopStock
 from brygga_prestashop.wire import (
     Record,
     decode_detail,
@@ -72,8 +78,8 @@ __all__ = ["CAPABILITIES", "PrestashopAdapter", "PrestashopConfig"]
 log = logging.getLogger(__name__)
 
 CAPABILITIES = Capabilities(
-    variants=False,
-    price_lists=False,
+    variants=True,
+    price_lists=True,
     campaign_price=False,
     webhooks=False,
     lookup_by_reference=False,
@@ -88,6 +94,7 @@ CAPABILITIES = Capabilities(
         "The ERP document number is kept as a private order message.",
         "Stock is written per combination; the product-level row of a product with "
         "combinations is PrestaShop's sum and never written.",
+        *CATALOG_NOTES,
     ),
 )
 
@@ -117,14 +124,27 @@ class PrestashopConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     )
     #: PrestaShop publishes no limit: overrides our default 10 requests/s
     rate_limit: RateLimit | None = None
+    #: the currency of the shop's catalog prices (its default currency)
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "SEK"
+    #: the ISO country whose tax rules give an article's VAT rate
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "SE"
 
 
 def _local(when: datetime, zone: ZoneInfo) -> str:
     return when.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class PrestashopAdapter(PrestashopStock, ShopAdapter, StatusSink, StockSink):
-    """A PrestaShop shop seen through canonical models: orders, statuses back, stock."""
+class PrestashopAdapter(
+    PrestashopCatalog,
+    ShopAdapter,
+    StatusSink,
+    StockSink,
+    ProductSource,
+    ProductSink,
+    PriceSink,
+    PriceListSink,
+):
+    """A PrestaShop shop seen through canonical models: orders, statuses back, the catalog."""
 
     capabilities = CAPABILITIES
 
@@ -145,6 +165,11 @@ class PrestashopAdapter(PrestashopStock, ShopAdapter, StatusSink, StockSink):
             headers={"Accept": "application/json"},
         )
         self.states = StateTable(self, config.language)
+        self.catalog_currency = config.currency
+        self.catalog_country = config.country
+        self.language = config.language
+        self.page_size = config.page_size
+        self._catalog_init()
         self._lookups: dict[tuple[str, int], Record] = {}
 
     def __repr__(self) -> str:

@@ -287,6 +287,7 @@ class Webservice:
         for name in resource.fields:
             fields.setdefault(name, self.state.lang("") if name in resource.languages else "")
         new_id = self.state.insert(resource.name, {k: v for k, v in fields.items() if k != "id"})
+        self.state.created(resource.name, new_id)
         row = self.state.get(resource.name, new_id)
         body_out = render_detail(
             copy.deepcopy(row),

@@ -168,6 +168,14 @@ RESOURCES: dict[str, Resource] = {
             languages=frozenset({"delay"}),
         ),
         _r("taxes", "tax", "rate active deleted name", languages=frozenset({"name"})),
+        _r("tax_rule_groups", "tax_rule_group", "name active deleted date_add date_upd"),
+        _r(
+            "tax_rules",
+            "tax_rule",
+            "id_tax_rules_group id_state id_country zipcode_from zipcode_to id_tax behavior "
+            "description",
+            required=frozenset({"id_tax_rules_group", "id_country", "id_tax"}),
+        ),
         _r(
             "groups",
             "group",

@@ -137,6 +137,29 @@ class ShopState:
                 "deleted": "0",
                 "name": self.lang(name),
             }
+        for tid, (rate, _name) in TAXES.items():  # one group per tax, a rule per country
+            self.table("tax_rule_groups")[tid] = {
+                "id": str(tid),
+                "name": f"SE Standard Rate ({rate:g}%)",
+                "active": "1",
+                "deleted": "0",
+                "date_add": now,
+                "date_upd": now,
+            }
+            for cid in COUNTRIES:
+                self.insert(
+                    "tax_rules",
+                    {
+                        "id_tax_rules_group": str(tid),
+                        "id_state": "0",
+                        "id_country": str(cid),
+                        "zipcode_from": "0",
+                        "zipcode_to": "0",
+                        "id_tax": str(tid),
+                        "behavior": "0",
+                        "description": "",
+                    },
+                )
         for carrier_id, name in CARRIERS.items():
             self.table("carriers")[carrier_id] = {
                 "id": str(carrier_id),
@@ -274,6 +297,24 @@ class ShopState:
                 "location": "",
             },
         )
+
+    def created(self, name: str, row_id: int) -> None:
+        """What the shop does after a webservice POST: a new product gets its stock row and
+        empty associations; a new combination joins its product with a stock row of its own
+        (the product-level row becoming their sum, [PS7])."""
+        row = self.get(name, row_id)
+        if name == "products":
+            row["associations"] = {"combinations": [], "stock_availables": []}
+            self._stock_row(row_id, 0, 0)
+        elif name == "combinations":
+            pid = int(row["id_product"] or 0)
+            product = self.get("products", pid)
+            product.setdefault("associations", {}).setdefault("combinations", []).append(
+                {"id": str(row_id)}
+            )
+            self._stock_row(pid, row_id, 0)
+            self.recompute_product_stock(pid)
+            product["date_upd"] = self.now()
 
     def recompute_product_stock(self, pid: int) -> None:
         """The product-level row is the sum of its combinations' rows (``postSave`` [PS7])."""

@@ -29,10 +29,16 @@ from brygga_prestashop.simulator import PrestashopSimulator
 def test_registered_as_a_shop_kind() -> None:
     spec = host().adapters["prestashop"]
     assert (spec.kind, spec.role, spec.config_type) == ("prestashop", Role.SHOP, PrestashopConfig)
-    assert spec.registers == ({Register.ORDERS}, {Register.STATUS, Register.STOCK})
+    catalog = {Register.PRODUCTS, Register.PRICES}
+    assert spec.registers == (
+        {Register.ORDERS, *catalog},
+        {Register.STATUS, Register.STOCK, Register.PRICE_LISTS, *catalog},
+    )
     caps = spec.capabilities
-    # true only for what methods exist: no variants/price lists/webhooks/lookups written
-    assert not (caps.variants or caps.price_lists or caps.campaign_price or caps.webhooks)
+    # true only for what the code does: variants (combinations) and group price lists are
+    # read/written; no campaign prices, web hooks or lookups by reference
+    assert caps.variants and caps.price_lists
+    assert not (caps.campaign_price or caps.webhooks)
     assert not caps.lookup_by_reference and caps.rate_limit is None
     assert spec.simulator is not None
     sim = spec.simulator(seed=2)
@@ -210,3 +216,69 @@ async def _status_round(env: SimulatedConnection, flow: Any) -> None:
     )
     await flow.engine.drain(WATCH, batch=50)
     await env.drain(flow, STATUS)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_erp_mode_catalog_reaches_the_shop_and_orders_come_back(tmp_path: Path) -> None:
+    """e-conomic masters products, prices and stock; PrestaShop takes them (combination
+    prices as impacts, stock per combination), and its orders reach e-conomic once."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from brygga.clock import FakeClock
+
+    clock = FakeClock(datetime(2026, 5, 4, 8, 0, tzinfo=UTC))
+    fast = {"rate_limit": {"requests": 10_000, "per_seconds": 1}}
+    async with SimulatedConnection.open(
+        tmp_path,
+        clock=clock,
+        shop_kind="prestashop",
+        shop_options={"seed": 3, "clock": clock},
+        erp_options={"inventory_module": True, "clock": clock},
+        shop_config=fast,
+        erp_config={"product_groups": {"25": 1, "12": 2, "6": 3, "0": 4}, "product_group": 1}
+        | fast,
+        catalog=True,
+        connection={"mode": "erp"},
+    ) as env:
+        shop, flow = env.shop, env.flow()
+
+        async def cycle() -> None:
+            clock.advance(1)
+            for discoverer in flow.discoverers:
+                for instance in discoverer.instances:
+                    await flow.poll(discoverer, instance)
+            for register in flow.engine.handlers:
+                await env.drain(flow, register)
+            failed = await env.store.items.query(states=[ItemState.FAILED])
+            assert [f"{i.register} {i.external_id}: {i.last_error}" for i in failed] == []
+
+        await cycle()
+        env.erp.set_price("KAFFE-500", Decimal("123.00"))
+        env.erp.set_price("TROJA-M", Decimal("319.00"))
+        env.erp.set_stock("TROJA-M", Decimal(42))
+        env.erp.add_article("NYHET-1", "Nyhet", Decimal("50.00"), Decimal(12))
+        env.erp.set_stock("NYHET-1", Decimal(7))
+        await cycle()
+        await cycle()
+        kaffe = next(
+            p for p in shop.state.table("products").values() if p["reference"] == "KAFFE-500"
+        )
+        troja_m = next(
+            c for c in shop.state.table("combinations").values() if c["reference"] == "TROJA-M"
+        )
+        assert kaffe["price"] == "123.000000"
+        assert troja_m["price"] == "40.000000"  # 279 + 40 = 319
+        assert shop.stock("TROJA-M") == 42
+        assert shop.stock("NYHET-1") == 7
+        writes = sum(1 for m, _ in shop.requests if m != "GET")
+        await cycle()  # nothing changed: nothing written
+        assert sum(1 for m, _ in shop.requests if m != "GET") == writes
+        order_id = shop.place_order(lines=[("NYHET-1", 2), ("TROJA-M", 1)], email="a@example.se")
+        clock.advance(5)
+        await cycle()
+        await cycle()
+        assert env.copies(order_id) == 1
+        (doc,) = env.erp.documents_with_reference(env.reference(order_id))
+        assert (doc.gross, doc.vat) == shop.order_total(order_id)
