@@ -32,8 +32,9 @@ Documented behaviour (reference/erp-apis.md §2) and the choices made where it s
   numbers compared without spaces and dashes); the lowest number wins. New customers get a
   number from Fortnox.
 - Status (invoiced, paid, cancelled): :mod:`brygga_fortnox.status`.
-- Not in this version: products, prices, price lists and stock registers (the simulator has
-  the endpoints), WebSocket topics.
+- Catalog (products, prices and stock read; nothing written): :mod:`brygga_fortnox.catalog`.
+- Not in this version: writing articles and prices, price lists (the simulator has the
+  endpoints), WebSocket topics.
 """
 
 from __future__ import annotations
@@ -63,12 +64,13 @@ from brygga.documents import Document, DocumentLine
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient
 from brygga.http.ratelimit import RateLimit
-from brygga.models import Customer, CustomerKind, DocumentRef, DocumentState, DocumentType
-from brygga.registers import StatusSource
+from brygga.models import Currency, Customer, CustomerKind, DocumentRef, DocumentState, DocumentType
+from brygga.registers import ProductSource, StatusSource, StockSource
 from brygga.secrets import Secret
 from brygga_fortnox import wire
 from brygga_fortnox.api import FortnoxApi, NotFoundError
 from brygga_fortnox.auth import RotatingTokens
+from brygga_fortnox.catalog import FortnoxCatalog
 from brygga_fortnox.remote import verify
 from brygga_fortnox.status import STATUS_EVENTS, StatusReader
 
@@ -100,8 +102,9 @@ CAPABILITIES = Capabilities(
         "No variant structure: each variant is its own article.",
         "Order status: invoiced (invoice booked, or the order invoiced), paid (Balance 0), "
         "cancelled; delivery is not read.",
-        "Products, prices, price lists and stock are not synchronised by this version; "
-        "WebSocket topics are not used (brygga polls).",
+        "Products, prices (SalesPrice, excl. VAT) and stock (DisposableQuantity of stock "
+        "articles) are read by lastmodified; nothing is written to the article register.",
+        "Price lists are not read by this version; WebSocket topics are not used (brygga polls).",
     ),
 )
 
@@ -124,6 +127,8 @@ class FortnoxConfig(AdapterConfig, kw_only=True):
     #: the VAT rates the Fortnox company has (rows at other rates are refused before sending)
     vat_rates: list[Decimal] = msgspec.field(default_factory=lambda: list(_VAT_RATES))
     page_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+    #: the company's currency: the currency of every article's ``SalesPrice``
+    currency: Currency = "SEK"
 
 
 def _clip(text: str, length: int) -> str | None:
@@ -161,14 +166,18 @@ def _org_of(customer: wire.Customer) -> str:
 
 
 class FortnoxAdapter(
+    FortnoxCatalog,
     ErpAdapter,
     DocumentChecker,
     DocumentBooker,
     DocumentCanceller,
     RemoteVerifier,
     StatusSource,
+    ProductSource,
+    StockSource,
 ):
-    """The Fortnox side of a connection: orders in as invoices or orders, their status back."""
+    """The Fortnox side of a connection: orders in as invoices or orders, their status back;
+    articles, prices and stock read (:mod:`brygga_fortnox.catalog`)."""
 
     def __init__(self, config: FortnoxConfig, context: AdapterContext) -> None:
         self.config = config
@@ -197,6 +206,9 @@ class FortnoxAdapter(
         )
         self.api = FortnoxApi(client, self.tokens)
         self.status = StatusReader(self.api, context.http.clock)
+        self.catalog_clock = context.http.clock
+        self.currency = config.currency
+        self.page_size = config.page_size
         self._articles: dict[str, wire.Article] = {}
 
     def __repr__(self) -> str:

@@ -81,10 +81,15 @@ class Article(_In, frozen=True, kw_only=True):
     active: bool | None = None
     quantity_in_stock: Decimal | None = None
     disposable_quantity: Decimal | None = None
+    stock_goods: bool | None = None
+    expired: bool | None = None
+    ean: str | None = msgspec.field(default=None, name="EAN")
 
     def __post_init__(self) -> None:
         _finite(self.sales_price, "SalesPrice")
         _finite(self.vat, "VAT")
+        _finite(self.quantity_in_stock, "QuantityInStock")
+        _finite(self.disposable_quantity, "DisposableQuantity")
 
 
 class Invoice(_In, frozen=True, kw_only=True):

@@ -128,7 +128,8 @@ class FortnoxSimulator:
     def set_stock(self, sku: str, quantity: Decimal, point: str = "") -> None:
         """Set the article's ``QuantityInStock`` (and, with ``point``, the warehouse module's
         stock balance at that stock point)."""
-        update_article(self.state, sku, {"QuantityInStock": quantity}, self.vat_rates)
+        body = {"QuantityInStock": quantity, "StockGoods": True}
+        update_article(self.state, sku, body, self.vat_rates)
         if point:
             self.state.stock[(sku, point)] = (Decimal(quantity), Decimal(quantity))
 
