@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
@@ -270,7 +270,8 @@ class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink,
     # -- OrderSource -----------------------------------------------------------------------
 
     def _order_filter(self, since: datetime, until: datetime) -> str:
-        lo, hi = _odata_time(since), _odata_time(until)
+        # whole seconds, widened outwards: the rows are checked against the window again
+        lo, hi = _odata_time(since), _odata_time(until, ceil=True)
         window = (
             f"((Updated ge {lo} and Updated lt {hi}) or "
             f"(Updated eq null and Created ge {lo} and Created lt {hi}))"
@@ -294,7 +295,7 @@ class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink,
             for row in answer.value:
                 try:
                     heads.append(msgspec.json.decode(row, type=QueryOrderHead))
-                except msgspec.DecodeError as exc:
+                except (msgspec.DecodeError, RecursionError) as exc:
                     log.warning("%s: an order row brygga cannot read was skipped: %s", what, exc)
             if not answer.next_link:
                 return heads
@@ -353,7 +354,7 @@ class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink,
             head = None if raw is None else _head(raw, what)
             try:
                 wire = msgspec.json.decode(push.body, type=OrderRequestWire)
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, RecursionError) as exc:
                 raise PermanentError(
                     f"{what}: the pushed OrderRequest cannot be read ({str(exc)[:200]}); fix "
                     "the order in Norce Admin and transfer it by hand, or resolve this record"
@@ -371,7 +372,7 @@ class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink,
             )
         try:
             order = msgspec.json.decode(raw, type=QueryOrderWire)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise PermanentError(
                 f"{what}: the Query API's order cannot be read ({str(exc)[:200]}); report it "
                 "to Norce, then retry"
@@ -545,9 +546,13 @@ class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink,
         return "updated" if existing else "created"
 
 
-def _odata_time(when: datetime) -> str:
-    """An OData v4 DateTimeOffset literal in UTC (unquoted), e.g. ``2026-03-02T08:00:00Z``."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _odata_time(when: datetime, *, ceil: bool = False) -> str:
+    """An OData v4 DateTimeOffset literal in UTC (unquoted), e.g. ``2026-03-02T08:00:00Z``;
+    a fraction of a second is dropped, or (``ceil``) rounded up to the next second."""
+    utc = when.astimezone(UTC)
+    if ceil and utc.microsecond:
+        utc += timedelta(seconds=1)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _status_name(status_id: int | None) -> str:
@@ -567,7 +572,7 @@ def _ref(shop_order_id: str) -> str:
 def _head(raw: msgspec.Raw, what: str) -> QueryOrderHead:
     try:
         return msgspec.json.decode(raw, type=QueryOrderHead)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise PermanentError(
             f"{what}: the Query API's order cannot be read ({str(exc)[:200]}); report it to "
             "Norce, then retry"

@@ -125,6 +125,7 @@ class _Row:
         rate: Decimal | None,
         unit_vat: Decimal | None,
         kind: LineKind,
+        price_field: str = "UnitPrice",
     ) -> None:
         if quantity is None:
             raise PermanentError(f"{subject}: Quantity is missing; {_FIX}")
@@ -134,9 +135,9 @@ class _Row:
                 f"new order; {_FIX}"
             )
         self.quantity = Decimal(quantity)
-        self.price = _amount(subject, "UnitPrice", price)
+        self.price = _amount(subject, price_field, price)
         if self.price < 0:
-            raise PermanentError(f"{subject}: UnitPrice is {self.price}, below 0; {_FIX}")
+            raise PermanentError(f"{subject}: {price_field} is {self.price}, below 0; {_FIX}")
         self.rate = _rate(subject, rate)
         computed = self.price * self.rate / 100
         if unit_vat is None:
@@ -145,12 +146,12 @@ class _Row:
             self.vat = _amount(subject, "UnitVat", unit_vat)
             if abs(self.vat - computed) > VAT_SLACK:
                 raise PermanentError(
-                    f"{subject}: UnitVat {self.vat} does not match UnitPrice {self.price} at "
+                    f"{subject}: UnitVat {self.vat} does not match {price_field} {self.price} at "
                     f"VatRate {self.rate} % ({computed:.4f}); {_FIX}"
                 )
         self.original = self.price
         if original is not None:
-            before = _amount(subject, "UnitPriceOriginal", original)
+            before = _amount(subject, f"{price_field}Original", original)
             if before > self.price:
                 self.original = before
         if kind is LineKind.ITEM and not sku:
@@ -195,6 +196,7 @@ def _query_row(ref: str, number: int, item: QueryItemWire) -> _Row:
         rate=item.vat_rate,
         unit_vat=None,
         kind=_kind(item.type, item.type_group),
+        price_field="PriceSale",
     )
 
 

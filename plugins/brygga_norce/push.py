@@ -37,6 +37,8 @@ MAX_PUSH = 5_000_000
 #: kept pushes older than this are dropped when a new one arrives
 KEEP_FOR = timedelta(days=30)
 _NO_CHANNEL = "_"
+#: ClientOrderRef is an int32 ([NO6] SendOrderStatusRequest)
+INT32 = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -104,15 +106,24 @@ class PushInbox:
                 "to REST in Norce Admin (ERP integration)"
             )
         try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PermanentError(
+                f"{what} is not valid UTF-8 (byte {exc.start}); check the order receiver "
+                "format in Norce Admin"
+            ) from None
+        try:
             ids = msgspec.json.decode(body, type=PushIdsWire)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise PermanentError(
                 f"{what} has no readable Header.ClientOrderRef ({str(exc)[:120]}), so brygga "
                 "cannot tell which order it is; check the order receiver format in Norce Admin"
             ) from None
         ref = ids.header.client_order_ref
-        if ref <= 0:
-            raise PermanentError(f"{what}: ClientOrderRef {ref} is not a basket id (must be > 0)")
+        if not 0 < ref <= INT32:
+            raise PermanentError(
+                f"{what}: ClientOrderRef {str(ref)[:20]} is not a basket id (an int32 above 0)"
+            )
         channel = ids.header.application_id
         return str(ref), _NO_CHANNEL if channel is None else str(channel)
 

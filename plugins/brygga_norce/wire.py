@@ -255,7 +255,7 @@ def decode(raw: bytes | msgspec.Raw, type_: type[T], what: str) -> T:
     """``raw`` as ``type_``; a PermanentError naming ``what`` and the bad field when not."""
     try:
         return msgspec.json.decode(raw, type=type_)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise PermanentError(
             f"{what}: Norce answered something brygga cannot read ({str(exc)[:200]}); report it "
             "to Norce or check base_url"
@@ -266,5 +266,5 @@ def decode_error(raw: bytes) -> ErrorWire:
     """The error body, or an empty one when it is no such JSON."""
     try:
         return msgspec.json.decode(raw, type=ErrorWire)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return ErrorWire()

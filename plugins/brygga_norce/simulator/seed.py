@@ -12,16 +12,16 @@ PRICE_LIST = "SEK-BAS"
 WAREHOUSE = "MAIN"
 LOCATION = "A1"
 
+#: the articles the e-conomic simulator has too, so orders transfer in end-to-end tests
 _SEED = [
-    ("KAFFE-500", "Kaffe 500 g", "79.20", "12"),
-    ("TE-100", "Te 100 g", "49.60", "12"),
-    ("MUGG-1", "Mugg", "124.00", "25"),
-    ("KANNA-2", "Kanna", "396.00", "25"),
+    ("KAFFE-500", "Kaffe mellanrost 500 g", "89.00", "25"),
+    ("TE-100", "Te Earl Grey 100 g", "45.00", "12"),
+    ("MUGG-VIT", "Mugg vit", "119.20", "25"),
 ]
 
 
 def seed_skus() -> dict[str, SimSku]:
-    """Four SKUs, each with 10 on hand in MAIN/A1 and a SEK price in the base list."""
+    """Three SKUs, each with 10 on hand in MAIN/A1 and a SEK price in the base list."""
     skus = {}
     for part_no, name, price, rate in _SEED:
         skus[part_no] = SimSku(

@@ -67,10 +67,10 @@ async def test_a_job_still_running_is_a_transient_error_and_is_polled_on(
     sim.state.job_polls = 3
     async with open_adapter(sim, clock, job_polls=2) as adapter:
         with pytest.raises(TransientError, match="still running"):
-            await adapter.put_stock("MUGG-1", Decimal(2))
-        assert sim.stock("MUGG-1") == 10
-        await adapter.put_stock("MUGG-1", Decimal(2))
-    assert sim.requests.count(ONHANDS) == 1 and sim.stock("MUGG-1") == 2
+            await adapter.put_stock("MUGG-VIT", Decimal(2))
+        assert sim.stock("MUGG-VIT") == 10
+        await adapter.put_stock("MUGG-VIT", Decimal(2))
+    assert sim.requests.count(ONHANDS) == 1 and sim.stock("MUGG-VIT") == 2
 
 
 async def test_a_failed_job_is_a_permanent_error_with_its_log(
@@ -79,8 +79,8 @@ async def test_a_failed_job_is_a_permanent_error_with_its_log(
     sim.fail_next_job("Warehouse MAIN is locked")
     async with open_adapter(sim, clock) as adapter:
         with pytest.raises(PermanentError, match=r"ended Failed.*MAIN is locked") as info:
-            await adapter.put_stock("MUGG-1", Decimal(2))
-        assert "MUGG-1" in str(info.value)
+            await adapter.put_stock("MUGG-VIT", Decimal(2))
+        assert "MUGG-VIT" in str(info.value)
         assert await adapter.state_keys() == []
 
 
@@ -104,7 +104,7 @@ async def test_a_price_is_an_import_job_and_a_repeat_is_unchanged(
         (job,) = sim.jobs("prices")
         assert job.header["FullFile"] is False
         assert job.rows[0]["PriceListCode"] == "SEK-BAS"
-        assert sim.price("KAFFE-500") == (Decimal("79.20"), True)  # nothing else deactivated
+        assert sim.price("KAFFE-500") == (Decimal("89.00"), True)  # nothing else deactivated
 
 
 async def test_a_price_list_must_be_configured(sim: NorceSimulator, clock: FakeClock) -> None:

@@ -84,7 +84,7 @@ async def test_a_pushed_order_is_kept_and_transferred_from_the_push(
 ) -> None:
     adapter, flow, daemon = pushing
     ref = sim.place_order(
-        lines=[("KAFFE-500", 2), ("MUGG-1", 1)], email="anna@example.se", freight=Decimal(49)
+        lines=[("KAFFE-500", 2), ("MUGG-VIT", 1)], email="anna@example.se", freight=Decimal(49)
     )
     attempts = await sim.push_pending(daemon)
     assert [a.status for a in attempts] == [200] and sim.pending == []
@@ -93,7 +93,7 @@ async def test_a_pushed_order_is_kept_and_transferred_from_the_push(
     assert (order.total, order.total_vat) == sim.order_total(ref)
     assert [(x.sku, x.quantity) for x in order.lines if x.kind is LineKind.ITEM] == [
         ("KAFFE-500", 2),
-        ("MUGG-1", 1),
+        ("MUGG-VIT", 1),
     ]
     assert [x.kind for x in order.lines][-1] is LineKind.FREIGHT
     assert order.customer.email == "anna@example.se"
@@ -172,7 +172,7 @@ async def test_the_query_api_catches_up_on_orders_never_pushed(
     sim: NorceSimulator, clock: FakeClock
 ) -> None:
     """§4.3/§4.5: orders pushed while brygga was down (Norce gave up) are read from Query."""
-    refs = [sim.place_order(lines=[("KANNA-2", 1)], email=f"f{i}@example.se") for i in range(7)]
+    refs = [sim.place_order(lines=[("MUGG-VIT", 1)], email=f"f{i}@example.se") for i in range(7)]
     async with open_adapter(sim, clock) as adapter:
         assert await _ids(adapter) == refs
         order = await adapter.fetch_order(refs[3])

@@ -152,9 +152,9 @@ async def test_full_file_deactivates_what_it_omits(
 ) -> None:
     """[NO7]: FullFile true deactivates everything not in the payload."""
     header = json.dumps({"AccountId": 1, "FullFile": True, "SkuOnhandFieldsThatAreSet": [3]})
-    rows = [{"PartNo": "MUGG-1", "WarehouseCode": "MAIN", "LocationCode": "A1", "OnhandValue": 1}]
+    rows = [{"PartNo": "MUGG-VIT", "WarehouseCode": "MAIN", "LocationCode": "A1", "OnhandValue": 1}]
     await _run_job(api, "ImportOnhands", header, rows)
-    assert sim.stock_active("MUGG-1") and not sim.stock_active("TE-100")
+    assert sim.stock_active("MUGG-VIT") and not sim.stock_active("TE-100")
 
 
 async def test_price_import_ignores_zero_and_validates_rows(
@@ -164,11 +164,11 @@ async def test_price_import_ignores_zero_and_validates_rows(
     header = json.dumps({"AccountId": 1, "FullFile": False})
     rows = [
         {"PartNo": "TE-100", "PriceListCode": "SEK-BAS", "PriceSale": 0, "CurrencyCode": "SEK"},
-        {"PartNo": "MUGG-1", "PriceListCode": "SEK-BAS", "PriceSale": 99.5, "CurrencyCode": "SEK"},
+        {"PartNo": "MUGG-VIT", "PriceListCode": "SEK-BAS", "PriceSale": 99.5},
     ]
     await _run_job(api, "ImportSkuPriceLists", header, rows)
-    assert sim.price("TE-100") == (Decimal("49.60"), True)
-    assert sim.price("MUGG-1") == (Decimal("99.5"), True)
+    assert sim.price("TE-100") == (Decimal("45.00"), True)
+    assert sim.price("MUGG-VIT") == (Decimal("99.5"), True)
     answer = await api.post(
         f"{CONNECT}/Product/ImportSkuPriceLists",
         json=[{"PriceListCode": "SEK-BAS", "PriceSale": 5}],
@@ -180,7 +180,7 @@ async def test_price_import_ignores_zero_and_validates_rows(
 async def test_a_failed_job_says_so_in_its_log(sim: NorceSimulator, api: httpx.AsyncClient) -> None:
     sim.fail_next_job("Import file is broken")
     header = json.dumps({"AccountId": 1, "FullFile": False})
-    rows = [{"PartNo": "MUGG-1", "PriceListCode": "SEK-BAS", "PriceSale": 5}]
+    rows = [{"PartNo": "MUGG-VIT", "PriceListCode": "SEK-BAS", "PriceSale": 5}]
     done = await _run_job(api, "ImportSkuPriceLists", header, rows)
     assert done["StatusId"] == 3
     log = (await api.get(f"{CONNECT}/Job/GetLog", params={"id": done["JobId"]})).json()
@@ -200,7 +200,7 @@ async def test_push_is_retried_until_the_receiver_accepts(sim: NorceSimulator) -
         return httpx.Response(status, text="ok")
 
     sim.configure_receiver("https://brygga.example/webhooks/x/t", username="u", password="p")
-    ref = sim.place_order(lines=[("MUGG-1", 1)], email="b@example.se")
+    ref = sim.place_order(lines=[("MUGG-VIT", 1)], email="b@example.se")
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
         assert [a.status for a in await sim.push_pending(client)] == [500]
         assert sim.pending == [int(ref)]
@@ -210,7 +210,7 @@ async def test_push_is_retried_until_the_receiver_accepts(sim: NorceSimulator) -
         assert sim.pending == []
     body = json.loads(seen[0].content)
     assert body["Header"]["ClientOrderRef"] == int(ref)
-    assert body["Items"][0]["PartNo"] == "MUGG-1"
+    assert body["Items"][0]["PartNo"] == "MUGG-VIT"
     assert seen[0].headers["Authorization"].startswith("Basic ")
 
 
