@@ -44,10 +44,12 @@ from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
     Capabilities,
+    RemoteFinding,
+    RemoteNeeds,
     ShopAdapter,
     StatusSink,
 )
-from brygga.errors import PermanentError
+from brygga.errors import BryggaError, PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import DocumentRef, Order, OrderChange
@@ -177,6 +179,36 @@ class PrestashopAdapter(
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    # -- brygga check --remote --------------------------------------------------------------
+
+    async def verify_remote(self, needs: RemoteNeeds) -> list[RemoteFinding]:
+        """Reads only: the key (one order-list read, ids only) and the order states the
+        status rules name. ``needs.helper_articles`` is for ERPs."""
+        findings = []
+        try:
+            await self._list("orders", f"PrestaShop shop {self.shop}: order list", {"limit": "1"})
+        except BryggaError as exc:
+            return [RemoteFinding("webservice key", False, str(exc))]
+        findings.append(RemoteFinding("webservice key", True, "the key reads orders"))
+        if needs.shop_statuses:
+            try:
+                have = await self.order_statuses()
+            except BryggaError as exc:
+                findings.append(RemoteFinding("order states", False, str(exc)))
+                return findings
+            missing = [code for code in needs.shop_statuses if code not in have]
+            findings.append(
+                RemoteFinding(
+                    "order states",
+                    not missing,
+                    f"the shop has no order state {', '.join(map(repr, missing))} (it has: "
+                    f"{', '.join(have)}); name one of those as shop_status in [connection.status]"
+                    if missing
+                    else ", ".join(needs.shop_statuses),
+                )
+            )
+        return findings
 
     # -- OrderSource ----------------------------------------------------------------------
 

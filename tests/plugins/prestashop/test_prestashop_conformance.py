@@ -16,3 +16,24 @@ class TestPrestashopConformance(ShopAdapterConformance):
     adapter_overrides: ClassVar[dict[str, Any]] = {
         "rate_limit": {"requests": 10_000, "per_seconds": 1}
     }
+
+
+class TestPrestashop17Conformance(ShopAdapterConformance):
+    """The same battery on a 1.7 shop (no PATCH: writes read, then PUT the whole record)."""
+
+    kind = "prestashop"
+    simulator_options: ClassVar[dict[str, Any]] = {"version": "1.7"}
+    adapter_overrides: ClassVar[dict[str, Any]] = {
+        "rate_limit": {"requests": 10_000, "per_seconds": 1}
+    }
+
+
+class TestPrestashopTwoLanguagesConformance(ShopAdapterConformance):
+    """Two languages (language fields as lists, §3.5) and the fixed empty list (``{"x": []}``)."""
+
+    kind = "prestashop"
+    simulator_options: ClassVar[dict[str, Any]] = {"languages": 2, "empty_list_quirk": False}
+    adapter_overrides: ClassVar[dict[str, Any]] = {
+        "rate_limit": {"requests": 10_000, "per_seconds": 1},
+        "language": 2,
+    }

@@ -179,3 +179,18 @@ async def test_a_duplicate_reference_is_refused(sim: PrestashopSimulator) -> Non
     async with open_adapter(sim) as adapter:
         with pytest.raises(PermanentError, match="several products"):
             await adapter.put_stock("KAFFE-500", Decimal(3))
+
+
+async def test_verify_remote_checks_the_key_and_the_states(sim: PrestashopSimulator) -> None:
+    from brygga.adapters import RemoteNeeds
+
+    async with open_adapter(sim) as adapter:
+        good = await adapter.verify_remote(RemoteNeeds(shop_statuses=("shipped",)))
+        bad = await adapter.verify_remote(RemoteNeeds(shop_statuses=("skickad",)))
+    async with open_adapter(sim, key="X" * 32) as wrong:
+        refused = await wrong.verify_remote(RemoteNeeds())
+    assert [(f.check, f.ok) for f in good] == [("webservice key", True), ("order states", True)]
+    assert not bad[1].ok and "'skickad'" in bad[1].detail and "shipped" in bad[1].detail
+    assert [(f.check, f.ok) for f in refused] == [("webservice key", False)]
+    assert "401" in refused[0].detail and sim.key not in refused[0].detail
+    assert _writes(sim) == []
