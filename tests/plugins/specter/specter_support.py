@@ -35,10 +35,12 @@ def registered() -> bool:
 
 
 class HostWithPlugin(PluginHost):
-    """A PluginHost that also loads this plugin in-process."""
+    """A PluginHost that also loads this plugin in-process (unless its entry point does)."""
 
     def __init__(self, **options: Any) -> None:
-        extra = [*options.pop("extra", ()), (KIND, plugin)]
+        extra = [*options.pop("extra", ())]
+        if not registered() or not options.get("entry_points", True):
+            extra.append((KIND, plugin))
         super().__init__(extra=extra, **options)
 
 
