@@ -22,7 +22,7 @@ from brygga_prestashop.simulator.query import WsError, parse_list_query
 from brygga_prestashop.simulator.render import error_body, render_detail, render_list
 from brygga_prestashop.simulator.schema import RESOURCES, Resource
 from brygga_prestashop.simulator.state import Knobs, Row, ShopState
-from brygga_prestashop.simulator.xmlbody import Node, UnsafeXml, parse
+from brygga_prestashop.simulator.xmlbody import Node, UnsafeXml, parse, to_xml
 
 __all__ = ["Webservice"]
 
@@ -120,6 +120,10 @@ class Webservice:
                 return self._list(request, resource, shop, as_json)
             return self._detail(request, resource, row_id, as_json)
         payload = await request.body()
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            from urllib.parse import parse_qs
+
+            payload = parse_qs(payload.decode("utf-8", "replace")).get("xml", [""])[0].encode()
         if method == "POST":
             if row_id is not None:
                 raise WsError(405, 101, "POST goes to the resource, not to an id")
@@ -194,6 +198,9 @@ class Webservice:
     def _list(
         self, request: Request, resource: Resource, shop: int | None, as_json: bool
     ) -> Response:
+        schema = request.query_params.get("schema")
+        if schema in ("blank", "synopsis"):
+            return self._schema(resource, schema == "synopsis")
         query = parse_list_query(request.query_params, resource)
         rows = self._rows(resource)
         if shop is not None and "id_shop" in resource.fields:
@@ -211,6 +218,26 @@ class Webservice:
             self._mangler(resource),
         )
         return _raw(body, as_json)
+
+    def _schema(self, resource: Resource, synopsis: bool) -> Response:
+        """``?schema=blank`` (an empty XML tree) or ``synopsis`` (with ``required`` and
+        ``read_only`` flags), XML whatever the output format (§3.2 [PS1][PS13])."""
+        parts = []
+        for name in resource.fields:
+            attrs = ""
+            if synopsis and name in resource.required:
+                attrs += ' required="true"'
+            if synopsis and name in resource.read_only:
+                attrs += ' read_only="true"'
+            if name in resource.languages:
+                inner = "".join(
+                    f'<language id="{lang}"></language>' for lang in self.state.languages
+                )
+                parts.append(f"<{name}{attrs}>{inner}</{name}>")
+            else:
+                parts.append(f"<{name}{attrs}></{name}>")
+        inner = f"<{resource.singular}>{''.join(parts)}</{resource.singular}>"
+        return _raw(to_xml(resource.singular, inner), False)
 
     def _detail(self, request: Request, resource: Resource, row_id: int, as_json: bool) -> Response:
         row = self.state.get(resource.name, row_id)
@@ -328,6 +355,14 @@ class Webservice:
                 int(str(fields["quantity"]))
             except ValueError:
                 raise WsError(400, 85, 'Validation error: "quantity" is not an integer') from None
+        if resource.name == "orders" and str(fields.get("current_state", "")) not in (
+            "",
+            row["current_state"],
+        ):
+            # the setter calls setCurrentState: a history row, mailed as the state says
+            # (§3.7 [PS4]); no sendemail switch here
+            self.state.change_state(row_id, _id(str(fields["current_state"])), sendemail=True)
+            fields.pop("current_state")
         if resource.name == "order_carriers" and "tracking_number" in fields:
             self.state.touch("orders", _id(str(row["id_order"])))
         row.update({k: v for k, v in fields.items() if k != "id"})
@@ -372,8 +407,6 @@ def _raw(body: bytes, as_json: bool, status: int = 200) -> Response:
 
 def _ok(body: Any, as_json: bool, xml_inner: str) -> Response:
     import json
-
-    from brygga_prestashop.simulator.xmlbody import to_xml
 
     if as_json:
         return _raw(json.dumps(body).encode(), True)

@@ -343,3 +343,37 @@ async def test_totals_are_rounded_per_line(sim: PrestashopSimulator) -> None:
     )
     # 267.00 + 66.75 VAT; 45.00 + 5.40; freight 49 + 12.25
     assert sim.order_total(order_id) == (Decimal("445.40"), Decimal("84.40"))
+
+
+async def test_schema_blank_and_synopsis(sim: PrestashopSimulator) -> None:
+    """§3.2 [PS1][PS13]: ``?schema=blank`` an empty tree, ``synopsis`` with flags."""
+    async with raw_client(sim, json=False) as client:
+        blank = (await client.get("stock_availables", params={"schema": "blank"})).text
+        synopsis = (await client.get("products", params={"schema": "synopsis"})).text
+    assert "<stock_available><id></id><id_product></id_product>" in blank
+    assert '<price required="true"></price>' in synopsis
+    assert '<quantity read_only="true"></quantity>' in synopsis
+    assert '<name required="true"><language id="1"></language></name>' in synopsis
+
+
+async def test_a_form_encoded_xml_field_is_accepted(sim: PrestashopSimulator) -> None:
+    """PrestaShop's dispatcher reads the ``xml`` request field as well as a raw body."""
+    (order_id,) = _place(sim)
+    body = xml("message", id_order=order_id, message="hej", private="1").decode()
+    async with raw_client(sim) as client:
+        response = await client.post("messages", data={"xml": body})
+    assert response.status_code == 201
+    assert sim.messages(order_id) == ["hej"]
+
+
+async def test_patching_current_state_records_a_mailed_history(sim: PrestashopSimulator) -> None:
+    """§3.7 [PS4]: the ``current_state`` setter calls ``setCurrentState`` (a history row, the
+    customer mailed as the state says): why the adapter posts order_histories instead."""
+    (order_id,) = _place(sim)
+    async with raw_client(sim) as client:
+        response = await client.patch(
+            f"orders/{order_id}", content=xml("order", id=order_id, current_state="4")
+        )
+    assert response.status_code == 200
+    assert [(h.state_id, h.email_sent) for h in sim.histories(order_id)] == [(4, True)]
+    assert sim.order_status(order_id) == "shipped"
