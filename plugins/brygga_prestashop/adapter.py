@@ -26,6 +26,9 @@ Chosen where the reference says [inferred] or [unknown] (modelled, not documente
 - **Tracking numbers** go to the order's ``order_carriers`` row (read, then PUT whole), which
   is what the order's ``shipping_number`` shows (§3.7).
 - **Rate limit**: none in core (§3.5); brygga keeps to 10 requests/s unless ``rate_limit``.
+- **Unreadable order-list rows**: a row without a readable id is logged and skipped; one
+  whose ``date_upd`` cannot be read is still reported (at the window's start), so the order's
+  transfer fails with the reason as an error record.
 """
 
 from __future__ import annotations
@@ -230,12 +233,16 @@ class PrestashopAdapter(
         for row in rows:
             try:
                 order_id = get_id(row, "id", what)
+            except PermanentError as exc:
+                log.warning("prestashop shop %s: skipped an order-list row: %s", self.shop, exc)
+                continue
+            try:
                 modified = get_date(row, "date_upd", f"PrestaShop order {order_id}", self._zone)
             except PermanentError as exc:
-                log.warning(
-                    "prestashop shop %s: unreadable order-list row skipped: %s", self.shop, exc
-                )
-                continue
+                # the shop listed it in the window: report it, so that its transfer fails
+                # with the reason as an error record instead of vanishing
+                log.warning("prestashop shop %s: order-list row read in part: %s", self.shop, exc)
+                modified = since
             if not since <= modified < until:
                 continue
             status = await self.states.code_of(row.get("current_state"))

@@ -433,16 +433,34 @@ async def test_hostile_order_fails_alone(ps_env: FlowEnv, case: Case) -> None:
 async def test_a_garbage_row_in_the_order_list_does_not_stop_the_others(
     ps_env: FlowEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A list row without a readable id or date is logged and skipped; the rest transfer."""
+    """A list row whose date cannot be read is still reported: its transfer fails with the
+    reason (an error record naming the order), and the rest transfer."""
     env = ps_env
     first, victim, last = _place(env)
     env.shop.mangle("orders", victim, lambda row: row.update(date_upd="soon"))
+    flow = env.flow()
+    assert await flow.poll_once("se") == 3
+    await env.drain(flow)
+    for ok in (first, last):
+        assert (await env.item(ok)).state is ItemState.DONE
+    item = await env.item(victim)
+    assert item.state is ItemState.FAILED
+    assert f"PrestaShop order {victim}: date_upd is soon" in item.last_error
+    assert any(f"PrestaShop order {victim}" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_list_row_without_an_id_is_skipped(
+    ps_env: FlowEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = ps_env
+    first, victim, last = _place(env)
+    env.shop.mangle("orders", victim, lambda row: row.update(id="x"))
     flow = env.flow()
     assert await flow.poll_once("se") == 2
     await env.drain(flow)
     for ok in (first, last):
         assert (await env.item(ok)).state is ItemState.DONE
-    assert any(f"PrestaShop order {victim}" in r.getMessage() for r in caplog.records)
+    assert any("skipped an order-list row" in r.getMessage() for r in caplog.records)
 
 
 async def test_the_empty_list_quirk_on_the_order_list_is_no_orders(ps_env: FlowEnv) -> None:
