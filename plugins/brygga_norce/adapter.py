@@ -562,7 +562,7 @@ def _status_name(status_id: int | None) -> str:
 
 
 def _ref(shop_order_id: str) -> str:
-    if not shop_order_id.isdigit() or len(shop_order_id) > 10:
+    if not shop_order_id.isdigit() or not 0 < int(shop_order_id) < 2**31:
         raise PermanentError(
             f"Norce order id {shop_order_id[:40]!r} is not a basket id (ClientOrderRef is an int32)"
         )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from norce_support import START, host_with_norce, norce_config, open_adapter
 
-from brygga.adapters import PushReceiver, Role
+import brygga_norce
+from brygga.adapters import PushReceiver, RemoteNeeds, Role
 from brygga.clock import FakeClock
 from brygga.errors import PermanentError
 from brygga.models import Register
@@ -62,3 +68,45 @@ async def test_no_secret_in_repr_or_errors() -> None:
         with pytest.raises(PermanentError) as info:
             await adapter.fetch_order("1")
         assert "invalid_client" in str(info.value) and "kit-wrong" not in str(info.value)
+
+
+def test_loading_the_plugin_imports_no_simulator_and_no_test_kit() -> None:
+    """The daemon never builds a simulator: loading the plugin must not import one."""
+    code = (
+        "import json, sys\n"
+        "import brygga_norce.plugin\n"
+        "print(json.dumps([m for m in sys.modules if m.startswith(("
+        "'brygga_norce.simulator', 'brygga.testing', 'pytest'))]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(norce_plugin_dir()))}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    )
+    assert json.loads(result.stdout) == []
+
+
+@pytest.mark.anyio
+async def test_check_remote_reads_only_and_names_statuses_norce_cannot_set() -> None:
+    clock = FakeClock(START)
+    sim = NorceSimulator(clock=clock)
+    async with open_adapter(sim, clock) as adapter:
+        findings = await adapter.verify_remote(RemoteNeeds(shop_statuses=("Delivered", "Shipped")))
+    assert [(f.check, f.ok) for f in findings] == [
+        ("credentials", True),
+        ("Query API", True),
+        ("order statuses", False),
+    ]
+    assert "'Shipped'" in findings[2].detail and "Delivered" in findings[2].detail
+    assert all(method == "GET" or "token" in path for method, path in sim.requests)
+    async with open_adapter(sim, clock, client_secret="wrong-secret-123") as adapter:
+        (bad,) = await adapter.verify_remote(RemoteNeeds())
+    assert not bad.ok and "invalid_client" in bad.detail and "wrong-secret" not in bad.detail
+
+
+def norce_plugin_dir() -> str:
+    return str(Path(brygga_norce.__file__).resolve().parents[1])
