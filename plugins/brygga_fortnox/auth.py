@@ -37,7 +37,7 @@ import msgspec
 
 from brygga.accountstate import AdapterStateStore
 from brygga.clock import Clock
-from brygga.errors import PermanentError
+from brygga.errors import PermanentError, TransientError
 from brygga.http.client import RemoteClient
 from brygga.http.tokens import BearerAuth, Token, TokenCache
 from brygga.secrets import scrub
@@ -162,12 +162,19 @@ class RotatingTokens:
         """A new grant, or None when Fortnox refused the refresh token (``invalid_grant``)."""
         basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
         self.refreshes += 1
-        response = await self._client.request(
-            "POST",
-            self._token_url,
-            data={"grant_type": "refresh_token", "refresh_token": refresh},
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-        )
+        try:
+            response = await self._client.request(
+                "POST",
+                self._token_url,
+                data={"grant_type": "refresh_token", "refresh_token": refresh},
+                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+            )
+        except TransientError as exc:
+            # never "in doubt" for the caller: a token request is no write of the caller's
+            # (whether it spent the refresh token shows on the next attempt)
+            raise TransientError(
+                f"{exc} (refreshing the Fortnox access token)", retry_after=exc.retry_after
+            ) from None
         try:
             body = msgspec.json.decode(response.content)
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):

@@ -4,7 +4,7 @@ What it speaks (reference/erp-apis.md §2, §8 "Fortnox fake"): the OAuth2 token
 1 h access tokens and single-use rotating refresh tokens (:mod:`.oauth`); bearer tokens and
 the 25-per-5-seconds sliding window with 429 (:mod:`.gate`); wrapped JSON, ``page``/``limit``
 paging with ``MetaInformation``, substring search, one ``filter``, ``lastmodified``
-(:mod:`.listing`); customers, articles (list items with string-typed prices, as the spec
+(:mod:`.http`); customers, articles (list items with string-typed prices, as the spec
 says), invoices and orders with their actions (:mod:`.documents`), price lists and prices,
 invoice payments, the warehouse stock balance; ``ErrorInformation`` errors (:mod:`.errors`);
 the request log and fault injection of every brygga simulator. WebSocket topics are not

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from brygga_fortnox.simulator import documents, records
 from brygga_fortnox.simulator.errors import ApiError
-from brygga_fortnox.simulator.listing import list_answer
+from brygga_fortnox.simulator.http import list_answer
 from brygga_fortnox.simulator.state import SimState
 from brygga_fortnox.simulator.wire import error_body, to_json
 

@@ -190,3 +190,17 @@ async def test_a_garbled_token_answer_is_a_permanent_error(
     async with open_adapter(http=_http(sim, clock, garble)) as adapter:
         with pytest.raises(PermanentError, match="without an access and a refresh token"):
             await _lookup(adapter)
+
+
+async def test_a_token_request_without_an_answer_is_transient_and_never_in_doubt(
+    sim: FortnoxSimulator, clock: FakeClock, open_adapter: Any
+) -> None:
+    from brygga.errors import TransientError
+    from brygga.testing.simulators import Fault
+
+    sim.faults.add(Fault("drop", methods=frozenset({"POST"}), path="^/oauth-v1/token$", times=1))
+    async with open_adapter() as adapter:
+        with pytest.raises(TransientError) as info:
+            await _lookup(adapter)
+    assert not info.value.in_doubt
+    assert "refreshing the Fortnox access token" in str(info.value)

@@ -186,3 +186,29 @@ def test_the_simulator_never_imports_the_adapter() -> None:
                 assert not name.startswith("brygga_fortnox.") or name.startswith(
                     "brygga_fortnox.simulator"
                 ), f"{path.name} imports {name}"
+
+
+async def test_price_lists_prices_and_the_warehouse_stock_balance(
+    raw: httpx.AsyncClient, sim: FortnoxSimulator
+) -> None:
+    """§2.6: ``/3/pricelists``, ``POST /3/prices``, ``/3/prices/{list}/{article}[/{from}]``,
+    ``/3/prices/sublist/{list}/{article}``; the warehouse module's
+    ``/api/warehouse/status-v1/stockbalance`` answers ``[{itemId, stockPointCode, inStock,
+    availableStock}]`` ([spec F1])."""
+    lists = (await raw.get("/3/pricelists")).json()["PriceLists"]
+    assert [p["Code"] for p in lists] == ["A", "B"]
+    body = {
+        "Price": {"ArticleNumber": "KAFFE-500", "PriceList": "B", "FromQuantity": 10, "Price": 79}
+    }
+    assert (await raw.post("/3/prices", json=body)).status_code == 201
+    first = (await raw.get("/3/prices/B/KAFFE-500/10")).json()["Price"]
+    assert first["Price"] == 79 and first["PriceList"] == "B"
+    sub = (await raw.get("/3/prices/sublist/B/KAFFE-500")).json()["Prices"]
+    assert [(p["FromQuantity"], p["Price"]) for p in sub] == [(10, 79)]
+    sim.set_stock("KAFFE-500", 7, point="LAGER1")
+    balance = await raw.get(
+        "/api/warehouse/status-v1/stockbalance", params={"itemIds": "KAFFE-500"}
+    )
+    assert balance.json() == [
+        {"itemId": "KAFFE-500", "stockPointCode": "LAGER1", "inStock": 7, "availableStock": 7}
+    ]

@@ -1,4 +1,4 @@
-"""List answers of the simulator: search parameters, ``filter``, ``lastmodified`` and paging.
+"""The simulator's list answers: search parameters, ``filter``, ``lastmodified``, paging.
 
 Documented (reference §2.3 [doc F4][spec F1]): ``page`` and ``limit`` (and ``offset``) page a
 list, ``MetaInformation`` says ``@TotalResources``, ``@TotalPages`` and ``@CurrentPage``;
