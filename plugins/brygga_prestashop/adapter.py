@@ -36,7 +36,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -55,7 +54,7 @@ from brygga.adapters import (
 from brygga.errors import BryggaError, PermanentError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
-from brygga.models import DocumentRef, Order, OrderChange
+from brygga.models import Order, OrderChange
 from brygga.registers import (
     PriceListSink,
     PriceSink,
@@ -66,16 +65,16 @@ from brygga.registers import (
 from brygga.secrets import Secret
 from brygga_prestashop.catalog import CATALOG_NOTES, PrestashopCatalog
 from brygga_prestashop.feed import walk_window
+from brygga_prestashop.lookups import PrestashopLookups
 from brygga_prestashop.mapping import OrderParts, map_order
 from brygga_prestashop.states import StateTable
+from brygga_prestashop.status import PrestashopStatus, order_id_of
 from brygga_prestashop.wire import (
     Record,
     decode_detail,
     get_date,
-    get_decimal,
     get_id,
     get_text,
-    xml_body,
 )
 
 __all__ = ["CAPABILITIES", "PrestashopAdapter", "PrestashopConfig"]
@@ -141,6 +140,8 @@ def _local(when: datetime, zone: ZoneInfo) -> str:
 
 class PrestashopAdapter(
     PrestashopCatalog,
+    PrestashopLookups,
+    PrestashopStatus,
     ShopAdapter,
     StatusSink,
     StockSink,
@@ -170,6 +171,8 @@ class PrestashopAdapter(
             headers={"Accept": "application/json"},
         )
         self.states = StateTable(self, config.language)
+        self.export_mark = config.export_mark
+        self.mark_prefix = config.mark_prefix
         self.catalog_currency = config.currency
         self.catalog_country = config.country
         self.language = config.language
@@ -254,7 +257,7 @@ class PrestashopAdapter(
             yield change
 
     async def fetch_order(self, shop_order_id: str) -> Order:
-        order_id = _order_id(shop_order_id)
+        order_id = order_id_of(shop_order_id)
         what = f"PrestaShop order {order_id}"
         response = await self._call("GET", f"orders/{order_id}", what, ok=(200, 404))
         if response.status_code == 404:
@@ -303,181 +306,3 @@ class PrestashopAdapter(
                 country_id = get_id(address, "id_country", f"{what}, address")
                 parts.countries[country_id] = await self._country(country_id, what)
         return map_order(order_id, parts)
-
-    async def _cached(self, resource: str, singular: str, row_id: int, what: str) -> Record:
-        key = (resource, row_id)
-        if key not in self._lookups:
-            response = await self._call("GET", f"{resource}/{row_id}", what, ok=(200, 404))
-            if response.status_code == 404:
-                raise PermanentError(
-                    f"{what}: its {singular} {row_id} does not exist in shop {self.shop} "
-                    "(404); fix the order's link in PrestaShop, then retry"
-                )
-            self._lookups[key] = decode_detail(response.content, singular, f"{what}, {singular}")
-        return self._lookups[key]
-
-    async def _linked(
-        self, order: Record, field: str, resource: str, singular: str, what: str
-    ) -> Record:
-        """The record an order links to, read now (addresses are snapshotted at import)."""
-        row_id = get_id(order, field, what)
-        if row_id == 0:
-            return {}
-        response = await self._call("GET", f"{resource}/{row_id}", what, ok=(200, 404))
-        if response.status_code == 404:
-            raise PermanentError(
-                f"{what}: its {singular} {row_id} ({field}) does not exist in shop {self.shop} "
-                "(404); fix the order in PrestaShop, then retry"
-            )
-        return decode_detail(response.content, singular, f"{what}, {singular} {row_id}")
-
-    async def _tax_rates(self, details: list[Record], what: str) -> dict[int, Decimal]:
-        rates: dict[int, Decimal] = {}
-        for detail in details:
-            assoc = detail.get("associations")
-            taxes = assoc.get("taxes") if isinstance(assoc, dict) else None
-            for tax in taxes if isinstance(taxes, list) else []:
-                if not isinstance(tax, dict):
-                    continue
-                try:
-                    tax_id = get_id(tax, "id", what)
-                except PermanentError:
-                    continue  # the mapping names the row
-                if tax_id in rates:
-                    continue
-                response = await self._call("GET", f"taxes/{tax_id}", what, ok=(200, 404))
-                if response.status_code == 404:
-                    continue  # the mapping says the tax does not exist
-                tax_row = decode_detail(response.content, "tax", f"{what}, tax {tax_id}")
-                rates[tax_id] = get_decimal(tax_row, "rate", f"{what}, tax {tax_id}")
-        return rates
-
-    async def _currency(self, order: Record, what: str) -> str:
-        row = await self._cached("currencies", "currency", get_id(order, "id_currency", what), what)
-        code = get_text(row, "iso_code", f"{what}, currency").upper()
-        if len(code) != 3 or not code.isalpha():
-            raise PermanentError(
-                f"{what}: its currency has ISO code {code[:10]!r}, not a 3-letter code; fix "
-                "the currency in PrestaShop, then retry"
-            )
-        return code
-
-    async def _carrier(self, order: Record, what: str) -> str:
-        carrier_id = get_id(order, "id_carrier", what)
-        if carrier_id == 0:
-            return ""
-        row = await self._cached("carriers", "carrier", carrier_id, what)
-        return get_text(row, "name", f"{what}, carrier")
-
-    async def _country(self, country_id: int, what: str) -> str:
-        row = await self._cached("countries", "country", country_id, what)
-        code = get_text(row, "iso_code", f"{what}, country {country_id}").upper()
-        return code if len(code) == 2 and code.isalpha() else ""
-
-    # -- ExportMark -----------------------------------------------------------------------
-
-    async def _marks(self, order_id: int) -> list[str]:
-        rows = await self._list(
-            "messages",
-            f"PrestaShop order {order_id}: messages",
-            {"display": "full", "filter[id_order]": f"[{order_id}]"},
-        )
-        prefix = self.config.mark_prefix
-        texts = [get_text(r, "message", f"PrestaShop order {order_id}: message") for r in rows]
-        return [t[len(prefix) :] for t in texts if t.startswith(prefix.strip())]
-
-    async def _mark_of(self, order_id: int) -> str:
-        if self.config.export_mark == "none":
-            return ""
-        marks = await self._marks(order_id)
-        return marks[-1].strip() if marks else ""
-
-    async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
-        """A private order message ``<mark_prefix><number>``, once (read first)."""
-        if self.config.export_mark == "none":
-            return
-        order_id = _order_id(shop_order_id)
-        what = f"PrestaShop order {order_id}: export mark"
-        if not 0 < len(document.number) <= 100:
-            raise PermanentError(
-                f"{what}: document number {document.number!r} is not 1-100 characters"
-            )
-        if document.number in [m.strip() for m in await self._marks(order_id)]:
-            return
-        body = xml_body(
-            "message",
-            {
-                "id_order": str(order_id),
-                "message": f"{self.config.mark_prefix}{document.number}",
-                "private": "1",
-            },
-        )
-        await self._call("POST", "messages", what, body=body, ok=(200, 201))
-
-    # -- StatusSink -----------------------------------------------------------------------
-
-    async def order_statuses(self) -> list[str]:
-        """The shop's order states (``GET /order_states``), as brygga's codes."""
-        return list((await self.states.load()).values())
-
-    async def set_status(
-        self,
-        shop_order_id: str,
-        status_id_code: str,
-        *,
-        email: bool,
-        capture: bool,
-        tracking_number: str = "",
-        carrier: str = "",
-    ) -> bool:
-        """The order gets the state by ``POST /order_histories`` (``sendemail=1`` only with
-        ``email``) and the tracking number on its ``order_carriers`` row; read first, nothing
-        written when it has both. ``capture``: not possible through the Webservice."""
-        order_id = _order_id(shop_order_id)
-        what = f"PrestaShop order {order_id}: status {status_id_code!r}"
-        if len(tracking_number) > 64:
-            raise PermanentError(f"{what}: tracking number longer than PrestaShop's 64 characters")
-        target = await self.states.id_of(status_id_code, what)
-        response = await self._call("GET", f"orders/{order_id}", what)
-        order = decode_detail(response.content, "order", what)
-        wrote = False
-        if tracking_number and get_text(order, "shipping_number", what) != tracking_number:
-            await self._set_tracking(order_id, tracking_number, what)
-            wrote = True
-        if str(order.get("current_state")) != str(target):
-            body = xml_body(
-                "order_history", {"id_order": str(order_id), "id_order_state": str(target)}
-            )
-            params = {"sendemail": "1"} if email else None
-            await self._call(
-                "POST", "order_histories", what, params=params, body=body, ok=(200, 201)
-            )
-            wrote = True
-        if not wrote:
-            log.debug("prestashop order %s already has state %s", order_id, status_id_code)
-        return wrote
-
-    async def _set_tracking(self, order_id: int, tracking: str, what: str) -> None:
-        rows = await self._list(
-            "order_carriers", what, {"display": "full", "filter[id_order]": f"[{order_id}]"}
-        )
-        if not rows:
-            raise PermanentError(
-                f"{what}: the order has no carrier row (order_carriers) to hold the tracking "
-                "number; choose a carrier on the order in PrestaShop, then retry"
-            )
-        row = rows[0]
-        fields = {k: "" if v is None else str(v) for k, v in row.items() if k != "associations"}
-        fields["tracking_number"] = tracking
-        await self._call(
-            "PUT", f"order_carriers/{fields['id']}", what, body=xml_body("order_carrier", fields)
-        )
-
-
-def _order_id(shop_order_id: str) -> int:
-    if not shop_order_id.isdigit():
-        raise PermanentError(
-            f"PrestaShop order id {shop_order_id!r} is not a number; PrestaShop order ids are "
-            "integers"
-        )
-    return int(shop_order_id)
