@@ -489,7 +489,8 @@ class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink,
             }
         ]
         header = self.jobs.header(SkuOnhandFieldsThatAreSet=[3])
-        outcome = await self.jobs.run("stock", sku, "Product/ImportOnhands", header, rows, what)
+        key = f"{self.config.warehouse}/{self.config.location}/{sku}"
+        outcome = await self.jobs.run("stock", key, "Product/ImportOnhands", header, rows, what)
         if outcome.warnings:
             raise PermanentError(f"{what}: Norce ignored it ({'; '.join(outcome.warnings)[:300]})")
         return "updated"
@@ -540,9 +541,8 @@ class NorceAdapter(NorceCalls, ShopAdapter, StatusSink, PushReceiver, StockSink,
                 }
             )
         header = self.jobs.header()
-        await self.jobs.run(
-            "price", f"{sku}/{currency}", "Product/ImportSkuPriceLists", header, rows, what
-        )
+        key = f"{self.config.price_list}/{currency}/{sku}"
+        await self.jobs.run("price", key, "Product/ImportSkuPriceLists", header, rows, what)
         return "updated" if existing else "created"
 
 

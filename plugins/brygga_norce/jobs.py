@@ -98,9 +98,12 @@ class ImportJobs:
         if raw is not None:
             pending = msgspec.json.decode(raw, type=_Pending)
             log.info("norce: %s: resuming job %s", what, pending.job_id)
-            outcome = await self._finish(pending.job_id, slot, what)
             if pending.fingerprint == fingerprint:
-                return outcome
+                return await self._finish(pending.job_id, slot, what)
+            try:  # an earlier value's job: see it end, then send this one
+                await self._finish(pending.job_id, slot, what)
+            except PermanentError as exc:
+                log.warning("norce: %s: an earlier import failed: %s", what, exc)
         job_id = await self._submit(path, header, rows, what)
         now = self._clock.now()
         await self._state.put(

@@ -53,7 +53,7 @@ async def test_a_restart_resumes_polling_instead_of_resubmitting(
     async with open_adapter(sim, clock, state) as adapter:
         with pytest.raises(TransientError):
             await adapter.put_stock("TE-100", Decimal(7))
-        assert await adapter.state_keys() == ["job/stock/TE-100"]
+        assert await adapter.state_keys() == ["job/stock/MAIN/A1/TE-100"]
     async with open_adapter(sim, clock, state) as again:  # a new process, same state file
         assert await again.put_stock("TE-100", Decimal(7)) == "updated"
         assert await again.state_keys() == []
@@ -113,3 +113,19 @@ async def test_a_price_list_must_be_configured(sim: NorceSimulator, clock: FakeC
             await adapter.put_price("TE-100", "SEK", Decimal(5), None)
         with pytest.raises(PermanentError, match="set warehouse"):
             await adapter.put_stock("TE-100", Decimal(5))
+
+
+async def test_a_new_value_waits_for_the_earlier_job_then_is_sent(
+    sim: NorceSimulator, clock: FakeClock
+) -> None:
+    """A pending job of an earlier value is followed to its end (even a failed one), then the
+    new value is imported: the latest value wins, and no job is left behind."""
+    state = MemoryAdapterState()
+    sim.faults.add(Fault("status", methods=frozenset({"GET"}), path="Job/Get", times=1))
+    sim.fail_next_job("Warehouse MAIN is locked")
+    async with open_adapter(sim, clock, state) as adapter:
+        with pytest.raises(TransientError):
+            await adapter.put_stock("TE-100", Decimal(7))
+        assert await adapter.put_stock("TE-100", Decimal(8)) == "updated"
+        assert await adapter.state_keys() == []
+    assert sim.requests.count(ONHANDS) == 2 and sim.stock("TE-100") == 8
