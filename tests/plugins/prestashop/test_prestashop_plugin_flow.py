@@ -282,3 +282,63 @@ async def test_erp_mode_catalog_reaches_the_shop_and_orders_come_back(tmp_path: 
         assert env.copies(order_id) == 1
         (doc,) = env.erp.documents_with_reference(env.reference(order_id))
         assert (doc.gross, doc.vat) == shop.order_total(order_id)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_starweb_and_a_prestashop_shop_on_one_erp(tmp_path: Path) -> None:
+    """Multishop mixing kinds: each shop's orders reach e-conomic once, under their own
+    references, and each gets its own document number back."""
+    from brygga.http.client import HttpContext
+    from brygga.sync.references import document_reference
+    from brygga.sync.wiring import load_checked
+    from brygga.testing.process import write_config
+    from brygga.testing.routing import RoutingTransport
+    from brygga_starweb.simulator import StarwebSimulator
+
+    fast = {"rate_limit": {"requests": 10_000, "per_seconds": 1}}
+    starweb, presta, erp = (
+        StarwebSimulator(seed=3),
+        PrestashopSimulator(seed=3),
+        EconomicSimulator(),
+    )
+    path = write_config(
+        tmp_path / "brygga.toml",
+        state=str(tmp_path / "state.db"),
+        name="demo",
+        erp=erp.adapter_config("http://erp.test") | fast,
+        shops=[
+            starweb.adapter_config("http://sw.shop.test/api/v2", name="sw") | fast,
+            presta.adapter_config("http://ps.shop.test", name="ps") | fast,
+        ],
+        connection={
+            "mode": "erp",
+            "registers": {"products": "off", "prices": "off", "stock": "off", "price_lists": "off"},
+        },
+        sections={"orders": {"overlap": "5m", "lookback": "1h"}},
+    )
+    loaded = load_checked(path, host())
+    apps = {"sw.shop.test": starweb.app, "ps.shop.test": presta.app, "erp.test": erp.app}
+    env = await SimulatedConnection.attach(
+        shop=presta, erp=erp, loaded=loaded, http=HttpContext(transport=RoutingTransport(apps))
+    )
+    try:
+        placed = {
+            "sw": starweb.place_order(lines=[("KAFFE-500", 1)], email="a@example.se"),
+            "ps": presta.place_order(lines=[("KAFFE-500", 1)], email="a@example.se"),
+        }
+        flow = env.flow()
+        for name in ("sw", "ps"):
+            assert await flow.poll_once(name) == 1
+        await env.drain(flow)
+        await env.drain(flow, "orders.writeback")
+        numbers = {}
+        for name, order_id in placed.items():
+            (doc,) = erp.documents_with_reference(document_reference("demo", name, order_id))
+            numbers[name] = doc.number
+        assert starweb.exported_document(placed["sw"]) == numbers["sw"]
+        assert presta.exported_document(placed["ps"]) == numbers["ps"]
+        assert numbers["sw"] != numbers["ps"]
+        assert len(erp.documents()) == 2
+    finally:
+        await env.close()
