@@ -342,3 +342,24 @@ async def test_a_starweb_and_a_prestashop_shop_on_one_erp(tmp_path: Path) -> Non
         assert len(erp.documents()) == 2
     finally:
         await env.close()
+
+
+def test_loading_the_plugin_does_not_import_its_simulator() -> None:
+    """The daemon never builds a simulator: the spec names it lazily (LazySimulator)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import brygga_prestashop.plugin\n"
+        "print('brygga_prestashop.simulator' in sys.modules)\n"
+    )
+    plugins = str(Path(brygga_prestashop.__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": plugins},
+        timeout=60,
+    )
+    assert done.stdout.strip() == "False", done.stderr
