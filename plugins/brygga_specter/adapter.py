@@ -79,7 +79,8 @@ CAPABILITIES = Capabilities(
         "ignore_control_email / ignore_control_org_no switch a key off, both on always "
         "create a new customer; force_customer_update lets Specter update a matched one.",
         "Variant structure supported (ParentItemCode); price lists and campaign prices read.",
-        "Multishop: documents carry webshop_id when one is set.",
+        "Multishop: each shop's documents carry its Specter webshop id (webshop_ids, by shop "
+        "name; webshop_id for the rest).",
         "Stock changes: Specter's stock-change callbacks are read as a change log that brygga "
         "polls (brygga receives webhooks from shops only), then each item's balance.",
         "Order status: partially delivered, delivered (with tracking number and delivery "
@@ -101,7 +102,9 @@ class SpecterConfig(AdapterConfig, kw_only=True):
     ignore_control_email: bool = False
     ignore_control_org_no: bool = False
     force_customer_update: bool = False
-    #: multishop: the shop id documents carry ("" for none)
+    #: multishop: the Specter webshop id a shop's documents carry, by brygga shop name
+    #: (``{ se = "1", no = "2" }``); a shop not listed takes ``webshop_id`` ("" for none)
+    webshop_ids: dict[str, str] = msgspec.field(default_factory=dict)
     webshop_id: str = ""
     #: the stock site read as the shop's stock and put on documents ("": the default site)
     stock_site_id: str = ""
@@ -319,7 +322,7 @@ class SpecterAdapter(
                 document.shop_order_number or document.shop_order_id, 50
             ),
             published_comment=_clip(document.note, 1000),
-            webshop_id=self.config.webshop_id,
+            webshop_id=self._webshop(document.reference),
             stock_site_id=self.config.stock_site_id,
             book=document.book and kind == DocumentType.INVOICE,
         )
@@ -335,6 +338,13 @@ class SpecterAdapter(
         return DocumentRef(
             document_type=kind, number=number, reference=document.reference, booked=booked
         )
+
+    def _webshop(self, reference: str) -> str:
+        """The webshop id of the shop a reference names (the core's format is
+        ``brygga:<connection>:<shop>:<order>``, ``brygga.sync.references.document_reference``)."""
+        parts = reference.split(":")
+        shop = parts[2] if len(parts) >= 4 and parts[0] == "brygga" else ""
+        return self.config.webshop_ids.get(shop, self.config.webshop_id)
 
     async def document_states(self, documents: Sequence[DocumentRef]) -> list[DocumentState]:
         """What became of the documents (``brygga.registers.StatusSource``)."""

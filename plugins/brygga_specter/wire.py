@@ -44,7 +44,9 @@ Assumptions made here (each one a guess to correct):
     instructions say [S2].
 12. Price lists: ``PriceLists[]`` on an item (``PriceListId``, ``Currency``, ``Price``,
     ``FromQuantity``); a price-list change moves the item's ``Modified``.
-13. Multishop: a document carries ``WebshopId`` (the configured shop id) when one is set.
+13. Multishop (v2 is required for it [S4]): a document carries ``WebshopId``, the Specter
+    id of the web shop it came from; customers are shared by the shops.
+14. Orders are not booked or delivered by brygga: ``Book`` applies to invoices only.
 """
 
 from __future__ import annotations

@@ -84,3 +84,26 @@ async def test_a_crash_right_after_the_create_makes_one_document(
     assert env.copies(oid) == 1
     events = await env.store.events.for_record("demo", "orders", "se", oid)
     assert "reconciled" in [e.kind for e in events]
+
+
+async def test_each_shops_documents_carry_its_webshop_id(tmp_path: Path) -> None:
+    """Multishop (reference/erp-apis.md §3.1: v2 is required for Specter multishop [S4])."""
+    async with SimulatedConnection.open(
+        tmp_path,
+        erp_kind=KIND,
+        shops=("se", "no"),
+        shop_options={"seed": 3},
+        erp_config={"webshop_ids": {"se": "11", "no": "12"}},
+    ) as env:
+        flow = env.flow()
+        ids = {
+            name: str(shop.place_order(lines=[("KAFFE-500", 1)], email=f"k@{name}.example"))
+            for name, shop in env.shops.items()
+        }
+        for name in ids:
+            assert await flow.poll_once(name) == 1
+        await env.drain(flow)
+        for name, oid in ids.items():
+            reference = f"brygga:demo:{name}:{oid}"
+            (stored,) = env.erp.stored(reference)
+            assert stored.data["WebshopId"] == {"se": "11", "no": "12"}[name]
