@@ -33,8 +33,8 @@ Documented behaviour (reference/erp-apis.md §2) and the choices made where it s
   number from Fortnox.
 - Status (invoiced, paid, cancelled): :mod:`brygga_fortnox.status`.
 - Catalog (products, prices and stock read; nothing written): :mod:`brygga_fortnox.catalog`.
-- Not in this version: writing articles and prices, price lists (the simulator has the
-  endpoints), WebSocket topics.
+- Price lists (read): :mod:`brygga_fortnox.pricelists`.
+- Not in this version: writing articles, prices and price lists; WebSocket topics.
 """
 
 from __future__ import annotations
@@ -65,12 +65,13 @@ from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient
 from brygga.http.ratelimit import RateLimit
 from brygga.models import Currency, Customer, CustomerKind, DocumentRef, DocumentState, DocumentType
-from brygga.registers import ProductSource, StatusSource, StockSource
+from brygga.registers import PriceListSource, ProductSource, StatusSource, StockSource
 from brygga.secrets import Secret
 from brygga_fortnox import wire
 from brygga_fortnox.api import FortnoxApi, NotFoundError
 from brygga_fortnox.auth import RotatingTokens
 from brygga_fortnox.catalog import FortnoxCatalog
+from brygga_fortnox.pricelists import FortnoxPriceLists
 from brygga_fortnox.remote import verify
 from brygga_fortnox.status import STATUS_EVENTS, StatusReader
 
@@ -85,8 +86,8 @@ FORTNOX_RATE_LIMIT = RateLimit(25, 5.0)
 CAPABILITIES = Capabilities(
     document_types=frozenset({DocumentType.INVOICE, DocumentType.ORDER}),
     variants=False,
-    # Fortnox has price lists (§2.6) but this version reads none
-    price_lists=False,
+    # price lists read from /3/prices (brygga_fortnox.pricelists)
+    price_lists=True,
     webhooks=False,
     lookup_by_reference=True,
     rate_limit=FORTNOX_RATE_LIMIT,
@@ -129,6 +130,8 @@ class FortnoxConfig(AdapterConfig, kw_only=True):
     page_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
     #: the company's currency: the currency of every article's ``SalesPrice``
     currency: Currency = "SEK"
+    #: the price lists (codes) the price-lists register reads; unset: every list
+    price_lists: list[str] | None = None
 
 
 def _clip(text: str, length: int) -> str | None:
@@ -167,6 +170,7 @@ def _org_of(customer: wire.Customer) -> str:
 
 class FortnoxAdapter(
     FortnoxCatalog,
+    FortnoxPriceLists,
     ErpAdapter,
     DocumentChecker,
     DocumentBooker,
@@ -175,9 +179,11 @@ class FortnoxAdapter(
     StatusSource,
     ProductSource,
     StockSource,
+    PriceListSource,
 ):
     """The Fortnox side of a connection: orders in as invoices or orders, their status back;
-    articles, prices and stock read (:mod:`brygga_fortnox.catalog`)."""
+    articles, prices, stock and price lists read (:mod:`brygga_fortnox.catalog`,
+    :mod:`brygga_fortnox.pricelists`)."""
 
     def __init__(self, config: FortnoxConfig, context: AdapterContext) -> None:
         self.config = config
@@ -209,6 +215,7 @@ class FortnoxAdapter(
         self.catalog_clock = context.http.clock
         self.currency = config.currency
         self.page_size = config.page_size
+        self.price_list_codes = config.price_lists
         self._articles: dict[str, wire.Article] = {}
 
     def __repr__(self) -> str:

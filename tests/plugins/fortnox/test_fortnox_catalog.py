@@ -73,3 +73,39 @@ async def test_stock_is_the_disposable_quantity_of_stock_articles(
         assert await adapter.stock_of("NO-SUCH") is None
         with pytest.raises(PermanentError, match="no stock article"):
             await adapter.stock_of("fraktavg")
+
+
+async def test_price_lists_yield_every_price_of_the_chosen_lists(
+    sim: FortnoxSimulator, clock: FakeClock, open_adapter: Any
+) -> None:
+    """§2.6: prices per list and quantity at ``/3/prices/sublist/{list}/{article}``."""
+    from fortnox_support import config_for
+
+    from brygga_fortnox.simulator.records import put_price
+
+    for article, list_code, from_quantity, price in (
+        ("KAFFE-500", "B", 0, "79.00"),
+        ("KAFFE-500", "B", 10, "69.00"),
+        ("TE-100", "A", 0, "40.00"),
+    ):
+        put_price(
+            sim.state,
+            {
+                "ArticleNumber": article,
+                "PriceList": list_code,
+                "FromQuantity": from_quantity,
+                "Price": price,
+            },
+            create=True,
+        )
+    since = clock.now()
+    async with open_adapter(config=config_for(sim, price_lists=["B"])) as adapter:
+        prices = [p async for p in adapter.changed_list_prices(since, clock.now())]
+    assert [(p.price_list, p.sku, p.min_quantity, p.price) for p in prices] == [
+        ("B", "KAFFE-500", Decimal(1), Decimal("79.00")),
+        ("B", "KAFFE-500", Decimal(10), Decimal("69.00")),
+    ]
+    assert all(p.currency == "SEK" for p in prices)
+    async with open_adapter() as adapter:
+        every = [p async for p in adapter.changed_list_prices(since, clock.now())]
+    assert {(p.price_list, p.sku) for p in every} == {("B", "KAFFE-500"), ("A", "TE-100")}

@@ -28,7 +28,13 @@ def test_the_plugin_registers_the_fortnox_adapter() -> None:
     assert isinstance(spec.simulator, LazySimulator)
     assert spec.simulator.load() is FortnoxSimulator
     assert spec.registers == (
-        {Register.PRODUCTS, Register.PRICES, Register.STOCK, Register.STATUS},
+        {
+            Register.PRODUCTS,
+            Register.PRICES,
+            Register.STOCK,
+            Register.STATUS,
+            Register.PRICE_LISTS,
+        },
         {Register.ORDERS},
     )
     caps = spec.capabilities
@@ -37,7 +43,7 @@ def test_the_plugin_registers_the_fortnox_adapter() -> None:
     # the documented limit (reference/erp-apis.md §2.4, [doc F6]
     # https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits-for-fortnox-api)
     assert caps.rate_limit == RateLimit(25, 5.0)
-    assert caps.lookup_by_reference and not caps.variants and not caps.price_lists
+    assert caps.lookup_by_reference and not caps.variants and caps.price_lists
     assert not caps.webhooks
     protocols = {p.__name__ for p in spec.protocols}
     assert {"DocumentChecker", "DocumentBooker", "DocumentCanceller", "RemoteVerifier"} <= (
