@@ -152,6 +152,9 @@ class SimOrder:
     erp_order_no: str = ""
     paid: bool = True
     status_log: list[dict[str, Any]] = field(default_factory=list)
+    #: CreateDeliveryNote bodies and CancelOrder bodies the order received
+    delivery_notes: list[dict[str, Any]] = field(default_factory=list)
+    cancels: list[dict[str, Any]] = field(default_factory=list)
 
     def totals(self) -> tuple[Decimal, Decimal]:
         """(total incl. VAT, VAT): the sum of the lines (shop-apis.md §7.1, inferred)."""

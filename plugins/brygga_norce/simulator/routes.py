@@ -120,6 +120,20 @@ def api_routes(state: NorceState, page_size: int) -> list[Route]:
         state.send_order_status(body)
         return Response(status_code=200)
 
+    async def _order_body(request: Request) -> dict[str, Any]:
+        body = await body_json(request)
+        if not isinstance(body, dict) or type(body.get("ClientOrderRef")) is not int:
+            raise ApiError(400, "ClientOrderRef is required (int32)")
+        return body
+
+    async def cancel_order(request: Request) -> Response:
+        state.cancel_order(await _order_body(request))
+        return Response(status_code=200)
+
+    async def create_delivery_note(request: Request) -> Response:
+        state.delivery_note(await _order_body(request))
+        return Response(status_code=200)
+
     async def import_rows(request: Request, kind: str, required: tuple[str, ...]) -> Response:
         raw = request.headers.get("x-stormconnect-header")
         try:
@@ -181,6 +195,8 @@ def api_routes(state: NorceState, page_size: int) -> list[Route]:
         Route(f"{QUERY}/Orders/Orders", orders, methods=["GET"]),
         Route(f"{QUERY}/Products/ProductSkus({{key:path}})", product_sku, methods=["GET"]),
         Route(f"{CONNECT}/Order/SendOrderStatus", send_order_status, methods=["POST"]),
+        Route(f"{CONNECT}/Order/CancelOrder", cancel_order, methods=["POST"]),
+        Route(f"{CONNECT}/Order/CreateDeliveryNote", create_delivery_note, methods=["POST"]),
         Route(f"{CONNECT}/Product/ImportOnhands", import_onhands, methods=["POST"]),
         Route(f"{CONNECT}/Product/ImportSkuPriceLists", import_prices, methods=["POST"]),
         Route(f"{CONNECT}/Job/Get", job_get, methods=["GET"]),

@@ -14,15 +14,19 @@ It speaks the APIs as ``/work/shared/reference/shop-apis.md`` §4 documents them
   ``$orderby``, ``$top``/``$skip``, ``$expand=Items,Buyer``, server-driven pages of
   ``page_size`` with ``@odata.nextLink``; ``Products/ProductSkus('…')`` with
   ``$expand=OnHands,PriceLists``. Every Query call needs the ``ApplicationId`` header.
-- Connect (``/commerce/connect/4.0``): ``Order/SendOrderStatus``; ``Product/ImportOnhands``
-  and ``Product/ImportSkuPriceLists`` with the ``X-StormConnect-Header``, answered with a
-  ``JobResponse``; ``Job/Get`` and ``Job/GetLog``. A job runs after ``job_polls`` Job/Get
-  calls; a 0 or empty price is ignored; ``FullFile: true`` deactivates what it omits;
-  stock for an unknown PartNo is ignored with a warning row in the job log.
+- Connect (``/commerce/connect/4.0``): ``Order/SendOrderStatus``, ``Order/CancelOrder``
+  (matched on ClientOrderRef and ErpOrderNo), ``Order/CreateDeliveryNote``;
+  ``Product/ImportOnhands`` and ``Product/ImportSkuPriceLists`` with the
+  ``X-StormConnect-Header``, answered with a ``JobResponse``; ``Job/Get`` and
+  ``Job/GetLog``. A job runs after ``job_polls`` Job/Get calls; a 0 or empty price is
+  ignored; ``FullFile: true`` deactivates what it omits; stock for an unknown PartNo is
+  ignored with a warning row in the job log.
 
 Modelled where the reference is silent: the OrderRequest Header fields, the Query order's
 ``BasketId``/``ErpOrderNo``/``CurrencyCode`` and expanded shapes, the SendOrderStatus
-answer (200, empty), channels as ``ApplicationId`` (1 and 2 by default).
+answer (200, empty), channels as ``ApplicationId`` (1 and 2 by default), a delivery note
+moving the order to Delivered (all rows) or PartlyDelivered, the event's ``X-Norce-Event``
+header naming its type.
 """
 
 from __future__ import annotations
@@ -359,6 +363,41 @@ class NorceSimulator:
         self.pending = still
         self.pushes.extend(attempts)
         return attempts
+
+    # -- Norce Commerce Event ------------------------------------------------------------
+
+    async def post_event(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        event: str,
+        shop_order_id: str,
+        headers: dict[str, str] | None = None,
+    ) -> int | None:
+        """POST an order event (e.g. ``OrderReceivedEvent``) with the static custom headers
+        configured in Admin ([NO12]; no signing); the answer's status, None if none came."""
+        order = self._order(shop_order_id)
+        body = {
+            "ClientId": 1,
+            "ApplicationId": order.application_id,
+            "OrderId": order.order_id,
+            "OrderNo": str(order.basket_id),
+            "ClientOrderRef": str(order.basket_id),
+            "Email": order.buyer.email,
+            "FirstName": order.buyer.first_name,
+            "LastName": order.buyer.last_name,
+            "Source": "WEB",
+        }
+        try:
+            answer = await client.post(
+                url, json=body, headers={"X-Norce-Event": event, **(headers or {})}
+            )
+        except httpx.TransportError:
+            return None
+        return answer.status_code
+
+    def delivery_notes(self, shop_order_id: str) -> list[dict[str, Any]]:
+        return list(self._order(shop_order_id).delivery_notes)
 
     # -- knobs ---------------------------------------------------------------------------
 

@@ -261,6 +261,30 @@ class NorceState:
             order.status_id = STATUS_IDS[status]
         order.updated = self.now()
 
+    def cancel_order(self, body: dict[str, Any]) -> None:
+        """CancelOrder: matched on ClientOrderRef and ErpOrderNo ([NO6], CancelOrderRequest)."""
+        order = self.order(body["ClientOrderRef"])
+        if str(body.get("ErpOrderNo") or "") != order.erp_order_no:
+            raise ApiError(400, f"ErpOrderNo does not match order {order.basket_id}")
+        order.cancels.append(dict(body))
+        order.status_id = STATUS_IDS["Cancelled"]
+        order.updated = self.now()
+
+    def delivery_note(self, body: dict[str, Any]) -> None:
+        """CreateDeliveryNote: every row delivered → Delivered, else PartlyDelivered (modelled)."""
+        order = self.order(body["ClientOrderRef"])
+        order.delivery_notes.append(dict(body))
+        shipped: dict[str, int] = {}
+        for note in order.delivery_notes:
+            for row in note.get("Items") or []:
+                part = str(row.get("PartNo"))
+                shipped[part] = shipped.get(part, 0) + int(row.get("Quantity") or 0)
+        done = all(
+            shipped.get(i.part_no, 0) >= i.quantity for i in order.items if i.type_group != "Fee"
+        )
+        order.status_id = STATUS_IDS["Delivered" if done else "PartlyDelivered"]
+        order.updated = self.now()
+
     # -- import jobs ---------------------------------------------------------------------
 
     def submit_job(self, kind: str, header: dict[str, Any], rows: list[dict[str, Any]]) -> SimJob:

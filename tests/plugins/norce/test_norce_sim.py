@@ -219,3 +219,40 @@ async def test_faults_are_injected(sim: NorceSimulator, api: httpx.AsyncClient) 
     assert (await api.get(ORDERS)).status_code == 503
     assert (await api.get(ORDERS)).status_code == 200
     assert ("GET", ORDERS) in sim.requests
+
+
+async def test_cancel_order_and_delivery_notes(sim: NorceSimulator, api: httpx.AsyncClient) -> None:
+    """§4.3 [NO6]: CancelOrder matches ClientOrderRef and ErpOrderNo; CreateDeliveryNote."""
+    ref = sim.place_order(lines=[("TE-100", 2), ("KAFFE-500", 1)], email="d@example.se")
+    body = {"ClientOrderRef": int(ref), "ErpOrderNo": "E-9", "OrderStatus": "Confirmed"}
+    await api.post(f"{CONNECT}/Order/SendOrderStatus", json=body)
+    note = {"ClientOrderRef": int(ref), "Items": [{"PartNo": "TE-100", "Quantity": 2}]}
+    assert (await api.post(f"{CONNECT}/Order/CreateDeliveryNote", json=note)).status_code == 200
+    assert sim.order_status(ref) == "PartlyDelivered"
+    note["Items"] = [{"PartNo": "KAFFE-500", "Quantity": 1}]
+    await api.post(f"{CONNECT}/Order/CreateDeliveryNote", json=note)
+    assert sim.order_status(ref) == "Delivered" and len(sim.delivery_notes(ref)) == 2
+    other = sim.place_order(lines=[("TE-100", 1)], email="e@example.se")
+    cancel = {"ClientOrderRef": int(other), "ErpOrderNo": "nope"}
+    assert (await api.post(f"{CONNECT}/Order/CancelOrder", json=cancel)).status_code == 400
+    cancel["ErpOrderNo"] = ""
+    assert (await api.post(f"{CONNECT}/Order/CancelOrder", json=cancel)).status_code == 200
+    assert sim.order_status(other) == "Cancelled"
+
+
+async def test_events_carry_the_static_headers(sim: NorceSimulator) -> None:
+    """[NO12]: events are POSTs of a small JSON body with static custom headers, no signing."""
+    seen: list[httpx.Request] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    ref = sim.place_order(lines=[("TE-100", 1)], email="f@example.se")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        status = await sim.post_event(
+            client, "https://x/e", "OrderReceivedEvent", ref, headers={"X-Secret": "s"}
+        )
+    assert status == 200
+    assert seen[0].headers["X-Secret"] == "s"
+    assert json.loads(seen[0].content)["ClientOrderRef"] == ref
