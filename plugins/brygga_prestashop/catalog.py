@@ -60,6 +60,23 @@ log = logging.getLogger(__name__)
 
 #: fields PrestaShop refuses in a write body (``setter: false``, 400 code 93)
 READ_ONLY = frozenset({"quantity", "manufacturer_name", "position_in_category"})
+#: language fields of products: JSON shows them as plain text when one language is output
+#: (§3.5), but a write must send them per language
+LANGUAGE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "description_short",
+        "link_rewrite",
+        "meta_title",
+        "meta_description",
+        "meta_keywords",
+        "available_now",
+        "available_later",
+        "delivery_in_stock",
+        "delivery_out_stock",
+    }
+)
 UNLIMITED = "0000-00-00 00:00:00"
 
 CATALOG_NOTES = (
@@ -233,8 +250,8 @@ class PrestashopCatalog(PrestashopStock):
             raise ValueError("since and until must be timezone-aware")
         what = f"PrestaShop shop {self.shop}: product list"
         window = f"[{_local(since, self._zone)},{_local(until + timedelta(seconds=1), self._zone)}]"
-        offset = 0
-        while True:
+        last = 0
+        while True:  # keyset on id: a product edited meanwhile shifts no page (§7.2)
             rows = await self._list(
                 "products",
                 what,
@@ -242,11 +259,13 @@ class PrestashopCatalog(PrestashopStock):
                     "display": "full",
                     "date": "1",
                     "filter[date_upd]": window,
+                    "filter[id]": f">[{last}]",
                     "sort": "[id_ASC]",
-                    "limit": f"{offset},{self.page_size}",
+                    "limit": str(self.page_size),
                 },
             )
             for product in rows:
+                last = max(last, get_id(product, "id", what))
                 modified = get_date(product, "date_upd", what, self._zone)
                 if not since <= modified < until:
                     continue
@@ -254,7 +273,6 @@ class PrestashopCatalog(PrestashopStock):
                     yield ArticleChange(sku=article.sku, modified_at=modified)
             if len(rows) < self.page_size:
                 return
-            offset += len(rows)
 
     async def fetch_article(self, sku: str) -> Article | None:
         what = f"PrestaShop shop {self.shop}: article {sku!r}"
@@ -311,6 +329,8 @@ class PrestashopCatalog(PrestashopStock):
                 fields[name] = {
                     int(v["id"]): str(v.get("value", "")) for v in value if isinstance(v, dict)
                 }
+            elif resource == "products" and name in LANGUAGE_FIELDS:
+                fields[name] = self._name("" if value is None else str(value))
             else:
                 fields[name] = "" if value is None else str(value)
         fields.update(changes)

@@ -384,7 +384,10 @@ class Webservice:
 def _node_value(node: Node, resource: Resource, languages: tuple[int, ...]) -> Any:
     if node.tag in resource.languages:
         values = {int(c.attrs.get("id", "0") or 0): c.text.strip() for c in node.children}
-        return values or dict.fromkeys(languages, node.text.strip())
+        if not values and node.text.strip():
+            # a language field is sent per language (<language id="N">); 400 code 84 [PS1]
+            raise WsError(400, 84, f'Validation error: "{node.tag}" needs <language> values')
+        return values or dict.fromkeys(languages, "")
     return node.text.strip()
 
 
