@@ -108,6 +108,7 @@ class SpecterConfig(AdapterConfig, kw_only=True):
     webshop_id: str = ""
     #: the stock site read as the shop's stock and put on documents ("": the default site)
     stock_site_id: str = ""
+    #: the currency of an item's prices when the item names none
     base_currency: Currency = "SEK"
     page_size: Annotated[int, msgspec.Meta(ge=1, le=wire.MAX_PAGE_SIZE)] = wire.MAX_PAGE_SIZE
     rate_limit: RateLimit | None = None

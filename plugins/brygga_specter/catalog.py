@@ -68,7 +68,7 @@ class SpecterCatalog:
                 name=item.description,
                 product_sku=item.parent_item_code,
                 variant_name=item.variant_name,
-                currency=item.currency,
+                currency=item.currency or self.config.base_currency,
                 price=_money(item.sales_price_ex_vat, where, "SalesPriceExVat"),
                 campaign_price=_money(item.campaign_price_ex_vat, where, "CampaignPriceExVat"),
                 vat_rate=item.vat_percentage,

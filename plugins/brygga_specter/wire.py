@@ -181,7 +181,7 @@ class Item(_Out):
     ean_code: str = ""
     sales_price_ex_vat: Decimal | None = None
     campaign_price_ex_vat: Decimal | None = None
-    currency: str = "SEK"
+    currency: str = ""
     parent_item_code: str = ""
     variant_name: str = ""
     weight: Decimal | None = None

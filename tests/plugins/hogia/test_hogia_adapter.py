@@ -180,3 +180,14 @@ async def test_wrong_credentials_never_show_the_secret(
             await adapter.find_customer(person("a@example.se"), ["email"])
     assert "client credentials" in str(error.value)
     assert "kit-wrong-secret" not in str(error.value)
+
+
+@pytest.mark.parametrize(("field", "value"), [("price", "NaN"), ("campaignPrice", -1)])
+async def test_an_article_that_cannot_be_mapped_names_its_sku_and_field(
+    sim: HogiaSimulator, open_adapter: AdapterFactory, field: str, value: object
+) -> None:
+    sim.set_article("MUGG-VIT", **{field: value})
+    async with open_adapter() as adapter:
+        with pytest.raises(PermanentError, match=f"Hogia article MUGG-VIT: .*{field}"):
+            await adapter.fetch_article("MUGG-VIT")
+        assert await adapter.fetch_article("KAFFE-500") is not None

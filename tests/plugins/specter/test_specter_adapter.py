@@ -214,3 +214,23 @@ async def test_check_remote_finds_each_helper_article(
     async with open_adapter(api_user_key="wrong-key-123456") as adapter:
         (bad,) = await adapter.verify_remote(needs)
     assert not bad.ok and "HTTP 401" in bad.detail and "wrong-key" not in bad.detail
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("SalesPriceExVat", "NaN", "SalesPriceExVat NaN, not a price"),
+        ("SalesPriceExVat", -5, "SalesPriceExVat -5, not a price"),
+        ("Modified", "yesterday", "'yesterday', not ISO 8601"),
+    ],
+)
+async def test_an_item_that_cannot_be_mapped_names_its_sku_and_field(
+    sim: SpecterSimulator, open_adapter: AdapterFactory, field: str, value: object, said: str
+) -> None:
+    sim.set_item("MUGG-VIT", SalesPriceExVat=Decimal(1))
+    sim.state.items["MUGG-VIT"][field] = value
+    async with open_adapter() as adapter:
+        with pytest.raises(PermanentError, match="Specter article MUGG-VIT") as error:
+            await adapter.fetch_article("MUGG-VIT")
+        assert await adapter.fetch_article("KAFFE-500") is not None
+    assert said in str(error.value)
