@@ -1,0 +1,1 @@
+"""brygga adapter for Vendure (headless commerce, Admin GraphQL API)."""
