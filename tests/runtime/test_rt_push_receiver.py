@@ -51,6 +51,7 @@ class _Shop:
 class _Connection:
     name: str
     shops: list[_Shop]
+    erp: _Shop = field(default_factory=lambda: _Shop("erp", None))
 
 
 @dataclass
