@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
@@ -34,6 +34,7 @@ from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
     Capabilities,
+    DocumentCanceller,
     DocumentChecker,
     ErpAdapter,
     RemoteFinding,
@@ -90,6 +91,8 @@ CAPABILITIES = Capabilities(
         "unless [connection.orders] fee_articles names others) must exist in Hogia Smart; "
         "brygga check --remote verifies that they do.",
         "Only articles with Skicka till Webshop are active in the shop.",
+        "Cancels the unbilled invoice of an order cancelled in the shop (shop_changes = "
+        '"cancel"); a billed invoice needs a credit note by a person.',
         "Order status: invoiced (billed), paid and cancelled.",
     ),
 )
@@ -129,6 +132,7 @@ class HogiaAdapter(
     HogiaCatalog,
     ErpAdapter,
     DocumentChecker,
+    DocumentCanceller,
     RemoteVerifier,
     StatusSource,
     ProductSource,
@@ -325,6 +329,26 @@ class HogiaAdapter(
             reference=document.reference,
             booked=document.book,
         )
+
+    async def cancel_document(self, document: DocumentRef) -> None:
+        """Cancel the unbilled invoice of an order cancelled in the shop
+        (``brygga.adapters.DocumentCanceller``; wire assumption 9). One Hogia no longer has
+        counts as cancelled, so a repeat is harmless; a billed invoice needs a credit note."""
+        what = f"cancelling invoice {document.number} ({document.reference})"
+        if document.booked:
+            raise PermanentError(
+                f"invoice {document.number} ({document.reference}) is billed, so it cannot be "
+                "cancelled: credit it in Hogia Smart, then close this record"
+            )
+        path = f"customerinvoices/{quote(document.number, safe='')}/cancel"
+        response = await self.api.request("POST", path)
+        if response.status_code == 404:
+            log.info("hogia: %s: gone already", what)
+            return
+        if not 200 <= response.status_code < 300:
+            error = self.api.fail(response, what)
+            raise PermanentError(f"{error}; cancel or credit it in Hogia Smart by hand") from None
+        log.info("hogia: cancelled invoice %s for %s", document.number, document.reference)
 
     async def document_states(self, documents: Sequence[DocumentRef]) -> list[DocumentState]:
         """What became of the invoices (``brygga.registers.StatusSource``)."""

@@ -43,6 +43,8 @@ Assumptions made here (each one a guess to correct):
    on it never skips an entry that lands late; ``changedDate`` is when it happened in Hogia.
 8. Errors: 400 as RFC 7807 ``{"title", "status", "errors": {field: [messages]}}``, other 4xx
    possibly as the array form; both are read.
+9. ``POST customerinvoices/<id>/cancel`` cancels an unbilled invoice (``isCanceled``); a
+   billed one is a 400, an unknown id a 404.
 """
 
 from __future__ import annotations

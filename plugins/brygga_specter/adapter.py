@@ -33,6 +33,7 @@ from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
     Capabilities,
+    DocumentCanceller,
     DocumentChecker,
     ErpAdapter,
     RemoteFinding,
@@ -83,6 +84,8 @@ CAPABILITIES = Capabilities(
         "name; webshop_id for the rest).",
         "Stock changes: Specter's stock-change callbacks are read as a change log that brygga "
         "polls (brygga receives webhooks from shops only), then each item's balance.",
+        "Cancels a registered order or a preliminary invoice of an order cancelled in the "
+        'shop (shop_changes = "cancel"); booked invoices and delivered orders need a person.',
         "Order status: partially delivered, delivered (with tracking number and delivery "
         "method), invoiced, paid and cancelled.",
     ),
@@ -131,6 +134,7 @@ class SpecterAdapter(
     SpecterCatalog,
     ErpAdapter,
     DocumentChecker,
+    DocumentCanceller,
     RemoteVerifier,
     StatusSource,
     ProductSource,
@@ -339,6 +343,29 @@ class SpecterAdapter(
         return DocumentRef(
             document_type=kind, number=number, reference=document.reference, booked=booked
         )
+
+    async def cancel_document(self, document: DocumentRef) -> None:
+        """Cancel a registered order or a preliminary invoice of an order cancelled in the
+        shop (``brygga.adapters.DocumentCanceller``; wire assumption 15). One Specter no
+        longer has counts as cancelled, so a repeat after an unknown outcome is harmless; a
+        booked invoice or a delivered order is refused by Specter and needs a person."""
+        kind = document.document_type
+        collection = "invoices" if kind == DocumentType.INVOICE else "orders"
+        what = f"cancelling {kind.value} {document.number} ({document.reference})"
+        if kind == DocumentType.INVOICE and document.booked:
+            raise PermanentError(
+                f"invoice {document.number} ({document.reference}) is booked, so it cannot be "
+                "cancelled: credit it in Specter, then close this record"
+            )
+        path = f"{collection}/{quote(document.number, safe='')}/cancel"
+        response = await self.api.request("POST", path)
+        if response.status_code == 404:
+            log.info("specter: %s: gone already", what)
+            return
+        if not 200 <= response.status_code < 300:
+            error = self.api.fail(response, what)
+            raise PermanentError(f"{error}; cancel or credit it in Specter by hand") from None
+        log.info("specter: cancelled %s %s for %s", kind, document.number, document.reference)
 
     def _webshop(self, reference: str) -> str:
         """The webshop id of the shop a reference names (the core's format is

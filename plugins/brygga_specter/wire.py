@@ -47,6 +47,9 @@ Assumptions made here (each one a guess to correct):
 13. Multishop (v2 is required for it [S4]): a document carries ``WebshopId``, the Specter
     id of the web shop it came from; customers are shared by the shops.
 14. Orders are not booked or delivered by brygga: ``Book`` applies to invoices only.
+15. ``POST orders/<OrderNo>/cancel`` and ``POST invoices/<InvoiceNo>/cancel`` cancel a
+    registered order or a preliminary invoice (status ``Cancelled``); anything further along
+    is a 400, an unknown number a 404.
 """
 
 from __future__ import annotations

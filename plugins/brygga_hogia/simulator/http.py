@@ -230,6 +230,15 @@ def build_app(state: SimState) -> Starlette:
         invoice = state.new_invoice(body)
         return json_response({"customerInvoiceId": invoice["customerInvoiceId"]}, 201)
 
+    async def cancel_invoice(request: Request) -> Response:
+        invoice = state.invoices.get(request.path_params["id"])
+        if invoice is None:
+            return error_list(404, "NotFound", "No such customer invoice")
+        if invoice["isBilled"]:
+            raise BadRequest("isBilled", "A billed invoice cannot be canceled; credit it")
+        invoice.update(isCanceled=True, customerInvoiceState="Canceled")
+        return json_response(invoice)
+
     routes = [
         Route("/contacts", handled(list_contacts), methods=["GET"]),
         Route("/contacts", handled(create_contact), methods=["POST"]),
@@ -238,5 +247,6 @@ def build_app(state: SimState) -> Starlette:
         Route("/changes", handled(list_changes), methods=["GET"]),
         Route("/customerinvoices", handled(list_invoices), methods=["GET"]),
         Route("/customerinvoices", handled(create_invoice), methods=["POST"]),
+        Route("/customerinvoices/{id}/cancel", handled(cancel_invoice), methods=["POST"]),
     ]
     return Starlette(routes=routes)

@@ -168,6 +168,23 @@ def build_app(state: SimState) -> Starlette:
     async def stock_changes(request: Request) -> Response:
         return _paged(request, _window(request, "Changed", state.stock_changes, "Changed"))
 
+    async def cancel(request: Request) -> Response:
+        kind = request.path_params["kind"]
+        table = state.orders if kind == "orders" else state.invoices
+        stored = table.get(request.path_params["no"])
+        if stored is None:
+            return error(404, "NotFound", "No such document")
+        cancellable = "Registered" if kind == "orders" else "Preliminary"
+        if stored.data["Status"] not in (cancellable, "Cancelled"):
+            return error(
+                400,
+                "NotCancellable",
+                f"A document in status {stored.data['Status']} cannot be cancelled",
+                "Status",
+            )
+        stored.data["Status"] = "Cancelled"
+        return json_response(stored.data)
+
     def documents(kind: str) -> tuple[Callable[[Request], Any], Callable[[Request], Any]]:
         table = state.orders if kind == "order" else state.invoices
         numbers_param = "OrderNos" if kind == "order" else "InvoiceNos"
@@ -221,5 +238,6 @@ def build_app(state: SimState) -> Starlette:
         Route("/orders", handled(order_create), methods=["POST"]),
         Route("/invoices", handled(invoice_list), methods=["GET"]),
         Route("/invoices", handled(invoice_create), methods=["POST"]),
+        Route("/{kind:str}/{no:str}/cancel", handled(cancel), methods=["POST"]),
     ]
     return Starlette(routes=routes)
