@@ -8,7 +8,6 @@ a full file.
 
 from __future__ import annotations
 
-import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
     from brygga_norce.adapter import NorceConfig
 
 __all__ = ["NorceCatalog"]
-
-log = logging.getLogger(__name__)
 
 
 class NorceCatalog(NorceCalls, StockSink, PriceSink):

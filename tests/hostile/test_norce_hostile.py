@@ -61,9 +61,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FlowEnv]:
-    monkeypatch.setattr(
-        connection, "PluginHost", lambda: PluginHost(extra=[("norce", norce_plugin)])
-    )
+    monkeypatch.setattr(connection, "PluginHost", _host_with_norce)
     proxies: dict[str, Rewriter] = {}
     async with FlowEnv.open(
         tmp_path,
@@ -75,6 +73,14 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     ) as opened:
         opened.proxy(proxies)
         yield opened
+
+
+def _host_with_norce() -> PluginHost:
+    """The installed plugins plus Norce, unless its entry point already provides it."""
+    installed = PluginHost()
+    if "norce" in installed.adapters:
+        return installed
+    return PluginHost(extra=[("norce", norce_plugin)])
 
 
 def _receiver(env: FlowEnv) -> tuple[Flow, httpx.AsyncClient]:

@@ -44,9 +44,11 @@ START = utc(2026, 2, 2, 8, 0, 0)
 
 @functools.cache
 def host_with_norce() -> PluginHost:
-    """The installed plugins plus Norce (not yet an entry point)."""
-    host = PluginHost(extra=[("norce", norce_plugin)])
-    return host
+    """The installed plugins plus Norce, unless its entry point already provides it."""
+    installed = PluginHost()
+    if "norce" in installed.adapters:
+        return installed
+    return PluginHost(extra=[("norce", norce_plugin)])
 
 
 async def bearer(client: httpx.AsyncClient, sim: Any) -> str:
