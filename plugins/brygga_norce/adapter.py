@@ -150,6 +150,13 @@ class NorceConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     #: Norce publishes no Connect/Query limit: overrides our default 10 requests/s
     rate_limit: RateLimit | None = None
 
+    def __post_init__(self) -> None:
+        if not (self.base_url or self.slug):
+            raise ValueError(
+                "set base_url (e.g. https://SLUG.api-se.playground.norce.tech) or slug, with "
+                "region and environment, to build it"
+            )
+
 
 def api_root(config: NorceConfig) -> str:
     """The API host from ``base_url``, else built from slug, region and environment ([NO14])."""
