@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -36,7 +36,7 @@ import pytest
 from hostile_support import FlowEnv, Rewrite, Rewriter, proxied_routes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "fortnox"))
-import fortnox_support  # noqa: F401  (registers the plugin until its entry point exists)
+from fortnox_support import registered  # (the plugin until its entry point exists)
 
 from brygga.clock import FakeClock
 from brygga.store import ItemState
@@ -409,6 +409,12 @@ def test_enough_cases_and_every_one_explained() -> None:
     assert len(CASES) >= 40
     assert len({case.name for case in CASES}) == len(CASES)
     assert all(case.why and case.target in TARGETS for case in CASES)
+
+
+@pytest.fixture(autouse=True)
+def _fortnox_plugin() -> Iterator[None]:
+    with registered():
+        yield
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import fortnox_support  # noqa: F401
 import pytest
 
 from brygga.models import OrderEvent

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import fortnox_support  # noqa: F401
 import pytest
 
 from brygga.adapters import LazySimulator, Role

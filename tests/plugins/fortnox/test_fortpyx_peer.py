@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import anyio
-import fortnox_support  # noqa: F401
 import pytest
 
 from brygga.testing import serve_asgi
