@@ -214,3 +214,26 @@ async def test_remote_check_names_missing_helper_articles(
     ]
     assert "does not exist in Fortnox" in findings[-1].detail
     assert all(method == "GET" for method, path in sim.requests if path.startswith("/3/"))
+
+
+async def test_a_create_whose_outcome_is_unknown_is_in_doubt_and_found_once_it_lands(
+    sim: FortnoxSimulator, open_adapter: Any
+) -> None:
+    """The [1/9] rule (tests/sync/test_exactly_once.py): a write that may have landed is in
+    doubt, and ``find_document`` sees it once it has (§2.8: the reference is the key)."""
+    from brygga.errors import TransientError
+    from brygga.testing.simulators import Fault
+
+    async with open_adapter() as adapter:
+        document = await kit_document(sim, adapter, "D1")
+        sim.faults.add(
+            Fault("late_commit", methods=frozenset({"POST"}), path="^/3/invoices$", times=1)
+        )
+        with pytest.raises(TransientError) as info:
+            await adapter.create_document(document)
+        assert info.value.in_doubt
+        assert await adapter.find_document(document.reference, DocumentType.INVOICE) is None
+        assert await sim.faults.land_held() == 1
+        found = await adapter.find_document(document.reference, DocumentType.INVOICE)
+    assert found is not None
+    assert len(sim.documents_with_reference(document.reference)) == 1
