@@ -196,12 +196,16 @@ class TrytonAdmin:
     async def refresh_context(self) -> None:
         self.context = await self.call("res.user.get_preferences", True, {})
 
-    async def call(self, method: str, *params: Any) -> Any:
-        """``model.<method>`` with the user's context as the last parameter."""
+    async def call(
+        self, method: str, *params: Any, context: Mapping[str, Any] | None = None
+    ) -> Any:
+        """``model.<method>`` with the user's context (and ``context``) as the last parameter."""
         prefix = "" if method.startswith(("wizard.", "model.")) else "model."
         if method == "res.user.get_preferences":
             return await self.raw(f"/{self.database}/rpc/", "model." + method, *params)
-        return await self.raw(f"/{self.database}/rpc/", prefix + method, *params, self.context)
+        return await self.raw(
+            f"/{self.database}/rpc/", prefix + method, *params, {**self.context, **(context or {})}
+        )
 
     async def search_read(
         self, model: str, domain: list[Any], fields: list[str], *, limit: int | None = None
@@ -223,14 +227,19 @@ class TrytonAdmin:
         ids: list[int] = await self.call(f"{model}.create", [dict(values)])
         return ids[0]
 
-    async def wizard(self, name: str, steps: list[tuple[str, dict[str, Any]]]) -> None:
+    async def wizard(
+        self,
+        name: str,
+        steps: list[tuple[str, dict[str, Any]]],
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
         """Run wizard ``name`` through ``steps``: (state to execute, data of the views)."""
-        sid, _start, _end = await self.call(f"wizard.{name}.create")
+        sid, _start, _end = await self.call(f"wizard.{name}.create", context=context)
         try:
             for state, data in steps:
-                await self.call(f"wizard.{name}.execute", sid, data, state)
+                await self.call(f"wizard.{name}.execute", sid, data, state, context=context)
         finally:
-            await self.call(f"wizard.{name}.delete", sid)
+            await self.call(f"wizard.{name}.delete", sid, context=context)
 
     # --- set-up (reference/real-peers.md §A, "Sequence that worked") ------------------------
 
@@ -315,6 +324,7 @@ class TrytonAdmin:
                 ["party_required", "=", False],
             ],
         )
+        ids["cash_account"] = tax_account["id"]
         ids["taxes"] = {}
         for rate in VAT_RATES:
             ids["taxes"][rate] = await self.create(
@@ -483,6 +493,47 @@ class TrytonAdmin:
         for step in ("wait", "assign_force", "pick", "pack", "do"):
             await self.call(f"stock.shipment.out.{step}", sale["shipments"])
 
+    async def pay(self, reference: str) -> None:
+        """Pay each posted invoice of the sale in full (the account.invoice.pay wizard, with a
+        cash payment method made on first use)."""
+        if "payment_method" not in self.ids:
+            journal = await self.one("account.journal", [["type", "=", "cash"]])
+            self.ids["payment_method"] = await self.create(
+                "account.invoice.payment.method",
+                {
+                    "name": "Kassa",
+                    "company": self.ids["company"],
+                    "journal": journal["id"],
+                    "credit_account": self.ids["cash_account"],
+                    "debit_account": self.ids["cash_account"],
+                },
+            )
+        sale = await self.sale_by_reference(reference)
+        rows = await self.call(
+            "account.invoice.read",
+            sale["invoices"],
+            ["id", "party", "currency", "company", "account", "amount_to_pay", "state"],
+        )
+        for invoice in rows:
+            if invoice["state"] != "posted":
+                continue
+            context = {
+                "active_model": "account.invoice",
+                "active_id": invoice["id"],
+                "active_ids": [invoice["id"]],
+            }
+            start = {
+                "payee": invoice["party"],
+                "amount": invoice["amount_to_pay"],
+                "currency": invoice["currency"],
+                "company": invoice["company"],
+                "invoice_account": invoice["account"],
+                "payment_method": self.ids["payment_method"],
+                "date": date.today(),
+                "description": f"Payment {reference}",
+            }
+            await self.wizard("account.invoice.pay", [("choice", {"start": start})], context)
+
     async def cancel(self, reference: str) -> None:
         sale = await self.sale_by_reference(reference)
         await self.call("sale.sale.cancel", [sale["id"]])
@@ -518,6 +569,29 @@ class TrytonServer:
             return ""
 
 
+def _prepare_directory(cache: Path) -> tuple[Path, int]:
+    """A fresh directory with a copy of the template database and a trytond.conf listening on
+    a free loopback port. The directory is in memory-backed storage where there is some:
+    SQLite's syncs on commit cost more than the work of most calls."""
+    shm = Path("/dev/shm")
+    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    directory = Path(tempfile.mkdtemp(prefix="brygga-tryton-", dir=where))
+    try:
+        shutil.copyfile(cache / "template" / f"{DATABASE}.sqlite", directory / f"{DATABASE}.sqlite")
+        port = _free_port()
+        (directory / "trytond.conf").write_text(
+            f"[database]\nuri = sqlite://\npath = {directory}\n"
+            f"[web]\nlisten = 127.0.0.1:{port}\n"
+            # the wrong-password test may not lock the admin out for 5 minutes
+            "[session]\nmax_attempt = 100\n",
+            encoding="utf-8",
+        )
+    except OSError:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return directory, port
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -536,28 +610,20 @@ async def running_tryton(
     stopped and its directory removed on exit. Raises TrytonUnavailable when it cannot."""
     cache = await anyio.to_thread.run_sync(ensure_installed, cache)
     venv_bin = cache / "venv" / "bin"
-    template = cache / "template" / f"{DATABASE}.sqlite"
-    directory = Path(tempfile.mkdtemp(prefix="brygga-tryton-"))
-    shutil.copyfile(template, directory / f"{DATABASE}.sqlite")
-    port = _free_port()
-    (directory / "trytond.conf").write_text(
-        f"[database]\nuri = sqlite://\npath = {directory}\n"
-        f"[web]\nlisten = 127.0.0.1:{port}\n"
-        "[session]\nmax_attempt = 100\n",
-        encoding="utf-8",
-    )
+    directory, port = await anyio.to_thread.run_sync(_prepare_directory, cache)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRYTON")}
     password = TEMPLATE_PASSWORD
     log_path = directory / "trytond.log"
     url = f"http://127.0.0.1:{port}"
     admin = TrytonAdmin(url=url, database=DATABASE, login=LOGIN, password=password)
-    with log_path.open("wb") as log_file:
-        process = await anyio.open_process(
-            [str(venv_bin / "trytond"), "-c", str(directory / "trytond.conf"), "-d", DATABASE],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    try:
+        with log_path.open("wb") as log_file:
+            process = await anyio.open_process(
+                [str(venv_bin / "trytond"), "-c", str(directory / "trytond.conf"), "-d", DATABASE],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         server = TrytonServer(
             url=url,
             database=DATABASE,
@@ -573,16 +639,20 @@ async def running_tryton(
             await admin.set_up_company(today or date.today())
             yield server
         finally:
-            await admin.aclose()
             if process.returncode is None:
                 process.terminate()
-                with anyio.move_on_after(10):
+                with anyio.move_on_after(10, shield=True):
                     await process.wait()
                 if process.returncode is None:
                     process.kill()
-                    await process.wait()
-            await process.aclose()
-            shutil.rmtree(directory, ignore_errors=True)
+                    with anyio.CancelScope(shield=True):
+                        await process.wait()
+            with anyio.CancelScope(shield=True):
+                await process.aclose()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await admin.aclose()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def _wait_ready(

@@ -59,6 +59,9 @@ async def open_adapter(
     context = AdapterContext(
         connection="test", instance="tryton", http=HttpContext(transport=transport)
     )
+    # a loopback server needs no politeness: the default 10/s would make each test wait a
+    # window at start and between bursts
+    extra.setdefault("rate_limit", {"requests": 200, "per_seconds": 0.05})
     adapter = TrytonAdapter(config_of(server, **extra), context)
     try:
         yield adapter
