@@ -15,8 +15,9 @@ Documented behaviour (reference/erp-apis.md §2) and the choices made where it s
 - Fees, discounts and rounding are **article rows** (the helper articles of
   ``[connection.orders] fee_articles``: fraktavg, expavg, rabatt, avrundning by default),
   never the ``Freight``/``AdministrationFee`` header fields, which are sent as 0 so neither
-  company nor customer defaults add a fee (API values win over defaults, §2.6). The fee
-  fields keep their sign on a credit invoice (the credit-invoice sign quirk); rows do not.
+  company nor customer defaults add a fee (API values win over defaults, §2.6). Rows change
+  sign on a credit invoice; the fee fields are said not to (the credit-invoice sign quirk
+  named in issue 13: not found in the stored vendor docs, modelled in the simulator).
 - Rows: ``DeliveredQuantity`` (invoices) / ``OrderedQuantity`` (orders) as strings, as the
   spec types them; ``Price`` excl. VAT (``VATIncluded`` false); ``VAT`` the row's rate (an
   integer on invoice rows in the spec); a row discount as ``Discount`` with
@@ -40,7 +41,7 @@ Documented behaviour (reference/erp-apis.md §2) and the choices made where it s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import aclosing
 from decimal import Decimal
 from typing import Annotated, Any
@@ -64,13 +65,14 @@ from brygga.documents import Document, DocumentLine
 from brygga.errors import PermanentError
 from brygga.http.client import RemoteClient
 from brygga.http.ratelimit import RateLimit
-from brygga.models import Currency, Customer, CustomerKind, DocumentRef, DocumentState, DocumentType
+from brygga.models import Currency, DocumentRef, DocumentState, DocumentType
 from brygga.registers import PriceListSource, ProductSource, StatusSource, StockSource
 from brygga.secrets import Secret
 from brygga_fortnox import wire
-from brygga_fortnox.api import FortnoxApi, NotFoundError
+from brygga_fortnox.api import FortnoxApi
 from brygga_fortnox.auth import RotatingTokens
 from brygga_fortnox.catalog import FortnoxCatalog
+from brygga_fortnox.customers import FortnoxCustomers
 from brygga_fortnox.pricelists import FortnoxPriceLists
 from brygga_fortnox.remote import verify
 from brygga_fortnox.status import STATUS_EVENTS, StatusReader
@@ -139,36 +141,8 @@ def _clip(text: str, length: int) -> str | None:
     return text[:length] if text else None
 
 
-def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isalnum()).casefold()
-
-
-def _org_forms(text: str) -> list[str]:
-    """The organisation number as given and in Fortnox's usual ``NNNNNN-NNNN`` form (the
-    search matches substrings of the stored text, so the dash matters)."""
-    given = text.strip()
-    digits = "".join(c for c in given if c.isdigit())
-    forms = [given]
-    if len(digits) in (10, 12):
-        dashed = f"{digits[:-4]}-{digits[-4:]}"
-        if dashed != given:
-            forms.append(dashed)
-    return forms
-
-
-def _email(text: str) -> str:
-    return text.strip().casefold()
-
-
-def _email_of(customer: wire.Customer) -> str:
-    return customer.email or ""
-
-
-def _org_of(customer: wire.Customer) -> str:
-    return customer.organisation_number or ""
-
-
 class FortnoxAdapter(
+    FortnoxCustomers,
     FortnoxCatalog,
     FortnoxPriceLists,
     ErpAdapter,
@@ -224,86 +198,6 @@ class FortnoxAdapter(
     async def aclose(self) -> None:
         await self.api.aclose()
         await self._tokens_client.aclose()
-
-    # --- customers -------------------------------------------------------------------------
-
-    async def find_customer(self, customer: Customer, match_on: Sequence[str]) -> str | None:
-        for key in match_on:
-            if key == "customer_number" and customer.customer_number.strip():
-                number = customer.customer_number.strip()
-                response = await self.api.request("GET", f"customers/{quote(number, safe='')}")
-                if response.status_code != 404:
-                    found = self.api.decode(response, wire.CustomerWrap, f"customer {number}")
-                    return found.Customer.customer_number
-            elif key == "email" and customer.email.strip():
-                match = await self._search("email", customer.email.strip(), _email_of, _email)
-                if match is not None:
-                    return match
-            elif key == "org_number" and _digits(customer.org_number):
-                for form in _org_forms(customer.org_number):
-                    match = await self._search("organisationnumber", form, _org_of, _digits)
-                    if match is not None:
-                        return match
-        return None
-
-    async def _search(
-        self,
-        param: str,
-        value: str,
-        field: Callable[[wire.Customer], str],
-        norm: Callable[[str], str],
-    ) -> str | None:
-        """The lowest customer number whose ``field`` equals ``value`` once both are put
-        through ``norm`` (the search itself matches substrings)."""
-        wanted = norm(value)
-        items = self.api.pages(
-            "customers", wire.CustomerPage, f"the customer search on {param}",
-            params={param: value}, limit=self.config.page_size,
-        )  # fmt: skip
-        numbers: list[str] = []
-        async with aclosing(items):
-            async for item in items:
-                if norm(field(item)) == wanted:
-                    numbers.append(item.customer_number)
-        if not numbers:
-            return None
-        return min(numbers, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
-
-    async def create_customer(self, customer: Customer, currency: str) -> str:
-        who = customer.email or customer.shop_customer_id or "without e-mail"
-        billing = customer.billing
-        company = customer.kind == CustomerKind.COMPANY
-        candidates = (
-            (billing.company, customer.name, billing.name) if company
-            else (customer.name, billing.name, billing.company)
-        ) + (customer.email,)  # fmt: skip
-        name = next((c.strip() for c in candidates if c.strip()), "")
-        if not name:
-            raise PermanentError(
-                f"Customer {who}: Fortnox needs a customer name and the order has none; add a "
-                "name or e-mail address to the order in the shop."
-            )
-        fields = {
-            "Name": name[:1024],
-            "Type": "COMPANY" if company else "PRIVATE",
-            "Currency": currency,
-            "Email": _clip(customer.email, 1024),
-            "OrganisationNumber": _clip(customer.org_number, 30),
-            "VATNumber": _clip(customer.vat_number, 1024),
-            "Address1": _clip(billing.street, 1024),
-            "Address2": _clip(billing.street2, 1024),
-            "ZipCode": _clip(billing.postal_code, 10),
-            "City": _clip(billing.city, 1024),
-            "CountryCode": _clip(billing.country_code, 2),
-            "Phone1": _clip(billing.phone, 1024),
-        }
-        body = {"Customer": {k: v for k, v in fields.items() if v is not None}}
-        response = await self.api.request("POST", "customers", body=body)
-        created = self.api.decode(
-            response, wire.CustomerWrap, f"the new customer {who}", write=True
-        ).Customer
-        log.info("fortnox: created customer %s", created.customer_number)
-        return created.customer_number
 
     # --- documents -------------------------------------------------------------------------
 
@@ -476,6 +370,3 @@ def create_adapter(config: Any, context: AdapterContext) -> FortnoxAdapter:
     if not isinstance(config, FortnoxConfig):
         raise TypeError(f"expected FortnoxConfig, got {type(config).__name__}")
     return FortnoxAdapter(config, context)
-
-
-__all__ += ["NotFoundError"]

@@ -13,7 +13,8 @@ Modelled: every row's net is ``round(quantity * price, less the discount)`` and 
 ``round(net * VAT / 100)`` (per-row rounding); ``Freight`` and ``AdministrationFee`` add 25 %
 VAT; no automatic öre rounding (``RoundOff`` 0). A credit invoice negates the rows but keeps
 ``Freight`` and ``AdministrationFee`` as they were (the credit-invoice sign quirk of the fee
-fields, which is why adapters send fees as article rows). A row VAT must be one of the
+fields named in issue 13, not found in the stored vendor docs; it is why adapters send fees
+as article rows). A row VAT must be one of the
 company's rates (2004001). An article number that does not exist is 2000428. A cancelled
 or booked invoice cannot be cancelled again; a booked one cannot be cancelled at all.
 """
