@@ -34,7 +34,10 @@ def _config(tmp_path: Path, *, status: dict[str, Any], **connection: Any) -> Pat
             ],
             name="butiken",
             connection=connection,
-            sections={"status": status, "orders": {"document": "order"}},
+            sections={
+                "status": status,
+                "orders": {"document": "order", "shop_changes": "cancel"},
+            },
         ),
         encoding="utf-8",
     )
@@ -67,7 +70,8 @@ def test_orders_price_lists_variants_and_deliveries_pass(
     assert code == 0, err
     assert f"erp {KIND}" in out
     rows = _rows(out)
-    assert rows["orders"][:3] == ["starweb:se", "specter", "as order"]
+    assert rows["orders"][:2] == ["starweb:se", "specter"]
+    assert rows["orders"][2] == "as order; changes in the shop after transfer: cancel"
     assert rows["price_lists"][:2] == ["specter", "starweb:se"]
     assert rows["stock"][:2] == ["specter", "starweb:se"]
     assert "variants sent as separate articles" not in " ".join(rows["products"])
