@@ -157,4 +157,4 @@ async def test_export_mark_is_a_private_note_written_once(
 
 
 def test_catalog_seeded_as_documented() -> None:
-    assert CATALOG["WIDGET-1"] == (12500, 25, 7)
+    assert CATALOG["WIDGET-1"] == (12500, 25, 100)

@@ -32,10 +32,10 @@ unless asked otherwise; Swedish VAT 25 % "standard", 12 % "reduced"; shipping 49
 ==========  =======  ==========  =====
 SKU          price    tax         stock
 ==========  =======  ==========  =====
-WIDGET-1     125.00   standard    7
-GADGET-S     200.00   standard    3
+WIDGET-1     125.00   standard    100
+GADGET-S     200.00   standard    50
 GADGET-M     210.00   standard    0
-COFFEE-500    89.00   reduced     40
+COFFEE-500    89.00   reduced     400
 ==========  =======  ==========  =====
 """
 
@@ -74,10 +74,10 @@ __all__ = [
 PROJECT = Path(__file__).resolve().parents[3] / "contrib" / "real" / "vendure"
 #: what products.csv seeds: SKU -> (price excl. VAT in minor units, VAT %, stock on hand)
 CATALOG: dict[str, tuple[int, int, int]] = {
-    "WIDGET-1": (12500, 25, 7),
-    "GADGET-S": (20000, 25, 3),
+    "WIDGET-1": (12500, 25, 100),
+    "GADGET-S": (20000, 25, 50),
     "GADGET-M": (21000, 25, 0),
-    "COFFEE-500": (8900, 12, 40),
+    "COFFEE-500": (8900, 12, 400),
 }
 _SCRIPTS = ("vendure-config.js", "seed.js", "server.js", "initial-data.js", "products.csv")
 _START_TIMEOUT = 90.0
