@@ -45,6 +45,7 @@ __all__ = [
     "HelperArticle",
     "LazySimulator",
     "OrderSource",
+    "PushAnswer",
     "PushReceiver",
     "RemoteFinding",
     "RemoteNeeds",
@@ -208,10 +209,19 @@ class PushReceiver(Protocol):
     receiver then wakes. The sender retries a push that was not answered 2xx, so accepting
     the same push twice must change nothing."""
 
-    async def accept_push(self, body: bytes, headers: Mapping[str, str]) -> None:
-        """Raise PermanentError for a push that can never be accepted (the sender is answered
-        400 with the error's message), TransientError for one it should send again (503)."""
+    async def accept_push(self, body: bytes, headers: Mapping[str, str]) -> PushAnswer | None:
+        """Return the body the sender expects with the 200 (None: a plain "ok"). Raise
+        PermanentError for a push that can never be accepted (the sender is answered 400 with
+        the error's message), TransientError for one it should send again (503)."""
         ...
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    """What a shop's push receiver answers a kept push with (e.g. Norce's OrderResponse)."""
+
+    body: bytes
+    media_type: str = "application/json"
 
 
 @runtime_checkable

@@ -54,6 +54,7 @@ from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
     Capabilities,
+    PushAnswer,
     PushReceiver,
     RemoteFinding,
     RemoteNeeds,
@@ -73,6 +74,7 @@ from brygga_norce.mapping import map_push, map_query, norce_time
 from brygga_norce.push import PushInbox
 from brygga_norce.wire import (
     OrderRequestWire,
+    OrderResponseWire,
     QueryOrderHead,
     QueryOrderWire,
     QueryPageWire,
@@ -267,10 +269,15 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
 
     # -- PushReceiver ----------------------------------------------------------------------
 
-    async def accept_push(self, body: bytes, headers: Mapping[str, str]) -> None:
-        """Verify and keep a pushed OrderRequest (idempotent; see :mod:`brygga_norce.push`)."""
+    async def accept_push(self, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
+        """Verify and keep a pushed OrderRequest (idempotent; see :mod:`brygga_norce.push`)
+        and answer it with the OrderResponse Norce expects: OK, no ERP number yet (the order
+        is queued, as the reference's best practice says; the number follows with
+        SendOrderStatus once the document exists)."""
         push = await self.inbox.accept(body, headers)
         log.info("norce shop %s: kept pushed order %s", self.shop, push.ref)
+        answer = OrderResponseWire(status_code="OK", description="received; queued for the ERP")
+        return PushAnswer(msgspec.json.encode(answer))
 
     # -- OrderSource -----------------------------------------------------------------------
 

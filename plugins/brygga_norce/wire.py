@@ -40,6 +40,16 @@ class _Pascal(msgspec.Struct, rename="pascal", kw_only=True):
     """Norce's PascalCase JSON."""
 
 
+class OrderResponseWire(_Pascal, kw_only=True):
+    """The synchronous answer Norce expects to an order push (shop-apis.md §4.3, [NO9-order]:
+    ``{StatusCode: "OK"|"Failed", HasErpOrderNo, ErpOrderNo, Description}``)."""
+
+    status_code: str
+    has_erp_order_no: bool = False
+    erp_order_no: str | None = None
+    description: str = ""
+
+
 class AddressWire(_Pascal, kw_only=True):
     line1: str | None = None
     line2: str | None = None

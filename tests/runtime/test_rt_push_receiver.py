@@ -11,7 +11,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from brygga.adapters import PushReceiver
+from brygga.adapters import PushAnswer, PushReceiver
 from brygga.errors import PermanentError, TransientError
 from brygga.http.app import WebhookRegistry, create_app
 from brygga.metrics import Metrics
@@ -31,10 +31,13 @@ class PushingShop:
         self.kept: list[tuple[bytes, str]] = []
         self.fail: Exception | None = None
 
-    async def accept_push(self, body: bytes, headers: Mapping[str, str]) -> None:
+    async def accept_push(self, body: bytes, headers: Mapping[str, str]) -> PushAnswer | None:
         if self.fail is not None:
             raise self.fail
         self.kept.append((body, headers.get("x-signature", "")))
+        if body.startswith(b"{"):  # this sender wants its own answer document
+            return PushAnswer(b'{"StatusCode": "OK"}')
+        return None
 
 
 class HintShop:
@@ -82,9 +85,14 @@ async def test_a_kept_push_wakes_the_poll_and_a_refused_one_says_why() -> None:
         answer = await client.post(
             f"/webhooks/demo/{TOKEN}", content=b'{"order": 7}', headers={"X-Signature": "s1"}
         )
-        assert (answer.status_code, answer.text) == (200, "ok")
+        assert (answer.status_code, answer.json()) == (200, {"StatusCode": "OK"})
+        assert answer.headers["content-type"] == "application/json"
         assert shop.kept == [(b'{"order": 7}', "s1")]
         assert flow.poked == ["push"]
+        answer = await client.post(f"/webhooks/demo/{TOKEN}", content=b"order=9")
+        assert (answer.status_code, answer.text) == (200, "ok")
+        assert flow.poked == ["push", "push"]
+        assert shop.kept.pop() == (b"order=9", "")
 
         shop.fail = PermanentError("order 8: the signature does not match; check the secret")
         answer = await client.post(f"/webhooks/demo/{TOKEN}", content=b'{"order": 8}')
@@ -94,14 +102,14 @@ async def test_a_kept_push_wakes_the_poll_and_a_refused_one_says_why() -> None:
         answer = await client.post(f"/webhooks/demo/{TOKEN}", content=b'{"order": 8}')
         assert answer.status_code == 503
         assert "busy" not in answer.text  # an internal reason is not the sender's business
-        assert flow.poked == ["push"]  # neither woke the poll
+        assert flow.poked == ["push", "push"]  # neither woke the poll
         assert len(shop.kept) == 1
 
         shop.fail = None
         answer = await client.get(f"/webhooks/demo/{TOKEN}")  # a receiver check: a hint only
         assert answer.status_code == 200
         assert len(shop.kept) == 1
-        assert flow.poked == ["push", "push"]
+        assert flow.poked == ["push", "push", "push"]
 
 
 async def test_a_shop_without_push_gets_the_hint_and_its_body_is_ignored() -> None:

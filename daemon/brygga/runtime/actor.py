@@ -140,9 +140,10 @@ def _register_webhooks(
 
         async def receive(request: Request, shop: str = cfg.name) -> Response:
             adapter: object = flow.shops.get(shop)
+            answer = None
             if isinstance(adapter, PushReceiver) and request.method == "POST":
                 try:
-                    await adapter.accept_push(await request.body(), dict(request.headers))
+                    answer = await adapter.accept_push(await request.body(), dict(request.headers))
                 except PermanentError as exc:
                     log.warning("%s: shop %s: a push was refused: %s", conn.name, shop, exc)
                     return PlainTextResponse(str(exc), status_code=400)
@@ -150,6 +151,8 @@ def _register_webhooks(
                     log.warning("%s: shop %s: a push could not be kept: %s", conn.name, shop, exc)
                     return PlainTextResponse("try again later", status_code=503)
             flow.poke(shop)
+            if answer is not None:
+                return Response(answer.body, media_type=answer.media_type)
             return PlainTextResponse("ok")
 
         registry.register(conn.name, cfg.webhook_token, receive)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import httpx
+import msgspec
 import pytest
 from norce_support import START, open_adapter
 
@@ -88,6 +89,13 @@ async def test_a_pushed_order_is_kept_and_transferred_from_the_push(
     )
     attempts = await sim.push_pending(daemon)
     assert [a.status for a in attempts] == [200] and sim.pending == []
+    # the synchronous OrderResponse Norce expects (shop-apis.md §4.3, [NO9-order])
+    assert msgspec.json.decode(attempts[0].body) == {
+        "StatusCode": "OK",
+        "HasErpOrderNo": False,
+        "ErpOrderNo": None,
+        "Description": "received; queued for the ERP",
+    }
     assert flow.poked == ["norce-se"]
     order = await adapter.fetch_order(ref)
     assert (order.total, order.total_vat) == sim.order_total(ref)
