@@ -66,10 +66,13 @@ async def test_a_sale_is_created_once_quoted_confirmed_processed_and_found_by_re
     tryton_server: TrytonServer,
 ) -> None:
     mug, tea = await product(tryton_server, "30", "25"), await product(tryton_server, "19.90", "12")
+    freight = unique("fraktavg")  # a service product, as the fee articles are
+    await tryton_server.admin.create_product(freight, "Frakt", Decimal(0), kind="service")
     reference = unique("brygga/test/shop/1001")
     async with open_adapter(tryton_server) as adapter:
         code = await adapter.create_customer(customer(f"{unique('k')}@example.se"), "SEK")
-        doc = document(reference, code, [(mug, "2", "30", "25"), (tea, "3", "19.90", "12")])
+        rows = [(mug, "2", "30", "25"), (tea, "3", "19.90", "12"), (freight, "1", "49", "25")]
+        doc = document(reference, code, rows)
         await adapter.check_document(doc)
         created = await adapter.create_document(doc)
         assert created.reference == reference and created.booked
@@ -98,9 +101,9 @@ async def test_a_sale_is_created_once_quoted_confirmed_processed_and_found_by_re
     sale = sales[0]
     assert sale["number"] == created.number
     assert sale["state"] == "processing"
-    # the shop's totals to the öre: 2*30 + 3*19.90 = 119.70 net, 15 + 7.16 VAT
-    assert sale["untaxed_amount"] == doc.totals.net == Decimal("119.70")
-    assert sale["tax_amount"] == doc.totals.vat == Decimal("22.16")
+    # the shop's totals to the öre: 2*30 + 3*19.90 + 49 = 168.70 net, 15 + 7.16 + 12.25 VAT
+    assert sale["untaxed_amount"] == doc.totals.net == Decimal("168.70")
+    assert sale["tax_amount"] == doc.totals.vat == Decimal("34.41")
     assert sale["total_amount"] == doc.totals.gross
     assert len(sale["invoices"]) == 1 and len(sale["shipments"]) == 1
     lines = await admin.call(
@@ -108,7 +111,9 @@ async def test_a_sale_is_created_once_quoted_confirmed_processed_and_found_by_re
     )
     assert sorted(
         (row["product."]["code"], row["quantity"], row["unit_price"]) for row in lines
-    ) == sorted([(mug, 2.0, Decimal("30")), (tea, 3.0, Decimal("19.90"))])
+    ) == sorted(
+        [(mug, 2.0, Decimal("30")), (tea, 3.0, Decimal("19.90")), (freight, 1.0, Decimal("49"))]
+    )
     assert all(len(row["taxes"]) == 1 for row in lines)
 
 
