@@ -232,6 +232,9 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
                 f"{what}: refused ({code}); check username and password "
                 f"({self.config.password.source})"
             )
+        # the session is the bearer token in the shared cache; a session cookie (Vendure sets
+        # one when tokenMethod includes "cookie") would keep an old session alive unseen
+        self._client.client.cookies.clear()
         token = response.headers.get("vendure-auth-token", "")
         if not token:
             raise PermanentError(
@@ -252,6 +255,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
         body = {"query": query, "variables": dict(variables or {})}
         for attempt in (1, 2):
             token = await self._tokens.get(self._account, self._login, clock=self._clock)
+            self._client.client.cookies.clear()  # the bearer token alone is the session
             try:
                 response = await self._client.request(
                     "POST",
