@@ -351,6 +351,16 @@ class TrytonAdmin:
                     "customer_taxes": [["add", [tax]]],
                 },
             )
+        # VAT-free articles (rounding rows, exports): a category without customer taxes
+        ids["category"][Decimal(0)] = await self.create(
+            "product.category",
+            {
+                "name": "Momsfritt",
+                "accounting": True,
+                "account_revenue": revenue["id"],
+                "account_expense": expense["id"],
+            },
+        )
         ids["unit"] = (await self.one("product.uom", [["symbol", "=", "u"]]))["id"]
         warehouse = await self.one(
             "stock.location", [["type", "=", "warehouse"]], ["id", "storage_location"]
