@@ -258,10 +258,10 @@ def test_unknown_adapter_kind_lists_the_installed(tmp_path: Path, host: PluginHo
     message = _error(_config(tmp_path, shops=[_shop(kind="shopify")]), host)
     assert ": connection[0].shops[0].kind: " in message
     assert "'shopify'" in message
-    assert "installed: starweb" in message
-    message = _error(_config(tmp_path, erp=_erp(kind="fortnox")), host)
+    assert "installed: norce, prestashop, starweb" in message
+    message = _error(_config(tmp_path, erp=_erp(kind="visma")), host)
     assert ": connection[0].erp.kind: " in message
-    assert "installed: economic" in message
+    assert "installed: economic, fortnox, hogia, specter" in message
 
 
 def test_missing_adapter_kind(tmp_path: Path, host: PluginHost) -> None:

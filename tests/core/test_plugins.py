@@ -35,6 +35,11 @@ from brygga.models import Customer, Order, OrderLine, Register
 from brygga.plugins import PluginHost
 from brygga.testing.conformance.harness import KIT_START, build_simulator, takes_keyword
 from brygga_economic.simulator import EconomicSimulator
+from brygga_fortnox.simulator import FortnoxSimulator
+from brygga_hogia.simulator import HogiaSimulator
+from brygga_norce.simulator import NorceSimulator
+from brygga_prestashop.simulator import PrestashopSimulator
+from brygga_specter.simulator import SpecterSimulator
 from brygga_starweb.adapter import StarwebAdapter
 from brygga_starweb.simulator import StarwebSimulator
 
@@ -79,6 +84,11 @@ def test_first_party_adapters_load_through_entry_points() -> None:
     for name, module in (
         ("starweb", "brygga_starweb.plugin"),
         ("economic", "brygga_economic.plugin"),
+        ("prestashop", "brygga_prestashop.plugin"),
+        ("norce", "brygga_norce.plugin"),
+        ("fortnox", "brygga_fortnox.plugin"),
+        ("specter", "brygga_specter.plugin"),
+        ("hogia", "brygga_hogia.plugin"),
     ):
         plugin = host.plugins[name]
         assert module in plugin.source, "the source names the entry point"
@@ -89,6 +99,8 @@ def test_first_party_adapters_load_through_entry_points() -> None:
     assert host.adapters["starweb"].plugin == "starweb"
     assert host.adapters["economic"].role is Role.ERP
     assert host.adapter("economic", Role.ERP, where="here").kind == "economic"
+    shops = {kind for kind, spec in host.adapters.items() if spec.role is Role.SHOP}
+    assert shops == {"starweb", "prestashop", "norce"}
 
 
 def test_without_entry_points_nothing_is_installed() -> None:
@@ -100,11 +112,19 @@ def test_without_entry_points_nothing_is_installed() -> None:
 
 # -- simulators are loaded when built, not when the plugins load ----------------------------------
 
+#: the first-party adapters added after Starweb and e-conomic
+FIRST_PARTY_NEW = ("prestashop", "norce", "fortnox", "specter", "hogia")
+
 #: modules the daemon's start path must not import: the simulator packages, the test kit (and
 #: pytest, which its conformance suites import) and the demo with its progress bar
 _NOT_AT_START = (
     "brygga_starweb.simulator",
     "brygga_economic.simulator",
+    "brygga_prestashop.simulator",
+    "brygga_norce.simulator",
+    "brygga_fortnox.simulator",
+    "brygga_specter.simulator",
+    "brygga_hogia.simulator",
     "brygga.testing",
     "pytest",
     "brygga.commands.demo",
@@ -147,12 +167,22 @@ def test_brygga_plugins_loads_every_adapter_and_imports_no_simulator_module() ->
         for line in result.stderr.splitlines()
         if line.startswith("import time:") and "|" in line
     ]
-    assert {"brygga_starweb.adapter", "brygga_economic.adapter"} <= set(imported)
+    adapters = {f"brygga_{kind}.adapter" for kind in ("starweb", "economic", *FIRST_PARTY_NEW)}
+    assert adapters <= set(imported)
     assert [module for module in imported if _not_at_start(module)] == []
 
 
 def test_first_party_simulators_are_lazy_and_resolve() -> None:
-    for kind, cls in (("starweb", StarwebSimulator), ("economic", EconomicSimulator)):
+    simulators: list[tuple[str, type]] = [
+        ("starweb", StarwebSimulator),
+        ("economic", EconomicSimulator),
+        ("prestashop", PrestashopSimulator),
+        ("norce", NorceSimulator),
+        ("fortnox", FortnoxSimulator),
+        ("specter", SpecterSimulator),
+        ("hogia", HogiaSimulator),
+    ]
+    for kind, cls in simulators:
         simulator = PluginHost().adapters[kind].simulator
         assert isinstance(simulator, LazySimulator), kind
         assert simulator.load() is cls

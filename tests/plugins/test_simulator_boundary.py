@@ -14,9 +14,22 @@ from pathlib import Path
 import pytest
 
 import brygga_economic
+import brygga_fortnox
+import brygga_hogia
+import brygga_norce
+import brygga_prestashop
+import brygga_specter
 import brygga_starweb
 
-PLUGINS = {"brygga_economic": brygga_economic, "brygga_starweb": brygga_starweb}
+PLUGINS = {
+    "brygga_economic": brygga_economic,
+    "brygga_starweb": brygga_starweb,
+    "brygga_prestashop": brygga_prestashop,
+    "brygga_norce": brygga_norce,
+    "brygga_fortnox": brygga_fortnox,
+    "brygga_specter": brygga_specter,
+    "brygga_hogia": brygga_hogia,
+}
 
 
 def simulator_modules(plugin: str) -> list[Path]:
