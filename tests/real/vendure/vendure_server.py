@@ -367,17 +367,13 @@ async def place_checkout(
     ``setOrderShippingAddress``, ``setOrderBillingAddress``, ``eligibleShippingMethods`` +
     ``setOrderShippingMethod``, ``transitionOrderToState(ArrangingPayment)``,
     ``addPaymentToOrder(standard-payment)``. The order ends in ``PaymentAuthorized``."""
-    async with httpx.AsyncClient(timeout=30) as shop, httpx.AsyncClient(timeout=30) as admin:
-        await admin_login(server, admin)
-        skus = [sku for sku, _ in items]
-        found = await admin_gql(
-            server,
-            admin,
-            "query($skus: [String!]) { productVariants(options: {take: 100,"
-            " filter: {sku: {in: $skus}}}) { items { id sku } } }",
-            {"skus": skus},
+    async with httpx.AsyncClient(timeout=30) as shop:
+        found = await _gql(
+            shop,
+            server.shop_url,
+            "{ products(options: {take: 100}) { items { variants { id sku } } } }",
         )
-        ids = {v["sku"]: v["id"] for v in found["productVariants"]["items"]}
+        ids = {v["sku"]: v["id"] for p in found["products"]["items"] for v in p["variants"]}
         for sku, quantity in items:
             if sku not in ids:
                 raise AssertionError(f"no variant with SKU {sku} in the seeded shop")
