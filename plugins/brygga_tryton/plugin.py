@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from brygga.adapters import AdapterSpec, Role
+from brygga.adapters import AdapterSpec, LazySimulator, Role
 from brygga.hookspecs import hookimpl
 from brygga_tryton.adapter import CAPABILITIES, TrytonAdapter, TrytonConfig, create_adapter
 
@@ -25,5 +25,6 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
                 "Tryton (trytond JSON-RPC): parties, sales (quoted, confirmed, processed) and "
                 "their invoices; order status, list prices and stock read"
             ),
+            simulator=LazySimulator("brygga_tryton.simulator:TrytonSimulator"),
         )
     )
