@@ -173,27 +173,50 @@ class StatusRule(_Section, frozen=True, kw_only=True):
     capture: bool = False
 
 
-class StatusConfig(_Section, frozen=True, kw_only=True):
-    """Order status back to the shop (``[connection.status]``): one rule per ERP event."""
+class ShopStatusRules(_Section, frozen=True, kw_only=True):
+    """One shop's own rules (``[connection.status.shops.<shop name>]``): each replaces the
+    connection's rule for its event in this shop (shops of different kinds name their
+    statuses differently); events it does not name keep the connection's rule."""
 
-    #: as soon as the order is in the ERP (written back with the ERP document number)
     transferred: StatusRule | None = None
     partially_delivered: StatusRule | None = None
     invoiced: StatusRule | None = None
     delivered: StatusRule | None = None
     paid: StatusRule | None = None
     cancelled: StatusRule | None = None
-    #: how long after its transfer an order's ERP document is watched for events
-    watch: Duration = Duration(60 * 86400)
 
     def rules(self) -> dict[OrderEvent, StatusRule]:
-        """The configured rules by event, in the order events progress."""
         found = {event: getattr(self, event.value) for event in OrderEvent}
         return {event: rule for event, rule in found.items() if rule is not None}
 
+
+class StatusConfig(ShopStatusRules, frozen=True, kw_only=True):
+    """Order status back to the shop (``[connection.status]``): one rule per ERP event, and
+    per-shop replacements."""
+
+    #: how long after its transfer an order's ERP document is watched for events
+    watch: Duration = Duration(60 * 86400)
+    #: shop name → that shop's own rules
+    shops: dict[str, ShopStatusRules] = {}
+
+    def rules(self, shop: str | None = None) -> dict[OrderEvent, StatusRule]:
+        """The rules by event, in the order events progress: the connection's, with ``shop``'s
+        own in their place."""
+        found = super().rules()
+        if shop is not None and shop in self.shops:
+            found |= self.shops[shop].rules()
+        return {event: found[event] for event in OrderEvent if event in found}
+
+    def events(self) -> list[OrderEvent]:
+        """Every event some shop has a rule for, in the order events progress."""
+        ruled = set(super().rules())
+        for own in self.shops.values():
+            ruled |= set(own.rules())
+        return [event for event in OrderEvent if event in ruled]
+
     def watched(self) -> bool:
         """Whether any rule needs events from the ERP (all but ``transferred`` do)."""
-        return any(event is not OrderEvent.TRANSFERRED for event in self.rules())
+        return any(event is not OrderEvent.TRANSFERRED for event in self.events())
 
 
 class ShopCatalogConfig(_Section, frozen=True, kw_only=True):
@@ -475,6 +498,16 @@ def _check_orders_shops(
                 )
 
 
+def _check_status_shops(conn: ConnectionConfig, names: set[str], source: Path, where: str) -> None:
+    for name in conn.status.shops:
+        if name not in names:
+            known = ", ".join(sorted(names))
+            raise ConfigError(
+                f"{source}: {where}.status.shops.{name}: no shop of this connection is named "
+                f"{name!r}; name one of: {known}"
+            )
+
+
 def _check_catalog_shops(conn: ConnectionConfig, names: set[str], source: Path, where: str) -> None:
     for name, shop in conn.catalog.shops.items():
         if shop.stock_buffer < 0:
@@ -732,6 +765,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
         _check_poll(conn, local, path, where)
         _check_catalog_shops(conn, names, path, where)
         _check_orders_shops(conn, names, erp_spec, path, where)
+        _check_status_shops(conn, names, path, where)
         resolved.append(
             ResolvedConnection(
                 config=conn,

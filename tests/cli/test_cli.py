@@ -354,3 +354,44 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
         main([])
     assert info.value.code == 2
     assert "usage: brygga" in capsys.readouterr().err
+
+
+def _two_shops(status: dict[str, Any]) -> str:
+    shop = StarwebSimulator(seed_catalog=False)
+    return toml_config(
+        state="state/brygga.db",
+        erp=EconomicSimulator(seed_catalog=False).adapter_config("https://eco.example"),
+        shops=[
+            shop.adapter_config(SHOP_URL, name="se"),
+            shop.adapter_config("https://butikken.example/api/v2", name="no"),
+        ],
+        connection={"registers": {"price_lists": "off"}},
+        sections={"status": status},
+    )
+
+
+def test_a_shop_of_its_own_rules_shows_them_in_the_status_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = {
+        "invoiced": {"shop_status": "completed", "email": True},
+        "shops": {"no": {"invoiced": {"shop_status": "fullfort", "capture": True}}},
+    }
+    code, out, err = _run(capsys, "check", "-c", str(_write(tmp_path, _two_shops(status))))
+    assert code == 0, err
+    assert _flow_rows(out)["status"][2].startswith("2 rule(s), see the status table")
+    assert re.search(r"^\s+invoiced\s+completed\s+yes\s+no\s+no$", out, re.M)
+    assert re.search(r"^\s+invoiced \(no\)\s+fullfort\s+no\s+no\s+yes$", out, re.M)
+
+
+def test_status_rules_for_an_unknown_shop_or_an_event_never_reported_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unknown = {"shops": {"dk": {"invoiced": {"shop_status": "shipped"}}}}
+    code, _, err = _run(capsys, "check", "-c", str(_write(tmp_path, _two_shops(unknown))))
+    assert code != 0
+    assert "status.shops.dk: no shop of this connection is named 'dk'; name one of: no, se" in err
+    never = {"shops": {"no": {"delivered": {"shop_status": "levert"}}}}
+    code, _, err = _run(capsys, "check", "-c", str(_write(tmp_path, _two_shops(never))))
+    assert code == 1
+    assert "adapter 'economic' reports no delivered events" in err

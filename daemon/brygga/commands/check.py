@@ -52,14 +52,14 @@ class SystemReport:
         return [f for f in self.findings or () if not f.ok]
 
 
-def remote_needs(conn: ResolvedConnection) -> RemoteNeeds:
+def remote_needs(conn: ResolvedConnection, shop: str | None = None) -> RemoteNeeds:
     """The helper articles the connection's orders use: freight, handling and discount rows
     at every rate in ``[connection.orders] vat_rates``; rounding rows at 0 %; and the shop
-    statuses the status rules name."""
+    statuses the status rules name (for ``shop``: with its own rules in their place)."""
     table = flow_table(conn)
     statuses: tuple[str, ...] = ()
     if any(r.register is Register.STATUS and r.active for r in table):
-        rules = conn.config.status.rules().values()
+        rules = conn.config.status.rules(shop).values()
         statuses = tuple(dict.fromkeys(rule.shop_status for rule in rules))
     active = any(r.register is Register.ORDERS and r.active for r in table)
     if not active:
@@ -146,7 +146,8 @@ async def remote_reports(loaded: LoadedConfig, http: HttpContext) -> list[System
             systems = [(Role.ERP, conn.erp_spec, conn.erp)]
             systems += [(Role.SHOP, spec, cfg) for spec, cfg in shops]
             for role, spec, cfg in systems:
-                reports.append(await _verify(conn, role, spec, cfg, needs, http, state))
+                wants = needs if role is Role.ERP else remote_needs(conn, cfg.name)
+                reports.append(await _verify(conn, role, spec, cfg, wants, http, state))
         return reports
 
 

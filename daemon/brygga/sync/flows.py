@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from brygga.adapters import AdapterSpec, DocumentCanceller
-from brygga.config import ResolvedConnection
+from brygga.config import ResolvedConnection, ShopStatusRules
 from brygga.durations import format_duration
 from brygga.models import OrderEvent, Register
 from brygga.registers import CurrencyPrices, Direction, protocols_for
@@ -71,7 +71,7 @@ def _master(conn: ResolvedConnection, register: Register) -> str:
     if override is not None:
         return str(override)
     master = _PRESETS[conn.config.mode][register]
-    if register is Register.STATUS and master == "erp" and not conn.config.status.rules():
+    if register is Register.STATUS and master == "erp" and not conn.config.status.events():
         return "off"
     return master
 
@@ -219,7 +219,7 @@ def _status_errors(conn: ResolvedConnection) -> list[str]:
     """Rules for events the ERP adapter never reports (they would never fire)."""
     reportable = conn.erp_spec.capabilities.status_events
     kind = conn.erp_spec.kind
-    missing = [e for e in conn.config.status.rules() if e is not OrderEvent.TRANSFERRED]
+    missing = [e for e in conn.config.status.events() if e is not OrderEvent.TRANSFERRED]
     missing = [e for e in missing if e not in reportable]
     if not missing:
         return []
@@ -234,7 +234,8 @@ def _status_errors(conn: ResolvedConnection) -> list[str]:
 
 def _status_notes(conn: ResolvedConnection) -> list[str]:
     settings = conn.config.status
-    notes = [f"{len(settings.rules())} rule(s), see the status table"]
+    count = len(settings.rules()) + sum(len(own.rules()) for own in settings.shops.values())
+    notes = [f"{count} rule(s), see the status table"]
     if settings.watched():
         notes.append(f"documents watched {format_duration(settings.watch)} after transfer")
     return notes
@@ -242,14 +243,18 @@ def _status_notes(conn: ResolvedConnection) -> list[str]:
 
 def status_table(conn: ResolvedConnection) -> list[tuple[str, str, str, str, str]]:
     """The connection's status rules as `brygga check` prints them: ERP event, shop status,
-    e-mail, tracking, capture."""
+    e-mail, tracking, capture; a shop's own rule follows as ``<event> (<shop>)``."""
 
     def yes(on: bool) -> str:
         return "yes" if on else "no"
 
+    settings = conn.config.status
+    ruled = [(event.value, rule) for event, rule in ShopStatusRules.rules(settings).items()]
+    for shop, own in sorted(settings.shops.items()):
+        ruled += [(f"{event.value} ({shop})", rule) for event, rule in own.rules().items()]
     return [
-        (event.value, rule.shop_status, yes(rule.email), yes(rule.tracking), yes(rule.capture))
-        for event, rule in conn.config.status.rules().items()
+        (label, rule.shop_status, yes(rule.email), yes(rule.tracking), yes(rule.capture))
+        for label, rule in ruled
     ]
 
 

@@ -30,8 +30,8 @@ def status_plan(
 ) -> PlanRow:
     """The status row: a watch worker (batches of documents per ERP request) and a writer.
     ``reportable``: the events the ERP adapter can report (``Capabilities.status_events``)."""
-    rules = settings.rules()
-    wanted = frozenset(e for e in rules if e is not OrderEvent.TRANSFERRED) & reportable
+    wanted = frozenset(e for e in settings.events() if e is not OrderEvent.TRANSFERRED)
+    wanted &= reportable
     watch = StatusWatchHandler(
         erp=erp if isinstance(erp, StatusSource) else None,
         clock=clock,
@@ -40,7 +40,12 @@ def status_plan(
         horizon=float(settings.watch),
     )
     write = StatusHandler(
-        connection=connection, shops=shops, rules=rules, clock=clock, settle=settle, park=park
+        connection=connection,
+        shops=shops,
+        rules={shop: settings.rules(shop) for shop in shops},
+        clock=clock,
+        settle=settle,
+        park=park,
     )
     return PlanRow(
         handlers=(watch, write),

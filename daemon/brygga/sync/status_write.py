@@ -51,7 +51,8 @@ class StatusHandler:
 
     connection: str
     shops: Mapping[str, ShopAdapter]
-    rules: Mapping[OrderEvent, StatusRule]
+    #: shop name → its rules by event (the connection's, with the shop's own in their place)
+    rules: Mapping[str, Mapping[OrderEvent, StatusRule]]
     clock: Clock
     #: seconds a write in doubt is given to land before it may be sent again
     settle: float
@@ -158,11 +159,12 @@ class StatusHandler:
             state = _state(item)
         except PermanentError:
             return None
-        ruled = [e for e in state.events if e in self.rules]
+        rules = self.rules.get(item.instance, {})
+        ruled = [e for e in state.events if e in rules]
         if not ruled:
             return None
         event = max(ruled, key=EVENT_RANK.__getitem__)
-        return event, self.rules[event]
+        return event, rules[event]
 
     def _parked(self, item: WorkItem) -> Outcome:
         note = "parked: the order is not in the ERP yet; applied once its transfer is done"
