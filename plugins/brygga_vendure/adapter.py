@@ -109,6 +109,9 @@ CART_STATES = frozenset(
         "ArrangingAdditionalPayment",
     }
 )
+#: states no status rule can name: the cart and editing states, PaymentAuthorized (reached
+#: by checkout only) and the partial ones (brygga fulfils whole orders)
+UNSETTABLE = CART_STATES | {"PaymentAuthorized", "PartiallyShipped", "PartiallyDelivered"}
 #: states reached by fulfilments, in order
 FULFILMENT_STATES = ("Shipped", "Delivered")
 #: a session token is used this long before the adapter logs in again (Vendure's own default
@@ -179,6 +182,8 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
             rate_limit=config.rate_limit or DEFAULT_RATE_LIMIT,
             headers={"Accept": "application/json"},
         )
+        #: the Admin API itself (absolute: the client's base would add a trailing slash)
+        self._endpoint = config.base_url.rstrip("/")
         self._clock = context.http.clock
         self._tokens = context.http.tokens
         self._account = account_key(
@@ -207,7 +212,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
         issued_at = self._clock.monotonic()
         response = await self._client.request(
             "POST",
-            "",
+            self._endpoint,
             json={
                 "query": wire.LOGIN,
                 "variables": {
@@ -259,7 +264,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
             try:
                 response = await self._client.request(
                     "POST",
-                    "",
+                    self._endpoint,
                     json=body,
                     headers={"Authorization": f"Bearer {token.value}", **self._channel_header()},
                 )
@@ -292,6 +297,16 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
                 )
             return envelope.data
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _field(self, data: Mapping[str, msgspec.Raw], name: str, type_: type[Any]) -> Any:
+        """``data[name]`` decoded into ``type_``; a PermanentError naming the field when the
+        shop's answer does not fit it."""
+        try:
+            return wire.decode(data.get(name), type_)
+        except msgspec.ValidationError as exc:
+            raise PermanentError(
+                f"Vendure shop {self.shop}: unreadable {name} in the answer: {exc}"
+            ) from None
 
     def _errors(self, errors: Sequence[wire.GqlError]) -> str:
         text = "; ".join(f"{e.code or 'error'}: {e.message}" for e in errors) or "no data"
@@ -355,7 +370,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
                 {**variables, "skip": skip},
                 write=False,
             )
-            listed: wire.OrderListWire = wire.decode(data.get("orders"), wire.OrderListWire)
+            listed: wire.OrderListWire = self._field(data, "orders", wire.OrderListWire)
             rows = listed.items if listed else []
             if previous_last and (not rows or rows[0].id != previous_last):
                 # a row before this page left the window (it changed): the pages shifted
@@ -389,7 +404,12 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
 
     async def _order(self, shop_order_id: str, what: str) -> wire.OrderWire:
         data = await self._gql(what, wire.ORDER, {"id": shop_order_id}, write=False)
-        order: wire.OrderWire | None = wire.decode(data.get("order"), wire.OrderWire)
+        try:
+            order: wire.OrderWire | None = wire.decode(data.get("order"), wire.OrderWire)
+        except msgspec.ValidationError as exc:
+            raise PermanentError(
+                f"Vendure shop {self.shop}: order {shop_order_id} cannot be read: {exc}"
+            ) from None
         if order is None:
             raise PermanentError(
                 f"Vendure shop {self.shop}: there is no order with id {shop_order_id} (deleted, "
@@ -399,7 +419,12 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
 
     async def fetch_order(self, shop_order_id: str) -> Order:
         order = await self._order(shop_order_id, f"order {shop_order_id}")
-        return map_order(order, shop=self.shop, exported_as=_mark(order))
+        try:
+            return map_order(order, shop=self.shop, exported_as=_mark(order))
+        except (ValueError, msgspec.ValidationError) as exc:  # out-of-range values
+            raise PermanentError(
+                f"Vendure shop {self.shop}: order {shop_order_id} cannot be mapped: {exc}"
+            ) from None
 
     async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
         """A private note ``brygga exported as <type> <number> …`` unless the newest such
@@ -425,12 +450,12 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
     # -- statuses -------------------------------------------------------------------------------
 
     async def order_statuses(self) -> Sequence[str]:
-        """Vendure's order states a rule can send an order to (cart and editing states left
-        out), from the server's configured order process."""
+        """Vendure's order states a rule can send an order to (UNSETTABLE left out), from
+        the server's configured order process (a merchant's custom states included)."""
         data = await self._gql("order process", wire.SETTINGS, write=False)
-        settings: wire.SettingsWire = wire.decode(data.get("globalSettings"), wire.SettingsWire)
+        settings: wire.SettingsWire = self._field(data, "globalSettings", wire.SettingsWire)
         process = settings.server_config.order_process if settings.server_config else []
-        return [s.name for s in process if s.name not in CART_STATES]
+        return [s.name for s in process if s.name not in UNSETTABLE]
 
     async def set_status(
         self,
@@ -580,9 +605,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
 
     async def _variant(self, sku: str) -> wire.VariantWire:
         data = await self._gql(f"variant {sku}", wire.VARIANT_BY_SKU, {"sku": sku}, write=False)
-        listed: wire.VariantListWire = wire.decode(
-            data.get("productVariants"), wire.VariantListWire
-        )
+        listed: wire.VariantListWire = self._field(data, "productVariants", wire.VariantListWire)
         matches = [v for v in (listed.items if listed else []) if v.sku == sku]
         if not matches:
             raise PermanentError(
@@ -599,7 +622,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
     async def _active_channel(self) -> wire.ChannelWire:
         if self._channel is None:
             data = await self._gql("channel", wire.CHANNEL, write=False)
-            self._channel = wire.decode(data.get("activeChannel"), wire.ChannelWire)
+            self._channel = self._field(data, "activeChannel", wire.ChannelWire)
             if self._channel is None:
                 raise PermanentError(f"Vendure shop {self.shop}: no active channel")
         return self._channel
@@ -616,7 +639,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
         if not variant.use_global_out_of_stock_threshold:
             return variant.out_of_stock_threshold
         data = await self._gql("global settings", wire.SETTINGS, write=False)
-        settings: wire.SettingsWire = wire.decode(data.get("globalSettings"), wire.SettingsWire)
+        settings: wire.SettingsWire = self._field(data, "globalSettings", wire.SettingsWire)
         return settings.out_of_stock_threshold if settings else 0
 
     async def put_stock(self, sku: str, quantity: Decimal) -> Written:

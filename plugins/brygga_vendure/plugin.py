@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from brygga.adapters import AdapterSpec, Role
+from brygga.adapters import AdapterSpec, LazySimulator, Role
 from brygga.hookspecs import hookimpl
 from brygga_vendure.adapter import CAPABILITIES, VendureAdapter, VendureConfig
 
@@ -21,6 +21,7 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             capabilities=CAPABILITIES,
             factory=VendureAdapter,
             adapter=VendureAdapter,
+            simulator=LazySimulator("brygga_vendure.simulator:VendureSimulator"),
             description=(
                 "Vendure (Admin GraphQL API): orders in, order states back (fulfilments, "
                 "payment settlement, cancel), stock and prices written"
