@@ -20,7 +20,7 @@ from brygga.models import OrderEvent
 from brygga.testing.simulators import Asgi, FaultInjector, SimulatedDocument
 from brygga_tryton.simulator.http import RpcApp
 from brygga_tryton.simulator.models import Models
-from brygga_tryton.simulator.seed import seed
+from brygga_tryton.simulator.seed import CATALOG, FEE_ARTICLES, seed
 from brygga_tryton.simulator.state import Database
 
 __all__ = ["TrytonSimulator"]
@@ -43,6 +43,7 @@ class TrytonSimulator:
         database: str = DATABASE,
         login: str = LOGIN,
         password: str = PASSWORD,
+        seed_catalog: bool = True,
     ) -> None:
         self.faults = faults if faults is not None else FaultInjector()
         self.db = Database(clock=clock or SystemClock())
@@ -52,6 +53,9 @@ class TrytonSimulator:
         self.rpc = RpcApp(
             self.models, self.faults, database=database, login=login, password=password
         )
+        if seed_catalog:
+            for sku, name, price, rate, stock in (*FEE_ARTICLES, *CATALOG):
+                self.add_article(sku, name, price, rate, stock=stock)
 
     @property
     def app(self) -> Asgi:

@@ -10,9 +10,31 @@ from typing import Any
 
 from brygga_tryton.simulator.state import Database
 
-__all__ = ["RATES", "seed"]
+__all__ = ["CATALOG", "FEE_ARTICLES", "RATES", "seed"]
 
 RATES = (Decimal("25"), Decimal("12"), Decimal("6"))
+
+#: (SKU, name, list price excl. VAT, VAT rate, stock): the catalog the other simulators
+#: (Starweb, e-conomic) start with, so demo orders transfer cleanly
+CATALOG: tuple[tuple[str, str, Decimal, Decimal, Decimal], ...] = (
+    ("KAFFE-500", "Kaffe mellanrost 500 g", Decimal("89.00"), Decimal("25"), Decimal(100)),
+    ("MUGG-VIT", "Mugg vit", Decimal("119.20"), Decimal("25"), Decimal(100)),
+    ("TE-100", "Te Earl Grey 100 g", Decimal("45.00"), Decimal("12"), Decimal(100)),
+    ("CHOKLAD-70", "Choklad 70 %", Decimal("32.50"), Decimal("12"), Decimal(100)),
+    ("BOK-01", "Boken om kaffe", Decimal("199.00"), Decimal("6"), Decimal(100)),
+    ("TIDNING-12", "Kaffetidningen 12 nr", Decimal("59.00"), Decimal("6"), Decimal(100)),
+    ("TROJA-S", "Tröja S", Decimal("299.00"), Decimal("25"), Decimal(100)),
+    ("TROJA-M", "Tröja M", Decimal("299.00"), Decimal("25"), Decimal(100)),
+    ("TROJA-L", "Tröja L", Decimal("299.00"), Decimal("25"), Decimal(100)),
+)
+#: service products for freight, handling, discount and rounding rows (brygga's default fee
+#: article numbers); Tryton takes a row's tax by its rate, so one article per kind will do
+FEE_ARTICLES: tuple[tuple[str, str, Decimal, Decimal, Decimal], ...] = (
+    ("fraktavg", "Frakt", Decimal(0), Decimal("25"), Decimal(0)),
+    ("expavg", "Expeditionsavgift", Decimal(0), Decimal("25"), Decimal(0)),
+    ("rabatt", "Rabatt", Decimal(0), Decimal("25"), Decimal(0)),
+    ("avrundning", "Öresavrundning", Decimal(0), Decimal(0), Decimal(0)),
+)
 
 
 def seed(db: Database) -> dict[str, Any]:
