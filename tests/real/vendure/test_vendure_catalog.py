@@ -82,27 +82,28 @@ async def test_prices_include_tax_channel_gets_gross_prices() -> None:
     """On a channel whose pricesIncludeTax is true the stored price is gross: 100.00 excl.
     VAT at 25 % is written as 12500 and Vendure reports 100.00 as the net price (the seed's
     125.00 for WIDGET-1 is read as gross there: it already sells for 100.00 excl. VAT)."""
-    from vendure_server import VendureUnavailable, running_vendure
+    from vendure_server import VendureUnavailable, vendure_server
 
     from brygga.adapters import AdapterContext
     from brygga_vendure.adapter import VendureAdapter
     from conftest import vendure_config
 
     try:
-        context = running_vendure(prices_include_tax=True)
-        server = context.__enter__()
+        async with vendure_server(prices_include_tax=True) as server:
+            shop = VendureAdapter(
+                vendure_config(server), AdapterContext(connection="t", instance="v")
+            )
+            try:
+                kept = await shop.put_price("WIDGET-1", "SEK", Decimal("100.00"), None)
+                assert kept == "unchanged"
+                wrote = await shop.put_price("WIDGET-1", "SEK", Decimal("120.00"), None)
+                assert wrote == "updated"
+                variant = await _variant(server, "WIDGET-1")
+                assert variant["priceWithTax"] == 15000 and variant["price"] == 12000
+                assert variant["prices"] == [{"currencyCode": "SEK", "price": 15000}]
+                again = await shop.put_price("WIDGET-1", "SEK", Decimal("120.00"), None)
+                assert again == "unchanged"
+            finally:
+                await shop.aclose()
     except VendureUnavailable as exc:
         pytest.skip(f"real Vendure unavailable: {exc}")
-    try:
-        shop = VendureAdapter(vendure_config(server), AdapterContext(connection="t", instance="v"))
-        try:
-            assert await shop.put_price("WIDGET-1", "SEK", Decimal("100.00"), None) == "unchanged"
-            assert await shop.put_price("WIDGET-1", "SEK", Decimal("120.00"), None) == "updated"
-            variant = await _variant(server, "WIDGET-1")
-            assert variant["priceWithTax"] == 15000 and variant["price"] == 12000
-            assert variant["prices"] == [{"currencyCode": "SEK", "price": 15000}]
-            assert await shop.put_price("WIDGET-1", "SEK", Decimal("120.00"), None) == "unchanged"
-        finally:
-            await shop.aclose()
-    finally:
-        context.__exit__(None, None, None)

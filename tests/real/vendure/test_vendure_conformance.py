@@ -18,6 +18,13 @@ def _host_with_vendure() -> PluginHost:
     return PluginHost(extra=[("vendure", vendure_plugin)])
 
 
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The kit runs on both backends (this directory's conftest pins asyncio for the real
+    server's tests)."""
+    return str(request.param)
+
+
 @pytest.fixture(autouse=True)
 def _vendure_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     """The kit looks kinds up in PluginHost(); vendure is no entry point yet."""

@@ -7,6 +7,7 @@ products.csv).
 
 Reusable pieces (the end-to-end tests import them):
 
+- :func:`vendure_server` — the same as an async context manager (start in a worker thread).
 - :func:`running_vendure` — a context manager that yields a :class:`VendureServer` (admin and
   shop API URLs, superadmin credentials, currency) for a server on a free 127.0.0.1 port with
   a fresh copy of the seeded sql.js database; the server is stopped on exit. Raises
@@ -51,11 +52,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 
 __all__ = [
@@ -68,6 +71,7 @@ __all__ = [
     "cache_dir",
     "place_checkout",
     "running_vendure",
+    "vendure_server",
 ]
 
 #: the Node project (committed): package.json, package-lock.json and the scripts
@@ -214,6 +218,22 @@ def seeded_template(modules: Path, *, currency: str, prices_include_tax: bool) -
             raise RuntimeError(f"seeding Vendure failed (exit {done.returncode}):\n{tail}")
         partial.rename(template)
     return template
+
+
+@contextlib.asynccontextmanager
+async def vendure_server(
+    *,
+    currency: str = "SEK",
+    prices_include_tax: bool = False,
+) -> AsyncIterator[VendureServer]:
+    """:func:`running_vendure` for async code: install, seed and start run in a worker
+    thread, so the event loop keeps running meanwhile."""
+    manager = running_vendure(currency=currency, prices_include_tax=prices_include_tax)
+    server = await anyio.to_thread.run_sync(manager.__enter__)
+    try:
+        yield server
+    finally:
+        await anyio.to_thread.run_sync(manager.__exit__, None, None, None)
 
 
 @contextlib.contextmanager
