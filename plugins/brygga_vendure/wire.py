@@ -231,7 +231,7 @@ class VariantWire(_Wire):
     use_global_out_of_stock_threshold: bool = True
     tax_rate_applied: TaxRateWire | None = None
     prices: list[VariantPriceWire] = []
-    updated_at: str = ""
+    updated_at: str | None = None
 
 
 class VariantListWire(ListWire):

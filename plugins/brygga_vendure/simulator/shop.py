@@ -227,7 +227,9 @@ class VendureSimulator:
             ("COFFEE-500", "Coffee", 8900, 12, 400),
         ):
             vid = self._next("variant")
-            self.variants[vid] = SimVariant(vid, sku, name, price, Decimal(rate), stock)
+            self.variants[vid] = SimVariant(
+                vid, sku, name, price, Decimal(rate), stock, updated_at=self.clock.now()
+            )
         self._app = self.faults.wrap(
             Starlette(routes=[Route("/admin-api", self._endpoint, methods=["POST"])])
         )

@@ -46,13 +46,18 @@ def vendure() -> Iterator[VendureServer]:
         pytest.skip(f"real Vendure unavailable: {exc}")
 
 
-def vendure_config(server: VendureServer, **overrides: Any) -> Any:
-    """A VendureConfig for ``server`` (decoded as the config loader does)."""
+def vendure_config_raw(raw: dict[str, Any]) -> Any:
+    """``raw`` decoded into a VendureConfig as the config loader does."""
     import msgspec
 
     from brygga.config import dec_hook
     from brygga_vendure.adapter import VendureConfig
 
+    return msgspec.convert(raw, VendureConfig, dec_hook=dec_hook(Path.cwd()))
+
+
+def vendure_config(server: VendureServer, **overrides: Any) -> Any:
+    """A VendureConfig for ``server`` (decoded as the config loader does)."""
     raw = {
         "kind": "vendure",
         "name": "vendure-real",
@@ -61,7 +66,7 @@ def vendure_config(server: VendureServer, **overrides: Any) -> Any:
         "password": server.password,
         **overrides,
     }
-    return msgspec.convert(raw, VendureConfig, dec_hook=dec_hook(Path.cwd()))
+    return vendure_config_raw(raw)
 
 
 @pytest.fixture
