@@ -14,8 +14,9 @@ import httpx
 import pytest
 from tryton_support import TrytonServer, customer, document, open_adapter
 
+from brygga.adapters import HelperArticle, RemoteNeeds
 from brygga.errors import PermanentError, TransientError
-from brygga.models import DocumentType
+from brygga.models import DocumentType, LineKind
 
 pytestmark = [pytest.mark.anyio, pytest.mark.real]
 
@@ -251,3 +252,26 @@ async def test_a_wrong_password_is_a_permanent_error_that_does_not_show_it(
             await adapter.find_document("x", DocumentType.ORDER)
     assert "refused" in str(refused.value)
     assert "not-the-password-42" not in str(refused.value)
+
+
+async def test_check_remote_reads_login_company_and_helper_articles(
+    tryton_server: TrytonServer,
+) -> None:
+    freight = unique("frakt")
+    await tryton_server.admin.create_product(freight, "Frakt", Decimal(0), kind="service")
+    needs = RemoteNeeds(
+        helper_articles=(
+            HelperArticle(LineKind.FREIGHT, freight, (Decimal(25),)),
+            HelperArticle(LineKind.FEE, "NO-SUCH-FEE", (Decimal(25),)),
+        )
+    )
+    async with open_adapter(tryton_server) as adapter:
+        findings = {f.check: f for f in await adapter.verify_remote(needs)}
+    assert findings["login"].ok
+    assert "company" not in findings  # the admin has one
+    assert findings[f"product {freight}"].ok
+    assert not findings["product NO-SUCH-FEE"].ok
+    async with open_adapter(tryton_server, password="wrong-987") as wrong:
+        [refused] = await wrong.verify_remote(needs)
+    assert (refused.check, refused.ok) == ("login", False)
+    assert "wrong-987" not in refused.detail
