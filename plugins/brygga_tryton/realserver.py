@@ -79,8 +79,14 @@ def ensure_installed(cache: Path | None = None, *, timeout: float = 300.0) -> Pa
     cache = cache or default_cache()
     if not SETUP_SCRIPT.is_file():
         raise TrytonUnavailable(f"{SETUP_SCRIPT} is missing (not a brygga checkout?)")
-    if shutil.which("python3.11") is None and not os.environ.get("BRYGGA_REAL_PYTHON"):
-        raise TrytonUnavailable("python3.11 is not on PATH (set BRYGGA_REAL_PYTHON)")
+    if not (
+        os.environ.get("BRYGGA_REAL_PYTHON")
+        or shutil.which("python3.11")
+        or shutil.which("python3")
+    ):
+        raise TrytonUnavailable("no python3.11 or python3 on PATH (set BRYGGA_REAL_PYTHON)")
+    if shutil.which("flock") is None:
+        raise TrytonUnavailable("flock (util-linux) is not on PATH")
     try:
         done = subprocess.run(
             ["bash", str(SETUP_SCRIPT), str(cache)],

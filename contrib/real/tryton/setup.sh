@@ -7,16 +7,24 @@
 #
 # CACHE_DIR defaults to $BRYGGA_REAL_CACHE/tryton, else /tmp/brygga-real-cache/tryton. It ends
 # up holding venv/ (trytond and its modules, ~92 MB) and template/brygga.sqlite (the modules
-# activated, ~4.6 MB), plus READY once both are complete. Needs python3.11 and PyPI (pip).
+# activated, ~4.6 MB), plus READY once both are complete. Needs python3.11 (or python3, or
+# $BRYGGA_REAL_PYTHON), flock, and PyPI through pip.
 set -euo pipefail
 
 cache="${1:-${BRYGGA_REAL_CACHE:-/tmp/brygga-real-cache}/tryton}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-python="${BRYGGA_REAL_PYTHON:-python3.11}"
+python="${BRYGGA_REAL_PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
+if [[ -z "$python" ]]; then
+    echo "setup.sh: no python3.11 or python3 on PATH (set BRYGGA_REAL_PYTHON)" >&2
+    exit 1
+fi
 mkdir -p "$cache"
 cd "$cache"
 
-stamp="$(sha256sum "$here/requirements.txt" "$here/setup.sh" | sha256sum | cut -c1-16)"
+# what the cache was built from: the pins, and the layout of this script's steps (bump LAYOUT
+# when a step changes what it builds, so old caches are rebuilt)
+LAYOUT=1
+stamp="$( (cat "$here/requirements.txt"; echo "layout $LAYOUT") | sha256sum | cut -c1-16)"
 if [[ -f READY && "$(cat READY)" == "$stamp" ]]; then
     exit 0
 fi
@@ -32,7 +40,9 @@ fi
 if [[ ! -x venv/bin/trytond || ! -f venv/.stamp || "$(cat venv/.stamp)" != "$stamp" ]]; then
     rm -rf venv
     "$python" -m venv venv
-    venv/bin/pip install -q --disable-pip-version-check -r "$here/requirements.txt"
+    # (pip's "Location ... is ignored" lines are noise from a local find-links config)
+    venv/bin/pip install -q --disable-pip-version-check -r "$here/requirements.txt" \
+        2> >(grep -v "is ignored: it is neither" >&2)
     echo "$stamp" > venv/.stamp
 fi
 
