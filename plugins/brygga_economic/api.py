@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from brygga.errors import BryggaError, PermanentError, TransientError
+from brygga.errors import PermanentError
+from brygga.http.answers import DECODE_FAILURES, Answers, body_kind
 from brygga.http.client import RemoteClient
 from brygga.secrets import scrub
 from brygga_economic import wire
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _ANY_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-#: what decoding hostile bytes can raise besides msgspec's own errors
-_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 #: no legitimate collection read needs more pages than this (10 million items at 1000)
 _MAX_PAGES = 10_000
 #: how deep ``errors`` documents are read, how many problems a message names, and its length
@@ -46,16 +45,6 @@ _ROW = re.compile(r"(^|\s)row \d+$")
 def _value_text(value: Any, limit: int = 60) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _body_kind(content: bytes) -> str:
-    """What a body that is not JSON looks like, for messages."""
-    head = content.lstrip()[:1]
-    if not head:
-        return "an empty answer"
-    if head == b"<":
-        return "an HTML or XML page"
-    return "an answer that is not JSON"
 
 
 def describe_errors(errors: Any, prefix: str = "", _depth: int = 0) -> list[str]:
@@ -101,6 +90,15 @@ def describe_errors(errors: Any, prefix: str = "", _depth: int = 0) -> list[str]
     return found
 
 
+def _said(content: bytes) -> str:
+    """The message of an e-conomic error body (empty when the body is none)."""
+    try:
+        error = msgspec.json.decode(content, type=wire.ErrorBody)
+    except DECODE_FAILURES:
+        return ""
+    return error.message.strip() or error.error_code.strip()
+
+
 class NotFoundError(PermanentError):
     """e-conomic answered 404: the resource (or collection) does not exist."""
 
@@ -112,6 +110,7 @@ class EconomicApi:
     def __init__(self, client: RemoteClient, secrets: tuple[str, ...]) -> None:
         self.client = client
         self._secrets = tuple(s for s in secrets if s)
+        self.answers = Answers("e-conomic", self.scrub, self.fail, _said)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -171,8 +170,8 @@ class EconomicApi:
         except msgspec.ValidationError:
             body = wire.ErrorBody()
         except msgspec.DecodeError:
-            body = wire.ErrorBody(message=_body_kind(response.content))
-        except _DECODE_FAILURES:
+            body = wire.ErrorBody(message=body_kind(response.content))
+        except DECODE_FAILURES:
             body = wire.ErrorBody()
         details = describe_errors(self._scrub_tree(body.errors))
         if len(details) > _MAX_DETAILS:
@@ -193,52 +192,8 @@ class EconomicApi:
         self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
     ) -> T:
         """The 2xx answer decoded as ``type_``; ``write`` says the request changed something
-        (see the module notes for which failures are transient)."""
-        if not 200 <= response.status_code < 300:
-            raise self.fail(response, what)
-        try:
-            return msgspec.json.decode(response.content, type=type_)
-        except _DECODE_FAILURES as exc:
-            raise self._unreadable(response, what, exc, write=write) from None
-
-    def _unreadable(
-        self, response: httpx.Response, what: str, exc: Exception, *, write: bool
-    ) -> BryggaError:
-        status = response.status_code
-        # (a ValidationError is a DecodeError too: well-formed JSON of the wrong shape)
-        not_json = not isinstance(exc, msgspec.ValidationError) and isinstance(
-            exc, msgspec.DecodeError | UnicodeDecodeError
-        )
-        if isinstance(exc, RecursionError):
-            problem = "JSON nested too deeply"
-        elif not_json:
-            problem = _body_kind(response.content)
-        else:
-            problem = str(exc)
-        if write:
-            return TransientError(
-                self.scrub(
-                    f"e-conomic accepted {what} (HTTP {status}) but its answer could not be "
-                    f"read ({problem}); the next attempt looks the result up before sending again"
-                )
-            )
-        if not_json:
-            return TransientError(
-                f"e-conomic sent {problem} for {what} (HTTP {status}), not JSON; usually a "
-                "proxy or maintenance page, so brygga retries (check base_url if it persists)"
-            )
-        said = ""
-        try:
-            error = msgspec.json.decode(response.content, type=wire.ErrorBody)
-            said = _value_text(self.scrub(error.message.strip() or error.error_code.strip()), 200)
-        except _DECODE_FAILURES:
-            pass
-        return PermanentError(
-            self.scrub(
-                f"e-conomic sent an unexpected answer for {what}: {problem}"
-                + (f" (it said: {said})" if said else "")
-            )
-        )
+        (:mod:`brygga.http.answers` says which failures are transient)."""
+        return self.answers.decode(response, type_, what, write=write)
 
     def decode_any(self, response: httpx.Response, what: str) -> Any:
         """The raw JSON (numbers with decimals as Decimal), for echoing a document back."""
@@ -246,8 +201,8 @@ class EconomicApi:
             raise self.fail(response, what)
         try:
             return _ANY_DECODER.decode(response.content)
-        except _DECODE_FAILURES as exc:
-            raise self._unreadable(response, what, exc, write=False) from None
+        except DECODE_FAILURES as exc:
+            raise self.answers.unreadable(response, what, exc, write=False) from None
 
     async def pages(
         self,

@@ -10,6 +10,7 @@ for another page than asked, or more than 10,000 pages, is a PermanentError (nev
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
@@ -17,7 +18,8 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from brygga.errors import BryggaError, PermanentError, TransientError
+from brygga.errors import PermanentError
+from brygga.http.answers import DECODE_FAILURES, Answers, body_kind
 from brygga.http.client import RemoteClient
 from brygga.secrets import scrub
 from brygga_fortnox import wire
@@ -30,22 +32,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 P = TypeVar("P", bound=wire.Page[Any])
 
-_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 _MAX_PAGES = 10_000
 _MAX_MESSAGE = 600
 
 
 class NotFoundError(PermanentError):
     """Fortnox answered 404: no such resource."""
-
-
-def _body_kind(content: bytes) -> str:
-    head = content.lstrip()[:1]
-    if not head:
-        return "an empty answer"
-    if head == b"<":
-        return "an HTML or XML page"
-    return "an answer that is not JSON"
 
 
 class FortnoxApi:
@@ -84,8 +76,8 @@ class FortnoxApi:
         status = response.status_code
         try:
             message, code = wire.error_text(msgspec.json.decode(response.content))
-        except _DECODE_FAILURES:
-            message, code = _body_kind(response.content), ""
+        except DECODE_FAILURES:
+            message, code = body_kind(response.content), ""
         said = self.scrub(f"{message.strip()[:300]}" + (f" (code {code[:20]})" if code else ""))
         if status == 401:
             return PermanentError(
@@ -101,45 +93,17 @@ class FortnoxApi:
         text = f"Fortnox rejected {what} (HTTP {status}): {said or 'no details given'}"
         return error(self.scrub(text)[:_MAX_MESSAGE])
 
+    @functools.cached_property
+    def answers(self) -> Answers:
+        """How Fortnox's answers are read (:mod:`brygga.http.answers`)."""
+        return Answers("Fortnox", self.scrub, self.fail)
+
     def decode(
         self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
     ) -> T:
-        """The 2xx answer decoded as ``type_`` (see the module notes on failures)."""
-        if not 200 <= response.status_code < 300:
-            raise self.fail(response, what)
-        try:
-            return msgspec.json.decode(response.content, type=type_)
-        except _DECODE_FAILURES as exc:
-            raise self._unreadable(response, what, exc, write=write) from None
-
-    def _unreadable(
-        self, response: httpx.Response, what: str, exc: Exception, *, write: bool
-    ) -> BryggaError:
-        status = response.status_code
-        not_json = not isinstance(exc, msgspec.ValidationError) and isinstance(
-            exc, msgspec.DecodeError | UnicodeDecodeError
-        )
-        if isinstance(exc, RecursionError):
-            problem = "JSON nested too deeply"
-        elif not_json:
-            problem = _body_kind(response.content)
-        else:
-            problem = str(exc)[:200]
-        if write:
-            return TransientError(
-                self.scrub(
-                    f"Fortnox accepted {what} (HTTP {status}) but its answer could not be read "
-                    f"({problem}); the next attempt looks the result up before sending again"
-                )
-            )
-        if not_json:
-            return TransientError(
-                f"Fortnox sent {problem} for {what} (HTTP {status}), not JSON; usually a proxy "
-                "or maintenance page, so brygga retries (check base_url if it persists)"
-            )
-        return PermanentError(
-            self.scrub(f"Fortnox sent an unexpected answer for {what}: {problem}")
-        )
+        """The 2xx answer decoded as ``type_`` (:mod:`brygga.http.answers` says which
+        failures are transient)."""
+        return self.answers.decode(response, type_, what, write=write)
 
     async def pages(
         self,

@@ -11,6 +11,7 @@ read; a page repeated byte for byte, or more than 10,000 pages, stops with a Per
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
@@ -18,7 +19,8 @@ import httpx
 import msgspec
 
 from brygga.clock import Clock
-from brygga.errors import BryggaError, PermanentError, TransientError
+from brygga.errors import PermanentError, TransientError
+from brygga.http.answers import DECODE_FAILURES, Answers, body_kind, shorten
 from brygga.http.client import RemoteClient
 from brygga.http.tokens import BearerAuth, Token, TokenCache
 from brygga.secrets import Secret, scrub
@@ -28,23 +30,9 @@ __all__ = ["HogiaApi", "NotFoundError"]
 
 T = TypeVar("T")
 
-_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 _MAX_PAGES = 10_000
 _MAX_DETAILS = 10
 _MAX_MESSAGE = 2000
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _body_kind(content: bytes) -> str:
-    head = content.lstrip()[:1]
-    if not head:
-        return "an empty answer"
-    if head == b"<":
-        return "an HTML or XML page"
-    return "an answer that is not JSON"
 
 
 def _details(content: bytes) -> list[str]:
@@ -54,8 +42,8 @@ def _details(content: bytes) -> list[str]:
     except msgspec.ValidationError:
         problem = None
     except msgspec.DecodeError:
-        return [_body_kind(content)]
-    except _DECODE_FAILURES:
+        return [body_kind(content)]
+    except DECODE_FAILURES:
         return []
     if problem is not None:
         found = [
@@ -65,7 +53,7 @@ def _details(content: bytes) -> list[str]:
         return found or ([problem.title] if problem.title.strip() else [])
     try:
         items = msgspec.json.decode(content, type=list[wire.ProblemItem])
-    except _DECODE_FAILURES:
+    except DECODE_FAILURES:
         return []
     return [
         ": ".join(p for p in (i.error_code.strip(), i.message.strip()) if p)
@@ -132,9 +120,9 @@ class HogiaApi:
                 f"Hogia's token endpoint answered without a usable token ({str(exc)[:200]}); "
                 "check token_url in [connection.erp]"
             ) from None
-        except _DECODE_FAILURES:
+        except DECODE_FAILURES:
             raise TransientError(
-                f"Hogia's token endpoint sent {_body_kind(response.content)}, not a token; "
+                f"Hogia's token endpoint sent {body_kind(response.content)}, not a token; "
                 "usually a proxy or maintenance page, so brygga retries"
             ) from None
         return Token.lasting(answer.access_token, float(answer.expires_in), issued_at=issued_at)
@@ -171,50 +159,26 @@ class HogiaApi:
                 f"Hogia denied access (HTTP 403) while working on {what}: give the API client "
                 "access to contacts, articles and customer invoices of this organisation"
             )
-        details = [_short(self.scrub(d), 300) for d in _details(response.content) if d.strip()]
+        details = [shorten(self.scrub(d), 300) for d in _details(response.content) if d.strip()]
         if len(details) > _MAX_DETAILS:
             details = [*details[:_MAX_DETAILS], "and more"]
         said = "; ".join(details) or "no details given"
-        message = _short(self.scrub(f"Hogia rejected {what} (HTTP {status}): {said}"), _MAX_MESSAGE)
+        message = shorten(
+            self.scrub(f"Hogia rejected {what} (HTTP {status}): {said}"), _MAX_MESSAGE
+        )
         return (NotFoundError if status == 404 else PermanentError)(message)
+
+    @functools.cached_property
+    def answers(self) -> Answers:
+        """How Hogia's answers are read (:mod:`brygga.http.answers`)."""
+        return Answers("Hogia", self.scrub, self.fail)
 
     def decode(
         self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
     ) -> T:
-        """The 2xx answer as ``type_`` (see the module notes for what is transient)."""
-        if not 200 <= response.status_code < 300:
-            raise self.fail(response, what)
-        try:
-            return msgspec.json.decode(response.content, type=type_)
-        except _DECODE_FAILURES as exc:
-            raise self._unreadable(response, what, exc, write=write) from None
-
-    def _unreadable(
-        self, response: httpx.Response, what: str, exc: Exception, *, write: bool
-    ) -> BryggaError:
-        status = response.status_code
-        not_json = not isinstance(exc, msgspec.ValidationError) and isinstance(
-            exc, msgspec.DecodeError | UnicodeDecodeError
-        )
-        if isinstance(exc, RecursionError):
-            problem = "JSON nested too deeply"
-        elif not_json:
-            problem = _body_kind(response.content)
-        else:
-            problem = _short(str(exc), 300)
-        if write:
-            return TransientError(
-                self.scrub(
-                    f"Hogia accepted {what} (HTTP {status}) but its answer could not be read "
-                    f"({problem}); the next attempt looks the result up before sending again"
-                )
-            )
-        if not_json:
-            return TransientError(
-                f"Hogia sent {problem} for {what} (HTTP {status}), not JSON; usually a proxy "
-                "or maintenance page, so brygga retries (check base_url if it persists)"
-            )
-        return PermanentError(self.scrub(f"Hogia sent an unexpected answer for {what}: {problem}"))
+        """The 2xx answer decoded as ``type_`` (:mod:`brygga.http.answers` says which
+        failures are transient)."""
+        return self.answers.decode(response, type_, what, write=write)
 
     async def pages(
         self,

@@ -10,13 +10,15 @@ pages, is a PermanentError instead of an endless loop.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
 
-from brygga.errors import BryggaError, PermanentError, TransientError
+from brygga.errors import PermanentError
+from brygga.http.answers import DECODE_FAILURES, Answers, body_kind, shorten
 from brygga.http.client import RemoteClient
 from brygga.secrets import scrub
 from brygga_specter import wire
@@ -25,23 +27,9 @@ __all__ = ["NotFoundError", "SpecterApi"]
 
 T = TypeVar("T")
 
-_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 _MAX_PAGES = 10_000
 _MAX_DETAILS = 10
 _MAX_MESSAGE = 2000
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _body_kind(content: bytes) -> str:
-    head = content.lstrip()[:1]
-    if not head:
-        return "an empty answer"
-    if head == b"<":
-        return "an HTML or XML page"
-    return "an answer that is not JSON"
 
 
 class NotFoundError(PermanentError):
@@ -100,58 +88,30 @@ class SpecterApi:
             ]
         except msgspec.DecodeError as exc:
             details = (
-                [] if isinstance(exc, msgspec.ValidationError) else [_body_kind(response.content)]
+                [] if isinstance(exc, msgspec.ValidationError) else [body_kind(response.content)]
             )
-        except _DECODE_FAILURES:
+        except DECODE_FAILURES:
             details = []
-        details = [_short(d, 300) for d in details if d]
+        details = [shorten(d, 300) for d in details if d]
         if len(details) > _MAX_DETAILS:
             details = [*details[:_MAX_DETAILS], "and more"]
         said = "; ".join(details) or "no details given"
-        message = _short(
+        message = shorten(
             self.scrub(f"Specter rejected {what} (HTTP {status}): {said}"), _MAX_MESSAGE
         )
         return (NotFoundError if status == 404 else PermanentError)(message)
 
+    @functools.cached_property
+    def answers(self) -> Answers:
+        """How Specter's answers are read (:mod:`brygga.http.answers`)."""
+        return Answers("Specter", self.scrub, self.fail)
+
     def decode(
         self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
     ) -> T:
-        """The 2xx answer as ``type_`` (see the module notes for what is transient)."""
-        if not 200 <= response.status_code < 300:
-            raise self.fail(response, what)
-        try:
-            return msgspec.json.decode(response.content, type=type_)
-        except _DECODE_FAILURES as exc:
-            raise self._unreadable(response, what, exc, write=write) from None
-
-    def _unreadable(
-        self, response: httpx.Response, what: str, exc: Exception, *, write: bool
-    ) -> BryggaError:
-        status = response.status_code
-        not_json = not isinstance(exc, msgspec.ValidationError) and isinstance(
-            exc, msgspec.DecodeError | UnicodeDecodeError
-        )
-        if isinstance(exc, RecursionError):
-            problem = "JSON nested too deeply"
-        elif not_json:
-            problem = _body_kind(response.content)
-        else:
-            problem = _short(str(exc), 300)
-        if write:
-            return TransientError(
-                self.scrub(
-                    f"Specter accepted {what} (HTTP {status}) but its answer could not be read "
-                    f"({problem}); the next attempt looks the result up before sending again"
-                )
-            )
-        if not_json:
-            return TransientError(
-                f"Specter sent {problem} for {what} (HTTP {status}), not JSON; usually a proxy "
-                "or maintenance page, so brygga retries (check base_url if it persists)"
-            )
-        return PermanentError(
-            self.scrub(f"Specter sent an unexpected answer for {what}: {problem}")
-        )
+        """The 2xx answer decoded as ``type_`` (:mod:`brygga.http.answers` says which
+        failures are transient)."""
+        return self.answers.decode(response, type_, what, write=write)
 
     async def pages(
         self,
