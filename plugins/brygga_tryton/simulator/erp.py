@@ -6,7 +6,8 @@ with templates and categories, taxes, sales with the quote/confirm/process/cance
 invoices with ``post``, customer shipments and stock moves. Modelled rather than taken from the
 server: a plain counter for party codes, sale numbers ("1", "2" …) and invoice numbers
 ("INV-1" …); the admin user is user 1; no login throttling; ``partially_delivered`` splits the
-shipment's first move into a done shipment of its own.
+shipment's first move into a done shipment of its own; record ids are unique across models
+(trytond numbers each table on its own), so an id sent for the wrong model fails here.
 """
 
 from __future__ import annotations
