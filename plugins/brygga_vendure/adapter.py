@@ -49,6 +49,13 @@ Chosen (not prescribed by Vendure):
   rounded half up to the minor unit. Only currencies of the channel
   (``availableCurrencyCodes``) can be written. Vendure core has no campaign price
   (``campaign_price`` is ignored; ``Capabilities.campaign_price`` is false).
+- **Articles** (ProductSink): a variant is matched on its SKU. An existing one gets its name
+  (``name`` + ``variant_name``), price and ``enabled`` (``active``) updated in the channel's
+  default language. A missing SKU becomes a new product (slug from ``product_sku`` or the
+  SKU) with that one variant, its tax category the one whose rate in the channel's tax zone
+  is the article's VAT rate, stock 0. A further variant of a product that already has
+  variants is refused (PermanentError): Vendure tells variants apart by product options,
+  which brygga does not invent. EAN and weight are not written (no core fields).
 - **E-mail**: Vendure's API has no per-change switch; core Vendure sends no mail and the
   EmailPlugin's handlers decide on their own. ``email`` is therefore not acted on.
 - **Writes whose outcome is unknown** (timeout, dropped connection) are never repeated
@@ -60,6 +67,7 @@ Chosen (not prescribed by Vendure):
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -77,12 +85,13 @@ from brygga.adapters import (
     ShopAdapter,
     StatusSink,
 )
+from brygga.catalog import Article
 from brygga.errors import BryggaError, PermanentError, TransientError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.http.tokens import Token
 from brygga.models import DocumentRef, Order, OrderChange
-from brygga.registers import PriceSink, StockSink, Written
+from brygga.registers import PriceSink, ProductSink, StockSink, Written
 from brygga.secrets import Secret, scrub
 from brygga_vendure import wire
 from brygga_vendure.mapping import (
@@ -140,6 +149,8 @@ CAPABILITIES = Capabilities(
         "EmailPlugin configuration.",
         "Stock written is what the shop may sell (stockOnHand = quantity + allocated); "
         "prices follow the channel's pricesIncludeTax; no campaign prices in Vendure core.",
+        "Articles: variants are updated by SKU; a missing SKU becomes a new product with one "
+        "variant; further variants of an existing product need their options made in Vendure.",
     ),
 )
 
@@ -165,7 +176,7 @@ class VendureConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     rate_limit: RateLimit | None = None
 
 
-class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
+class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink):
     """A Vendure shop through its Admin API (see the module notes)."""
 
     capabilities = CAPABILITIES
@@ -608,7 +619,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
         listed: wire.VariantListWire = self._field(data, "productVariants", wire.VariantListWire)
         matches = [v for v in (listed.items if listed else []) if v.sku == sku]
         if not matches:
-            raise PermanentError(
+            raise _NoSuchSku(
                 f"Vendure shop {self.shop}: no product variant has SKU {sku!r}; create it in "
                 "Vendure or correct the article number in the ERP"
             )
@@ -664,6 +675,23 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
         """Set the variant's price in ``currency`` (excl. VAT; gross on a channel whose prices
         include tax); ``campaign_price`` is ignored (no such price in Vendure core)."""
         del campaign_price
+        variant = await self._variant(sku)
+        target = await self._price_target(variant, currency, price)
+        if target is None:
+            return "unchanged"
+        await self._gql(
+            f"price of {sku}",
+            wire.UPDATE_VARIANT,
+            {"input": {"id": variant.id, "prices": [target]}},
+            write=True,
+        )
+        return "updated"
+
+    async def _price_target(
+        self, variant: wire.VariantWire, currency: str, price: Decimal
+    ) -> dict[str, Any] | None:
+        """The ``prices`` entry that gives ``variant`` the price ``price`` (excl. VAT) in
+        ``currency``; None when it has it already."""
         channel = await self._active_channel()
         currencies = channel.available_currency_codes or [channel.default_currency_code]
         if currency not in currencies:
@@ -673,8 +701,9 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
                 "the price to one of those"
             )
         if price < 0:
-            raise PermanentError(f"Vendure shop {self.shop}: negative price {price} for {sku}")
-        variant = await self._variant(sku)
+            raise PermanentError(
+                f"Vendure shop {self.shop}: negative price {price} for {variant.sku}"
+            )
         amount = price
         if channel.prices_include_tax:
             rate = Decimal(str(variant.tax_rate_applied.value)) if variant.tax_rate_applied else 0
@@ -686,14 +715,149 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink):
                 variant.price_with_tax if channel.prices_include_tax else variant.price
             )
         if current.get(currency) == target:
+            return None
+        return {"currencyCode": currency, "price": target}
+
+    # -- catalog: articles ----------------------------------------------------------------------
+
+    async def put_article(self, article: Article, *, create: bool, update: bool) -> Written:
+        """Update the variant with the article's SKU (name, price, enabled) or create it as a
+        new product with one variant (module notes: a further variant of an existing product
+        needs product options Vendure cannot be given here)."""
+        try:
+            variant: wire.VariantWire | None = await self._variant(article.sku)
+        except _NoSuchSku:
+            variant = None
+        if variant is None:
+            if not create:
+                return "skipped"
+            await self._create_article(article)
+            return "created"
+        if not update:
+            return "skipped"
+        channel = await self._active_channel()
+        change: dict[str, Any] = {}
+        name = _variant_title(article)
+        if name and variant.name != name:
+            change["translations"] = [{"languageCode": channel.default_language_code, "name": name}]
+        if variant.enabled != article.active:
+            change["enabled"] = article.active
+        if article.price is not None:
+            target = await self._price_target(variant, article.currency, article.price)
+            if target is not None:
+                change["prices"] = [target]
+        if not change:
             return "unchanged"
         await self._gql(
-            f"price of {sku}",
+            f"article {article.sku}",
             wire.UPDATE_VARIANT,
-            {"input": {"id": variant.id, "prices": [{"currencyCode": currency, "price": target}]}},
+            {"input": {"id": variant.id, **change}},
             write=True,
         )
         return "updated"
+
+    async def _create_article(self, article: Article) -> None:
+        channel = await self._active_channel()
+        what = f"Vendure shop {self.shop}: article {article.sku}"
+        slug = _slug(article.product_sku or article.sku)
+        data = await self._gql(f"product {slug}", wire.PRODUCT_BY_SLUG, {"slug": slug}, write=False)
+        product = self._field(data, "product", wire.ProductWire)
+        if product is not None and product.variants:
+            raise PermanentError(
+                f"{what}: the product {slug!r} already has variants "
+                f"({', '.join(v.sku for v in product.variants)}); Vendure tells variants apart "
+                "by product options, which brygga does not create: add the variant (with its "
+                "option) in Vendure, then brygga keeps it up to date"
+            )
+        tax_category = await self._tax_category(article, what)
+        language = channel.default_language_code
+        if product is None:
+            created = await self._gql(
+                f"create product {slug}",
+                wire.CREATE_PRODUCT,
+                {
+                    "input": {
+                        "enabled": article.active,
+                        "translations": [
+                            {
+                                "languageCode": language,
+                                "name": article.name,
+                                "slug": slug,
+                                "description": "",
+                            }
+                        ],
+                    }
+                },
+                write=True,
+            )
+            product = self._field(created, "createProduct", wire.ProductWire)
+            if product is None:
+                raise PermanentError(f"{what}: Vendure created no product")
+        variant_input: dict[str, Any] = {
+            "productId": product.id,
+            "sku": article.sku,
+            "enabled": article.active,
+            "translations": [{"languageCode": language, "name": _variant_title(article)}],
+            "stockOnHand": 0,
+        }
+        if tax_category:
+            variant_input["taxCategoryId"] = tax_category
+        if article.price is not None:
+            amount = article.price
+            if channel.prices_include_tax and article.vat_rate is not None:
+                amount = article.price * (1 + article.vat_rate / 100)
+            variant_input["price"] = to_minor(amount)
+            if article.currency != channel.default_currency_code:
+                variant_input["prices"] = [
+                    {"currencyCode": article.currency, "price": to_minor(amount)}
+                ]
+        await self._gql(
+            f"create variant {article.sku}",
+            wire.CREATE_VARIANTS,
+            {"input": [variant_input]},
+            write=True,
+        )
+
+    async def _tax_category(self, article: Article, what: str) -> str:
+        """The tax category whose rate in the channel's tax zone is the article's VAT rate
+        ("" when the article names none: Vendure's default category)."""
+        if article.vat_rate is None:
+            return ""
+        data = await self._gql("tax rates", wire.TAX_RATES, write=False)
+        rates: wire.TaxRateListWire = self._field(data, "taxRates", wire.TaxRateListWire)
+        channel_zone = await self._tax_zone()
+        for rate in rates.items if rates else []:
+            zone_ok = rate.zone is None or not channel_zone or rate.zone.id == channel_zone
+            if rate.enabled and zone_ok and Decimal(str(rate.value)) == article.vat_rate:
+                return rate.category.id
+        raise PermanentError(
+            f"{what}: Vendure has no tax rate of {article.vat_rate} % in the channel's tax "
+            "zone; add one (Settings > Tax rates) or correct the article's VAT rate"
+        )
+
+    async def _tax_zone(self) -> str:
+        data = await self._gql("tax zone", wire.CHANNEL_ZONE, write=False)
+        raw = data.get("activeChannel")
+        if raw is None:
+            return ""
+        decoded = msgspec.json.decode(raw)
+        zone = decoded.get("defaultTaxZone") if isinstance(decoded, dict) else None
+        return str(zone.get("id", "")) if isinstance(zone, dict) else ""
+
+
+class _NoSuchSku(PermanentError):
+    """No variant has the SKU asked for."""
+
+
+def _variant_title(article: Article) -> str:
+    if article.variant_name:
+        return f"{article.name} {article.variant_name}".strip()
+    return article.name
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug or "article"
 
 
 def _decode(body: bytes, what: str) -> wire.Envelope:

@@ -24,7 +24,7 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             simulator=LazySimulator("brygga_vendure.simulator:VendureSimulator"),
             description=(
                 "Vendure (Admin GraphQL API): orders in, order states back (fulfilments, "
-                "payment settlement, cancel), stock and prices written"
+                "payment settlement, cancel), products, stock and prices written"
             ),
         )
     )

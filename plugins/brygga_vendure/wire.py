@@ -241,6 +241,7 @@ class VariantListWire(ListWire):
 class ChannelWire(_Wire):
     code: str
     default_currency_code: str
+    default_language_code: str = "en"
     available_currency_codes: list[str] = []
     prices_include_tax: bool = False
 
@@ -320,7 +321,56 @@ VARIANT_BY_SKU = (
 
 CHANNEL = (
     "query Channel { activeChannel { code defaultCurrencyCode availableCurrencyCodes"
-    " pricesIncludeTax } }"
+    " pricesIncludeTax defaultLanguageCode } }"
+)
+
+CHANNEL_ZONE = "query ChannelZone { activeChannel { defaultTaxZone { id } } }"
+
+
+class IdWire(_Wire):
+    id: str
+
+
+class TaxRateRowWire(_Wire):
+    id: str
+    value: float
+    category: IdWire
+    enabled: bool = True
+    zone: IdWire | None = None
+
+
+class TaxRateListWire(_Wire):
+    items: list[TaxRateRowWire] = []
+
+
+class ProductVariantRefWire(_Wire):
+    id: str
+    sku: str = ""
+
+
+class ProductWire(_Wire):
+    id: str
+    slug: str = ""
+    variants: list[ProductVariantRefWire] = []
+
+
+TAX_RATES = (
+    "query TaxRates { taxRates(options: {take: 1000}) { items { id value enabled"
+    " category { id } zone { id } } } }"
+)
+
+PRODUCT_BY_SLUG = (
+    "query ProductBySlug($slug: String!) { product(slug: $slug) { id slug variants { id sku } } }"
+)
+
+CREATE_PRODUCT = (
+    "mutation CreateProduct($input: CreateProductInput!) { createProduct(input: $input) {"
+    " id slug variants { id sku } } }"
+)
+
+CREATE_VARIANTS = (
+    "mutation CreateVariants($input: [CreateProductVariantInput!]!) {"
+    " createProductVariants(input: $input) { id sku } }"
 )
 
 SETTINGS = (

@@ -460,6 +460,8 @@ class VendureSimulator:
             "defaultCurrencyCode": self.currency,
             "availableCurrencyCodes": [self.currency],
             "pricesIncludeTax": False,
+            "defaultLanguageCode": "en",
+            "defaultTaxZone": {"id": "1", "name": "Europe"},
         }
 
     def _query_globalSettings(self, args: dict[str, Any], root: Field) -> dict[str, Any]:

@@ -72,5 +72,7 @@ def test_plugin_registers_kind_vendure() -> None:
     spec = host.adapters["vendure"]
     assert spec.role is Role.SHOP
     assert spec.registers.reads == frozenset({Register.ORDERS})
-    assert spec.registers.writes == frozenset({Register.STATUS, Register.STOCK, Register.PRICES})
+    assert spec.registers.writes == frozenset(
+        {Register.STATUS, Register.STOCK, Register.PRICES, Register.PRODUCTS}
+    )
     assert spec.capabilities.campaign_price is False and spec.capabilities.webhooks is False

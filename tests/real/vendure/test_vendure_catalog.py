@@ -107,3 +107,77 @@ async def test_prices_include_tax_channel_gets_gross_prices() -> None:
                 await shop.aclose()
     except VendureUnavailable as exc:
         pytest.skip(f"real Vendure unavailable: {exc}")
+
+
+async def test_article_created_as_a_product_then_updated(
+    vendure: VendureServer, adapter: Any
+) -> None:
+    """ProductSink: a missing SKU becomes a product with one variant (tax category by VAT
+    rate, price excl. VAT in minor units); a change of name, price or active updates the
+    variant; the same article again is unchanged; switches off are skipped."""
+    from datetime import UTC, datetime
+
+    from brygga.catalog import Article
+
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    tea = Article(
+        sku="TEA-100",
+        name="Green tea",
+        currency="SEK",
+        price=Decimal("45.00"),
+        vat_rate=Decimal(12),
+        modified_at=when,
+    )
+    assert await adapter.put_article(tea, create=False, update=True) == "skipped"
+    assert await adapter.put_article(tea, create=True, update=True) == "created"
+    async with httpx.AsyncClient() as admin:
+        await admin_login(vendure, admin)
+        data = await admin_gql(
+            vendure,
+            admin,
+            '{ product(slug: "tea-100") { name enabled variants { sku name price'
+            " taxRateApplied { value } enabled } } }",
+        )
+    product = data["product"]
+    assert product["name"] == "Green tea" and product["enabled"] is True
+    assert product["variants"] == [
+        {
+            "sku": "TEA-100",
+            "name": "Green tea",
+            "price": 4500,
+            "taxRateApplied": {"value": 12},
+            "enabled": True,
+        }
+    ]
+    assert await adapter.put_article(tea, create=True, update=True) == "unchanged"
+    assert await adapter.put_article(tea, create=True, update=False) == "skipped"
+    changed = Article(
+        sku="TEA-100",
+        name="Green tea",
+        currency="SEK",
+        price=Decimal("49.00"),
+        vat_rate=Decimal(12),
+        active=False,
+        modified_at=when,
+    )
+    assert await adapter.put_article(changed, create=True, update=True) == "updated"
+    variant = await _variant(vendure, "TEA-100")
+    assert variant["price"] == 4900
+    assert await adapter.put_article(changed, create=True, update=True) == "unchanged"
+
+
+async def test_article_with_an_unknown_vat_rate_is_refused(adapter: Any) -> None:
+    from datetime import UTC, datetime
+
+    from brygga.catalog import Article
+
+    odd = Article(
+        sku="ODD-1",
+        name="Odd",
+        currency="SEK",
+        price=Decimal(1),
+        vat_rate=Decimal(6),
+        modified_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    with pytest.raises(PermanentError, match="no tax rate of 6 %"):
+        await adapter.put_article(odd, create=True, update=True)

@@ -116,7 +116,7 @@ async def test_feed_pages_return_every_order_once(vendure: VendureServer) -> Non
     from conftest import vendure_config
 
     since = _now() - timedelta(seconds=1)
-    placed = [await place_checkout(vendure, [("COFFEE-500", 1)]) for _ in range(5)]
+    placed = [await place_checkout(vendure, [("COFFEE-500", 1)]) for _ in range(3)]
     shop = VendureAdapter(
         vendure_config(vendure, page_size=2), AdapterContext(connection="t", instance="v")
     )
