@@ -458,6 +458,21 @@ class TrytonAdmin:
             await self.add_stock(product["id"], stock)
         return int(product["id"])
 
+    async def create_fee_articles(
+        self, numbers: tuple[str, ...] = ("fraktavg", "expavg", "rabatt", "avrundning")
+    ) -> None:
+        """Service products for brygga's default fee article numbers (freight, handling,
+        discount at 25 %, rounding VAT-free); those that exist already are left alone."""
+        have = {r["code"] for r in await self.search_read("product.product", [], ["code"])}
+        for number in numbers:
+            if number not in have:
+                vat = Decimal(0) if number == "avrundning" else Decimal(25)
+                await self.create_product(number, number, Decimal(0), vat=vat, kind="service")
+
+    async def product_id(self, sku: str) -> int:
+        """The ``product.product`` id of the variant with code ``sku``."""
+        return int((await self.one("product.product", [["code", "=", sku]]))["id"])
+
     async def add_stock(self, product: int, quantity: Decimal) -> None:
         """An inventory move from lost-and-found into the warehouse's storage, done."""
         move = await self.create(

@@ -257,8 +257,13 @@ async def test_a_wrong_password_is_a_permanent_error_that_does_not_show_it(
 async def test_check_remote_reads_login_company_and_helper_articles(
     tryton_server: TrytonServer,
 ) -> None:
-    freight = unique("frakt")
-    await tryton_server.admin.create_product(freight, "Frakt", Decimal(0), kind="service")
+    await tryton_server.admin.create_fee_articles()
+    await tryton_server.admin.create_fee_articles()  # a repeat adds nothing
+    assert (
+        await tryton_server.admin.call("product.product.search_count", [["code", "=", "fraktavg"]])
+        == 1
+    )
+    freight = "fraktavg"
     needs = RemoteNeeds(
         helper_articles=(
             HelperArticle(LineKind.FREIGHT, freight, (Decimal(25),)),

@@ -158,6 +158,11 @@ async def test_stock_forecast_and_available_in_the_warehouse(tryton_server: Tryt
         assert untouched not in changed  # no move, no change
         later = {lv.sku async for lv in forecast.changed_stock(after, after + timedelta(hours=1))}
         assert sku not in later
+        # a person takes in 5 more: the change is seen in its window, with the new level
+        mark = datetime.now(UTC) - timedelta(seconds=1)
+        await tryton_server.admin.add_stock(await tryton_server.admin.product_id(sku), Decimal(5))
+        window = mark, datetime.now(UTC) + timedelta(seconds=1)
+        assert {lv.sku: lv.quantity async for lv in available.changed_stock(*window)} == {sku: 9}
 
 
 async def test_articles_with_list_price_vat_and_changes(tryton_server: TrytonServer) -> None:
