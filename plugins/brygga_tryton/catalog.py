@@ -79,7 +79,7 @@ class TrytonCatalog:
             domain: list[Any] = [["type", "=", "warehouse"]]
             if self.warehouse_code:
                 domain.append(["code", "=", self.warehouse_code])
-            rows = await self.api.search_read("stock.location", domain, ["id"], wire.PartyRow)
+            rows = await self.api.search_read("stock.location", domain, ["id"], wire.IdRow)
             if not rows:
                 which = f"with code {self.warehouse_code!r}" if self.warehouse_code else "at all"
                 raise PermanentError(

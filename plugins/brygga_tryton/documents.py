@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -51,11 +50,6 @@ def display_name(customer: Customer) -> str:
     else:
         candidates = (customer.name, billing.name, billing.company, customer.email)
     return next((c.strip() for c in candidates if c.strip()), "")
-
-
-@dataclass(frozen=True)
-class _Line:
-    values: dict[str, Any]
 
 
 class SaleBook:
@@ -167,7 +161,7 @@ class SaleBook:
             return None
         if code not in self._countries:
             rows = await self.api.search_read(
-                "country.country", [["code", "=", code]], ["id"], wire.PartyRow, limit=1
+                "country.country", [["code", "=", code]], ["id"], wire.IdRow, limit=1
             )
             self._countries[code] = rows[0].id if rows else None
         return self._countries[code]

@@ -26,12 +26,22 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "CategoryRow",
+    "CompanyRow",
+    "ContactRow",
+    "CurrencyRow",
+    "Envelope",
     "Fault",
+    "IdRow",
+    "IdentifierRow",
     "InvoiceRow",
+    "MoveRow",
     "PartyRow",
     "ProductRow",
     "SaleRow",
     "ShipmentRow",
+    "TaxRow",
+    "TemplateRow",
     "decode_body",
     "encode_body",
     "from_wire",
@@ -186,6 +196,10 @@ class Fault(msgspec.Struct, frozen=True):
 
 class _Row(msgspec.Struct, kw_only=True):
     id: int
+
+
+class IdRow(_Row, kw_only=True):
+    """A row read for its id only (locations, countries)."""
 
 
 class PartyRow(_Row, kw_only=True):
