@@ -1,0 +1,528 @@
+"""Shop → ERP latency per order: placed in the Starweb simulator → its e-conomic document exists.
+
+Runs the real daemon (``brygga.runtime.app.serve``, in this process, the simulators behind a
+``RoutingTransport``: no sockets to them; the daemon's own webhook endpoint listens on loopback)
+and places orders at a steady rate, in up to four configurations:
+
+- ``webhook``: each order is followed by a notice to ``/webhooks/demo/<token>`` (orders poll
+  every hour, so only the notice brings the order in);
+- ``poll``: no notices, the orders register polls every ``--interval`` seconds;
+
+each with the published rate limits ON (no ``rate_limit`` in the config: the adapters' own
+defaults; the e-conomic simulator enforces the declared limit as a sliding window and answers
+429 beyond it) and with the limits lifted (``rate_limit = { requests = 1000000, per_seconds =
+0.001 }`` on both, the simulator enforcing none). Prints p50 / p95 / p99 / max per
+configuration, and for one order placed when the daemon is quiet the timeline of what
+happened to it (notice → poll → enqueue → claim → ERP calls → bind)::
+
+    .venv/bin/python benchmarks/latency.py                       # 40 orders at 2/s, 4 configs
+    .venv/bin/python benchmarks/latency.py --orders 200 --rate 2 --json > l.json
+    .venv/bin/python benchmarks/latency.py --modes webhook --limits on
+
+How it is measured:
+
+- Placed: the wall time (``time.time()``) right after ``place_order`` returned.
+- The document exists: each simulator's ASGI app is wrapped (in this script only) to timestamp
+  every request at its start and end; after every successful POST to e-conomic the wrapper
+  reads the simulator's documents and notes each reference it sees for the first time, at the
+  end of that request. Latency is that time minus the placed time.
+- The breakdown reads the daemon's state file afterwards (read-only): ``work_items.created_at``
+  (enqueued), ``attempts.started_at`` / ``finished_at`` (claimed / outcome computed),
+  ``work_items.done_at`` and ``bindings.created_at`` (bound), all written on the system clock,
+  against the two simulators' request timestamps. A gap between two ERP requests is time spent
+  in the daemon between them (its own code, the store, and the rate limiter's wait: nothing
+  exposes the wait alone; see ``limiter_wait`` below).
+- The load average is printed with the figures; the machine has 2 cores shared with other work.
+
+Brygga API used: ``brygga.runtime.app.serve``, ``DaemonControl`` (``wait_started``, ``port``,
+``request_stop``), ``brygga.commands.common.load``, ``brygga.testing.write_config`` /
+``RoutingTransport``, ``HttpContext(transport=)``, ``brygga.sync.orders.document_reference``,
+the simulators' ``place_order``, ``documents()``, ``adapter_config``, the e-conomic
+simulator's ``rate_limit=`` and the adapters' ``capabilities.rate_limit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
+from bench_env import code_under_test, describe, machine
+
+from brygga.commands.common import load
+from brygga.config import ResolvedConnection
+from brygga.http.client import HttpContext
+from brygga.plugins import PluginHost
+from brygga.runtime.app import serve
+from brygga.runtime.daemon import DaemonControl
+from brygga.sync.orders import document_reference
+from brygga.testing import RoutingTransport, write_config
+
+#: generous enough that no rate limiter ever waits (the first wait is one window: 1 ms)
+UNLIMITED = {"requests": 1_000_000, "per_seconds": 0.001}
+CATALOG_OFF = {"products": "off", "prices": "off", "stock": "off", "price_lists": "off"}
+TOKEN = "bench-0123456789abcdefghijklmnop"
+SKUS = ["KAFFE-500", "TE-100", "BOK-01", "TROJA-M"]
+SHOP_HOST, ERP_HOST = "shop.test", "erp.test"
+
+Scope = MutableMapping[str, Any]
+Asgi = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+# -- timestamped requests -------------------------------------------------------------------
+
+
+@dataclass
+class Req:
+    system: str
+    method: str
+    path: str
+    start: float
+    end: float
+    status: int | None
+
+
+class Recorder:
+    """ASGI middleware (this script's own): every request's start, end and status."""
+
+    def __init__(
+        self, app: Asgi, system: str, on_done: Callable[[Req], None] | None = None
+    ) -> None:
+        self.app, self.system, self.on_done = app, system, on_done
+        self.log: list[Req] = []
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.time()
+        status: list[int | None] = [None]
+
+        async def sending(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            req = Req(self.system, scope["method"], scope["path"], start, time.time(), status[0])
+            self.log.append(req)
+            if self.on_done is not None:
+                self.on_done(req)
+
+
+class DocumentWatch:
+    """First time each ERP document reference was seen (at the end of the POST that made it)."""
+
+    def __init__(self, erp: Any) -> None:
+        self.erp = erp
+        self.seen: dict[str, float] = {}
+        self.event = anyio.Event()
+
+    def __call__(self, req: Req) -> None:
+        if req.method != "POST" or req.status is None or req.status >= 300:
+            return
+        if not req.path.startswith(("/invoices", "/orders")):
+            return
+        for document in self.erp.documents():
+            self.seen.setdefault(document.reference, req.end)
+        self.event.set()
+        self.event = anyio.Event()
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    """p50 / p95 / p99 / max (nearest rank) in seconds, rounded to the ms."""
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "max": None, "mean": None}
+    ordered = sorted(values)
+
+    def rank(p: float) -> float:
+        index = max(0, min(len(ordered) - 1, int(-(-p * len(ordered) // 100)) - 1))
+        return round(ordered[index], 4)
+
+    return {
+        "p50": rank(50),
+        "p95": rank(95),
+        "p99": rank(99),
+        "max": round(ordered[-1], 4),
+        "mean": round(statistics.fmean(ordered), 4),
+    }
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover
+        return []
+
+
+def declared_limit(kind: str) -> dict[str, float] | None:
+    """The adapter's published/declared limit (``capabilities.rate_limit``), or None."""
+    limit = PluginHost().adapters[kind].capabilities.rate_limit
+    return None if limit is None else {"requests": limit.requests, "per_seconds": limit.per_seconds}
+
+
+# -- one configuration ----------------------------------------------------------------------
+
+
+@dataclass
+class Config:
+    mode: str  # "webhook" | "poll"
+    limits: str  # "on" | "off"
+    orders: int
+    rate: float
+    interval: float
+
+
+@dataclass
+class Result:
+    mode: str
+    limits: str
+    orders: int
+    rate_per_s: float
+    poll_interval_s: float | None
+    erp_limit_enforced: dict[str, float] | None
+    latency_s: dict[str, float | None]
+    transferred: int
+    missing: int
+    http_429: int
+    requests: dict[str, int]
+    load_average_before: list[float]
+    load_average_after: list[float]
+    breakdown: dict[str, Any] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+
+
+async def run_config(cfg: Config, *, settle: float = 1.5) -> Result:
+    host = PluginHost()
+    shop_spec, erp_spec = host.adapters["starweb"], host.adapters["economic"]
+    assert shop_spec.simulator is not None and erp_spec.simulator is not None
+    limit = declared_limit("economic") if cfg.limits == "on" else None
+    shop = shop_spec.simulator()
+    erp = erp_spec.simulator(
+        rate_limit=(int(limit["requests"]), float(limit["per_seconds"])) if limit else None
+    )
+    watch = DocumentWatch(erp)
+    shop_rec = Recorder(shop.app, "starweb")
+    erp_rec = Recorder(erp.app, "economic", watch)
+    lifted = {} if cfg.limits == "on" else {"rate_limit": UNLIMITED}
+    shop_table = {**shop.adapter_config(f"http://{SHOP_HOST}/api/v2", name="se"), **lifted}
+    if cfg.mode == "webhook":
+        shop_table["webhook_token"] = TOKEN
+    poll = "1h" if cfg.mode == "webhook" else f"{cfg.interval:g}s"
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="brygga-latency-") as tmp:
+        folder = Path(tmp)
+        path = write_config(
+            folder / "brygga.toml",
+            state=str(folder / "state.db"),
+            name="demo",
+            erp={**erp.adapter_config(f"http://{ERP_HOST}"), **lifted},
+            shops=[shop_table],
+            connection={"registers": CATALOG_OFF, "poll": {"orders": poll}},
+        )
+        loaded, plugins = load(path)
+        http = HttpContext(transport=RoutingTransport({SHOP_HOST: shop_rec, ERP_HOST: erp_rec}))
+        control: DaemonControl[ResolvedConnection] = DaemonControl()
+        placed: dict[str, float] = {}
+        references: dict[str, str] = {}
+        breakdown: dict[str, Any] = {}
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: serve(loaded, plugins, control=control, http=http, handle_os_signals=False)
+            )
+            await control.wait_started()
+            with anyio.fail_after(30):  # the first poll runs at start
+                while not any(r.path.startswith("/api/v2/orders") for r in shop_rec.log):  # noqa: ASYNC110
+                    await anyio.sleep(0.02)
+            await anyio.sleep(settle)  # the limiters' first (conservative) window is over
+            base = f"http://127.0.0.1:{control.port}/webhooks/demo/{TOKEN}"
+            async with httpx.AsyncClient(timeout=10) as client:
+
+                async def notify(order_id: str) -> None:
+                    await client.post(base, json={"orderId": int(order_id)})
+
+                started = time.monotonic()
+                for i in range(cfg.orders):
+                    wait = started + i / cfg.rate - time.monotonic()
+                    if wait > 0:
+                        await anyio.sleep(wait)
+                    order = _place(shop, i)
+                    placed[order] = time.time()
+                    references[order] = document_reference("demo", "se", order)
+                    if cfg.mode == "webhook":
+                        tg.start_soon(notify, order)
+                patience = 30 + (cfg.interval if cfg.mode == "poll" else 0)
+                with anyio.move_on_after(patience):
+                    while not all(ref in watch.seen for ref in references.values()):
+                        await watch.event.wait()
+                # one order on a quiet daemon: where the time goes
+                await anyio.sleep(max(2.0, cfg.interval if cfg.mode == "poll" else 0))
+                breakdown = await _one_order(cfg, shop, watch, shop_rec, erp_rec, client, base)
+            control.request_stop()
+        state_file = folder / "state.db"
+        if breakdown:
+            breakdown = _explain(breakdown, state_file, shop_rec.log, erp_rec.log)
+    latencies = [
+        watch.seen[ref] - placed[order] for order, ref in references.items() if ref in watch.seen
+    ]
+    requests: dict[str, int] = {}
+    for req in shop_rec.log + erp_rec.log:
+        key = f"{req.system} {req.method}"
+        requests[key] = requests.get(key, 0) + 1
+    return Result(
+        mode=cfg.mode,
+        limits=cfg.limits,
+        orders=cfg.orders,
+        rate_per_s=cfg.rate,
+        poll_interval_s=cfg.interval if cfg.mode == "poll" else None,
+        erp_limit_enforced=limit,
+        latency_s=percentiles(latencies),
+        transferred=len(latencies),
+        missing=cfg.orders - len(latencies),
+        http_429=sum(1 for r in shop_rec.log + erp_rec.log if r.status == 429),
+        requests=requests,
+        load_average_before=load_before,
+        load_average_after=load_average(),
+        breakdown=breakdown,
+        latencies=[round(x, 4) for x in latencies],
+    )
+
+
+def _place(shop: Any, i: int) -> str:
+    from decimal import Decimal
+
+    return str(
+        shop.place_order(
+            lines=[(SKUS[i % 4], 1 + i % 3), (SKUS[(i + 1) % 4], 1)],
+            email=f"kund{i}@example.se",
+            freight=Decimal("49.00"),
+        )
+    )
+
+
+async def _one_order(
+    cfg: Config,
+    shop: Any,
+    watch: DocumentWatch,
+    shop_rec: Recorder,
+    erp_rec: Recorder,
+    client: httpx.AsyncClient,
+    base: str,
+) -> dict[str, Any]:
+    """Place one order on a quiet daemon and wait until it is written back."""
+    order = _place(shop, 10_000)
+    placed = time.time()
+    reference = document_reference("demo", "se", order)
+    marks = {"shop_requests_before": len(shop_rec.log), "erp_requests_before": len(erp_rec.log)}
+    notice: tuple[float, float] | None = None
+    if cfg.mode == "webhook":
+        sent = time.time()
+        await client.post(base, json={"orderId": int(order)})
+        notice = (sent, time.time())
+    with anyio.move_on_after(30 + cfg.interval):
+        while reference not in watch.seen:
+            await watch.event.wait()
+    # the write-back (document number to the shop) follows: give it a moment
+    with anyio.move_on_after(10):
+        while shop.exported_document(order) is None:  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+    await anyio.sleep(0.2)
+    return {
+        "order": order,
+        "reference": reference,
+        "placed": placed,
+        "notice": notice,
+        "document_seen": watch.seen.get(reference),
+        "written_back": shop.exported_document(order) is not None,
+        **marks,
+    }
+
+
+def _ts(text: str | None) -> float | None:
+    if not text:
+        return None
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _explain(raw: dict[str, Any], state: Path, shop_log: list[Req], erp_log: list[Req]) -> dict:
+    """The one order's timeline, in ms after it was placed."""
+    t0 = raw["placed"]
+    conn = sqlite3.connect(f"file:{state}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        items = conn.execute(
+            "SELECT id, register, created_at, done_at, state FROM work_items"
+            " WHERE external_id = ? ORDER BY id",
+            (raw["order"],),
+        ).fetchall()
+        attempts = {
+            row["id"]: conn.execute(
+                "SELECT attempt, started_at, finished_at, outcome FROM attempts"
+                " WHERE work_item_id = ? ORDER BY id",
+                (row["id"],),
+            ).fetchall()
+            for row in items
+        }
+        binding = conn.execute(
+            "SELECT created_at FROM bindings WHERE source_id = ? ORDER BY id", (raw["order"],)
+        ).fetchall()
+    finally:
+        conn.close()
+
+    def ms(t: float | None) -> float | None:
+        return None if t is None else round((t - t0) * 1000, 1)
+
+    steps: list[dict[str, Any]] = [{"at_ms": 0.0, "what": "placed in the shop"}]
+    if raw["notice"]:
+        steps.append({"at_ms": ms(raw["notice"][0]), "what": "webhook notice sent"})
+        steps.append({"at_ms": ms(raw["notice"][1]), "what": "webhook notice answered"})
+    for req in shop_log[raw["shop_requests_before"] :]:
+        steps.append(_req_step(req, ms))
+    for req in erp_log[raw["erp_requests_before"] :]:
+        steps.append(_req_step(req, ms))
+    for row in items:
+        register = row["register"]
+        steps.append({"at_ms": ms(_ts(row["created_at"])), "what": f"{register}: enqueued"})
+        for att in attempts[row["id"]]:
+            steps.append(
+                {
+                    "at_ms": ms(_ts(att["started_at"])),
+                    "what": f"{register}: claimed (attempt {att['attempt']})",
+                }
+            )
+            if att["finished_at"]:
+                steps.append(
+                    {
+                        "at_ms": ms(_ts(att["finished_at"])),
+                        "what": f"{register}: attempt {att['attempt']} finished ({att['outcome']})",
+                    }
+                )
+        if row["done_at"]:
+            steps.append({"at_ms": ms(_ts(row["done_at"])), "what": f"{register}: done"})
+    for b in binding:
+        steps.append({"at_ms": ms(_ts(b["created_at"])), "what": "binding recorded"})
+    if raw["document_seen"]:
+        steps.append({"at_ms": ms(raw["document_seen"]), "what": "ERP document exists"})
+    steps = [s for s in steps if s["at_ms"] is not None]
+    steps.sort(key=lambda s: (s["at_ms"], s.get("end_ms") or 0))
+    return {
+        "order": raw["order"],
+        "latency_ms": ms(raw["document_seen"]),
+        "written_back": raw["written_back"],
+        "steps": steps,
+    }
+
+
+def _req_step(req: Req, ms: Callable[[float | None], float | None]) -> dict[str, Any]:
+    path = req.path.split("?", 1)[0]
+    return {
+        "at_ms": ms(req.start),
+        "end_ms": ms(req.end),
+        "what": f"{req.system} {req.method} {path} → {req.status}",
+    }
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = []
+    for limits in args.limits:
+        for mode in args.modes:
+            cfg = Config(mode, limits, args.orders, args.rate, args.interval)
+            result = await run_config(cfg)
+            entry = asdict(result)
+            runs.append(entry)
+            if not args.json:
+                print(_line(result), flush=True)
+                if args.breakdown:
+                    _print_breakdown(result.breakdown)
+    return {
+        "benchmark": "latency",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "code": code_under_test(),
+        "machine": machine(),
+        "parameters": {
+            "orders": args.orders,
+            "rate_per_s": args.rate,
+            "poll_interval_s": args.interval,
+            "modes": args.modes,
+            "limits": args.limits,
+            "lifted_rate_limit": UNLIMITED,
+            "declared": {k: declared_limit(k) for k in ("starweb", "economic")},
+        },
+        "runs": runs,
+    }
+
+
+def _line(r: Result) -> str:
+    lat = r.latency_s
+    poll = f" every {r.poll_interval_s:g} s" if r.poll_interval_s else ""
+
+    def f(x: float | None) -> str:
+        return "   -  " if x is None else f"{x * 1000:6.0f}"
+
+    return (
+        f"{r.mode:7s}{poll:11s} limits {r.limits:3s}: p50 {f(lat['p50'])} ms  "
+        f"p95 {f(lat['p95'])} ms  p99 {f(lat['p99'])} ms  max {f(lat['max'])} ms  "
+        f"[{r.transferred}/{r.orders} orders at {r.rate_per_s:g}/s, {r.http_429} × 429, "
+        f"load {' '.join(map(str, r.load_average_before))}]"
+    )
+
+
+def _print_breakdown(b: dict[str, Any]) -> None:
+    if not b:
+        return
+    print(f"    one order on a quiet daemon ({b['latency_ms']} ms to its ERP document):")
+    for step in b["steps"]:
+        end = f"–{step['end_ms']:.1f}" if step.get("end_ms") is not None else ""
+        print(f"      {step['at_ms']:8.1f}{end:10s} ms  {step['what']}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=40, help="orders per config (default 40)")
+    parser.add_argument("--rate", type=float, default=2.0, help="orders per second (default 2)")
+    parser.add_argument(
+        "--interval", type=float, default=2.0, help="poll interval in the poll mode (2 s)"
+    )
+    parser.add_argument(
+        "--modes", nargs="+", choices=["webhook", "poll"], default=["webhook", "poll"]
+    )
+    parser.add_argument("--limits", nargs="+", choices=["on", "off"], default=["on", "off"])
+    parser.add_argument(
+        "--no-breakdown", dest="breakdown", action="store_false", help="do not print timelines"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    document = anyio.run(measure, args, backend="asyncio")
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(f"\n{describe(document)}; load average {' '.join(map(str, load_average()))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
