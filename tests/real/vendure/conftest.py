@@ -64,6 +64,8 @@ def vendure_config(server: VendureServer, **overrides: Any) -> Any:
         "base_url": server.admin_url,
         "username": server.superadmin,
         "password": server.password,
+        # a test server on loopback: no need for the default 10 requests/s
+        "rate_limit": {"requests": 500, "per_seconds": 1},
         **overrides,
     }
     return vendure_config_raw(raw)

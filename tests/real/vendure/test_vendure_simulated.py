@@ -39,7 +39,13 @@ def _adapter(sim: VendureSimulator, app: Any = None, http: HttpContext | None = 
 
     http = http or HttpContext(transport=httpx.ASGITransport(app=app or sim.app))
     return VendureAdapter(
-        vendure_config_raw(sim.adapter_config(BASE, name="sim")), AdapterContext("c", "sim", http)
+        vendure_config_raw(
+            {
+                **sim.adapter_config(BASE, name="sim"),
+                "rate_limit": {"requests": 500, "per_seconds": 1},
+            }
+        ),
+        AdapterContext("c", "sim", http),
     )
 
 
