@@ -97,7 +97,7 @@ async def test_rate_limit_waits_move_the_fake_clock_instead_of_sleeping(
         base_url="http://x",
         context=context,
         account="a",
-        rate_limit=RateLimit(5, 1.0),  # kept under: 4 per second
+        rate_limit=RateLimit(5, 1.0),  # the published limit is the ceiling
     )
     try:
         for _ in range(10):
@@ -105,5 +105,6 @@ async def test_rate_limit_waits_move_the_fake_clock_instead_of_sleeping(
     finally:
         await client.aclose()
     assert slept == []
-    # a new limiter waits one window, then 4 per second: 4 at 1 s, 4 at 2 s, 2 at 3 s
-    assert calls == [1.0] * 4 + [2.0] * 4 + [3.0] * 2
+    # a new limiter waits one window, starts at half its ceiling and grows by one per answer
+    # to it: 5 at 1 s, 5 at 2 s
+    assert calls == [1.0] * 5 + [2.0] * 5

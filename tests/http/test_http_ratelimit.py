@@ -86,7 +86,7 @@ async def test_clients_of_one_account_share_a_limiter_across_connections() -> No
     )
     same = account_key("shop.example", "client-1")
     other = account_key("shop.example", "client-2")
-    limit = RateLimit(10, 1.0)  # kept under: 9 per second
+    limit = RateLimit(10, 1.0)  # the published limit is the ceiling (no longer kept under)
     first = RemoteClient(
         system="s", base_url="http://x", context=context, account=same, rate_limit=limit
     )
@@ -97,10 +97,11 @@ async def test_clients_of_one_account_share_a_limiter_across_connections() -> No
         system="s", base_url="http://x", context=context, account=other, rate_limit=limit
     )
     try:
-        for _ in range(9):
+        # a new limiter starts after one window, at half its ceiling, one more per answer
+        for _ in range(10):
             await first.request("GET", "/a")
-        assert clock.monotonic() == pytest.approx(1.0)  # a new limiter starts after one window
-        await second.request("GET", "/a")  # the account's 10th request waits for the window
+        assert clock.monotonic() == pytest.approx(1.0)
+        await second.request("GET", "/a")  # the account's 11th request waits for the window
         assert clock.monotonic() == pytest.approx(2.0)
         await third.request("GET", "/a")  # another account is not held back
         assert clock.monotonic() == pytest.approx(2.0)

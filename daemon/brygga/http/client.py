@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import math
 import os
 import socket
 import ssl
@@ -98,6 +99,10 @@ class HttpContext:
     #: the TLS context every client of this context shares; built on first use (see
     #: :meth:`ssl_context`) when not given
     verify: ssl.SSLContext | None = field(default=None, repr=False)
+    #: how often a request answered 429 is sent again in place, after the account's limiter
+    #: paused for the Retry-After time, before the 429 is raised as a TransientError (see
+    #: :meth:`RemoteClient.request`); 0 raises the first one
+    rate_limit_retries: int = 3
 
     def __post_init__(self) -> None:
         self.limiters.adopt_clock(self.clock)
@@ -115,6 +120,8 @@ class HttpContext:
 #: where a request notes when it was sent (after its turn at the rate limiter), and a
 #: response when its headers came
 _SENT_AT = "brygga.sent_at"
+#: when the request took its turn at the limiter, on the limiter's clock
+_LIMITER_AT = "brygga.limiter_at"
 _ANSWERED_AT = "brygga.answered_at"
 
 
@@ -159,9 +166,11 @@ class RemoteClient:
             follow_redirects=False,
             event_hooks={"request": [self._before_send], "response": [_answered]},
         )
+        # the published limit is the ceiling; the limiter adapts below it to the 429s it sees
         self._limiter: RateLimiter | None = (
-            context.limiters.get(account, rate_limit.kept_under()) if rate_limit else None
+            context.limiters.get(account, rate_limit) if rate_limit else None
         )
+        self._retries_429 = max(0, context.rate_limit_retries)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -184,11 +193,66 @@ class RemoteClient:
     ) -> httpx.Response:
         """Send one request (with ``auth``, e.g. a :class:`brygga.http.tokens.BearerAuth`,
         when given). Returns any response below 500 except 429; raises TransientError for
-        network failures, timeouts, 429 and 5xx."""
+        network failures, timeouts, 429 and 5xx.
+
+        A 429 is sent again here, whatever the method, up to ``rate_limit_retries`` times,
+        each after the account's limiter has paused for the Retry-After time (one window of
+        the limit without one): RFC 6585 §4 defines 429 as the server refusing the request
+        because of its rate ("the server is not processing the request"), so nothing of it
+        happened and repeating even a POST cannot write twice. Only when the pause fits in
+        one window of the limit (rounded up to whole seconds, as Retry-After counts them): a
+        longer Retry-After (a daily quota, maintenance)
+        is raised at once, for the engine to retry the work item later without holding a
+        worker. Without a rate limit for the account, a 429 is raised at once too.
+        """
         path = path.lstrip("/")
         what = f"{self.system} {method} /{path.split('?', 1)[0]}"
-        started = time.monotonic()
         url, params = self._url(path, params)
+        retries = 0
+        while True:
+            response = await self._send(
+                what, method, url, params, json, content, data, headers, auth
+            )
+            if response.status_code == 429:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock)
+                limiter = self._limiter
+                if limiter is None:
+                    raise TransientError(f"{what}: rate limited (429)", retry_after=retry_after)
+                started_at = response.request.extensions.get(_LIMITER_AT)
+                pause = limiter.throttled(retry_after, started_at)
+                if retries >= self._retries_429 or pause > math.ceil(limiter.window):
+                    raise TransientError(
+                        f"{what}: rate limited (429)"
+                        + (f", {retries + 1} times in a row" if retries else ""),
+                        retry_after=retry_after,
+                    )
+                retries += 1
+                log.debug("%s: rate limited (429), sent again after %.3g s", what, pause)
+                continue
+            if response.status_code >= 500:
+                raise TransientError(
+                    f"{what}: server error {response.status_code}",
+                    retry_after=parse_retry_after(response.headers.get("Retry-After"), self._clock),
+                )
+            if self._limiter is not None:
+                self._limiter.succeeded()
+            return response
+
+    async def _send(
+        self,
+        what: str,
+        method: str,
+        url: httpx.URL | str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        content: bytes | str | None,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        auth: httpx.Auth | None,
+    ) -> httpx.Response:
+        """One request through httpx (and its auth), reported to ``on_request``: any answer,
+        or a TransientError for no answer."""
+        started = time.monotonic()
         try:
             response = await self._client.request(
                 method,
@@ -219,16 +283,6 @@ class RemoteClient:
             self._report(method, status, http_outcome(status), seconds)
         started = float(response.request.extensions.get(_SENT_AT, started))
         self._record(method, response.status_code, http_outcome(response.status_code), started)
-        if response.status_code == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock)
-            if self._limiter is not None:
-                self._limiter.penalise(retry_after if retry_after is not None else 5.0)
-            raise TransientError(f"{what}: rate limited (429)", retry_after=retry_after)
-        if response.status_code >= 500:
-            raise TransientError(
-                f"{what}: server error {response.status_code}",
-                retry_after=parse_retry_after(response.headers.get("Retry-After"), self._clock),
-            )
         return response
 
     def _url(
@@ -246,7 +300,7 @@ class RemoteClient:
     async def _before_send(self, request: httpx.Request) -> None:
         """Every request, also one sent again: its turn at the limiter, then the time."""
         if self._limiter is not None:
-            await self._limiter.acquire()
+            request.extensions[_LIMITER_AT] = await self._limiter.acquire()
         request.extensions[_SENT_AT] = time.monotonic()
 
     @staticmethod
