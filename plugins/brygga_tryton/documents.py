@@ -421,16 +421,25 @@ class SaleBook:
 
     @staticmethod
     def _compare_totals(document: Document, sale: wire.SaleRow) -> None:
+        """Log when Tryton's totals differ from the shop's. Tryton computes the taxes itself,
+        rounding half to even per document (its default ``tax_rounding``) or per line, while
+        brygga's documents round VAT half up per row: an order with an exact half öre of VAT
+        can differ by an öre or two. The sale is kept; the log says by how much."""
         totals = document.totals
-        if sale.total_amount is not None and sale.total_amount != totals.gross:
-            log.warning(
-                "tryton: sale %s for %s totals %s, the shop order %s (Tryton rounds taxes per "
-                "its account configuration)",
-                sale.number,
-                document.reference,
-                sale.total_amount,
-                totals.gross,
-            )
+        theirs = (sale.untaxed_amount, sale.tax_amount, sale.total_amount)
+        if None in theirs or theirs == (totals.net, totals.vat, totals.gross):
+            return
+        log.warning(
+            "tryton: sale %s (%s): Tryton's net %s VAT %s total %s differ from the shop "
+            "order's net %s VAT %s total %s (Tryton rounds VAT half to even per its tax "
+            "rounding setting, brygga half up per row); check the invoice before posting it",
+            sale.number,
+            document.reference,
+            *theirs,
+            totals.net,
+            totals.vat,
+            totals.gross,
+        )
 
 
 _SALE_FIELDS = (
@@ -442,6 +451,8 @@ _SALE_FIELDS = (
     "shipment_state",
     "invoices",
     "shipments",
+    "untaxed_amount",
+    "tax_amount",
     "total_amount",
 )
 

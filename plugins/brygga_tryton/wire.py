@@ -257,6 +257,8 @@ class SaleRow(_Row, kw_only=True):
     shipment_state: str | None = None
     invoices: list[int] = []
     shipments: list[int] = []
+    untaxed_amount: Decimal | None = None
+    tax_amount: Decimal | None = None
     total_amount: Decimal | None = None
 
 

@@ -280,3 +280,26 @@ async def test_check_remote_reads_login_company_and_helper_articles(
         [refused] = await wrong.verify_remote(needs)
     assert (refused.check, refused.ok) == ("login", False)
     assert "wrong-987" not in refused.detail
+
+
+async def test_an_exact_half_ore_of_vat_is_rounded_by_tryton_and_the_difference_is_logged(
+    tryton_server: TrytonServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tryton computes the taxes itself, half to even per document by default (trytond 8.2
+    ``account.configuration`` ``default_tax_rounding`` = "document", ``currency.round``
+    ROUND_HALF_EVEN); brygga's document rounds VAT half up per row. 10.10 at 25 % is 2.525:
+    the shop says 2.53, Tryton 2.52. The sale is made, and the difference is logged."""
+    sku = await product(tryton_server, "10.10")
+    reference = unique("brygga/test/shop/7001")
+    async with open_adapter(tryton_server) as adapter:
+        code = await adapter.create_customer(customer(f"{unique('k')}@example.se"), "SEK")
+        doc = document(reference, code, [(sku, "1", "10.10", "25")])
+        with caplog.at_level("WARNING", logger="brygga_tryton"):
+            await adapter.create_document(doc)
+    assert doc.totals.vat == Decimal("2.53")
+    sale = await tryton_server.admin.one(
+        "sale.sale", [["reference", "=", reference]], ["untaxed_amount", "tax_amount"]
+    )
+    assert (sale["untaxed_amount"], sale["tax_amount"]) == (Decimal("10.10"), Decimal("2.52"))
+    [warning] = [r for r in caplog.records if reference in r.getMessage()]
+    assert "VAT 2.52" in warning.getMessage() and "VAT 2.53" in warning.getMessage()
