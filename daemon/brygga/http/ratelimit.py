@@ -171,7 +171,7 @@ class RateLimiter:
         self.throttles += 1
         pause = self.window if retry_after is None else max(0.0, retry_after)
         now = self._clock.monotonic()
-        if started_at is None or started_at >= self._decreased_at:
+        if started_at is None or started_at > self._decreased_at:
             self._allowed = max(1.0, self._allowed / 2)
             self._slow_start = False
             self._decreased_at = now
