@@ -64,6 +64,9 @@ async def test_the_kit_document_becomes_a_sale_with_its_totals_and_vat_per_rate(
         assert document.totals.vat_by_rate.keys() >= {Decimal(25), Decimal(12), Decimal(6)}
         await adapter.check_document(document)
         created = await adapter.create_document(document)
+        assert created.booked
+        if document_type == DocumentType.INVOICE:  # booked: the sale's invoice is posted
+            assert created.number.startswith("INV")
         assert await adapter.find_document(document.reference, document_type) == created
     admin = tryton_server.admin
     sale = await admin.one(
@@ -79,6 +82,11 @@ async def test_the_kit_document_becomes_a_sale_with_its_totals_and_vat_per_rate(
     )
     assert sale["party."]["code"] == number
     [invoice] = sale["invoices"]
+    [posted] = await admin.call("account.invoice.read", [invoice], ["number", "state"])
+    if document_type == DocumentType.INVOICE:
+        assert (posted["number"], posted["state"]) == (created.number, "posted")
+    else:
+        assert posted["state"] == "draft"  # an order document leaves the invoice to a person
     taxes = await admin.search_read(
         "account.invoice.tax", [["invoice", "=", invoice]], ["tax.rate", "amount"]
     )

@@ -136,27 +136,6 @@ async def test_an_unbooked_order_is_quoted_and_booked_later(tryton_server: Tryto
         assert await adapter.book_document(booked) == booked
 
 
-async def test_an_invoice_document_is_a_processed_sale_whose_invoice_is_posted_when_booked(
-    tryton_server: TrytonServer,
-) -> None:
-    sku = await product(tryton_server, "80")
-    reference = unique("brygga/test/shop/3001")
-    async with open_adapter(tryton_server) as adapter:
-        code = await adapter.create_customer(customer(f"{unique('k')}@example.se"), "SEK")
-        created = await adapter.create_document(
-            document(reference, code, [(sku, "1", "80", "25")], kind=DocumentType.INVOICE)
-        )
-        assert created.booked and created.number.startswith("INV")
-        assert await adapter.find_document(reference, DocumentType.INVOICE) == created
-    sale = await tryton_server.admin.sale_by_reference(reference)
-    invoices = await tryton_server.admin.call(
-        "account.invoice.read", sale["invoices"], ["number", "state", "total_amount"]
-    )
-    assert [(i["number"], i["state"], i["total_amount"]) for i in invoices] == [
-        (created.number, "posted", Decimal("100.00"))
-    ]
-
-
 class LoseAnswer(httpx.AsyncBaseTransport):
     """Sends every request to the real server, but drops the answer to the first one whose
     body names ``method``: the write happened, the adapter never hears of it."""
@@ -228,20 +207,6 @@ async def test_unknown_sku_and_vat_rate_are_refused_before_anything_is_written(
         "sale.sale.search_count", [["reference", "like", "%/500_"]]
     )
     assert count == 0
-
-
-async def test_a_discounted_row_is_folded_into_the_unit_price(tryton_server: TrytonServer) -> None:
-    sku = await product(tryton_server, "99.90")
-    reference = unique("brygga/test/shop/6001")
-    async with open_adapter(tryton_server) as adapter:
-        code = await adapter.create_customer(customer(f"{unique('k')}@example.se"), "SEK")
-        doc = document(reference, code, [(sku, "2", "99.90", "25")], discount="10")
-        await adapter.create_document(doc)
-    sale = await tryton_server.admin.one(
-        "sale.sale", [["reference", "=", reference]], ["untaxed_amount", "total_amount"]
-    )
-    assert sale["untaxed_amount"] == doc.totals.net == Decimal("179.82")
-    assert sale["total_amount"] == doc.totals.gross
 
 
 async def test_a_wrong_password_is_a_permanent_error_that_does_not_show_it(
