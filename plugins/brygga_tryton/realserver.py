@@ -704,3 +704,55 @@ async def _wait_ready(
                     f"trytond did not answer within {within:g} s:\n{server.log_tail()}"
                 ) from None
             await anyio.sleep(0.1)
+
+
+#: the demo catalog the simulated shops start with (SKU, name, price excl. VAT, VAT rate), so a
+#: person can point a shop at this trytond and watch orders arrive (``python -m ... --catalog``)
+DEMO_CATALOG: tuple[tuple[str, str, str, str], ...] = (
+    ("KAFFE-500", "Kaffe mellanrost 500 g", "89.00", "25"),
+    ("MUGG-VIT", "Mugg vit", "119.20", "25"),
+    ("TE-100", "Te Earl Grey 100 g", "45.00", "12"),
+    ("CHOKLAD-70", "Choklad 70 %", "32.50", "12"),
+    ("BOK-01", "Boken om kaffe", "199.00", "6"),
+    ("TIDNING-12", "Kaffetidningen 12 nr", "59.00", "6"),
+    ("TROJA-S", "Tröja S", "299.00", "25"),
+    ("TROJA-M", "Tröja M", "299.00", "25"),
+    ("TROJA-L", "Tröja L", "299.00", "25"),
+)
+
+
+async def _serve(catalog: bool, stock: Decimal) -> None:
+    async with running_tryton() as server:
+        if catalog:
+            await server.admin.create_fee_articles()
+            for sku, name, price, vat in DEMO_CATALOG:
+                await server.admin.create_product(
+                    sku, name, Decimal(price), vat=Decimal(vat), stock=stock
+                )
+        print(f"trytond {server.url} database {server.database!r}", flush=True)
+        print("[connection.erp] for brygga:", flush=True)
+        for key, value in server.adapter_config().items():
+            print(f"  {key} = {json.dumps(value)}", flush=True)
+        print("Ctrl-C stops it (and removes its database).", flush=True)
+        await anyio.sleep_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m brygga_tryton.realserver [--catalog] [--stock N]``: a set-up trytond on
+    loopback for a person to watch (the demo's real ERP), until Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m brygga_tryton.realserver")
+    parser.add_argument("--catalog", action="store_true", help="add the demo catalog and fees")
+    parser.add_argument("--stock", type=Decimal, default=Decimal(20), help="stock per article")
+    options = parser.parse_args(argv)
+    try:
+        anyio.run(_serve, options.catalog, options.stock)
+    except TrytonUnavailable as exc:
+        raise SystemExit(f"trytond unavailable: {exc}") from None
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
