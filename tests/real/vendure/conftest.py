@@ -8,20 +8,15 @@ npm packages cannot be had, every test that needs the server is skipped with the
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from vendure_server import VendureServer, VendureUnavailable, running_vendure
+from vendure_support import vendure_config
 
-# Until pyproject.toml lists brygga_vendure (package + entry point), the plugin is imported
-# from the source tree.
-_PLUGINS = str(Path(__file__).resolve().parents[3] / "plugins")
-if _PLUGINS not in sys.path:
-    sys.path.insert(0, _PLUGINS)
-
-from vendure_server import VendureServer, VendureUnavailable, running_vendure  # noqa: E402
+from brygga.http.client import HttpContext
+from brygga.http.tokens import TokenCache
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,38 +41,23 @@ def vendure() -> Iterator[VendureServer]:
         pytest.skip(f"real Vendure unavailable: {exc}")
 
 
-def vendure_config_raw(raw: dict[str, Any]) -> Any:
-    """``raw`` decoded into a VendureConfig as the config loader does."""
-    import msgspec
-
-    from brygga.config import dec_hook
-    from brygga_vendure.adapter import VendureConfig
-
-    return msgspec.convert(raw, VendureConfig, dec_hook=dec_hook(Path.cwd()))
-
-
-def vendure_config(server: VendureServer, **overrides: Any) -> Any:
-    """A VendureConfig for ``server`` (decoded as the config loader does)."""
-    raw = {
-        "kind": "vendure",
-        "name": "vendure-real",
-        "base_url": server.admin_url,
-        "username": server.superadmin,
-        "password": server.password,
-        # a test server on loopback: no need for the default 10 requests/s
-        "rate_limit": {"requests": 500, "per_seconds": 1},
-        **overrides,
-    }
-    return vendure_config_raw(raw)
+@pytest.fixture(scope="session")
+def vendure_tokens() -> TokenCache:
+    """One token cache for the run, as the daemon keeps one: the tests' adapters share one
+    admin session (a login costs a bcrypt check, about a second on a busy machine)."""
+    return TokenCache()
 
 
 @pytest.fixture
-async def adapter(vendure: VendureServer) -> AsyncIterator[Any]:
+async def adapter(vendure: VendureServer, vendure_tokens: TokenCache) -> AsyncIterator[Any]:
     from brygga.adapters import AdapterContext
     from brygga_vendure.adapter import VendureAdapter
 
     shop = VendureAdapter(
-        vendure_config(vendure), AdapterContext(connection="test", instance="vendure-real")
+        vendure_config(vendure),
+        AdapterContext(
+            connection="test", instance="vendure-real", http=HttpContext(tokens=vendure_tokens)
+        ),
     )
     try:
         yield shop

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 from vendure_server import VendureServer
+from vendure_support import vendure_config
 
 from brygga.adapters import AdapterContext, Role
 from brygga.errors import PermanentError
 from brygga.http.client import HttpContext
 from brygga.http.tokens import Token
 from brygga.models import Register
-from conftest import vendure_config
 
 pytestmark = pytest.mark.anyio
 

@@ -83,10 +83,10 @@ async def test_prices_include_tax_channel_gets_gross_prices() -> None:
     VAT at 25 % is written as 12500 and Vendure reports 100.00 as the net price (the seed's
     125.00 for WIDGET-1 is read as gross there: it already sells for 100.00 excl. VAT)."""
     from vendure_server import VendureUnavailable, vendure_server
+    from vendure_support import vendure_config
 
     from brygga.adapters import AdapterContext
     from brygga_vendure.adapter import VendureAdapter
-    from conftest import vendure_config
 
     try:
         async with vendure_server(prices_include_tax=True) as server:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+import vendure_support  # noqa: F401  (puts the plugin on sys.path)
 
 import brygga_vendure.plugin as vendure_plugin
 from brygga.plugins import PluginHost

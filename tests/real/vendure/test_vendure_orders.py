@@ -111,9 +111,10 @@ async def test_feed_window_is_half_open_and_skips_carts(
 
 
 async def test_feed_pages_return_every_order_once(vendure: VendureServer) -> None:
+    from vendure_support import vendure_config
+
     from brygga.adapters import AdapterContext
     from brygga_vendure.adapter import VendureAdapter
-    from conftest import vendure_config
 
     since = _now() - timedelta(seconds=1)
     placed = [await place_checkout(vendure, [("COFFEE-500", 1)]) for _ in range(3)]

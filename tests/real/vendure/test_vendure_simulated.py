@@ -34,8 +34,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 def _adapter(sim: VendureSimulator, app: Any = None, http: HttpContext | None = None) -> Any:
+    from vendure_support import vendure_config_raw
+
     from brygga_vendure.adapter import VendureAdapter
-    from conftest import vendure_config_raw
 
     http = http or HttpContext(transport=httpx.ASGITransport(app=app or sim.app))
     return VendureAdapter(

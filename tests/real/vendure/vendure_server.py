@@ -337,8 +337,17 @@ async def _gql(
     return data
 
 
+#: one admin session per server (a login costs a bcrypt check on the server)
+_ADMIN_TOKENS: dict[str, str] = {}
+
+
 async def admin_login(server: VendureServer, client: httpx.AsyncClient) -> None:
-    """Log ``client`` in to the Admin API as the superadmin (bearer token kept on it)."""
+    """Log ``client`` in to the Admin API as the superadmin (bearer token kept on it; the
+    session is shared by every client of this server)."""
+    token = _ADMIN_TOKENS.get(server.admin_url)
+    if token:
+        client.headers["Authorization"] = f"Bearer {token}"
+        return
     data = await _gql(
         client,
         server.admin_url,
@@ -348,6 +357,7 @@ async def admin_login(server: VendureServer, client: httpx.AsyncClient) -> None:
     )
     if data["login"]["__typename"] != "CurrentUser":
         raise AssertionError(f"admin login refused: {data['login']}")
+    _ADMIN_TOKENS[server.admin_url] = client.headers["Authorization"].removeprefix("Bearer ")
 
 
 async def admin_gql(
