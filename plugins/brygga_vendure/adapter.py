@@ -638,7 +638,7 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink)
                 raise PermanentError(f"Vendure shop {self.shop}: no active channel")
         return self._channel
 
-    async def stock_of(self, sku: str) -> Decimal:
+    async def sellable(self, sku: str) -> Decimal:
         """What the shop may sell of ``sku`` now (``stockOnHand - stockAllocated -
         threshold``)."""
         variant = await self._variant(sku)

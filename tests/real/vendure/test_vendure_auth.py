@@ -39,13 +39,28 @@ async def test_one_login_shared_and_a_refused_session_renewed(vendure: VendureSe
             return Token.lasting("no-such-session", 3600, issued_at=http.clock.monotonic())
 
         await http.tokens.get(account, bogus)
-        assert await first.stock_of("COFFEE-500") >= 0  # needs ReadCatalog: FORBIDDEN at first
+        assert await first.sellable("COFFEE-500") >= 0  # needs ReadCatalog: FORBIDDEN at first
         assert first.logins == 2
         current = http.tokens.current(account)
         assert current is not None and current.value != "no-such-session"
     finally:
         await first.aclose()
         await second.aclose()
+
+
+@pytest.mark.real
+async def test_verify_remote_reads_only(vendure: VendureServer) -> None:
+    from brygga.adapters import RemoteNeeds
+    from brygga_vendure.adapter import VendureAdapter
+
+    shop = VendureAdapter(vendure_config(vendure), AdapterContext("c", "a"))
+    try:
+        findings = await shop.verify_remote(RemoteNeeds(shop_statuses=("Shipped", "Packed")))
+    finally:
+        await shop.aclose()
+    assert shop.writes == 0
+    assert [(f.check, f.ok) for f in findings] == [("login", True), ("order statuses", False)]
+    assert "SEK" in findings[0].detail and "'Packed'" in findings[1].detail
 
 
 @pytest.mark.real

@@ -41,20 +41,20 @@ async def test_stock_is_what_the_shop_may_sell(vendure: VendureServer, adapter: 
     await place_checkout(vendure, [("GADGET-M", 2)])
     variant = await _variant(vendure, "GADGET-M")
     assert (variant["stockOnHand"], variant["stockAllocated"]) == (10, 2)
-    assert await adapter.stock_of("GADGET-M") == Decimal(8)
+    assert await adapter.sellable("GADGET-M") == Decimal(8)
 
     assert await adapter.put_stock("GADGET-M", Decimal(5)) == "updated"
     variant = await _variant(vendure, "GADGET-M")
     assert (variant["stockOnHand"], variant["stockAllocated"]) == (7, 2)
-    assert await adapter.stock_of("GADGET-M") == Decimal(5)
+    assert await adapter.sellable("GADGET-M") == Decimal(5)
     writes = adapter.writes
     assert await adapter.put_stock("GADGET-M", Decimal(5)) == "unchanged"
     assert adapter.writes == writes
     # nothing to sell: a negative level sells nothing, a fraction is rounded down
     assert await adapter.put_stock("GADGET-M", Decimal(-3)) == "updated"
-    assert await adapter.stock_of("GADGET-M") == Decimal(0)
+    assert await adapter.sellable("GADGET-M") == Decimal(0)
     assert await adapter.put_stock("GADGET-M", Decimal("2.7")) == "updated"
-    assert await adapter.stock_of("GADGET-M") == Decimal(2)
+    assert await adapter.sellable("GADGET-M") == Decimal(2)
 
 
 async def test_unknown_sku_is_refused(adapter: Any) -> None:

@@ -17,7 +17,9 @@ Reusable pieces (the end-to-end tests import them):
   (add items, customer, address, shipping method, ArrangingPayment, payment) and returns the
   order's ``id``, ``code`` and ``state`` (``PaymentAuthorized``: the seeded payment method
   authorizes without settling).
-- :func:`admin_login` / :func:`admin_gql` — a logged-in Admin API client for assertions.
+- :func:`variant` / :func:`order` — a variant (by SKU: stock, prices) and an order (state,
+  payments, fulfilments, notes) as the Admin API shows them, for assertions.
+- :func:`admin_login` / :func:`admin_gql` — a logged-in Admin API client for other checks.
 
 Where things go (nothing is written into the checkout):
 
@@ -69,8 +71,10 @@ __all__ = [
     "admin_gql",
     "admin_login",
     "cache_dir",
+    "order",
     "place_checkout",
     "running_vendure",
+    "variant",
     "vendure_server",
 ]
 
@@ -368,6 +372,42 @@ async def admin_gql(
 ) -> dict[str, Any]:
     """One Admin API call with ``client`` (log it in first with :func:`admin_login`)."""
     return await _gql(client, server.admin_url, query, variables)
+
+
+async def variant(server: VendureServer, sku: str) -> dict[str, Any]:
+    """The variant with ``sku`` as the Admin API shows it: ``id``, ``sku``, ``stockOnHand``,
+    ``stockAllocated``, ``price``, ``priceWithTax``, ``prices``, ``enabled``."""
+    async with httpx.AsyncClient(timeout=30) as admin:
+        await admin_login(server, admin)
+        data = await admin_gql(
+            server,
+            admin,
+            "query($sku: String!) { productVariants(options: {filter: {sku: {eq: $sku}}}) {"
+            " items { id sku stockOnHand stockAllocated price priceWithTax enabled"
+            " prices { currencyCode price } } } }",
+            {"sku": sku},
+        )
+    (found,) = data["productVariants"]["items"]
+    return dict(found)
+
+
+async def order(server: VendureServer, order_id: str) -> dict[str, Any]:
+    """The order as the Admin API shows it: ``code``, ``state``, ``updatedAt``,
+    ``totalWithTax``, ``payments { state }``, ``fulfillments { state method trackingCode }``
+    and its ORDER_NOTE history entries (``history { items { isPublic data } }``)."""
+    async with httpx.AsyncClient(timeout=30) as admin:
+        await admin_login(server, admin)
+        data = await admin_gql(
+            server,
+            admin,
+            "query($id: ID!) { order(id: $id) { code state updatedAt totalWithTax"
+            " payments { state } fulfillments { state method trackingCode }"
+            ' history(options: {filter: {type: {eq: "ORDER_NOTE"}}}) {'
+            " items { isPublic data } } } }",
+            {"id": order_id},
+        )
+    found: dict[str, Any] = data["order"]
+    return found
 
 
 @dataclass(frozen=True)
