@@ -2,7 +2,7 @@
 register), timed until every shop shows every new level.
 
 Runs the real daemon (``brygga.runtime.app.serve``) in this process against an e-conomic
-simulator with the inventory module and ``--skus`` articles (default 10,000) and ``--shops``
+simulator with the inventory module and ``--skus`` articles (default 1,000) and ``--shops``
 Starweb simulators (default 3) that sell the same SKUs; only the stock register runs (products,
 prices and price lists off; orders poll hourly), polling the ERP's stock feed every second with
 ``[connection.catalog] workers`` (default 1, as shipped). Two phases, each timed from the moment
@@ -17,8 +17,12 @@ the RSS before the daemon started (the simulators' catalogs are in this process 
 are lifted by default (``--limits on`` keeps the adapters' own; at 10 requests/s per shop and at
 least one request per SKU, 10,000 SKUs then take at least 1,100 s per shop)::
 
-    .venv/bin/python benchmarks/stock_fanout.py                      # 10,000 SKUs, 3 shops
-    .venv/bin/python benchmarks/stock_fanout.py --skus 1000 3000 --json
+    .venv/bin/python benchmarks/stock_fanout.py                      # 1,000 SKUs, 3 shops
+    .venv/bin/python benchmarks/stock_fanout.py --skus 1000 3000 10000 --json   # long
+
+The default is 1,000 SKUs (about 2 minutes on 2 shared cores); 10,000 takes many minutes: the
+daemon makes three requests per SKU per shop, and the Starweb simulator answers a SKU filter by
+scanning its catalog.
 
 Brygga API used: as ``latency.py``, plus the simulators' ``add_article``, ``set_stock``,
 ``add_product`` and the Starweb simulator's catalog (read directly to check every level in one
@@ -282,7 +286,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--skus", type=int, nargs="+", default=[10_000], help="SKU counts")
+    parser.add_argument(
+        "--skus", type=int, nargs="+", default=[1_000], help="SKU counts (1,000; 10,000: minutes)"
+    )
     parser.add_argument("--shops", type=int, default=3, help="Starweb shops (3)")
     parser.add_argument("--workers", type=int, default=1, help="[connection.catalog] workers")
     parser.add_argument("--limits", choices=["on", "off"], default="off")
