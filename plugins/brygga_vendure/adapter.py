@@ -11,12 +11,15 @@ Documented (docs.vendure.io, Admin API reference; verified against Vendure 3.7.3
   the shared :class:`~brygga.http.tokens.TokenCache`, logs in once more and repeats the call
   once; a second FORBIDDEN means the administrator lacks a permission (PermanentError).
 - **Change feed.** ``orders(options: {filter: {updatedAt: {between}, orderPlacedAt:
-  {isNull: false}}, sort: {updatedAt: ASC, id: ASC}, skip, take})``: only orders past
-  checkout (an order gets ``orderPlacedAt`` when it leaves ArrangingPayment for
-  PaymentAuthorized/PaymentSettled), oldest first. Each page overlaps the previous one by a
-  row: when that row is no longer where it was (an order before it changed and left the
-  window, shifting the pages), the window is read again from the start, so no order is
-  skipped. The window is asked for 2 s wider and cut exactly to ``[since, until)`` here
+  {isNull: false}}, sort: {id: ASC}, skip, take})``: only orders past checkout (an order
+  gets ``orderPlacedAt`` when it leaves ArrangingPayment for PaymentAuthorized/
+  PaymentSettled). Pages are sorted by id, which never changes (Vendure 3.7.3 on SQLite
+  did not honour a second sort key: ``{updatedAt: ASC, id: DESC}`` came back by id
+  descending), so an order that changes during the walk keeps its place and new orders come
+  last. Each page overlaps the previous one by a row: when that row is no longer where it
+  was (an order before it changed and left the window, shifting the pages), the window is
+  read again from the start, so no order is skipped. The changes are yielded sorted by
+  (updatedAt, id). The window is asked for 2 s wider and cut exactly to ``[since, until)`` here
   (``between`` is inclusive, and on SQLite timestamps compare as text, see WINDOW_PAD).
 - **Money** in minor units (see :mod:`brygga_vendure.mapping`).
 - **Statuses** are Vendure's order states, read from ``globalSettings.serverConfig
@@ -363,7 +366,8 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink)
     # -- orders ---------------------------------------------------------------------------------
 
     async def changed_orders(self, since: datetime, until: datetime) -> AsyncIterator[OrderChange]:
-        """Orders past checkout modified in ``[since, until)``, oldest first (module notes)."""
+        """Orders past checkout modified in ``[since, until)``, in (modified_at, id) order
+        (module notes)."""
         if since.tzinfo is None or until.tzinfo is None:
             raise ValueError("since and until must be timezone-aware")
         seen: dict[str, OrderChange] = {}

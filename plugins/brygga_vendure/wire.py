@@ -298,13 +298,13 @@ ORDER = (
 )
 
 #: the change feed: orders past checkout (``orderPlacedAt`` set) changed in a window,
-#: oldest first with the id as tie-break, a page at a time
+#: by id (stable while orders change), a page at a time
 ORDERS_CHANGED = (
     "query Changed($start: DateTime!, $end: DateTime!, $skip: Int!, $take: Int!) {"
     " orders(options: {skip: $skip, take: $take,"
     " filter: {updatedAt: {between: {start: $start, end: $end}},"
     " orderPlacedAt: {isNull: false}},"
-    " sort: {updatedAt: ASC, id: ASC}}) {"
+    " sort: {id: ASC}}) {"
     " totalItems items { id code state updatedAt orderPlacedAt } } }"
 )
 

@@ -177,3 +177,53 @@ async def test_stock_and_price_on_the_simulator(sim: VendureSimulator, shop: Any
     mutations = len(sim.mutations)
     assert await shop.put_price("COFFEE-500", "SEK", Decimal("79.90"), None) == "unchanged"
     assert len(sim.mutations) == mutations
+
+
+async def test_feed_reads_again_when_an_order_leaves_the_window_mid_walk() -> None:
+    """Offset pages shift when an order before the current page changes and leaves the
+    window; the overlap row shows it and the walk starts again, so no order is skipped."""
+    from datetime import UTC, datetime, timedelta
+
+    import msgspec
+
+    from brygga.clock import FakeClock
+
+    clock = FakeClock(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    sim = VendureSimulator(clock=clock)
+    placed = []
+    for _ in range(7):
+        placed.append(sim.place_order(lines=[("WIDGET-1", 1)], email="a@b.se"))
+        clock.advance(1)
+    since, until = clock.now() - timedelta(seconds=60), clock.now()
+    pages = {"count": 0}
+
+    async def move_an_order_after_the_first_page(scope: Any, receive: Any, send: Any) -> None:
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+
+        async def replay() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await sim.app(scope, replay, send)
+        if b"orders(" in body:
+            pages["count"] += 1
+            if pages["count"] == 1:  # a person ships order 1 now: it leaves the window
+                clock.advance(600)
+                sim.set_status(placed[0], "Shipped")
+
+    shop = _adapter(sim, app=move_an_order_after_the_first_page)
+    try:
+        from brygga_vendure.adapter import VendureAdapter
+
+        assert isinstance(shop, VendureAdapter)
+        shop.config = msgspec.structs.replace(shop.config, page_size=3)
+        changes = [c async for c in shop.changed_orders(since, until)]
+    finally:
+        await shop.aclose()
+    ids = [c.shop_order_id for c in changes]
+    assert set(placed[1:]) <= set(ids) and len(ids) == len(set(ids))
+    assert pages["count"] > 3  # the walk started again
