@@ -15,6 +15,8 @@ imports nothing of the adapter. What it does:
   ``eq``, ``in``, ``notIn``, ``before``, ``after``, ``between``, ``isNull``), ``order(id)``
   with ``history(options)``, ``activeChannel``, ``globalSettings`` (``serverConfig
   .orderProcess``: the default order process).
+- Catalog: ``product(slug)``, ``taxRates``, ``createProduct``, ``createProductVariants`` (a
+  second variant without options is a USER_INPUT_ERROR, as in Vendure).
 - Mutations: ``updateProductVariants``, ``addNoteToOrder``, ``settlePayment``,
   ``addFulfillmentToOrder``, ``transitionFulfillmentToState``, ``transitionOrderToState``,
   ``cancelOrder``, with Vendure's ErrorResult unions and its order-process rules (an order
@@ -113,6 +115,8 @@ class SimVariant:
     stock_on_hand: int
     stock_allocated: int = 0
     updated_at: datetime | None = None
+    enabled: bool = True
+    product_id: int = 0
 
     def wire(self, currency: str) -> dict[str, Any]:
         gross = _round(Decimal(self.price) * (1 + self.tax_rate / 100))
@@ -121,7 +125,7 @@ class SimVariant:
             "id": str(self.id),
             "sku": self.sku,
             "name": self.name,
-            "enabled": True,
+            "enabled": self.enabled,
             "price": self.price,
             "priceWithTax": gross,
             "currencyCode": currency,
@@ -192,6 +196,10 @@ class SimOrder:
         return net, gross
 
 
+class _UserInputError(Exception):
+    """Answered as a GraphQL error with code USER_INPUT_ERROR (HTTP 200)."""
+
+
 class VendureSimulator:
     """A Vendure shop's Admin API in memory (module notes); the kit's ShopSimulator."""
 
@@ -214,6 +222,10 @@ class VendureSimulator:
         self.password = password
         self.faults = FaultInjector(seed=seed)
         self.variants: dict[int, SimVariant] = {}
+        #: products: id -> (slug, name, enabled)
+        self.products: dict[int, dict[str, Any]] = {}
+        #: tax rates: (id, percent, category id), all in the default zone "1"
+        self.tax_rates = [("1", Decimal(25), "1"), ("2", Decimal(12), "2")]
         self.orders: dict[int, SimOrder] = {}
         self.sessions: dict[str, datetime] = {}
         #: root fields of the mutations received, in order (reads are not logged)
@@ -227,8 +239,17 @@ class VendureSimulator:
             ("COFFEE-500", "Coffee", 8900, 12, 400),
         ):
             vid = self._next("variant")
+            pid = self._next("product")
+            self.products[pid] = {"slug": sku.lower(), "name": name, "enabled": True}
             self.variants[vid] = SimVariant(
-                vid, sku, name, price, Decimal(rate), stock, updated_at=self.clock.now()
+                vid,
+                sku,
+                name,
+                price,
+                Decimal(rate),
+                stock,
+                updated_at=self.clock.now(),
+                product_id=pid,
             )
         self._app = self.faults.wrap(
             Starlette(routes=[Route("/admin-api", self._endpoint, methods=["POST"])])
@@ -413,7 +434,17 @@ class VendureSimulator:
                     },
                     400,
                 )
-            data[root.key] = project(handler(args, root), root.selections)
+            try:
+                data[root.key] = project(handler(args, root), root.selections)
+            except _UserInputError as exc:
+                errors.append(
+                    {
+                        "message": str(exc),
+                        "path": [root.key],
+                        "extensions": {"code": "USER_INPUT_ERROR"},
+                    }
+                )
+                return self._answer({"errors": errors, "data": None}, 200)
         return self._answer({"data": data}, 200, headers)
 
     def _answer(
@@ -473,6 +504,80 @@ class VendureSimulator:
                 "orderProcess": [{"name": k, "to": v} for k, v in DEFAULT_PROCESS.items()]
             },
         }
+
+    def _query_taxRates(self, args: dict[str, Any], root: Field) -> dict[str, Any]:
+        rows = [
+            {
+                "id": rid,
+                "value": float(rate),
+                "enabled": True,
+                "category": {"id": category},
+                "zone": {"id": "1"},
+            }
+            for rid, rate, category in self.tax_rates
+        ]
+        return _list(rows, args.get("options") or {})
+
+    def _product_wire(self, pid: int) -> dict[str, Any]:
+        product = self.products[pid]
+        return {
+            "__typename": "Product",
+            "id": str(pid),
+            "slug": product["slug"],
+            "name": product["name"],
+            "enabled": product["enabled"],
+            "variants": [
+                v.wire(self.currency) for v in self.variants.values() if v.product_id == pid
+            ],
+        }
+
+    def _query_product(self, args: dict[str, Any], root: Field) -> dict[str, Any] | None:
+        for pid, product in self.products.items():
+            if product["slug"] == args.get("slug") or str(pid) == str(args.get("id")):
+                return self._product_wire(pid)
+        return None
+
+    def _mutation_createProduct(self, args: dict[str, Any], root: Field) -> Any:
+        payload = args.get("input") or {}
+        translation = (payload.get("translations") or [{}])[0]
+        slug = str(translation.get("slug") or translation.get("name", "")).lower()
+        if any(p["slug"] == slug for p in self.products.values()):
+            slug = f"{slug}-{len(self.products) + 1}"  # Vendure makes slugs unique
+        pid = self._next("product")
+        self.products[pid] = {
+            "slug": slug,
+            "name": translation.get("name", ""),
+            "enabled": bool(payload.get("enabled", True)),
+        }
+        return self._product_wire(pid)
+
+    def _mutation_createProductVariants(self, args: dict[str, Any], root: Field) -> Any:
+        out = []
+        for payload in args.get("input") or []:
+            pid = int(payload["productId"])
+            siblings = [v for v in self.variants.values() if v.product_id == pid]
+            if siblings and not payload.get("optionIds"):
+                raise _UserInputError("A ProductVariant with the selected options already exists")
+            rate = next(
+                (r for _, r, c in self.tax_rates if c == str(payload.get("taxCategoryId", "1"))),
+                Decimal(25),
+            )
+            translation = (payload.get("translations") or [{}])[0]
+            vid = self._next("variant")
+            variant = SimVariant(
+                vid,
+                str(payload["sku"]),
+                str(translation.get("name", "")),
+                int(payload.get("price") or 0),
+                rate,
+                int(payload.get("stockOnHand") or 0),
+                updated_at=self.clock.now(),
+                enabled=bool(payload.get("enabled", True)),
+                product_id=pid,
+            )
+            self.variants[vid] = variant
+            out.append(variant.wire(self.currency))
+        return out
 
     def _order_wire(self, order: SimOrder, root: Field) -> dict[str, Any]:
         net, gross = order.totals()
@@ -782,6 +887,10 @@ class VendureSimulator:
                 continue
             if "stockOnHand" in payload:
                 variant.stock_on_hand = int(payload["stockOnHand"])
+            if "enabled" in payload:
+                variant.enabled = bool(payload["enabled"])
+            for translation in payload.get("translations") or []:
+                variant.name = str(translation.get("name", variant.name))
             if "price" in payload:
                 variant.price = int(payload["price"])
             for price in payload.get("prices") or []:

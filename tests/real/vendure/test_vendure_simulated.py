@@ -227,3 +227,56 @@ async def test_feed_reads_again_when_an_order_leaves_the_window_mid_walk() -> No
     ids = [c.shop_order_id for c in changes]
     assert set(placed[1:]) <= set(ids) and len(ids) == len(set(ids))
     assert pages["count"] > 3  # the walk started again
+
+
+async def test_articles_on_the_simulator(sim: VendureSimulator, shop: Any) -> None:
+    """A new SKU becomes a product with one variant (tax category by rate); a variant of a
+    product that has variants already is refused (Vendure needs product options for it)."""
+    from datetime import UTC, datetime
+
+    from brygga.catalog import Article
+    from brygga.errors import PermanentError
+
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    shirt = Article(
+        sku="SHIRT-S",
+        name="Shirt",
+        product_sku="SHIRT",
+        variant_name="S",
+        currency="SEK",
+        price=Decimal("199"),
+        vat_rate=Decimal(25),
+        modified_at=when,
+    )
+    assert await shop.put_article(shirt, create=True, update=True) == "created"
+    created = next(v for v in sim.variants.values() if v.sku == "SHIRT-S")
+    assert (created.name, created.price, created.tax_rate) == ("Shirt S", 19900, Decimal(25))
+    assert sim.products[created.product_id]["slug"] == "shirt"
+    assert await shop.put_article(shirt, create=True, update=True) == "unchanged"
+    medium = Article(
+        sku="SHIRT-M",
+        name="Shirt",
+        product_sku="SHIRT",
+        variant_name="M",
+        currency="SEK",
+        price=Decimal("199"),
+        vat_rate=Decimal(25),
+        modified_at=when,
+    )
+    mutations = len(sim.mutations)
+    with pytest.raises(PermanentError, match="product options"):
+        await shop.put_article(medium, create=True, update=True)
+    assert len(sim.mutations) == mutations
+    renamed = Article(
+        sku="SHIRT-S",
+        name="Shirt",
+        product_sku="SHIRT",
+        variant_name="Small",
+        currency="SEK",
+        price=Decimal("179"),
+        vat_rate=Decimal(25),
+        active=False,
+        modified_at=when,
+    )
+    assert await shop.put_article(renamed, create=True, update=True) == "updated"
+    assert (created.name, created.price, created.enabled) == ("Shirt Small", 17900, False)
