@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from vendure_server import VendureServer
-from vendure_support import vendure_config
+from vendure_support import host_with_vendure, vendure_config
 
 from brygga.adapters import AdapterContext, Role
 from brygga.errors import PermanentError
@@ -80,11 +80,7 @@ async def test_wrong_password_is_permanent_and_not_shown(vendure: VendureServer)
 
 
 def test_plugin_registers_kind_vendure() -> None:
-    import brygga_vendure.plugin as vendure_plugin
-    from brygga.plugins import PluginHost
-
-    host = PluginHost(extra=[("vendure", vendure_plugin)])
-    spec = host.adapters["vendure"]
+    spec = host_with_vendure().adapters["vendure"]
     assert spec.role is Role.SHOP
     assert spec.registers.reads == frozenset({Register.ORDERS})
     assert spec.registers.writes == frozenset(

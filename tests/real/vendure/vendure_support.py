@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,20 @@ if _PLUGINS not in sys.path:
 
 from vendure_server import VendureServer  # noqa: E402
 
-__all__ = ["vendure_config", "vendure_config_raw"]
+__all__ = ["host_with_vendure", "vendure_config", "vendure_config_raw"]
+
+
+@functools.cache
+def host_with_vendure() -> Any:
+    """The installed plugins, plus Vendure while it is no entry point yet (once it is, the
+    installed one is used: registering it twice would be refused)."""
+    import brygga_vendure.plugin as vendure_plugin
+    from brygga.plugins import PluginHost
+
+    host = PluginHost()
+    if "vendure" in host.adapters:
+        return host
+    return PluginHost(extra=[("vendure", vendure_plugin)])
 
 
 def vendure_config_raw(raw: dict[str, Any]) -> Any:
