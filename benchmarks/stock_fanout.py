@@ -88,7 +88,9 @@ def lagging(shop: Any, levels: dict[str, Decimal]) -> int:
 
 
 def _endpoint(req: Any) -> str:
-    path = re.sub(r"/\d+(?=/|$)", "/{n}", req.path.split("?", 1)[0].removeprefix("/api/v2"))
+    """``GET /products/{n}``: path segments with a digit (ids, SKUs) folded."""
+    path = req.path.split("?", 1)[0].removeprefix("/api/v2")
+    path = re.sub(r"/[^/]*\d[^/]*(?=/|$)", "/{n}", path)
     return f"{req.method} {path}"
 
 

@@ -195,7 +195,7 @@ async def timed(reps: int, call: Callable[[int], Awaitable[Any]]) -> dict[str, f
     }
 
 
-async def hot_queries(path: Path, bound: int, reps: int, run: int) -> dict[str, Any]:
+async def hot_queries(path: Path, bound: int, reps: int, run: int, history: int) -> dict[str, Any]:
     store = await Store.open(path)
     rng = random.Random(run)
     try:
@@ -238,7 +238,7 @@ async def hot_queries(path: Path, bound: int, reps: int, run: int) -> dict[str, 
                 connection=CONNECTION,
                 register=REGISTER,
                 instance=SHOP,
-                external_id=str(rng.randrange(min(bound, 20_000))),
+                external_id=str(rng.randrange(history)),  # a finished item of the history
                 now=now,
                 ready=True,
             )
@@ -266,7 +266,7 @@ async def growth(args: argparse.Namespace, folder: Path) -> list[dict[str, Any]]
             path,
             bindings_from=have,
             bindings_to=n,
-            history=min(args.history, n),
+            history=args.history,
             pending=pending_needed,
         )
         have = n
@@ -274,7 +274,7 @@ async def growth(args: argparse.Namespace, folder: Path) -> list[dict[str, Any]]
             "bindings": n,
             "fill_s": round(seconds, 1),
             **file_figures(path),
-            "queries": await hot_queries(path, n, args.reps, run=len(results)),
+            "queries": await hot_queries(path, n, args.reps, len(results), args.history),
             "load_average": load_average(),
         }
         results.append(entry)

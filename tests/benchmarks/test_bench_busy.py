@@ -38,6 +38,9 @@ def test_busy_connections_count_every_connections_orders() -> None:
     assert sum(run["done_by_connection"].values()) == run["transferred_in_window"]
     per_min = run["per_connection_per_min"]
     assert per_min["min"] <= per_min["median"] <= per_min["max"]
+    without = run["without_transfer"]
+    assert 0 <= run["without_transfer_unavoidable"] <= len(without) or not without
+    assert set(run["starved"]) <= set(run["done_by_connection"])
     # the cold phase: one order waiting in each shop at start, each transferred
     assert run["cold"]["orders"] == 3 and run["cold"]["transferred"] == 3
     assert run["cold"]["erp_requests_by_endpoint"]["POST /invoices/drafts"] == 3
