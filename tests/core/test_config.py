@@ -261,7 +261,7 @@ def test_unknown_adapter_kind_lists_the_installed(tmp_path: Path, host: PluginHo
     assert "installed: norce, prestashop, starweb" in message
     message = _error(_config(tmp_path, erp=_erp(kind="visma")), host)
     assert ": connection[0].erp.kind: " in message
-    assert "installed: economic, fortnox, hogia, specter" in message
+    assert "installed: economic, fortnox, hogia, specter, tryton" in message
 
 
 def test_missing_adapter_kind(tmp_path: Path, host: PluginHost) -> None:

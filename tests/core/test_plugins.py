@@ -42,6 +42,7 @@ from brygga_prestashop.simulator import PrestashopSimulator
 from brygga_specter.simulator import SpecterSimulator
 from brygga_starweb.adapter import StarwebAdapter
 from brygga_starweb.simulator import StarwebSimulator
+from brygga_tryton.simulator import TrytonSimulator
 
 # -- hookspecs are documented ----------------------------------------------------------------
 
@@ -89,6 +90,7 @@ def test_first_party_adapters_load_through_entry_points() -> None:
         ("fortnox", "brygga_fortnox.plugin"),
         ("specter", "brygga_specter.plugin"),
         ("hogia", "brygga_hogia.plugin"),
+        ("tryton", "brygga_tryton.plugin"),
     ):
         plugin = host.plugins[name]
         assert module in plugin.source, "the source names the entry point"
@@ -113,7 +115,7 @@ def test_without_entry_points_nothing_is_installed() -> None:
 # -- simulators are loaded when built, not when the plugins load ----------------------------------
 
 #: the first-party adapters added after Starweb and e-conomic
-FIRST_PARTY_NEW = ("prestashop", "norce", "fortnox", "specter", "hogia")
+FIRST_PARTY_NEW = ("prestashop", "norce", "fortnox", "specter", "hogia", "tryton")
 
 #: modules the daemon's start path must not import: the simulator packages, the test kit (and
 #: pytest, which its conformance suites import) and the demo with its progress bar
@@ -125,6 +127,8 @@ _NOT_AT_START = (
     "brygga_fortnox.simulator",
     "brygga_specter.simulator",
     "brygga_hogia.simulator",
+    "brygga_tryton.simulator",
+    "brygga_tryton.realserver",
     "brygga.testing",
     "pytest",
     "brygga.commands.demo",
@@ -181,6 +185,7 @@ def test_first_party_simulators_are_lazy_and_resolve() -> None:
         ("fortnox", FortnoxSimulator),
         ("specter", SpecterSimulator),
         ("hogia", HogiaSimulator),
+        ("tryton", TrytonSimulator),
     ]
     for kind, cls in simulators:
         simulator = PluginHost().adapters[kind].simulator

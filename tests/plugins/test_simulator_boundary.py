@@ -20,6 +20,7 @@ import brygga_norce
 import brygga_prestashop
 import brygga_specter
 import brygga_starweb
+import brygga_tryton
 
 PLUGINS = {
     "brygga_economic": brygga_economic,
@@ -29,6 +30,7 @@ PLUGINS = {
     "brygga_fortnox": brygga_fortnox,
     "brygga_specter": brygga_specter,
     "brygga_hogia": brygga_hogia,
+    "brygga_tryton": brygga_tryton,
 }
 
 
