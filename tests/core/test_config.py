@@ -258,7 +258,7 @@ def test_unknown_adapter_kind_lists_the_installed(tmp_path: Path, host: PluginHo
     message = _error(_config(tmp_path, shops=[_shop(kind="shopify")]), host)
     assert ": connection[0].shops[0].kind: " in message
     assert "'shopify'" in message
-    assert "installed: norce, prestashop, starweb" in message
+    assert "installed: norce, prestashop, starweb, vendure" in message
     message = _error(_config(tmp_path, erp=_erp(kind="visma")), host)
     assert ": connection[0].erp.kind: " in message
     assert "installed: economic, fortnox, hogia, specter, tryton" in message

@@ -43,6 +43,7 @@ from brygga_specter.simulator import SpecterSimulator
 from brygga_starweb.adapter import StarwebAdapter
 from brygga_starweb.simulator import StarwebSimulator
 from brygga_tryton.simulator import TrytonSimulator
+from brygga_vendure.simulator import VendureSimulator
 
 # -- hookspecs are documented ----------------------------------------------------------------
 
@@ -91,6 +92,7 @@ def test_first_party_adapters_load_through_entry_points() -> None:
         ("specter", "brygga_specter.plugin"),
         ("hogia", "brygga_hogia.plugin"),
         ("tryton", "brygga_tryton.plugin"),
+        ("vendure", "brygga_vendure.plugin"),
     ):
         plugin = host.plugins[name]
         assert module in plugin.source, "the source names the entry point"
@@ -102,7 +104,7 @@ def test_first_party_adapters_load_through_entry_points() -> None:
     assert host.adapters["economic"].role is Role.ERP
     assert host.adapter("economic", Role.ERP, where="here").kind == "economic"
     shops = {kind for kind, spec in host.adapters.items() if spec.role is Role.SHOP}
-    assert shops == {"starweb", "prestashop", "norce"}
+    assert shops == {"starweb", "prestashop", "norce", "vendure"}
 
 
 def test_without_entry_points_nothing_is_installed() -> None:
@@ -115,7 +117,7 @@ def test_without_entry_points_nothing_is_installed() -> None:
 # -- simulators are loaded when built, not when the plugins load ----------------------------------
 
 #: the first-party adapters added after Starweb and e-conomic
-FIRST_PARTY_NEW = ("prestashop", "norce", "fortnox", "specter", "hogia", "tryton")
+FIRST_PARTY_NEW = ("prestashop", "norce", "fortnox", "specter", "hogia", "tryton", "vendure")
 
 #: modules the daemon's start path must not import: the simulator packages, the test kit (and
 #: pytest, which its conformance suites import) and the demo with its progress bar
@@ -129,6 +131,7 @@ _NOT_AT_START = (
     "brygga_hogia.simulator",
     "brygga_tryton.simulator",
     "brygga_tryton.realserver",
+    "brygga_vendure.simulator",
     "brygga.testing",
     "pytest",
     "brygga.commands.demo",
@@ -186,6 +189,7 @@ def test_first_party_simulators_are_lazy_and_resolve() -> None:
         ("specter", SpecterSimulator),
         ("hogia", HogiaSimulator),
         ("tryton", TrytonSimulator),
+        ("vendure", VendureSimulator),
     ]
     for kind, cls in simulators:
         simulator = PluginHost().adapters[kind].simulator
