@@ -196,9 +196,10 @@ class RemoteClient:
         network failures, timeouts, 429 and 5xx.
 
         A 429 is sent again here, whatever the method, up to ``rate_limit_retries`` times,
-        each after the account's limiter has paused for the Retry-After time (one window of
-        the limit without one): RFC 6585 §4 defines 429 as the server refusing the request
-        because of its rate ("the server is not processing the request"), so nothing of it
+        each after the account's limiter has shrunk and paused for the Retry-After time (see
+        :meth:`brygga.http.ratelimit.RateLimiter.throttled`): RFC 6585 §4 defines 429 as the
+        server refusing the request because of its rate ("the server is not processing the
+        request"; https://www.rfc-editor.org/rfc/rfc6585#section-4), so nothing of it
         happened and repeating even a POST cannot write twice. Only when the pause fits in
         one window of the limit (rounded up to whole seconds, as Retry-After counts them): a
         longer Retry-After (a daily quota, maintenance)
