@@ -9,9 +9,10 @@ window when none is given: the smaller count already makes the next request wait
 in the window); sustained success grows the count back to the ceiling, by one request per
 window. A quarter rather than TCP's half: a sliding window answers 429 as soon as it is only
 just full, and on a server that allows 20 of the 25 published the benchmark keeps 94 % of
-the 20 with a quarter and 83 % with a half (``benchmarks/rate_limit.py``). A new limiter starts
-at half the ceiling and grows by one per success until the first 429 ("slow start"), so it is
-at the ceiling after N/2 answers when nothing objects.
+the 20 with a quarter and 83 % with a half (``benchmarks/rate_limit.py``, 60 s after the
+start-up window). A new limiter starts at half the ceiling and grows by one per success until
+the first 429 ("slow start"), so it is at the ceiling after N/2 answers when nothing objects.
+The registry's limiters count their window 2 % longer than published (:data:`ACCOUNT_GUARD`).
 """
 
 from __future__ import annotations
