@@ -4,7 +4,7 @@ Behaviour chosen where the reference says [unknown]/[inferred] (modelled, not do
 
 - Rate limit: e-conomic publishes only a fair-use rule of 50,000 calls per 24 h per agreement
   (a token bucket rolled out in Dec 2025 with unknown numbers). We default to 10 requests/s
-  per agreement (kept 10 % under by the shared limiter) so bursts stay polite; the daily
+  per agreement (the shared, adaptive limiter; see :mod:`brygga.http.ratelimit`); the daily
   volume of a shop is far below the fair-use ceiling. ``rate_limit`` overrides it.
 - Idempotency: legacy REST has no documented Idempotency-Key, so ``references.other`` (max
   250 characters) carries our reference. ``find_document`` searches drafts before booked

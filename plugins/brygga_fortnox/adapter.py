@@ -5,7 +5,7 @@ Documented behaviour (reference/erp-apis.md §2) and the choices made where it s
 
 - Auth: OAuth2 with single-use rotating refresh tokens kept in the adapter state
   (:mod:`brygga_fortnox.auth`). Rate limit: 25 requests per 5 s per tenant (§2.4, documented;
-  the shared limiter keeps 10 % under); ``rate_limit`` overrides it.
+  the shared, adaptive limiter uses it as its ceiling); ``rate_limit`` overrides it.
 - Idempotency (§2.8): no idempotency header exists. The reference goes into
   ``ExternalInvoiceReference1`` (≤80 characters) of the invoice or order, the shop order
   number into ``YourOrderNumber`` (≤75). ``find_document`` searches
@@ -97,7 +97,7 @@ CAPABILITIES = Capabilities(
     notes=(
         "Fortnox API v3 (api.fortnox.se/3): OAuth2 with 1 h access tokens and single-use "
         "refresh tokens, rotated and kept in the state file (one refresher per tenant).",
-        "25 requests per 5 s per tenant (documented); brygga keeps 10 % under.",
+        "25 requests per 5 s per tenant (documented), the ceiling of brygga's adaptive limiter.",
         "Invoices or orders; the reference in ExternalInvoiceReference1 (max 80 characters), "
         "found again by an exact match (Fortnox's search matches substrings).",
         "Freight, fees, discounts and rounding are rows of helper articles (fraktavg, expavg, "

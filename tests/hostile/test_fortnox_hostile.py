@@ -81,6 +81,10 @@ class Case:
     content_type: str = "application/json"
 
     def rewrites(self) -> int | None:
+        if self.status == 429:
+            # one 429 is sent again in place by the HTTP layer (RFC 6585 §4: not processed);
+            # only one that outlasts those repeats reaches the record as a retry
+            return 4
         return 1 if self.outcome != "permanent" else None
 
 

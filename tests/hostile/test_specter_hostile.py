@@ -284,7 +284,19 @@ CASES: list[Case] = [
     ),
     Case("search: 500", "search", "transient", "server error 500", SERVER, b"{}", status=500),
     Case("search: 503 HTML", "search", "transient", "server error 503", SERVER, b"<", status=503),
-    Case("search: 429", "search", "transient", "rate limited", SERVER, b"", status=429),
+    # one 429 is sent again in place by the HTTP layer (RFC 6585 §4: not processed), so only a
+    # 429 that outlasts those repeats reaches the record as a retry
+    Case(
+        "search: 429 again and again",
+        "search",
+        "transient",
+        "rate limited",
+        SERVER,
+        b"",
+        status=429,
+        times=4,
+    ),
+    Case("search: one 429", "search", "done", "", SERVER, b"", status=429, times=1),
     # --- customer create (Specter matches again on its side, §3.2) ------------------------
     Case("create customer: garbage", "create customer", "transient", "accepted", WRITE, b"!"),
     Case(

@@ -277,6 +277,7 @@ async def test_erp_notices_make_the_watch_due_and_a_burst_shares_one_look(tmp_pa
         # the rest of the burst: already due, nothing moves
         assert await flow.erp_notice(WATCH, 30.0) == 0
         env.erp.order_event(env.reference(order), OrderEvent.INVOICED)
+        clock.advance(1.0)  # the booking is a moment old when the watch looks
         await flow.engine.drain(WATCH, batch=50)
         await env.drain(flow, STATUS)
         assert env.shop.order_status(order) == RULES["invoiced"]["shop_status"]

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tryton_support import plugin
 
 from brygga.adapters import AdapterContext, Role
 from brygga.errors import PermanentError, TransientError
@@ -259,7 +258,8 @@ async def test_answers_map_to_typed_errors_and_only_unanswered_writes_are_in_dou
 
 
 def test_the_plugin_registers_kind_tryton_with_what_it_reads_and_writes() -> None:
-    host = PluginHost(extra=[("tryton", plugin)])
+    host = PluginHost()  # through the entry point, as the daemon loads it
+    assert host.plugins["tryton"].source.endswith("(brygga_tryton.plugin)")
     spec = host.adapters["tryton"]
     assert spec.role == Role.ERP
     assert spec.config_type is TrytonConfig
