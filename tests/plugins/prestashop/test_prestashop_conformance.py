@@ -14,7 +14,7 @@ class TestPrestashopConformance(ShopAdapterConformance):
     paging_orders = 130
     #: generous limit: the kit tests answers, not pacing
     adapter_overrides: ClassVar[dict[str, Any]] = {
-        "rate_limit": {"requests": 10_000, "per_seconds": 1}
+        "rate_limit": {"requests": 500, "per_seconds": 0.05}
     }
 
 
@@ -24,7 +24,7 @@ class TestPrestashop17Conformance(ShopAdapterConformance):
     kind = "prestashop"
     simulator_options: ClassVar[dict[str, Any]] = {"version": "1.7"}
     adapter_overrides: ClassVar[dict[str, Any]] = {
-        "rate_limit": {"requests": 10_000, "per_seconds": 1}
+        "rate_limit": {"requests": 500, "per_seconds": 0.05}
     }
 
 
@@ -34,6 +34,6 @@ class TestPrestashopTwoLanguagesConformance(ShopAdapterConformance):
     kind = "prestashop"
     simulator_options: ClassVar[dict[str, Any]] = {"languages": 2, "empty_list_quirk": False}
     adapter_overrides: ClassVar[dict[str, Any]] = {
-        "rate_limit": {"requests": 10_000, "per_seconds": 1},
+        "rate_limit": {"requests": 500, "per_seconds": 0.05},
         "language": 2,
     }

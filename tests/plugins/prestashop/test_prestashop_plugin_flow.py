@@ -162,8 +162,8 @@ async def env(tmp_path: Path) -> AsyncIterator[SimulatedConnection]:
         tmp_path,
         shop_kind="prestashop",
         shop_options={"seed": 3},
-        shop_config={"rate_limit": {"requests": 10_000, "per_seconds": 1}},
-        erp_config={"rate_limit": {"requests": 10_000, "per_seconds": 1}},
+        shop_config={"rate_limit": {"requests": 500, "per_seconds": 0.05}},
+        erp_config={"rate_limit": {"requests": 500, "per_seconds": 0.05}},
         status=RULES,
     ) as opened:
         yield opened
@@ -229,7 +229,7 @@ async def test_erp_mode_catalog_reaches_the_shop_and_orders_come_back(tmp_path: 
     from brygga.clock import FakeClock
 
     clock = FakeClock(datetime(2026, 5, 4, 8, 0, tzinfo=UTC))
-    fast = {"rate_limit": {"requests": 10_000, "per_seconds": 1}}
+    fast = {"rate_limit": {"requests": 500, "per_seconds": 0.05}}
     async with SimulatedConnection.open(
         tmp_path,
         clock=clock,
@@ -296,7 +296,7 @@ async def test_a_starweb_and_a_prestashop_shop_on_one_erp(tmp_path: Path) -> Non
     from brygga.testing.routing import RoutingTransport
     from brygga_starweb.simulator import StarwebSimulator
 
-    fast = {"rate_limit": {"requests": 10_000, "per_seconds": 1}}
+    fast = {"rate_limit": {"requests": 500, "per_seconds": 0.05}}
     starweb, presta, erp = (
         StarwebSimulator(seed=3),
         PrestashopSimulator(seed=3),
