@@ -254,6 +254,8 @@ class CatalogState:
         self._next_variant = 1
         self._next_webhook = 1
         self._next_attribute_value = 1
+        #: SKU -> where it was last found (a hint :meth:`find_sku` checks before use)
+        self._by_sku: dict[str, tuple[SimProduct, SimVariant]] = {}
         if seed_catalog:
             self._seed(now)
 
@@ -285,6 +287,7 @@ class CatalogState:
         if name:
             variant.attribute_value_id = self.attribute_value(SEED_ATTRIBUTE, name)
         product.variants.append(variant)
+        self._by_sku[sku] = (product, variant)
         return variant
 
     def add_attribute(self, name: str) -> SimAttribute:
@@ -328,9 +331,23 @@ class CatalogState:
         return product
 
     def find_sku(self, sku: str) -> tuple[SimProduct, SimVariant] | None:
+        """The (first) product and variant with this SKU: from the SKU index when its entry
+        still holds (tests edit variants and products directly, so an entry is checked, not
+        trusted), else by a scan of the catalog that remembers what it finds."""
+        hit = self._by_sku.get(sku)
+        if hit is not None:
+            product = self.products.get(hit[0].product_id)
+            if (
+                product is hit[0]
+                and hit[1].sku == sku
+                and any(v is hit[1] for v in product.variants)
+            ):
+                return hit
+            del self._by_sku[sku]
         for product in self.products.values():
             for variant in product.variants:
                 if variant.sku == sku:
+                    self._by_sku[sku] = (product, variant)
                     return product, variant
         return None
 

@@ -97,9 +97,14 @@ class CatalogApi:
         sku = request.query_params.get("filterSku")
         created = query_datetime(request, "createdSince")
         updated = query_datetime(request, "updatedSince")
+        if sku is None:
+            candidates = sorted(self.catalog.products.values(), key=lambda p: p.product_id)
+        else:  # by the SKU index, not a scan (the API keeps SKUs unique)
+            found = self.catalog.find_sku(sku)
+            candidates = [] if found is None else [found[0]]
         rows = [
             p
-            for p in sorted(self.catalog.products.values(), key=lambda p: p.product_id)
+            for p in candidates
             if (sku is None or self._sku_matches(p, sku))
             and (created is None or p.created_at >= created)
             and (updated is None or p.modified_at >= updated)
