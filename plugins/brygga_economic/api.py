@@ -21,7 +21,7 @@ import httpx
 import msgspec
 
 from brygga.errors import PermanentError
-from brygga.http.answers import DECODE_FAILURES, Answers, body_kind
+from brygga.http.answers import DECODE_FAILURES, Answers, body_kind, refusal
 from brygga.http.client import RemoteClient
 from brygga.secrets import scrub
 from brygga_economic import wire
@@ -38,7 +38,6 @@ _MAX_PAGES = 10_000
 #: how deep ``errors`` documents are read, how many problems a message names, and its length
 _MAX_ERROR_DEPTH = 24
 _MAX_DETAILS = 10
-_MAX_MESSAGE = 2000
 _ROW = re.compile(r"(^|\s)row \d+$")
 
 
@@ -153,18 +152,8 @@ class EconomicApi:
         return response
 
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
-        """A PermanentError for a 4xx answer to ``what`` (e.g. "the invoice for order 12")."""
-        status = response.status_code
-        if status == 401:
-            return PermanentError(
-                f"e-conomic refused the API tokens (HTTP 401) while working on {what}: check "
-                "app_secret_token and agreement_grant_token (a revoked grant also gives 401)"
-            )
-        if status == 403:
-            return PermanentError(
-                f"e-conomic denied access (HTTP 403) while working on {what}: the app's role "
-                "does not allow it; grant the app a role that can write sales documents"
-            )
+        """A PermanentError for a 4xx answer to ``what`` (e.g. "the invoice for order 12"):
+        the problems of its ``errors`` document, else its message (:func:`refusal`)."""
         try:
             body = msgspec.json.decode(response.content, type=wire.ErrorBody)
         except msgspec.ValidationError:
@@ -173,20 +162,24 @@ class EconomicApi:
             body = wire.ErrorBody(message=body_kind(response.content))
         except DECODE_FAILURES:
             body = wire.ErrorBody()
-        details = describe_errors(self._scrub_tree(body.errors))
-        if len(details) > _MAX_DETAILS:
-            details = [*details[:_MAX_DETAILS], "and more"]
-        if not details:
-            details = [
-                self.scrub(
-                    " ".join(p for p in (body.message.strip(), body.developer_hint.strip()) if p)
-                )
-                or "no details given"
-            ]
-        message = f"e-conomic rejected {what} (HTTP {status}): {'; '.join(details)}"
-        # scrubbed before any shortening, so no cut can leave part of a secret behind
-        error = NotFoundError if status == 404 else PermanentError
-        return error(_value_text(self.scrub(message), _MAX_MESSAGE))
+        # every string of the document scrubbed before describe_errors shortens any of them
+        details = describe_errors(self._scrub_tree(body.errors)) or [
+            " ".join(p for p in (body.message.strip(), body.developer_hint.strip()) if p)
+        ]
+        return refusal(
+            response,
+            what,
+            details,
+            system="e-conomic",
+            scrub=self.scrub,
+            credentials="the API tokens",
+            unauthorized="check app_secret_token and agreement_grant_token (a revoked grant "
+            "also gives 401)",
+            forbidden="the app's role does not allow it; grant the app a role that can write "
+            "sales documents",
+            not_found=NotFoundError,
+            detail_length=None,  # describe_errors cuts the parts of each problem itself
+        )
 
     def decode(
         self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False

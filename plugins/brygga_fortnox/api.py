@@ -19,7 +19,7 @@ import httpx
 import msgspec
 
 from brygga.errors import PermanentError
-from brygga.http.answers import DECODE_FAILURES, Answers, body_kind
+from brygga.http.answers import DECODE_FAILURES, Answers, body_kind, refusal
 from brygga.http.client import RemoteClient
 from brygga.secrets import scrub
 from brygga_fortnox import wire
@@ -72,26 +72,30 @@ class FortnoxApi:
         )
 
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
-        """A PermanentError for a 4xx answer to ``what``."""
-        status = response.status_code
+        """A PermanentError for a 4xx answer to ``what``: its ``ErrorInformation`` message
+        and code (:func:`refusal`)."""
         try:
             message, code = wire.error_text(msgspec.json.decode(response.content))
         except DECODE_FAILURES:
             message, code = body_kind(response.content), ""
-        said = self.scrub(f"{message.strip()[:300]}" + (f" (code {code[:20]})" if code else ""))
-        if status == 401:
-            return PermanentError(
-                f"Fortnox refused the access token (HTTP 401) while working on {what}: "
-                "connect brygga to Fortnox again if this repeats"
-            )
-        if status == 403:
-            return PermanentError(
-                f"Fortnox denied access (HTTP 403) while working on {what}: {said or 'no reason'}"
-                "; the integration lacks a licence or scope for it (codes 2001101/2001103)"
-            )
-        error = NotFoundError if status == 404 else PermanentError
-        text = f"Fortnox rejected {what} (HTTP {status}): {said or 'no details given'}"
-        return error(self.scrub(text)[:_MAX_MESSAGE])
+        # scrubbed before it is cut, so no cut can leave part of a secret behind
+        said = self.scrub(message.strip())[:300] + (
+            f" (code {self.scrub(code)[:20]})" if code else ""
+        )
+        return refusal(
+            response,
+            what,
+            [said],
+            system="Fortnox",
+            scrub=self.scrub,
+            credentials="the access token",
+            unauthorized="connect brygga to Fortnox again if this repeats",
+            forbidden=f"{said or 'no reason'}; the integration lacks a licence or scope for it "
+            "(codes 2001101/2001103)",
+            not_found=NotFoundError,
+            detail_length=None,  # the message is cut above, its code kept
+            length=_MAX_MESSAGE,
+        )
 
     @functools.cached_property
     def answers(self) -> Answers:

@@ -20,7 +20,7 @@ import msgspec
 
 from brygga.clock import Clock
 from brygga.errors import PermanentError, TransientError
-from brygga.http.answers import DECODE_FAILURES, Answers, body_kind, shorten
+from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, Answers, body_kind, refusal
 from brygga.http.client import RemoteClient
 from brygga.http.tokens import BearerAuth, Token, TokenCache
 from brygga.secrets import Secret, scrub
@@ -31,8 +31,6 @@ __all__ = ["HogiaApi", "NotFoundError"]
 T = TypeVar("T")
 
 _MAX_PAGES = 10_000
-_MAX_DETAILS = 10
-_MAX_MESSAGE = 2000
 
 
 def _details(content: bytes) -> list[str]:
@@ -48,7 +46,7 @@ def _details(content: bytes) -> list[str]:
     if problem is not None:
         found = [
             f"{field}: {'; '.join(str(m) for m in messages[:3])}"
-            for field, messages in list(problem.errors.items())[: _MAX_DETAILS + 1]
+            for field, messages in list(problem.errors.items())[: MAX_DETAILS + 1]
         ]
         return found or ([problem.title] if problem.title.strip() else [])
     try:
@@ -57,7 +55,7 @@ def _details(content: bytes) -> list[str]:
         return []
     return [
         ": ".join(p for p in (i.error_code.strip(), i.message.strip()) if p)
-        for i in items[: _MAX_DETAILS + 1]
+        for i in items[: MAX_DETAILS + 1]
     ]
 
 
@@ -147,26 +145,19 @@ class HogiaApi:
         )
 
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
-        """A PermanentError for a 4xx (or redirect) answer to ``what``."""
-        status = response.status_code
-        if status == 401:
-            return PermanentError(
-                f"Hogia refused the access token (HTTP 401) while working on {what}: check "
-                "client_id, client_secret and organization_id in [connection.erp]"
-            )
-        if status == 403:
-            return PermanentError(
-                f"Hogia denied access (HTTP 403) while working on {what}: give the API client "
-                "access to contacts, articles and customer invoices of this organisation"
-            )
-        details = [shorten(self.scrub(d), 300) for d in _details(response.content) if d.strip()]
-        if len(details) > _MAX_DETAILS:
-            details = [*details[:_MAX_DETAILS], "and more"]
-        said = "; ".join(details) or "no details given"
-        message = shorten(
-            self.scrub(f"Hogia rejected {what} (HTTP {status}): {said}"), _MAX_MESSAGE
+        """A PermanentError for a 4xx (or redirect) answer to ``what`` (:func:`refusal`)."""
+        return refusal(
+            response,
+            what,
+            _details(response.content),
+            system="Hogia",
+            scrub=self.scrub,
+            credentials="the access token",
+            unauthorized="check client_id, client_secret and organization_id in [connection.erp]",
+            forbidden="give the API client access to contacts, articles and customer invoices "
+            "of this organisation",
+            not_found=NotFoundError,
         )
-        return (NotFoundError if status == 404 else PermanentError)(message)
 
     @functools.cached_property
     def answers(self) -> Answers:

@@ -18,7 +18,7 @@ import httpx
 import msgspec
 
 from brygga.errors import PermanentError
-from brygga.http.answers import DECODE_FAILURES, Answers, body_kind, shorten
+from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, Answers, body_kind, refusal
 from brygga.http.client import RemoteClient
 from brygga.secrets import scrub
 from brygga_specter import wire
@@ -28,8 +28,22 @@ __all__ = ["NotFoundError", "SpecterApi"]
 T = TypeVar("T")
 
 _MAX_PAGES = 10_000
-_MAX_DETAILS = 10
-_MAX_MESSAGE = 2000
+
+
+def _details(content: bytes) -> list[str]:
+    """What an error body says, one entry a problem (wire assumption of ``ErrorBody``)."""
+    try:
+        body = msgspec.json.decode(content, type=wire.ErrorBody)
+    except msgspec.ValidationError:
+        return []
+    except msgspec.DecodeError:
+        return [body_kind(content)]
+    except DECODE_FAILURES:
+        return []
+    return [
+        ": ".join(p for p in (e.field.strip(), e.message.strip() or e.code) if p)
+        for e in body.errors[: MAX_DETAILS + 1]
+    ]
 
 
 class NotFoundError(PermanentError):
@@ -68,38 +82,19 @@ class SpecterApi:
         )
 
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
-        """A PermanentError for a 4xx (or redirect) answer to ``what``."""
-        status = response.status_code
-        if status == 401:
-            return PermanentError(
-                f"Specter refused the API keys (HTTP 401) while working on {what}: check "
-                "api_user_key, integration_key and sbm_id in [connection.erp]"
-            )
-        if status == 403:
-            return PermanentError(
-                f"Specter denied access (HTTP 403) while working on {what}: give the API user "
-                "the right to read and write customers, items, orders and invoices"
-            )
-        try:
-            body = msgspec.json.decode(response.content, type=wire.ErrorBody)
-            details = [
-                ": ".join(p for p in (e.field.strip(), e.message.strip() or e.code) if p)
-                for e in body.errors[: _MAX_DETAILS + 1]
-            ]
-        except msgspec.DecodeError as exc:
-            details = (
-                [] if isinstance(exc, msgspec.ValidationError) else [body_kind(response.content)]
-            )
-        except DECODE_FAILURES:
-            details = []
-        details = [shorten(d, 300) for d in details if d]
-        if len(details) > _MAX_DETAILS:
-            details = [*details[:_MAX_DETAILS], "and more"]
-        said = "; ".join(details) or "no details given"
-        message = shorten(
-            self.scrub(f"Specter rejected {what} (HTTP {status}): {said}"), _MAX_MESSAGE
+        """A PermanentError for a 4xx (or redirect) answer to ``what`` (:func:`refusal`)."""
+        return refusal(
+            response,
+            what,
+            _details(response.content),
+            system="Specter",
+            scrub=self.scrub,
+            credentials="the API keys",
+            unauthorized="check api_user_key, integration_key and sbm_id in [connection.erp]",
+            forbidden="give the API user the right to read and write customers, items, orders "
+            "and invoices",
+            not_found=NotFoundError,
         )
-        return (NotFoundError if status == 404 else PermanentError)(message)
 
     @functools.cached_property
     def answers(self) -> Answers:

@@ -5,11 +5,17 @@ TransientError, since the write probably happened and the retry looks it up by r
 2xx answer to a read that is not JSON at all (empty, HTML, truncated) is a TransientError too
 (a proxy or maintenance page; a retry can help); well-formed JSON of the wrong shape, or JSON
 nested deeper than the decoder goes, is a PermanentError naming what was read.
+
+A refusal (any other non-2xx answer that reaches an adapter: a 3xx, since redirects are never
+followed, or a 4xx; 429 and 5xx are the HTTP layer's TransientErrors) is a PermanentError made
+by :func:`refusal`: a 401 or 403 says what a person must fix, anything else names the record
+and what the system said was wrong with it, and a 404 is the adapter's own "not found" error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -18,7 +24,7 @@ import msgspec
 
 from brygga.errors import BryggaError, PermanentError, TransientError
 
-__all__ = ["DECODE_FAILURES", "Answers", "body_kind", "shorten"]
+__all__ = ["DECODE_FAILURES", "MAX_DETAILS", "Answers", "body_kind", "refusal", "shorten"]
 
 T = TypeVar("T")
 
@@ -27,6 +33,8 @@ DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 #: how much of a decoder's complaint, and of what an error body said, a message quotes
 _PROBLEM_LENGTH = 300
 _SAID_LENGTH = 200
+#: how many problems of an error body a refusal names before "and more"
+MAX_DETAILS = 10
 
 
 def shorten(text: str, limit: int) -> str:
@@ -105,3 +113,49 @@ class Answers:
                 + (f" (it said: {said})" if said else "")
             )
         )
+
+
+def refusal(
+    response: httpx.Response,
+    what: str,
+    details: Iterable[str],
+    *,
+    system: str,
+    scrub: Callable[[str], str],
+    credentials: str,
+    unauthorized: str,
+    forbidden: str,
+    not_found: type[PermanentError] = PermanentError,
+    detail_length: int | None = _PROBLEM_LENGTH,
+    length: int = 2000,
+) -> PermanentError:
+    """The error for a refusal (a 3xx or 4xx answer) to ``what``, e.g. "the invoice for order 12".
+
+    The system's own wording comes as parameters: a 401 reads "``system`` refused
+    ``credentials`` (HTTP 401) while working on ``what``: ``unauthorized``" and a 403
+    "``system`` denied access (HTTP 403) while working on ``what``: ``forbidden``" (both say
+    what to fix). Any other status reads "``system`` rejected ``what`` (HTTP n): " and the
+    ``details`` read from the error body (blank ones dropped, each scrubbed and then cut to
+    ``detail_length``, at most :data:`MAX_DETAILS` and "and more"; "no details given" when
+    none), the whole scrubbed and then cut to ``length``; a 404 is a ``not_found``. Every
+    text is scrubbed before it is cut, so no cut can leave part of a secret behind.
+    """
+    status = response.status_code
+    if status == 401:
+        return PermanentError(
+            scrub(
+                f"{system} refused {credentials} (HTTP 401) while working on {what}: "
+                + unauthorized
+            )
+        )
+    if status == 403:
+        return PermanentError(
+            scrub(f"{system} denied access (HTTP 403) while working on {what}: {forbidden}")
+        )
+    said = [scrub(d) for d in itertools.islice((d for d in details if d.strip()), MAX_DETAILS + 1)]
+    if detail_length is not None:
+        said = [shorten(detail, detail_length) for detail in said]
+    if len(said) > MAX_DETAILS:
+        said = [*said[:MAX_DETAILS], "and more"]
+    message = f"{system} rejected {what} (HTTP {status}): {'; '.join(said) or 'no details given'}"
+    return (not_found if status == 404 else PermanentError)(shorten(scrub(message), length))
