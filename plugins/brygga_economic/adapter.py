@@ -20,6 +20,10 @@ Behaviour chosen where the reference says [unknown]/[inferred] (modelled, not do
   discounts and rounding whose rate differs from the article's use ``<article>-<rate>``
   (e.g. ``fraktavg-12``) when ``vat_articles`` is on. With a VAT zone other than 1
   (Domestic) every row must have 0 % VAT (our rule: sales abroad are VAT-free).
+- Reference data (the product list, product groups' sales accounts, accounts, VAT accounts)
+  is read once per agreement per process and shared by every connection on it, for 10
+  minutes (:data:`brygga_economic.articles.REFERENCE_TTL`); a row that would be refused, or a
+  document e-conomic refused, reads its articles afresh (:mod:`brygga_economic.articles`).
 - Pre-check: :meth:`EconomicAdapter.check_document` runs every permanent check of
   ``create_document`` with reads only, before any customer exists; ``verify_remote`` backs
   ``brygga check --remote`` (:mod:`brygga_economic.remote`).
@@ -75,7 +79,7 @@ from brygga.registers import PriceSink, ProductSink, ProductSource, StatusSource
 from brygga.secrets import Secret
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi
-from brygga_economic.articles import DOMESTIC_ZONE, ArticleCatalog, rate_text
+from brygga_economic.articles import DOMESTIC_ZONE, REFERENCE_TTL, ArticleCatalog, rate_text
 from brygga_economic.catalog import EconomicCatalog
 from brygga_economic.remote import verify
 from brygga_economic.status import STATUS_EVENTS, document_states
@@ -211,11 +215,13 @@ class EconomicAdapter(
         secret = config.app_secret_token.reveal()
         grant = config.agreement_grant_token.reveal()
         host = urlsplit(config.base_url).netloc or config.base_url
+        #: the agreement, as the rate limiter and the reference-data cache know it
+        self.account = account_key(host, grant)
         client = RemoteClient(
             system="economic",
             base_url=config.base_url,
             context=context.http,
-            account=account_key(host, grant),
+            account=self.account,
             rate_limit=config.rate_limit or DEFAULT_RATE_LIMIT,
             headers={
                 "X-AppSecretToken": secret,
@@ -224,11 +230,16 @@ class EconomicAdapter(
             },
         )
         self.api = EconomicApi(client, (secret, grant))
+        # the agreement's reference data, read once for every connection on it in this process
+        self.reference = context.http.shared.cache(
+            "economic", self.account, clock=context.http.clock, ttl=REFERENCE_TTL
+        )
         self.articles = ArticleCatalog(
             self.api,
             page_size=config.page_size,
             vat_articles=config.vat_articles,
             vat_zone=config.vat_zone,
+            cache=self.reference,
         )
 
     def __repr__(self) -> str:
@@ -397,12 +408,18 @@ class EconomicAdapter(
         path = "invoices/drafts" if kind == DocumentType.INVOICE else "orders/drafts"
         what = f"the {kind.value} for order {document.shop_order_id}"
         response = await self.api.request("POST", path, body=body)
-        if kind == DocumentType.INVOICE:
-            number = self.api.decode(response, wire.DraftInvoice, what, write=True)
-            created = self._ref(kind, number.draft_invoice_number, document.reference, False)
-        else:
-            order = self.api.decode(response, wire.Order, what, write=True)
-            created = self._ref(kind, order.order_number, document.reference, False)
+        try:
+            if kind == DocumentType.INVOICE:
+                number = self.api.decode(response, wire.DraftInvoice, what, write=True)
+                created = self._ref(kind, number.draft_invoice_number, document.reference, False)
+            else:
+                order = self.api.decode(response, wire.Order, what, write=True)
+                created = self._ref(kind, order.order_number, document.reference, False)
+        except PermanentError:
+            # refused (e.g. E06000, a product that does not exist): what the agreement's cache
+            # holds of these articles may be out of date, so every connection reads it again
+            self.articles.forget_lines(document.lines)
+            raise
         log.info("economic: created draft %s %s for %s", kind, created.number, document.reference)
         if not document.book:
             return created

@@ -1,21 +1,42 @@
-"""Which e-conomic article each document row uses, checked against e-conomic's VAT chain."""
+"""Which e-conomic article each document row uses, checked against e-conomic's VAT chain.
+
+The reference data read for it (the product list, products looked up by number, each product
+group's sales accounts, accounts and VAT accounts) is kept in the agreement's
+:class:`brygga.http.accountcache.AccountCache`, so every connection of the process on one
+agreement reads it once (and a hundred connections asking at once make one read), for
+:data:`REFERENCE_TTL` seconds; a row refused once is read afresh, and so are the articles of a
+document e-conomic refused (:meth:`ArticleCatalog.forget_lines`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
+from brygga.clock import SystemClock
 from brygga.documents import DocumentLine
 from brygga.errors import PermanentError
+from brygga.http.accountcache import AccountCache
 from brygga.models import LineKind
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi, NotFoundError
 
-__all__ = ["DOMESTIC_ZONE", "ArticleCatalog", "GroupVat", "VatChain", "rate_text"]
+__all__ = [
+    "DOMESTIC_ZONE",
+    "REFERENCE_TTL",
+    "ArticleCatalog",
+    "GroupVat",
+    "VatChain",
+    "rate_text",
+]
 
 #: e-conomic's VAT zone 1, Domestic
 DOMESTIC_ZONE = 1
+#: how long the agreement's reference data is kept (seconds): a change made in e-conomic
+#: counts after at most this long, or at once for a row that would be refused
+REFERENCE_TTL = 600.0
 
 _KIND_NAMES = {
     LineKind.FREIGHT: "freight",
@@ -70,41 +91,43 @@ class VatChain:
     /accounts/{accountNumber}`` with ``vatAccount.vatCode``; ``_vat-accounts.md``: ``GET
     /vat-accounts/{vatCode}``).
 
-    Each link is cached (per product group, per account number, per VAT code), dead ends
-    too; :meth:`forget` drops one group's path so it is read again. A 404 on any link, a group
+    Each link is cached in ``cache`` (the agreement's, shared by every connection on it:
+    per VAT zone and product group, per account number, per VAT code), dead ends too;
+    :meth:`forget` drops one group's path so it is read again. A 404 on any link, a group
     without a sales account for the zone, or an account without ``vatAccount`` means "no VAT
     rate" (never a guess).
     """
 
-    def __init__(self, api: EconomicApi, *, zone: int, page_size: int) -> None:
+    def __init__(
+        self, api: EconomicApi, *, zone: int, page_size: int, cache: AccountCache | None = None
+    ) -> None:
         self.api = api
         self.zone = zone
         self.page_size = page_size
-        self._sales: dict[int, int | _Missing] = {}
-        self._codes: dict[int, str | _Missing] = {}
-        self._rates: dict[str, Decimal | _Missing] = {}
+        self.cache = cache if cache is not None else AccountCache(SystemClock(), ttl=REFERENCE_TTL)
 
     async def of_group(self, group: int) -> GroupVat:
+        cache = self.cache
         try:
-            if group not in self._sales:
-                self._sales[group] = await self._sales_account(group)
-            account = _follow(self._sales[group])
-            if account not in self._codes:
-                self._codes[account] = await self._vat_code(account)
-            code = _follow(self._codes[account])
-            if code not in self._rates:
-                self._rates[code] = await self._rate(code, account)
-            return GroupVat(group, _follow(self._rates[code]))
+            account = _follow(
+                await cache.get(
+                    ("sales-account", self.zone, group), lambda: self._sales_account(group)
+                )
+            )
+            code = _follow(await cache.get(("vat-code", account), lambda: self._vat_code(account)))
+            rate = await cache.get(("vat-rate", code), lambda: self._rate(code, account))
+            return GroupVat(group, _follow(rate))
         except _NoRate as missing:
             return GroupVat(group, None, missing.problem)
 
     def forget(self, group: int) -> None:
-        """Read this group's sales account, account and VAT account again next time."""
-        account = self._sales.pop(group, None)
+        """Read this group's sales account, account and VAT account again next time (for
+        every connection on the agreement)."""
+        account = self.cache.forget(("sales-account", self.zone, group))
         if isinstance(account, int):
-            code = self._codes.pop(account, None)
+            code = self.cache.forget(("vat-code", account))
             if isinstance(code, str):
-                self._rates.pop(code, None)
+                self.cache.forget(("vat-rate", code))
 
     async def _sales_account(self, group: int) -> int | _Missing:
         try:
@@ -152,42 +175,62 @@ class _Refused(PermanentError):
 
 
 class ArticleCatalog:
-    """Products and their VAT rates (via :class:`VatChain`), cached per adapter instance.
+    """Products and their VAT rates (via :class:`VatChain`), cached per agreement in
+    ``cache`` (shared by every connection of the process on it, for its TTL).
 
     The first use reads every product (paged); an article missing from the cache is looked up
-    by number before it is declared unknown, so articles created later are found, and its
-    group's chain is read if the group is new. A row that would be refused is looked at once
-    more with that article and its chain read afresh, so a fix made in e-conomic counts on
-    the next retry without a restart.
+    by number before it is declared unknown (an unknown one is not kept), so articles created
+    later are found, and its group's chain is read if the group is new. A row that would be
+    refused is looked at once more with that article and its chain read afresh, so a fix made
+    in e-conomic counts on the next retry without a restart.
     """
 
     def __init__(
-        self, api: EconomicApi, *, page_size: int, vat_articles: bool, vat_zone: int
+        self,
+        api: EconomicApi,
+        *,
+        page_size: int,
+        vat_articles: bool,
+        vat_zone: int,
+        cache: AccountCache | None = None,
     ) -> None:
         self.api = api
         self.page_size = page_size
         self.vat_articles = vat_articles
-        self.chain = VatChain(api, zone=vat_zone, page_size=page_size)
-        self._products: dict[str, wire.Product] | None = None
+        self.cache = cache if cache is not None else AccountCache(SystemClock(), ttl=REFERENCE_TTL)
+        self.chain = VatChain(api, zone=vat_zone, page_size=page_size, cache=self.cache)
+
+    async def _product_list(self) -> dict[str, wire.Product]:
+        return {
+            p.product_number: p
+            async for p in self.api.pages(
+                "products", wire.Product, "the product list", page_size=self.page_size
+            )
+        }
+
+    async def _products(self) -> dict[str, wire.Product]:
+        """The agreement's products by number: one dict, shared, and filled in by lookups."""
+        return await self.cache.get(("products",), self._product_list)
+
+    async def _lookup(self, number: str) -> wire.Product | None:
+        response = await self.api.request("GET", f"products/{wire.encode_product_number(number)}")
+        if response.status_code == 404:
+            return None
+        return self.api.decode(response, wire.Product, f"product {number}")
 
     async def product(self, number: str) -> wire.Product | None:
-        if self._products is None:
-            self._products = {
-                p.product_number: p
-                async for p in self.api.pages(
-                    "products", wire.Product, "the product list", page_size=self.page_size
-                )
-            }
-        found = self._products.get(number)
+        products = await self._products()
+        found = products.get(number)
         if found is not None:
             return found
         if not number or len(number) > 25:
             return None
-        response = await self.api.request("GET", f"products/{wire.encode_product_number(number)}")
-        if response.status_code == 404:
-            return None
-        found = self.api.decode(response, wire.Product, f"product {number}")
-        self._products[number] = found
+        # one lookup however many connections ask at once; the answer goes into the list
+        found = await self.cache.get(
+            ("product", number), lambda: self._lookup(number), keep=lambda _: False
+        )
+        if found is not None:
+            products[number] = found
         return found
 
     async def vat(self, product: wire.Product) -> GroupVat:
@@ -208,10 +251,20 @@ class ArticleCatalog:
             self._forget(line)
             return await self._choose(where, line)
 
+    def forget_lines(self, lines: Iterable[DocumentLine]) -> None:
+        """Read the articles of ``lines`` (and their alternatives) and their VAT chains afresh
+        next time, for every connection on the agreement: e-conomic refused a document
+        with them, so what is kept of them may be out of date."""
+        for line in lines:
+            self._forget(line)
+
     def _forget(self, line: DocumentLine) -> None:
+        listed = self.cache.peek(("products",), stale=True)
+        if not isinstance(listed, dict):
+            return
         for number in (line.article_number, self._alternative(line)):
-            product = self._products.pop(number, None) if self._products else None
-            if product is not None and product.product_group is not None:
+            product = listed.pop(number, None)
+            if isinstance(product, wire.Product) and product.product_group is not None:
                 self.chain.forget(product.product_group.product_group_number)
 
     async def _choose(self, where: str, line: DocumentLine) -> wire.Product:

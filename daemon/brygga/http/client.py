@@ -19,6 +19,7 @@ import httpx
 
 from brygga.clock import Clock, SystemClock
 from brygga.errors import PermanentError, TransientError
+from brygga.http.accountcache import AccountCaches
 from brygga.http.ratelimit import RateLimit, RateLimiter, RateLimiterRegistry
 from brygga.http.tokens import TokenCache
 
@@ -96,6 +97,9 @@ class HttpContext:
     on_request: Callable[[str, str, int | None, float, HttpOutcome], None] | None = None
     #: access tokens per remote account, shared by every adapter on this context
     tokens: TokenCache = field(default_factory=TokenCache)
+    #: reference data per remote account (read once, kept for a while), shared by every
+    #: adapter on this context; see :mod:`brygga.http.accountcache`
+    shared: AccountCaches = field(default_factory=AccountCaches)
     #: the TLS context every client of this context shares; built on first use (see
     #: :meth:`ssl_context`) when not given
     verify: ssl.SSLContext | None = field(default=None, repr=False)
