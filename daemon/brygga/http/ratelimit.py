@@ -13,11 +13,22 @@ the 20 with a quarter and 83 % with a half (``benchmarks/rate_limit.py``, 60 s a
 start-up window). A new limiter starts at half the ceiling and grows by one per success until
 the first 429 ("slow start"), so it is at the ceiling after N/2 answers when nothing objects.
 The registry's limiters count their window 2 % longer than published (:data:`ACCOUNT_GUARD`).
+
+Across restarts (the daemon's state file, see :mod:`brygga.runtime.limiterstate`): a limiter
+remembers its account's recent sends, pause and adapted count as an :class:`AccountWindow` on
+the wall clock; the daemon saves them while busy and when it stops, and a new process's
+registry is seeded with them (:meth:`RateLimiterRegistry.restore`), so a restart within a
+window counts the previous process's sends instead of waiting a whole window blind. Sends
+nobody could record (a process that crashed) are covered by a :class:`Lease`: no request
+starts unless the state file holds a promise that covers its time, so after a crash only the
+time up to the end of the last promise is unknown, and only that is waited for.
 """
 
 from __future__ import annotations
 
 import collections
+import math
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Annotated
 
 import anyio
@@ -30,6 +41,8 @@ __all__ = [
     "ACCOUNT_START",
     "DECREASE",
     "DEFAULT_RATE_LIMIT",
+    "AccountWindow",
+    "Lease",
     "RateLimit",
     "RateLimiter",
     "RateLimiterRegistry",
@@ -68,26 +81,118 @@ ACCOUNT_START = 0.5
 ACCOUNT_GUARD = 0.02
 
 
+class AccountWindow(msgspec.Struct, frozen=True, kw_only=True):
+    """What an account's limiter knows of the requests sent before it was created, on the wall
+    clock (Unix seconds, UTC: the only clock two processes share).
+
+    Built by :meth:`RateLimiter.remember` (what a process saves) and handed back to a new
+    process's registry (:meth:`RateLimiterRegistry.restore`). No secrets: times and counts.
+    """
+
+    #: when the requests of the last window started (oldest first)
+    sends: tuple[float, ...] = ()
+    #: the account is paused until then (a Retry-After, or a wait inherited at start)
+    paused_until: float | None = None
+    #: requests nobody recorded (a process that crashed) may have started up to this time:
+    #: nothing starts before it plus one window. None: every earlier send is in ``sends``
+    unknown_until: float | None = None
+    #: the count the previous limiter had adapted to, and whether it was still in slow start;
+    #: used only when ``limit`` is the new limiter's ceiling too
+    allowed: float | None = None
+    slow_start: bool = True
+    limit: RateLimit | None = None
+
+
+class Lease:
+    """A durable promise that requests may start until a time: no request starts (on any
+    limiter holding the lease) unless the promise covers it.
+
+    ``renew(until)`` makes the promise durable (the daemon writes it to its state file) for
+    sends up to ``until`` (wall clock); the lease then holds for ``length`` seconds on the
+    monotonic clock from the moment before the write. While a process is busy its saver
+    extends the lease with every save (:meth:`extended`), so requests never wait for it; the
+    first request after a quiet spell longer than the lease waits for one small write. After a
+    crash the state file thus bounds the sends it cannot list: none after the promise ended.
+    """
+
+    def __init__(
+        self,
+        renew: Callable[[float], Awaitable[None]],
+        clock: Clock | None = None,
+        *,
+        length: float = 10.0,
+    ) -> None:
+        if length <= 0:
+            raise ValueError("a lease lasts more than 0 seconds")
+        self.length = length
+        self._renew = renew
+        self._clock = clock or SystemClock()
+        self._lock = anyio.Lock()
+        #: on the monotonic clock: requests may start before this
+        self.until = float("-inf")
+        #: renewals written on demand (a request found the lease over)
+        self.renewals = 0
+
+    def holds(self) -> bool:
+        return self._clock.monotonic() < self.until
+
+    def term(self) -> tuple[float, float]:
+        """A new term starting now: (its end on the monotonic clock, on the wall clock)."""
+        return (
+            self._clock.monotonic() + self.length,
+            self._clock.now().timestamp() + self.length,
+        )
+
+    def extended(self, until: float) -> None:
+        """The promise up to ``until`` (monotonic, from :meth:`term`) is durable now."""
+        self.until = max(self.until, until)
+
+    async def hold(self) -> None:
+        """Return once the lease holds, renewing it (one write for every waiting request)."""
+        async with self._lock:
+            while not self.holds():
+                until, wall = self.term()
+                await self._renew(wall)
+                self.renewals += 1
+                self.extended(until)
+
+    def close(self) -> None:
+        """The process stops: requests no longer wait for a promise (and are not recorded)."""
+        self.until = math.inf
+
+
 class RateLimiter:
     """Sliding window: a request may start when fewer than ``allowed`` started in the last
-        window, ``allowed`` moving between 1 and the ceiling ``limit.requests`` (AIMD).
+    window, ``allowed`` moving between 1 and the ceiling ``limit.requests`` (AIMD).
 
-        ``start`` is the share of the ceiling it allows at first (1.0: all of it); until the first
-        429 every answered request adds one (slow start), after it every answered request adds
-        ``1 / allowed`` (one per window's worth). :meth:`throttled` (a 429) multiplies ``allowed``
-    by :data:`DECREASE`,
-        once per round of requests in flight, and pauses the account. ``guard`` stretches the
-        window by that fraction of it (see :data:`ACCOUNT_GUARD`).
+    ``start`` is the share of the ceiling it allows at first (1.0: all of it); until the first
+    429 every answered request adds one (slow start), after it every answered request adds
+    ``1 / allowed`` (one per window's worth). :meth:`throttled` (a 429) multiplies ``allowed``
+    by :data:`DECREASE`, once per round of requests in flight, and pauses the account.
+    ``guard`` stretches the window by that fraction of it (see :data:`ACCOUNT_GUARD`).
 
-        A new limiter starts as if its window were full: its first request waits one window after
-        the limiter was created. The server still counts the requests a killed (or restarted)
-        process sent just before this one started, and we cannot know them; waiting one window
-        means that any window spanning the restart holds requests of only one of the two
-        processes, so the server never sees more than N from both together. The cost is one
-        window at start-up (per account, per process).
+    What came before it: without ``memory``, a new limiter starts as if its window were full:
+    its first request waits one window after the limiter was created. The server still counts
+    the requests a killed (or restarted) process sent just before this one started; waiting
+    one window means that any window spanning the restart holds requests of only one of the
+    two processes, so the server never sees more than N from both together. With ``memory``
+    (an :class:`AccountWindow` the daemon kept in its state file) the previous process's sends
+    of the last window are in this window already, its pause goes on, and only sends it could
+    not record (``unknown_until``) are waited for blind: a restart after a clean stop starts
+    at once, with room for what the window has left.
 
-        Waiting requests take their turns in arrival order (an anyio lock is FIFO), so the tasks
-        of every connection sharing the account are served fairly.
+    Slow start stays for an account the state file knows nothing of (the first run, a changed
+    ceiling): the published ceiling may be more than the server lets us have (another
+    integration on the account, a lowered limit), and half of it with one more per answer
+    reaches the ceiling after N/2 answers while a wrong ceiling costs few 429s. With a memory
+    of the same ceiling, the new limiter goes on from the count the previous one had adapted
+    to: it is the latest evidence of what the server allows, and starting at half again would
+    make the first orders after every restart queue for turns.
+
+    ``lease``: when given, no request starts unless it holds (:class:`Lease`).
+
+    Waiting requests take their turns in arrival order (an anyio lock is FIFO), so the tasks
+    of every connection sharing the account are served fairly.
     """
 
     def __init__(
@@ -97,6 +202,8 @@ class RateLimiter:
         *,
         start: float = 1.0,
         guard: float = 0.0,
+        memory: AccountWindow | None = None,
+        lease: Lease | None = None,
     ) -> None:
         if not 0 < start <= 1:
             raise ValueError("a rate limiter starts at a share of its ceiling in (0, 1]")
@@ -107,6 +214,7 @@ class RateLimiter:
         self._clock = clock or SystemClock()
         self._starts: collections.deque[float] = collections.deque()
         self._lock = anyio.Lock()
+        self._lease = lease
         self._allowed = max(1.0, limit.requests * start)
         self._slow_start = self._allowed < limit.requests
         #: when ``allowed`` was last shrunk: 429s to requests started before then were
@@ -115,8 +223,51 @@ class RateLimiter:
         #: 429s seen, and how often they shrank ``allowed`` (for tests and benchmarks)
         self.throttles = 0
         self.decreases = 0
-        # Start conservatively (see the class docstring): nothing before one window has passed.
-        self._blocked_until = self._clock.monotonic() + limit.per_seconds
+        #: turns that had to wait, and the seconds they waited in all (benchmarks)
+        self.waits = 0
+        self.waited = 0.0
+        #: moves on whenever something worth saving changed (see :meth:`remember`)
+        self.changes = 0
+        now = self._clock.monotonic()
+        if memory is None:
+            # Start conservatively (see the class docstring): nothing before one window.
+            self._blocked_until = now + limit.per_seconds
+        else:
+            self._blocked_until = float("-inf")
+            self._recall(memory, now)
+
+    def _recall(self, memory: AccountWindow, now: float) -> None:
+        """Take over what the previous process knew (``memory``, on the wall clock)."""
+        wall = self._clock.now().timestamp()
+
+        def here(at: float) -> float:  # a wall time on this limiter's clock
+            return now + (at - wall)
+
+        # a send "in the future" (the wall clock was set back): count it as sent now
+        starts = sorted(min(now, here(at)) for at in memory.sends)
+        self._starts.extend(at for at in starts if at + self.window > now)
+        if memory.paused_until is not None:
+            self._blocked_until = max(self._blocked_until, here(memory.paused_until))
+        if memory.unknown_until is not None:
+            blind = min(now, here(memory.unknown_until)) + self.window
+            self._blocked_until = max(self._blocked_until, blind)
+        if memory.allowed is not None and memory.limit == self.limit:
+            self._allowed = min(float(self.limit.requests), max(1.0, memory.allowed))
+            self._slow_start = memory.slow_start and self._allowed < self.limit.requests
+
+    def remember(self) -> AccountWindow:
+        """What a new process needs to go on where this one is (see :class:`AccountWindow`)."""
+        now = self._clock.monotonic()
+        wall = self._clock.now().timestamp()
+        sends = tuple(wall + (at - now) for at in self._starts if at + self.window > now)
+        paused = wall + (self._blocked_until - now) if self._blocked_until > now else None
+        return AccountWindow(
+            sends=sends,
+            paused_until=paused,
+            allowed=self._allowed,
+            slow_start=self._slow_start,
+            limit=self.limit,
+        )
 
     @property
     def allowed(self) -> int:
@@ -131,18 +282,25 @@ class RateLimiter:
     async def acquire(self) -> float:
         """Wait for a turn; returns when the request started (on the limiter's clock), to be
         handed back to :meth:`throttled` if the remote answers 429."""
+        lease = self._lease
         # Nobody waiting (an anyio lock stays held while it is handed to a waiter) and room
         # in the window: take the turn without the lock, which costs a trip through the
         # event loop per request even when free.
-        if not self._lock.locked():
+        if not self._lock.locked() and (lease is None or lease.holds()):
             now = self._clock.monotonic()
             if self._take(now) is None:
                 return now
         async with self._lock:
+            called = self._clock.monotonic()
             while True:
+                if lease is not None and not lease.holds():
+                    await lease.hold()
                 now = self._clock.monotonic()
                 wait = self._take(now)
                 if wait is None:
+                    if now > called:
+                        self.waits += 1
+                        self.waited += now - called
                     return now
                 await self._clock.sleep(wait)
 
@@ -159,6 +317,7 @@ class RateLimiter:
         allowed = int(self._allowed)
         if len(starts) < allowed:
             starts.append(now)
+            self.changes += 1
             return None
         # the turn comes when the one that makes the window full leaves it
         return starts[len(starts) - allowed] + self.window - now
@@ -173,6 +332,7 @@ class RateLimiter:
         self._allowed = min(ceiling, self._allowed + step)
         if self._allowed >= ceiling:
             self._slow_start = False
+        self.changes += 1
 
     def throttled(self, retry_after: float | None, started_at: float | None = None) -> float:
         """The remote answered 429 to a request started at ``started_at``: shrink the allowed
@@ -181,6 +341,7 @@ class RateLimiter:
         (the smaller count makes the next request wait for its turn anyway). Returns the
         pause."""
         self.throttles += 1
+        self.changes += 1
         pause = self.window / self.limit.requests if retry_after is None else max(0.0, retry_after)
         now = self._clock.monotonic()
         if started_at is None or started_at > self._decreased_at:
@@ -193,6 +354,7 @@ class RateLimiter:
 
     def penalise(self, seconds: float) -> None:
         """Hold every request of the account back for ``seconds`` (without shrinking)."""
+        self.changes += 1
         self._blocked_until = max(self._blocked_until, self._clock.monotonic() + seconds)
 
 
@@ -202,6 +364,11 @@ class RateLimiterRegistry:
 
     Without a clock of its own, a registry runs on the clock of the
     :class:`~brygga.http.client.HttpContext` it is given to (see :meth:`adopt_clock`).
+
+    Until :meth:`restore` is called a new limiter knows nothing of earlier processes and waits
+    one window before its first request; after it, each new limiter starts from its account's
+    memory (or, without one, from ``unknown_until`` alone: nothing to wait for after a clean
+    stop). :meth:`attach_lease` makes every limiter hold a :class:`Lease` before a request.
     """
 
     def __init__(
@@ -215,22 +382,80 @@ class RateLimiterRegistry:
         self._start = start
         self._guard = guard
         self._limiters: dict[str, RateLimiter] = {}
+        self._memory: dict[str, AccountWindow] | None = None
+        self._unknown_until: float | None = None
+        self._lease: Lease | None = None
+        #: each limiter's ``changes`` when it was last handed out by :meth:`changed`
+        self._saved: dict[str, int] = {}
 
     @property
     def clock(self) -> Clock | None:
         """The clock its limiters run on (None: the system clock)."""
         return self._clock
 
+    @property
+    def lease(self) -> Lease | None:
+        return self._lease
+
+    @property
+    def unknown_until(self) -> float | None:
+        """Wall clock: sends of an earlier process nobody recorded may reach up to this."""
+        return self._unknown_until
+
     def adopt_clock(self, clock: Clock) -> None:
         """Run on ``clock`` unless the registry was given a clock of its own."""
         if self._clock is None:
             self._clock = clock
+
+    def restore(self, memory: Mapping[str, AccountWindow], *, unknown_until: float | None) -> None:
+        """What earlier processes left (by account key), and until when sends nobody recorded
+        may have started (None: none). Limiters created before this call keep what they have."""
+        self._memory = dict(memory)
+        self._unknown_until = unknown_until
+
+    def attach_lease(self, lease: Lease | None) -> None:
+        """Limiters created from now on hold ``lease`` before every request."""
+        self._lease = lease
+
+    def __iter__(self) -> Iterator[tuple[str, RateLimiter]]:
+        """(account key, limiter) of every limiter created so far."""
+        return iter(list(self._limiters.items()))
+
+    def changed(self) -> dict[str, AccountWindow]:
+        """The memory of every limiter that changed since the last call (all at the first)."""
+        found: dict[str, AccountWindow] = {}
+        for account, limiter in self._limiters.items():
+            if self._saved.get(account) != limiter.changes:
+                self._saved[account] = limiter.changes
+                found[account] = limiter.remember()
+        return found
+
+    def unsaved(self, accounts: Iterable[str]) -> None:
+        """Hand these out again at the next :meth:`changed` (their save failed)."""
+        for account in accounts:
+            self._saved.pop(account, None)
 
     def get(self, account_key: str, limit: RateLimit) -> RateLimiter:
         """The account's limiter; the first caller's ``limit`` is its ceiling (every adapter
         on one account publishes the same one)."""
         limiter = self._limiters.get(account_key)
         if limiter is None:
-            limiter = RateLimiter(limit, self._clock, start=self._start, guard=self._guard)
+            limiter = RateLimiter(
+                limit,
+                self._clock,
+                start=self._start,
+                guard=self._guard,
+                memory=self._recalled(account_key),
+                lease=self._lease,
+            )
             self._limiters[account_key] = limiter
         return limiter
+
+    def _recalled(self, account_key: str) -> AccountWindow | None:
+        if self._memory is None:
+            return None
+        memory = self._memory.pop(account_key, None) or AccountWindow()
+        unknown = [u for u in (memory.unknown_until, self._unknown_until) if u is not None]
+        if not unknown:
+            return memory
+        return msgspec.structs.replace(memory, unknown_until=max(unknown))

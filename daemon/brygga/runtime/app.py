@@ -17,6 +17,7 @@ from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps, run_connection
 from brygga.runtime.daemon import DaemonControl, serve_daemon
 from brygga.runtime.housekeeping import keep_history_bounded
+from brygga.runtime.limiterstate import LimiterKeeper
 from brygga.runtime.supervisor import StopToken
 from brygga.store import Store
 from brygga.store.lock import DaemonLock
@@ -106,6 +107,7 @@ async def serve(
     except BaseException:
         lock.release()
         raise
+    keeper: LimiterKeeper | None = None
     try:
         deps = ActorDeps(
             store=store,
@@ -114,6 +116,10 @@ async def serve(
             mappings=tuple(host.mappings),
             observer=FanoutObserver([MetricsObserver(metrics), *observers]),
             webhooks=WebhookRegistry(),
+        )
+        # the rate limiters go on from what the last process left (before any is created)
+        keeper = await LimiterKeeper.start(
+            store.limiters, deps.http.limiters, deps.clock, deps.run_id
         )
         targets = [c for c in loaded.connections if c.config.enabled]
 
@@ -132,6 +138,7 @@ async def serve(
             tg.start_soon(
                 keep_history_bounded, store, loaded.config.daemon.keep_history, deps.clock
             )
+            tg.start_soon(keeper.run)
             task_status.started(deps)
             await serve_daemon(
                 targets=targets,
@@ -151,6 +158,9 @@ async def serve(
             )
             tg.cancel_scope.cancel()
     finally:
+        # every task of this process has ended: no request can start any more
+        if keeper is not None:
+            await keeper.stop()
         with anyio.CancelScope(shield=True):
             await store.close()
         lock.release()

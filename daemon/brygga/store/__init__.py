@@ -13,7 +13,8 @@ from brygga.store.catalog import OrderLines, PendingOrder, Reads, Reservations
 from brygga.store.cursors import Cursors
 from brygga.store.db import Database
 from brygga.store.events import Event, Events
-from brygga.store.interface import StateStore
+from brygga.store.interface import LimiterStore, StateStore
+from brygga.store.limiters import LimiterMemory, LimiterRun, LimiterState, SavedWindow
 from brygga.store.outcomes import FollowUp, Health, Outcome
 from brygga.store.status import RegisterStatus, StatusBoard
 from brygga.store.workitems import (
@@ -36,12 +37,17 @@ __all__ = [
     "Health",
     "Intent",
     "ItemState",
+    "LimiterMemory",
+    "LimiterRun",
+    "LimiterState",
+    "LimiterStore",
     "OrderLines",
     "Outcome",
     "PendingOrder",
     "Reads",
     "RegisterStatus",
     "Reservations",
+    "SavedWindow",
     "StateStore",
     "Store",
     "WorkItem",
@@ -60,6 +66,7 @@ class Store:
         self.events = Events(db)
         self.status = StatusBoard(db)
         self.adapter_state = AdapterState(db)
+        self.limiters = LimiterState(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -93,3 +100,7 @@ class Store:
 
 def _satisfies_the_interface(store: Store) -> StateStore:
     return store  # mypy checks that Store implements StateStore (never called)
+
+
+def _keeps_limiter_state(store: Store) -> LimiterStore:
+    return store.limiters  # mypy checks that LimiterState implements LimiterStore (never called)

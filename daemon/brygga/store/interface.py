@@ -10,6 +10,7 @@ from brygga.accountstate import AdapterStateStore
 from brygga.store.bindings import Binding
 from brygga.store.catalog import Reads
 from brygga.store.events import Event
+from brygga.store.limiters import LimiterMemory, SavedWindow
 from brygga.store.outcomes import Outcome
 from brygga.store.workitems import Discovered, Intent, WorkItem
 
@@ -18,6 +19,7 @@ __all__ = [
     "BindingStore",
     "CursorStore",
     "EventLog",
+    "LimiterStore",
     "StateStore",
     "StatusStore",
     "WorkQueue",
@@ -133,6 +135,29 @@ class StatusStore(Protocol):
 
 class EventLog(Protocol):
     async def add(self, event: Event) -> None: ...
+
+
+class LimiterStore(Protocol):
+    """What the daemon keeps of its account rate limiters across restarts (not used by the
+    engine: the runtime reads it at start and writes it while busy and at a clean stop).
+
+    Contract: :meth:`save` stores its windows and lease (or clean stop) in one transaction, or
+    nothing; :meth:`begin` marks a process as running with no lease; a lease only grows."""
+
+    async def load(self) -> LimiterMemory: ...
+
+    async def begin(self, run_id: str, now: datetime, *, unknown_until: float | None) -> None: ...
+
+    async def renew(self, lease_until: float) -> None: ...
+
+    async def save(
+        self,
+        windows: Sequence[SavedWindow],
+        now: datetime,
+        *,
+        lease_until: float | None = None,
+        stopped: bool = False,
+    ) -> None: ...
 
 
 class StateStore(Protocol):

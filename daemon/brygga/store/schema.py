@@ -271,4 +271,42 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX order_lines_sku ON order_lines (sku)
         """,
     ),
+    (
+        7,
+        "rate limiter windows",
+        # What the account rate limiters remember across restarts (brygga.store.limiters): per
+        # account key (host and a hash of the credentials, never a secret) the send times of
+        # the last window, a pause and the adapted count. limiter_run is one row: the running
+        # process's lease (no request starts after lease_until without a newer row), when it
+        # stopped cleanly (NULL while it runs, and after a crash), and until when sends of an
+        # earlier process nobody recorded may reach. Times used in arithmetic are REAL Unix
+        # seconds (UTC). A state file where no daemon has recorded anything yet starts with a
+        # clean stop, so the first daemon on it does not wait.
+        """
+        CREATE TABLE limiter_windows (
+            account        TEXT PRIMARY KEY,
+            sends          TEXT NOT NULL,
+            paused_until   REAL,
+            allowed        REAL NOT NULL,
+            slow_start     INTEGER NOT NULL,
+            limit_requests INTEGER NOT NULL,
+            limit_seconds  REAL NOT NULL,
+            saved_at       TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE limiter_run (
+            id            INTEGER PRIMARY KEY CHECK (id = 1),
+            run_id        TEXT NOT NULL,
+            started_at    TEXT NOT NULL,
+            lease_until   REAL NOT NULL,
+            unknown_until REAL,
+            stopped_at    TEXT
+        );
+        INSERT INTO limiter_run (id, run_id, started_at, lease_until, unknown_until, stopped_at)
+        SELECT 1, '', strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z', 0, NULL,
+            strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'
+        WHERE NOT EXISTS (SELECT 1 FROM work_items) AND NOT EXISTS (SELECT 1 FROM cursors)
+            AND NOT EXISTS (SELECT 1 FROM register_status) AND NOT EXISTS (SELECT 1 FROM bindings)
+        """,
+    ),
 )

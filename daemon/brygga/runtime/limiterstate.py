@@ -1,0 +1,171 @@
+"""The account rate limiters across restarts: read at start, saved while busy and at a stop.
+
+A new process's limiters start from what the state file says the last one left
+(:class:`~brygga.http.ratelimit.AccountWindow` per account key), so a restart within a window
+counts the previous process's sends instead of waiting one window blind:
+
+- after a **clean stop** (the last process saved every limiter and marked the stop) nothing is
+  unknown: a limiter with no record, or a record older than one window, starts at once;
+- after a **crash** (no stop mark) the sends made after the last save are unknown, but none
+  started after the process's last **lease** (:class:`~brygga.http.ratelimit.Lease`: no
+  request starts unless the state file promises it may): the new limiters wait one window
+  after ``min(now, lease end)`` and no longer. A process that had been quiet longer than the
+  lease before it crashed left nothing to wait for;
+- a state file without the mark (written by an older brygga, whose daemon may have run just
+  before) is treated as a crash at this moment: one window, as before.
+
+What a wait inherited at start still covers is passed on (``unknown_until``), so a process
+stopped cleanly before that wait ended does not hand its successor a clean slate.
+
+Writes: the saver writes the limiters that changed every :data:`SAVE_EVERY` seconds while
+requests are being sent, and extends the lease with the same transaction (nothing when quiet);
+the first request after a quiet spell longer than :data:`LEASE` waits for one small write
+that renews the lease. The clean stop writes the rest. Each write is one transaction through
+the store's group commit, all of it or nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from brygga.clock import Clock
+from brygga.http.ratelimit import AccountWindow, Lease, RateLimit, RateLimiterRegistry
+from brygga.store import LimiterStore, SavedWindow
+from brygga.store.limiters import LimiterRun
+
+__all__ = ["LEASE", "SAVE_EVERY", "LimiterKeeper", "unknown_until"]
+
+log = logging.getLogger(__name__)
+
+#: seconds between two saves while requests are being sent
+SAVE_EVERY = 2.0
+#: seconds a lease lets requests start (renewed by every save while busy)
+LEASE = 10.0
+#: seconds the clean stop may take to save the limiters
+STOP_SAVE_DEADLINE = 5.0
+
+
+def unknown_until(run: LimiterRun | None, now: float) -> float | None:
+    """Until when (Unix seconds) sends of earlier processes nobody recorded may have started,
+    given the last process's row and the time now; None: every send is in the record."""
+    if run is None:  # an older brygga's state file: its daemon may have sent until now
+        return now
+    if run.stopped_at is not None:
+        return run.unknown_until
+    ended = min(now, run.lease_until)
+    return ended if run.unknown_until is None else max(ended, run.unknown_until)
+
+
+def _window(saved: SavedWindow) -> AccountWindow:
+    return AccountWindow(
+        sends=saved.sends,
+        paused_until=saved.paused_until,
+        allowed=saved.allowed,
+        slow_start=saved.slow_start,
+        limit=RateLimit(saved.limit_requests, saved.limit_seconds),
+    )
+
+
+def _saved(account: str, window: AccountWindow, fallback: RateLimit) -> SavedWindow:
+    limit = window.limit or fallback
+    return SavedWindow(
+        account=account,
+        sends=window.sends,
+        paused_until=window.paused_until,
+        allowed=float(window.allowed if window.allowed is not None else limit.requests),
+        slow_start=window.slow_start,
+        limit_requests=limit.requests,
+        limit_seconds=limit.per_seconds,
+    )
+
+
+class LimiterKeeper:
+    """Keeps one registry's limiters in the state file for one process (see the module)."""
+
+    def __init__(
+        self,
+        store: LimiterStore,
+        registry: RateLimiterRegistry,
+        clock: Clock,
+        lease: Lease,
+        *,
+        every: float = SAVE_EVERY,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._clock = clock
+        self.lease = lease
+        self._every = every
+        #: saves written (for tests and benchmarks)
+        self.saves = 0
+
+    @classmethod
+    async def start(
+        cls,
+        store: LimiterStore,
+        registry: RateLimiterRegistry,
+        clock: Clock,
+        run_id: str,
+        *,
+        every: float = SAVE_EVERY,
+        lease: float = LEASE,
+    ) -> LimiterKeeper:
+        """Read what the last process left into ``registry`` (before any limiter of it is
+        created) and mark this process as running, with no lease yet."""
+        memory = await store.load()
+        now = clock.now()
+        unknown = unknown_until(memory.run, now.timestamp())
+        registry.restore(
+            {account: _window(saved) for account, saved in memory.windows.items()},
+            unknown_until=unknown,
+        )
+        await store.begin(run_id, now, unknown_until=unknown)
+        held = Lease(store.renew, registry.clock or clock, length=lease)
+        registry.attach_lease(held)
+        return cls(store, registry, clock, held, every=every)
+
+    async def run(self) -> None:
+        """Save what changed every ``every`` seconds (until cancelled)."""
+        while True:
+            await self._clock.sleep(self._every)
+            try:
+                await self.save()
+            except Exception as exc:  # the next save tries again; requests wait for a lease
+                log.warning("could not save the rate limiters' windows: %s", exc)
+
+    async def save(self, *, stopped: bool = False) -> bool:
+        """Write the limiters that changed since the last save, with a longer lease (or the
+        clean stop); True if something was written."""
+        changed = self._registry.changed()
+        if not changed and not stopped:
+            return False
+        limits = dict(self._registry)
+        windows = [
+            _saved(account, window, limits[account].limit) for account, window in changed.items()
+        ]
+        until, wall = self.lease.term()
+        try:
+            await self._store.save(
+                windows,
+                self._clock.now(),
+                lease_until=None if stopped else wall,
+                stopped=stopped,
+            )
+        except BaseException:
+            self._registry.unsaved(changed)
+            raise
+        if not stopped:
+            self.lease.extended(until)
+        self.saves += 1
+        return True
+
+    async def stop(self) -> None:
+        """The clean stop: save the rest and mark it, once no request can start any more."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_SAVE_DEADLINE):
+            try:
+                await self.save(stopped=True)
+            except Exception as exc:
+                log.warning("could not save the rate limiters' windows at the stop: %s", exc)
+        self.lease.close()

@@ -1,0 +1,162 @@
+"""What the account rate limiters remember across restarts: recent sends and one lease.
+
+The daemon (:mod:`brygga.runtime.limiterstate`) reads this once at start and writes it while
+busy (at most every few seconds, in one small transaction that rides the store's group commit)
+and when it stops. Keys are the rate limiter registry's account keys (a host and a hash of the
+credentials); nothing here is a secret. Times used in arithmetic are Unix seconds (UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from brygga.store.db import Database, Tx, from_ts, to_ts
+
+__all__ = ["LimiterMemory", "LimiterRun", "LimiterState", "SavedWindow"]
+
+
+@dataclass(frozen=True)
+class SavedWindow:
+    """One account's limiter as a process left it."""
+
+    account: str
+    #: when the requests of its last window started (Unix seconds, oldest first)
+    sends: tuple[float, ...]
+    #: paused until then (Unix seconds), or not
+    paused_until: float | None
+    #: the count it had adapted to, and whether it was still in slow start
+    allowed: float
+    slow_start: bool
+    #: the ceiling it had: requests per seconds
+    limit_requests: int
+    limit_seconds: float
+
+
+@dataclass(frozen=True)
+class LimiterRun:
+    """The last process that used the limiters on this state file."""
+
+    run_id: str
+    started_at: datetime
+    #: no request of that process started after this (Unix seconds) without a newer row
+    lease_until: float
+    #: sends of an earlier process nobody recorded may reach up to this (Unix seconds)
+    unknown_until: float | None
+    #: when it stopped cleanly (None: it still runs, or it crashed)
+    stopped_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LimiterMemory:
+    run: LimiterRun | None
+    windows: dict[str, SavedWindow]
+
+
+_encode = msgspec.json.encode
+_sends = msgspec.json.Decoder(list[float])
+
+
+class LimiterState:
+    """The ``limiter_windows`` and ``limiter_run`` tables (migration 7)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load(self) -> LimiterMemory:
+        run = await self._db.fetchone(
+            "SELECT run_id, started_at, lease_until, unknown_until, stopped_at"
+            " FROM limiter_run WHERE id = 1"
+        )
+        rows = await self._db.fetchall(
+            "SELECT account, sends, paused_until, allowed, slow_start, limit_requests,"
+            " limit_seconds FROM limiter_windows"
+        )
+        windows = {
+            str(row["account"]): SavedWindow(
+                account=str(row["account"]),
+                sends=tuple(_sends.decode(row["sends"])),
+                paused_until=None if row["paused_until"] is None else float(row["paused_until"]),
+                allowed=float(row["allowed"]),
+                slow_start=bool(row["slow_start"]),
+                limit_requests=int(row["limit_requests"]),
+                limit_seconds=float(row["limit_seconds"]),
+            )
+            for row in rows
+        }
+        last = None
+        if run is not None:
+            last = LimiterRun(
+                run_id=str(run["run_id"]),
+                started_at=from_ts(run["started_at"]),
+                lease_until=float(run["lease_until"]),
+                unknown_until=None if run["unknown_until"] is None else float(run["unknown_until"]),
+                stopped_at=None if run["stopped_at"] is None else from_ts(run["stopped_at"]),
+            )
+        return LimiterMemory(last, windows)
+
+    async def begin(self, run_id: str, now: datetime, *, unknown_until: float | None) -> None:
+        """A process starts: it runs (no clean stop yet), with no lease (no request may start
+        before :meth:`renew` or :meth:`save` gives one), and inherits ``unknown_until``."""
+        await self._db.execute(
+            "INSERT INTO limiter_run (id, run_id, started_at, lease_until, unknown_until,"
+            " stopped_at) VALUES (1, ?, ?, 0, ?, NULL) ON CONFLICT (id) DO UPDATE SET"
+            " run_id = excluded.run_id, started_at = excluded.started_at, lease_until = 0,"
+            " unknown_until = excluded.unknown_until, stopped_at = NULL",
+            (run_id, to_ts(now), unknown_until),
+        )
+
+    async def renew(self, lease_until: float) -> None:
+        """The running process may send until ``lease_until`` (never shortened)."""
+        await self._db.execute(
+            "UPDATE limiter_run SET lease_until = max(lease_until, ?) WHERE id = 1",
+            (lease_until,),
+        )
+
+    async def save(
+        self,
+        windows: Sequence[SavedWindow],
+        now: datetime,
+        *,
+        lease_until: float | None = None,
+        stopped: bool = False,
+    ) -> None:
+        """Store ``windows`` (whatever was there for their accounts) and, with them, a longer
+        lease or the clean stop: all of it in one transaction, or nothing."""
+        stamp = to_ts(now)
+
+        def body(tx: Tx) -> None:
+            tx.executemany(
+                "INSERT INTO limiter_windows (account, sends, paused_until, allowed, slow_start,"
+                " limit_requests, limit_seconds, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET sends = excluded.sends,"
+                " paused_until = excluded.paused_until, allowed = excluded.allowed,"
+                " slow_start = excluded.slow_start, limit_requests = excluded.limit_requests,"
+                " limit_seconds = excluded.limit_seconds, saved_at = excluded.saved_at",
+                [_row(window, stamp) for window in windows],
+            )
+            if lease_until is not None:
+                tx.execute(
+                    "UPDATE limiter_run SET lease_until = max(lease_until, ?) WHERE id = 1",
+                    (lease_until,),
+                )
+            if stopped:
+                tx.execute("UPDATE limiter_run SET stopped_at = ? WHERE id = 1", (stamp,))
+
+        await self._db.run(body)
+
+
+def _row(window: SavedWindow, stamp: str) -> tuple[object, ...]:
+    return (
+        window.account,
+        _encode(list(window.sends)).decode(),
+        window.paused_until,
+        window.allowed,
+        int(window.slow_start),
+        window.limit_requests,
+        window.limit_seconds,
+        stamp,
+    )
