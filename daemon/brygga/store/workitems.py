@@ -7,6 +7,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from brygga.store.catalog import Reads, Reservations, read_reservations, read_written
 from brygga.store.db import Database, Row, Tx, from_ts, to_ts
@@ -694,26 +695,30 @@ def _take(
         (item_id, item_id, stamp),
     )
     item = WorkItem.from_row(row)
+    changes: dict[str, Any] = {}  # applied in one replace (each one copies the item)
     if previous in (ItemState.WAITING, ItemState.RECONCILE):
         # the worker must know: re-check readiness / look the reference up before sending
-        item = dataclasses.replace(item, state=previous)
+        changes["state"] = previous
     if binds:
         bound = tx.execute(
             "SELECT target_id FROM bindings WHERE connection = ? AND entity = ?"
             " AND source_instance = ? AND source_id = ?",
             (item.connection, binds, item.instance, item.external_id),
         ).fetchone()
-        item = dataclasses.replace(item, bound=bound["target_id"] if bound else "")
+        changes["bound"] = bound["target_id"] if bound else ""
     if reads is not None and reads.written:
         key = (item.connection, item.register, item.instance, item.external_id)
-        item = dataclasses.replace(item, written=read_written(tx, *key))
+        changes["written"] = read_written(tx, *key)
     if reads is not None and reads.written_of:
         record = (item.instance, item.external_id)
         others = {r: read_written(tx, item.connection, r, *record) for r in reads.written_of}
-        item = dataclasses.replace(item, written_of=others)
+        changes["written_of"] = others
     if reads is not None and reads.reserved_by:
-        held = read_reservations(tx, item.connection, reads.reserved_by, item.external_id)
-        item = dataclasses.replace(item, reserved=held)
+        changes["reserved"] = read_reservations(
+            tx, item.connection, reads.reserved_by, item.external_id
+        )
+    if changes:
+        item = dataclasses.replace(item, **changes)
     reference = intent(item) if intent is not None else ""
     if reference:
         tx.execute("UPDATE work_items SET reference = ? WHERE id = ?", (reference, item_id))

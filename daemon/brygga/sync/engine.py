@@ -148,6 +148,27 @@ class Discoverer(Protocol):
 
 
 @dataclass(frozen=True)
+class _Traits:
+    """What one register's handler implements beyond :class:`Handler`."""
+
+    intent: Intent | None
+    binds: str
+    reads: Reads | None
+    batch: BatchHandler | None
+    in_doubt: InDoubtHandler | None
+
+    @classmethod
+    def of(cls, handler: Handler) -> _Traits:
+        return cls(
+            intent=handler.intent if isinstance(handler, IntentHandler) else None,
+            binds=handler.binds if isinstance(handler, BindingHandler) else "",
+            reads=handler.reads if isinstance(handler, ReadingHandler) else None,
+            batch=handler if isinstance(handler, BatchHandler) else None,
+            in_doubt=handler if isinstance(handler, InDoubtHandler) else None,
+        )
+
+
+@dataclass(frozen=True)
 class Transferred(Outcome):
     """A done outcome of a record that reached the other side; ``latency`` (seconds from its
     creation at the source) is reported when this attempt sent it."""
@@ -170,18 +191,24 @@ class Engine:
     #: longest wait between retries of a transient failure (seconds)
     retry_max: float = 300.0
     _wake: anyio.Event = field(default_factory=anyio.Event)
+    #: what each register's handler implements, looked up once (an ``isinstance`` against a
+    #: runtime-checkable protocol inspects the class every time: tens of µs per claim)
+    _traits: dict[str, _Traits] = field(default_factory=dict, init=False, repr=False)
+
+    def _traits_of(self, register: str) -> _Traits:
+        traits = self._traits.get(register)
+        if traits is None:
+            traits = self._traits[register] = _Traits.of(self.handlers[register])
+        return traits
 
     def _intent(self, register: str) -> Intent | None:
-        handler = self.handlers[register]
-        return handler.intent if isinstance(handler, IntentHandler) else None
+        return self._traits_of(register).intent
 
     def _binds(self, register: str) -> str:
-        handler = self.handlers[register]
-        return handler.binds if isinstance(handler, BindingHandler) else ""
+        return self._traits_of(register).binds
 
     def _reads(self, register: str) -> Reads | None:
-        handler = self.handlers[register]
-        return handler.reads if isinstance(handler, ReadingHandler) else None
+        return self._traits_of(register).reads
 
     async def claim(self, register: str) -> WorkItem | None:
         """Claim the next due item (its handler's intent recorded and its binding read in the
@@ -257,8 +284,8 @@ class Engine:
         return ran
 
     async def _prepare(self, items: Sequence[WorkItem]) -> None:
-        handler: object = self.handlers[items[0].register] if items else None
-        if isinstance(handler, BatchHandler):
+        handler = self._traits_of(items[0].register).batch if items else None
+        if handler is not None:
             try:
                 await handler.prepare(items)
             except Exception:  # each item's handle meets the error again and records it
@@ -274,7 +301,7 @@ class Engine:
             outcome = Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
             return _unsent(outcome, skip)
         except TransientError as exc:
-            return _unsent(self._retry_or_fail(handler, item, exc), exc)
+            return _unsent(self._retry_or_fail(item, exc), exc)
         except PermanentError as exc:
             return _unsent(_failed(item, str(exc)), exc)
         except Exception as exc:
@@ -300,12 +327,13 @@ class Engine:
         if isinstance(outcome, Transferred) and outcome.latency is not None:
             self.observer.transferred(self.connection, item.register, outcome.latency)
 
-    def _retry_or_fail(self, handler: Handler, item: WorkItem, exc: TransientError) -> Outcome:
+    def _retry_or_fail(self, item: WorkItem, exc: TransientError) -> Outcome:
         now = self.clock.now()
         if item.attempts >= MAX_TRANSIENT_ATTEMPTS:
             return _failed(item, f"gave up after {item.attempts} attempts; last error: {exc}")
-        if exc.in_doubt and isinstance(handler, InDoubtHandler):
-            return handler.in_doubt(item, exc, now)
+        in_doubt = self._traits_of(item.register).in_doubt
+        if exc.in_doubt and in_doubt is not None:
+            return in_doubt.in_doubt(item, exc, now)
         delay = retry_delay(
             item.attempts,
             base=1.0,

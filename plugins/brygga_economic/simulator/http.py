@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, overload
@@ -35,6 +36,8 @@ __all__ = [
 Lookup = Callable[[str, str], Sequence[Mapping[str, Any]] | None]
 
 _LINK_KEYS = frozenset({"self", "download", "products", "salesAccounts"})
+#: a link key and the opening of its relative value, in encoded JSON (``"self":"/``)
+_LINK_VALUE = re.compile(rb'"(' + "|".join(sorted(_LINK_KEYS)).encode() + rb')":"/')
 
 _DOCUMENT_FILTERS = frozenset(
     {
@@ -166,20 +169,14 @@ class SortedRows(Sequence[Mapping[str, Any]]):
         return iter(self._all())
 
 
-def render(value: Any, base: str) -> Any:
-    """A copy of a resource with relative links made absolute."""
-    if isinstance(value, dict):
-        return {
-            key: (
-                base + item
-                if key in _LINK_KEYS and isinstance(item, str) and item.startswith("/")
-                else render(item, base)
-            )
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [render(item, base) for item in value]
-    return value
+def render(value: Any, base: str) -> bytes:
+    """A resource as JSON with its relative links made absolute.
+
+    The links are rewritten in the encoded text: a key of ``_LINK_KEYS`` followed by a string
+    that starts with ``/``. Inside a JSON string a quote is always escaped, so the pattern can
+    only match a key and its value, never text within a value."""
+    prefix = b'":"' + base.encode() + b"/"
+    return _LINK_VALUE.sub(lambda found: b'"' + found[1] + prefix, to_json(value))
 
 
 def json_response(
@@ -187,7 +184,7 @@ def json_response(
 ) -> Response:
     base = str(request.base_url).rstrip("/")
     return Response(
-        to_json(render(obj, base)),
+        render(obj, base),
         status_code=status,
         headers=headers,
         media_type="application/json",
