@@ -24,7 +24,10 @@ Documented behaviour (reference/erp-apis.md §2) and the choices made where it s
   ``DiscountType`` ``PERCENT``.
 - Pre-check (:meth:`FortnoxAdapter.check_document`): reference length, every row's VAT rate
   among ``vat_rates`` (25/12/6/0 by default, the rates a Swedish company has, §2.5) and
-  whole, every article found by ``GET /3/articles/{n}``; reads only.
+  whole, every article found by ``GET /3/articles/{n}``; reads only. An article found is
+  kept for the tenant (every connection of the process on it) for 10 minutes
+  (:data:`REFERENCE_TTL`), and forgotten when Fortnox refuses a document with it; an unknown
+  one is never kept.
 - Booking: ``book`` books an invoice (``PUT …/bookkeep``); orders have nothing to book, so
   ``book`` is ignored for them.
 - Customers: ``customer_number`` by ``GET /3/customers/{n}``; e-mail and organisation number
@@ -84,6 +87,8 @@ log = logging.getLogger(__name__)
 MAX_REFERENCE = 80
 #: the documented limit (reference §2.4)
 FORTNOX_RATE_LIMIT = RateLimit(25, 5.0)
+#: how long an article a row was checked against is kept for the tenant (seconds)
+REFERENCE_TTL = 600.0
 
 CAPABILITIES = Capabilities(
     document_types=frozenset({DocumentType.INVOICE, DocumentType.ORDER}),
@@ -177,11 +182,13 @@ class FortnoxAdapter(
         )
         self._tokens_client = tokens_client
         host = urlsplit(config.base_url).netloc or config.base_url
+        #: the tenant, as the rate limiter and the reference-data cache know it
+        self.account = f"{host}#{self.tokens.account}"
         client = RemoteClient(
             system="fortnox",
             base_url=config.base_url.rstrip("/") + "/3",
             context=context.http,
-            account=f"{host}#{self.tokens.account}",
+            account=self.account,
             rate_limit=config.rate_limit or FORTNOX_RATE_LIMIT,
         )
         self.api = FortnoxApi(client, self.tokens)
@@ -190,7 +197,11 @@ class FortnoxAdapter(
         self.currency = config.currency
         self.page_size = config.page_size
         self.price_list_codes = config.price_lists
-        self._articles: dict[str, wire.Article] = {}
+        #: the articles rows were checked against, kept per tenant for every connection of the
+        #: process on it (an unknown article is not kept, so one created later is found)
+        self.reference = context.http.shared.cache(
+            "fortnox", self.account, clock=context.http.clock, ttl=REFERENCE_TTL
+        )
 
     def __repr__(self) -> str:
         return f"FortnoxAdapter(base_url={self.config.base_url!r})"
@@ -253,17 +264,21 @@ class FortnoxAdapter(
         number = line.article_number.strip()
         if not number:
             raise PermanentError(f"{where}: the row has no article number")
-        if number in self._articles:
-            return
-        response = await self.api.request("GET", f"articles/{quote(number, safe='')}")
-        if response.status_code == 404:
+        article = await self.reference.get(
+            ("article", number), lambda: self._read_article(number), keep=lambda a: a is not None
+        )
+        if article is None:
             raise PermanentError(
                 f"{where}: article {number} does not exist in Fortnox; create it in Fortnox "
                 "or correct the SKU in the shop"
             )
-        self._articles[number] = self.api.decode(
-            response, wire.ArticleWrap, f"article {number}"
-        ).Article
+
+    async def _read_article(self, number: str) -> wire.Article | None:
+        """``GET /3/articles/{n}``: the article, or None when Fortnox has none such."""
+        response = await self.api.request("GET", f"articles/{quote(number, safe='')}")
+        if response.status_code == 404:
+            return None
+        return self.api.decode(response, wire.ArticleWrap, f"article {number}").Article
 
     async def create_document(self, document: Document) -> DocumentRef:
         """Create the invoice or order (and book an invoice when ``document.book``). No
@@ -313,7 +328,13 @@ class FortnoxAdapter(
         wrap_type: type[wire.InvoiceWrap] | type[wire.OrderWrap] = (
             wire.InvoiceWrap if invoice else wire.OrderWrap
         )
-        created = self.api.decode(response, wrap_type, what, write=True)
+        try:
+            created = self.api.decode(response, wrap_type, what, write=True)
+        except PermanentError:
+            # refused (e.g. an article removed since it was checked): check its rows afresh
+            for line in document.lines:
+                self.reference.forget(("article", line.article_number.strip()))
+            raise
         doc = created.Invoice if isinstance(created, wire.InvoiceWrap) else created.Order
         ref = DocumentRef(
             document_type=kind, number=doc.document_number, reference=document.reference
