@@ -52,3 +52,41 @@ def test_idle_benchmark_starts_a_daemon_with_several_connections_and_stops_it() 
     assert run["connections"] == 3 and run["started"], run["note"]
     assert run["rss_mb"] > 0 and run["cpu_percent"] is not None
     assert run["exit_code"] == 0  # stopped cleanly by SIGTERM
+
+
+@pytest.mark.subprocess
+def test_initial_sync_benchmark_copies_both_ways_and_resumes_without_duplicates() -> None:
+    sys.path.insert(0, str(BENCHMARKS))  # the script imports bench_env beside it
+    bench = _load("initial_sync")
+    args = bench.parse_args(["--products", "25", "--timeout", "120", "--json"])
+    document: dict[str, Any] = anyio.run(bench.measure, args, backend="asyncio")
+    assert [case["direction"] for case in document["runs"]] == ["erp", "shop"]
+    for case in document["runs"]:
+        # 25 products, every 5th with three variants: 35 articles
+        assert case["articles"] == 35
+        clean = case["clean"]
+        assert clean["finished"] and clean["exit_code"] == 0, clean["summary"]
+        assert case["target_after_clean"] == {
+            "entries": 35,
+            "distinct_skus": 35,
+            "duplicates": 0,
+            "missing": 0,
+        }
+        assert clean["writes"] >= 35 and clean["peak_rss_mb"] > 0
+        assert clean["requests"] == sum(clean["requests_by_endpoint"].values())
+        assert case["ratio_to_minimum"] == round(clean["requests"] / case["minimum"]["total"], 3)
+        resume = case["resume"]
+        assert case["resumed"]["exit_code"] == 0, case["resumed"]["summary"]
+        assert resume["duplicates_in_target"] == 0 and resume["missing_in_target"] == 0
+        assert resume["writes_both_runs"] >= 35
+    erp_to_shop, shop_to_erp = document["runs"]
+    # e-conomic pages of 1,000 + a POST per article; Starweb pages of 100 + one variants read
+    # per product with several variants (5 of 25) + a POST per article
+    assert erp_to_shop["minimum"] == {
+        "source_pages": 1,
+        "variant_reads": 0,
+        "writes": 35,
+        "total": 36,
+    }
+    assert shop_to_erp["minimum"]["variant_reads"] == 5
+    assert shop_to_erp["clean"]["requests_by_endpoint"]["starweb GET /products/{id}/variants"] == 5
