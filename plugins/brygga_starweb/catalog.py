@@ -21,8 +21,15 @@ Chosen where the spec is silent (the safe reading, said so in the code):
   sent as UTC at whole seconds and the window ``[since, until)`` is applied here.
 - **Price list.** Article prices go to the master price list, or, for another currency, the
   active country price list in that currency. Customer price lists only take list prices.
-- **Stock** is written at the e-commerce stock location, keeping the level's stock status
-  (or, for a variant without a level there, ``inStock``/``outOfStock`` by quantity).
+- **Stock** is written at the e-commerce stock location with one request per SKU (``PUT
+  …/stocks/{stockLocationId}``), to the product and variant the SKU index placed it in
+  (read a page of products at a time, not looked up per SKU; a 404 forgets the place and
+  looks once more). Both required fields are sent, so nothing is read first: the stock
+  status is the variant's ``stockStatusId`` as the index last read it (the merchant's),
+  else ``inStock``/``outOfStock`` by quantity. The index is read again (``updatedSince``)
+  at most every :data:`INDEX_FRESH` seconds when stock is written, so a status or a SKU
+  changed in admin is seen within that time. A quantity this adapter already wrote to the
+  place since it was read is ``unchanged`` without a request.
 - **Not written:** the product's visibility after creation, and an empty EAN or name (the
   shop keeps its value: an empty field at the source is read as "not said").
 - **Further variants.** A further variant of an existing product gets one attribute value,
@@ -50,6 +57,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 from brygga.catalog import Article, ArticleChange, ListPrice
+from brygga.clock import Clock
 from brygga.errors import PermanentError, TransientError
 from brygga.registers import (
     PriceListSink,
@@ -61,7 +69,7 @@ from brygga.registers import (
 )
 from brygga_starweb.calls import StarwebCalls
 from brygga_starweb.catalog_attributes import attribute_and_value, same_name, unmappable
-from brygga_starweb.catalog_index import SkuIndex
+from brygga_starweb.catalog_index import Place, SkuIndex
 from brygga_starweb.catalog_mapping import (
     MAX_STOCK,
     article_of,
@@ -83,7 +91,6 @@ from brygga_starweb.catalog_wire import (
     ShopWire,
     StockLocationWire,
     StockStatusWire,
-    StockWire,
     VariantWire,
     decode_list,
     decode_one,
@@ -91,7 +98,7 @@ from brygga_starweb.catalog_wire import (
 )
 from brygga_starweb.wire import Pagination
 
-__all__ = ["CATALOG_NOTES", "StarwebCatalog"]
+__all__ = ["CATALOG_NOTES", "INDEX_FRESH", "StarwebCatalog"]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +113,8 @@ FILTER_SKU = re.compile(r"^[A-Za-z0-9._-]+$")
 SKIPPED_KEPT = 1000
 #: how many times a product-list walk starts over because the list shrank under it
 RESTARTS = 3
+#: seconds a stock write trusts the SKU index before reading the products changed since
+INDEX_FRESH = 60.0
 
 CATALOG_NOTES = (
     "Starweb lists only a product's primary variant; brygga reads the others per product "
@@ -113,6 +122,9 @@ CATALOG_NOTES = (
     "not documented to match other variants.",
     "Starweb has no change filter for variants, prices or stock: the product feed "
     "(updatedSince) is assumed to move when they change.",
+    "Stock is written to the variant the SKU index placed the SKU in, with the variant's "
+    f"stock status as last read; the index is read again at most every {INDEX_FRESH:.0f} s "
+    "while stock is written, so a SKU or status changed in admin is seen within that time.",
     "Starweb needs an attribute value for each further variant of a product; brygga reads "
     "it from the variant name ('Storlek: M', 'Storlek M', or the whole name under the "
     "configured variant_attribute), reusing or creating the attribute and value.",
@@ -166,6 +178,8 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
     its requests go through :meth:`StarwebCalls._call`, as the adapter's do)."""
 
     _catalog_cache: _CatalogCache | None = None
+    #: the adapter's clock (set by the adapter)
+    _clock: Clock
     #: the attribute a variant name without one goes under ("" = none; adapter config)
     variant_attribute: str = ""
 
@@ -414,11 +428,22 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         if index.newest is not None and not full:
             params["updatedSince"] = utc_seconds(index.newest)
         before = (len(index.skus), index.newest)
+        started = self._clock.monotonic()
         async for products, _ in self._product_pages(params):
             for product in products:
-                skus = [s for v in await self._index_variants(product) if (s := _sku(v))]
+                variants = await self._index_variants(product)
+                skus = [s for v in variants if (s := _sku(v))]
                 group = product_sku_of(product, skus[0] if skus else "", True)
                 index.add(product.product_id, skus, group, product.modified_at)
+                index.place_product(
+                    product.product_id,
+                    [
+                        (s, v.variant_id, v.stock_status_id)
+                        for v in variants
+                        if (s := _sku(v)) and v.variant_id is not None
+                    ],
+                )
+        index.read_at = started
         return full or (len(index.skus), index.newest) != before
 
     async def _index_variants(self, product: ProductWire) -> list[VariantWire]:
@@ -661,11 +686,7 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         check_sku(sku)
         located = await self._locate(sku)
         if located is None:
-            raise PermanentError(
-                f"SKU {sku}: Starweb shop {self.shop} has no product or variant with this SKU, "
-                f"so its {what} cannot be set; create the article there (or let the products "
-                "flow create it), or correct the article number at the source"
-            )
+            raise PermanentError(_missing(sku, self.shop, what))
         return located
 
     async def put_price(
@@ -715,31 +736,58 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
     # -- StockSink ----------------------------------------------------------------------------
 
     async def put_stock(self, sku: str, quantity: Decimal) -> Written:
-        """The variant's level at the e-commerce stock location (``unchanged`` when it
-        already has this quantity)."""
+        """The variant's level at the e-commerce stock location: one ``PUT`` with both
+        required fields (spec, ``ProductVariantStockPutRequestModel``), to the place the SKU
+        index holds (``unchanged`` without a request when this adapter already wrote this
+        quantity there)."""
         if not quantity.is_finite() or abs(quantity) > MAX_STOCK:
             raise PermanentError(
                 f"SKU {sku}: stock quantity {quantity} is outside what Starweb takes "
                 f"(-{MAX_STOCK} to {MAX_STOCK}); fix the quantity at the source"
             )
-        located = await self._existing(sku, "stock")
-        location = await self._stock_location()
-        what = f"SKU {sku}: Starweb stock at location {location}"
-        path = f"{located.variant_path}/stocks/{location}"
-        response = await self._call("GET", path, what, ok=(200, 404))
-        current = (
-            decode_one(response.content, StockWire, what) if response.status_code == 200 else None
+        check_sku(sku)
+        for retry in (False, True):
+            place = await self._stock_place(sku)
+            if place is None:
+                raise PermanentError(_missing(sku, self.shop, "stock"))
+            if place.written == quantity:
+                return "unchanged"
+            location = await self._stock_location()
+            # the spec requires a stock status with every PUT: keep the merchant's (the
+            # variant's, as the index read it), else the standard one for the quantity
+            status = place.status or await self._status_for(quantity)
+            body = {"stockStatusId": status, "stockQuantity": quantity}
+            path = f"products/{place.product_id}/variants/{place.variant_id}/stocks/{location}"
+            what = f"SKU {sku}: Starweb stock at location {location}"
+            ok = (200,) if retry else (200, 404)
+            response = await self._call("PUT", path, what, json=_json(body), ok=ok)
+            if response.status_code == 200:
+                place.written, place.status = quantity, status
+                return "updated"
+            # the product, variant or location is gone (or the SKU moved): look again, once
+            (await self._index()).forget(sku)
+            self._catalog.location = None
+        raise AssertionError("unreachable: the retry raises on anything but 200")
+
+    async def _stock_place(self, sku: str) -> Place | None:
+        """Where ``sku``'s stock goes: from the SKU index (read again when older than
+        :data:`INDEX_FRESH`), else found by :meth:`_locate` and remembered."""
+        index = await self._index()
+        if index.read_at is None or self._clock.monotonic() - index.read_at >= INDEX_FRESH:
+            await self._refresh(index, full=False)
+        place = index.places.get(sku)
+        if place is not None:
+            return place
+        located = await self._locate(sku)
+        if located is None or located.variant.variant_id is None:
+            return None
+        place = Place(
+            located.product.product_id,
+            located.variant.variant_id,
+            located.variant.stock_status_id,
         )
-        if current is not None and current.stock_quantity == quantity:
-            return "unchanged"
-        # the spec requires a stock status with every PUT: keep the merchant's, else the
-        # standard one for the quantity
-        status = (current.stock_status_id if current else None) or located.variant.stock_status_id
-        if status is None:
-            status = await self._status_for(quantity)
-        body = {"stockStatusId": status, "stockQuantity": quantity}
-        await self._call("PUT", path, what, json=_json(body))
-        return "updated"
+        index.place(sku, place)
+        return place
 
     # -- PriceListSink ------------------------------------------------------------------------
 
@@ -779,6 +827,14 @@ def _value_named(values: list[AttributeValueWire], name: str) -> int | None:
         if value.attribute_value_id is not None and any(same_name(n, name) for n in value.names):
             return value.attribute_value_id
     return None
+
+
+def _missing(sku: str, shop: str, what: str) -> str:
+    return (
+        f"SKU {sku}: Starweb shop {shop} has no product or variant with this SKU, so its "
+        f"{what} cannot be set; create the article there (or let the products flow create "
+        "it), or correct the article number at the source"
+    )
 
 
 def _sku(variant: VariantWire) -> str | None:
