@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -14,16 +15,21 @@ from brygga.testing.simulators import Asgi, Message, Receive, Scope, Send
 
 __all__ = [
     "ERP_URL",
+    "FAST",
     "SHOP_URL",
     "Answer",
     "FlowEnv",
     "Rewrite",
     "Rewriter",
+    "open_flow",
+    "proxied_routes",
     "recompute_totals",
 ]
 
 SHOP_URL = "http://shop.test/api/v2"
 ERP_URL = "http://erp.test"
+#: 10,000 requests/s in a 50 ms window: a new limiter waits one window before its first request
+FAST = {"requests": 500, "per_seconds": 0.05}
 
 #: what a rewrite produces: (status, body, content type); a body function gets the real body
 Answer = tuple[int, bytes, str]
@@ -178,3 +184,20 @@ def proxied_routes(proxies: dict[str, Rewriter]) -> Any:
         }
 
     return routes
+
+
+@asynccontextmanager
+async def open_flow(tmp_path: Path, **options: Any) -> AsyncIterator[FlowEnv]:
+    """Both simulators behind their rewriters (and ``evil.test``), generous rate limits (the
+    cases test answers, not pacing, and there are many); ``options`` go to
+    :meth:`FlowEnv.open` (``erp_kind``, ``clock``, ``erp_options``, ``shop_config`` ...)."""
+    proxies: dict[str, Rewriter] = {}
+    settings: dict[str, Any] = {
+        "shop_options": {"seed": 5},
+        "shop_config": {"rate_limit": FAST},
+        "erp_config": {"rate_limit": FAST},
+        **options,
+    }
+    async with FlowEnv.open(tmp_path, routes=proxied_routes(proxies), **settings) as opened:
+        opened.proxy(proxies)
+        yield opened
