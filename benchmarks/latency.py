@@ -18,6 +18,7 @@ happened to it (notice → poll → enqueue → claim → ERP calls → bind)::
     .venv/bin/python benchmarks/latency.py                       # 40 orders at 2/s, 4 configs
     .venv/bin/python benchmarks/latency.py --orders 200 --rate 2 --json > l.json
     .venv/bin/python benchmarks/latency.py --modes webhook --limits on
+    .venv/bin/python benchmarks/latency.py --modes webhook --limits on --settle 0 --start clean
 
 How it is measured:
 
@@ -32,9 +33,16 @@ How it is measured:
   against the two simulators' request timestamps. A gap between two ERP requests is time spent
   in the daemon between them (its own code, the store, and the rate limiter's wait: nothing
   exposes the wait alone; see ``limiter_wait`` below).
-- Each configuration starts a new daemon, whose rate limiters start below their ceiling; the
-  figures are given for every order and again without the orders placed in the first
-  ``--warmup`` seconds (default 5).
+- Each configuration starts a new daemon; the figures are given for every order and again
+  without the orders placed in the first ``--warmup`` seconds (default 5). The first order is
+  placed ``--settle`` seconds after the daemon's first poll (1.5 by default; ``--settle 0``
+  measures the first seconds after a start). ``--start clean`` first runs a daemon on the
+  same state file that transfers ``--previous`` orders and stops cleanly, then starts the one
+  measured at once (a restart within the rate limits' window, the simulators keep counting);
+  ``--start fresh`` (the default) a new state file. Printed too: the measured daemon's rate
+  limiters (turns that waited and the seconds they waited, where the code has the counters)
+  and the timeline of the slowest order placed in the first ``--warmup`` seconds (every
+  request between its placing and its document, other orders' too).
 - The load average is printed with the figures; the machine has 2 cores shared with other work.
 
 Brygga API used: ``brygga.runtime.app.serve``, ``DaemonControl`` (``wait_started``, ``port``,
@@ -190,6 +198,12 @@ class Config:
     rate: float
     interval: float
     warmup: float = 5.0
+    #: seconds between the daemon's start (its first poll) and the first order
+    settle: float = 1.5
+    #: "fresh": a new state file; "clean": a first daemon on the same state file transfers
+    #: ``previous`` orders and stops cleanly, and the daemon measured starts right after it
+    start: str = "fresh"
+    previous: int = 10
 
 
 @dataclass
@@ -213,9 +227,16 @@ class Result:
     load_average_after: list[float]
     breakdown: dict[str, Any] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    settle_s: float = 1.5
+    start: str = "fresh"
+    #: the slowest order placed in the first ``warmup`` seconds, and its timeline
+    slowest_first: dict[str, Any] = field(default_factory=dict)
+    #: the measured daemon's rate limiters at the end (turns that waited, seconds waited in
+    #: all, the allowed count), where the code measured has the counters
+    limiters: dict[str, Any] = field(default_factory=dict)
 
 
-async def run_config(cfg: Config, *, settle: float = 1.5) -> Result:
+async def run_config(cfg: Config) -> Result:
     host = PluginHost()
     shop_spec, erp_spec = host.adapters["starweb"], host.adapters["economic"]
     assert shop_spec.simulator is not None and erp_spec.simulator is not None
@@ -233,6 +254,7 @@ async def run_config(cfg: Config, *, settle: float = 1.5) -> Result:
         shop_table["webhook_token"] = TOKEN
     poll = "1h" if cfg.mode == "webhook" else f"{cfg.interval:g}s"
     load_before = load_average()
+    routes = RoutingTransport({SHOP_HOST: shop_rec, ERP_HOST: erp_rec})
     with tempfile.TemporaryDirectory(prefix="brygga-latency-") as tmp:
         folder = Path(tmp)
         path = write_config(
@@ -244,20 +266,26 @@ async def run_config(cfg: Config, *, settle: float = 1.5) -> Result:
             connection={"registers": CATALOG_OFF, "poll": {"orders": poll}},
         )
         loaded, plugins = load(path)
-        http = HttpContext(transport=RoutingTransport({SHOP_HOST: shop_rec, ERP_HOST: erp_rec}))
+        if cfg.start == "clean":
+            await _previous_daemon(cfg, loaded, plugins, routes, shop, watch)
+        http = HttpContext(transport=routes)
         control: DaemonControl[ResolvedConnection] = DaemonControl()
         placed: dict[str, float] = {}
         references: dict[str, str] = {}
         breakdown: dict[str, Any] = {}
+        slowest: dict[str, Any] = {}
+        polls_before = len(shop_rec.log)
         async with anyio.create_task_group() as tg:
             tg.start_soon(
                 lambda: serve(loaded, plugins, control=control, http=http, handle_os_signals=False)
             )
             await control.wait_started()
             with anyio.fail_after(30):  # the first poll runs at start
-                while not any(r.path.startswith("/api/v2/orders") for r in shop_rec.log):  # noqa: ASYNC110
-                    await anyio.sleep(0.02)
-            await anyio.sleep(settle)  # the limiters' first (conservative) window is over
+                while not any(  # noqa: ASYNC110
+                    r.path.startswith("/api/v2/orders") for r in shop_rec.log[polls_before:]
+                ):
+                    await anyio.sleep(0.005)
+            await anyio.sleep(cfg.settle)
             base = f"http://127.0.0.1:{control.port}/webhooks/demo/{TOKEN}"
             async with httpx.AsyncClient(timeout=10) as client:
 
@@ -285,6 +313,7 @@ async def run_config(cfg: Config, *, settle: float = 1.5) -> Result:
         state_file = folder / "state.db"
         if breakdown:
             breakdown = _explain(breakdown, state_file, shop_rec.log, erp_rec.log)
+        slowest = _slowest_first(cfg, placed, references, watch, state_file, shop_rec, erp_rec)
     latencies = [
         watch.seen[ref] - placed[order] for order, ref in references.items() if ref in watch.seen
     ]
@@ -316,7 +345,105 @@ async def run_config(cfg: Config, *, settle: float = 1.5) -> Result:
         load_average_after=load_average(),
         breakdown=breakdown,
         latencies=[round(x, 4) for x in latencies],
+        settle_s=cfg.settle,
+        start=cfg.start,
+        slowest_first=slowest,
+        limiters=_limiters(http),
     )
+
+
+async def _previous_daemon(
+    cfg: Config,
+    loaded: Any,
+    plugins: PluginHost,
+    routes: RoutingTransport,
+    shop: Any,
+    watch: DocumentWatch,
+) -> None:
+    """A daemon on the same state file transfers ``cfg.previous`` orders (notices, as the
+    measured run) and stops cleanly: the process the measured one replaces."""
+    http = HttpContext(transport=routes)
+    control: DaemonControl[ResolvedConnection] = DaemonControl()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            lambda: serve(loaded, plugins, control=control, http=http, handle_os_signals=False)
+        )
+        await control.wait_started()
+        base = f"http://127.0.0.1:{control.port}/webhooks/demo/{TOKEN}"
+        references = []
+        async with httpx.AsyncClient(timeout=10) as client:
+            started = time.monotonic()
+            for i in range(cfg.previous):
+                wait = started + i / cfg.rate - time.monotonic()
+                if wait > 0:
+                    await anyio.sleep(wait)
+                order = _place(shop, 20_000 + i)
+                references.append(document_reference("demo", "se", order))
+                await client.post(base, json={"orderId": int(order)})
+            with anyio.move_on_after(30):
+                while not all(ref in watch.seen for ref in references):
+                    await watch.event.wait()
+        control.request_stop()
+
+
+def _limiters(http: HttpContext) -> dict[str, Any]:
+    """Each account's limiter: turns that waited and the seconds waited (where the code
+    measured counts them), the allowed count."""
+    found: dict[str, Any] = {}
+    registry: Any = http.limiters
+    items = list(registry) if hasattr(registry, "__iter__") else list(registry._limiters.items())
+    for account, limiter in items:
+        found[account.split("#", 1)[0]] = {
+            "allowed": limiter.allowed,
+            "ceiling": limiter.limit.requests,
+            "waits": getattr(limiter, "waits", None),
+            "waited_s": None if not hasattr(limiter, "waited") else round(limiter.waited, 4),
+        }
+    return found
+
+
+def _slowest_first(
+    cfg: Config,
+    placed: dict[str, float],
+    references: dict[str, str],
+    watch: DocumentWatch,
+    state: Path,
+    shop_rec: Recorder,
+    erp_rec: Recorder,
+) -> dict[str, Any]:
+    """The timeline of the slowest order placed in the first ``warmup`` seconds: every request
+    between its placing and its document (other orders' too), and its own work items."""
+    first = min(placed.values(), default=0.0)
+    early = [
+        (watch.seen[ref] - placed[order], order)
+        for order, ref in references.items()
+        if ref in watch.seen and placed[order] - first < cfg.warmup
+    ]
+    if not early:
+        return {}
+    _, order = max(early)
+    at, seen = placed[order], watch.seen[references[order]]
+
+    def cut(log: list[Req]) -> tuple[int, int]:
+        begin = next((i for i, r in enumerate(log) if r.end >= at), len(log))
+        end = next((i for i, r in enumerate(log) if r.start > seen), len(log))
+        return begin, end
+
+    shop_from, shop_to = cut(shop_rec.log)
+    erp_from, erp_to = cut(erp_rec.log)
+    raw = {
+        "order": order,
+        "reference": references[order],
+        "placed": at,
+        "notice": None,
+        "document_seen": seen,
+        "written_back": True,
+        "shop_requests_before": shop_from,
+        "erp_requests_before": erp_from,
+    }
+    explained = _explain(raw, state, shop_rec.log[:shop_to], erp_rec.log[:erp_to])
+    explained["placed_after_first_s"] = round(at - first, 3)
+    return explained
 
 
 def _place(shop: Any, i: int) -> str:
@@ -462,14 +589,27 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     for limits in args.limits:
         for mode in args.modes:
-            cfg = Config(mode, limits, args.orders, args.rate, args.interval, args.warmup)
+            cfg = Config(
+                mode,
+                limits,
+                args.orders,
+                args.rate,
+                args.interval,
+                args.warmup,
+                settle=args.settle,
+                start=args.start,
+                previous=args.previous,
+            )
             result = await run_config(cfg)
             entry = asdict(result)
             runs.append(entry)
             if not args.json:
                 print(_line(result), flush=True)
+                if result.limiters:
+                    print(f"{'':18s} limiters: {result.limiters}")
                 if args.breakdown:
                     _print_breakdown(result.breakdown)
+                    _print_breakdown(result.slowest_first, "the slowest of the first orders")
     return {
         "benchmark": "latency",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -482,6 +622,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             "modes": args.modes,
             "limits": args.limits,
             "lifted_rate_limit": UNLIMITED,
+            "settle_s": args.settle,
+            "start": args.start,
+            "previous_orders": args.previous if args.start == "clean" else 0,
             "declared": {k: declared_limit(k) for k in ("starweb", "economic")},
         },
         "runs": runs,
@@ -506,10 +649,10 @@ def _line(r: Result) -> str:
     )
 
 
-def _print_breakdown(b: dict[str, Any]) -> None:
+def _print_breakdown(b: dict[str, Any], what: str = "one order on a quiet daemon") -> None:
     if not b:
         return
-    print(f"    one order on a quiet daemon ({b['latency_ms']} ms to its ERP document):")
+    print(f"    {what} ({b['latency_ms']} ms to its ERP document):")
     for step in b["steps"]:
         end = f"–{step['end_ms']:.1f}" if step.get("end_ms") is not None else ""
         print(f"      {step['at_ms']:8.1f}{end:10s} ms  {step['what']}")
@@ -532,6 +675,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds of arrivals left out of the 'after warm-up' figures (5)",
     )
     parser.add_argument("--limits", nargs="+", choices=["on", "off"], default=["on", "off"])
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=1.5,
+        help="seconds from the daemon's first poll to the first order (1.5; 0: at once)",
+    )
+    parser.add_argument(
+        "--start",
+        choices=["fresh", "clean"],
+        default="fresh",
+        help="fresh: a new state file; clean: the daemon measured replaces one that just "
+        "transferred --previous orders and stopped cleanly on the same state file",
+    )
+    parser.add_argument(
+        "--previous", type=int, default=10, help="orders the replaced daemon transfers (10)"
+    )
     parser.add_argument(
         "--no-breakdown", dest="breakdown", action="store_false", help="do not print timelines"
     )
