@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hogia_support import HostWithPlugin
 
 from brygga.cli import main
 from brygga.clock import FakeClock
@@ -23,6 +22,7 @@ from brygga.commands.check import remote_reports
 from brygga.config import load_config
 from brygga.http.client import HttpContext
 from brygga.http.ratelimit import RateLimiterRegistry
+from brygga.plugins import PluginHost
 from brygga.testing import RoutingTransport, toml_config
 from brygga_hogia.simulator import HogiaSimulator
 from brygga_starweb.simulator import StarwebSimulator
@@ -159,7 +159,7 @@ async def _reports(tmp_path: Path, hogia: HogiaSimulator, **orders: Any) -> dict
         mode="erp",
         registers={"price_lists": "off"},
     )
-    loaded = load_config(path, HostWithPlugin())
+    loaded = load_config(path, PluginHost())
     clock = FakeClock()
     routes = RoutingTransport({"erp.test": hogia.app, "shop.test": shop.app})
     http = HttpContext(transport=routes, clock=clock, limiters=RateLimiterRegistry(clock))

@@ -1,4 +1,4 @@
-"""Fixtures for the Specter plugin tests: the kind registered, a simulator, adapters on it."""
+"""Fixtures for the Specter plugin tests: a simulator and adapters on it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from specter_support import install
 
 from brygga.adapters import AdapterContext
 from brygga.clock import FakeClock
@@ -22,11 +21,6 @@ from brygga_specter.simulator import SpecterSimulator
 
 BASE_URL = "https://specter.test"
 AdapterFactory = Callable[..., Any]
-
-
-@pytest.fixture(autouse=True)
-def specter_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    install(monkeypatch)
 
 
 @pytest.fixture
