@@ -6,9 +6,11 @@ connections ``c001`` … (default 100). Each has its own Starweb simulator (host
 ``c001.shop.test`` …); every connection's ERP is the same e-conomic simulator and account, so
 every connection's ERP requests wait at the one limiter of that account. Orders arrive
 round-robin over the shops at ``--rate`` per second in total (default 4/s, each a new customer:
-3 ERP requests) for ``--duration`` seconds; the connections poll their shops every
-``--interval`` seconds. With the declared e-conomic limit (10/s, kept 10 % under by the
-client) the account transfers about 3 orders/s, so a backlog builds and the shares matter.
+3 ERP requests; the agreement's reference data, the product list and the VAT chain, is read
+once for all connections, see :mod:`brygga.http.accountcache`) for ``--duration`` seconds;
+the connections poll their shops every ``--interval`` seconds. With the declared e-conomic
+limit (10/s) the account transfers about 3 orders/s, so a backlog builds and the shares
+matter.
 
 Per connection it counts the orders whose ERP document exists by the end of the window
 (throughput = that / window) and their latencies; it prints min / median / max of the
@@ -240,6 +242,11 @@ async def measure_once(args: argparse.Namespace) -> Figures:
         },
         "erp_requests": cold_erp_requests,
         "erp_requests_per_connection": round(cold_erp_requests / max(1, len(cold)), 2),
+        # the agreement's reference data (product list, VAT chain): read once per agreement
+        # and process since the shared cache, once per connection before it
+        "reference_requests": sum(
+            n for k, n in cold_requests_by_path.items() if k.startswith(_REFERENCE)
+        ),
         "erp_requests_by_endpoint": cold_requests_by_path,
     }
     done_in_window: dict[str, int] = {}
@@ -338,6 +345,15 @@ def _states(state: Path) -> tuple[dict[str, int], dict[str, int]]:
     return states, errors
 
 
+#: the endpoints of e-conomic's reference data (``GET /products`` is the product list)
+_REFERENCE = (
+    "GET /products",
+    "GET /product-groups/",
+    "GET /accounts/",
+    "GET /vat-accounts/",
+)
+
+
 def _by_endpoint(log: list[Any]) -> dict[str, int]:
     """``GET /accounts/{n}``: numbers folded so requests group by endpoint."""
     import re
@@ -365,7 +381,8 @@ def _line(f: Figures) -> str:
         f"  cold start: one order waiting in each of {c['orders']} shops; {c['transferred']} "
         f"transferred; time to each connection's first ERP document min {first['min']} s  "
         f"median {first['median']} s  max {first['max']} s; "
-        f"{c['erp_requests']} ERP requests ({c['erp_requests_per_connection']} per connection)\n"
+        f"{c['erp_requests']} ERP requests ({c['erp_requests_per_connection']} per connection, "
+        f"{c.get('reference_requests')} of them reference data)\n"
         if c.get("orders")
         else ""
     )

@@ -72,6 +72,8 @@ async def test_a_failed_read_reaches_every_waiter_once_and_is_not_kept() -> None
         reader.release.set()
     assert len(errors) == 20
     assert reader.calls == 1, "one failed read is reported to all, not repeated by each"
+    assert all(str(e) == "e-conomic GET /products: server error 503" for e in errors)
+    assert len({id(e) for e in errors}) > 1, "waiters raise copies, not one shared object"
     reader.fail_with = None
     reader.release = None
     assert await cache.get("products", reader) == "value 2", "an error is never kept"

@@ -21,6 +21,7 @@ of that account uses (:func:`brygga.http.client.account_key`), so it never holds
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ class AccountCache:
             if flight.entry is not None:
                 return cast("T", flight.entry.value)
             if flight.error is not None:
-                raise flight.error
+                raise _again(flight.error)
             # the reader was cancelled: read (or wait for the next reader) again
 
     async def _read(
@@ -195,3 +196,12 @@ class AccountCaches:
 
     def __len__(self) -> int:
         return len(self._caches)
+
+
+def _again(exc: Exception) -> Exception:
+    """A copy of a failure to raise in another task (the same object when it cannot be
+    copied), so that a hundred waiters do not pile their frames onto one traceback."""
+    try:
+        return copy.copy(exc)
+    except Exception:
+        return exc
