@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-from fortnox_support import config_for, registered
+from fortnox_support import config_for
 
 from brygga.accountstate import MemoryAdapterState
 from brygga.adapters import AdapterContext
@@ -20,13 +20,6 @@ from brygga_fortnox.adapter import FortnoxAdapter, FortnoxConfig
 from brygga_fortnox.simulator import FortnoxSimulator
 
 AdapterFactory = Callable[..., Any]
-
-
-@pytest.fixture(autouse=True)
-def _fortnox_plugin() -> Iterator[None]:
-    """The ``fortnox`` kind is installed while each test of this folder runs."""
-    with registered():
-        yield
 
 
 @pytest.fixture
