@@ -16,6 +16,12 @@ The sum is read with the claim, *before* the ERP level: an order that reaches th
 between is taken off twice for that one push (the shop shows less for a moment), never zero
 times (the shop never shows more than it should). Only changed levels are written: the claim
 carries the fingerprint of what was last written to the shop.
+
+One change fans out to one item per shop; a worker claims them in batches (:func:`stock_plan`:
+a feed page's items for every shop), and the batch reads each SKU's ERP level once, after
+its claim (:meth:`StockHandler.prepare`), for all of its shops. The level the feed reported
+is not used: it was read before the claim, so an order that reached the ERP in between
+would be taken off zero times.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeAlias
 
 from brygga.catalog import StockLevel
 from brygga.clock import Clock
@@ -39,8 +46,9 @@ from brygga.store import (
     Store,
     WorkItem,
 )
-from brygga.sync.catalog_feed import CatalogFeed
+from brygga.sync.catalog_feed import PAGE, CatalogFeed
 from brygga.sync.catalog_items import (
+    NO_SKU,
     content_hash,
     lacks_article,
     plain,
@@ -49,11 +57,19 @@ from brygga.sync.catalog_items import (
 )
 from brygga.sync.flow import PlanRow
 
-__all__ = ["REGISTER", "StockHandler", "available", "order_lines", "stock_plan"]
+__all__ = ["REGISTER", "StockHandler", "available", "order_lines", "stock_batch", "stock_plan"]
 
 REGISTER = Register.STOCK.value
 #: the register whose unfinished items hold stock
 HELD_BY = Register.ORDERS.value
+#: most items a stock worker claims and finishes per transaction
+MAX_BATCH = 1000
+#: levels read ahead for claimed items beyond which the unused ones are dropped (a batch
+#: cancelled half-way leaves its rest behind)
+MAX_PREPARED = 4 * MAX_BATCH
+
+#: what :meth:`StockHandler.prepare` read for an item: the level, or the error to raise
+Prepared: TypeAlias = StockLevel | BaseException | None
 
 
 def available(quantity: Decimal, held: Decimal, buffer: Decimal) -> Decimal:
@@ -88,13 +104,49 @@ class StockHandler:
     #: shop → quantity kept back
     buffers: Mapping[str, Decimal] = field(default_factory=dict)
     register: str = REGISTER
+    #: item id → the level :meth:`prepare` read for it after its claim
+    _prepared: dict[int, Prepared] = field(default_factory=dict, repr=False)
 
     @property
     def reads(self) -> Reads:
         """The claim reads the last written level and what orders in flight hold."""
         return Reads(written=True, reserved_by=HELD_BY)
 
+    async def prepare(self, items: Sequence[WorkItem]) -> None:
+        """Read each SKU of the claimed ``items`` once (the batch holds one SKU's item for
+        every shop): after the claim, so the claim's sum of held quantities is older than
+        the level, as :meth:`handle`'s own read would be. A read that fails is kept and
+        raised by each item of its SKU."""
+        if len(self._prepared) > MAX_PREPARED:
+            self._prepared.clear()
+        read: dict[str, Prepared] = {}
+        for item in items:
+            sku = item.external_id
+            if item.instance not in self.sinks or item.external_id.startswith(NO_SKU):
+                continue
+            if sku not in read:
+                try:
+                    read[sku] = await self.source.stock_of(sku)
+                except Exception as exc:  # handle raises it for each of the SKU's items
+                    read[sku] = exc
+            self._prepared[item.id] = read[sku]
+
+    async def _level_of(self, item: WorkItem) -> StockLevel | None:
+        """The level :meth:`prepare` read for this item, else read now."""
+        if item.id in self._prepared:
+            prepared = self._prepared.pop(item.id)
+            if isinstance(prepared, BaseException):
+                raise prepared
+            return prepared
+        return await self.source.stock_of(item.external_id)
+
     async def handle(self, item: WorkItem) -> Outcome:
+        try:
+            return await self._handle(item)
+        finally:
+            self._prepared.pop(item.id, None)
+
+    async def _handle(self, item: WorkItem) -> Outcome:
         refuse_blank(item, self.source_name)
         sku, shop = item.external_id, item.instance
         sink = self.sinks.get(shop)
@@ -114,7 +166,7 @@ class StockHandler:
                 error="reading the lines of the orders that hold stock first",
                 order_lines=learned,
             )
-        level = await self.source.stock_of(sku)
+        level = await self._level_of(item)
         if level is None:
             raise NothingToDo(f"stock {sku}: {self.source_name} has no article {sku}")
         buffer = self.buffers.get(shop, Decimal(0))
@@ -183,7 +235,8 @@ def stock_plan(
     overlap: float,
     workers: int = 1,
 ) -> PlanRow:
-    """The stock row: the ERP's stock feed (one item per shop) and the push."""
+    """The stock row: the ERP's stock feed (one item per shop) and the push, claimed in
+    batches of :func:`stock_batch` items."""
     feed = CatalogFeed[StockLevel](
         connection=handler.connection,
         register=REGISTER,
@@ -196,4 +249,20 @@ def stock_plan(
         lookback=lookback,
         overlap=overlap,
     )
-    return PlanRow(handlers=(handler,), discoverers=(feed,), workers={REGISTER: workers})
+    return PlanRow(
+        handlers=(handler,),
+        discoverers=(feed,),
+        workers={REGISTER: workers},
+        batch={REGISTER: stock_batch(len(handler.sinks))},
+    )
+
+
+def stock_batch(shops: int) -> int:
+    """Items per claim: a feed page's items for every shop (the feed queues a page for one
+    shop after the other, so a batch holds each of the page's SKUs for every shop and reads
+    its level once), at most :data:`MAX_BATCH` (then whole pages' worth of SKUs where one
+    fits)."""
+    shops = max(1, shops)
+    if PAGE * shops <= MAX_BATCH:
+        return PAGE * shops
+    return max(1, MAX_BATCH // shops) * shops
