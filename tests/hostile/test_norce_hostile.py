@@ -18,7 +18,6 @@ The other two orders always transfer, exactly once each.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,20 +26,13 @@ from typing import Any
 
 import httpx
 import pytest
-from hostile_support import FlowEnv, Rewrite, Rewriter, proxied_routes
+from hostile_support import FlowEnv, Rewrite, open_flow
 
-_PLUGINS = str(Path(__file__).resolve().parents[2] / "plugins")
-if _PLUGINS not in sys.path:  # until pyproject.toml lists brygga_norce
-    sys.path.insert(0, _PLUGINS)
-
-import brygga_norce.plugin as norce_plugin  # noqa: E402
-from brygga.http.app import WebhookRegistry, create_app  # noqa: E402
-from brygga.metrics import Metrics  # noqa: E402
-from brygga.plugins import PluginHost  # noqa: E402
-from brygga.runtime.actor import _register_webhooks  # noqa: E402
-from brygga.store import ItemState  # noqa: E402
-from brygga.sync.flow import Flow  # noqa: E402
-from brygga.testing import connection  # noqa: E402
+from brygga.http.app import WebhookRegistry, create_app
+from brygga.metrics import Metrics
+from brygga.runtime.actor import _register_webhooks
+from brygga.store import ItemState
+from brygga.sync.flow import Flow
 
 pytestmark = pytest.mark.anyio
 
@@ -55,32 +47,14 @@ BodyFn = Callable[[bytes], bytes]
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # the store needs asyncio
-
-
-@pytest.fixture
-async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FlowEnv]:
-    monkeypatch.setattr(connection, "PluginHost", _host_with_norce)
-    proxies: dict[str, Rewriter] = {}
-    async with FlowEnv.open(
+async def env(tmp_path: Path) -> AsyncIterator[FlowEnv]:
+    async with open_flow(
         tmp_path,
         shop_kind="norce",
-        shop_options={"seed": 5},
         shop_config={"rate_limit": FAST, "webhook_token": TOKEN},
         erp_config={"rate_limit": FAST},
-        routes=proxied_routes(proxies),
     ) as opened:
-        opened.proxy(proxies)
         yield opened
-
-
-def _host_with_norce() -> PluginHost:
-    """The installed plugins plus Norce, unless its entry point already provides it."""
-    installed = PluginHost()
-    if "norce" in installed.adapters:
-        return installed
-    return PluginHost(extra=[("norce", norce_plugin)])
 
 
 def _receiver(env: FlowEnv) -> tuple[Flow, httpx.AsyncClient]:

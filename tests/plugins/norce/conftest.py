@@ -6,17 +6,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from norce_support import BASE_URL, START, bearer, host_with_norce
+from norce_support import BASE_URL, START, bearer
 
 from brygga.clock import FakeClock
-from brygga.testing.conformance import harness
 from brygga_norce.simulator import NorceSimulator
-
-
-@pytest.fixture(autouse=True)
-def _norce_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The conformance kit looks kinds up in PluginHost(); Norce is no entry point yet."""
-    monkeypatch.setattr(harness, "_plugin_host", host_with_norce)
 
 
 @pytest.fixture

@@ -1,31 +1,19 @@
-"""Helpers of the Norce plugin tests: the plugin on sys.path and registered, and URLs."""
+"""Helpers of the Norce plugin tests: URLs, a bearer token, adapter configs and adapters."""
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# Until pyproject.toml lists brygga_norce (package + entry point), the plugin is imported
-# from the source tree.
-_PLUGINS = str(Path(__file__).resolve().parents[3] / "plugins")
-if _PLUGINS not in sys.path:
-    sys.path.insert(0, _PLUGINS)
-
-import httpx  # noqa: E402
-
-import brygga_norce.plugin as norce_plugin  # noqa: E402
-from brygga.plugins import PluginHost  # noqa: E402
+import httpx
 
 __all__ = [
     "BASE_URL",
     "START",
     "bearer",
-    "host_with_norce",
     "norce_config",
     "open_adapter",
     "utc",
@@ -40,15 +28,6 @@ def utc(*parts: int) -> datetime:
 
 #: a winter Monday morning
 START = utc(2026, 2, 2, 8, 0, 0)
-
-
-@functools.cache
-def host_with_norce() -> PluginHost:
-    """The installed plugins plus Norce, unless its entry point already provides it."""
-    installed = PluginHost()
-    if "norce" in installed.adapters:
-        return installed
-    return PluginHost(extra=[("norce", norce_plugin)])
 
 
 async def bearer(client: httpx.AsyncClient, sim: Any) -> str:

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from norce_support import host_with_norce
 
 from brygga.clock import FakeClock
 from brygga.store import ItemState
 from brygga.sync.flow import Flow
-from brygga.testing import SimulatedConnection, connection
+from brygga.testing import SimulatedConnection
 
 pytestmark = pytest.mark.anyio
 
@@ -29,10 +28,7 @@ def anyio_backend() -> str:
 
 
 @asynccontextmanager
-async def _opened(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registers: dict[str, Any]
-) -> AsyncIterator[SimulatedConnection]:
-    monkeypatch.setattr(connection, "PluginHost", host_with_norce)
+async def _opened(tmp_path: Path, registers: dict[str, Any]) -> AsyncIterator[SimulatedConnection]:
     clock = FakeClock(datetime(2026, 5, 4, 8, 0, tzinfo=UTC))
     async with SimulatedConnection.open(
         tmp_path,
@@ -61,10 +57,8 @@ async def _failures(env: SimulatedConnection) -> list[str]:
     return [i.last_error for i in await env.store.items.query(states=[ItemState.FAILED])]
 
 
-async def test_an_erp_stock_change_reaches_norce_as_one_job(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _opened(tmp_path, monkeypatch, STOCK_ONLY) as env:
+async def test_an_erp_stock_change_reaches_norce_as_one_job(tmp_path: Path) -> None:
+    async with _opened(tmp_path, STOCK_ONLY) as env:
         env.erp.set_stock("KAFFE-500", Decimal(42))
         flow = env.flow()
         await _run(env, flow, "stock")
@@ -76,10 +70,8 @@ async def test_an_erp_stock_change_reaches_norce_as_one_job(
             assert "Norce has no SKU" in error, error
 
 
-async def test_an_erp_price_change_reaches_norce(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with _opened(tmp_path, monkeypatch, PRICES_ONLY) as env:
+async def test_an_erp_price_change_reaches_norce(tmp_path: Path) -> None:
+    async with _opened(tmp_path, PRICES_ONLY) as env:
         flow = env.flow()
         assert {d.register for d in flow.discoverers} == {"orders", "prices"}
         env.erp.set_price("KAFFE-500", Decimal("123.00"))

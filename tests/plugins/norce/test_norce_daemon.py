@@ -9,12 +9,12 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from norce_support import host_with_norce
 
 from brygga.commands.common import load
 from brygga.commands.run import serve
 from brygga.config import ResolvedConnection
 from brygga.http.client import HttpContext
+from brygga.plugins import PluginHost
 from brygga.runtime.daemon import DaemonControl
 from brygga.sync.orders import document_reference
 from brygga.testing import RoutingTransport, write_config
@@ -51,7 +51,7 @@ async def test_a_push_is_kept_and_transferred_by_a_running_daemon(tmp_path: Path
             "poll": {"orders": "1h"},
         },
     )
-    loaded, host = load(path, host_with_norce())
+    loaded, host = load(path, PluginHost())
     http = HttpContext(transport=RoutingTransport({"norce.test": shop.app, "erp.test": erp.app}))
     control: DaemonControl[ResolvedConnection] = DaemonControl()
     async with anyio.create_task_group() as tg:

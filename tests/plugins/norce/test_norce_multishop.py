@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from norce_support import host_with_norce
 
 from brygga.http.app import WebhookRegistry, create_app
 from brygga.http.client import HttpContext
 from brygga.metrics import Metrics
+from brygga.plugins import PluginHost
 from brygga.runtime.actor import _register_webhooks
 from brygga.store import ItemState
 from brygga.sync.references import document_reference
@@ -62,7 +62,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Any]:
         connection={"mode": "erp", "registers": OFF},
         sections={"orders": {"overlap": "5m", "lookback": "1h"}},
     )
-    loaded = load_checked(path, host_with_norce())
+    loaded = load_checked(path, PluginHost())
     apps = {"shop.test": starweb.app, "norce.test": norce.app, "erp.test": erp.app}
     opened = await SimulatedConnection.attach(
         shop=starweb, erp=erp, loaded=loaded, http=HttpContext(transport=RoutingTransport(apps))

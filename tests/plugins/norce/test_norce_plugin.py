@@ -11,19 +11,20 @@ from typing import Any
 
 import msgspec
 import pytest
-from norce_support import START, host_with_norce, norce_config, open_adapter
+from norce_support import START, norce_config, open_adapter
 
 import brygga_norce
 from brygga.adapters import PushReceiver, RemoteNeeds, Role
 from brygga.clock import FakeClock
 from brygga.errors import PermanentError
 from brygga.models import Register
+from brygga.plugins import PluginHost
 from brygga_norce.adapter import NorceAdapter, api_root
 from brygga_norce.simulator import NorceSimulator
 
 
 def test_the_spec_says_what_norce_does() -> None:
-    spec = host_with_norce().adapters["norce"]
+    spec = PluginHost().adapters["norce"]
     assert spec.role is Role.SHOP and spec.adapter is NorceAdapter
     assert spec.registers.reads == frozenset({Register.ORDERS})
     assert spec.registers.writes == frozenset({Register.STATUS, Register.STOCK, Register.PRICES})

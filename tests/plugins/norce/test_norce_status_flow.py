@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from norce_support import host_with_norce
 
 from brygga.models import OrderEvent
 from brygga.store import ItemState
 from brygga.sync.flow import Flow
 from brygga.sync.status import STATUS, WATCH
 from brygga.sync.writeback import WRITEBACK
-from brygga.testing import SimulatedConnection, connection
+from brygga.testing import SimulatedConnection
 
 pytestmark = pytest.mark.anyio
 
@@ -33,10 +32,7 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[SimulatedConnection]:
-    monkeypatch.setattr(connection, "PluginHost", host_with_norce)
+async def env(tmp_path: Path) -> AsyncIterator[SimulatedConnection]:
     async with SimulatedConnection.open(
         tmp_path, shop_kind="norce", shop_options={"seed": 3}, status=RULES
     ) as opened:
