@@ -16,7 +16,6 @@ valid JSON". The empty-list quirk ``[]`` (§3.5, [PS17]) is tried where an objec
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,56 +23,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_support import FlowEnv, Rewrite, Rewriter, proxied_routes
+from hostile_support import FlowEnv, Rewrite, open_flow
 
-try:
-    import brygga_prestashop  # noqa: F401
-except ImportError:  # an editable install made before the package existed does not map it
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
-
-import brygga.testing.connection as connection
 from brygga.clock import FakeClock
-from brygga.plugins import PluginHost
 from brygga.store import ItemState
-from brygga_prestashop import plugin as prestashop_plugin
 
 pytestmark = pytest.mark.anyio
 
-#: 10,000 requests/s in a 50 ms window: a new limiter waits one window before its first request
-FAST = {"requests": 500, "per_seconds": 0.05}
 Mangle = Callable[[dict[str, Any]], None]
 BodyFn = Callable[[bytes], bytes]
 
 
-class _Host(PluginHost):
-    """A PluginHost that also loads the PrestaShop plugin until its entry point exists."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        import importlib.metadata
-
-        extra = list(kwargs.pop("extra", ()))
-        if "prestashop" not in {ep.name for ep in importlib.metadata.entry_points(group="brygga")}:
-            extra.append(("prestashop", prestashop_plugin))
-        super().__init__(extra=extra, **kwargs)
-
-
 @pytest.fixture
-async def ps_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FlowEnv]:
-    monkeypatch.setattr(connection, "PluginHost", _Host)
-    proxies: dict[str, Rewriter] = {}
+async def ps_env(tmp_path: Path) -> AsyncIterator[FlowEnv]:
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
-    async with FlowEnv.open(
+    async with open_flow(
         tmp_path,
         shop_kind="prestashop",
         # one fake clock for the shop and the connection: rate-limit windows pass without
         # sleeping, and the shop's whole-second timestamps never straddle the poll window
         shop_options={"seed": 5, "clock": clock},
         clock=clock,
-        shop_config={"rate_limit": FAST},
-        erp_config={"rate_limit": FAST},
-        routes=proxied_routes(proxies),
     ) as opened:
-        opened.proxy(proxies)
         yield opened
 
 

@@ -1,9 +1,7 @@
-"""Helpers for the PrestaShop tests: plugin registration without the entry point, adapters."""
+"""Helpers for the PrestaShop tests: adapters and raw clients on the simulator."""
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,21 +10,10 @@ from typing import Any
 
 import httpx
 import msgspec
-import pytest
 
-try:
-    import brygga_prestashop  # noqa: F401
-except ImportError:  # an editable install made before the package existed does not map it
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "plugins"))
-
-import brygga.plugins
-import brygga.testing.conformance.harness as harness
-import brygga.testing.connection as connection
 from brygga.adapters import AdapterContext
 from brygga.config import dec_hook
 from brygga.http.client import HttpContext
-from brygga.plugins import PluginHost
-from brygga_prestashop import plugin as prestashop_plugin
 from brygga_prestashop.adapter import PrestashopAdapter, PrestashopConfig
 from brygga_prestashop.simulator import PrestashopSimulator
 
@@ -37,34 +24,6 @@ FAST = {"requests": 500, "per_seconds": 0.05}
 
 def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
-
-
-class _Host(PluginHost):
-    """A PluginHost that also loads the PrestaShop plugin when no entry point provides it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        extra = list(kwargs.pop("extra", ()))
-        if "prestashop" not in {ep.name for ep in _entry_points()}:
-            extra.append(("prestashop", prestashop_plugin))
-        super().__init__(extra=extra, **kwargs)
-
-
-@functools.cache
-def _entry_points() -> tuple[Any, ...]:
-    import importlib.metadata
-
-    return tuple(importlib.metadata.entry_points(group="brygga"))
-
-
-def register_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the conformance kit and SimulatedConnection see the ``prestashop`` kind."""
-    monkeypatch.setattr(connection, "PluginHost", _Host)
-    monkeypatch.setattr(brygga.plugins, "PluginHost", _Host)
-    monkeypatch.setattr(harness, "_plugin_host", functools.cache(lambda: _Host()))
-
-
-def host() -> PluginHost:
-    return _Host()
 
 
 @asynccontextmanager
@@ -86,7 +45,7 @@ async def open_adapter(
         await adapter.aclose()
 
 
-__all__ = ["BASE_URL", "host", "open_adapter", "raw_client", "register_plugin", "utc", "xml"]
+__all__ = ["BASE_URL", "open_adapter", "raw_client", "utc", "xml"]
 
 
 @asynccontextmanager

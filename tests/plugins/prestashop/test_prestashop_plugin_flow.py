@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from prestashop_support import host, open_adapter
+from prestashop_support import open_adapter
 
 import brygga_prestashop
 from brygga.adapters import AdapterContext, Role, ShopAdapter
@@ -18,6 +18,7 @@ from brygga.config import load_config
 from brygga.errors import ConfigError
 from brygga.http.ratelimit import RateLimit
 from brygga.models import OrderEvent, Register
+from brygga.plugins import PluginHost
 from brygga.store import ItemState
 from brygga.sync.status import STATUS, WATCH
 from brygga.testing import SimulatedConnection, toml_config
@@ -27,7 +28,7 @@ from brygga_prestashop.simulator import PrestashopSimulator
 
 
 def test_registered_as_a_shop_kind() -> None:
-    spec = host().adapters["prestashop"]
+    spec = PluginHost().adapters["prestashop"]
     assert (spec.kind, spec.role, spec.config_type) == ("prestashop", Role.SHOP, PrestashopConfig)
     catalog = {Register.PRODUCTS, Register.PRICES}
     assert spec.registers == (
@@ -95,10 +96,10 @@ def test_rate_limit_is_validated_like_the_other_adapters(
 ) -> None:
     """The same one-line errors as tests/plugins/test_rate_limit_option.py checks."""
     with pytest.raises(ConfigError) as info:
-        load_config(_write(tmp_path, {"rate_limit": value}), host())
+        load_config(_write(tmp_path, {"rate_limit": value}), PluginHost())
     assert f"connection[0].shops[0].{expected}" in str(info.value)
     (conn,) = load_config(
-        _write(tmp_path, {"rate_limit": {"requests": 5, "per_seconds": 2}}), host()
+        _write(tmp_path, {"rate_limit": {"requests": 5, "per_seconds": 2}}), PluginHost()
     ).connections
     assert conn.shops[0].rate_limit == RateLimit(5, 2.0)
 
@@ -317,7 +318,7 @@ async def test_a_starweb_and_a_prestashop_shop_on_one_erp(tmp_path: Path) -> Non
         },
         sections={"orders": {"overlap": "5m", "lookback": "1h"}},
     )
-    loaded = load_checked(path, host())
+    loaded = load_checked(path, PluginHost())
     apps = {"sw.shop.test": starweb.app, "ps.shop.test": presta.app, "erp.test": erp.app}
     env = await SimulatedConnection.attach(
         shop=presta, erp=erp, loaded=loaded, http=HttpContext(transport=RoutingTransport(apps))
