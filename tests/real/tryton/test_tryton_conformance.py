@@ -4,15 +4,9 @@ server: the simulator stands in for trytond 8.2, in-process)."""
 from __future__ import annotations
 
 import pytest
-from tryton_support import install
 
 from brygga.models import DocumentType, OrderEvent
 from brygga.testing import ErpAdapterConformance
-
-
-@pytest.fixture(autouse=True)
-def tryton_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    install(monkeypatch)
 
 
 @pytest.fixture(params=["asyncio", "trio"])

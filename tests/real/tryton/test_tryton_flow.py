@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tryton_support import TrytonServer, install
+from tryton_support import TrytonServer
 
 from brygga.clock import FakeClock
 from brygga.store import ItemState
@@ -27,11 +27,6 @@ from brygga.testing.connection import ERP_HOST, SHOP_HOST
 pytestmark = pytest.mark.anyio
 
 CREATE_PATH = r"/rpc/model\.sale\.sale\.create$"
-
-
-@pytest.fixture(autouse=True)
-def tryton_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    install(monkeypatch)
 
 
 def fake_clock() -> FakeClock:

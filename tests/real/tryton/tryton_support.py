@@ -1,8 +1,7 @@
-"""Helpers of the Tryton tests: the plugin on sys.path and registered, adapters, documents."""
+"""Helpers of the Tryton tests: adapters and documents."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -13,73 +12,26 @@ from typing import Any
 import httpx
 import msgspec
 
-# Until pyproject.toml lists brygga_tryton (package + entry point), the plugin is imported
-# from the source tree.
-_PLUGINS = str(Path(__file__).resolve().parents[3] / "plugins")
-if _PLUGINS not in sys.path:
-    sys.path.insert(0, _PLUGINS)
-
-import importlib.metadata  # noqa: E402
-
-import pytest  # noqa: E402
-
-import brygga.commands.common  # noqa: E402
-import brygga.commands.plugins_cmd  # noqa: E402
-import brygga.testing.conformance.harness as harness  # noqa: E402
-import brygga.testing.connection  # noqa: E402
-from brygga.adapters import AdapterContext  # noqa: E402
-from brygga.config import dec_hook  # noqa: E402
-from brygga.documents import Document, DocumentLine  # noqa: E402
-from brygga.http.client import HttpContext  # noqa: E402
-from brygga.models import Address, Customer, DocumentType, LineKind  # noqa: E402
-from brygga.plugins import PluginHost  # noqa: E402
-from brygga_tryton import plugin  # noqa: E402
-from brygga_tryton.adapter import TrytonAdapter, TrytonConfig  # noqa: E402
-from brygga_tryton.realserver import (  # noqa: E402
+from brygga.adapters import AdapterContext
+from brygga.config import dec_hook
+from brygga.documents import Document, DocumentLine
+from brygga.http.client import HttpContext
+from brygga.models import Address, Customer, DocumentType, LineKind
+from brygga_tryton.adapter import TrytonAdapter, TrytonConfig
+from brygga_tryton.realserver import (
     TrytonServer,
     TrytonUnavailable,
     running_tryton,
 )
 
 __all__ = [
-    "HostWithPlugin",
     "TrytonServer",
     "TrytonUnavailable",
     "customer",
     "document",
-    "install",
     "open_adapter",
-    "plugin",
     "running_tryton",
 ]
-
-
-KIND = "tryton"
-
-
-def registered() -> bool:
-    """Whether an installed entry point provides the kind already."""
-    return any(ep.name == KIND for ep in importlib.metadata.entry_points(group="brygga"))
-
-
-class HostWithPlugin(PluginHost):
-    """A PluginHost that also loads this plugin in-process."""
-
-    def __init__(self, **options: Any) -> None:
-        extra = [*options.pop("extra", ()), (KIND, plugin)]
-        super().__init__(extra=extra, **options)
-
-
-def install(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register the plugin on the hosts tests build, for one test (until the entry point
-    ``tryton = "brygga_tryton.plugin"`` is in pyproject.toml)."""
-    if registered():
-        return
-    host = HostWithPlugin()
-    monkeypatch.setattr(harness, "_plugin_host", lambda: host)
-    monkeypatch.setattr(brygga.testing.connection, "PluginHost", HostWithPlugin)
-    monkeypatch.setattr(brygga.commands.common, "PluginHost", HostWithPlugin)
-    monkeypatch.setattr(brygga.commands.plugins_cmd, "PluginHost", HostWithPlugin)
 
 
 def config_of(server: TrytonServer, **extra: Any) -> TrytonConfig:
