@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 from vendure_server import VendureServer
-from vendure_support import host_with_vendure, vendure_config
+from vendure_support import vendure_config
 
 from brygga.adapters import AdapterContext, Role
 from brygga.errors import PermanentError
 from brygga.http.client import HttpContext
 from brygga.http.tokens import Token
 from brygga.models import Register
+from brygga.plugins import PluginHost
 
 pytestmark = pytest.mark.anyio
 
@@ -80,7 +81,7 @@ async def test_wrong_password_is_permanent_and_not_shown(vendure: VendureServer)
 
 
 def test_plugin_registers_kind_vendure() -> None:
-    spec = host_with_vendure().adapters["vendure"]
+    spec = PluginHost().adapters["vendure"]
     assert spec.role is Role.SHOP
     assert spec.registers.reads == frozenset({Register.ORDERS})
     assert spec.registers.writes == frozenset(
