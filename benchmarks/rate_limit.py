@@ -20,6 +20,12 @@ Scenarios:
 - ``jitter``: as ``saturated``, with a latency of 20-150 ms per request, so the server counts
   a request later than the client did; where the limiter has a ``guard``, once with the
   limiter's window exact (``jitter, guard 0``) and once with its default guard;
+- ``restart``: as ``saturated``, but half-way the process is replaced (new limiters, new
+  clients) after a clean stop: where the code measured has it, the new limiters are given the
+  old ones' memory (``RateLimiterRegistry.restore``, what the daemon's state file keeps);
+  ``restart, forgot`` the same with the memory thrown away and no blind wait (what the memory
+  prevents: 429s). Figures: the seconds from the restart to the first accepted request and
+  the 429s answered from one window before to two after it;
 - ``lower``: as ``saturated``, but the server allows 20 per 5 s while the adapter publishes
   25 (the vendor lowered it, or another integration uses the account all the time): the 429s,
   and how much of the server's real limit the limiter finds by shrinking and growing back.
@@ -166,6 +172,10 @@ class Result:
     order_p50: float = 0.0
     order_p95: float = 0.0
     guard: float | None = None
+    #: ``restart``: seconds from the restart to the new process's first accepted request, and
+    #: the 429s answered from one window before the restart to two after it
+    restart_gap: float | None = None
+    restart_429: int | None = None
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -301,6 +311,86 @@ async def _scenario(
     return result
 
 
+def has_memory() -> bool:
+    """Whether the code measured has limiters that remember their window across restarts."""
+    return hasattr(RateLimiterRegistry, "restore")
+
+
+async def _restart(name: str, *, seconds: float, callers: int, remember: bool) -> Result:
+    """``callers`` back to back on one account; half-way the process is replaced by a new one
+    (a new registry, new clients) that is given the old one's memory (a clean stop) when
+    ``remember`` and the code has it, else starts as a new limiter does without it."""
+    clock = VirtualClock()
+    app = WindowApp(clock, LIMIT, lambda: 0.05)
+    transport = httpx.ASGITransport(app=app)
+    errors = 0
+    waits: list[float] = []
+
+    def process(registry: RateLimiterRegistry) -> RemoteClient:
+        context = HttpContext(limiters=registry, clock=clock, transport=transport)
+        return RemoteClient(
+            system="sim",
+            base_url="http://erp.test",
+            context=context,
+            account="erp.test#tenant",
+            rate_limit=LIMIT,
+            headers={"x-connection": "c1"},
+        )
+
+    async def back_to_back(client: RemoteClient, until: float) -> None:
+        nonlocal errors
+        while clock.monotonic() < until:
+            called = clock.monotonic()
+            try:
+                response = await client.request("GET", "customers")
+            except TransientError as exc:
+                errors += 1
+                await clock.sleep(exc.retry_after or LIMIT.per_seconds)
+                continue
+            waits.append(float(response.headers["x-arrived"]) - called)
+
+    async def run(client: RemoteClient, until: float) -> None:
+        async with anyio.create_task_group() as work:
+            for _ in range(callers):
+                work.start_soon(back_to_back, client, until)
+
+    half = seconds / 2
+    first = RateLimiterRegistry(clock)
+    second = RateLimiterRegistry(clock)
+    if has_memory():
+        first.restore({}, unknown_until=None)  # a state file that says nothing ran before
+    old = process(first)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(clock.run)
+        await run(old, half)
+        await old.aclose()
+        restarted = clock.monotonic()
+        if has_memory():  # forgetting: a clean slate, no blind wait either
+            second.restore(first.changed() if remember else {}, unknown_until=None)
+        new = process(second)
+        await run(new, seconds)
+        await new.aclose()
+        tg.cancel_scope.cancel()
+
+    result = Result(name, seconds, callers, 1)
+    measured = [entry for entry in app.log if entry[0] < seconds]
+    result.sent = len(measured)
+    result.accepted = sum(1 for _, _, ok in measured if ok)
+    result.refused_429 = result.sent - result.accepted
+    result.use_pct = round(100 * result.accepted / _capacity(LIMIT, seconds), 1)
+    result.errors_to_caller = errors
+    result.wait_p50 = round(_pct(waits, 0.5), 3)
+    result.wait_p95 = round(_pct(waits, 0.95), 3)
+    result.wait_max = round(max(waits, default=0.0), 3)
+    after = next((t for t, _, ok in measured if ok and t >= restarted), None)
+    result.restart_gap = None if after is None else round(after - restarted, 3)
+    window = LIMIT.per_seconds
+    result.restart_429 = sum(
+        1 for t, _, ok in measured if not ok and restarted - window <= t < restarted + 2 * window
+    )
+    return result
+
+
 def scenarios(seconds: float, callers: int) -> list[Callable[[], Awaitable[Result]]]:
     fixed = lambda: 0.05  # noqa: E731  a 50 ms round trip, the same for every request
 
@@ -334,6 +424,13 @@ def scenarios(seconds: float, callers: int) -> list[Callable[[], Awaitable[Resul
             server_limit=RateLimit(20, 5.0),
         ),
     ]
+    runs.append(
+        lambda: _restart("restart", seconds=seconds, callers=callers, remember=True),
+    )
+    if has_memory():
+        runs.append(
+            lambda: _restart("restart, forgot", seconds=seconds, callers=callers, remember=False)
+        )
     if has_guard():
         runs.append(
             lambda: _scenario(
@@ -359,6 +456,11 @@ def _print(result: Result) -> None:
     )
     if result.share_pct:
         line += "; shares " + ", ".join(f"{k} {v:.1f} %" for k, v in result.share_pct.items())
+    if result.restart_gap is not None:
+        line += (
+            f"; restarted half-way: first accepted {result.restart_gap:.3f} s after, "
+            f"{result.restart_429} × 429 around it"
+        )
     if result.orders:
         line += (
             f"; {result.orders} orders of 5 calls: p50 {result.order_p50:.3f} s, "

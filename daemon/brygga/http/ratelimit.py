@@ -290,8 +290,8 @@ class RateLimiter:
             now = self._clock.monotonic()
             if self._take(now) is None:
                 return now
+        called = self._clock.monotonic()
         async with self._lock:
-            called = self._clock.monotonic()
             while True:
                 if lease is not None and not lease.holds():
                     await lease.hold()

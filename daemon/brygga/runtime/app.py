@@ -98,6 +98,10 @@ async def serve(
     once, and passed down. Their clock is ``http.clock`` (pass an HttpContext built on a
     FakeClock to fake it); the engine, pollers, supervisor, history keeper, rate limiters and
     token cache all run on it.
+
+    The rate limiters of ``http`` go on from what the last daemon on the state file left, and
+    their windows are kept there while this one runs and when it stops
+    (:mod:`brygga.runtime.limiterstate`).
     """
     metrics = metrics or Metrics()
     lock = DaemonLock(loaded.state_path)
