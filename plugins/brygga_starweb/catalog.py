@@ -154,6 +154,12 @@ class _CatalogCache:
     location: int | None = None
     stock_statuses: list[StockStatusWire] | None = None
     index: SkuIndex | None = None
+    #: stock writes before the index exists: the product list's page count (what reading
+    #: the index costs), the SKUs looked up one by one so far, and where they were found
+    #: (when, on the adapter clock's monotonic seconds, and the place)
+    list_pages: int | None = None
+    lookups: int = 0
+    looked_up: dict[str, tuple[float, Place]] = field(default_factory=dict)
     attributes: list[AttributeWire] | None = None
     #: attributeId -> its values
     values: dict[int, list[AttributeValueWire]] = field(default_factory=dict)
@@ -765,19 +771,46 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
                 place.written, place.status = quantity, status
                 return "updated"
             # the product, variant or location is gone (or the SKU moved): look again, once
-            (await self._index()).forget(sku)
-            self._catalog.location = None
+            cache = self._catalog
+            if cache.index is not None:
+                cache.index.forget(sku)
+            cache.looked_up.pop(sku, None)
+            cache.location = None
         raise AssertionError("unreachable: the retry raises on anything but 200")
 
     async def _stock_place(self, sku: str) -> Place | None:
         """Where ``sku``'s stock goes: from the SKU index (read again when older than
-        :data:`INDEX_FRESH`), else found by :meth:`_locate` and remembered."""
+        :data:`INDEX_FRESH`), else found by :meth:`_locate` and remembered.
+
+        Until the index exists, SKUs are looked up one by one (``filterSku``) until that has
+        cost as many requests as reading the product list (its page count, one request to
+        learn) would: a few changes after a start do not read a large shop's whole list,
+        a fan-out of many SKUs reads it once, at most about twice what either way costs."""
+        cache = self._catalog
+        if cache.index is None:
+            found = cache.looked_up.get(sku)
+            if found is not None and self._clock.monotonic() - found[0] < INDEX_FRESH:
+                return found[1]
+            if cache.list_pages is None:
+                cache.list_pages = await self._list_pages()
+            if cache.lookups < cache.list_pages:
+                cache.lookups += 1
+                return await self._looked_up(sku)
         index = await self._index()
         if index.read_at is None or self._clock.monotonic() - index.read_at >= INDEX_FRESH:
             await self._refresh(index, full=False)
         place = index.places.get(sku)
         if place is not None:
             return place
+        place = await self._looked_up(sku)
+        if place is not None:
+            index.place(sku, place)
+        return place
+
+    async def _looked_up(self, sku: str) -> Place | None:
+        """``sku``'s place by :meth:`_locate`; before the index exists it is kept for
+        :data:`INDEX_FRESH` seconds."""
+        started = self._clock.monotonic()
         located = await self._locate(sku)
         if located is None or located.variant.variant_id is None:
             return None
@@ -786,8 +819,19 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             located.variant.variant_id,
             located.variant.stock_status_id,
         )
-        index.place(sku, place)
+        if self._catalog.index is None:
+            self._catalog.looked_up[sku] = (started, place)
+        else:
+            self._catalog.looked_up.clear()  # the index holds the places from now on
         return place
+
+    async def _list_pages(self) -> int:
+        """How many pages the product list has (``meta.pagination.total_pages``; 1 when the
+        answer has no pagination)."""
+        what = f"Starweb shop {self.shop}: the size of the product list"
+        response = await self._call("GET", "products", what, params={"page": 1})
+        _, pagination = decode_list(response.content, Any, what)
+        return 1 if pagination is None else max(1, pagination.total_pages)
 
     # -- PriceListSink ------------------------------------------------------------------------
 
