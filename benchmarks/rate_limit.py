@@ -326,7 +326,7 @@ async def _restart(name: str, *, seconds: float, callers: int, remember: bool) -
     errors = 0
     waits: list[float] = []
 
-    def process(registry: RateLimiterRegistry) -> RemoteClient:
+    def process(registry: RateLimiterRegistry, name: str) -> RemoteClient:
         context = HttpContext(limiters=registry, clock=clock, transport=transport)
         return RemoteClient(
             system="sim",
@@ -334,7 +334,7 @@ async def _restart(name: str, *, seconds: float, callers: int, remember: bool) -
             context=context,
             account="erp.test#tenant",
             rate_limit=LIMIT,
-            headers={"x-connection": "c1"},
+            headers={"x-connection": name},
         )
 
     async def back_to_back(client: RemoteClient, until: float) -> None:
@@ -359,7 +359,7 @@ async def _restart(name: str, *, seconds: float, callers: int, remember: bool) -
     second = RateLimiterRegistry(clock)
     if has_memory():
         first.restore({}, unknown_until=None)  # a state file that says nothing ran before
-    old = process(first)
+    old = process(first, "old")
     async with anyio.create_task_group() as tg:
         tg.start_soon(clock.run)
         await run(old, half)
@@ -367,7 +367,7 @@ async def _restart(name: str, *, seconds: float, callers: int, remember: bool) -
         restarted = clock.monotonic()
         if has_memory():  # forgetting: a clean slate, no blind wait either
             second.restore(first.changed() if remember else {}, unknown_until=None)
-        new = process(second)
+        new = process(second, "new")
         await run(new, seconds)
         await new.aclose()
         tg.cancel_scope.cancel()
@@ -382,7 +382,12 @@ async def _restart(name: str, *, seconds: float, callers: int, remember: bool) -
     result.wait_p50 = round(_pct(waits, 0.5), 3)
     result.wait_p95 = round(_pct(waits, 0.95), 3)
     result.wait_max = round(max(waits, default=0.0), 3)
-    after = next((t for t, _, ok in measured if ok and t >= restarted), None)
+    first_ok = next((t for t, _, ok in measured if ok), None)
+    result.first_accepted_at = None if first_ok is None else round(first_ok, 3)
+    if first_ok is not None and first_ok < seconds:
+        since = _capacity(LIMIT, seconds - first_ok)
+        result.use_after_start_pct = round(100 * result.accepted / since, 1)
+    after = next((t for t, who, ok in measured if ok and who == "new"), None)
     result.restart_gap = None if after is None else round(after - restarted, 3)
     window = LIMIT.per_seconds
     result.restart_429 = sum(
