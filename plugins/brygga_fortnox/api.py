@@ -10,7 +10,6 @@ for another page than asked, or more than 10,000 pages, is a PermanentError (nev
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
@@ -19,8 +18,9 @@ import httpx
 import msgspec
 
 from brygga.errors import PermanentError
-from brygga.http.answers import DECODE_FAILURES, Answers, body_kind, refusal
+from brygga.http.answers import DECODE_FAILURES, body_kind, refusal
 from brygga.http.client import RemoteClient
+from brygga.http.jsonapi import MAX_PAGES, JsonApi
 from brygga.secrets import scrub
 from brygga_fortnox import wire
 from brygga_fortnox.auth import RotatingTokens
@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 P = TypeVar("P", bound=wire.Page[Any])
-
-_MAX_PAGES = 10_000
 _MAX_MESSAGE = 600
 
 
@@ -40,16 +38,15 @@ class NotFoundError(PermanentError):
     """Fortnox answered 404: no such resource."""
 
 
-class FortnoxApi:
+class FortnoxApi(JsonApi):
     """Authorised requests, typed decoding of wrapped answers, paging, readable errors that
     never show a token or the client secret."""
+
+    system = "Fortnox"
 
     def __init__(self, client: RemoteClient, tokens: RotatingTokens) -> None:
         self.client = client
         self.tokens = tokens
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
     def scrub(self, text: str) -> str:
         return scrub(text, *self.tokens.secrets())
@@ -97,18 +94,6 @@ class FortnoxApi:
             length=_MAX_MESSAGE,
         )
 
-    @functools.cached_property
-    def answers(self) -> Answers:
-        """How Fortnox's answers are read (:mod:`brygga.http.answers`)."""
-        return Answers("Fortnox", self.scrub, self.fail)
-
-    def decode(
-        self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
-    ) -> T:
-        """The 2xx answer decoded as ``type_`` (:mod:`brygga.http.answers` says which
-        failures are transient)."""
-        return self.answers.decode(response, type_, what, write=write)
-
     async def pages(
         self,
         path: str,
@@ -119,7 +104,7 @@ class FortnoxApi:
         limit: int = 100,
     ) -> AsyncGenerator[Any, None]:
         """Every item of a list, page by page, until ``@TotalPages``."""
-        for page in range(1, _MAX_PAGES + 1):
+        for page in range(1, MAX_PAGES + 1):
             query = {**(params or {}), "page": str(page), "limit": str(limit)}
             answer = self.decode(await self.request("GET", path, params=query), page_type, what)
             meta = answer.meta
@@ -134,6 +119,6 @@ class FortnoxApi:
             if page >= meta.total_pages or not items:
                 return
         raise PermanentError(
-            f"Fortnox kept offering more pages after {_MAX_PAGES} while listing {what}; "
+            f"Fortnox kept offering more pages after {MAX_PAGES} while listing {what}; "
             "brygga stopped"
         )

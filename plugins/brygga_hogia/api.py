@@ -11,7 +11,6 @@ read; a page repeated byte for byte, or more than 10,000 pages, stops with a Per
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
@@ -20,8 +19,9 @@ import msgspec
 
 from brygga.clock import Clock
 from brygga.errors import PermanentError, TransientError
-from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, Answers, body_kind, refusal
+from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, body_kind, refusal
 from brygga.http.client import RemoteClient
+from brygga.http.jsonapi import JsonApi
 from brygga.http.tokens import BearerAuth, Token, TokenCache
 from brygga.secrets import Secret, scrub
 from brygga_hogia import wire
@@ -29,8 +29,6 @@ from brygga_hogia import wire
 __all__ = ["HogiaApi", "NotFoundError"]
 
 T = TypeVar("T")
-
-_MAX_PAGES = 10_000
 
 
 def _details(content: bytes) -> list[str]:
@@ -63,8 +61,11 @@ class NotFoundError(PermanentError):
     """Hogia answered 404: no such record."""
 
 
-class HogiaApi:
+class HogiaApi(JsonApi):
     """Requests with a bearer token, typed decoding and paging; errors never show secrets."""
+
+    system = "Hogia"
+    auth: BearerAuth
 
     def __init__(
         self,
@@ -87,7 +88,7 @@ class HogiaApi:
         self.auth = BearerAuth(cache, account, self._fetch, clock=clock)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await super().aclose()
         await self._token_client.aclose()
 
     def scrub(self, text: str) -> str:
@@ -125,24 +126,8 @@ class HogiaApi:
             ) from None
         return Token.lasting(answer.access_token, float(answer.expires_in), issued_at=issued_at)
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: msgspec.Struct | None = None,
-    ) -> httpx.Response:
-        if body is None:
-            return await self.client.request(method, path, params=params, auth=self.auth)
-        return await self.client.request(
-            method,
-            path,
-            params=params,
-            content=wire.encode_json(body),
-            headers={"Content-Type": "application/json"},
-            auth=self.auth,
-        )
+    def encode(self, body: Any) -> bytes:
+        return wire.encode_json(body)
 
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
         """A PermanentError for a 4xx (or redirect) answer to ``what`` (:func:`refusal`)."""
@@ -159,19 +144,7 @@ class HogiaApi:
             not_found=NotFoundError,
         )
 
-    @functools.cached_property
-    def answers(self) -> Answers:
-        """How Hogia's answers are read (:mod:`brygga.http.answers`)."""
-        return Answers("Hogia", self.scrub, self.fail)
-
-    def decode(
-        self, response: httpx.Response, type_: type[T], what: str, *, write: bool = False
-    ) -> T:
-        """The 2xx answer decoded as ``type_`` (:mod:`brygga.http.answers` says which
-        failures are transient)."""
-        return self.answers.decode(response, type_, what, write=write)
-
-    async def pages(
+    def pages(
         self,
         path: str,
         type_: type[T],
@@ -180,25 +153,12 @@ class HogiaApi:
         params: Mapping[str, Any] | None = None,
         page_size: int = wire.MAX_PAGE_SIZE,
     ) -> AsyncGenerator[T, None]:
-        """Every item of a list, page by page (wire assumption 2)."""
-        previous = b""
-        read = 0
-        for number in range(1, _MAX_PAGES + 1):
-            query = {**(params or {}), "page": number, "pageSize": page_size}
-            response = await self.request("GET", path, params=query)
-            page = self.decode(response, wire.Page[type_], what)  # type: ignore[valid-type]
-            if number > 1 and response.content == previous:
-                raise PermanentError(
-                    f"Hogia sent the same page twice while listing {what} (page {number}); "
-                    "brygga stopped rather than loop. Report it to Hogia"
-                )
-            for item in page.items:
-                yield item
-            read += len(page.items)
-            if not page.items or read >= page.total_items:
-                return
-            previous = response.content
-        raise PermanentError(
-            f"Hogia kept offering more pages after {_MAX_PAGES} while listing {what}; "
-            "brygga stopped. Report it to Hogia"
+        """Every item of a list, page by page, until ``totalItems`` (wire assumption 2)."""
+        return self.numbered_pages(
+            path,
+            wire.Page[type_],  # type: ignore[valid-type]
+            what,
+            query=lambda number: {**(params or {}), "page": number, "pageSize": page_size},
+            items=lambda page: page.items,
+            last=lambda page, _number, read: read >= page.total_items,
         )
