@@ -7,15 +7,16 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
+from urllib.parse import urlsplit
 
 import msgspec
 
 from brygga.accountstate import AdapterStateStore, MemoryAdapterState
 from brygga.documents import Document
 from brygga.durations import Duration
-from brygga.http.client import HttpContext
-from brygga.http.ratelimit import RateLimit
+from brygga.http.client import HttpContext, RemoteClient, account_key
+from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import Customer, DocumentRef, DocumentType, LineKind, OrderEvent
 from brygga.registers import (
     PROVIDES,
@@ -54,6 +55,9 @@ __all__ = [
     "ShopAdapter",
     "StatusSink",
     "StatusSource",
+    "adapter_factory",
+    "remote_account",
+    "remote_client",
 ]
 
 if TYPE_CHECKING:  # the daemon never imports the test kit at run time
@@ -168,6 +172,65 @@ class AdapterContext:
     http: HttpContext = field(default_factory=HttpContext)
     #: durable per-account state (the daemon's state file; in memory where there is none)
     state: AdapterStateStore = field(default_factory=MemoryAdapterState)
+
+
+class RemoteConfig(Protocol):
+    """What :func:`remote_client` reads of an adapter's config."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def rate_limit(self) -> RateLimit | None: ...
+
+
+def remote_account(base_url: str, *credentials: str) -> str:
+    """The rate limiter's (and the shared caches') key of the account ``credentials`` name on
+    the host of ``base_url`` (:func:`brygga.http.client.account_key`)."""
+    return account_key(urlsplit(base_url).netloc or base_url, *credentials)
+
+
+def remote_client(
+    config: RemoteConfig,
+    context: AdapterContext,
+    system: str,
+    *credentials: str,
+    account: str | None = None,
+    base_url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    default_limit: RateLimit = DEFAULT_RATE_LIMIT,
+) -> RemoteClient:
+    """The client an adapter talks to its system with: on ``context``'s HTTP context, at
+    ``base_url`` (the config's when not given), for ``account`` (or the
+    :func:`remote_account` of ``credentials`` on the config's base URL), limited by the
+    config's ``rate_limit`` or else ``default_limit``."""
+    return RemoteClient(
+        system=system,
+        base_url=config.base_url if base_url is None else base_url,
+        context=context.http,
+        account=remote_account(config.base_url, *credentials) if account is None else account,
+        rate_limit=config.rate_limit or default_limit,
+        headers=headers,
+    )
+
+
+_Config = TypeVar("_Config", bound=AdapterConfig)
+_Adapter = TypeVar("_Adapter")
+
+
+def adapter_factory(
+    config_type: type[_Config], build: Callable[[_Config, AdapterContext], _Adapter]
+) -> Callable[[Any, AdapterContext], _Adapter]:
+    """The :attr:`AdapterSpec.factory` that builds an adapter with ``build`` from a
+    ``config_type`` config (a TypeError for any other config)."""
+
+    def create_adapter(config: Any, context: AdapterContext) -> _Adapter:
+        """The AdapterSpec factory."""
+        if not isinstance(config, config_type):
+            raise TypeError(f"expected {config_type.__name__}, got {type(config).__name__}")
+        return build(config, context)
+
+    return create_adapter
 
 
 @runtime_checkable

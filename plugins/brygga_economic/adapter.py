@@ -46,7 +46,6 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import msgspec
 
@@ -61,10 +60,12 @@ from brygga.adapters import (
     RemoteFinding,
     RemoteNeeds,
     RemoteVerifier,
+    adapter_factory,
+    remote_account,
+    remote_client,
 )
 from brygga.documents import CENT, Document
 from brygga.errors import PermanentError
-from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import (
     Address,
@@ -214,15 +215,13 @@ class EconomicAdapter(
         self.config = config
         secret = config.app_secret_token.reveal()
         grant = config.agreement_grant_token.reveal()
-        host = urlsplit(config.base_url).netloc or config.base_url
         #: the agreement, as the rate limiter and the reference-data cache know it
-        self.account = account_key(host, grant)
-        client = RemoteClient(
-            system="economic",
-            base_url=config.base_url,
-            context=context.http,
+        self.account = remote_account(config.base_url, grant)
+        client = remote_client(
+            config,
+            context,
+            "economic",
             account=self.account,
-            rate_limit=config.rate_limit or DEFAULT_RATE_LIMIT,
             headers={
                 "X-AppSecretToken": secret,
                 "X-AgreementGrantToken": grant,
@@ -546,8 +545,4 @@ def _check_reference(document: Document) -> None:
         )
 
 
-def create_adapter(config: Any, context: AdapterContext) -> EconomicAdapter:
-    """The AdapterSpec factory."""
-    if not isinstance(config, EconomicConfig):
-        raise TypeError(f"expected EconomicConfig, got {type(config).__name__}")
-    return EconomicAdapter(config, context)
+create_adapter = adapter_factory(EconomicConfig, EconomicAdapter)

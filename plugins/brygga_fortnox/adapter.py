@@ -63,6 +63,8 @@ from brygga.adapters import (
     RemoteFinding,
     RemoteNeeds,
     RemoteVerifier,
+    adapter_factory,
+    remote_client,
 )
 from brygga.documents import Document, DocumentLine
 from brygga.errors import PermanentError
@@ -184,12 +186,13 @@ class FortnoxAdapter(
         host = urlsplit(config.base_url).netloc or config.base_url
         #: the tenant, as the rate limiter and the reference-data cache know it
         self.account = f"{host}#{self.tokens.account}"
-        client = RemoteClient(
-            system="fortnox",
-            base_url=config.base_url.rstrip("/") + "/3",
-            context=context.http,
+        client = remote_client(
+            config,
+            context,
+            "fortnox",
             account=self.account,
-            rate_limit=config.rate_limit or FORTNOX_RATE_LIMIT,
+            base_url=config.base_url.rstrip("/") + "/3",
+            default_limit=FORTNOX_RATE_LIMIT,
         )
         self.api = FortnoxApi(client, self.tokens)
         self.status = StatusReader(self.api, context.http.clock)
@@ -386,8 +389,4 @@ def _check_reference(document: Document) -> None:
         )
 
 
-def create_adapter(config: Any, context: AdapterContext) -> FortnoxAdapter:
-    """The AdapterSpec factory."""
-    if not isinstance(config, FortnoxConfig):
-        raise TypeError(f"expected FortnoxConfig, got {type(config).__name__}")
-    return FortnoxAdapter(config, context)
+create_adapter = adapter_factory(FortnoxConfig, FortnoxAdapter)

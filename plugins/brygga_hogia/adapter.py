@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 
 import msgspec
@@ -40,10 +40,13 @@ from brygga.adapters import (
     RemoteFinding,
     RemoteNeeds,
     RemoteVerifier,
+    adapter_factory,
+    remote_account,
+    remote_client,
 )
 from brygga.documents import Document, DocumentLine
 from brygga.errors import BryggaError, PermanentError
-from brygga.http.client import RemoteClient, account_key
+from brygga.http.client import RemoteClient
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import (
     Currency,
@@ -120,14 +123,6 @@ def _clip(text: str, length: int) -> str:
     return text.strip()[:length]
 
 
-def _client(
-    system: str, base_url: str, context: AdapterContext, account: str, **extra: Any
-) -> RemoteClient:
-    return RemoteClient(
-        system=system, base_url=base_url, context=context.http, account=account, **extra
-    )
-
-
 class HogiaAdapter(
     HogiaCatalog,
     ErpAdapter,
@@ -143,21 +138,23 @@ class HogiaAdapter(
 
     def __init__(self, config: HogiaConfig, context: AdapterContext) -> None:
         self.config = config
-        api_base = f"{config.base_url.rstrip('/')}/{config.organization_id}"
         token = urlsplit(config.token_url)
-        host = urlsplit(config.base_url).netloc or config.base_url
-        account = account_key(host, config.organization_id, config.client_id.reveal())
-        limit = config.rate_limit or DEFAULT_RATE_LIMIT
+        account = remote_account(config.base_url, config.organization_id, config.client_id.reveal())
         self.api = HogiaApi(
-            _client(
-                "hogia",
-                api_base,
+            remote_client(
+                config,
                 context,
-                account,
-                rate_limit=limit,
+                "hogia",
+                account=account,
+                base_url=f"{config.base_url.rstrip('/')}/{config.organization_id}",
                 headers={"api-version": config.api_version, "Accept": "application/json"},
             ),
-            _client("hogia", f"{token.scheme}://{token.netloc}", context, account + "#token"),
+            RemoteClient(
+                system="hogia",
+                base_url=f"{token.scheme}://{token.netloc}",
+                context=context.http,
+                account=account + "#token",
+            ),
             token_path=token.path.lstrip("/"),
             client_id=config.client_id,
             client_secret=config.client_secret,
@@ -415,8 +412,4 @@ def _check(document: Document) -> None:
         )
 
 
-def create_adapter(config: Any, context: AdapterContext) -> HogiaAdapter:
-    """The AdapterSpec factory."""
-    if not isinstance(config, HogiaConfig):
-        raise TypeError(f"expected HogiaConfig, got {type(config).__name__}")
-    return HogiaAdapter(config, context)
+create_adapter = adapter_factory(HogiaConfig, HogiaAdapter)

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from typing import Annotated
+from urllib.parse import quote
 
 import msgspec
 
@@ -39,10 +39,11 @@ from brygga.adapters import (
     RemoteFinding,
     RemoteNeeds,
     RemoteVerifier,
+    adapter_factory,
+    remote_client,
 )
 from brygga.documents import Document
 from brygga.errors import BryggaError, PermanentError
-from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import Currency, Customer, CustomerKind, DocumentRef, DocumentState, DocumentType
 from brygga.registers import PriceListSource, ProductSource, StatusSource, StockSource
@@ -147,13 +148,12 @@ class SpecterAdapter(
     def __init__(self, config: SpecterConfig, context: AdapterContext) -> None:
         self.config = config
         key, integration = config.api_user_key.reveal(), config.integration_key.reveal()
-        host = urlsplit(config.base_url).netloc or config.base_url
-        client = RemoteClient(
-            system="specter",
-            base_url=config.base_url,
-            context=context.http,
-            account=account_key(host, str(config.sbm_id), key),
-            rate_limit=config.rate_limit or DEFAULT_RATE_LIMIT,
+        client = remote_client(
+            config,
+            context,
+            "specter",
+            str(config.sbm_id),
+            key,
             headers=dict(
                 zip(wire.AUTH_HEADERS, (key, integration, str(config.sbm_id)), strict=True)
             )
@@ -418,8 +418,4 @@ def _check_reference(document: Document) -> None:
         )
 
 
-def create_adapter(config: Any, context: AdapterContext) -> SpecterAdapter:
-    """The AdapterSpec factory."""
-    if not isinstance(config, SpecterConfig):
-        raise TypeError(f"expected SpecterConfig, got {type(config).__name__}")
-    return SpecterAdapter(config, context)
+create_adapter = adapter_factory(SpecterConfig, SpecterAdapter)

@@ -26,8 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Literal
 
 from brygga.adapters import (
     AdapterConfig,
@@ -40,11 +39,12 @@ from brygga.adapters import (
     RemoteFinding,
     RemoteNeeds,
     RemoteVerifier,
+    adapter_factory,
+    remote_client,
 )
 from brygga.catalog import Article, ArticleChange, StockLevel
 from brygga.documents import Document
 from brygga.errors import BryggaError, PermanentError
-from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import Customer, DocumentRef, DocumentState, DocumentType
 from brygga.registers import ProductSource, StatusSource, StockSource
@@ -121,13 +121,12 @@ class TrytonAdapter(
 
     def __init__(self, config: TrytonConfig, context: AdapterContext) -> None:
         self.config = config
-        host = urlsplit(config.base_url).netloc or config.base_url
-        client = RemoteClient(
-            system="tryton",
-            base_url=config.base_url,
-            context=context.http,
-            account=account_key(host, config.database, config.login),
-            rate_limit=config.rate_limit or DEFAULT_RATE_LIMIT,
+        client = remote_client(
+            config,
+            context,
+            "tryton",
+            config.database,
+            config.login,
             headers={"Accept": "application/json"},
         )
         self.api = TrytonApi(
@@ -265,8 +264,4 @@ def _check_reference(document: Document) -> None:
         )
 
 
-def create_adapter(config: Any, context: AdapterContext) -> TrytonAdapter:
-    """The AdapterSpec factory."""
-    if not isinstance(config, TrytonConfig):
-        raise TypeError(f"expected TrytonConfig, got {type(config).__name__}")
-    return TrytonAdapter(config, context)
+create_adapter = adapter_factory(TrytonConfig, TrytonAdapter)
