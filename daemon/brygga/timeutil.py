@@ -25,7 +25,17 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["is_ambiguous", "is_nonexistent", "local_to_utc", "parse_shop_time", "zone_info"]
+from brygga.errors import PermanentError
+
+__all__ = [
+    "format_utc",
+    "is_ambiguous",
+    "is_nonexistent",
+    "local_to_utc",
+    "parse_shop_time",
+    "parse_utc",
+    "zone_info",
+]
 
 Prefer = Literal["earlier", "later"]
 
@@ -118,3 +128,22 @@ def parse_shop_time(text: str, zone: str | ZoneInfo, *, prefer: Prefer = "earlie
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
     return local_to_utc(parsed, zone, prefer=prefer)
+
+
+def format_utc(moment: datetime) -> str:
+    """An aware time as ISO 8601 UTC text in whole seconds (``2026-01-31T23:00:00Z``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str, where: str, system: str) -> datetime:
+    """``system``'s ISO 8601 text with a zone (``Z`` or an offset) as an aware UTC time; a
+    PermanentError naming ``where`` when it is not ISO 8601 or has no zone."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise PermanentError(
+            f"{where}: {system} sent the time {text[:40]!r}, not ISO 8601"
+        ) from None
+    if moment.tzinfo is None:
+        raise PermanentError(f"{where}: {system} sent the time {text[:40]!r} without a zone")
+    return moment.astimezone(UTC)

@@ -11,14 +11,14 @@ lists) and no variant structure; ``sendToWebshop`` (Skicka till Webshop, [H1]) i
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from brygga.catalog import Article, ArticleChange, StockLevel
 from brygga.errors import PermanentError
+from brygga.timeutil import format_utc, parse_utc
 from brygga_hogia import wire
-from brygga_hogia.api import NotFoundError
 
 if TYPE_CHECKING:
     from brygga_hogia.adapter import HogiaConfig
@@ -27,18 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["HogiaCatalog", "format_instant", "parse_instant"]
 
 
-def format_instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+format_instant = format_utc
 
 
 def parse_instant(text: str, where: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise PermanentError(f"{where}: Hogia sent the time {text[:40]!r}, not ISO 8601") from None
-    if moment.tzinfo is None:
-        raise PermanentError(f"{where}: Hogia sent the time {text[:40]!r} without a zone")
-    return moment.astimezone(UTC)
+    """Hogia's UTC text as an aware time; PermanentError naming ``where`` when it is not."""
+    return parse_utc(text, where, "Hogia")
 
 
 def _amount(value: Decimal | None, where: str, field: str) -> Decimal | None:
@@ -70,14 +64,7 @@ class HogiaCatalog:
             raise PermanentError(f"{where}: {str(exc)[:200]}; correct it in Hogia Smart") from None
 
     async def _read(self, sku: str) -> wire.Article | None:
-        try:
-            return self.api.decode(
-                await self.api.request("GET", wire.article_path(sku)),
-                wire.Article,
-                f"article {sku}",
-            )
-        except NotFoundError:
-            return None
+        return await self.api.find(wire.article_path(sku), wire.Article, f"article {sku}")
 
     async def _changes(
         self, entity: str, since: datetime, until: datetime

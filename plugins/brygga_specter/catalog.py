@@ -12,14 +12,14 @@ naming its SKU and the field.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from brygga.catalog import Article, ArticleChange, ListPrice, StockLevel
 from brygga.errors import PermanentError
+from brygga.timeutil import format_utc, parse_utc
 from brygga_specter import wire
-from brygga_specter.api import NotFoundError
 
 if TYPE_CHECKING:
     from brygga_specter.adapter import SpecterConfig
@@ -28,22 +28,12 @@ if TYPE_CHECKING:
 __all__ = ["SpecterCatalog", "format_instant", "parse_instant"]
 
 
-def format_instant(moment: datetime) -> str:
-    """An aware time as Specter's UTC text (assumption 3), whole seconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+format_instant = format_utc
 
 
 def parse_instant(text: str, where: str) -> datetime:
     """Specter's UTC text as an aware time; PermanentError naming ``where`` when it is not."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise PermanentError(
-            f"{where}: Specter sent the time {text[:40]!r}, not ISO 8601"
-        ) from None
-    if moment.tzinfo is None:
-        raise PermanentError(f"{where}: Specter sent the time {text[:40]!r} without a zone")
-    return moment.astimezone(UTC)
+    return parse_utc(text, where, "Specter")
 
 
 def _money(value: Decimal | None, where: str, field: str) -> Decimal | None:
@@ -86,12 +76,7 @@ class SpecterCatalog:
         return {"ModifiedFrom": format_instant(since), "ModifiedTo": format_instant(until)}
 
     async def _item(self, sku: str) -> wire.Item | None:
-        try:
-            return self.api.decode(
-                await self.api.request("GET", wire.item_path(sku)), wire.Item, f"article {sku}"
-            )
-        except NotFoundError:
-            return None
+        return await self.api.find(wire.item_path(sku), wire.Item, f"article {sku}")
 
     async def changed_articles(
         self, since: datetime, until: datetime

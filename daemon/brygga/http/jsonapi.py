@@ -29,7 +29,7 @@ class JsonApi:
     when a request carries an ``httpx.Auth``; ``encode`` when it sends JSON bodies), and
     defines ``scrub`` (its secrets out of a text) and ``fail`` (its refusal, see
     :func:`brygga.http.answers.refusal`). It gets how its answers are read
-    (:attr:`answers`, :meth:`decode`), :meth:`request` with an optional JSON body,
+    (:attr:`answers`, :meth:`decode`), :meth:`request` with an optional JSON body, :meth:`find`,
     :meth:`numbered_pages` and :meth:`aclose`.
     """
 
@@ -64,6 +64,13 @@ class JsonApi:
         """The 2xx answer decoded as ``type_`` (:mod:`brygga.http.answers` says which
         failures are transient)."""
         return self.answers.decode(response, type_, what, write=write)
+
+    async def find(self, path: str, type_: type[T], what: str) -> T | None:
+        """The record at ``path`` read as ``type_``, or None when the system answers 404."""
+        response = await self.request("GET", path)
+        if response.status_code == 404:
+            return None
+        return self.decode(response, type_, what)
 
     async def request(
         self,
