@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import NamedTuple
+
+from brygga.testing import democatalog
+from brygga.testing.democatalog import SeedArticle
 
 __all__ = [
     "ABROAD",
@@ -23,28 +25,9 @@ __all__ = [
 ]
 
 
-class SeedArticle(NamedTuple):
-    """One article: number (the shop's SKU), name, sales price excl. VAT, VAT rate in percent."""
-
-    sku: str
-    name: str
-    price: Decimal
-    vat_rate: Decimal
-
-
 #: The catalog both the Starweb and the e-conomic simulators start with (same SKUs, prices
 #: and VAT rates), so the demo and end-to-end tests can place orders that transfer cleanly.
-CATALOG: list[SeedArticle] = [
-    SeedArticle("KAFFE-500", "Kaffe mellanrost 500 g", Decimal("89.00"), Decimal("25")),
-    SeedArticle("MUGG-VIT", "Mugg vit", Decimal("119.20"), Decimal("25")),
-    SeedArticle("TE-100", "Te Earl Grey 100 g", Decimal("45.00"), Decimal("12")),
-    SeedArticle("CHOKLAD-70", "Choklad 70 %", Decimal("32.50"), Decimal("12")),
-    SeedArticle("BOK-01", "Boken om kaffe", Decimal("199.00"), Decimal("6")),
-    SeedArticle("TIDNING-12", "Kaffetidningen 12 nr", Decimal("59.00"), Decimal("6")),
-    SeedArticle("TROJA-S", "Tröja S", Decimal("299.00"), Decimal("25")),
-    SeedArticle("TROJA-M", "Tröja M", Decimal("299.00"), Decimal("25")),
-    SeedArticle("TROJA-L", "Tröja L", Decimal("299.00"), Decimal("25")),
-]
+CATALOG: list[SeedArticle] = list(democatalog.CATALOG)
 
 #: Articles for freight, handling fee, discount and rounding rows. ``<article>-<rate>`` holds
 #: the same kind of row at another VAT rate (the adapter's ``vat_articles`` rule).
