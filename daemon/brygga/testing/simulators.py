@@ -18,6 +18,7 @@ __all__ = [
     "ErpSimulator",
     "Fault",
     "FaultInjector",
+    "FaultWrapped",
     "ShopSimulator",
     "SimulatedDocument",
     "StatusErpSimulator",
@@ -185,6 +186,25 @@ async def _body(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+class FaultWrapped:
+    """The ASGI face of a simulator: its app (the system's routes behind its gate) wrapped by
+    its ``faults``, set with :meth:`serve`; the simulator itself is callable as that app."""
+
+    faults: FaultInjector
+    _app: Asgi
+
+    def serve(self, gate: Asgi) -> None:
+        """Serve ``gate`` behind the simulator's fault injector."""
+        self._app = self.faults.wrap(gate)
+
+    @property
+    def app(self) -> Asgi:
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
 
 def _later(app: Asgi, scope: Scope, body: bytes) -> Callable[..., Awaitable[None]]:

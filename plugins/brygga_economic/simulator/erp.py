@@ -48,16 +48,15 @@ Modelled rather than documented (choices made where the reference says [unknown]
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from brygga.clock import Clock, SystemClock
 from brygga.models import OrderEvent
 from brygga.testing.simulators import (
-    Asgi,
     ErpSimulator,
     FaultInjector,
+    FaultWrapped,
     SimulatedDocument,
     StatusErpSimulator,
 )
@@ -75,7 +74,7 @@ APP_SECRET_TOKEN = "sim-app-secret-token"
 AGREEMENT_GRANT_TOKEN = "sim-agreement-grant-token"
 
 
-class EconomicSimulator:
+class EconomicSimulator(FaultWrapped):
     """The e-conomic simulator and its control surface (``brygga.testing.ErpSimulator``).
 
     The instance is itself an ASGI app (the same as :attr:`app`, faults included).
@@ -113,14 +112,7 @@ class EconomicSimulator:
             agreement_grant_token=agreement_grant_token,
             rate_limit=rate_limit,
         )
-        self._app = self.faults.wrap(self.gate)
-
-    @property
-    def app(self) -> Asgi:
-        return self._app
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        await self._app(scope, receive, send)
+        self.serve(self.gate)
 
     def adapter_config(self, base_url: str) -> dict[str, Any]:
         """A raw ``[connection.erp]`` table for this simulator (inline test tokens)."""

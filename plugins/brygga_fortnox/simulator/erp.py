@@ -13,16 +13,15 @@ simulated. The wire models are its own: nothing here imports the adapter.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from brygga.clock import Clock, SystemClock
 from brygga.models import OrderEvent
 from brygga.testing.simulators import (
-    Asgi,
     ErpSimulator,
     FaultInjector,
+    FaultWrapped,
     SimulatedDocument,
     StatusErpSimulator,
 )
@@ -42,7 +41,7 @@ CLIENT_SECRET = "sim-fortnox-client-secret"
 DOCUMENTED_RATE_LIMIT = (25, 5.0)
 
 
-class FortnoxSimulator:
+class FortnoxSimulator(FaultWrapped):
     """The Fortnox simulator and its control surface (``brygga.testing.ErpSimulator``)."""
 
     kind = "fortnox"
@@ -74,14 +73,7 @@ class FortnoxSimulator:
                 self.add_article(article.number, article.description, article.price,
                                  article.vat_rate)  # fmt: skip
         self.gate = Gate(build_app(self.state, self.vat_rates), self.oauth, rate_limit)
-        self._app = self.faults.wrap(self.gate)
-
-    @property
-    def app(self) -> Asgi:
-        return self._app
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        await self._app(scope, receive, send)
+        self.serve(self.gate)
 
     def adapter_config(self, base_url: str) -> dict[str, Any]:
         """A raw ``[connection.erp]`` table: inline test credentials and a refresh token from

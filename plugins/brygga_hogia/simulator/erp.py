@@ -9,16 +9,15 @@ happened (§4.1 [H1]). Invoices can be looked up directly by reference (assumpti
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from brygga.clock import Clock, SystemClock
 from brygga.models import OrderEvent
 from brygga.testing.simulators import (
-    Asgi,
     ErpSimulator,
     FaultInjector,
+    FaultWrapped,
     SimulatedDocument,
     StatusErpSimulator,
 )
@@ -33,7 +32,7 @@ CLIENT_SECRET = "sim-hogia-client-secret"
 ORGANIZATION = "5f0c8a2e-1b3d-4c5e-9f70-123456789abc"
 
 
-class HogiaSimulator:
+class HogiaSimulator(FaultWrapped):
     """The Hogia Smart simulator and its control surface (``brygga.testing.ErpSimulator``)."""
 
     kind = "hogia"
@@ -66,14 +65,7 @@ class HogiaSimulator:
             client_secret=client_secret,
             organization=organization,
         )
-        self._app = self.faults.wrap(self.gate)
-
-    @property
-    def app(self) -> Asgi:
-        return self._app
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        await self._app(scope, receive, send)
+        self.serve(self.gate)
 
     def adapter_config(self, base_url: str) -> dict[str, Any]:
         """A raw ``[connection.erp]`` table for this simulator (inline test credentials)."""

@@ -9,16 +9,15 @@ duplicate send makes a second document, which tests count.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from brygga.clock import Clock, SystemClock
 from brygga.models import OrderEvent
 from brygga.testing.simulators import (
-    Asgi,
     ErpSimulator,
     FaultInjector,
+    FaultWrapped,
     SimulatedDocument,
     StatusErpSimulator,
 )
@@ -33,7 +32,7 @@ INTEGRATION_KEY = "sim-specter-integration-key"
 SBM_ID = 4711
 
 
-class SpecterSimulator:
+class SpecterSimulator(FaultWrapped):
     """The Specter simulator and its control surface (``brygga.testing.ErpSimulator``)."""
 
     kind = "specter"
@@ -60,14 +59,7 @@ class SpecterSimulator:
             build_app(self.state),
             {"ApiUserKey": api_user_key, "IntegrationKey": integration_key, "SbmId": str(sbm_id)},
         )
-        self._app = self.faults.wrap(self.gate)
-
-    @property
-    def app(self) -> Asgi:
-        return self._app
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        await self._app(scope, receive, send)
+        self.serve(self.gate)
 
     def adapter_config(self, base_url: str) -> dict[str, Any]:
         """A raw ``[connection.erp]`` table for this simulator (inline test keys)."""
