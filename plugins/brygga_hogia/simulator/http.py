@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -14,14 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from brygga.testing.simjson import Refusal, contains, handled, json_object, number, time_window
 from brygga.testing.simulators import Asgi, Receive, Scope, Send
 from brygga_hogia.simulator.state import VAT_RATES, SimState, reference_of
 from brygga_hogia.simulator.wire import (
     error_list,
     json_response,
-    parse_instant,
     problem,
-    read_json,
 )
 
 __all__ = ["Gate", "build_app"]
@@ -93,7 +91,7 @@ class Gate:
         return answer
 
 
-class BadRequest(Exception):
+class BadRequest(Refusal):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.response = problem(400, {field: [message]})
@@ -117,57 +115,29 @@ def _paged(request: Request, rows: list[dict[str, Any]]) -> Response:
     )
 
 
-def _contains(value: Any, wanted: str) -> bool:
-    """The modelled search: case-insensitive "contains" (the worst case)."""
-    return wanted.casefold() in str(value or "").casefold()
-
-
 def _number(value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+    found = number(value)
+    if found is None:
         raise BadRequest(field, "must be a number")
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise BadRequest(field, "must be a number") from None
-    if not number.is_finite():
-        raise BadRequest(field, "must be a number")
-    return number
+    return found
 
 
 def _window(request: Request, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    bounds: list[datetime | None] = []
-    for name in ("loggedFrom", "loggedTo"):
-        text = request.query_params.get(name)
-        moment = parse_instant(text) if text else None
-        if text and moment is None:
-            raise BadRequest(name, "is not an ISO 8601 time")
-        bounds.append(moment)
-    low, high = bounds
-    kept = []
-    for row in rows:
-        moment = parse_instant(row["loggedDate"])
-        assert moment is not None
-        if (low is None or moment >= low) and (high is None or moment < high):
-            kept.append(row)
-    return kept
+    return time_window(
+        request,
+        ("loggedFrom", "loggedTo"),
+        "loggedDate",
+        rows,
+        lambda name: BadRequest(name, "is not an ISO 8601 time"),
+    )
 
 
 def build_app(state: SimState) -> Starlette:
     """The routed app over ``state`` (tokens and the organisation prefix live in Gate)."""
 
-    def handled(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                result: Response = await handler(request)
-            except BadRequest as exc:
-                return exc.response
-            return result
-
-        return endpoint
-
     async def body_of(request: Request) -> dict[str, Any]:
-        body = read_json(await request.body())
-        if not isinstance(body, dict):
+        body = await json_object(request)
+        if body is None:
             raise BadRequest("$", "The request body must be a JSON object")
         return body
 
@@ -176,7 +146,7 @@ def build_app(state: SimState) -> Starlette:
         for param in ("emailAddress", "identificationNumber", "number"):
             if param in request.query_params:
                 wanted = request.query_params[param]
-                rows = [c for c in rows if _contains(c.get(param), wanted)]
+                rows = [c for c in rows if contains(c.get(param), wanted)]
         return _paged(request, rows)
 
     async def create_contact(request: Request) -> Response:
@@ -201,7 +171,7 @@ def build_app(state: SimState) -> Starlette:
         rows = list(state.invoices.values())
         if "externalReference" in request.query_params:
             wanted = request.query_params["externalReference"]
-            rows = [i for i in rows if _contains(reference_of(i), wanted)]
+            rows = [i for i in rows if contains(reference_of(i), wanted)]
         if "customerInvoiceIds" in request.query_params:
             ids = set(request.query_params["customerInvoiceIds"].split(","))
             rows = [i for i in rows if i["customerInvoiceId"] in ids]

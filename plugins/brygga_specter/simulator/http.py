@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from brygga.testing.simjson import Refusal, contains, handled, json_object, number, time_window
 from brygga.testing.simulators import Asgi, Receive, Scope, Send
 from brygga_specter.simulator.state import VAT_RATES, SimState
-from brygga_specter.simulator.wire import error, json_response, parse_instant, read_json
+from brygga_specter.simulator.wire import error, json_response
 
 __all__ = ["Gate", "build_app"]
 
@@ -43,7 +43,7 @@ class Gate:
         await self.app(scope, receive, send)
 
 
-class BadRequest(Exception):
+class BadRequest(Refusal):
     def __init__(self, code: str, message: str, field: str = "") -> None:
         super().__init__(message)
         self.response = error(400, code, message, field)
@@ -63,59 +63,31 @@ def _paged(request: Request, rows: list[dict[str, Any]]) -> Response:
     )
 
 
-def _contains(value: Any, wanted: str) -> bool:
-    """The modelled search: case-insensitive "contains" (the worst case, wire assumption 6)."""
-    return wanted.casefold() in str(value or "").casefold()
-
-
 def _window(
     request: Request, key: str, rows: Iterable[dict[str, Any]], prefix: str
 ) -> list[dict[str, Any]]:
-    bounds: list[datetime | None] = []
-    for side in ("From", "To"):
-        text = request.query_params.get(prefix + side)
-        moment = parse_instant(text) if text else None
-        if text and moment is None:
-            raise BadRequest("InvalidDate", f"{prefix + side} is not an ISO 8601 time")
-        bounds.append(moment)
-    low, high = bounds
-    kept = []
-    for row in rows:
-        moment = parse_instant(row[key])
-        assert moment is not None
-        if (low is None or moment >= low) and (high is None or moment < high):
-            kept.append(row)
-    return kept
+    return time_window(
+        request,
+        (prefix + "From", prefix + "To"),
+        key,
+        rows,
+        lambda name: BadRequest("InvalidDate", f"{name} is not an ISO 8601 time"),
+    )
 
 
 def _number(value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+    found = number(value)
+    if found is None:
         raise BadRequest("InvalidValue", f"{field} must be a number", field)
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise BadRequest("InvalidValue", f"{field} must be a number", field) from None
-    if not number.is_finite():
-        raise BadRequest("InvalidValue", f"{field} must be a number", field)
-    return number
+    return found
 
 
 def build_app(state: SimState) -> Starlette:
     """The routed app over ``state`` (the key check lives in :class:`Gate`)."""
 
-    def handled(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                result: Response = await handler(request)
-            except BadRequest as exc:
-                return exc.response
-            return result
-
-        return endpoint
-
     async def body_of(request: Request) -> dict[str, Any]:
-        body = read_json(await request.body())
-        if not isinstance(body, dict):
+        body = await json_object(request)
+        if body is None:
             raise BadRequest("InvalidJson", "The request body must be a JSON object")
         return body
 
@@ -124,7 +96,7 @@ def build_app(state: SimState) -> Starlette:
         for param in ("EmailAddress", "OrgNo"):
             if param in request.query_params:
                 wanted = request.query_params[param]
-                rows = [c for c in rows if _contains(c.get(param), wanted)]
+                rows = [c for c in rows if contains(c.get(param), wanted)]
         return _paged(request, rows)
 
     async def get_customer(request: Request) -> Response:
@@ -193,7 +165,7 @@ def build_app(state: SimState) -> Starlette:
             rows = [d.data for d in table.values()]
             if "ExternalOrderNo" in request.query_params:
                 wanted = request.query_params["ExternalOrderNo"]
-                rows = [d for d in rows if _contains(d["ExternalOrderNo"], wanted)]
+                rows = [d for d in rows if contains(d["ExternalOrderNo"], wanted)]
             if numbers_param in request.query_params:
                 wanted_numbers = set(request.query_params[numbers_param].split(","))
                 key = "OrderNo" if kind == "order" else "InvoiceNo"
