@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
-import httpx
 import msgspec
 
 from brygga.clock import Clock
 from brygga.errors import PermanentError, TransientError
-from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, body_kind, refusal
+from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, body_kind
 from brygga.http.client import RemoteClient
 from brygga.http.jsonapi import JsonApi
 from brygga.http.tokens import BearerAuth, Token, TokenCache
@@ -65,6 +64,13 @@ class HogiaApi(JsonApi):
     """Requests with a bearer token, typed decoding and paging; errors never show secrets."""
 
     system = "Hogia"
+    credentials = "the access token"
+    unauthorized = "check client_id, client_secret and organization_id in [connection.erp]"
+    forbidden = (
+        "give the API client access to contacts, articles and customer invoices "
+        "of this organisation"
+    )
+    not_found = NotFoundError
     auth: BearerAuth
 
     def __init__(
@@ -129,20 +135,8 @@ class HogiaApi(JsonApi):
     def encode(self, body: Any) -> bytes:
         return wire.encode_json(body)
 
-    def fail(self, response: httpx.Response, what: str) -> PermanentError:
-        """A PermanentError for a 4xx (or redirect) answer to ``what`` (:func:`refusal`)."""
-        return refusal(
-            response,
-            what,
-            _details(response.content),
-            system="Hogia",
-            scrub=self.scrub,
-            credentials="the access token",
-            unauthorized="check client_id, client_secret and organization_id in [connection.erp]",
-            forbidden="give the API client access to contacts, articles and customer invoices "
-            "of this organisation",
-            not_found=NotFoundError,
-        )
+    def details(self, content: bytes) -> list[str]:
+        return _details(content)
 
     def pages(
         self,

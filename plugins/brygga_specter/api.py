@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
-import httpx
 import msgspec
 
 from brygga.errors import PermanentError
-from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, body_kind, refusal
+from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, body_kind
 from brygga.http.client import RemoteClient
 from brygga.http.jsonapi import JsonApi
 from brygga.secrets import scrub
@@ -52,6 +51,12 @@ class SpecterApi(JsonApi):
     """Requests with JSON bodies, typed decoding and paging; errors never show the keys."""
 
     system = "Specter"
+    credentials = "the API keys"
+    unauthorized = "check api_user_key, integration_key and sbm_id in [connection.erp]"
+    forbidden = (
+        "give the API user the right to read and write customers, items, orders and invoices"
+    )
+    not_found = NotFoundError
 
     def __init__(self, client: RemoteClient, secrets: tuple[str, ...]) -> None:
         self.client = client
@@ -63,20 +68,8 @@ class SpecterApi(JsonApi):
     def encode(self, body: Any) -> bytes:
         return wire.encode_json(body)
 
-    def fail(self, response: httpx.Response, what: str) -> PermanentError:
-        """A PermanentError for a 4xx (or redirect) answer to ``what`` (:func:`refusal`)."""
-        return refusal(
-            response,
-            what,
-            _details(response.content),
-            system="Specter",
-            scrub=self.scrub,
-            credentials="the API keys",
-            unauthorized="check api_user_key, integration_key and sbm_id in [connection.erp]",
-            forbidden="give the API user the right to read and write customers, items, orders "
-            "and invoices",
-            not_found=NotFoundError,
-        )
+    def details(self, content: bytes) -> list[str]:
+        return _details(content)
 
     def pages(
         self,

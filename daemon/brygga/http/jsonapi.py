@@ -10,7 +10,7 @@ import httpx
 import msgspec
 
 from brygga.errors import PermanentError
-from brygga.http.answers import Answers
+from brygga.http.answers import Answers, refusal
 from brygga.http.client import RemoteClient
 
 __all__ = ["MAX_PAGES", "JsonApi"]
@@ -27,8 +27,8 @@ class JsonApi:
 
     A subclass names its ``system`` (the vendor, in messages), sets ``client`` (and ``auth``
     when a request carries an ``httpx.Auth``; ``encode`` when it sends JSON bodies), and
-    defines ``scrub`` (its secrets out of a text) and ``fail`` (its refusal, see
-    :func:`brygga.http.answers.refusal`). It gets how its answers are read
+    defines ``scrub`` (its secrets out of a text) and the wording of its refusals (or all of
+    ``fail``, see :func:`brygga.http.answers.refusal`). It gets how its answers are read
     (:attr:`answers`, :meth:`decode`), :meth:`request` with an optional JSON body, :meth:`find`,
     :meth:`numbered_pages` and :meth:`aclose`.
     """
@@ -46,9 +46,31 @@ class JsonApi:
         """``text`` without this client's secrets."""
         raise NotImplementedError
 
+    def details(self, content: bytes) -> list[str]:
+        """What an error body says, one entry a problem (none when it cannot be read)."""
+        return []
+
+    #: a refusal's wording (:func:`brygga.http.answers.refusal`): what a 401 refused, what
+    #: to fix after a 401 and after a 403, and the error of a 404
+    credentials: ClassVar[str]
+    unauthorized: ClassVar[str]
+    forbidden: ClassVar[str]
+    not_found: ClassVar[type[PermanentError]] = PermanentError
+
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
-        """The PermanentError for a refusal (a 3xx or 4xx answer) to ``what``."""
-        raise NotImplementedError
+        """The PermanentError for a refusal (a 3xx or 4xx answer) to ``what``: the
+        :meth:`details` of its body in the system's wording (:func:`refusal`)."""
+        return refusal(
+            response,
+            what,
+            self.details(response.content),
+            system=self.system,
+            scrub=self.scrub,
+            credentials=self.credentials,
+            unauthorized=self.unauthorized,
+            forbidden=self.forbidden,
+            not_found=self.not_found,
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()
