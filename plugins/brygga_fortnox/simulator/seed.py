@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
+from brygga.testing import democatalog
+
 __all__ = ["CATALOG", "HELPER_ARTICLES", "PRICE_LISTS", "VAT_RATES", "SeedArticle"]
 
 
@@ -30,17 +32,7 @@ HELPER_ARTICLES: list[SeedArticle] = [
 ]
 
 #: the catalog the shop simulators share (same SKUs, prices and VAT rates)
-CATALOG: list[SeedArticle] = [
-    SeedArticle("KAFFE-500", "Kaffe mellanrost 500 g", Decimal("89.00"), Decimal(25)),
-    SeedArticle("MUGG-VIT", "Mugg vit", Decimal("119.20"), Decimal(25)),
-    SeedArticle("TE-100", "Te Earl Grey 100 g", Decimal("45.00"), Decimal(12)),
-    SeedArticle("CHOKLAD-70", "Choklad 70 %", Decimal("32.50"), Decimal(12)),
-    SeedArticle("BOK-01", "Boken om kaffe", Decimal("199.00"), Decimal(6)),
-    SeedArticle("TIDNING-12", "Kaffetidningen 12 nr", Decimal("59.00"), Decimal(6)),
-    SeedArticle("TROJA-S", "Tröja S", Decimal("299.00"), Decimal(25)),
-    SeedArticle("TROJA-M", "Tröja M", Decimal("299.00"), Decimal(25)),
-    SeedArticle("TROJA-L", "Tröja L", Decimal("299.00"), Decimal(25)),
-]
+CATALOG: list[SeedArticle] = [SeedArticle(*article) for article in democatalog.CATALOG]
 
 #: (code, description): "A" is the default price list every Fortnox company starts with
 PRICE_LISTS = [("A", "Grundpris"), ("B", "Återförsäljare")]
