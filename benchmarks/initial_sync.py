@@ -386,8 +386,8 @@ async def one_case(direction: str, products: int, args: argparse.Namespace) -> d
             held = target_skus(direction, shop, erp)
         for run in runs:
             case[run.what] = asdict(run)
-            if not args.json:
-                print(line_of(case, run), flush=True)
+            # with --json the JSON document alone goes to stdout: the lines go to stderr
+            print(line_of(case, run), file=sys.stderr if args.json else sys.stdout, flush=True)
         wanted = {sku for i in range(products) for sku in skus_of(i)}
         case[f"target_after_{label}"] = {
             "entries": sum(held.values()),
