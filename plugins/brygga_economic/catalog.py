@@ -20,6 +20,11 @@ What the adapter does, and which documented rule it follows (e-conomic/slate
   PUT ``/products/{number}`` overwrites "the full object and must include the full entity", so
   an update echoes the product as read with only the changed fields replaced, and nothing is
   written when every compared field already matches. A false boolean is left out (``barred``).
+  Whether a product exists, and its compared fields, come from the product list read 1,000 a
+  page (:mod:`brygga_economic.product_index`: built when it pays, trusted 60 s), not from a
+  ``GET /products/{number}`` per article; an update still reads the product whole before its
+  PUT. A create e-conomic refuses while the product exists (made after the list was read) is
+  read and compared instead, and an in-doubt create is looked up before it is repeated.
 - Prices: ``salesPrice`` is the net (excl. VAT) price in the agreement's base currency, at most
   two decimals (``maxDecimal: 2``): prices are rounded half-up to two decimals before writing
   and comparing. e-conomic has no campaign price on products, so none is read or written (the
@@ -52,7 +57,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from brygga.catalog import Article, ArticleChange, StockLevel
-from brygga.errors import ConfigError, PermanentError
+from brygga.errors import ConfigError, PermanentError, TransientError
 from brygga.registers import Written
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi
@@ -65,8 +70,10 @@ from brygga_economic.catalog_wire import (
     CurrencyPrice,
     parse_last_updated,
 )
+from brygga_economic.product_index import ProductIndex
 
 if TYPE_CHECKING:
+    from brygga.http.accountcache import AccountCache
     from brygga_economic.adapter import EconomicConfig
 
 __all__ = ["EconomicCatalog", "product_number"]
@@ -108,8 +115,11 @@ class EconomicCatalog:
     api: EconomicApi
     config: EconomicConfig
     articles: ArticleCatalog
+    reference: AccountCache
     #: product group -> inventoryEnabled, read once (again when an answer would be an error)
     _inventory_groups: dict[int, bool] | None = None
+    #: which products exist, from the product list (:mod:`brygga_economic.product_index`)
+    _product_index: ProductIndex | None = None
 
     # --- paging ----------------------------------------------------------------------------
 
@@ -293,16 +303,51 @@ class EconomicCatalog:
 
     # --- ProductSink -----------------------------------------------------------------------
 
+    def _index(self) -> ProductIndex:
+        if self._product_index is None:
+            self._product_index = ProductIndex(now=self.reference.clock.monotonic)
+        return self._product_index
+
+    async def _read_index(self, index: ProductIndex) -> None:
+        """Every product, ``pagesize`` (at most 1000) a page, into ``index``."""
+        products: dict[str, CatalogProduct] = {}
+        async for page in self._product_pages("the product list"):
+            for product in page:
+                if product.product_number.strip():
+                    products[product.product_number] = product
+        index.replace(products, len(products))
+        log.debug("economic: read the product list (%d products)", len(products))
+
+    async def _lookup(self, number: str) -> tuple[CatalogProduct, dict[str, Any] | None] | None:
+        """The product as known: from the index (no full document: None) when it can answer,
+        else read with ``GET /products/{number}``; None when e-conomic has no such product."""
+        index = self._index()
+        if not index.knows(number) and number not in index.unsure:
+            if index.wants_count():
+                index.results = await self.article_count() or 0
+            if index.worth_reading():
+                await self._read_index(index)
+        if index.knows(number):
+            known = index.products.get(number)
+            return None if known is None else (known, None)
+        index.lookups += 1
+        found = await self._read(number)
+        if found is not None:
+            index.seen(found[0])
+        return found
+
     async def put_article(self, article: Article, *, create: bool, update: bool) -> Written:
         number = product_number(article.sku)
         if article.price is not None:
             self._check_currency(article.sku, article.currency)
-        found = await self._read(number)
+        found = await self._lookup(number)
         if found is None:
             if not create:
                 return "skipped"
-            await self._create(number, article)
-            return "created"
+            found = await self._create(number, article)
+            if found is None:
+                return "created"
+            # e-conomic refused the create and has the product: someone made it meanwhile
         if not update:
             return "skipped"
         current, raw = found
@@ -310,12 +355,43 @@ class EconomicCatalog:
         changes = self._changes(number, article, current)
         if not changes:
             return "unchanged"
+        if raw is None:
+            # the list gave the compared fields; a PUT needs the full, current document
+            fresh = await self._read(number)
+            if fresh is None:
+                self._index().doubt(number)
+                if not create:
+                    return "skipped"
+                if await self._create(number, article) is None:
+                    return "created"
+                raise PermanentError(
+                    f"e-conomic refused to create product {number} and then did not find it; "
+                    "try again, and report it to e-conomic if it repeats"
+                )
+            current, raw = fresh
+            self._index().seen(current)
+            await self._check_vat(number, article, current)
+            changes = self._changes(number, article, current)
+            if not changes:
+                return "unchanged"
         body = {**raw, **changes, "productNumber": number}
         if not body.get("barred"):
             body.pop("barred", None)  # false booleans are left out
-        await self._write("PUT", f"products/{wire.encode_product_number(number)}", body, number)
+        path = f"products/{wire.encode_product_number(number)}"
+        written = await self._write_watched("PUT", path, body, number)
+        self._index().seen(written)
         log.info("economic: updated product %s (%s)", number, ", ".join(sorted(changes)))
         return "updated"
+
+    async def _write_watched(
+        self, method: str, path: str, body: dict[str, Any], number: str
+    ) -> CatalogProduct:
+        """:meth:`_write`; a write that may or may not have landed makes ``number`` unsure."""
+        try:
+            return await self._write(method, path, body, number)
+        except TransientError:
+            self._index().doubt(number)
+            raise
 
     def _name(self, number: str, article: Article) -> str:
         name = article.name.strip()
@@ -374,7 +450,12 @@ class EconomicCatalog:
             found = await self.articles.chain.of_group(group)
         return found.rate
 
-    async def _create(self, number: str, article: Article) -> None:
+    async def _create(
+        self, number: str, article: Article
+    ) -> tuple[CatalogProduct, dict[str, Any]] | None:
+        """POST the product; None when created. When e-conomic refuses and yet holds the
+        product (created by someone else after the index was read, or by an earlier try whose
+        answer was lost), the product as read: the caller compares and updates it instead."""
         name = self._name(number, article)
         group = self._group_for(number, article.vat_rate)
         rate = await self._group_rate(group)
@@ -397,8 +478,18 @@ class EconomicCatalog:
             body["barCode"] = article.ean.strip()
         if not article.active:
             body["barred"] = True
-        await self._write("POST", "products", body, number)
+        try:
+            created = await self._write_watched("POST", "products", body, number)
+        except PermanentError:
+            found = await self._read(number)
+            if found is None:
+                raise
+            log.info("economic: product %s exists already; comparing it instead", number)
+            self._index().seen(found[0])
+            return found
+        self._index().seen(created)
         log.info("economic: created product %s in product group %d", number, group)
+        return None
 
     async def _check_vat(self, number: str, article: Article, current: CatalogProduct) -> None:
         if article.vat_rate is None or current.product_group is None:
@@ -440,7 +531,8 @@ class EconomicCatalog:
         body = {**raw, "salesPrice": wanted, "productNumber": number}
         if not body.get("barred"):
             body.pop("barred", None)
-        await self._write("PUT", f"products/{wire.encode_product_number(number)}", body, number)
+        path = f"products/{wire.encode_product_number(number)}"
+        self._index().seen(await self._write_watched("PUT", path, body, number))
         log.info("economic: set the price of product %s to %s", number, wanted)
         return "updated"
 
