@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -155,6 +157,15 @@ class SimProduct:
     external_id: str = ""
     variants: list[SimVariant] = field(default_factory=list)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A new ``modified_at`` is told to the catalog's index by modifiedAt (set as
+        ``_on_modified`` by :meth:`CatalogState.add_product`), wherever it is set."""
+        old = self.__dict__.get(name)
+        object.__setattr__(self, name, value)
+        hook: Callable[[SimProduct, datetime], None] | None = self.__dict__.get("_on_modified")
+        if name == "modified_at" and hook is not None and old is not None and old != value:
+            hook(self, old)
+
     def variant(self, variant_id: int) -> SimVariant:
         for variant in self.variants:
             if variant.variant_id == variant_id:
@@ -241,6 +252,8 @@ class CatalogState:
 
     def __init__(self, now: datetime, *, seed_catalog: bool) -> None:
         self.products: dict[int, SimProduct] = {}
+        #: (modifiedAt, productId) of every product, in order: ``updatedSince`` bisects it
+        self._by_modified: list[tuple[datetime, int]] = []
         self.pricelists = {
             MASTER_PRICELIST: SimPricelist(MASTER_PRICELIST, "SEK", is_master=True),
             2: SimPricelist(2, "Återförsäljare", is_customer_pricelist=True),
@@ -277,7 +290,28 @@ class CatalogState:
         product = SimProduct(self._next_product, name, now, now, default_vat_rate=vat_rate)
         self._next_product += 1
         self.products[product.product_id] = product
+        bisect.insort(self._by_modified, (now, product.product_id))
+        product.__dict__["_on_modified"] = self._modified
         return product
+
+    def _modified(self, product: SimProduct, old: datetime) -> None:
+        entries = self._by_modified
+        at = bisect.bisect_left(entries, (old, product.product_id))
+        if at < len(entries) and entries[at] == (old, product.product_id):
+            del entries[at]
+        bisect.insort(entries, (product.modified_at, product.product_id))
+
+    def modified_since(self, since: datetime) -> Iterator[SimProduct]:
+        """The products with ``modifiedAt >= since``, oldest first (from the index by
+        modifiedAt, not a scan; a product deleted from :attr:`products` is left out)."""
+        entries = self._by_modified
+        at = bisect.bisect_left(entries, (since, 0))
+        while at < len(entries):
+            modified, product_id = entries[at]
+            at += 1
+            product = self.products.get(product_id)
+            if product is not None and product.modified_at == modified:
+                yield product
 
     def add_variant(self, product: SimProduct, sku: str, *, name: str = "") -> SimVariant:
         if self.find_sku(sku) is not None:

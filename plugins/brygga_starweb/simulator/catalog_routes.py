@@ -97,7 +97,11 @@ class CatalogApi:
         sku = request.query_params.get("filterSku")
         created = query_datetime(request, "createdSince")
         updated = query_datetime(request, "updatedSince")
-        if sku is None:
+        if sku is None and updated is not None:
+            # by the index by modifiedAt: only the products changed since, not a scan
+            since = self.catalog.modified_since(updated)
+            candidates = sorted(since, key=lambda p: p.product_id)
+        elif sku is None:
             candidates = sorted(self.catalog.products.values(), key=lambda p: p.product_id)
         else:  # by the SKU index, not a scan (the API keeps SKUs unique)
             found = self.catalog.find_sku(sku)
