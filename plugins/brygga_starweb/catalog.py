@@ -30,6 +30,9 @@ Chosen where the spec is silent (the safe reading, said so in the code):
   at most every :data:`INDEX_FRESH` seconds when stock is written, so a status or a SKU
   changed in admin is seen within that time. A quantity this adapter already wrote to the
   place since it was read is ``unchanged`` without a request.
+- **Creating** (:meth:`StarwebCatalog.put_article`) uses the same SKU index: a run of new
+  SKUs costs one ``POST /products`` each plus the index's page reads, not a lookup per SKU.
+  The rule that keeps a create exactly-once is in :meth:`StarwebCatalog._locate_for_put`.
 - **Not written:** the product's visibility after creation, and an empty EAN or name (the
   shop keeps its value: an empty field at the source is read as "not said").
 - **Further variants.** A further variant of an existing product gets one attribute value,
@@ -98,7 +101,7 @@ from brygga_starweb.catalog_wire import (
 )
 from brygga_starweb.wire import Pagination
 
-__all__ = ["CATALOG_NOTES", "INDEX_FRESH", "StarwebCatalog"]
+__all__ = ["CATALOG_NOTES", "CREATE_FRESH", "INDEX_FRESH", "StarwebCatalog"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,10 @@ SKIPPED_KEPT = 1000
 RESTARTS = 3
 #: seconds a stock write trusts the SKU index before reading the products changed since
 INDEX_FRESH = 60.0
+#: seconds a create trusts the SKU index's "not in the shop" before reading the products
+#: changed since (shorter than :data:`INDEX_FRESH`: a stale place costs a 404 and a second
+#: look, a stale "missing" could cost a duplicate product)
+CREATE_FRESH = 10.0
 
 CATALOG_NOTES = (
     "Starweb lists only a product's primary variant; brygga reads the others per product "
@@ -125,6 +132,9 @@ CATALOG_NOTES = (
     "Stock is written to the variant the SKU index placed the SKU in, with the variant's "
     f"stock status as last read; the index is read again at most every {INDEX_FRESH:.0f} s "
     "while stock is written, so a SKU or status changed in admin is seen within that time.",
+    "A new SKU is created without a lookup of its own when the SKU index was read less "
+    f"than {CREATE_FRESH:.0f} s before; else the products changed since are read first. A "
+    "product with the same SKU created elsewhere within those seconds can be created twice.",
     "Starweb needs an attribute value for each further variant of a product; brygga reads "
     "it from the variant name ('Storlek: M', 'Storlek M', or the whole name under the "
     "configured variant_attribute), reusing or creating the attribute and value.",
@@ -163,6 +173,9 @@ class _CatalogCache:
     attributes: list[AttributeWire] | None = None
     #: attributeId -> its values
     values: dict[int, list[AttributeValueWire]] = field(default_factory=dict)
+    #: SKUs whose create was sent but not answered as done (a timeout, a 5xx, a refusal): the
+    #: next put of one looks it up in the shop before it creates anything
+    in_doubt: set[str] = field(default_factory=set)
     #: sentences of shop records the article streams skipped (bad data), newest last
     skipped: list[str] = field(default_factory=list)
 
@@ -459,11 +472,62 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
 
     async def _group(self, key: str) -> int | None:
         """The product whose group key (``externalId``, or the primary variant's SKU) is
-        ``key``."""
+        ``key`` (a key the index does not know is looked for again when the index is older
+        than :data:`CREATE_FRESH`, as in :meth:`_locate_for_put`)."""
         index = await self._index()
-        if key not in index.groups and key not in index.skus:
+        if key not in index.groups and key not in index.skus and self._stale(index):
             await self._refresh(index, full=False)
         return index.groups.get(key, index.skus.get(key))
+
+    def _stale(self, index: SkuIndex) -> bool:
+        """Whether the index was last read :data:`CREATE_FRESH` seconds ago or more."""
+        return index.read_at is None or self._clock.monotonic() - index.read_at >= CREATE_FRESH
+
+    async def _locate_for_put(self, sku: str) -> Located | None:
+        """The SKU's variant for :meth:`put_article`, or None when the shop has none and it
+        may be created.
+
+        The rule that keeps a create exactly-once without a lookup per new SKU:
+
+        - Before the index exists, :meth:`_locate` (``filterSku``; a miss reads the whole
+          product list into the index, once). The index then holds every product that
+          existed when it was read, among them any an earlier run created (also one that
+          was killed after its ``POST`` landed, unanswered).
+        - A product this adapter creates goes into the index at once (from the ``POST``'s
+          answer), so it is never created again by this process.
+        - A SKU the index does not know is taken as missing only when the index was read
+          (whole, or the products changed since its newest, ``updatedSince``) less than
+          :data:`CREATE_FRESH` seconds ago; when it is older, the changed products are read
+          first. One such read serves every create in the next :data:`CREATE_FRESH`
+          seconds, so a run of new SKUs costs one ``POST`` each plus those pages, which are
+          mostly the run's own new products read back (about one page per 100 creates).
+        - The index's ``newest`` moves only with what a read showed, never with this
+          adapter's own creates, so a product created elsewhere in between is in the next
+          read even when its ``modifiedAt`` is older than ours.
+        - A SKU whose create was not answered as done (timeout, 5xx, refusal) is in doubt:
+          its next put looks it up in the shop (:meth:`_locate`: ``filterSku``, then the
+          changed products) before it creates anything.
+
+        The limit: a product with this SKU created elsewhere (admin, another program) less
+        than :data:`CREATE_FRESH` seconds before this create is not seen, and Starweb is not
+        documented to refuse a second product with one SKU (the simulator does)."""
+        cache = self._catalog
+        index = cache.index
+        if index is None or sku in cache.in_doubt:
+            located = await self._locate(sku)
+            cache.in_doubt.discard(sku)
+            return located
+        product_id = index.skus.get(sku)
+        if product_id is None and self._stale(index):
+            await self._refresh(index, full=False)
+            product_id = index.skus.get(sku)
+        if product_id is None:
+            return None
+        found = await self._in_product_id(product_id, sku)
+        if found is not None:
+            return found
+        index.forget(sku)  # deleted or moved since the index read it: look it up
+        return await self._locate(sku)
 
     # -- ProductSource ----------------------------------------------------------------------
 
@@ -537,7 +601,7 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         price list of ``article.currency``."""
         check_article(article)
         pricelist = await self._price_list_for(article.currency, article.sku)
-        located = await self._locate(article.sku)
+        located = await self._locate_for_put(article.sku)
         if located is None:
             if not create:
                 return "skipped"
@@ -599,9 +663,14 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             link = await self._attribute_value_for(article, required=False)
             if link is not None:
                 body["variants"][0]["attributeValueLinks"] = [link]
+        in_doubt = self._catalog.in_doubt
+        in_doubt.add(article.sku)  # until the answer says it is done
         response = await self._call("POST", "products", what, json=_json(body), ok=(201, 200))
         created = decode_one(response.content, ProductWire, what)
+        # into the index at once (its modifiedAt is not taken as the index's newest: a
+        # product created elsewhere just before it must still be read by the next refresh)
         index.add(created.product_id, [article.sku], group_key, None)
+        in_doubt.discard(article.sku)
 
     async def _create_variant(self, article: Article, product_id: int, pricelist_id: int) -> None:
         product = await self._product(product_id, f"SKU {article.sku}")
@@ -620,10 +689,13 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         body = new_variant_body(article, pricelist_id)
         if links:
             body["attributeValueLinks"] = links
+        in_doubt = self._catalog.in_doubt
+        in_doubt.add(article.sku)  # until the answer says it is done
         await self._call(
             "POST", f"products/{product_id}/variants", what, json=_json(body), ok=(201, 200)
         )
         (await self._index()).add(product_id, [article.sku], "", None)
+        in_doubt.discard(article.sku)
 
     async def _attributes(self) -> list[AttributeWire]:
         cache = self._catalog
