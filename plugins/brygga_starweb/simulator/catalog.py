@@ -73,6 +73,14 @@ class SimVariant:
     #: stockLocationId -> (stockStatusId, stockQuantity)
     stocks: dict[int, tuple[int, Decimal]] = field(default_factory=dict)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A new ``sku`` is told to the catalog's SKU index (``_on_sku``, set by
+        :meth:`CatalogState.add_variant`), wherever it is set."""
+        object.__setattr__(self, name, value)
+        hook: Callable[[SimVariant], None] | None = self.__dict__.get("_on_sku")
+        if name == "sku" and hook is not None:
+            hook(self)
+
     def price_wire(self, pricelist_id: int) -> dict[str, Any]:
         price, special = self.prices[pricelist_id]
         return {"pricelistId": pricelist_id, "priceExVat": price, "specialPriceExVat": special}
@@ -322,6 +330,7 @@ class CatalogState:
             variant.attribute_value_id = self.attribute_value(SEED_ATTRIBUTE, name)
         product.variants.append(variant)
         self._by_sku[sku] = (product, variant)
+        variant.__dict__["_on_sku"] = lambda v: self._by_sku.__setitem__(v.sku, (product, v))
         return variant
 
     def add_attribute(self, name: str) -> SimAttribute:
@@ -365,19 +374,18 @@ class CatalogState:
         return product
 
     def find_sku(self, sku: str) -> tuple[SimProduct, SimVariant] | None:
-        """The (first) product and variant with this SKU: from the SKU index when its entry
-        still holds (tests edit variants and products directly, so an entry is checked, not
-        trusted), else by a scan of the catalog that remembers what it finds."""
+        """The product and variant with this SKU: from the SKU index when its entry still
+        holds (tests edit variants and products directly, so an entry is checked, not
+        trusted), else by a scan of the catalog that remembers what it finds. Every variant
+        is indexed when added and again when its ``sku`` is set, so a SKU never indexed is
+        not in the catalog: no scan for it (a create of a new SKU costs no scan)."""
         hit = self._by_sku.get(sku)
-        if hit is not None:
-            product = self.products.get(hit[0].product_id)
-            if (
-                product is hit[0]
-                and hit[1].sku == sku
-                and any(v is hit[1] for v in product.variants)
-            ):
-                return hit
-            del self._by_sku[sku]
+        if hit is None:
+            return None
+        product = self.products.get(hit[0].product_id)
+        if product is hit[0] and hit[1].sku == sku and any(v is hit[1] for v in product.variants):
+            return hit
+        del self._by_sku[sku]
         for product in self.products.values():
             for variant in product.variants:
                 if variant.sku == sku:
