@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -22,7 +23,7 @@ P = TypeVar("P")
 MAX_PAGES = 10_000
 
 
-class JsonApi:
+class JsonApi(ABC):
     """The base of an adapter's API client over one :class:`RemoteClient`.
 
     A subclass names its ``system`` (the vendor, in messages), sets ``client`` (and ``auth``
@@ -39,12 +40,13 @@ class JsonApi:
     auth: httpx.Auth | None = None
 
     def encode(self, body: Any) -> bytes:
-        """``body`` as the JSON the system reads."""
-        raise NotImplementedError
+        """``body`` as the JSON the system reads; a client that sends bodies through
+        :meth:`request` defines it (Fortnox sends its own and does not)."""
+        raise TypeError(f"{type(self).__name__} sends no JSON bodies through JsonApi.request")
 
+    @abstractmethod
     def scrub(self, text: str) -> str:
-        """``text`` without this client's secrets."""
-        raise NotImplementedError
+        """``text`` without this client's secrets (every client has some: no default)."""
 
     def details(self, content: bytes) -> list[str]:
         """What an error body says, one entry a problem (none when it cannot be read)."""
