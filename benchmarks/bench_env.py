@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sqlite3
@@ -63,3 +64,12 @@ def describe(document: dict[str, Any]) -> str:
         f"code {code['commit']} ({code['brygga']}); {box['cpus']} CPUs {box['cpu_model']}, "
         f"{box['ram_gib']} GiB, Python {box['python']}, SQLite {box['sqlite']}"
     )
+
+
+def print_document(document: dict[str, Any], as_json: bool, footer: str = "") -> None:
+    """A benchmark's end: the whole document as JSON, or the line saying what was measured
+    (``footer`` after it, e.g. the load average)."""
+    if as_json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(f"\n{describe(document)}{footer}")

@@ -37,7 +37,6 @@ many ``[[connection]]`` tables.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -50,7 +49,7 @@ from typing import Any
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env, latency beside this script
-from bench_env import code_under_test, describe, machine
+from bench_env import code_under_test, machine, print_document
 from latency import (
     CATALOG_OFF,
     SKUS,
@@ -469,10 +468,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     document = anyio.run(measure, args, backend="asyncio")
-    if args.json:
-        print(json.dumps(document, indent=2))
-    else:
-        print(f"\n{describe(document)}")
+    print_document(document, args.json)
     return 0
 
 

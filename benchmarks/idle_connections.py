@@ -29,7 +29,6 @@ Brygga API used: ``brygga.plugins.PluginHost().adapters[kind].simulator`` (an ob
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -46,7 +45,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
 import httpx
 from anyio.abc import Process
-from bench_env import code_under_test, describe, machine
+from bench_env import code_under_test, machine, print_document
 
 from brygga.plugins import PluginHost
 from brygga.testing import serve_asgi
@@ -342,10 +341,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     document = anyio.run(measure, args, backend="asyncio")
-    if args.json:
-        print(json.dumps(document, indent=2))
-    else:
-        print(f"\n{describe(document)}")
+    print_document(document, args.json)
     return 0
 
 

@@ -71,7 +71,6 @@ state (``catalog`` / ``state.products``), ``brygga.testing.process`` (``serve_as
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -92,7 +91,7 @@ from urllib.parse import parse_qsl
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
-from bench_env import code_under_test, describe, machine
+from bench_env import code_under_test, machine, print_document
 
 from brygga.plugins import PluginHost
 from brygga.testing.process import serve_asgi, write_config
@@ -526,10 +525,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     document = anyio.run(measure, args, backend="asyncio")
-    if args.json:
-        print(json.dumps(document, indent=2))
-    else:
-        print(f"\n{describe(document)}; load average {document['load_average']}")
+    print_document(document, args.json, f"; load average {document['load_average']}")
     return 0
 
 

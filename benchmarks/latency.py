@@ -59,7 +59,6 @@ simulator's ``rate_limit=`` and the adapters' ``capabilities.rate_limit``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import statistics
@@ -75,7 +74,7 @@ import anyio
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
-from bench_env import code_under_test, describe, machine
+from bench_env import code_under_test, machine, print_document
 
 from brygga.commands.common import load
 from brygga.config import ResolvedConnection
@@ -719,10 +718,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     document = anyio.run(measure, args, backend="asyncio")
-    if args.json:
-        print(json.dumps(document, indent=2))
-    else:
-        print(f"\n{describe(document)}; load average {' '.join(map(str, load_average()))}")
+    print_document(document, args.json, f"; load average {' '.join(map(str, load_average()))}")
     return 0
 
 

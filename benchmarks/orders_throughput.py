@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import pstats
 import re
 import sqlite3
@@ -57,7 +56,7 @@ from typing import Any
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
-from bench_env import code_under_test, describe, machine
+from bench_env import code_under_test, machine, print_document
 
 try:
     from brygga.testing import SimulatedConnection
@@ -449,10 +448,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     document = anyio.run(measure, args, backend="asyncio")
-    if args.json:
-        print(json.dumps(document, indent=2))
-    else:
-        print(f"\n{describe(document)}")
+    print_document(document, args.json)
+    if not args.json:
         _print_profile(document)
     return 0
 

@@ -39,7 +39,6 @@ would make fsyncs free). The load average is printed with the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sqlite3
 import statistics
@@ -56,7 +55,7 @@ from typing import Any
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env, latency, orders_throughput
-from bench_env import code_under_test, describe, machine
+from bench_env import code_under_test, machine, print_document
 from latency import load_average
 
 from brygga.store import Store
@@ -465,10 +464,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     document = anyio.run(measure, args, backend="asyncio")
-    if args.json:
-        print(json.dumps(document, indent=2))
-    else:
-        print(f"\n{describe(document)}; load average {' '.join(map(str, load_average()))}")
+    print_document(document, args.json, f"; load average {' '.join(map(str, load_average()))}")
     return 0
 
 
