@@ -52,14 +52,19 @@ class StarwebCalls:
                 "the API client still has access to this shop"
             )
         if response.status_code not in ok:
-            error = decode_error(response.content)
-            detail = ": ".join(p for p in (error.error, error.error_description) if p)
-            # a server may echo what it got: the token this request carried, too
-            sent = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
-            detail = self.tokens.scrub(detail, sent)[:500]
-            raise PermanentError(
-                f"{what}: Starweb answered {response.status_code}"
-                + (f" ({detail})" if detail else "")
-                + _HINTS.get(response.status_code, "")
-            )
+            raise self._refusal(response, what)
         return response
+
+    def _refusal(self, response: httpx.Response, what: str) -> PermanentError:
+        """The PermanentError for an answer outside what the request expected, naming
+        ``what``, the status and Starweb's error (scrubbed of the request's token)."""
+        error = decode_error(response.content)
+        detail = ": ".join(p for p in (error.error, error.error_description) if p)
+        # a server may echo what it got: the token this request carried, too
+        sent = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
+        detail = self.tokens.scrub(detail, sent)[:500]
+        return PermanentError(
+            f"{what}: Starweb answered {response.status_code}"
+            + (f" ({detail})" if detail else "")
+            + _HINTS.get(response.status_code, "")
+        )

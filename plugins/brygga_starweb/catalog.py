@@ -30,6 +30,13 @@ Chosen where the spec is silent (the safe reading, said so in the code):
   at most every :data:`INDEX_FRESH` seconds when stock is written, so a status or a SKU
   changed in admin is seen within that time. A quantity this adapter already wrote to the
   place since it was read is ``unchanged`` without a request.
+- **Prices and price lists** go the same way (:meth:`StarwebCatalog._put_variant_price`):
+  one ``PUT …/prices/{pricelistId}`` per SKU (``PATCH`` with only ``priceExVat`` for a
+  customer price list; ``POST …/prices`` where the variant has no price in the list), to the
+  place the same SKU index holds, which reads each variant's prices with it
+  (``primaryVariant.prices``, and ``include=prices`` for the other variants), so nothing is
+  read per SKU. A price equal to the one read or written since is ``unchanged``; a ``POST``
+  not answered is in doubt and the variant's prices are read before the next write of it.
 - **Creating** (:meth:`StarwebCatalog.put_article`) uses the same SKU index: a run of new
   SKUs costs one ``POST /products`` each plus the index's page reads, not a lookup per SKU.
   The rule that keeps a create exactly-once is in :meth:`StarwebCatalog._locate_for_put`.
@@ -57,7 +64,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from brygga.catalog import Article, ArticleChange, ListPrice
 from brygga.clock import Clock
@@ -72,7 +79,7 @@ from brygga.registers import (
 )
 from brygga_starweb.calls import StarwebCalls
 from brygga_starweb.catalog_attributes import attribute_and_value, same_name, unmappable
-from brygga_starweb.catalog_index import Place, SkuIndex
+from brygga_starweb.catalog_index import Place, Prices, SkuIndex
 from brygga_starweb.catalog_mapping import (
     MAX_STOCK,
     article_of,
@@ -90,6 +97,7 @@ from brygga_starweb.catalog_wire import (
     AttributeValueWire,
     AttributeWire,
     PricelistWire,
+    PriceWire,
     ProductWire,
     ShopWire,
     StockLocationWire,
@@ -98,6 +106,7 @@ from brygga_starweb.catalog_wire import (
     decode_list,
     decode_one,
     decode_product_page,
+    included,
 )
 from brygga_starweb.wire import Pagination
 
@@ -109,6 +118,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PRODUCT_INCLUDES = "primaryVariant,primaryVariant.prices,languages"
+#: the SKU index's product-list read: each primary variant with its prices (the others come
+#: with theirs from ``GET /products/{id}/variants``), so a price write needs no read first
+INDEX_INCLUDES = "primaryVariant,primaryVariant.prices"
 VARIANT_INCLUDES = "prices,attributeValues"
 #: ``filterSku`` "Has to follow the pattern of /[A-Za-z0-9._-]+$/"
 FILTER_SKU = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -132,6 +144,9 @@ CATALOG_NOTES = (
     "Stock is written to the variant the SKU index placed the SKU in, with the variant's "
     f"stock status as last read; the index is read again at most every {INDEX_FRESH:.0f} s "
     "while stock is written, so a SKU or status changed in admin is seen within that time.",
+    "Prices and price-list prices are written to the variant the SKU index placed the SKU "
+    "in, compared with the prices the index read (at most "
+    f"{INDEX_FRESH:.0f} s old while prices or stock are written), not read per SKU.",
     "A new SKU is created without a lookup of its own when the SKU index was read less "
     f"than {CREATE_FRESH:.0f} s before; else the products changed since are read first. A "
     "product with the same SKU created elsewhere within those seconds can be created twice.",
@@ -176,6 +191,9 @@ class _CatalogCache:
     #: SKUs whose create was sent but not answered as done (a timeout, a 5xx, a refusal): the
     #: next put of one looks it up in the shop before it creates anything
     in_doubt: set[str] = field(default_factory=set)
+    #: (SKU, pricelistId) whose price create (``POST …/prices``) was sent but not answered:
+    #: the next write of that price reads the variant's prices before it writes
+    prices_in_doubt: set[tuple[str, int]] = field(default_factory=set)
     #: sentences of shop records the article streams skipped (bad data), newest last
     skipped: list[str] = field(default_factory=list)
 
@@ -381,10 +399,11 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
 
     # -- finding an SKU -------------------------------------------------------------------
 
-    async def _locate(self, sku: str) -> Located | None:
+    async def _locate(self, sku: str, *, refreshed: bool = False) -> Located | None:
         """The variant with exactly this SKU: by ``filterSku`` first (documented for "a
         product with the specified SKU"), then by the SKU index (brought up to date on a
-        miss: a variant added since must not be created twice)."""
+        miss: a variant added since must not be created twice; not again when the caller
+        has just ``refreshed`` it)."""
         if FILTER_SKU.match(sku):
             response = await self._call(
                 "GET",
@@ -405,6 +424,8 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
                 if found is not None:
                     return found
                 index.forget(sku)  # deleted or renamed since: read the shop again
+            if attempt == 0 and product_id is None and refreshed:
+                break
             if attempt == 0 and not await self._refresh(index, full=product_id is not None):
                 break
         return None
@@ -443,7 +464,7 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
     async def _refresh(self, index: SkuIndex, *, full: bool) -> bool:
         """Read the products changed since the newest one the index holds (all of them when
         ``full``) into the index; False when nothing new was found."""
-        params: dict[str, Any] = {"include": "primaryVariant"}
+        params: dict[str, Any] = {"include": INDEX_INCLUDES}
         if index.newest is not None and not full:
             params["updatedSince"] = utc_seconds(index.newest)
         before = (len(index.skus), index.newest)
@@ -457,7 +478,7 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
                 index.place_product(
                     product.product_id,
                     [
-                        (s, v.variant_id, v.stock_status_id)
+                        (s, v.variant_id, v.stock_status_id, _prices(v))
                         for v in variants
                         if (s := _sku(v)) and v.variant_id is not None
                     ],
@@ -614,8 +635,15 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         if not update:
             return "skipped"
         what = f"SKU {article.sku}: Starweb product {located.product.product_id}"
+        prices = any(path.startswith(f"{located.variant_path}/prices") for _, path, _, _ in writes)
+        if prices:
+            self._note_prices(located, None)
         for method, path, body, ok in writes:
             await self._call(method, path, what, json=_json(body), ok=ok)
+        if prices and (known := _prices(located.variant)) is not None:
+            assert article.price is not None  # a price write is made only for a price
+            known[pricelist.pricelist_id] = (article.price, article.campaign_price)
+            self._note_prices(located, known)
         return "updated"
 
     def _writes(
@@ -760,56 +788,142 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
 
     # -- PriceSink ----------------------------------------------------------------------------
 
-    async def _existing(self, sku: str, what: str) -> Located:
-        check_sku(sku)
-        located = await self._locate(sku)
-        if located is None:
-            raise PermanentError(_missing(sku, self.shop, what))
-        return located
-
     async def put_price(
         self, sku: str, currency: str, price: Decimal, campaign_price: Decimal | None
     ) -> Written:
         """``priceExVat`` and ``specialPriceExVat`` (both excl. VAT, as given) of the
-        variant in the price list of ``currency``."""
+        variant in the price list of ``currency``: one ``PUT …/prices/{pricelistId}`` to the
+        place the SKU index holds (:meth:`_put_variant_price`)."""
         for label, amount in (("price", price), ("campaign price", campaign_price)):
             if amount is not None and (not amount.is_finite() or amount < 0):
                 raise PermanentError(
                     f"SKU {sku}: {label} {amount} is below zero or not a number; Starweb "
                     "prices are from 0 up (fix the price at the source)"
                 )
-        located = await self._existing(sku, "price")
+        check_sku(sku)
         pricelist = await self._price_list_for(currency, sku)
-        pid = pricelist.pricelist_id
-        current = located.variant.price_in(pid)
-        if current is not None and (current.price_ex_vat, current.special_price_ex_vat) == (
-            price,
-            campaign_price,
-        ):
-            return "unchanged"
-        body = {"pricelistId": pid, "priceExVat": price, "specialPriceExVat": campaign_price}
-        what = f"SKU {sku}: Starweb price in price list {pricelist.name or pid}"
-        await self._write_price(located, pid, body, what, exists=current is not None, update="PUT")
-        return "updated"
+        what = f"SKU {sku}: Starweb price in price list {pricelist.name or pricelist.pricelist_id}"
+        return await self._put_variant_price(
+            sku, pricelist.pricelist_id, price, campaign_price, what=what, register="price"
+        )
 
-    async def _write_price(
+    async def _put_variant_price(
         self,
-        located: Located,
+        sku: str,
         pricelist_id: int,
-        body: dict[str, Any],
-        what: str,
+        price: Decimal,
+        special: Decimal | None,
         *,
-        exists: bool,
-        update: Literal["PUT", "PATCH"],
-    ) -> None:
-        """The variant's price in a price list: created (POST) when it has none there, else
-        updated with ``update`` (PUT replaces both prices, PATCH only what ``body`` holds)."""
-        if not exists:
-            path = f"{located.variant_path}/prices"
-            await self._call("POST", path, what, json=_json(body), ok=(201, 200))
-        else:
-            path = f"{located.variant_path}/prices/{pricelist_id}"
-            await self._call(update, path, what, json=_json(body))
+        what: str,
+        register: str,
+        keep_special: bool = False,
+    ) -> Written:
+        """The variant's price in a price list, written to the place the SKU index holds
+        (:meth:`_place`, as stock is): no lookup per SKU, one write.
+
+        - The index read each variant's prices with it, so nothing is read first: a price
+          list the variant has a price in gets ``PUT`` (both prices; ``PATCH`` with only
+          ``priceExVat`` when ``keep_special``: a list price leaves the special price as it
+          is), one it has none in gets ``POST …/prices`` (spec §2.9: "Create with POST").
+        - A price equal to the one the index read (at most :data:`INDEX_FRESH` seconds ago,
+          and the products changed since, ``updatedSince``) or this adapter wrote since is
+          ``unchanged`` without a request.
+        - A 404 (product, variant or price gone) forgets the place and looks once more.
+        - A ``POST`` not answered as done (timeout, 5xx) is in doubt: the next write of that
+          price reads the variant's prices (``GET …/prices``) first, so it is not created
+          twice; a refused ``POST`` (a price made in that list since the index read it)
+          reads them too and updates instead. ``PUT`` and ``PATCH`` set the same values
+          when repeated, so they are simply sent again, as stock's ``PUT`` is."""
+        cache = self._catalog
+        key = (sku, pricelist_id)
+        body: dict[str, Any] = {"pricelistId": pricelist_id, "priceExVat": price}
+        if not keep_special:
+            body["specialPriceExVat"] = special
+        for retry in (False, True):
+            place = await self._place(sku)
+            if place is None:
+                raise PermanentError(_missing(sku, self.shop, register))
+            if place.prices is None or key in cache.prices_in_doubt:
+                prices = await self._read_prices(place, what)
+                cache.prices_in_doubt.discard(key)
+                if prices is None:  # the variant is gone: look again
+                    self._lose(sku)
+                    continue
+                place.prices = prices
+            current = place.prices.get(pricelist_id)
+            kept = current[1] if current is not None else None
+            new = (price, kept if keep_special else special)
+            if current is not None and current == new:
+                return "unchanged"
+            path = f"products/{place.product_id}/variants/{place.variant_id}/prices"
+            if current is None:
+                cache.prices_in_doubt.add(key)  # until the answer says it is done
+                response = await self._call(
+                    "POST", path, what, json=_json(body), ok=(201, 200, 400, 404, 409, 422)
+                )
+                cache.prices_in_doubt.discard(key)  # answered: it landed, or it did not
+                if response.status_code == 404:
+                    self._lose(sku)
+                    continue
+                if response.status_code not in (200, 201):
+                    # refused; a price made in this list since the index read the variant?
+                    prices = await self._read_prices(place, what)
+                    if retry or prices is None or pricelist_id not in prices:
+                        raise self._refusal(response, what)
+                    place.prices = prices
+                    continue
+            else:
+                update = "PATCH" if keep_special else "PUT"
+                ok = (200,) if retry else (200, 404)
+                response = await self._call(
+                    update, f"{path}/{pricelist_id}", what, json=_json(body), ok=ok
+                )
+                if response.status_code == 404:
+                    self._lose(sku)
+                    continue
+            place.prices[pricelist_id] = new
+            return "updated"
+        raise PermanentError(
+            f"{what}: Starweb answered 404 twice, after the SKU was looked up again; retry, "
+            "and check the product in Starweb admin if it keeps failing"
+        )
+
+    async def _read_prices(self, place: Place, what: str) -> Prices | None:
+        """The variant's prices as the shop has them now (``GET …/prices``; None on 404)."""
+        path = f"products/{place.product_id}/variants/{place.variant_id}/prices"
+        response = await self._call("GET", path, what, ok=(200, 404))
+        if response.status_code == 404:
+            return None
+        rows, _ = decode_list(response.content, PriceWire, what)
+        return _prices_in(rows)
+
+    def _lose(self, sku: str) -> None:
+        """Forget where ``sku`` is (a write there answered 404): the next write looks again."""
+        cache = self._catalog
+        if cache.index is not None:
+            cache.index.forget(sku)
+        cache.looked_up.pop(sku, None)
+
+    def _note_prices(self, located: Located, prices: Prices | None) -> None:
+        """Keep the SKU index's prices of a variant :meth:`put_article` writes a price of:
+        None (not known: read before the next price write) while its writes are sent, as
+        they may fail half-way, then the prices it wrote."""
+        sku = _sku(located.variant)
+        if sku is None:
+            return
+        cache = self._catalog
+        place = cache.index.places.get(sku) if cache.index is not None else None
+        if place is None and sku in cache.looked_up:
+            place = cache.looked_up[sku][1]
+        if place is None:
+            return
+        if (place.product_id, place.variant_id) != (
+            located.product.product_id,
+            located.variant.variant_id,
+        ):
+            self._lose(sku)  # moved since the index read it
+            return
+        place.prices = prices
 
     # -- StockSink ----------------------------------------------------------------------------
 
@@ -825,7 +939,7 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             )
         check_sku(sku)
         for retry in (False, True):
-            place = await self._stock_place(sku)
+            place = await self._place(sku)
             if place is None:
                 raise PermanentError(_missing(sku, self.shop, "stock"))
             if place.written == quantity:
@@ -843,16 +957,16 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
                 place.written, place.status = quantity, status
                 return "updated"
             # the product, variant or location is gone (or the SKU moved): look again, once
-            cache = self._catalog
-            if cache.index is not None:
-                cache.index.forget(sku)
-            cache.looked_up.pop(sku, None)
-            cache.location = None
+            self._lose(sku)
+            self._catalog.location = None
         raise AssertionError("unreachable: the retry raises on anything but 200")
 
-    async def _stock_place(self, sku: str) -> Place | None:
-        """Where ``sku``'s stock goes: from the SKU index (read again when older than
-        :data:`INDEX_FRESH`), else found by :meth:`_locate` and remembered.
+    async def _place(self, sku: str) -> Place | None:
+        """Where ``sku``'s stock and prices go: from the SKU index (read again when older
+        than :data:`INDEX_FRESH`), else found by :meth:`_locate` and remembered. A SKU the
+        index does not hold is looked for once (``filterSku``, then the products changed
+        since the index's newest, unless that read was just made): a product created since
+        is found, and a SKU the shop does not have is None after one refresh.
 
         Until the index exists, SKUs are looked up one by one (``filterSku``) until that has
         cost as many requests as reading the product list (its page count, one request to
@@ -868,28 +982,32 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             if cache.lookups < cache.list_pages:
                 cache.lookups += 1
                 return await self._looked_up(sku)
+        built = cache.index is None
         index = await self._index()
+        refreshed = built
         if index.read_at is None or self._clock.monotonic() - index.read_at >= INDEX_FRESH:
             await self._refresh(index, full=False)
+            refreshed = True
         place = index.places.get(sku)
         if place is not None:
             return place
-        place = await self._looked_up(sku)
+        place = await self._looked_up(sku, refreshed=refreshed)
         if place is not None:
             index.place(sku, place)
         return place
 
-    async def _looked_up(self, sku: str) -> Place | None:
+    async def _looked_up(self, sku: str, *, refreshed: bool = False) -> Place | None:
         """``sku``'s place by :meth:`_locate`; before the index exists it is kept for
         :data:`INDEX_FRESH` seconds."""
         started = self._clock.monotonic()
-        located = await self._locate(sku)
+        located = await self._locate(sku, refreshed=refreshed)
         if located is None or located.variant.variant_id is None:
             return None
         place = Place(
             located.product.product_id,
             located.variant.variant_id,
             located.variant.stock_status_id,
+            prices=_prices(located.variant),
         )
         if self._catalog.index is None:
             self._catalog.looked_up[sku] = (started, place)
@@ -909,7 +1027,9 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
 
     async def put_list_price(self, target_list: str, price: ListPrice) -> Written:
         """``priceExVat`` of the variant in the Starweb price list ``target_list`` (its id,
-        name or externalId); its special price is left as it is."""
+        name or externalId); its special price is left as it is. One ``PATCH
+        …/prices/{pricelistId}`` (``POST …/prices`` where the variant has no price in the
+        list yet) to the place the SKU index holds (:meth:`_put_variant_price`)."""
         pricelist = await self._target_list(target_list, price.sku)
         name = pricelist.name or str(pricelist.pricelist_id)
         if price.min_quantity != 1:
@@ -925,17 +1045,16 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
                 f"price in {price.currency}; map the ERP price list to a Starweb price list "
                 "in the same currency"
             )
-        located = await self._existing(price.sku, f"price in price list {name}")
-        pid = pricelist.pricelist_id
-        current = located.variant.price_in(pid)
-        if current is not None and current.price_ex_vat == price.price:
-            return "unchanged"
-        what = f"SKU {price.sku}: Starweb price in price list {name}"
-        body = {"pricelistId": pid, "priceExVat": price.price}
-        await self._write_price(
-            located, pid, body, what, exists=current is not None, update="PATCH"
+        check_sku(price.sku)
+        return await self._put_variant_price(
+            price.sku,
+            pricelist.pricelist_id,
+            price.price,
+            None,
+            what=f"SKU {price.sku}: Starweb price in price list {name}",
+            register=f"price in price list {name}",
+            keep_special=True,
         )
-        return "updated"
 
 
 def _value_named(values: list[AttributeValueWire], name: str) -> int | None:
@@ -955,6 +1074,19 @@ def _missing(sku: str, shop: str, what: str) -> str:
 
 def _sku(variant: VariantWire) -> str | None:
     return (variant.sku or "").strip() or None
+
+
+def _prices(variant: VariantWire) -> Prices | None:
+    """The variant's prices by price list, as read (None: they were not included)."""
+    return None if variant.prices is None else _prices_in(included(variant.prices))
+
+
+def _prices_in(rows: list[PriceWire]) -> Prices:
+    return {
+        p.pricelist_id: (p.price_ex_vat, p.special_price_ex_vat)
+        for p in rows
+        if p.price_ex_vat is not None
+    }
 
 
 def _no_sku(product: ProductWire, variant: VariantWire) -> str:

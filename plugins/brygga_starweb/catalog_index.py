@@ -1,5 +1,5 @@
 """Where each SKU lives in a Starweb shop: product ids by variant SKU and by product group key,
-and where each SKU's stock is written.
+and where each SKU's stock and prices are written.
 
 Starweb finds a product by SKU only through ``filterSku``, and whether that matches other
 variants than the primary one is not documented (reference/shop-apis.md §2.5). So the
@@ -7,9 +7,11 @@ adapter keeps this index, built by one walk over the product list (and the varia
 product with several), and brought up to date before every lookup that misses by a read of
 the products changed since the newest one it holds (``updatedSince``, inclusive).
 
-The same walk gives each SKU's :class:`Place` (product id, variant id and the variant's
-stock status): a stock write goes straight to ``PUT /products/{pid}/variants/{vid}/stocks/
-{stockLocationId}`` without a lookup per SKU (a write that answers 404 forgets the place).
+The same walk gives each SKU's :class:`Place` (product id, variant id, the variant's stock
+status and its prices per price list): a stock write goes straight to ``PUT /products/{pid}/
+variants/{vid}/stocks/{stockLocationId}``, a price write to ``PUT|PATCH …/prices/{pricelistId}``
+(or ``POST …/prices`` for a price list the variant has no price in), without a lookup per SKU
+(a write that answers 404 forgets the place).
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-__all__ = ["Place", "SkuIndex"]
+__all__ = ["Place", "Prices", "SkuIndex"]
+
+#: a variant's prices: pricelistId -> (priceExVat, specialPriceExVat)
+Prices = dict[int, tuple[Decimal, Decimal | None]]
 
 
 @dataclass
 class Place:
-    """Where a SKU's stock is written, as the product list last showed it."""
+    """Where a SKU's stock and prices are written, as the product list last showed it."""
 
     product_id: int
     variant_id: int
@@ -31,6 +36,9 @@ class Place:
     status: int | None
     #: the quantity this adapter last wrote there since the place was read (None: none)
     written: Decimal | None = None
+    #: the variant's prices as read, and as this adapter wrote them since (None: not known;
+    #: a price list missing here has no price for the variant, so a write there is a POST)
+    prices: Prices | None = None
 
 
 @dataclass
@@ -64,17 +72,19 @@ class SkuIndex:
         if modified_at is not None and (self.newest is None or modified_at > self.newest):
             self.newest = modified_at
 
-    def place_product(self, product_id: int, variants: list[tuple[str, int, int | None]]) -> None:
-        """A product's variants as just read, ``(sku, variantId, stockStatusId)``: their
-        places replace what the index held of the product (a SKU the product no longer has
-        is forgotten; what was written is forgotten too, the read may show a newer level)."""
-        new = {sku for sku, _, _ in variants}
+    def place_product(
+        self, product_id: int, variants: list[tuple[str, int, int | None, Prices | None]]
+    ) -> None:
+        """A product's variants as just read, ``(sku, variantId, stockStatusId, prices)``:
+        their places replace what the index held of the product (a SKU the product no longer
+        has is forgotten; what was written is forgotten too, the read may show newer values)."""
+        new = {variant[0] for variant in variants}
         for sku in self._placed.pop(product_id, set()) - new:
             old = self.places.get(sku)
             if old is not None and old.product_id == product_id:
                 del self.places[sku]
-        for sku, variant_id, status in variants:
-            self.place(sku, Place(product_id, variant_id, status))
+        for sku, variant_id, status, prices in variants:
+            self.place(sku, Place(product_id, variant_id, status, prices=prices))
 
     def place(self, sku: str, place: Place) -> None:
         old = self.places.get(sku)
