@@ -165,13 +165,19 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """What the daemon gives an adapter when it builds one."""
+    """What the daemon gives an adapter when it builds one.
+
+    ``http`` is the given context bound to ``connection`` (:meth:`HttpContext.for_connection`),
+    so every client the adapter builds takes its rate-limit turns as the connection's."""
 
     connection: str
     instance: str
     http: HttpContext = field(default_factory=HttpContext)
     #: durable per-account state (the daemon's state file; in memory where there is none)
     state: AdapterStateStore = field(default_factory=MemoryAdapterState)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "http", self.http.for_connection(self.connection))
 
 
 class RemoteConfig(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -107,10 +108,25 @@ class HttpContext:
     #: paused for the Retry-After time, before the 429 is raised as a TransientError (see
     #: :meth:`RemoteClient.request`); 0 raises the first one
     rate_limit_retries: int = 3
+    #: the connection whose adapters build their clients on this context (see
+    #: :meth:`for_connection`): an account's limiter shares its turns round-robin between
+    #: connections (:class:`~brygga.http.ratelimit.RateLimiter`). None: no connection (a
+    #: client built directly, e.g. in a test)
+    connection: str | None = None
 
     def __post_init__(self) -> None:
         self.limiters.adopt_clock(self.clock)
         self.tokens.adopt_clock(self.clock)
+
+    def for_connection(self, name: str) -> HttpContext:
+        """This context for the adapters of connection ``name``: the same limiters, tokens,
+        caches, clock, transport and TLS context, with requests counted as ``name``'s at the
+        rate limiters."""
+        if self.connection == name:
+            return self
+        if self.transport is None:
+            self.ssl_context()  # built once, here, so that every connection shares it
+        return dataclasses.replace(self, connection=name)
 
     def ssl_context(self) -> ssl.SSLContext:
         """The TLS context of every client built on this context, made once: loading the CA
@@ -139,7 +155,8 @@ def _parsed(url: str) -> httpx.URL:
 class RemoteClient:
     """An ``httpx.AsyncClient`` plus the account's rate limiter, mapping failures to typed errors.
 
-    Every HTTP request waits its turn at the limiter and is reported to ``on_request``, also
+    Every HTTP request waits its turn at the limiter (as a request of the context's
+    ``connection``) and is reported to ``on_request``, also
     the ones an ``httpx.Auth`` sends again (a retry after a 401). Error messages name the
     system, method and path, never query strings, headers or bodies sent (which may carry
     secrets).
@@ -175,6 +192,8 @@ class RemoteClient:
             context.limiters.get(account, rate_limit) if rate_limit else None
         )
         self._retries_429 = max(0, context.rate_limit_retries)
+        #: whose turn at the limiter a request of this client takes
+        self._connection = context.connection
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -305,7 +324,7 @@ class RemoteClient:
     async def _before_send(self, request: httpx.Request) -> None:
         """Every request, also one sent again: its turn at the limiter, then the time."""
         if self._limiter is not None:
-            request.extensions[_LIMITER_AT] = await self._limiter.acquire()
+            request.extensions[_LIMITER_AT] = await self._limiter.acquire(self._connection)
         request.extensions[_SENT_AT] = time.monotonic()
 
     @staticmethod

@@ -161,6 +161,22 @@ class Lease:
         self.until = math.inf
 
 
+class _Waiter:
+    """A request waiting for its turn at a :class:`RateLimiter`."""
+
+    __slots__ = ("arrival", "called", "group", "started", "wake")
+
+    def __init__(self, group: str | None, called: float, arrival: int) -> None:
+        self.group = group
+        #: when it began to wait (limiter's clock), and its place among all waiting requests
+        self.called = called
+        self.arrival = arrival
+        #: when its turn was given (None: still waiting)
+        self.started: float | None = None
+        #: set when it was given a turn, or when it is to hand out the turns
+        self.wake = anyio.Event()
+
+
 class RateLimiter:
     """Sliding window: a request may start when fewer than ``allowed`` started in the last
     window, ``allowed`` moving between 1 and the ceiling ``limit.requests`` (AIMD).
@@ -195,8 +211,17 @@ class RateLimiter:
 
     ``lease``: when given, no request starts unless it holds (:class:`Lease`).
 
-    Waiting requests take their turns in arrival order (an anyio lock is FIFO), so the tasks
-    of every connection sharing the account are served fairly.
+    Turns are shared fairly between **groups** (a connection: :meth:`acquire`'s ``group``),
+    not between waiting tasks: when the window has room again, the next turn goes to the
+    group that has a request waiting and was served least recently (round-robin over the
+    connections that wait; a group never served comes first, ties in arrival order), and
+    within a group requests take their turns in arrival order. A connection with eight workers
+    waiting thus gets one turn for every turn of a connection with one request waiting, not
+    eight. Requests without a group (``None``: a CLI command's or a test's client) form one
+    group of their own. One waiting request at a time sleeps until the window has room and
+    hands out the next turn, to itself or to the request it wakes, which hands out the turn
+    after it (as a lock is handed over: the fast path stays closed until the woken request
+    has run, so a task that never yields cannot take the turns of one that was woken).
     """
 
     def __init__(
@@ -217,8 +242,18 @@ class RateLimiter:
         self.window = limit.per_seconds * (1 + guard)
         self._clock = clock or SystemClock()
         self._starts: collections.deque[float] = collections.deque()
-        self._lock = anyio.Lock()
         self._lease = lease
+        #: requests waiting for a turn, per group (only groups with one waiting), and how many
+        self._queues: dict[str | None, collections.deque[_Waiter]] = {}
+        self._waiting = 0
+        #: the waiting request that hands out the turns (sleeps for the window, see the
+        #: class), or one just given a turn that passes the handing out on when it wakes
+        self._holder: _Waiter | None = None
+        #: turns taken so far, and per group the turn it took last (round-robin order)
+        self._turns = 0
+        self._served: dict[str | None, int] = {}
+        #: waiting requests so far (ties between groups never served go in arrival order)
+        self._arrivals = 0
         self._allowed = max(1.0, limit.requests * start)
         self._slow_start = self._allowed < limit.requests
         #: when ``allowed`` was last shrunk: 429s to requests started before then were
@@ -283,34 +318,115 @@ class RateLimiter:
         """On the limiter's clock: no request starts before this (a pause, or the start)."""
         return self._blocked_until
 
-    async def acquire(self) -> float:
+    async def acquire(self, group: str | None = None) -> float:
         """Wait for a turn; returns when the request started (on the limiter's clock), to be
-        handed back to :meth:`throttled` if the remote answers 429."""
-        lease = self._lease
-        # Nobody waiting (an anyio lock stays held while it is handed to a waiter) and room
-        # in the window: take the turn without the lock, which costs a trip through the
-        # event loop per request even when free.
-        if not self._lock.locked() and (lease is None or lease.holds()):
-            now = self._clock.monotonic()
-            if self._take(now) is None:
-                return now
-        called = self._clock.monotonic()
-        async with self._lock:
-            while True:
-                if lease is not None and not lease.holds():
-                    await lease.hold()
-                now = self._clock.monotonic()
-                wait = self._take(now)
-                if wait is None:
-                    if now > called:
-                        self.waits += 1
-                        self.waited += now - called
-                    return now
-                await self._clock.sleep(wait)
+        handed back to :meth:`throttled` if the remote answers 429.
 
-    def _take(self, now: float) -> float | None:
-        """Start a request at ``now`` if the window has room (None), else the seconds to wait
-        before trying again."""
+        ``group``: the connection the request is for (its turns are shared round-robin with
+        the other connections that wait, see the class); None: the group of requests that
+        belong to no connection."""
+        lease = self._lease
+        # Nobody waiting, nobody handing out turns (a turn handed out is still being handed
+        # while its request has not woken) and room in the window: take the turn at once,
+        # which costs no trip through the event loop.
+        if self._holder is None and (lease is None or lease.holds()):
+            now = self._clock.monotonic()
+            if self._room(now) is None:
+                self._start(now, group)
+                return now
+        self._arrivals += 1
+        waiter = _Waiter(group, self._clock.monotonic(), self._arrivals)
+        self._queues.setdefault(group, collections.deque()).append(waiter)
+        self._waiting += 1
+        if self._holder is None:
+            self._holder = waiter
+        try:
+            while waiter.started is None or self._holder is not waiter:
+                if self._holder is waiter:
+                    await self._dispatch(waiter)
+                else:  # woken when it is handed the turns (with one of its own, or to give)
+                    waiter.wake = anyio.Event()
+                    await waiter.wake.wait()
+        except BaseException:
+            if waiter.started is None:
+                self._leave(waiter)
+            else:  # handed a turn, cancelled before it woke: the request is not sent
+                self._give_back(waiter.started)
+            if self._holder is waiter:
+                self._pass()
+            raise
+        self._pass()
+        return waiter.started
+
+    async def _dispatch(self, me: _Waiter) -> None:
+        """``me`` hands out the turns: sleep until the window has room, then give the next
+        turn to the request whose turn it is (round-robin over the groups), and the handing
+        out with it when that is another request."""
+        lease = self._lease
+        while True:
+            if lease is not None and not lease.holds():
+                await lease.hold()
+                continue
+            now = self._clock.monotonic()
+            wait = self._room(now)
+            if wait is None:
+                break
+            await self._clock.sleep(wait)
+        chosen = self._next()
+        self._leave(chosen)
+        self._start(now, chosen.group)
+        chosen.started = now
+        if now > chosen.called:
+            self.waits += 1
+            self.waited += now - chosen.called
+        if chosen is not me:
+            self._holder = chosen
+            chosen.wake.set()
+
+    def _pass(self) -> None:
+        """The request handing out turns has its own (or gave up): the next waiting one
+        hands them out now, or nobody when nobody waits."""
+        if self._waiting:
+            following = self._next()
+            self._holder = following
+            following.wake.set()
+        else:
+            self._holder = None
+
+    def _next(self) -> _Waiter:
+        """The waiting request whose turn is next: the head of the group served least
+        recently (never: first), ties in arrival order."""
+        served = self._served
+        return min(
+            (queue[0] for queue in self._queues.values()),
+            key=lambda w: (served.get(w.group, 0), w.arrival),
+        )
+
+    def _leave(self, waiter: _Waiter) -> None:
+        queue = self._queues[waiter.group]
+        queue.remove(waiter)
+        if not queue:
+            del self._queues[waiter.group]
+        self._waiting -= 1
+
+    def _give_back(self, started: float) -> None:
+        """A turn taken at ``started`` was not used: it leaves the window."""
+        try:
+            self._starts.remove(started)
+        except ValueError:  # the window has moved past it already
+            return
+        self.changes += 1
+
+    def _start(self, now: float, group: str | None) -> None:
+        """A request of ``group`` starts at ``now`` (the window has room: :meth:`_room`)."""
+        self._starts.append(now)
+        self.changes += 1
+        self._turns += 1
+        self._served[group] = self._turns
+
+    def _room(self, now: float) -> float | None:
+        """None if a request may start at ``now``, else the seconds to wait before trying
+        again."""
         if now < self._blocked_until:
             return self._blocked_until - now
         starts = self._starts
@@ -320,8 +436,6 @@ class RateLimiter:
             starts.popleft()
         allowed = int(self._allowed)
         if len(starts) < allowed:
-            starts.append(now)
-            self.changes += 1
             return None
         # the turn comes when the one that makes the window full leaves it
         return starts[len(starts) - allowed] + self.window - now
