@@ -39,6 +39,8 @@ def run(checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
         str(args.orders),
         "--workers",
         *[str(w) for w in args.workers],
+        "--simulators",
+        args.simulators,
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -66,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=3, help="A-B pairs (default 3)")
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument(
+        "--simulators",
+        choices=["in-process", "loopback"],
+        default="in-process",
+        help="where the simulators run (orders_throughput.py --simulators)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     pairs: list[tuple[dict[int, dict[str, float]], dict[int, dict[str, float]]]] = []
@@ -74,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         a, b = run(args.a.resolve(), args), run(args.b.resolve(), args)
         codes = {"a": a["code"], "b": b["code"]}
         pairs.append((rates(a), rates(b)))
-    summary: dict[str, Any] = {"benchmark": "compare", "code": codes, "workers": {}}
+    summary: dict[str, Any] = {
+        "benchmark": "compare",
+        "code": codes,
+        "parameters": {"orders": args.orders, "pairs": args.pairs, "simulators": args.simulators},
+        "workers": {},
+    }
     for workers in args.workers:
         ratios = [a[workers]["orders_per_s"] / b[workers]["orders_per_s"] for a, b in pairs]
         summary["workers"][str(workers)] = {
@@ -91,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"A = {codes['a']['commit']} ({args.a}), B = {codes['b']['commit']} ({args.b})")
+    print(
+        f"A = {codes['a']['commit']} ({args.a}), B = {codes['b']['commit']} ({args.b}); "
+        f"{args.orders} orders per run, simulators {args.simulators}"
+    )
     for workers, row in summary["workers"].items():
         a_med = statistics.median(row["a_orders_per_s"])
         b_med = statistics.median(row["b_orders_per_s"])

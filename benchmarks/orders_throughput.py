@@ -37,6 +37,7 @@ the register names ``brygga.sync.orders.REGISTER`` and ``WRITEBACK``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import pstats
 import re
@@ -57,6 +58,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
 from bench_env import code_under_test, machine, print_document
+from loopback_sims import LoopbackSimulators
 
 try:
     from brygga.testing import SimulatedConnection
@@ -209,6 +211,8 @@ class Run:
     written_back: int
     profile: list[dict[str, Any]] = field(default_factory=list)
     profile_own: list[dict[str, Any]] = field(default_factory=list)
+    #: % of the profiled thread's time by owner (see :func:`cpu_by_owner`)
+    profile_owners: dict[str, float] = field(default_factory=dict)
 
 
 def _endpoint(system: str, method: str, path: str) -> str:
@@ -250,65 +254,133 @@ async def _drain(flow: Any, register: str, workers: int, states: Counter[str]) -
             tg.start_soon(worker)
 
 
-async def run_once(orders: int, workers: int, *, profile: bool = False) -> Run:
+def _simulators_report(env: Any) -> dict[str, Any]:
+    """What the simulators saw: their request logs and the ERP's documents (evaluated where
+    the simulators ran: this process, or the loopback child)."""
+    return {
+        "shop": [list(r) for r in env.shop.requests],
+        "erp": [list(r) for r in env.erp.requests],
+        "documents": len(env.erp.documents()),
+    }
+
+
+async def run_once(
+    orders: int, workers: int, *, profile: bool = False, loopback: bool = False
+) -> Run:
+    sims = LoopbackSimulators() if loopback else None
     with tempfile.TemporaryDirectory(prefix="brygga-bench-") as tmp:
-        async with SimulatedConnection.open(
-            Path(tmp),
-            shop_options={"seed": 3},
-            shop_config={"rate_limit": UNLIMITED},
-            erp_config={"rate_limit": UNLIMITED},
-            orders={"workers": workers},
-        ) as env:
+        async with contextlib.AsyncExitStack() as stack:
+            with sims.recording() if sims is not None else contextlib.nullcontext():
+                env = await stack.enter_async_context(
+                    SimulatedConnection.open(
+                        Path(tmp),
+                        shop_options={"seed": 3},
+                        shop_config={"rate_limit": UNLIMITED},
+                        erp_config={"rate_limit": UNLIMITED},
+                        orders={"workers": workers},
+                    )
+                )
             _place(env, orders)
-            hooked: list[tuple[Any, ...]] = []
-            try:
-                env.http.on_request = lambda *args: hooked.append(args)
-                hook_set = True
-            except (AttributeError, TypeError):  # a frozen context: count at the simulators
-                hook_set = False
-            flow = env.flow()
-            shop_before, erp_before = len(env.shop.requests), len(env.erp.requests)
-            states: Counter[str] = Counter()
-            profiler = cProfile.Profile() if profile else None
-            SQL.reset()
-            started = time.perf_counter()
-            if profiler is not None:
-                profiler.enable()
-            await flow.poll_once(env.shop_name)
-            await _drain(flow, REGISTER, workers, states)
-            await _drain(flow, WRITEBACK, workers, states)
-            if profiler is not None:
-                profiler.disable()
-            seconds = time.perf_counter() - started
-            sql = SQL.reset()
-            endpoints: Counter[str] = Counter()
-            for method, path in env.shop.requests[shop_before:]:
-                endpoints[_endpoint("starweb", method, path)] += 1
-            for method, path in env.erp.requests[erp_before:]:
-                endpoints[_endpoint("economic", method, path)] += 1
-            simulated = sum(endpoints.values())
-            documents = len(env.erp.documents())
-            counts = await env.store.items.counts(env.connection)
-            return Run(
-                workers=workers,
-                orders=orders,
-                seconds=round(seconds, 4),
-                orders_per_s=round(orders / seconds, 2),
-                transactions=sql.transactions,
-                tx_per_order=round(sql.transactions / orders, 2),
-                store_ops_per_order=round((sql.transactions + sql.autocommit_reads) / orders, 2),
-                logical_tx_per_order=round(sql.logical / orders, 2),
-                sql=asdict(sql),
-                requests_hook=len(hooked) if hook_set else None,
-                requests_simulators=simulated,
-                requests_per_order=round(simulated / orders, 2),
-                requests_by_endpoint=dict(endpoints.most_common()),
-                states=dict(states),
-                erp_documents=documents,
-                written_back=counts.get((WRITEBACK, "done"), 0),
-                profile=_top(profiler, 15) if profiler is not None else [],
-                profile_own=_top(profiler, 15, "tottime") if profiler is not None else [],
-            )
+            return await _timed(env, orders, workers, profile, sims)
+
+
+async def _timed(
+    env: Any, orders: int, workers: int, profile: bool, sims: LoopbackSimulators | None
+) -> Run:
+    hooked: list[tuple[Any, ...]] = []
+    try:
+        env.http.on_request = lambda *args: hooked.append(args)
+        hook_set = True
+    except (AttributeError, TypeError):  # a frozen context: count at the simulators
+        hook_set = False
+    flow = env.flow()
+    shop_before, erp_before = len(env.shop.requests), len(env.erp.requests)
+    states: Counter[str] = Counter()
+    profiler = cProfile.Profile() if profile else None
+    if sims is not None:
+        sims.fork(lambda: _simulators_report(env))
+    try:
+        SQL.reset()
+        started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        await flow.poll_once(env.shop_name)
+        await _drain(flow, REGISTER, workers, states)
+        await _drain(flow, WRITEBACK, workers, states)
+        if profiler is not None:
+            profiler.disable()
+        seconds = time.perf_counter() - started
+        sql = SQL.reset()
+    finally:
+        seen = await sims.finish() if sims is not None else _simulators_report(env)
+    endpoints: Counter[str] = Counter()
+    for method, path in seen["shop"][shop_before:]:
+        endpoints[_endpoint("starweb", method, path)] += 1
+    for method, path in seen["erp"][erp_before:]:
+        endpoints[_endpoint("economic", method, path)] += 1
+    simulated = sum(endpoints.values())
+    documents = seen["documents"]
+    counts = await env.store.items.counts(env.connection)
+    return Run(
+        workers=workers,
+        orders=orders,
+        seconds=round(seconds, 4),
+        orders_per_s=round(orders / seconds, 2),
+        transactions=sql.transactions,
+        tx_per_order=round(sql.transactions / orders, 2),
+        store_ops_per_order=round((sql.transactions + sql.autocommit_reads) / orders, 2),
+        logical_tx_per_order=round(sql.logical / orders, 2),
+        sql=asdict(sql),
+        requests_hook=len(hooked) if hook_set else None,
+        requests_simulators=simulated,
+        requests_per_order=round(simulated / orders, 2),
+        requests_by_endpoint=dict(endpoints.most_common()),
+        states=dict(states),
+        erp_documents=documents,
+        written_back=counts.get((WRITEBACK, "done"), 0),
+        profile=_top(profiler, 15) if profiler is not None else [],
+        profile_own=_top(profiler, 15, "tottime") if profiler is not None else [],
+        profile_owners=cpu_by_owner(profiler) if profiler is not None else {},
+    )
+
+
+#: who a profiled function's own time belongs to, by its file (first match wins); built-ins and
+#: the standard library (json, decimal, urllib …) belong to the caller that spent the most in them
+OWNERS = (
+    ("simulators", ("/simulator/", "/starlette/")),
+    ("HTTP client (httpx)", ("/httpx/", "/httpcore/", "/h11/")),
+    ("adapters", ("/plugins/",)),
+    ("brygga core", ("/daemon/brygga/", "/brygga/")),
+    ("store hand-off (aiosqlite)", ("/aiosqlite/",)),
+    ("event loop (asyncio, anyio)", ("/asyncio/", "/anyio/", "/selectors.py", "/sniffio/")),
+    ("other packages", ("site-packages/",)),
+)
+#: the event loop's wait for I/O: here, for the store's thread (nothing else blocks)
+IDLE = "<method 'poll' of 'select.epoll' objects>"
+
+
+def cpu_by_owner(profiler: cProfile.Profile) -> dict[str, float]:
+    """The profiled thread's time by owner (:data:`OWNERS`), in % of the total, with the
+    loop's idle wait (``idle``) apart. cProfile slows small calls more than big ones: shares,
+    not exact costs."""
+    entries = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+
+    def owner_of(function: tuple[str, int, str], depth: int = 0) -> str:
+        filename = function[0]
+        for owner, markers in OWNERS:
+            if any(marker in filename for marker in markers):
+                return owner
+        callers = entries[function][4]
+        if not callers or depth > 8:
+            return "unattributed"
+        heaviest = max(callers.items(), key=lambda kv: kv[1][2])[0]
+        return owner_of(heaviest, depth + 1)
+
+    spent: Counter[str] = Counter()
+    for function, (_cc, _nc, own, _cum, _callers) in entries.items():
+        spent["idle (waiting for the store)" if function[2] == IDLE else owner_of(function)] += own
+    total = sum(spent.values()) or 1.0
+    return {owner: round(100 * seconds / total, 1) for owner, seconds in spent.most_common()}
 
 
 def _top(profiler: cProfile.Profile, n: int, key: str = "cumtime") -> list[dict[str, Any]]:
@@ -354,12 +426,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
+    loopback = args.simulators == "loopback"
     for workers in args.workers:
-        runs = [await run_once(args.orders, workers) for _ in range(args.repeat)]
+        runs = [await run_once(args.orders, workers, loopback=loopback) for _ in range(args.repeat)]
         median = _median_run(runs)
         entry = asdict(median)
         entry.pop("profile")
         entry.pop("profile_own")
+        entry.pop("profile_owners")
         entry["orders_per_s_all"] = [run.orders_per_s for run in runs]
         entry["orders_per_s_median"] = statistics.median(run.orders_per_s for run in runs)
         results.append(entry)
@@ -376,16 +450,20 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
             "repeat": args.repeat,
             "rate_limit": UNLIMITED,
             "clock": "system",
+            "simulators": args.simulators,
         },
         "runs": results,
     }
     if args.profile_workers:
-        profiled = await run_once(args.orders, args.profile_workers, profile=True)
+        profiled = await run_once(
+            args.orders, args.profile_workers, profile=True, loopback=loopback
+        )
         document["profile"] = {
             "workers": profiled.workers,
             "orders_per_s_under_profiler": profiled.orders_per_s,
             "top_cumulative": profiled.profile,
             "top_own_time": profiled.profile_own,
+            "time_by_owner_percent": profiled.profile_owners,
         }
     return document
 
@@ -419,6 +497,11 @@ def _print_profile(document: dict[str, Any]) -> None:
     _print_rows(profile["top_cumulative"])
     print("top by own time (tottime):")
     _print_rows(profile["top_own_time"])
+    owners = profile.get("time_by_owner_percent") or {}
+    if owners:
+        print("the profiled thread's time by owner (cProfile: shares, not exact costs):")
+        for owner, percent in owners.items():
+            print(f"  {percent:5.1f} %  {owner}")
 
 
 def _print_rows(rows: list[dict[str, Any]]) -> None:
@@ -440,6 +523,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=1,
         help="workers in the separate profiled run (0: no profile; default 1)",
+    )
+    parser.add_argument(
+        "--simulators",
+        choices=["in-process", "loopback"],
+        default="in-process",
+        help="in-process: called through httpx.ASGITransport on this event loop (default); "
+        "loopback: served by hypercorn from a forked child over loopback HTTP (loopback_sims.py)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser.parse_args(argv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -41,6 +42,25 @@ def test_orders_benchmark_moves_every_order_and_counts_transactions_and_requests
     if run["requests_hook"] is not None:
         assert run["requests_hook"] == run["requests_simulators"]
     assert len(document["profile"]["top_cumulative"]) == 15
+    owners = document["profile"]["time_by_owner_percent"]
+    assert 99.0 <= sum(owners.values()) <= 101.0
+    assert owners["simulators"] > 0 and owners["HTTP client (httpx)"] > 0  # in-process here
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the loopback child is forked (POSIX)")
+def test_orders_benchmark_serves_the_simulators_from_a_child_over_loopback() -> None:
+    bench = _load("orders_throughput")
+    args = bench.parse_args(
+        ["--orders", "4", "--workers", "2", "--profile-workers", "0", "--simulators", "loopback"]
+    )
+    document: dict[str, Any] = anyio.run(bench.measure, args, backend="asyncio")
+    [run] = document["runs"]
+    # counted by the child's simulators (the parent's copies saw nothing after the fork)
+    assert run["erp_documents"] == 4 and run["written_back"] == 4
+    assert run["requests_simulators"] >= 12
+    if run["requests_hook"] is not None:
+        assert run["requests_hook"] == run["requests_simulators"]
+    assert document["parameters"]["simulators"] == "loopback"
 
 
 @pytest.mark.subprocess
