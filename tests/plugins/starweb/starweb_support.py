@@ -61,15 +61,17 @@ async def open_starweb_adapter(
     clock: FakeClock,
     *,
     limiter_clock: FakeClock | None = None,
+    app: Any = None,
     **overrides: Any,
 ) -> AsyncIterator[StarwebAdapter]:
-    """An adapter on ``sim`` in-process. The rate limiter runs on a clock of its own
-    (``limiter_clock``), so its waits do not move the shop's time."""
+    """An adapter on ``sim`` in-process (through ``app`` when given: an ASGI app in front
+    of ``sim.app``). The rate limiter runs on a clock of its own (``limiter_clock``), so its
+    waits do not move the shop's time."""
     context = AdapterContext(
         connection="test",
         instance="se",
         http=HttpContext(
-            transport=httpx.ASGITransport(app=sim.app),
+            transport=httpx.ASGITransport(app=app or sim.app),
             clock=clock,
             limiters=RateLimiterRegistry(limiter_clock or FakeClock()),
         ),
