@@ -19,6 +19,13 @@ one adapter (as one daemon keeps its adapter between pushes):
 - ``list first`` / ``list changed``: ``--list-skus`` SKUs (default 1,000) into the customer
   price list ``Återförsäljare`` (id 2), which holds no price for them yet, then changed.
 
+``--paced R`` runs the shop and the adapter on a simulated clock that moves ``1/R`` s with each
+request, as if the shop took R requests a second (Starweb publishes no limit; brygga's default
+is 10/s): the SKU index is then read again (``updatedSince``) every 60 s of that time while
+prices are written, as in a long push, and those reads (the pushed products themselves, their
+``modifiedAt`` moved by the writes) are in the count. Without it the run takes a few seconds of
+real time and the index is never stale.
+
 The documented minimum (reference/shop-apis.md §2.3–2.4, §2.9): one write per SKU
 (``PUT|PATCH …/variants/{vid}/prices/{pricelistId}``, or ``POST …/prices`` for a price list the
 variant has no price in), plus, to learn where each SKU is (Starweb has no write by SKU), the
@@ -32,6 +39,7 @@ token, the price lists) is in the count, not in the minimum.
 
     .venv/bin/python benchmarks/price_push.py                        # 1,000 and 10,000 SKUs
     .venv/bin/python benchmarks/price_push.py --skus 1000 --json
+    .venv/bin/python benchmarks/price_push.py --paced 10        # as at 10 requests/s
     PYTHONPATH=/tmp/before/daemon:/tmp/before/plugins .venv/bin/python benchmarks/price_push.py
 
 Brygga API used: ``StarwebAdapter`` / ``StarwebConfig`` (``brygga_starweb.adapter``),
@@ -60,6 +68,7 @@ from bench_env import code_under_test, machine, print_document
 
 from brygga.adapters import AdapterContext
 from brygga.catalog import ListPrice
+from brygga.clock import FakeClock
 from brygga.http.client import HttpContext
 from brygga.secrets import Secret, resolve_secret
 from brygga_starweb.adapter import StarwebAdapter, StarwebConfig
@@ -88,14 +97,18 @@ def skus_of(n: int) -> list[tuple[str, str, str]]:
 
 
 class Log:
-    """The ASGI app with every request's method, path and selecting parameters noted."""
+    """The ASGI app with every request's method, path and selecting parameters noted (and
+    ``clock`` moved ``step`` seconds at each)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, clock: FakeClock | None = None, step: float = 0.0) -> None:
         self.app = app
         self.requests: list[str] = []
+        self.clock, self.step = clock, step
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
+            if self.clock is not None:
+                self.clock.advance(self.step)
             path = ID.sub("/{n}", scope["path"].removeprefix("/api/v2"))
             query = scope.get("query_string", b"").decode()
             names = [p for p in SELECTING if f"{p}=" in query]
@@ -139,8 +152,9 @@ def phase(
     }
 
 
-async def run_once(n: int, list_skus: int) -> dict[str, Any]:
-    sim = StarwebSimulator(seed_catalog=False, page_size=PAGE_SIZE)
+async def run_once(n: int, list_skus: int, paced: float | None) -> dict[str, Any]:
+    clock = FakeClock() if paced else None
+    sim = StarwebSimulator(clock=clock, seed_catalog=False, page_size=PAGE_SIZE)
     made = time.perf_counter()
     catalog = skus_of(n)
     for sku, group, variant in catalog:
@@ -159,11 +173,15 @@ async def run_once(n: int, list_skus: int) -> dict[str, Any]:
         file=sys.stderr,
     )
     read_list = math.ceil(products / PAGE_SIZE) + several
-    log = Log(sim.app)
+    log = Log(sim.app, clock, 1 / paced if paced else 0.0)
     raw = sim.adapter_config(BASE_URL, name="se") | {"rate_limit": UNLIMITED}
     config = msgspec.convert(raw, StarwebConfig, dec_hook=_dec_hook)
     context = AdapterContext(
-        connection="bench", instance="se", http=HttpContext(transport=httpx.ASGITransport(app=log))
+        connection="bench",
+        instance="se",
+        http=HttpContext(
+            transport=httpx.ASGITransport(app=log), **({"clock": clock} if clock else {})
+        ),
     )
     adapter = StarwebAdapter(config, context)
     phases: list[dict[str, Any]] = []
@@ -198,6 +216,7 @@ async def run_once(n: int, list_skus: int) -> dict[str, Any]:
         await adapter.aclose()
     return {
         "skus": n,
+        "simulated_seconds": round(clock.monotonic(), 1) if clock else None,
         "products": products,
         "products_with_variants": several,
         "list_read_minimum": read_list,
@@ -241,7 +260,7 @@ def _line(run: dict[str, Any], p: dict[str, Any]) -> str:
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     runs = []
     for n in args.skus:
-        run = await run_once(n, min(args.list_skus, n))
+        run = await run_once(n, min(args.list_skus, n), args.paced)
         runs.append(run)
         if not args.json:
             for p in run["phases"]:
@@ -252,6 +271,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "adapter": adapter_code(),
         "machine": machine(),
         "page_size": PAGE_SIZE,
+        "paced_requests_per_s": args.paced,
         "runs": runs,
     }
 
@@ -260,6 +280,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--skus", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--list-skus", type=int, default=1000, help="SKUs into the price list")
+    parser.add_argument(
+        "--paced", type=float, default=None, help="simulated requests/s (index refreshes)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser.parse_args(argv)
 
