@@ -26,6 +26,17 @@ connection about the same::
     .venv/bin/python benchmarks/busy_connections.py --connections 20 --duration 30 --json
     .venv/bin/python benchmarks/busy_connections.py --erp-limit 100 1   # a bigger account
 
+Busy and quiet connections (is the account shared per connection, not per waiting request?):
+``--hot N`` makes the first N connections busy: ``--hot-share`` of the orders (default: their
+even share, N / connections) arrive on them, and each has ``--hot-workers`` order workers
+(default: the config's default, 2), so their requests crowd the account's queue while the quiet
+connections have one or two waiting at a time. The figures then also give, for the busy and the
+quiet connections apart, the orders transferred, their latency and the per-connection median
+latency::
+
+    .venv/bin/python benchmarks/busy_connections.py --connections 20 --duration 30 \
+        --hot 2 --hot-share 0.5 --hot-workers 8
+
 ``--limits off`` lifts every limit (then the machine is the bottleneck, not the account).
 The e-conomic simulator enforces the account's limit as a sliding window (429 beyond it) when
 limits are on; 429s are counted. The load average is printed with the figures.
@@ -79,10 +90,13 @@ def config_text(
     erp_table: dict[str, Any],
     shops: dict[str, dict[str, Any]],
     poll: str,
+    workers: dict[str, int] | None = None,
 ) -> str:
-    """One ``[daemon]`` and a ``[[connection]]`` per name (``toml_config`` writes one)."""
+    """One ``[daemon]`` and a ``[[connection]]`` per name (``toml_config`` writes one);
+    ``workers``: order workers of the connections named (the config's default for the rest)."""
     parts: list[str] = []
     for index, name in enumerate(names):
+        count = (workers or {}).get(name)
         text = toml_config(
             state=str(folder / "state.db"),
             name=name,
@@ -90,6 +104,7 @@ def config_text(
             shops=[shops[name]],
             daemon={"log_level": "warning"},
             connection={"registers": CATALOG_OFF, "poll": {"orders": poll}},
+            sections={"orders": {"workers": count}} if count else None,
         )
         head, _, connection = text.partition("\n[[connection]]\n")
         if index == 0:
@@ -135,6 +150,8 @@ class Figures:
     states_at_end: dict[str, int] = field(default_factory=dict)
     errors_at_end: dict[str, int] = field(default_factory=dict)
     done_by_connection: dict[str, int] = field(default_factory=dict)
+    #: with ``--hot``: the busy and the quiet connections apart (see :func:`_group`)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 async def measure_once(args: argparse.Namespace) -> Figures:
@@ -153,6 +170,11 @@ async def measure_once(args: argparse.Namespace) -> Figures:
     watch = DocumentWatch(erp)
     erp_rec = Recorder(erp.app, "economic", watch)
     names = [f"c{i:03d}" for i in range(1, args.connections + 1)]
+    hot = names[: args.hot]
+    quiet = names[args.hot :]
+    share = args.hot_share if args.hot_share is not None else len(hot) / len(names)
+    if not hot or not quiet:
+        share = len(hot) / len(names)
     shops = {name: shop_spec.simulator(seed=i) for i, name in enumerate(names, 1)}
     lifted = {"rate_limit": UNLIMITED} if args.limits == "off" else {}
     erp_table = {**erp.adapter_config(f"http://{ERP_HOST}"), **lifted}
@@ -177,7 +199,14 @@ async def measure_once(args: argparse.Namespace) -> Figures:
         folder = Path(tmp)
         path = folder / "brygga.toml"
         path.write_text(
-            config_text(folder, names, erp_table, shop_tables, f"{args.interval:g}s"),
+            config_text(
+                folder,
+                names,
+                erp_table,
+                shop_tables,
+                f"{args.interval:g}s",
+                dict.fromkeys(hot, args.hot_workers) if args.hot_workers else None,
+            ),
             encoding="utf-8",
         )
         loaded, plugins = load(path)
@@ -207,7 +236,7 @@ async def measure_once(args: argparse.Namespace) -> Figures:
                 wait = started + i / args.rate - time.monotonic()
                 if wait > 0:
                     await anyio.sleep(wait)
-                name = names[i % len(names)]
+                name = _arrival(i, names, hot, quiet, share)
                 order = shops[name].place_order(
                     lines=[(SKUS[i % 4], 1 + i % 3), (SKUS[(i + 1) % 4], 1)],
                     email=f"{name}-kund{i}@example.se",
@@ -317,7 +346,56 @@ async def measure_once(args: argparse.Namespace) -> Figures:
         states_at_end=states,
         errors_at_end=errors,
         done_by_connection=done_in_window,
+        groups={
+            label: _group(members, arrived, watch.seen, window_end)
+            for label, members in (("busy", hot), ("quiet", quiet))
+        }
+        if hot and quiet
+        else {},
     )
+
+
+def _arrival(i: int, names: list[str], hot: list[str], quiet: list[str], share: float) -> str:
+    """The connection order ``i`` arrives on: round-robin over all of them, or with ``--hot``
+    ``share`` of the orders round-robin over the busy ones and the rest over the quiet ones
+    (spread evenly: order ``i`` is a busy one's when the busy count steps up at it)."""
+    if not hot or not quiet:
+        return names[i % len(names)]
+    before = int(i * share)
+    if int((i + 1) * share) > before:
+        return hot[before % len(hot)]
+    return quiet[(i - before) % len(quiet)]
+
+
+def _group(
+    members: list[str],
+    arrived: dict[str, list[tuple[str, float]]],
+    seen: dict[str, float],
+    window_end: float,
+) -> dict[str, Any]:
+    """Orders, transfers in the window and latencies of some of the connections."""
+    latencies: list[float] = []
+    medians: list[float] = []
+    done = count = 0
+    for name in members:
+        times = [(seen.get(document_reference(name, "se", o)), t) for o, t in arrived[name]]
+        count += len(times)
+        done += sum(1 for s, _ in times if s is not None and s <= window_end)
+        mine = [s - t for s, t in times if s is not None]
+        latencies += mine
+        if mine:
+            medians.append(statistics.median(mine))
+    return {
+        "connections": len(members),
+        "arrived": count,
+        "transferred_in_window": done,
+        "latency_s": percentiles(latencies),
+        "median_latency_by_connection_s": {
+            "min": round(min(medians), 3) if medians else None,
+            "median": round(statistics.median(medians), 3) if medians else None,
+            "max": round(max(medians), 3) if medians else None,
+        },
+    }
 
 
 def _states(state: Path) -> tuple[dict[str, int], dict[str, int]]:
@@ -404,7 +482,15 @@ def _line(f: Figures) -> str:
         f"  ERP requests in the window: {f.erp_requests_by_endpoint_in_window}\n"
         f"  work items at the end: {f.states_at_end}\n"
         f"  errors at the end: {f.errors_at_end}\n"
-        f"  load average {' '.join(map(str, f.load_average_before))} → "
+        + "".join(
+            f"  {label} connections ({g['connections']}): {g['arrived']} orders, "
+            f"{g['transferred_in_window']} transferred in the window; latency p50 "
+            f"{g['latency_s']['p50']} s  p95 {g['latency_s']['p95']} s  max "
+            f"{g['latency_s']['max']} s; median per connection "
+            f"{g['median_latency_by_connection_s']}\n"
+            for label, g in f.groups.items()
+        )
+        + f"  load average {' '.join(map(str, f.load_average_before))} → "
         f"{' '.join(map(str, f.load_average_after))}"
     )
 
@@ -425,6 +511,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             "poll_interval_s": args.interval,
             "limits": args.limits,
             "erp_limit": args.erp_limit,
+            "hot": args.hot,
+            "hot_share": args.hot_share,
+            "hot_workers": args.hot_workers,
             "declared": {k: declared_limit(k) for k in ("starweb", "economic")},
         },
         "runs": [asdict(figures)],
@@ -460,6 +549,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=240.0,
         help="seconds to wait for the cold phase's orders (240)",
+    )
+    parser.add_argument(
+        "--hot", type=int, default=0, help="the first N connections are busy ones (0: none)"
+    )
+    parser.add_argument(
+        "--hot-share",
+        type=float,
+        default=None,
+        help="share of the orders that arrive on the busy connections (their even share)",
+    )
+    parser.add_argument(
+        "--hot-workers",
+        type=int,
+        default=None,
+        help="order workers of each busy connection (the config's default, 2)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser.parse_args(argv)
