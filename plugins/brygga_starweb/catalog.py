@@ -833,7 +833,9 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
           price reads the variant's prices (``GET …/prices``) first, so it is not created
           twice; a refused ``POST`` (a price made in that list since the index read it)
           reads them too and updates instead. ``PUT`` and ``PATCH`` set the same values
-          when repeated, so they are simply sent again, as stock's ``PUT`` is."""
+          when repeated, so they are simply sent again, as stock's ``PUT`` is; until then
+          the variant's prices count as not known (read before its next price write), so
+          a later write of the value from before is not taken as unchanged."""
         cache = self._catalog
         key = (sku, pricelist_id)
         body: dict[str, Any] = {"pricelistId": pricelist_id, "priceExVat": price}
@@ -875,9 +877,15 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             else:
                 update = "PATCH" if keep_special else "PUT"
                 ok = (200,) if retry else (200, 404)
-                response = await self._call(
-                    update, f"{path}/{pricelist_id}", what, json=_json(body), ok=ok
-                )
+                try:
+                    response = await self._call(
+                        update, f"{path}/{pricelist_id}", what, json=_json(body), ok=ok
+                    )
+                except TransientError:
+                    # it may have landed: the prices are not known until read again (a
+                    # repeat of this one is sent anyway, the old value must not be skipped)
+                    place.prices = None
+                    raise
                 if response.status_code == 404:
                     self._lose(sku)
                     continue
@@ -952,7 +960,11 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             path = f"products/{place.product_id}/variants/{place.variant_id}/stocks/{location}"
             what = f"SKU {sku}: Starweb stock at location {location}"
             ok = (200,) if retry else (200, 404)
-            response = await self._call("PUT", path, what, json=_json(body), ok=ok)
+            try:
+                response = await self._call("PUT", path, what, json=_json(body), ok=ok)
+            except TransientError:
+                place.written = None  # it may have landed: no level is known to be there
+                raise
             if response.status_code == 200:
                 place.written, place.status = quantity, status
                 return "updated"

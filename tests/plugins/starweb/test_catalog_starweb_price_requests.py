@@ -336,3 +336,43 @@ async def test_a_price_the_product_flow_wrote_is_not_taken_as_unchanged(
         assert await adapter.put_price("PRIS-004", "SEK", Decimal(11), None) == "updated"
         assert await adapter.put_price("PRIS-004", "SEK", Decimal(11), None) == "unchanged"
     assert sim.price("PRIS-004") == (Decimal(11), None)
+
+
+async def test_a_price_put_that_landed_unanswered_leaves_the_price_unknown(
+    sim: StarwebSimulator, logged: Open, log: QueryLog
+) -> None:
+    """A PUT stored, then answered 500: the shop may hold the new price. Putting the old one
+    back must write it (after one read of the variant's prices), not skip it as unchanged."""
+    priced(sim)
+    async with logged() as adapter:
+        for sku in SKUS:
+            await adapter.put_price(sku, "SEK", Decimal(11), None)
+        sim.faults.add(
+            Fault("commit_then_fail", methods=frozenset({"PUT"}), path=r"/prices/\d+$", times=1)
+        )
+        with pytest.raises(TransientError):
+            await adapter.put_price("PRIS-005", "SEK", Decimal(12), None)
+        assert sim.price("PRIS-005") == (Decimal(12), None)  # landed
+        before = len(log.requests)
+        assert await adapter.put_price("PRIS-005", "SEK", Decimal(11), None) == "updated"
+        assert log.since(before) == {
+            "GET /products/{n}/variants/{n}/prices": 1,
+            "PUT /products/{n}/variants/{n}/prices/{n}": 1,
+        }
+    assert sim.price("PRIS-005") == (Decimal(11), None)
+
+
+async def test_a_stock_put_that_landed_unanswered_is_not_taken_as_unchanged(
+    sim: StarwebSimulator, logged: Open
+) -> None:
+    priced(sim)
+    async with logged() as adapter:
+        assert await adapter.put_stock("PRIS-006", Decimal(4)) == "updated"
+        sim.faults.add(
+            Fault("commit_then_fail", methods=frozenset({"PUT"}), path=r"/stocks/\d+$", times=1)
+        )
+        with pytest.raises(TransientError):
+            await adapter.put_stock("PRIS-006", Decimal(5))
+        assert sim.stock("PRIS-006") == Decimal(5)  # landed
+        assert await adapter.put_stock("PRIS-006", Decimal(4)) == "updated"
+    assert sim.stock("PRIS-006") == Decimal(4)
