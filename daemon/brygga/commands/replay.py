@@ -27,6 +27,7 @@ from brygga.errors import BryggaError
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping
 from brygga.runtime.deps import Deps
+from brygga.runtime.limiterstate import kept_limiters
 from brygga.store import ItemState, Store, WorkItem
 from brygga.store.lock import DaemonLock, daemon_running
 from brygga.store.workitems import FINAL, IN_FLIGHT, RUNNABLE
@@ -113,8 +114,12 @@ async def replay_order(
         clock = deps.clock
         run_id = f"replay-{uuid.uuid4().hex}"
         if request.here:
-            # We hold the daemon lock: anything still SENDING was left by a stopped process.
+            # We hold the daemon lock: anything still SENDING was left by a stopped process,
+            # and the account windows in the state file are ours to keep (as the daemon does)
             assert isinstance(conn, ResolvedConnection)
+            await stack.enter_async_context(
+                kept_limiters(store.limiters, deps.http.limiters, clock, run_id)
+            )
             await store.items.recover(
                 connection=conn.name,
                 run_id=run_id,

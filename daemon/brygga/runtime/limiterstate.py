@@ -22,11 +22,17 @@ requests are being sent, and extends the lease with the same transaction (nothin
 the first request after a quiet spell longer than :data:`LEASE` waits for one small write
 that renews the lease. The clean stop writes the rest. Each write is one transaction through
 the store's group commit, all of it or nothing.
+
+Only the process holding the state file's daemon lock keeps the limiters there (one row says
+which process sends and until when): the daemon, and ``brygga replay --here``
+(:func:`kept_limiters`), so a daemon started right after a replay counts its requests.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 
@@ -35,7 +41,7 @@ from brygga.http.ratelimit import AccountWindow, Lease, RateLimit, RateLimiterRe
 from brygga.store import LimiterStore, SavedWindow
 from brygga.store.limiters import LimiterRun
 
-__all__ = ["LEASE", "SAVE_EVERY", "LimiterKeeper", "unknown_until"]
+__all__ = ["LEASE", "SAVE_EVERY", "LimiterKeeper", "kept_limiters", "unknown_until"]
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +175,23 @@ class LimiterKeeper:
             except Exception as exc:
                 log.warning("could not save the rate limiters' windows at the stop: %s", exc)
         self.lease.close()
+
+
+@asynccontextmanager
+async def kept_limiters(
+    store: LimiterStore, registry: RateLimiterRegistry, clock: Clock, run_id: str
+) -> AsyncIterator[LimiterKeeper]:
+    """``registry``'s limiters kept in the state file while the block runs, as the daemon keeps
+    them: restored from what the last process left (enter before any limiter is created),
+    saved while busy, and saved with the clean stop at the end. Only for a process holding the
+    daemon lock (the state file's limiter row is one process's)."""
+    keeper = await LimiterKeeper.start(store, registry, clock, run_id)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(keeper.run)
+            try:
+                yield keeper
+            finally:
+                tg.cancel_scope.cancel()
+    finally:
+        await keeper.stop()
