@@ -225,8 +225,8 @@ async def run_once(n: int, list_skus: int, paced: float | None) -> dict[str, Any
 
 
 def adapter_code() -> dict[str, str]:
-    """The commit of the Starweb adapter measured (``code`` names the core's; another helper's
-    uncommitted core change marks that one dirty, not this one)."""
+    """The commit of the Starweb adapter measured and the last commit that changed it
+    (``code`` names the core's; an uncommitted core change marks that one dirty, not this)."""
     import brygga_starweb
 
     where = Path(brygga_starweb.__file__).resolve().parent
@@ -243,9 +243,19 @@ def adapter_code() -> dict[str, str]:
             text=True,
             check=True,
         ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(where), "log", "-1", "--format=%h", "--", "."],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", ""
-    return {"brygga_starweb": str(where), "commit": commit + ("+dirty" if dirty else "")}
+        commit, dirty, changed = "unknown", "", "unknown"
+    return {
+        "brygga_starweb": str(where),
+        "commit": commit + ("+dirty" if dirty else ""),
+        "last_changed_in": changed,
+    }
 
 
 def _line(run: dict[str, Any], p: dict[str, Any]) -> str:
