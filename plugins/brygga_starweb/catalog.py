@@ -889,7 +889,8 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
                 if response.status_code == 404:
                     self._lose(sku)
                     continue
-            place.prices[pricelist_id] = new
+            if place.prices is not None:  # (None: another write of the SKU failed meanwhile)
+                place.prices[pricelist_id] = new
             return "updated"
         raise PermanentError(
             f"{what}: Starweb answered 404 twice, after the SKU was looked up again; retry, "
