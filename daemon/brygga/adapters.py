@@ -48,6 +48,7 @@ __all__ = [
     "OrderSource",
     "PushAnswer",
     "PushReceiver",
+    "ReferenceReader",
     "RemoteFinding",
     "RemoteNeeds",
     "RemoteVerifier",
@@ -370,6 +371,26 @@ class DocumentCanceller(Protocol):
         ...
 
 
+@runtime_checkable
+class ReferenceReader(Protocol):
+    """An adapter whose documents need reference data of its system (a product list, a VAT
+    chain, ...) that it reads lazily and keeps per account
+    (:attr:`brygga.http.client.HttpContext.shared`).
+
+    When the daemon starts a connection it calls :meth:`prepare` in the connection's own task
+    group, beside the first polls, so the first order finds the data read instead of reading
+    it inside its own transfer. The start never waits for it: an error is logged (scrubbed)
+    and the first use reads the data as it would without a warm-up; a stop cancels it. The
+    reads must go through the same single-flight cache the lazy reads use, so an order that
+    needs the data while :meth:`prepare` reads it waits for that read instead of making a
+    second one."""
+
+    async def prepare(self) -> None:
+        """Read the reference data the first document will need (reads only, never a
+        write); raise BryggaError (or any error) when it cannot: nothing depends on it."""
+        ...
+
+
 #: what each role's adapter class must implement at least: the orders flow
 _MINIMUM: dict[Role, type] = {Role.SHOP: ShopAdapter, Role.ERP: ErpAdapter}
 #: optional protocols that are no register's: `brygga plugins` lists them with the others
@@ -380,6 +401,7 @@ _EXTRAS: tuple[type, ...] = (
     CustomerGroups,
     RemoteVerifier,
     PushReceiver,
+    ReferenceReader,
 )
 
 

@@ -24,6 +24,8 @@ Behaviour chosen where the reference says [unknown]/[inferred] (modelled, not do
   is read once per agreement per process and shared by every connection on it, for 10
   minutes (:data:`brygga_economic.articles.REFERENCE_TTL`); a row that would be refused, or a
   document e-conomic refused, reads its articles afresh (:mod:`brygga_economic.articles`).
+  A connection's start reads it before the first order needs it (``prepare``,
+  :mod:`brygga_economic.warmup`).
 - Pre-check: :meth:`EconomicAdapter.check_document` runs every permanent check of
   ``create_document`` with reads only, before any customer exists; ``verify_remote`` backs
   ``brygga check --remote`` (:mod:`brygga_economic.remote`).
@@ -57,6 +59,7 @@ from brygga.adapters import (
     DocumentBooker,
     DocumentChecker,
     ErpAdapter,
+    ReferenceReader,
     RemoteFinding,
     RemoteNeeds,
     RemoteVerifier,
@@ -84,6 +87,7 @@ from brygga_economic.articles import DOMESTIC_ZONE, REFERENCE_TTL, ArticleCatalo
 from brygga_economic.catalog import EconomicCatalog
 from brygga_economic.remote import verify
 from brygga_economic.status import STATUS_EVENTS, document_states
+from brygga_economic.warmup import free_turn, warm_reference
 
 __all__ = ["CAPABILITIES", "EconomicAdapter", "EconomicConfig", "create_adapter"]
 
@@ -202,6 +206,7 @@ class EconomicAdapter(
     DocumentBooker,
     CustomerGroups,
     RemoteVerifier,
+    ReferenceReader,
     ProductSource,
     ProductSink,
     PriceSink,
@@ -229,6 +234,11 @@ class EconomicAdapter(
             },
         )
         self.api = EconomicApi(client, (secret, grant))
+        #: the agreement's limiter (the one ``client`` waits for): the warm-up yields to it
+        self.limiter = context.http.limiters.get(
+            self.account, config.rate_limit or DEFAULT_RATE_LIMIT
+        )
+        self.clock = context.http.clock
         # the agreement's reference data, read once for every connection on it in this process
         self.reference = context.http.shared.cache(
             "economic", self.account, clock=context.http.clock, ttl=REFERENCE_TTL
@@ -246,6 +256,18 @@ class EconomicAdapter(
 
     async def aclose(self) -> None:
         await self.api.aclose()
+
+    async def prepare(self) -> None:
+        """Read the agreement's reference data (the product list, the VAT chains of its
+        product groups) into the agreement's cache when the connection starts
+        (``brygga.adapters.ReferenceReader``), so the first order does not read it in its
+        own transfer; see :mod:`brygga_economic.warmup`. Reads only."""
+        await warm_reference(
+            self.articles,
+            self.api,
+            page_size=self.config.page_size,
+            room=lambda: free_turn(self.limiter, self.clock),
+        )
 
     # --- customers -------------------------------------------------------------------------
 

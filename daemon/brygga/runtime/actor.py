@@ -13,7 +13,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from brygga.adapters import PushReceiver
+from brygga.adapters import PushReceiver, ReferenceReader
 from brygga.config import ResolvedConnection
 from brygga.errors import BryggaError, PermanentError, TransientError
 from brygga.http.app import WebhookRegistry
@@ -108,6 +108,8 @@ async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: Actor
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_wake_on_stop, stop, flow)
+                for side, adapter in _reference_readers(flow):
+                    tg.start_soon(_prepare, conn.name, side, adapter, stop)
                 for discoverer in flow.discoverers:
                     for instance in discoverer.instances:
                         tg.start_soon(_poller, flow, discoverer, instance, stop, deps.rng)
@@ -166,6 +168,57 @@ def _register_webhooks(
         registry.register(conn.name, conn.erp.webhook_token, erp_notice)
         tokens.append(conn.erp.webhook_token)
     return tokens
+
+
+def _reference_readers(flow: Flow) -> list[tuple[str, ReferenceReader]]:
+    """The connection's adapters that read reference data (:class:`ReferenceReader`), named
+    ("erp", or "shop <name>") for the log."""
+    sides: list[tuple[str, object]] = [("erp", flow.erp)]
+    sides += [(f"shop {name}", shop) for name, shop in flow.shops.items()]
+    return [(side, adapter) for side, adapter in sides if isinstance(adapter, ReferenceReader)]
+
+
+async def _prepare(connection: str, side: str, adapter: ReferenceReader, stop: StopSignal) -> None:
+    """Warm ``adapter``'s reference data beside the first polls (:class:`ReferenceReader`).
+
+    Never ends the connection: an error is logged once (adapters' errors are scrubbed of
+    their secrets, and an unexpected one is logged by its type only) and the first order
+    reads the data itself. A stop cancels a warm-up still reading, so a stop never waits for
+    it (the cache hands an unfinished read over to an order that waits for it)."""
+    started = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+
+        async def cancel_on_stop() -> None:
+            await stop.wait()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(cancel_on_stop)
+        try:
+            await adapter.prepare()
+        except BryggaError as exc:
+            log.warning(
+                "%s: %s: reading reference data at start failed: %s (the first order reads it)",
+                connection,
+                side,
+                exc,
+            )
+        except Exception as exc:
+            # not one of brygga's typed errors, whose messages adapters scrub: its text may
+            # hold anything (a URL with a token), so only its type is logged
+            log.warning(
+                "%s: %s: reading reference data at start failed: %s (the first order reads it)",
+                connection,
+                side,
+                type(exc).__name__,
+            )
+        else:
+            log.debug(
+                "%s: %s: reference data read at start in %.3f s",
+                connection,
+                side,
+                anyio.current_time() - started,
+            )
+        tg.cancel_scope.cancel()
 
 
 async def _wake_on_stop(stop: StopSignal, flow: Flow) -> None:

@@ -1,0 +1,128 @@
+"""The agreement's reference data read when a connection starts (``EconomicAdapter.prepare``).
+
+The first document of a process needs the product list and, per product group of its rows,
+the VAT chain (:class:`brygga_economic.articles.VatChain`): read lazily, that is 1 + 3 per
+group requests inside the first order's transfer. The warm-up reads the same data into the
+same agreement cache (single flight: an order that asks for an entry being read waits for
+that read), and reads the chain's two shared links as whole lists, as e-conomic documents
+them (e-conomic/slate ``source/includes/_accounts.md``: ``GET /accounts``, each with
+``vatAccount.vatCode``; ``_vat-accounts.md``: ``GET /vat-accounts``, each with
+``ratePercentage``), so the chain of every group costs one request more (its
+``/product-groups/{n}/sales-accounts``) instead of three: 3 + G requests for G groups (the
+simulator's four groups: 7, where the lazy reads of two groups are 7 and of four are 13).
+
+Only found values are kept from the lists (an account without a VAT code, a code without a
+VAT account: the lazy read finds them and says what is wrong). Groups are read most used
+first, at most :data:`MAX_GROUPS` of them (the rest are read when a row needs them).
+
+The warm-up yields to the orders: before each of its reads it asks ``room`` (the agreement's
+rate limiter has a turn free now, :func:`free_turn`) and stops when there is none: right
+after a busy restart the window is full of the previous process's requests, and a turn the
+warm-up took for a product group no order needs yet would be one the first orders wait a
+window for. What it did not read is read by the first order that needs it, as without a
+warm-up (``benchmarks/latency.py --start clean``: see the README's Performance section).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import TypeVar
+
+from brygga.clock import Clock
+from brygga.http.accountcache import AccountCache
+from brygga.http.ratelimit import RateLimiter
+from brygga_economic import wire
+from brygga_economic.api import EconomicApi
+from brygga_economic.articles import ArticleCatalog
+
+__all__ = ["MAX_GROUPS", "free_turn", "warm_reference"]
+
+log = logging.getLogger(__name__)
+
+#: product groups whose chain the warm-up reads (the most used first; one request each)
+MAX_GROUPS = 20
+
+T = TypeVar("T")
+
+
+def _value(value: T) -> Callable[[], Awaitable[T]]:
+    async def load() -> T:
+        return value
+
+    return load
+
+
+async def _keep(cache: AccountCache, key: tuple[object, ...], value: T) -> None:
+    """Keep ``value`` under ``key`` unless a fresh one is there or being read (single flight:
+    an order's read of the same key wins, and this waits for it)."""
+    await cache.get(key, _value(value))
+
+
+def free_turn(limiter: RateLimiter, clock: Clock) -> bool:
+    """Whether a request on ``limiter``'s account would start now without waiting: no pause,
+    and fewer requests in its window than it allows (read through its public surface)."""
+    if limiter.blocked_until > clock.monotonic():
+        return False
+    return len(limiter.remember().sends) < limiter.allowed
+
+
+async def warm_reference(
+    articles: ArticleCatalog,
+    api: EconomicApi,
+    *,
+    page_size: int,
+    room: Callable[[], bool] = lambda: True,
+) -> int:
+    """Read the product list and the VAT chains of its product groups into ``articles``'
+    cache, each read only while ``room()`` says the limiter has a turn free; return how
+    many groups' chains were read (-1: it stopped for want of room)."""
+    if not room():
+        log.debug("economic: reference data not read at start: the rate limit's window is full")
+        return -1
+    products = await articles._products()  # the product list, shared with article_for
+    groups = Counter(
+        p.product_group.product_group_number
+        for p in products.values()
+        if p.product_group is not None
+    )
+    if not groups:
+        return 0
+    chain, cache = articles.chain, articles.cache
+    if not room():
+        return _stopped(0)
+    codes: dict[int, str] = {}
+    async for account in api.pages("accounts", wire.Account, "the accounts", page_size=page_size):
+        if account.vat_account is not None and account.vat_account.vat_code:
+            codes[account.account_number] = account.vat_account.vat_code
+    for number, code in codes.items():
+        await _keep(cache, ("vat-code", number), code)
+    if not room():
+        return _stopped(0)
+    rates: dict[str, Decimal] = {}
+    async for vat in api.pages(
+        "vat-accounts", wire.VatAccount, "the VAT accounts", page_size=page_size
+    ):
+        if vat.vat_code:
+            rates[vat.vat_code] = vat.rate_percentage
+    for code, rate in rates.items():
+        await _keep(cache, ("vat-rate", code), rate)
+    read = 0
+    for group, _ in groups.most_common(MAX_GROUPS):
+        if not room():
+            return _stopped(read)
+        await chain.of_group(group)
+        read += 1
+    log.debug("economic: reference data read: %d products, %d groups", len(products), read)
+    return read
+
+
+def _stopped(groups: int) -> int:
+    log.debug(
+        "economic: reference data read at start stopped after %d product groups: the rate "
+        "limit's window is full (the first order that needs the rest reads it)",
+        groups,
+    )
+    return -1
