@@ -99,6 +99,8 @@ class Running:
     placed: list[str] = field(default_factory=list)
     stop_requested_at: float | None = None
     stopped_at: float | None = None
+    #: cancels the task group the daemon runs in (a start cancelled from outside)
+    cancel: Callable[[], None] = lambda: None
 
     async def order(self, client: httpx.AsyncClient, sku: str) -> str:
         """Place an order, send its notice; return its ERP reference."""
@@ -156,6 +158,7 @@ async def daemon(
             running.stopped_at = time.monotonic()
 
         tg.start_soon(run_daemon)
+        running.cancel = tg.cancel_scope.cancel
         with anyio.fail_after(15):
             await control.wait_started()
         try:
@@ -271,5 +274,25 @@ async def test_a_stop_while_the_warm_up_waits_for_an_answer_ends_the_daemon_at_o
     assert run.stopped_at is not None and run.stop_requested_at is not None
     assert run.stopped_at - run.stop_requested_at < 5.0
     # a cancelled warm-up is not a failure
+    assert "reading reference data at start failed" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_start_cancelled_during_the_warm_up_ends_at_once_without_errors(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # structured concurrency: the warm-up is a task of the connection's group, so cancelling
+    # the daemon's scope ends it with everything else
+    def hang(erp: Any) -> None:
+        erp.faults.add(Fault("delay", methods=frozenset({"GET"}), path="^/products$", seconds=30.0))
+
+    started = time.monotonic()
+    with anyio.fail_after(10):
+        async with daemon(tmp_path, setup=hang) as run:
+            await _until(lambda: ("GET", "/products") in run.erp_log.requests)
+            run.cancel()
+            await anyio.sleep(30)  # cancelled at once
+    assert time.monotonic() - started < 8
+    assert run.stopped_at is None  # serve did not return: it was cancelled
     assert "reading reference data at start failed" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -82,7 +82,11 @@ class ActorDeps(Deps):
 
 
 async def run_connection(conn: ResolvedConnection, stop: StopSignal, deps: ActorDeps) -> None:
-    """Run one connection until ``stop`` is set; in-flight items finish before it returns."""
+    """Run one connection until ``stop`` is set; in-flight items finish before it returns.
+
+    Its task group holds the pollers, the workers and, beside the first polls, the warm-up of
+    each adapter that reads reference data (:class:`brygga.adapters.ReferenceReader`), which
+    neither delays nor fails the start."""
     # a run id per start of the connection: items a stopped incarnation left in flight (a
     # reload, a restart after a failure, or a killed process) are reconciled on this start
     run_id = f"{deps.run_id}/{conn.name}/{uuid.uuid4().hex[:12]}"
