@@ -20,6 +20,7 @@ happened to it (notice → poll → enqueue → claim → ERP calls → bind)::
     .venv/bin/python benchmarks/latency.py --modes webhook --limits on
     .venv/bin/python benchmarks/latency.py --modes webhook --limits on --from-start --settle 0 \
         --start clean
+    .venv/bin/python benchmarks/latency.py --modes webhook --limits on --start clean --erp-groups 20
 
 How it is measured:
 
@@ -67,6 +68,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +211,9 @@ class Config:
     #: ``previous`` orders and stops cleanly, and the daemon measured starts right after it
     start: str = "fresh"
     previous: int = 10
+    #: product groups added to the e-conomic simulator, one article each, that no order uses
+    #: (an agreement with more groups than the first orders need)
+    erp_groups: int = 0
 
 
 @dataclass
@@ -251,6 +256,8 @@ async def run_config(cfg: Config) -> Result:
     erp = erp_spec.simulator(
         rate_limit=(int(limit["requests"]), float(limit["per_seconds"])) if limit else None
     )
+    for i in range(cfg.erp_groups):  # each new VAT rate makes a new product group
+        erp.add_article(f"EXTRA-{i}", f"Extra {i}", Decimal("10.00"), Decimal(30 + i))
     watch = DocumentWatch(erp)
     shop_rec = Recorder(shop.app, "starweb")
     erp_rec = Recorder(erp.app, "economic", watch)
@@ -456,8 +463,6 @@ def _slowest_first(
 
 
 def _place(shop: Any, i: int) -> str:
-    from decimal import Decimal
-
     return str(
         shop.place_order(
             lines=[(SKUS[i % 4], 1 + i % 3), (SKUS[(i + 1) % 4], 1)],
@@ -609,6 +614,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 from_start=args.from_start,
                 start=args.start,
                 previous=args.previous,
+                erp_groups=args.erp_groups,
             )
             result = await run_config(cfg)
             entry = asdict(result)
@@ -636,6 +642,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             "settle_from": "start" if args.from_start else "first poll",
             "start": args.start,
             "previous_orders": args.previous if args.start == "clean" else 0,
+            "erp_extra_groups": args.erp_groups,
             "declared": {k: declared_limit(k) for k in ("starweb", "economic")},
         },
         "runs": runs,
@@ -707,6 +714,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--previous", type=int, default=10, help="orders the replaced daemon transfers (10)"
+    )
+    parser.add_argument(
+        "--erp-groups",
+        type=int,
+        default=0,
+        help="product groups added to the e-conomic simulator, one article each, that no "
+        "order uses (0); the reference data of a start grows with them",
     )
     parser.add_argument(
         "--no-breakdown", dest="breakdown", action="store_false", help="do not print timelines"
