@@ -39,22 +39,27 @@ def code_under_test() -> dict[str, str]:
     import brygga
 
     where = Path(brygga.__file__).resolve().parent
+    commit, _ = package_commit(where)
+    return {"brygga": str(where), "commit": commit}
+
+
+def package_commit(where: Path) -> tuple[str, str]:
+    """The checkout's commit at ``where`` (``+dirty`` when the package there has uncommitted
+    changes) and the last commit that changed that package; ``unknown`` outside git."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(where), *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", ".")
+        changed = git("log", "-1", "--format=%h", "--", ".")
     except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", ""
-    return {"brygga": str(where), "commit": commit + ("+dirty" if dirty else "")}
+        return "unknown", "unknown"
+    return commit + ("+dirty" if dirty else ""), changed
 
 
 def describe(document: dict[str, Any]) -> str:

@@ -52,7 +52,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -64,7 +63,7 @@ import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_env beside this script
-from bench_env import code_under_test, machine, print_document
+from bench_env import code_under_test, machine, package_commit, print_document
 
 from brygga.adapters import AdapterContext
 from brygga.catalog import ListPrice
@@ -230,32 +229,8 @@ def adapter_code() -> dict[str, str]:
     import brygga_starweb
 
     where = Path(brygga_starweb.__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "-C", str(where), "log", "-1", "--format=%h", "--", "."],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty, changed = "unknown", "", "unknown"
-    return {
-        "brygga_starweb": str(where),
-        "commit": commit + ("+dirty" if dirty else ""),
-        "last_changed_in": changed,
-    }
+    commit, changed = package_commit(where)
+    return {"brygga_starweb": str(where), "commit": commit, "last_changed_in": changed}
 
 
 def _line(run: dict[str, Any], p: dict[str, Any]) -> str:
