@@ -10,6 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import httpx
+import msgspec
+
 from brygga.adapters import RemoteFinding, RemoteNeeds
 from brygga.documents import DocumentLine
 from brygga.errors import BryggaError
@@ -39,7 +42,10 @@ async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFin
     """Every finding for one e-conomic agreement; stops after the tokens when they fail."""
     api = adapter.api
     try:
-        api.decode(await api.request("GET", "self"), wire.Named, "the agreement (/self)")
+        answer = await api.request("GET", "self")
+        if _not_economic(answer):
+            return [RemoteFinding("credentials", False, _no_api_here(adapter, answer))]
+        api.decode(answer, wire.Named, "the agreement (/self)")
     except BryggaError as exc:
         return [RemoteFinding("credentials", False, str(exc))]
     findings = [RemoteFinding("credentials", True, "e-conomic accepted the tokens")]
@@ -69,6 +75,31 @@ async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFin
             else:
                 findings.append(RemoteFinding(check, True, f"uses {product.product_number}"))
     return findings
+
+
+def _not_economic(answer: httpx.Response) -> bool:
+    """``GET /self`` found nothing (404), or answered 2xx with something that is not JSON:
+    whatever listens at ``base_url``, it is not e-conomic's REST API (which answers JSON,
+    401/403 for tokens it refuses)."""
+    if answer.status_code == 404:
+        return True
+    media = answer.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return answer.is_success and not (media == "application/json" or media.endswith("+json"))
+
+
+def _no_api_here(adapter: EconomicAdapter, answer: httpx.Response) -> str:
+    said = "404" if answer.status_code == 404 else f"{answer.status_code}, not JSON"
+    return (
+        f"no e-conomic REST API at base_url {adapter.config.base_url} (GET /self answered "
+        f"{said}); set base_url to {_default_base_url(adapter)} (the default) or to the "
+        "proxy in front of it"
+    )
+
+
+def _default_base_url(adapter: EconomicAdapter) -> str:
+    """The config's own default ``base_url`` (e-conomic's REST API)."""
+    fields = {f.name: f.default for f in msgspec.structs.fields(type(adapter.config))}
+    return str(fields.get("base_url", ""))
 
 
 async def _reference(

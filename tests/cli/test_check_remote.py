@@ -184,6 +184,21 @@ async def test_an_unreachable_system_is_a_problem_not_a_crash(
     assert shop.problems == []
 
 
+async def test_an_erp_base_url_at_something_else_says_so_not_credentials(
+    tmp_path: Path, systems: Systems
+) -> None:
+    # e-conomic answers GET /self with the agreement as JSON, or 401/403 for refused tokens
+    # (reference/erp-apis.md §1.2, §1.6 "Reference data"); a 404 there, or a 2xx that is not
+    # JSON, is another server at base_url: the fix is the URL, not the tokens
+    found = await reports(configure(tmp_path, systems, erp_url="http://shop.test"), systems)
+    erp = found[0]
+    assert findings(erp) == {"credentials": False}
+    assert erp.findings is not None
+    detail = erp.findings[0].detail
+    assert "base_url http://shop.test" in detail and "https://restapi.e-conomic.com" in detail
+    assert "rejected" not in detail
+
+
 async def test_an_adapter_without_remote_checks_says_so(tmp_path: Path, systems: Systems) -> None:
     class Plain:
         async def aclose(self) -> None:
