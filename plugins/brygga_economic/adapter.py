@@ -87,7 +87,7 @@ from brygga_economic.articles import DOMESTIC_ZONE, REFERENCE_TTL, ArticleCatalo
 from brygga_economic.catalog import EconomicCatalog
 from brygga_economic.remote import verify
 from brygga_economic.status import STATUS_EVENTS, document_states
-from brygga_economic.warmup import free_turn, warm_reference
+from brygga_economic.warmup import Budget, warm_reference
 
 __all__ = ["CAPABILITIES", "EconomicAdapter", "EconomicConfig", "create_adapter"]
 
@@ -266,7 +266,7 @@ class EconomicAdapter(
             self.articles,
             self.api,
             page_size=self.config.page_size,
-            room=lambda: free_turn(self.limiter, self.clock),
+            room=Budget(self.limiter, self.clock),
         )
 
     # --- customers -------------------------------------------------------------------------

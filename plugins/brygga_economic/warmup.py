@@ -15,12 +15,16 @@ Only found values are kept from the lists (an account without a VAT code, a code
 VAT account: the lazy read finds them and says what is wrong). Groups are read most used
 first, at most :data:`MAX_GROUPS` of them (the rest are read when a row needs them).
 
-The warm-up yields to the orders: before each of its reads it asks ``room`` (the agreement's
-rate limiter has a turn free now, :func:`free_turn`) and stops when there is none: right
-after a busy restart the window is full of the previous process's requests, and a turn the
-warm-up took for a product group no order needs yet would be one the first orders wait a
-window for. What it did not read is read by the first order that needs it, as without a
-warm-up (``benchmarks/latency.py --start clean``: see the README's Performance section).
+The warm-up yields to the orders: before each of its reads it asks ``room``
+(:class:`Budget`: the agreement's rate limiter has a turn free now, and the warm-up has taken
+fewer than half of the turns the limiter allows in its window) and stops when there is none.
+Right after a busy restart the window is full of the previous process's requests, and on a
+new start a warm-up of many product groups would fill the window itself: either way a turn
+the warm-up took for a product group no order needs yet would be one the first orders wait a
+window for (``benchmarks/latency.py --erp-groups 20``, from a start and after a busy
+restart: the README's Performance section). What it did not read is read by the first order
+that needs it, as without a warm-up, at one request per product group (the accounts and VAT
+accounts are read as lists first).
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ from brygga_economic import wire
 from brygga_economic.api import EconomicApi
 from brygga_economic.articles import ArticleCatalog
 
-__all__ = ["MAX_GROUPS", "free_turn", "warm_reference"]
+__all__ = ["MAX_GROUPS", "WARM_SHARE", "Budget", "free_turn", "warm_reference"]
 
 log = logging.getLogger(__name__)
 
 #: product groups whose chain the warm-up reads (the most used first; one request each)
 MAX_GROUPS = 20
+#: the share of the turns its limiter allows in a window that the warm-up may take
+WARM_SHARE = 0.5
 
 T = TypeVar("T")
 
@@ -67,6 +73,30 @@ def free_turn(limiter: RateLimiter, clock: Clock) -> bool:
     if limiter.blocked_until > clock.monotonic():
         return False
     return len(limiter.remember().sends) < limiter.allowed
+
+
+class Budget:
+    """``room`` for :func:`warm_reference`: true while a request would start now
+    (:func:`free_turn`) and the warm-up's own reads in the limiter's last window are fewer
+    than ``share`` of the turns it allows; each true answer counts as one read (a list of
+    several pages counts once)."""
+
+    def __init__(self, limiter: RateLimiter, clock: Clock, share: float = WARM_SHARE) -> None:
+        self.limiter = limiter
+        self.clock = clock
+        self.share = share
+        self._reads: list[float] = []
+
+    def __call__(self) -> bool:
+        now = self.clock.monotonic()
+        window = self.limiter.window
+        self._reads = [at for at in self._reads if at + window > now]
+        if len(self._reads) >= max(1.0, self.share * self.limiter.allowed):
+            return False
+        if not free_turn(self.limiter, self.clock):
+            return False
+        self._reads.append(now)
+        return True
 
 
 async def warm_reference(

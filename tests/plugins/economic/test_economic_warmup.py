@@ -36,6 +36,8 @@ pytestmark = pytest.mark.anyio
 
 #: what the chain's lazy reads ask for (the list reads of the warm-up are not among them)
 SINGLE = ("/accounts/", "/vat-accounts/")
+#: far above the warm-up's reads: its budget (half a window's turns) never runs out
+LIFTED = {"rate_limit": {"requests": 100_000, "per_seconds": 1}}
 
 
 def reads(sim: EconomicSimulator, since: int = 0) -> list[str]:
@@ -96,7 +98,7 @@ async def test_prepare_reads_the_lists_and_each_used_group_once_then_an_order_re
     sim: EconomicSimulator, clock: FakeClock
 ) -> None:
     customer = str(sim.add_customer(name="Anna"))
-    async with adapter_on(sim, clock) as adapter:
+    async with adapter_on(sim, clock, **LIFTED) as adapter:
         await adapter.prepare()
         groups = used_groups(sim)
         assert len(groups) >= 2
@@ -115,7 +117,7 @@ async def test_prepare_reads_the_lists_and_each_used_group_once_then_an_order_re
 async def test_rates_read_from_the_lists_are_the_ones_the_chain_reads_one_by_one(
     sim: EconomicSimulator, clock: FakeClock
 ) -> None:
-    async with adapter_on(sim, clock) as warm:
+    async with adapter_on(sim, clock, **LIFTED) as warm:
         await warm.prepare()
         warmed = {g: await warm.articles.chain.of_group(g) for g in used_groups(sim)}
     cold_sim = EconomicSimulator(clock=clock)
@@ -174,3 +176,24 @@ async def test_a_failed_prepare_keeps_nothing_and_the_order_reads_again(
     # the product list was kept (read once); the chain was read link by link by the order
     assert reads(sim).count("/products") == 1
     assert [p for p in reads(sim) if p.startswith("/accounts/")]
+
+
+async def test_on_an_empty_window_the_warm_up_takes_at_most_half_of_its_turns(
+    sim: EconomicSimulator, clock: FakeClock
+) -> None:
+    # more product groups than half a window (10 requests/s: 5 turns) holds
+    for i in range(6):
+        sim.add_article(f"EXTRA-{i}", f"Extra {i}", Decimal("10.00"), Decimal(30 + i))
+    customer = str(sim.add_customer(name="Anna"))
+    async with adapter_on(sim, clock) as adapter:
+        await adapter.prepare()
+        taken = reads(sim)
+        assert taken[:3] == ["/products", "/accounts", "/vat-accounts"]
+        assert len(taken) == DEFAULT_RATE_LIMIT.requests // 2
+        # the window's other half is the first orders': one needs no wait for a turn
+        sends = len(adapter.limiter.remember().sends)
+        assert adapter.limiter.allowed - sends >= DEFAULT_RATE_LIMIT.requests // 2
+        await adapter.check_document(order(customer))
+    # the groups it did not read cost the order one request each (the lists were read)
+    rest = reads(sim)[len(taken) :]
+    assert rest and all(p.startswith("/product-groups/") for p in rest)
