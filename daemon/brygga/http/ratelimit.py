@@ -363,6 +363,9 @@ class RateLimiter:
         turn to the request whose turn it is (round-robin over the groups), and the handing
         out with it when that is another request."""
         lease = self._lease
+        # a request that waits lets the others run first, whatever its wait (as taking a free
+        # lock does): the turns it hands out go to requests that are queued by then
+        await anyio.lowlevel.checkpoint()
         while True:
             if lease is not None and not lease.holds():
                 await lease.hold()
