@@ -144,7 +144,15 @@ def test_combo_prices_run_on_their_own(tmp_path: Path) -> None:
 def test_impossible_catalog_flows_are_refused_naming_register_adapter_and_reason(
     tmp_path: Path,
 ) -> None:
-    rows = _rows(_conn(tmp_path, erp="nolists", shops=("fakeshop", "bareshop")))
+    # price lists asked for by hand: the mode alone leaves them off when the ERP has none
+    rows = _rows(
+        _conn(
+            tmp_path,
+            erp="nolists",
+            shops=("fakeshop", "bareshop"),
+            registers={"price_lists": "erp"},
+        )
+    )
     assert rows[Register.STOCK].error == (
         "register stock: adapter 'bareshop' (s1) cannot receive stock: it implements no StockSink"
     )

@@ -67,13 +67,39 @@ class FlowRow:
 
 
 def _master(conn: ResolvedConnection, register: Register) -> str:
-    override = getattr(conn.config.registers, register.value)
-    if override is not None:
-        return str(override)
+    if _overridden(conn, register):
+        return str(getattr(conn.config.registers, register.value))
     master = _PRESETS[conn.config.mode][register]
     if register is Register.STATUS and master == "erp" and not conn.config.status.events():
         return "off"
+    if _unserved(conn, register, master):
+        return "off"
     return master
+
+
+def _overridden(conn: ResolvedConnection, register: Register) -> bool:
+    """Whether ``[connection.registers]`` sets ``register`` (else the mode does)."""
+    return getattr(conn.config.registers, register.value) is not None
+
+
+def _unserved(conn: ResolvedConnection, register: Register, master: str) -> str:
+    """Why the mode leaves a catalog register off for ``conn``: no system on its source side
+    can supply it (e-conomic has no price lists); empty when one can, or the register is not
+    the mode's to leave. Only the mode's default is left off this way: a register set in
+    ``[connection.registers]`` is checked, and refused when it cannot be done."""
+    if register not in CATALOG or master not in ("erp", "shop"):
+        return ""
+    erp, shops = _sides(conn)
+    sources = [erp] if master == "erp" else shops
+    reasons = []
+    for side in sources:
+        if register is Register.PRICE_LISTS and not side.spec.capabilities.price_lists:
+            reasons.append(f"{side.label} has no price lists")
+        elif register not in side.spec.registers.reads:
+            reasons.append(f"{side.label} cannot supply {register.value.replace('_', ' ')}")
+        else:
+            return ""
+    return "; ".join(reasons)
 
 
 @dataclass(frozen=True)
@@ -347,7 +373,9 @@ def flow_table(conn: ResolvedConnection) -> list[FlowRow]:
     for register in Register:
         master = _master(conn, register)
         if master == "off":
-            rows.append(FlowRow(register, "-", "-", "off"))
+            preset = _PRESETS[conn.config.mode][register]
+            unserved = "" if _overridden(conn, register) else _unserved(conn, register, preset)
+            rows.append(FlowRow(register, "-", "-", f"off: {unserved}" if unserved else "off"))
             continue
         source, target, errors, note = _check(conn, register, master)
         rows.append(FlowRow(register, source, target, note, error=" ".join(errors)))
