@@ -9,7 +9,8 @@ lists, the price itself (the feed is the only way to read it).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -17,13 +18,16 @@ from typing import Protocol
 import msgspec
 
 from brygga.catalog import Article, ListPrice
-from brygga.errors import PermanentError
+from brygga.config import FeeArticles, OrdersConfig
+from brygga.errors import NothingToDo, PermanentError
 from brygga.registers import ProductSource
 from brygga.store import Discovered, WorkItem
 
 __all__ = [
+    "DEFAULT_ORDER_ONLY",
     "NO_SKU",
     "CatalogPayload",
+    "OrderOnly",
     "SkuChange",
     "article_hash",
     "catalog_record",
@@ -33,6 +37,7 @@ __all__ = [
     "plain",
     "refuse_blank",
     "sku_record",
+    "vat_form",
 ]
 
 #: the key of a record its source reported without an SKU (an error record, never a write)
@@ -141,3 +146,94 @@ async def lacks_article(target: object, sku: str) -> bool:
         return await target.fetch_article(sku) is None
     except Exception:  # the refusal stands; this was only a second look
         return False
+
+
+def vat_form(article: str, rate: Decimal) -> str:
+    """The article number of ``article``'s row at another VAT rate, as the ERP adapters derive
+    it (e-conomic's ``vat_articles``: ``<article>-<rate>``, e.g. ``fraktavg-12``, ``rabatt-6``,
+    ``fraktavg-12.5``)."""
+    return f"{article}-{format(rate.normalize(), 'f')}"
+
+
+#: ``[connection.orders] fee_articles`` key → what the article is for
+_ROLES = (
+    ("freight", "freight article"),
+    ("handling", "handling-fee article"),
+    ("discount", "discount article"),
+    ("rounding", "rounding article"),
+)
+
+
+@dataclass(frozen=True)
+class OrderOnly:
+    """The SKUs a connection uses only on ERP order rows, never offered in a shop: its fee
+    articles (``[connection.orders] fee_articles``: freight, handling fee, discount, rounding)
+    in every VAT form the ERP adapters derive (``<article>-<rate>`` for each rate of
+    ``[connection.orders] vat_rates`` and 0 %, the rate of every row outside the domestic VAT
+    zone; rounding rows are at 0 % only), and any SKUs named in ``excluded``. The catalog flows
+    from the ERP to the shops (products, prices, price lists, stock, the initial sync) skip
+    them with :meth:`reason`; the other direction is not asked (the ERP needs them)."""
+
+    #: SKU → what it is, e.g. "freight article for 12 % VAT rows"
+    roles: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        fees: FeeArticles,
+        vat_rates: Iterable[float | Decimal],
+        excluded: Iterable[str] = (),
+    ) -> OrderOnly:
+        rates = [Decimal(str(rate)) for rate in vat_rates]
+        rates = list(dict.fromkeys(r.normalize() for r in [*rates, Decimal(0)]))
+        roles: dict[str, str] = {}
+        for key, role in _ROLES:
+            article = str(getattr(fees, key)).strip()
+            if not article:
+                continue
+            roles.setdefault(article, role)
+            # rounding rows are always at 0 %
+            for rate in [Decimal(0)] if key == "rounding" else rates:
+                roles.setdefault(
+                    vat_form(article, rate), f"{role} for {format(rate, 'f')} % VAT rows"
+                )
+        for sku in excluded:
+            if sku.strip():
+                roles.setdefault(sku.strip(), "")
+        return cls(roles)
+
+    @classmethod
+    def of_orders(cls, orders: OrdersConfig, excluded: Iterable[str] = ()) -> OrderOnly:
+        """The fee articles of ``[connection.orders]``."""
+        return cls.of(orders.fee_articles, orders.vat_rates, excluded)
+
+    def __contains__(self, sku: object) -> bool:
+        return isinstance(sku, str) and sku.strip() in self.roles
+
+    def __len__(self) -> int:
+        return len(self.roles)
+
+    def reason(self, sku: str, target: str) -> str | None:
+        """Why ``sku`` is not put in the shop ``target`` (a sentence), or None: it is offered."""
+        role = self.roles.get(sku.strip())
+        if role is None:
+            return None
+        if not role:
+            return (
+                f"{sku} is excluded from the shops ([connection.catalog] exclude_skus); not "
+                f"offered in the shop {target}"
+            )
+        return (
+            f"{sku} is this connection's {role} (order rows only, [connection.orders] "
+            f"fee_articles); not offered in the shop {target}"
+        )
+
+    def skip(self, register: str, sku: str, target: str) -> None:
+        """Raise NothingToDo (the item is skipped, with the sentence) for an order-only SKU."""
+        why = self.reason(sku, target)
+        if why is not None:
+            raise NothingToDo(f"{register} {sku}: {why}")
+
+
+#: the fee articles of a connection with the default ``[connection.orders]`` settings
+DEFAULT_ORDER_ONLY = OrderOnly.of_orders(OrdersConfig())

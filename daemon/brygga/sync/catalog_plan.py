@@ -1,7 +1,10 @@
 """The catalog rows of a connection's plan (stock, products, prices, price lists), from its sides.
 
 Wiring builds the sides from the config; tests build them from fake adapters. A register whose
-master is ``off`` (or that this version does not run) gets no row.
+master is ``off`` (or that this version does not run) gets no row. A register that goes from the
+ERP to the shops skips the connection's fee articles (``CatalogSides.orders``' ``fee_articles``
+in every VAT form, :class:`~brygga.sync.catalog_items.OrderOnly`): articles for order rows that
+no shop offers.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from brygga.clock import Clock
-from brygga.config import CatalogConfig, PollConfig
+from brygga.config import CatalogConfig, OrdersConfig, PollConfig
 from brygga.models import Register
 from brygga.registers import (
     OrderSource,
@@ -24,6 +27,7 @@ from brygga.registers import (
     StockSource,
 )
 from brygga.store import Store
+from brygga.sync.catalog_items import OrderOnly
 from brygga.sync.flow import PlanRow
 from brygga.sync.price_lists import PriceListsHandler, price_lists_plan
 from brygga.sync.products import PricesHandler, ProductsHandler, article_row, catalog_feed
@@ -48,6 +52,9 @@ class CatalogSides:
     poll: PollConfig = field(default_factory=PollConfig)
     #: ``prices = "off"`` in ``[connection.registers]``: no prices are written at all
     prices_turned_off: bool = False
+    #: ``[connection.orders]``: its ``fee_articles`` (in each VAT form of its ``vat_rates``)
+    #: never go from the ERP to a shop
+    orders: OrdersConfig = field(default_factory=OrdersConfig)
 
     def master(self, register: Register) -> str:
         return self.masters.get(register, "off")
@@ -67,6 +74,16 @@ class CatalogSides:
         if products == "off" or self.prices_turned_off:
             return False
         return prices in (products, "off")
+
+    @property
+    def fee_articles(self) -> OrderOnly:
+        """The connection's order-only articles (fee articles in every VAT form)."""
+        return OrderOnly.of_orders(self.orders)
+
+    def order_only(self, register: Register) -> OrderOnly:
+        """What ``register`` never puts in a target: the fee articles when it goes from the ERP
+        to the shops; nothing the other way (the ERP needs them)."""
+        return self.fee_articles if self.master(register) == "erp" else OrderOnly()
 
     def currencies(self, register: Register) -> dict[str, str]:
         """Target shop → its catalog currency (``[connection.catalog.shops.<shop>] currency``)
@@ -104,6 +121,7 @@ def _stock(sides: CatalogSides) -> PlanRow | None:
             for name in sinks
             if sides.settings.shop(name).stock_buffer > Decimal(0)
         },
+        order_only=sides.order_only(Register.STOCK),
     )
     return stock_plan(
         handler=handler,
@@ -131,6 +149,7 @@ def _products(sides: CatalogSides) -> PlanRow | None:
         update=sides.settings.update,
         with_prices=sides.prices_with_products,
         currencies=sides.currencies(Register.PRODUCTS),
+        order_only=sides.order_only(Register.PRODUCTS),
     )
     return _article_row(sides, Register.PRODUCTS, handler, sources, list(sinks))
 
@@ -147,6 +166,7 @@ def _prices(sides: CatalogSides) -> PlanRow | None:
         sources=sources,
         sinks=sinks,
         currencies=sides.currencies(Register.PRICES),
+        order_only=sides.order_only(Register.PRICES),
     )
     return _article_row(sides, Register.PRICES, handler, sources, list(sinks))
 
@@ -181,6 +201,7 @@ def _price_lists(sides: CatalogSides) -> PlanRow | None:
         connection=sides.connection,
         sinks=sinks,
         mapping={name: dict(sides.settings.shop(name).price_lists) for name in sinks},
+        order_only=sides.order_only(Register.PRICE_LISTS),
     )
     return price_lists_plan(
         handler=handler,

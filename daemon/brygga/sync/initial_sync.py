@@ -26,6 +26,16 @@ naming the SKU, the currency and the fix; a shop in the article's own currency c
 request. Two shops in one foreign currency each ask the source (one request per article and
 shop).
 
+The connection's fee articles (freight, handling fee, discount and rounding, in every VAT form
+the ERP adapters use, e.g. ``fraktavg-12``: :class:`~brygga.sync.catalog_items.OrderOnly`) are
+for ERP order rows and never offered in a shop: copying from the ERP they are not written to
+any target nor read from one (also in the dry run), and are counted apart
+(``Tally.fee_articles``, with one sentence each in ``Tally.fee_skips``); they take no
+checkpoint mark, so a resumed run decides the same again. Copying from a shop to the ERP skips
+nothing. ``order_only`` None (the default) means the default ``[connection.orders]`` fee
+articles when the source is the ERP (a ``DocumentSink``) and none when it is a shop; the
+command passes the connection's own.
+
 The progress total (for the ETA) is the larger of the last whole run's count and the source's
 own (:class:`CountsArticles`: e-conomic's ``pagination.results``, Starweb's number of products,
 a lower bound for a shop with variants), so a first run has an ETA too. Both are estimates:
@@ -49,8 +59,9 @@ import msgspec
 from brygga.catalog import Article
 from brygga.clock import Clock
 from brygga.errors import BryggaError, ConfigError, TransientError
-from brygga.registers import ProductSink, ProductSource
+from brygga.registers import DocumentSink, ProductSink, ProductSource
 from brygga.store.sync_checkpoint import Mark, SyncCheckpoint
+from brygga.sync.catalog_items import DEFAULT_ORDER_ONLY, OrderOnly
 from brygga.sync.products import priced_for
 
 __all__ = [
@@ -114,6 +125,10 @@ class Tally:
     unchanged: int = 0
     skipped: int = 0
     failed: int = 0
+    #: articles not copied because they are the connection's fee articles (order rows only)
+    fee_articles: int = 0
+    #: why, one sentence per such article (SKU, sentence); at most ``FAILURES_KEPT``
+    fee_skips: list[Failure] = field(default_factory=list)
     #: pairs an earlier, stopped run had already done (not written again)
     earlier: int = 0
     #: articles the source is expected to yield (None: unknown), for the ETA
@@ -134,6 +149,12 @@ class Tally:
             self.unchanged += 1
         else:
             self.skipped += 1
+
+    def not_offered(self, sku: str, sentence: str) -> None:
+        """One fee article read from the source and not copied (not a failure)."""
+        self.fee_articles += 1
+        if len(self.fee_skips) < FAILURES_KEPT:
+            self.fee_skips.append(Failure(sku, sentence))
 
     def fail(self, sku: str, sentence: str) -> Failure:
         failure = Failure(sku or "-", sentence)
@@ -226,6 +247,9 @@ class InitialSync:
     with_prices: bool = True
     #: target → the currency its catalog prices are in (targets not named: the source's)
     currencies: Mapping[str, str] = field(default_factory=dict)
+    #: SKUs never copied to the targets (the connection's fee articles, from the ERP); None:
+    #: the default fee articles when the source is the ERP, none when it is a shop
+    order_only: OrderOnly | None = None
     workers: int = 1
     batch_size: int = 200
     watcher: Watcher = field(default_factory=_Quiet)
@@ -238,6 +262,13 @@ class InitialSync:
     @property
     def dry_run(self) -> bool:
         return self.checkpoint is None
+
+    @property
+    def skips(self) -> OrderOnly:
+        """The SKUs not copied (see ``order_only``)."""
+        if self.order_only is not None:
+            return self.order_only
+        return DEFAULT_ORDER_ONLY if isinstance(self.source, DocumentSink) else OrderOnly()
 
     async def run(self) -> Tally:
         tally = Tally(self.source_name, tuple(self.targets))
@@ -296,8 +327,15 @@ class InitialSync:
         )
         work = _Batch()
         jobs: list[tuple[Article, str]] = []
+        skips = self.skips
         for article in batch:
             sku = article.sku.strip()
+            if sku in skips:
+                shops = ", ".join(self.targets) or "-"
+                tally.not_offered(sku, str(skips.reason(sku, shops)))
+                tally.articles += 1
+                self.watcher.advanced(tally)
+                continue
             refusal = self._refusal(article, sku, marks, work)
             if refusal:
                 self.watcher.failed(tally, tally.fail(sku, refusal))

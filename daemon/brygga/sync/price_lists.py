@@ -3,13 +3,15 @@
 Which shop list an ERP list goes to is configuration, per shop
 (``[connection.catalog.shops.<shop>] price_lists = { "<ERP list>" = "<shop list>" }``); a
 list a shop has not mapped is not queued for it. The feed is the only way to read a list
-price, so the item carries the price it reported; an item per (shop, list, SKU, volume).
+price, so the item carries the price it reported; an item per (shop, list, SKU, volume). A
+price of one of the connection's fee articles (``order_only``: never offered in a shop) is
+skipped with a sentence naming it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from brygga.catalog import ListPrice
@@ -20,6 +22,7 @@ from brygga.registers import PriceListSink, PriceListSource
 from brygga.store import Discovered, Health, Outcome, Reads, Store, WorkItem
 from brygga.sync.catalog_feed import CatalogFeed
 from brygga.sync.catalog_items import (
+    OrderOnly,
     catalog_record,
     content_hash,
     payload_of,
@@ -48,6 +51,8 @@ class PriceListsHandler:
     sinks: Mapping[str, PriceListSink]
     #: shop → {source list → shop list}
     mapping: Mapping[str, Mapping[str, str]]
+    #: SKUs never put in a shop (the connection's fee articles)
+    order_only: OrderOnly = field(default_factory=OrderOnly)
     register: str = REGISTER
 
     @property
@@ -68,6 +73,7 @@ class PriceListsHandler:
                 f"price list {item.external_id}: shop {item.instance!r} takes no price lists in "
                 "this connection's config any more (or the record carries no price); resolve it"
             )
+        self.order_only.skip("price list", price.sku, item.instance)
         target = self.mapping.get(item.instance, {}).get(price.price_list)
         if target is None:
             raise NothingToDo(

@@ -19,9 +19,16 @@ price is not carried into another currency (no source keeps one per currency; pa
 initial sync (``brygga sync products``, sync/initial_sync.py) applies the same rule with
 :func:`priced_for`.
 
+The connection's fee articles (``[connection.orders] fee_articles``: freight, handling fee,
+discount, rounding, in each VAT form the ERP adapters use, e.g. ``fraktavg-12``) are articles no
+shop sells: from the ERP to the shops (``order_only``, set by sync/catalog_plan.py when the
+register is mastered by the ERP) their items are skipped with a sentence naming the article's
+role, before anything is read or written; the initial sync skips them the same way. From the
+shops to the ERP nothing is skipped (the ERP needs those articles).
+
 A price the target refuses because it lacks the article (in ``combo`` the shop's products are
-its own; the ERP keeps articles no shop sells, e.g. fee articles) makes the item skipped, not
-an error record, when the target can read its articles and says it has no such SKU.
+its own; the ERP keeps articles no shop sells, e.g. services) makes the item skipped, not an
+error record, when the target can read its articles and says it has no such SKU.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from brygga.registers import CurrencyPrices, PriceSink, ProductSink, ProductSour
 from brygga.store import Health, Outcome, Reads, Store, WorkItem
 from brygga.sync.catalog_feed import CatalogFeed
 from brygga.sync.catalog_items import (
+    OrderOnly,
     article_hash,
     content_hash,
     lacks_article,
@@ -163,6 +171,8 @@ class ProductsHandler:
     with_prices: bool = True
     #: target → the currency its catalog prices are in (targets not named: the source's)
     currencies: Mapping[str, str] = field(default_factory=dict)
+    #: SKUs never put in a target (the fee articles, when the ERP is the source)
+    order_only: OrderOnly = field(default_factory=OrderOnly)
     register: str = Register.PRODUCTS.value
 
     @property
@@ -170,6 +180,7 @@ class ProductsHandler:
         return Reads(written=True)
 
     async def handle(self, item: WorkItem) -> Outcome:
+        self.order_only.skip("product", item.external_id, item.instance)
         currencies = self.currencies if self.with_prices else {}
         name, sink, article = await _read(self.sources, self.sinks, item, self.register, currencies)
         if not self.with_prices:  # None: the target keeps its own prices
@@ -196,6 +207,8 @@ class PricesHandler:
     sinks: Mapping[str, PriceSink]
     #: target → the currency its catalog prices are in (targets not named: the source's)
     currencies: Mapping[str, str] = field(default_factory=dict)
+    #: SKUs never priced in a target (the fee articles, when the ERP is the source)
+    order_only: OrderOnly = field(default_factory=OrderOnly)
     register: str = Register.PRICES.value
 
     @property
@@ -203,6 +216,7 @@ class PricesHandler:
         return Reads(written=True)
 
     async def handle(self, item: WorkItem) -> Outcome:
+        self.order_only.skip("price", item.external_id, item.instance)
         name, sink, article = await _read(
             self.sources, self.sinks, item, self.register, self.currencies
         )

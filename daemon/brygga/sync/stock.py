@@ -8,7 +8,10 @@ holding it. The store knows which orders those are; their line quantities are re
 order (``fetch_order`` on its shop, by the first stock item that needs them) and recorded with
 that item's outcome, so later items get the sum with their claim.
 
-A shop that refuses a level because it lacks the article (ERPs keep articles no shop sells)
+The connection's fee articles (``order_only``: freight, handling fee, discount and rounding
+articles, in each VAT form) are never offered in a shop: their items are skipped with a
+sentence naming the article's role, without reading their level. A shop that refuses a level
+because it lacks the article (ERPs keep articles no shop sells)
 makes the item skipped, not an error record, when the shop can read its articles
 (``ProductSource``) and says it has no such SKU.
 
@@ -49,6 +52,7 @@ from brygga.store import (
 from brygga.sync.catalog_feed import PAGE, CatalogFeed
 from brygga.sync.catalog_items import (
     NO_SKU,
+    OrderOnly,
     content_hash,
     lacks_article,
     plain,
@@ -103,6 +107,8 @@ class StockHandler:
     clock: Clock
     #: shop → quantity kept back
     buffers: Mapping[str, Decimal] = field(default_factory=dict)
+    #: SKUs never offered in a shop (the connection's fee articles): skipped, not read
+    order_only: OrderOnly = field(default_factory=OrderOnly)
     register: str = REGISTER
     #: item id → the level :meth:`prepare` read for it after its claim
     _prepared: dict[int, Prepared] = field(default_factory=dict, repr=False)
@@ -123,6 +129,8 @@ class StockHandler:
         for item in items:
             sku = item.external_id
             if item.instance not in self.sinks or item.external_id.startswith(NO_SKU):
+                continue
+            if sku in self.order_only:
                 continue
             if sku not in read:
                 try:
@@ -149,6 +157,7 @@ class StockHandler:
     async def _handle(self, item: WorkItem) -> Outcome:
         refuse_blank(item, self.source_name)
         sku, shop = item.external_id, item.instance
+        self.order_only.skip("stock", sku, shop)
         sink = self.sinks.get(shop)
         if sink is None:
             raise PermanentError(
