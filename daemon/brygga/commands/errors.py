@@ -20,11 +20,13 @@ from brygga.commands.common import (
     unknown_connection,
 )
 from brygga.errors import BryggaError
+from brygga.models import Register
 from brygga.store import Event, ItemState, Store, WorkItem
 from brygga.store.db import from_ts
 from brygga.store.lock import daemon_running
 from brygga.store.workitems import IN_FLIGHT
 from brygga.sync.engine import EXTERNAL_POLL
+from brygga.sync.references import Replay, replay_of, replay_payload
 
 __all__ = [
     "RESOLVABLE",
@@ -40,8 +42,11 @@ __all__ = [
 
 #: states `errors retry ID` moves back to `new` (`--all` takes failed records only)
 RETRYABLE = (ItemState.FAILED, ItemState.RESOLVED)
-#: states a person may close by hand; in-flight and finished items are not among them
+#: states a person may close by hand: failed, and waiting for a (re)try; never one being sent
+#: or in doubt (in flight, or with an earlier send that may still land), nor a finished one
 RESOLVABLE = (ItemState.FAILED, ItemState.RETRY, ItemState.WAITING, ItemState.NEW)
+#: the register whose items may carry a forced replay (``brygga replay order --force``)
+_ORDERS = Register.ORDERS.value
 
 _NO_LIMIT = 1_000_000_000
 _ERROR_WIDTH = 100
@@ -310,12 +315,51 @@ async def resolve_error(loaded: ConfigView, item_id: int, note: str) -> int:
                 file=sys.stderr,
             )
             return 1
-        if not await store.items.resolve(item_id, note, now, from_states=[item.state]):
+        if item.doubt_until is not None and item.doubt_until > now and item.reference:
+            print(
+                f"error: record {item_id} is in doubt: an earlier send (reference "
+                f"{item.reference}) may still land in the ERP; it is looked up by reference "
+                f"until {stamp(item.doubt_until)}, resolve it after that if it is still open",
+                file=sys.stderr,
+            )
+            return 1
+        dropped = await _pending_replay(store, item)
+        payload = None if dropped is None else replay_payload(Replay(dropped.generation - 1))
+        if not await store.items.resolve(
+            item_id, note, now, from_states=[item.state], payload=payload
+        ):
             print(f"error: record {item_id} changed meanwhile; look again", file=sys.stderr)
             return 1
         await record_event(store, item, "resolved", f"resolved by hand: {note}")
+        if dropped is not None:
+            await record_event(
+                store,
+                item,
+                "replay",
+                f"forced replay {dropped.generation} dropped: no new document; the order "
+                f"stays in the ERP as {dropped.replaces}",
+            )
     print(f"record {item_id} resolved: {note}")
+    if dropped is not None:
+        print(
+            f"forced replay {dropped.generation} of order {item.external_id} dropped: no new "
+            f"document is made; the order stays in the ERP as {dropped.replaces}"
+        )
     return 0
+
+
+async def _pending_replay(store: Store, item: WorkItem) -> Replay | None:
+    """The forced replay queued on an orders item and not carried out yet (its new document
+    is to replace the one the order is bound to), or None."""
+    if item.register != _ORDERS or item.state not in RESOLVABLE:
+        return None
+    replay = replay_of(item.payload)
+    if not replay.generation or not replay.replaces:
+        return None
+    bound = await store.bindings.target_of(
+        item.connection, item.register, item.instance, item.external_id
+    )
+    return replay if bound is not None and bound.target_id == replay.replaces else None
 
 
 def run(args: argparse.Namespace) -> int:

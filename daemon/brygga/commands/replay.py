@@ -204,14 +204,31 @@ async def _queue(
             )
         return 1
     pending = replay_of(item.payload)
-    if item.state is ItemState.DONE and bound is not None:
-        if not request.force:
+    if bound is not None:
+        # A transferred order: only a forced replay sends anything, and only one the person
+        # confirmed with --force (a plain replay never starts or restarts one)
+        queued_replay = bool(pending.generation) and pending.replaces == bound.target_id
+        if queued_replay and item.state in RUNNABLE:
             print(
-                f"order {oid} is already in the ERP as {bound.target_id} "
-                f"(transferred {stamp(item.updated_at)}); --force creates a new document"
+                f"order {oid}: forced replay {pending.generation} is already queued "
+                f"(replaces {bound.target_id})"
             )
+            return item
+        if not request.force:
+            done = item.state is ItemState.DONE
+            when = f" (transferred {stamp(item.updated_at)})" if done else ""
+            if queued_replay:
+                advice = (
+                    f"; its forced replay {pending.generation} was not carried out (record "
+                    f"{item.id} is {item.state.value}): nothing is sent; --force queues it again"
+                )
+            else:
+                advice = "; --force creates a new document"
+            print(f"order {oid} is already in the ERP as {bound.target_id}{when}{advice}")
             return 0
-        nxt = Replay(pending.generation + 1, bound.target_id)
+        # a forced replay not carried out keeps its generation: a send it may have made is
+        # found by that reference (looked up first) instead of made twice
+        nxt = pending if queued_replay else Replay(pending.generation + 1, bound.target_id)
         reference = nxt.reference(conn.name, shop, oid)
         question = (
             f"Create a NEW ERP document for order {oid} (reference {reference})? ERP document "
@@ -221,7 +238,7 @@ async def _queue(
             print("not confirmed: nothing changed", file=sys.stderr)
             return 1
         if not await store.items.reopen(
-            item.id, now, from_states=[ItemState.DONE], payload=replay_payload(nxt)
+            item.id, now, from_states=[item.state], payload=replay_payload(nxt)
         ):
             print(f"error: order {oid} changed meanwhile; try again", file=sys.stderr)
             return 1
@@ -234,9 +251,7 @@ async def _queue(
         )
         print(f"order {oid}: forced replay {nxt.generation} queued (replaces {bound.target_id})")
     else:
-        if bound is not None and pending.generation and pending.replaces == bound.target_id:
-            print(f"order {oid}: forced replay {pending.generation} is already queued")
-        elif request.force:
+        if request.force:
             print(f"order {oid} is not in the ERP ({item.state.value}): no new document needed")
         if not await store.items.requeue(item.id, now, from_states=[item.state]):
             print(f"error: order {oid} is being sent right now; try again shortly", file=sys.stderr)

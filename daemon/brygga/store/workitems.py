@@ -458,15 +458,23 @@ class WorkItems:
         return changed > 0
 
     async def resolve(
-        self, item_id: int, note: str, now: datetime, *, from_states: Sequence[ItemState]
+        self,
+        item_id: int,
+        note: str,
+        now: datetime,
+        *,
+        from_states: Sequence[ItemState],
+        payload: bytes | None = None,
     ) -> bool:
-        """Close an item by hand (``errors resolve``): state RESOLVED, the note as its result.
-        True if it was in ``from_states``; claimed items are never in a resolvable state."""
+        """Close an item by hand (``errors resolve``): state RESOLVED, the note as its result;
+        ``payload`` (when given) replaces the item's, in the same statement (a pending forced
+        replay dropped). True if it was in ``from_states``; claimed items are never in a
+        resolvable state."""
         marks = ", ".join("?" for _ in from_states)
         changed = await self._db.execute(
-            f"UPDATE work_items SET state = 'resolved', result = ?, updated_at = ?, done_at = ?"
-            f" WHERE id = ? AND state IN ({marks})",
-            (note, to_ts(now), to_ts(now), item_id, *(s.value for s in from_states)),
+            f"UPDATE work_items SET state = 'resolved', result = ?, updated_at = ?, done_at = ?,"
+            f" payload = COALESCE(?, payload) WHERE id = ? AND state IN ({marks})",
+            (note, to_ts(now), to_ts(now), payload, item_id, *(s.value for s in from_states)),
         )
         return changed > 0
 
