@@ -24,7 +24,7 @@ from brygga.models import Register
 from brygga.store import Event, ItemState, Store, WorkItem
 from brygga.store.db import from_ts
 from brygga.store.lock import daemon_running
-from brygga.store.workitems import IN_FLIGHT
+from brygga.store.workitems import FINAL, IN_FLIGHT
 from brygga.sync.engine import EXTERNAL_POLL
 from brygga.sync.references import Replay, replay_of, replay_payload
 
@@ -132,6 +132,7 @@ async def list_errors(
         failed = await store.items.query(
             states=[ItemState.FAILED], connection=connection, limit=_NO_LIMIT
         )
+        tried = {item.id: len(await store.items.attempts(item.id)) for item in failed}
     if not failed:
         print("no failed records" + (f" in connection {connection}" if connection else ""))
         return 0
@@ -146,7 +147,7 @@ async def list_errors(
                 item.register,
                 item.instance,
                 item.external_id,
-                str(item.attempts),
+                _attempts(item, tried[item.id], short=not full),
                 _age(item.updated_at, now),
                 _first_line(item.last_error, None if full else _ERROR_WIDTH),
             )
@@ -157,6 +158,18 @@ async def list_errors(
         "`errors retry ID|--all` after fixing the cause, `errors resolve ID --note TEXT` to close"
     )
     return 0
+
+
+def _attempts(item: WorkItem, history: int, *, short: bool = False) -> str:
+    """How often the record was tried: every attempt in its history, and (when a person
+    retried it since) how many of them came after the last retry, which is what its retry
+    budget counts (``item.attempts``)."""
+    total = max(history, item.attempts)
+    if total == item.attempts:
+        return str(total)
+    if short:
+        return f"{total} ({item.attempts} since retry)"
+    return f"{total} ({item.attempts} since the last retry)"
 
 
 def _payload_text(payload: bytes | None) -> str:
@@ -195,8 +208,9 @@ async def show_error(loaded: ConfigView, item_id: int) -> int:
         ("shop", item.instance),
         ("record", item.external_id),
         ("state", item.state.value),
-        ("attempts", str(item.attempts)),
-        ("next attempt", stamp(item.next_attempt)),
+        ("attempts", _attempts(item, len(attempts))),
+        # a finished record (done, failed, skipped, resolved) is not tried again on its own
+        ("next attempt", "-" if item.state in FINAL else stamp(item.next_attempt)),
         ("reference", item.reference or "-"),
         ("result", item.result or "-"),
         ("source time", item.source_time or "-"),

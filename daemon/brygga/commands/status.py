@@ -40,18 +40,25 @@ def _age(when: datetime | None, now: datetime) -> str:
 def daemon_line(view: ConfigView) -> tuple[str, bool]:
     """Whether a daemon holds the state file's lock, as a line to print, and whether that is
     what is wanted (a config whose connections are all disabled needs no daemon)."""
+    line, fine, _running = _daemon(view)
+    return line, fine
+
+
+def _daemon(view: ConfigView) -> tuple[str, bool, bool]:
+    """:func:`daemon_line`, and whether a daemon runs (False when that cannot be told)."""
     state = view.state_path
     try:
         running = daemon_running(state)
     except OSError as exc:
-        return f"daemon: cannot tell whether one runs on {state} ({exc.strerror})", False
+        return f"daemon: cannot tell whether one runs on {state} ({exc.strerror})", False, False
     if running:
-        return f"daemon: running on {state}", True
+        return f"daemon: running on {state}", True, True
     wanted = any(c.config.enabled for c in view.connections)
     return (
         f"daemon: NOT RUNNING: no brygga daemon holds {state}, so nothing is polled or sent; "
         f"start it: {brygga_command()} run -c {view.path} (or systemctl start brygga)",
         not wanted,
+        False,
     )
 
 
@@ -66,9 +73,21 @@ def _register_state(failing: bool, late: bool, failed: int) -> str:
     return "ok"
 
 
-async def _report(loaded: ConfigView, now: datetime, *, width: int | None = None) -> int:
+def _last_success(last: datetime | None, tracked: bool, done: int, now: datetime) -> str:
+    """The register's last success; a register whose outcomes record no health of their own
+    (``orders.changed`` reports under ``orders``, ``orders.shop_change`` under none) says so
+    rather than 'never' beside its done records."""
+    if not tracked and done:
+        return "last success not tracked"
+    return f"last success {_age(last, now)}"
+
+
+async def _report(
+    loaded: ConfigView, now: datetime, *, width: int | None = None, running: bool = True
+) -> int:
     """One headline per connection and an aligned line per register; exit code 1 when a
-    connection needs attention."""
+    connection needs attention. ``running``: a daemon works on the state file; without one,
+    "healthy" is what the state file says as the daemon left it ("last known: healthy")."""
     path = loaded.state_path
     if not path.exists():
         print(f"no state yet at {path}: the daemon has not run with this config")
@@ -112,7 +131,7 @@ async def _report(loaded: ConfigView, now: datetime, *, width: int | None = None
                     (
                         register,
                         state,
-                        f"last success {_age(last, now)}",
+                        _last_success(last, bool(boards_for), done, now),
                         # watched orders wait for ERP events by design: no backlog
                         f"watching {backlog}" if register == WATCH else f"backlog {backlog}",
                         f"done {done}",
@@ -125,8 +144,10 @@ async def _report(loaded: ConfigView, now: datetime, *, width: int | None = None
             elif problems:
                 headline = f"{conn.name}: ATTENTION: " + ", ".join(problems)
                 unhealthy += 1
-            else:
+            elif running:
                 headline = f"{conn.name}: healthy"
+            else:
+                headline = f"{conn.name}: last known: healthy"
             blocks.append((headline, len(registers)))
     lines = iter(format_table(rows, indent="    ", width=width))
     for headline, count in blocks:
@@ -141,9 +162,9 @@ async def status_report(view: ConfigView, now: datetime, *, width: int | None = 
     something needs attention (no daemon included)."""
     if not view.state_path.exists():
         return await _report(view, now, width=width)
-    line, fine = daemon_line(view)
+    line, fine, running = _daemon(view)
     print(line)
-    code = await _report(view, now, width=width)
+    code = await _report(view, now, width=width, running=running)
     return 1 if code or not fine else 0
 
 
