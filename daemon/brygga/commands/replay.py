@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from brygga.mappings import Mapping
 from brygga.runtime.deps import Deps
 from brygga.runtime.limiterstate import kept_limiters
 from brygga.store import ItemState, Store, WorkItem
+from brygga.store.db import Tx
 from brygga.store.lock import DaemonLock, daemon_running
 from brygga.store.workitems import FINAL, IN_FLIGHT, RUNNABLE
 from brygga.sync.flow import Flow
@@ -126,6 +128,15 @@ async def replay_order(
                 now=clock.now(),
                 settle=settle_seconds(conn.erp_spec, conn.erp),
             )
+        unseen = (
+            await store.items.find(
+                connection=conn.name,
+                register=REGISTER,
+                instance=request.shop,
+                external_id=request.order_id,
+            )
+            is None
+        )
         queued = await _queue(store, conn, request, running=running, confirm=confirm, clock=clock)
         if isinstance(queued, int):
             return queued
@@ -133,7 +144,7 @@ async def replay_order(
             assert isinstance(conn, ResolvedConnection)
             flow = deps.open_flow(conn, run_id=run_id, mappings=mappings)
             stack.push_async_callback(flow.aclose)
-            return await _run_here(flow, queued)
+            return await _run_here(flow, queued, unseen=unseen)
         if not conn.config.enabled:
             print(f"note: connection {conn.name} is disabled: no daemon runs it; --here does")
         if not running:
@@ -146,7 +157,7 @@ async def replay_order(
             print("the running daemon picks it up within seconds")
             return 0
         print(f"waiting up to {request.wait:g} s for the running daemon…")
-        return await _await_outcome(store, queued, request.wait)
+        return await _await_outcome(store, queued, request.wait, unseen=unseen)
     raise AssertionError("unreachable")  # pragma: no cover  (mypy: the stack may swallow)
 
 
@@ -263,7 +274,7 @@ async def _queue(
     return fresh
 
 
-async def _run_here(flow: Flow, queued: WorkItem) -> int:
+async def _run_here(flow: Flow, queued: WorkItem, *, unseen: bool = False) -> int:
     """Claim THIS item only and process it with the real flow, then its write-back."""
     claimed = await flow.engine.claim_item(queued.id, REGISTER)
     if claimed is None:
@@ -275,7 +286,7 @@ async def _run_here(flow: Flow, queued: WorkItem) -> int:
     assert item is not None
     if item.state is ItemState.DONE:
         await _write_back_here(flow, item)
-    return _report(item)
+    return await _outcome(flow.store, item, unseen=unseen)
 
 
 async def _write_back_here(flow: Flow, item: WorkItem) -> None:
@@ -298,6 +309,54 @@ async def _write_back_here(flow: Flow, item: WorkItem) -> None:
             f"order {item.external_id}: writing the document number back to the shop is "
             f"{state.value}; the daemon finishes it (`brygga errors show {back.id}`)"
         )
+
+
+#: how a shop adapter says that an order does not exist (its fetch answered HTTP 404)
+_NOT_FOUND = re.compile(r"\(404\)|\bHTTP 404\b|\b404 Not Found\b")
+
+
+async def _outcome(store: Store, item: WorkItem, *, unseen: bool) -> int:
+    """Report the replay's outcome. An order the state file had never seen, which the shop
+    says does not exist, is a mistyped id: its record is removed again (nothing in the error
+    queue, and a real order that gets this id later is not blocked by it)."""
+    missing = item.state is ItemState.FAILED and _NOT_FOUND.search(item.last_error)
+    if unseen and missing and await _forget(store, item):
+        print(
+            f"error: no order {item.external_id} in shop {item.instance}; check the id "
+            "(nothing was recorded)",
+            file=sys.stderr,
+        )
+        return 1
+    return _report(item)
+
+
+async def _forget(store: Store, item: WorkItem) -> bool:
+    """Remove a failed record and its events; True if it was still failed (and unbound)."""
+
+    def body(tx: Tx) -> bool:
+        row = tx.execute(
+            "SELECT 1 FROM bindings WHERE connection = ? AND entity = ? AND source_instance = ?"
+            " AND source_id = ?",
+            (item.connection, item.register, item.instance, item.external_id),
+        ).fetchone()
+        if row is not None:
+            return False
+        tx.execute("DELETE FROM events WHERE work_item_id = ?", (item.id,))
+        gone = tx.execute(
+            "DELETE FROM work_items WHERE id = ? AND state = 'failed'", (item.id,)
+        ).rowcount
+        if not gone:
+            raise _Kept  # roll the events back too
+        return True
+
+    try:
+        return await store.db.run(body)
+    except _Kept:
+        return False
+
+
+class _Kept(Exception):
+    """The record changed meanwhile: nothing is removed."""
 
 
 def _report(item: WorkItem) -> int:
@@ -325,7 +384,9 @@ def _report(item: WorkItem) -> int:
     return 1
 
 
-async def _await_outcome(store: Store, queued: WorkItem, seconds: float) -> int:
+async def _await_outcome(
+    store: Store, queued: WorkItem, seconds: float, *, unseen: bool = False
+) -> int:
     """Watch the item while the daemon works on it; report once it settles or time runs out."""
     item = queued
     with anyio.move_on_after(seconds):
@@ -336,7 +397,7 @@ async def _await_outcome(store: Store, queued: WorkItem, seconds: float) -> int:
             item = current
             worked = item.attempts > queued.attempts
             if item.state in FINAL or (worked and item.state is ItemState.WAITING):
-                return _report(item)
+                return await _outcome(store, item, unseen=unseen)
     print(f"not finished after {seconds:g} s; the daemon keeps working on it")
     _report(item)
     return 1
