@@ -37,7 +37,7 @@ async def test_show_counts_every_attempt_it_lists_and_no_next_attempt_when_faile
     item_id = await _failed_twice(ops)
     code, out, err = await ops.cli("errors", "show", str(item_id))
     assert code == 0, err
-    assert re.search(r"^  attempts\s+2 \(1 since the last retry\)$", out, re.M), out
+    assert re.search(r"^  attempts\s+2 \(1 since the last retry or replay\)$", out, re.M), out
     assert re.search(r"^  next attempt\s+-$", out, re.M), out
     listed = out.split("\nattempts\n")[1].split("events\n")[0]
     assert re.findall(r"^\s+(\d)\s+\d{4}-", listed, re.M) == ["1", "2"]

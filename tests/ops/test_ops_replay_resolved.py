@@ -11,6 +11,7 @@ from ops_support import CONNECTION, SHOP, Ops
 
 from brygga.store import ItemState
 from brygga.sync.orders import Replay, replay_payload
+from brygga.testing import Fault
 
 pytestmark = pytest.mark.anyio
 
@@ -112,3 +113,44 @@ async def test_a_confirmed_forced_replay_still_queued_is_not_requeued_by_a_plain
     await _run(ops)  # confirmed with --force: carried out, once
     [new] = ops.documents(oid, generation=1)
     assert _all_documents(ops, oid) == [old, new]
+
+
+async def test_resolve_takes_a_record_waiting_for_a_retry_but_not_one_in_doubt(
+    ops: Ops,
+) -> None:
+    """README "Error queue and replay": resolve closes failed records and ones waiting for a
+    retry; one whose last send may have reached the ERP (README "How exactly-once works",
+    step 4: a commit-then-fail) is refused, so no document is orphaned."""
+    sent, unsent = ops.place(2)
+    flow = ops.flow()
+    await flow.poll_once(SHOP)
+    # the first order's invoice is stored, then the ERP answers 500: in doubt
+    ops.erp.faults.add(
+        Fault("commit_then_fail", methods=frozenset({"POST"}), path="invoices/drafts", times=1)
+    )
+    # the second one's customer search fails before anything is sent
+    ops.erp.faults.add(
+        Fault("status", methods=frozenset({"GET"}), path="customers", times=1, status=503)
+    )
+    for _ in range(2):  # one attempt each
+        claimed = await flow.claim()
+        assert claimed is not None
+        assert await flow.process(claimed) is ItemState.RETRY
+    # whichever order searched customers first met the 503; the other one was sent
+    items = [await ops.item(sent), await ops.item(unsent)]
+    [doubtful] = [i for i in items if i.reference]
+    [waiting] = [i for i in items if not i.reference]
+    sent, unsent = doubtful.external_id, waiting.external_id
+    code, _, err = await ops.cli("errors", "resolve", str(doubtful.id), "--note", "x")
+    assert code == 1 and "in doubt" in err and doubtful.reference in err
+    assert (await ops.item(sent)).state is ItemState.RETRY
+    code, out, err = await ops.cli("errors", "resolve", str(waiting.id), "--note", "by hand")
+    assert code == 0 and "resolved: by hand" in out, err
+    assert (await ops.item(unsent)).state is ItemState.RESOLVED
+    # the doubtful one's next attempt finds its document: one, bound
+    await ops.store.db.execute(
+        "UPDATE work_items SET next_attempt = ? WHERE id = ?",
+        ("2000-01-01T00:00:00.000000Z", doubtful.id),
+    )
+    assert await ops.drain(flow) == [ItemState.DONE]
+    assert len(ops.documents(sent)) == 1 and ops.documents(unsent) == []

@@ -162,14 +162,14 @@ async def list_errors(
 
 def _attempts(item: WorkItem, history: int, *, short: bool = False) -> str:
     """How often the record was tried: every attempt in its history, and (when a person
-    retried it since) how many of them came after the last retry, which is what its retry
-    budget counts (``item.attempts``)."""
+    retried or replayed it since) how many came after that, which is what its retry budget
+    counts (``item.attempts``)."""
     total = max(history, item.attempts)
     if total == item.attempts:
         return str(total)
     if short:
         return f"{total} ({item.attempts} since retry)"
-    return f"{total} ({item.attempts} since the last retry)"
+    return f"{total} ({item.attempts} since the last retry or replay)"
 
 
 def _payload_text(payload: bytes | None) -> str:
@@ -329,13 +329,9 @@ async def resolve_error(loaded: ConfigView, item_id: int, note: str) -> int:
                 file=sys.stderr,
             )
             return 1
-        if item.doubt_until is not None and item.doubt_until > now and item.reference:
-            print(
-                f"error: record {item_id} is in doubt: an earlier send (reference "
-                f"{item.reference}) may still land in the ERP; it is looked up by reference "
-                f"until {stamp(item.doubt_until)}, resolve it after that if it is still open",
-                file=sys.stderr,
-            )
+        doubt = _in_doubt(item, now)
+        if doubt:
+            print(f"error: record {item_id} is in doubt: {doubt}", file=sys.stderr)
             return 1
         dropped = await _pending_replay(store, item)
         payload = None if dropped is None else replay_payload(Replay(dropped.generation - 1))
@@ -360,6 +356,34 @@ async def resolve_error(loaded: ConfigView, item_id: int, note: str) -> int:
             f"document is made; the order stays in the ERP as {dropped.replaces}"
         )
     return 0
+
+
+def _in_doubt(item: WorkItem, now: datetime) -> str:
+    """Why resolving the record now could orphan a document the ERP may have (an earlier
+    send's outcome is unknown, or it was stored and answered an error), or "" if it cannot.
+
+    A failed record is always resolvable: that is what the command is for. One waiting for a
+    retry is, unless an earlier attempt of what it sends now recorded its intent and did not
+    withdraw it (a timeout, a commit-then-fail): its next attempt looks that reference up."""
+    if item.state is ItemState.FAILED:
+        return ""
+    if item.doubt_until is not None and item.doubt_until > now:
+        return (
+            f"an earlier send (reference {item.reference or '-'}) may still land; it is looked "
+            f"up by reference until {stamp(item.doubt_until)}. Resolve it after that if it "
+            "is still open"
+        )
+    if item.register != _ORDERS or not item.reference:
+        return ""
+    current = replay_of(item.payload).reference(item.connection, item.instance, item.external_id)
+    if item.reference != current:
+        return ""  # an earlier generation's reference: its document is the one bound
+    return (
+        f"an earlier attempt sent it (reference {item.reference}) and its outcome is unknown: "
+        "the ERP may have the document. Its next attempt looks that reference up and binds "
+        f"what it finds; let it run (`brygga errors show {item.id}`), and resolve it if it "
+        "fails"
+    )
 
 
 async def _pending_replay(store: Store, item: WorkItem) -> Replay | None:
