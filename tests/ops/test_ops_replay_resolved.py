@@ -88,8 +88,13 @@ async def test_a_forced_replay_left_pending_on_a_resolved_record_is_not_run_with
     assert (await ops.item(oid)).state is ItemState.RESOLVED
     await _run(ops)
     assert _all_documents(ops, oid) == [old]
-    # errors retry of that record is the person's explicit choice, but it is not a plain
-    # replay: with --force the forced replay is carried out, once, with its own generation
+    # retried, the record does not carry out the forced replay the person declined either
+    code, out, err = await ops.cli("errors", "retry", str(item.id))
+    assert code == 0, err
+    await _run(ops)
+    assert _all_documents(ops, oid) == [old]
+    assert (await ops.item(oid)).state is ItemState.DONE
+    # with --force the new document is made, once
     code, out, err = await ops.cli(*_replay(oid, "--force", "--yes", "--wait", "0"))
     assert code == 0 and "forced replay 1 queued" in out, (out, err)
     await _run(ops)

@@ -289,7 +289,21 @@ async def retry_errors(
             items, from_states = [one], RETRYABLE
         moved = 0
         for item in items:
-            if await store.items.requeue(item.id, now, from_states=from_states):
+            # a record resolved with its forced replay still pending (a state file from before
+            # resolve dropped it): retried, it must not make the document the person declined
+            dropped = (
+                await _pending_replay(store, item) if item.state is ItemState.RESOLVED else None
+            )
+            if dropped is not None:
+                requeued = await store.items.reopen(
+                    item.id,
+                    now,
+                    from_states=[ItemState.RESOLVED],
+                    payload=replay_payload(Replay(dropped.generation - 1)),
+                )
+            else:
+                requeued = await store.items.requeue(item.id, now, from_states=from_states)
+            if requeued:
                 await record_event(store, item, "requeued", "retry requested from the command line")
                 moved += 1
     if item_id is not None and not moved:
@@ -389,7 +403,7 @@ def _in_doubt(item: WorkItem, now: datetime) -> str:
 async def _pending_replay(store: Store, item: WorkItem) -> Replay | None:
     """The forced replay queued on an orders item and not carried out yet (its new document
     is to replace the one the order is bound to), or None."""
-    if item.register != _ORDERS or item.state not in RESOLVABLE:
+    if item.register != _ORDERS or item.state not in (*RESOLVABLE, ItemState.RESOLVED):
         return None
     replay = replay_of(item.payload)
     if not replay.generation or not replay.replaces:
