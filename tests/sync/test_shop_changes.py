@@ -74,6 +74,19 @@ async def test_our_own_export_mark_and_status_writes_are_no_change(
     assert await _flags(env) == []
 
 
+async def test_a_check_records_its_own_registers_health(env: SimulatedConnection) -> None:
+    # a failed check marks orders.changed failing (the engine, by the item's register); the
+    # next check that works must clear that line, not mark the orders register instead
+    flow = env.flow()
+    await _transferred(env, flow)
+    before = {s.register for s in await env.store.status.all() if s.state == "ok"}
+    await _look(env, flow)
+    rows = {s.register: s for s in await env.store.status.all()}
+    assert CHANGED in rows and rows[CHANGED].state == "ok"
+    assert rows[CHANGED].last_success is not None
+    assert before <= {r for r, s in rows.items() if s.state == "ok"}
+
+
 async def test_an_edit_in_the_shop_after_transfer_is_flagged_once(
     env: SimulatedConnection,
 ) -> None:

@@ -129,7 +129,7 @@ class ShopChangeCheck:
             events=tuple(notes),
             follow_ups=tuple(actions),
             written=now,
-            health=Health(ORDERS, ok=True),
+            health=Health(CHANGED, ok=True),
         )
 
 
