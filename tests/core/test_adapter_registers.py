@@ -136,6 +136,7 @@ def test_first_party_registers_follow_from_their_protocols() -> None:
         "DocumentCanceller",
         "CustomerGroups",
         "RemoteVerifier",
+        "ReferenceReader",
     ]
 
 
