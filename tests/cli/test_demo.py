@@ -125,7 +125,7 @@ def test_with_keep_the_folder_stays_and_the_suggested_command_works(tmp_path: Pa
     )
     assert status.returncode == 1, status.stderr  # no daemon runs on it any more
     assert status.stdout.startswith("daemon: NOT RUNNING")
-    assert "demo: healthy" in status.stdout.splitlines()
+    assert "demo: last known: healthy" in status.stdout.splitlines()
 
 
 def test_without_the_demo_extra_one_line_says_how_to_get_it(

@@ -64,7 +64,7 @@ def test_without_a_daemon_status_says_no_daemon_holds_the_state_file(
     assert code == 1, "an enabled connection without a daemon needs attention"
     assert lines[0].startswith(f"daemon: NOT RUNNING: no brygga daemon holds {_state(config)}")
     assert f"run -c {config}" in lines[0]
-    assert lines[1] == "butiken: healthy"  # what the state file says, as the daemon left it
+    assert lines[1] == "butiken: last known: healthy"  # as the daemon left it
 
 
 def test_with_a_daemon_holding_the_lock_status_says_it_runs(
