@@ -114,7 +114,9 @@ CAPABILITIES = Capabilities(
         "cancelled; delivery is not read.",
         "Products, prices (SalesPrice, excl. VAT) and stock (DisposableQuantity of stock "
         "articles) are read by lastmodified; nothing is written to the article register.",
-        "Price lists are not read by this version; WebSocket topics are not used (brygga polls).",
+        "Price lists are read from /3/prices per article and list (no change time is "
+        "documented, so every poll reads them all; hourly by default); WebSocket topics are "
+        "not used (brygga polls).",
     ),
 )
 

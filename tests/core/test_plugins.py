@@ -107,6 +107,18 @@ def test_first_party_adapters_load_through_entry_points() -> None:
     assert shops == {"starweb", "prestashop", "norce", "vendure"}
 
 
+def test_no_adapter_note_denies_a_register_the_adapter_reads() -> None:
+    # `brygga plugins` prints both; a note saying "price lists are not read" beside
+    # `reads price_lists` (what the class implements) told operators the opposite of the truth
+    for kind, spec in PluginHost().adapters.items():
+        reads = spec.describe()["reads"]
+        notes = " ".join(spec.capabilities.notes).lower()
+        for register in reads:
+            words = register.replace("_", " ")
+            assert f"{words} are not read" not in notes, f"{kind}: a note denies {register}"
+            assert f"{words} is not read" not in notes, f"{kind}: a note denies {register}"
+
+
 def test_without_entry_points_nothing_is_installed() -> None:
     host = PluginHost(entry_points=False)
     assert host.plugins == {}
