@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="brygga",
         description="Keeps web shops and ERP systems in sync, exactly once.",
-        epilog=f"Commands that take -c read ${CONFIG_ENV}, else {DEFAULT_CONFIG}, without it. "
-        "`brygga COMMAND --help` describes a command and its exit codes.",
+        epilog=f"Commands that take -c FILE read the file ${CONFIG_ENV} names when -c is not "
+        f"given, else {DEFAULT_CONFIG}. `brygga COMMAND --help` describes a command and its exit "
+        "codes.",
     )
     parser.add_argument("--version", action="version", version=f"brygga {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -156,16 +157,20 @@ def _demo_parser(sub: Any) -> None:
         "Ctrl-C stops it.",
         (
             0,
-            "stopped with no order in the ERP twice and no payment captured twice "
-            "(--exit-when-done: every order arrived and was completed in the shop)",
+            "--exit-when-done: every order arrived in the ERP exactly once and was completed "
+            "in the shop with its payment captured once",
         ),
         (
             1,
             "an order arrived twice or a payment was captured twice, or (--exit-when-done) "
-            "not every order arrived and was completed within --timeout",
+            "not every order arrived and was completed within --timeout (a line says which)",
         ),
-        (2, "usage error, or the starweb and economic plugins or tqdm (the demo extra) missing"),
-        (130, "interrupted (Ctrl-C)"),
+        (
+            2,
+            "usage error (e.g. a bad --listen or --state, or the port taken), or the starweb "
+            "and economic plugins missing",
+        ),
+        (130, "interrupted (Ctrl-C or SIGTERM), with no order in the ERP twice"),
     )
     p.add_argument("--orders", type=int, default=0, help="place this many orders (0 = forever)")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between new orders")
@@ -412,6 +417,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `brygga plugins | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as raised:
+        # a state file that cannot be opened or locked (a race with the config check, a
+        # damaged file): one line with the path and the fix, whichever command met it
+        from brygga.commands.common import state_failure
+
+        line = state_failure(raised, _state_of(args))
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return 2
+
+
+def _state_of(args: argparse.Namespace) -> Path | None:
+    """The state file the command uses, for an error about it (None: not known)."""
+    from brygga.commands.common import config_state_path
+
+    if args.command == "demo":
+        return Path(args.state).resolve() if args.state else None
+    if getattr(args, "config", None):
+        return config_state_path(Path(args.config))
+    return None
 
 
 if __name__ == "__main__":

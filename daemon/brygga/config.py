@@ -6,6 +6,7 @@ import difflib
 import enum
 import hashlib
 import ipaddress
+import os
 import re
 import tomllib
 import typing
@@ -47,6 +48,8 @@ __all__ = [
     "load_config",
     "parse_config",
     "read_config_text",
+    "resolve_state_path",
+    "state_path_problem",
 ]
 
 Mode = Literal["ecom", "erp", "combo"]
@@ -267,8 +270,19 @@ class RegisterOverrides(_Section, frozen=True, kw_only=True):
     stock: Master | None = None
 
 
+#: a connection's name: it appears in metric labels, URLs and ERP references
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+#: what a pattern asks for, in words (msgspec's own error shows the regex)
+_PATTERN_WORDS = {
+    NAME_PATTERN: (
+        "a name is 1 to 63 letters A-Z or a-z, digits, '_', '.' or '-', starting with a letter "
+        'or digit (no spaces or other letters), e.g. name = "butiken-se"'
+    ),
+}
+
+
 class ConnectionConfig(_Section, frozen=True, kw_only=True):
-    name: typing.Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+    name: typing.Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
     erp: dict[str, Any]
     shops: list[dict[str, Any]]
     mode: Mode = "erp"
@@ -319,12 +333,12 @@ class LoadedConfig:
 
     @property
     def state_path(self) -> Path:
-        state = Path(self.config.daemon.state)
-        return state if state.is_absolute() else self.path.parent / state
+        return resolve_state_path(self.path, self.config.daemon.state)
 
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _UNKNOWN = re.compile(r"unknown field `(?P<field>[^`]+)`")
+_PATTERN = re.compile(r"^Expected `str` matching regex '(?P<pattern>.*)'$", re.S)
 
 
 def dec_hook(base_dir: Path) -> typing.Callable[[type, Any], Any]:
@@ -398,6 +412,10 @@ def _convert(data: Any, type_: type[T], *, source: Path, prefix: str, base_dir: 
             choices = _choices_at(type_, path)
             if choices:
                 hint = f" (expected one of: {', '.join(choices)})"
+        elif pattern := _PATTERN.match(message):
+            words = _PATTERN_WORDS.get(pattern.group("pattern"))
+            if words:
+                message = f"not a valid name; {words}"
         key = (prefix + path).lstrip(".") or "(top level)"
         raise ConfigError(f"{source}: {key}: {message}{hint}") from None
 
@@ -449,6 +467,108 @@ def _check_daemon(config: Config, source: Path) -> None:
         parse_listen(config.daemon.listen)
     except ConfigError as exc:
         raise ConfigError(f"{source}: daemon.listen: {exc}") from None
+    state = config.daemon.state
+    problem = (
+        state_path_problem(resolve_state_path(source, state))
+        if state.strip()
+        else f"is empty; name the state file, e.g. {_state_key(_USUAL_STATE)}"
+    )
+    if problem:
+        raise ConfigError(f"{source}: daemon.state: {problem}")
+
+
+def resolve_state_path(source: Path, state: str) -> Path:
+    """The state file a config at ``source`` names: relative paths resolve against its folder."""
+    path = Path(state)
+    return path if path.is_absolute() else source.parent / path
+
+
+#: the first bytes of every SQLite 3 database file (an empty file is a new database too)
+_SQLITE_HEADER = b"SQLite format 3\x00"
+#: where a state file may well go (the systemd unit's StateDirectory)
+_USUAL_STATE = Path("/var/lib/brygga/state.db")
+
+
+def _state_key(path: Path) -> str:
+    return f'state = "{path}"'
+
+
+def state_path_problem(
+    state: Path, *, spell: typing.Callable[[Path], str] = _state_key
+) -> str | None:
+    """Why brygga could not keep its state file at ``state``, as a sentence with the fix
+    (``spell`` writes the example setting: the config key, or the demo's ``--state``); None
+    when it can, as far as can be told without writing anything.
+
+    Refused: a folder; a file that is no SQLite database; a file this user cannot read and
+    write; a file on the way that is no folder; a folder that exists but that this user cannot
+    write in; a place on a read-only filesystem or on one that holds no files (``/proc``). A
+    folder that does not exist yet is fine when what exists of its path is a folder (brygga
+    creates the rest, or systemd's ``StateDirectory=`` does)."""
+    try:
+        if state.is_dir():
+            return (
+                f"{state} is a folder; name the state file in it, e.g. {spell(state / 'brygga.db')}"
+            )
+        if state.exists():
+            return _state_file_problem(state, spell)
+        found = next((p for p in state.parents if p.exists() or p.is_symlink()), None)
+    except OSError as exc:
+        return f"{state} cannot be looked at ({exc.strerror}); choose another state path"
+    if found is None:
+        return None
+    if not found.is_dir():
+        return (
+            f"{found} is a file, not a folder, so {state} cannot be created there; choose a "
+            f"state file in a folder, e.g. {spell(_USUAL_STATE)}"
+        )
+    return _state_folder_problem(state, found, spell)
+
+
+def _state_file_problem(state: Path, spell: typing.Callable[[Path], str]) -> str | None:
+    if not state.is_file():
+        return f"{state} is not a regular file; name the state file, e.g. {spell(_USUAL_STATE)}"
+    if not os.access(state, os.R_OK | os.W_OK):
+        return (
+            f"{state} cannot be read and written by this user (uid {os.geteuid()}); run brygga "
+            "as the user that owns it, or fix its permissions"
+        )
+    try:
+        with state.open("rb") as file:
+            head = file.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        return f"{state} cannot be read ({exc.strerror}); fix its permissions"
+    if head and head != _SQLITE_HEADER:
+        return (
+            f"{state} is not a brygga state file (not an SQLite database); name the state "
+            f"file, or move {state.name} away to start a new one there"
+        )
+    return None
+
+
+def _state_folder_problem(
+    state: Path, folder: Path, spell: typing.Callable[[Path], str]
+) -> str | None:
+    """``folder``: the nearest part of the state file's path that exists (a folder)."""
+    info = os.statvfs(folder)
+    if info.f_blocks == 0:
+        return (
+            f"{folder} is on a filesystem that holds no files (such as /proc or /sys), so "
+            f"{state} cannot be created there; choose a folder on a disk, e.g. "
+            f"{spell(_USUAL_STATE)}"
+        )
+    if info.f_flag & os.ST_RDONLY:
+        return (
+            f"{folder} is on a read-only filesystem, so {state} cannot be created there; "
+            f"choose a writable folder, e.g. {spell(_USUAL_STATE)}"
+        )
+    if folder == state.parent and not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"{state} cannot be created: this user (uid {os.geteuid()}) cannot write in "
+            f"{folder}; run brygga as the user that owns it, fix its permissions, or choose "
+            "another folder"
+        )
+    return None
 
 
 def _check_workers(conn: ConnectionConfig, source: Path, where: str) -> None:

@@ -6,7 +6,9 @@ file, and the help and error texts say what they mean."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +93,161 @@ def test_price_lists_turned_off_by_hand_say_only_off(
     code, out, err = _run(capsys, "check", "-c", str(_write(tmp_path, text)))
     assert code == 0, err
     assert _row(out, "price_lists") == ["-", "-", "off"]
+
+
+# -- finding 3: a state path brygga cannot use --------------------------------------------
+
+
+def _with_state(folder: Path, state: Path | str) -> Path:
+    return _write(folder, f'[daemon]\nstate = "{state}"\n\n{MINIMAL}')
+
+
+def _one_line_error(err: str, *words: str) -> None:
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, err
+
+
+@pytest.mark.parametrize("command", [["check"], ["run"], ["status"], ["errors", "list"]])
+def test_a_state_path_that_is_a_folder_is_one_line_for_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    (tmp_path / "state").mkdir()
+    config = _with_state(tmp_path, tmp_path / "state")
+    code, out, err = _run(capsys, *command, "-c", str(config))
+    assert code == 2 and out == ""
+    _one_line_error(err, "daemon.state:", f"{tmp_path / 'state'} is a folder", "brygga.db")
+
+
+def test_a_state_path_under_a_file_is_refused_by_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "secret").write_text("not a folder\n", encoding="utf-8")
+    config = _with_state(tmp_path, tmp_path / "secret" / "sub" / "state.db")
+    code, _, err = _run(capsys, "check", "-c", str(config))
+    assert code == 2
+    _one_line_error(err, f"{tmp_path / 'secret'} is a file, not a folder")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc")
+def test_a_state_path_in_proc_is_refused_by_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, "check", "-c", str(_with_state(tmp_path, "/proc/state.db")))
+    assert code == 2
+    _one_line_error(err, "/proc is on a filesystem that holds no files", "/proc/state.db")
+
+
+def test_a_state_folder_this_user_cannot_write_in_is_refused_by_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    real = os.access
+
+    def access(path: object, mode: int, **kwargs: object) -> bool:
+        # as a user without write permission there (root may write anywhere)
+        return False if Path(str(path)) == folder else real(path, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", access)
+    code, _, err = _run(capsys, "check", "-c", str(_with_state(tmp_path, folder / "state.db")))
+    assert code == 2
+    _one_line_error(err, "cannot be created", f"cannot write in {folder}")
+
+
+@pytest.mark.parametrize("command", [["check"], ["run"], ["status"], ["errors", "list"]])
+def test_a_state_file_that_is_not_sqlite_is_one_line_for_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    (tmp_path / "junk.db").write_text("this is no database at all\n", encoding="utf-8")
+    config = _with_state(tmp_path, "junk.db")
+    code, out, err = _run(capsys, *command, "-c", str(config))
+    assert code == 2 and out == ""
+    _one_line_error(err, "is not a brygga state file (not an SQLite database)", "move junk.db")
+
+
+def test_an_empty_state_file_is_a_new_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "new.db").touch()
+    code, _, err = _run(capsys, "check", "-c", str(_with_state(tmp_path, "new.db")))
+    assert code == 0, err
+
+
+def _failing_serve(error: BaseException) -> object:
+    async def serve(*args: object, **kwargs: object) -> None:
+        raise error
+
+    return serve
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (
+            lambda state: sqlite3.DatabaseError("file is not a database"),
+            ["file is not a database", "move this file away"],
+        ),
+        (
+            lambda state: FileNotFoundError(2, "No such file or directory", f"{state}.lock"),
+            ["cannot be created or opened: No such file or directory", ".lock"],
+        ),
+        (
+            lambda state: ExceptionGroup(
+                "task group", [sqlite3.OperationalError("unable to open database file")]
+            ),
+            ["unable to open database file", "choose another [daemon] state path"],
+        ),
+    ],
+    ids=["not-sqlite", "lock-not-created", "in-a-task-group"],
+)
+def test_a_state_file_that_fails_when_opened_is_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: Any,
+    words: list[str],
+) -> None:
+    """The config check passed, then opening or locking the state file failed (the file was
+    changed in between, a folder's permissions): one line naming the file, exit 2."""
+    from brygga.commands import run as run_command
+
+    state = tmp_path / "state.db"
+    monkeypatch.setattr(run_command, "serve", _failing_serve(error(state)))
+    code, _, err = _run(capsys, "run", "-c", str(_with_state(tmp_path, state)))
+    assert code == 2
+    lines = [line for line in err.splitlines() if " INFO " not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"error: state file {state}: "), err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]
+
+
+def test_an_error_that_is_not_about_the_state_file_is_not_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brygga.commands import run as run_command
+
+    elsewhere = FileNotFoundError(2, "No such file or directory", "/elsewhere/file")
+    monkeypatch.setattr(run_command, "serve", _failing_serve(elsewhere))
+    with pytest.raises(FileNotFoundError):
+        main(["run", "-c", str(_with_state(tmp_path, tmp_path / "state.db"))])
+
+
+def test_demo_refuses_a_state_path_it_cannot_use_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    (tmp_path / "junk.db").write_text("no database", encoding="utf-8")
+    cases = {
+        tmp_path / "file" / "state.db": "is a file, not a folder",
+        tmp_path / "junk.db": "is not a brygga state file",
+        tmp_path: "is a folder",
+    }
+    for state, words in cases.items():
+        code, out, err = _run(capsys, "demo", "--state", str(state), "--orders", "1")
+        assert code == 2 and out == ""
+        _one_line_error(err, "--state: ", words)

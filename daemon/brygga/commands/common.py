@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import sys
 import tomllib
 import unicodedata
@@ -18,11 +19,13 @@ from typing import Any, Protocol, TextIO
 from brygga.config import (
     Config,
     ConnectionConfig,
+    DaemonConfig,
     LoadedConfig,
     parse_config,
     read_config_text,
+    resolve_state_path,
 )
-from brygga.errors import ConfigError
+from brygga.errors import BryggaError, ConfigError
 from brygga.plugins import PluginHost
 from brygga.sync.wiring import load_checked
 
@@ -31,12 +34,15 @@ __all__ = [
     "ConnectionView",
     "StateConfig",
     "brygga_command",
+    "brygga_error",
+    "config_state_path",
     "format_table",
     "load",
     "load_state_config",
     "log_handler",
     "print_table",
     "setup_logging",
+    "state_failure",
 ]
 
 #: libraries whose INFO lines would carry full URLs (and so possibly signed query strings)
@@ -171,8 +177,7 @@ class StateConfig:
 
     @property
     def state_path(self) -> Path:
-        state = Path(self.config.daemon.state)
-        return state if state.is_absolute() else self.path.parent / state
+        return resolve_state_path(self.path, self.config.daemon.state)
 
 
 def _shop_name(raw: dict[str, Any], count: int) -> str:
@@ -200,12 +205,92 @@ def load_state_config(path: Path) -> StateConfig:
             for conn in config.connection
         ),
     )
-    if not config.daemon.state.strip() or view.state_path.is_dir():
-        raise ConfigError(
-            f"{path}: daemon.state: {view.state_path} is a folder; name the state file, "
-            'e.g. state = "/var/lib/brygga/brygga.db"'
-        )
-    return view
+    return view  # parse_config checked the state path (``[daemon] state``)
+
+
+#: SQLite's words for a state file that cannot be opened or is no database, with the fix;
+#: other SQLite errors (a busy file, a full disk) are not a config matter and stay errors
+_STATE_FAILURES = {
+    "file is not a database": (
+        "it is not a brygga state file (not an SQLite database); point [daemon] state at the "
+        "state file, or move this file away to start a new one"
+    ),
+    "database disk image is malformed": (
+        "the file is damaged; restore it from a backup, or move it away to start a new one"
+    ),
+    "unable to open database file": (
+        "check that its folder exists and this user can write in it, or choose another "
+        "[daemon] state path"
+    ),
+    "attempt to write a readonly database": (
+        "this user cannot write it; run brygga as the user that owns it, or fix its permissions"
+    ),
+}
+
+
+def brygga_error(raised: BaseException) -> BryggaError | None:
+    """The error to report when a command stopped on one of ours: the exception itself, or
+    the first of a task group's when every error in it is ours (else None: a real crash)."""
+    if isinstance(raised, BryggaError):
+        return raised
+    if isinstance(raised, BaseExceptionGroup):
+        ours, others = raised.split(BryggaError)
+        if ours is not None and others is None:
+            first: BaseException = ours
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            return first if isinstance(first, BryggaError) else None
+    return None
+
+
+def _leaves(raised: BaseException) -> list[BaseException]:
+    if isinstance(raised, BaseExceptionGroup):
+        return [leaf for inner in raised.exceptions for leaf in _leaves(inner)]
+    return [raised]
+
+
+def _state_failure(exc: BaseException, state: Path | None) -> str | None:
+    where = f"state file {state}" if state is not None else "the state file"
+    if isinstance(exc, sqlite3.DatabaseError):
+        text = str(exc)
+        fix = next((f for words, f in _STATE_FAILURES.items() if words in text), None)
+        return f"{where}: {text}; {fix}" if fix else None
+    if isinstance(exc, OSError) and state is not None and isinstance(exc.filename, str):
+        failed = Path(exc.filename)
+        ours = {state.with_name(state.name + end) for end in ("", ".lock", "-wal", "-shm")}
+        if failed in ours or state.is_relative_to(failed):
+            return (
+                f"{where}: cannot be created or opened: {exc.strerror} ({failed}); choose "
+                "another [daemon] state path, or fix the folder and its permissions"
+            )
+    return None
+
+
+def state_failure(raised: BaseException, state: Path | None) -> str | None:
+    """The one-line error (path and fix) when ``raised`` is the state file at ``state`` that
+    could not be opened or locked: not SQLite, no folder, no permission; None when it is
+    something else (a real crash, which must not be hidden). A task group's errors count
+    when every one of them is about the state file or one of brygga's own."""
+    found = None
+    for leaf in _leaves(raised):
+        line = _state_failure(leaf, state)
+        if line is None and not isinstance(leaf, BryggaError):
+            return None
+        found = found or line
+    return found
+
+
+def config_state_path(config: Path) -> Path | None:
+    """The state file a config file names, read as simply as can be (for an error message
+    after the command's own loading went further); None when it cannot be told."""
+    try:
+        raw = tomllib.loads(read_config_text(config))
+        state = raw.get("daemon", {}).get("state", DaemonConfig().state)
+    except (BryggaError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    if not isinstance(state, str) or not state.strip():
+        return None
+    return resolve_state_path(config, state)
 
 
 def unknown_connection(view: ConfigView, name: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 
-from brygga.commands.common import load, setup_logging
+from brygga.commands.common import brygga_error, load, setup_logging
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.server import ListenError
 from brygga.runtime.app import MetricsObserver, seed_last_success, serve
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         anyio.run(serve, loaded, host, backend="asyncio")
     except (BryggaError, BaseExceptionGroup) as raised:
-        error = _brygga_error(raised)
+        error = brygga_error(raised)
         if error is None:
             raise
         if isinstance(error, ListenError):
@@ -49,18 +49,3 @@ def run(args: argparse.Namespace) -> int:
         return 2 if isinstance(error, ConfigError) else 1
     log.info("brygga stopped")
     return 0
-
-
-def _brygga_error(raised: BaseException) -> BryggaError | None:
-    """The error to report when the daemon stopped on one of ours: the exception itself, or
-    the first of a task group's when every error in it is ours (else None: a real crash)."""
-    if isinstance(raised, BryggaError):
-        return raised
-    if isinstance(raised, BaseExceptionGroup):
-        ours, others = raised.split(BryggaError)
-        if ours is not None and others is None:
-            first: BaseException = ours
-            while isinstance(first, BaseExceptionGroup):
-                first = first.exceptions[0]
-            return first if isinstance(first, BryggaError) else None
-    return None
