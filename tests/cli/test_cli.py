@@ -204,7 +204,7 @@ def test_plugins_lists_plugins_adapters_and_capabilities(
     assert re.search(r"^\s+reads\s+orders, prices, products$", out, re.M)
     assert re.search(r"^\s+writes\s+price_lists, prices, products, status, stock$", out, re.M)
     assert re.search(r"^\s+lookup_by_reference\s+True$", out, re.M)
-    assert re.search(r"^\s+rate_limit\s+10/1s$", out, re.M)
+    assert re.search(r"^\s+rate_limit\s+10/1s \(published\)", out, re.M)  # e-conomic's
     assert "note: " in out
     assert re.search(r"^\s+simulator\s+yes$", out, re.M)
 

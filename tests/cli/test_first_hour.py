@@ -5,14 +5,27 @@ file, and the help and error texts say what they mean."""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from brygga.cli import main
+from brygga.commands import demo
+from brygga.commands.demo import ShopStatuses
+from brygga.commands.sync_products import PlainLines, summary_lines
+from brygga.sync.initial_sync import Tally
 
 #: the README's "smallest working config is a name, an ERP and a shop" (Configuration), as a user
 #: writes it for e-conomic and Starweb: nothing else
@@ -251,3 +264,184 @@ def test_demo_refuses_a_state_path_it_cannot_use_in_one_line(
         code, out, err = _run(capsys, "demo", "--state", str(state), "--orders", "1")
         assert code == 2 and out == ""
         _one_line_error(err, "--state: ", words)
+
+
+# -- finding 5: the demo's --listen ---------------------------------------------------------
+
+DEMO = ["demo", "--orders", "2", "--interval", "0.1", "--exit-when-done", "--timeout", "60"]
+
+
+@pytest.fixture
+def demo_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo's temporary folder goes under the test's."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    return tmp_path
+
+
+def test_demo_with_a_bad_listen_port_is_one_line(
+    demo_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, *DEMO, "--listen", "127.0.0.1:99999")
+    assert code == 2 and out == ""
+    _one_line_error(err, "--listen: ", "99999", "0-65535")
+
+
+def test_demo_on_a_port_in_use_is_one_line(
+    demo_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = _run(capsys, *DEMO, "--listen", f"127.0.0.1:{port}")
+    assert code == 2 and out == ""
+    _one_line_error(err, f"--listen 127.0.0.1:{port}: address already in use")
+    assert "Exception" not in err
+    assert not list(demo_tmp.glob("brygga-demo-*")), "its temporary folder is removed"
+
+
+# -- finding 6: the demo's exit codes are its help's ------------------------------------------
+
+
+def _shown(completed: int = 2, captured_twice: int = 0) -> ShopStatuses:
+    return ShopStatuses(completed, captured_twice, Counter())
+
+
+def test_demo_exit_codes_say_why_when_not_0(capsys: pytest.CaptureFixture[str]) -> None:
+    # the demo decided itself (done, or it printed why not)
+    assert demo._exit_code(0, [1, 1], _shown(), stopped=True) == 0
+    assert demo._exit_code(1, [1, 1], _shown(), stopped=True) == 1
+    assert capsys.readouterr().err == ""
+    # stopped from outside (Ctrl-C, SIGTERM): 130, and it says so
+    assert demo._exit_code(None, [1, 1], _shown(), stopped=True) == 130
+    assert capsys.readouterr().err.startswith("interrupted (Ctrl-C or SIGTERM): exit 130")
+    # something found twice beats the interruption: 1 with the reason
+    assert demo._exit_code(None, [1, 2], _shown(), stopped=True) == 1
+    assert capsys.readouterr().err == "error: 1 order(s) in the ERP more than once\n"
+    assert demo._exit_code(None, [1, 1], _shown(captured_twice=1), stopped=True) == 1
+    assert "1 order(s) captured more than once" in capsys.readouterr().err
+    # the daemon ended by itself before the demo was done: 1, never without a line
+    assert demo._exit_code(None, [1, 1], _shown(), stopped=False) == 1
+    assert capsys.readouterr().err.startswith("error: the daemon stopped before the demo")
+
+
+def test_demo_interrupted_exits_130_as_its_help_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert re.search(r"^  130 interrupted \(Ctrl-C", _help(capsys, "demo"), re.M)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    demo_process = subprocess.Popen(
+        [sys.executable, "-m", "brygga", "demo", "--interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert demo_process.stdout is not None
+        for line in demo_process.stdout:
+            if line.startswith("Placing an order"):
+                break
+        time.sleep(1.0)
+        demo_process.send_signal(signal.SIGINT)
+        out, err = demo_process.communicate(timeout=60)
+    finally:
+        if demo_process.poll() is None:
+            demo_process.kill()
+            demo_process.wait()
+    assert demo_process.returncode == 130, (out, err)
+    assert "interrupted (Ctrl-C or SIGTERM): exit 130" in err
+    assert "stopped: " in out
+
+
+# -- finding 9: plugins shows the effective rate limit ----------------------------------------
+
+
+def test_plugins_shows_the_rate_limit_each_adapter_keeps_to(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = _run(capsys, "plugins")
+    assert code == 0
+    assert not re.search(r"^\s+rate_limit\s+None", out, re.M)
+    # Starweb publishes no limit: brygga's default, said to be one
+    section = out.split("\n  starweb (shop", 1)[1]
+    limit = re.search(r"^\s+rate_limit\s+(.*)$", section, re.M)
+    assert limit is not None
+    assert limit.group(1).startswith("10/1s (brygga's default: starweb publishes none)")
+    # Fortnox publishes 25 requests per 5 s
+    section = out.split("\n  fortnox (erp", 1)[1]
+    limit = re.search(r"^\s+rate_limit\s+(.*)$", section, re.M)
+    assert limit is not None and limit.group(1).startswith("25/5s (published)")
+
+
+# -- finding 13: help and error texts -------------------------------------------------------
+
+
+def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
+    """A command's --help, its lines as wide as the text (COLUMNS is set by the caller)."""
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    return capsys.readouterr().out
+
+
+def test_the_main_help_says_where_the_config_comes_from(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    text = " ".join(_help(capsys).split())
+    assert "without it" not in text
+    assert (
+        "Commands that take -c FILE read the file $BRYGGA_CONFIG names when -c is not given, "
+        "else /etc/brygga/brygga.toml." in text
+    )
+
+
+def test_the_demo_no_longer_calls_tqdm_an_extra(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    text = _help(capsys, "demo")
+    assert "extra" not in text and "tqdm" not in text
+
+
+def test_a_bad_connection_name_says_what_a_name_may_contain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = MINIMAL.replace('name = "butiken"', 'name = "demo shop"')
+    code, _, err = _run(capsys, "check", "-c", str(_write(tmp_path, text)))
+    assert code == 2
+    _one_line_error(err, "connection[0].name: not a valid name", "letters", "digits")
+    assert "regex" not in err and "[A-Za-z0-9]" not in err
+
+
+def test_the_dry_run_summary_lines_up(capsys: pytest.CaptureFixture[str]) -> None:
+    tally = Tally("economic", ("se",), articles=12, created=3, updated=4, unchanged=5)
+    for dry_run in (True, False):
+        lines = summary_lines(tally, 2.0, dry_run=dry_run)
+        counts = [line for line in lines[1:] if re.match(r"^  \S", line)]
+        assert len(counts) == 4, lines
+        starts = {re.search(r"\d+$", line).start() for line in counts}  # type: ignore[union-attr]
+        assert len(starts) == 1, lines  # every count in one column
+    assert "  would be created  3" in summary_lines(tally, 2.0, dry_run=True)
+
+
+# -- finding 14: the demo's progress in a file ----------------------------------------------
+
+
+def test_the_demos_progress_in_a_file_is_plain_lines(
+    demo_tmp: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stderr is no terminal here (captured): lines every PLAIN_EVERY seconds (shortened for
+    the test) and one at the end, never a bar redrawn with carriage returns."""
+    assert demo.PlainLines is PlainLines  # the one `brygga sync products` uses
+    monkeypatch.setattr(demo, "PlainLines", functools.partial(PlainLines, every=0.5))
+    code, out, err = _run(capsys, *DEMO)
+    assert code == 0, (out, err)
+    assert "\r" not in err and "\x1b" not in err
+    progress = [line for line in err.splitlines() if line.startswith("in ERP ")]
+    assert len(progress) >= 2, err
+    assert progress[-1].startswith(
+        "in ERP 2/2 orders, placed 2, failed 0, duplicates 0, 2 completed in the shop ["
+    )

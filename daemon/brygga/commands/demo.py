@@ -21,12 +21,12 @@ from typing import Any, Protocol, cast
 import anyio
 from anyio.abc import TaskStatus
 
-from brygga.commands.common import brygga_command, load, setup_logging
+from brygga.commands.common import brygga_command, brygga_error, load, setup_logging
 from brygga.commands.demo_catalog import CatalogChanges
-from brygga.commands.sync_products import SyncRequest, sync_products
-from brygga.config import ResolvedConnection
-from brygga.errors import BryggaError
-from brygga.http.server import serve_http
+from brygga.commands.sync_products import PlainLines, SyncRequest, is_terminal, sync_products
+from brygga.config import ResolvedConnection, state_path_problem
+from brygga.errors import BryggaError, ConfigError
+from brygga.http.server import ListenError, parse_listen, serve_http
 from brygga.models import OrderEvent
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps
@@ -250,8 +250,11 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             cast(Any, erp).set_stock(sku, START_STOCK)
     control: DaemonControl[ResolvedConnection] = DaemonControl()
     placed: list[str] = []
-    result = {"code": 1}
+    #: the exit code once the demo itself decided (None: it was stopped from outside)
+    result: dict[str, int | None] = {"code": None}
     sims_stop = anyio.Event()
+    #: plain lines every PLAIN_EVERY seconds where the bar would be one endless line (a file)
+    plain = None if is_terminal(sys.stderr) else PlainLines(sys.stderr)
 
     async with anyio.create_task_group() as tg:
         shop_port = await tg.start(_serve_sim, shop.app, sims_stop)
@@ -310,6 +313,9 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
 
         def say(line: str) -> None:
             """A line above the progress bar (tqdm clears and redraws it)."""
+            if plain is not None:
+                print(line, flush=True)
+                return
             from tqdm import tqdm
 
             tqdm.write(line, file=sys.stdout)
@@ -325,15 +331,28 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                 await anyio.sleep(args.interval)
 
         async def monitor() -> None:
-            from tqdm import tqdm  # the demo extra; run() checked it is there
+            from tqdm import tqdm  # a dependency of brygga; run() checked it is there
 
             of = "/{total_fmt}" if args.orders else ""
-            bar = tqdm(
-                total=args.orders or None,
-                bar_format="in ERP {n_fmt}" + of + " orders{postfix}",
-                mininterval=0.5,
-                dynamic_ncols=True,  # the terminal's width, as it is now
+            bar = (
+                tqdm(
+                    total=args.orders or None,
+                    bar_format="in ERP {n_fmt}" + of + " orders{postfix}",
+                    mininterval=0.5,
+                    dynamic_ncols=True,  # the terminal's width, as it is now
+                )
+                if plain is None
+                else None
             )
+            line = ""
+
+            def plain_line(elapsed: float) -> str:
+                total = f"/{args.orders}" if args.orders else ""
+                return f"in ERP {done}{total} orders, {line}"
+
+            done = 0
+            if plain is not None:
+                plain.start()
             started = anyio.current_time()
             deadline = started + args.timeout
             try:
@@ -347,21 +366,22 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     dupes = sum(1 for c in counts if c > 1)
                     failed = len(await deps.store.items.query(states=[ItemState.FAILED]))
                     shown = ShopStatuses.read(statuses, placed)
-                    bar.n = done
-                    for line in changes.check() if changes is not None else ():
-                        say(line)
-                    bar.set_postfix_str(
-                        progress_text(
-                            placed=len(placed),
-                            failed=failed,
-                            duplicates=dupes,
-                            done=done,
-                            elapsed=anyio.current_time() - started,
-                            latency=progress.latency_text(),
-                            completed=shown.completed,
-                        ),
-                        refresh=True,
+                    for change in changes.check() if changes is not None else ():
+                        say(change)
+                    line = progress_text(
+                        placed=len(placed),
+                        failed=failed,
+                        duplicates=dupes,
+                        done=done,
+                        elapsed=anyio.current_time() - started,
+                        latency=progress.latency_text(),
+                        completed=shown.completed,
                     )
+                    if bar is not None:
+                        bar.n = done
+                        bar.set_postfix_str(line, refresh=True)
+                    elif plain is not None:
+                        plain.tick(plain_line)
                     if not args.exit_when_done:
                         continue
                     twice = []
@@ -371,6 +391,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                         twice.append(f"{shown.captured_twice} order(s) captured more than once")
                     if twice:
                         print("\nerror: " + "; ".join(twice))
+                        result["code"] = 1
                         control.request_stop()
                         return
                     on_the_way = changes is not None and bool(changes.pending)
@@ -394,10 +415,14 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                         if changes is not None:
                             missing.append(changes.summary())
                         print("\nerror: " + "; ".join(missing))
+                        result["code"] = 1
                         control.request_stop()
                         return
             finally:
-                bar.close()
+                if bar is not None:
+                    bar.close()
+                elif plain is not None and line:
+                    plain.line(plain_line)
 
         async def book_invoices() -> None:
             while True:
@@ -405,9 +430,23 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     say(line)
                 await anyio.sleep(0.1)
 
+        async def watch() -> None:
+            """The monitor until the daemon begins to stop (a signal, or the monitor itself):
+            the daemon closes the state file as it stops, so no query may be on its way."""
+            with anyio.CancelScope() as watching:
+                async with anyio.create_task_group() as inner:
+
+                    async def until_stopping() -> None:
+                        await control.wait_stop_requested()
+                        watching.cancel()
+
+                    inner.start_soon(until_stopping)
+                    await monitor()
+                    inner.cancel_scope.cancel()
+
         tg.start_soon(place_orders)
         tg.start_soon(book_invoices)
-        tg.start_soon(monitor)
+        tg.start_soon(watch)
 
     counts = [
         len(erp.documents_with_reference(document_reference(CONNECTION, SHOP, oid)))
@@ -422,23 +461,67 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
     )
     if changes is not None:
         print(changes.summary())
-    if not args.exit_when_done:
-        return 0 if not any(c > 1 for c in counts) and not shown.captured_twice else 1
-    return result["code"]
+    return _exit_code(result["code"], counts, shown, stopped=control.stop_requested)
+
+
+def _exit_code(
+    decided: int | None, counts: Sequence[int], shown: ShopStatuses, *, stopped: bool
+) -> int:
+    """The demo's exit code as its help lists them, with a line saying why when it is not 0:
+    what the demo decided itself (it printed why), else 1 for an order or a payment found
+    twice, else 130 when it was stopped (Ctrl-C, SIGTERM), else 1 (the daemon ended by
+    itself)."""
+    if decided is not None:
+        return decided
+    twice = []
+    if duplicated := sum(1 for c in counts if c > 1):
+        twice.append(f"{duplicated} order(s) in the ERP more than once")
+    if shown.captured_twice:
+        twice.append(f"{shown.captured_twice} order(s) captured more than once")
+    if twice:
+        print("error: " + "; ".join(twice), file=sys.stderr)
+        return 1
+    if stopped:
+        print(
+            "interrupted (Ctrl-C or SIGTERM): exit 130; no order in the ERP twice and no "
+            "payment captured twice",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        "error: the daemon stopped before the demo was done (see the log lines above)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 async def _serve_sim(app: Any, stop: anyio.Event, *, task_status: Any) -> None:
     await serve_http(app, "127.0.0.1:0", shutdown_trigger=stop.wait, task_status=task_status)
 
 
+def _state_option(path: Path) -> str:
+    return f"--state {path}"
+
+
 def run(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("tqdm") is None:
         print(
-            "error: the demo's progress line needs tqdm, in brygga's demo extra: "
-            "pip install 'brygga[demo]' (in a checkout: pip install -e '.[demo]')",
+            "error: the demo's progress line needs tqdm, a dependency of brygga that is not "
+            "installed here: reinstall brygga (pip install brygga; in a checkout: "
+            "pip install -e .)",
             file=sys.stderr,
         )
         return 2
+    try:
+        parse_listen(args.listen)
+    except ConfigError as exc:
+        print(f"error: --listen: {exc}", file=sys.stderr)
+        return 2
+    if args.state:
+        problem = state_path_problem(Path(args.state).resolve(), spell=_state_option)
+        if problem:
+            print(f"error: --state: {problem}", file=sys.stderr)
+            return 2
     setup_logging("warning")
     temporary: Path | None = None
     if args.state:
@@ -450,8 +533,14 @@ def run(args: argparse.Namespace) -> int:
         state = workdir / "state.db"
     try:
         return anyio.run(_demo, args, workdir, state, backend="asyncio")
-    except BryggaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (BryggaError, BaseExceptionGroup) as raised:
+        error = brygga_error(raised)
+        if error is None:
+            raise  # not ours: a state file that cannot be used is told by the cli, else a crash
+        if isinstance(error, ListenError):
+            print(f"error: --listen {args.listen}: {error.reason}", file=sys.stderr)
+        else:
+            print(f"error: {error}", file=sys.stderr)
         return 2
     finally:  # also after Ctrl-C
         if temporary is not None:

@@ -4,8 +4,27 @@ from __future__ import annotations
 
 import argparse
 
+from brygga.adapters import AdapterSpec
 from brygga.commands.common import print_table
+from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.plugins import PluginHost
+
+
+def _per(limit: RateLimit) -> str:
+    return f"{limit.requests}/{limit.per_seconds:g}s"
+
+
+def rate_limit_text(spec: AdapterSpec) -> str:
+    """The limit the adapter's requests keep to unless its config says otherwise, and where it
+    comes from: the adapter's published one, else brygga's default."""
+    published = spec.capabilities.rate_limit
+    if published is not None:
+        text = f"{_per(published)} (published)"
+    else:
+        text = f"{_per(DEFAULT_RATE_LIMIT)} (brygga's default: {spec.kind} publishes none)"
+    if "rate_limit" in spec.config_type.__struct_fields__:
+        text += "; rate_limit in its config overrides it"
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     for kind, spec in sorted(host.adapters.items()):
         print(f"  {kind} ({spec.role.value}, plugin {spec.plugin}): {spec.description}")
         for key, value in spec.describe().items():
+            if key == "rate_limit":
+                value = rate_limit_text(spec)
             if isinstance(value, list):
                 value = ", ".join(value) or "-"
             print(f"      {key:20} {value}")

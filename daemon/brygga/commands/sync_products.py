@@ -28,7 +28,15 @@ from brygga.sync.flows import masters
 from brygga.sync.initial_sync import Failure, InitialSync, Tally
 from brygga.sync.wiring import build_adapters
 
-__all__ = ["PlainProgress", "SyncRequest", "run", "summary_lines", "sync_products"]
+__all__ = [
+    "PlainLines",
+    "PlainProgress",
+    "SyncRequest",
+    "is_terminal",
+    "run",
+    "summary_lines",
+    "sync_products",
+]
 
 Side = Literal["shop", "erp"]
 #: seconds between two plain progress lines (a pipe, a log file)
@@ -77,8 +85,10 @@ def progress_text(tally: Tally, elapsed: float) -> str:
     return f"{head}, {rate:.1f}/s{eta}; {_counts(tally)}"
 
 
-class PlainProgress:
-    """A line every ``every`` seconds and one at the end, for a pipe or a log."""
+class PlainLines:
+    """Progress as plain lines, for a pipe or a log file (where a redrawn bar would be one
+    endless line): :meth:`tick` writes one when ``every`` seconds have passed since the last,
+    :meth:`line` one now. What a line says is the caller's (``text(elapsed)``)."""
 
     def __init__(
         self,
@@ -88,26 +98,53 @@ class PlainProgress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stream, self._every, self._clock = stream, every, clock
-        self._started = self._last = 0.0
+        self._started = self._last = clock()
 
-    def started(self, tally: Tally) -> None:
+    def start(self) -> None:
         self._started = self._last = self._clock()
 
-    def advanced(self, tally: Tally) -> None:
+    def tick(self, text: Callable[[float], str]) -> None:
         now = self._clock()
         if now - self._last >= self._every:
             self._last = now
-            self._line(tally, now)
+            self._write(text(now - self._started))
+
+    def line(self, text: Callable[[float], str]) -> None:
+        self._write(text(self._clock() - self._started))
+
+    def _write(self, line: str) -> None:
+        print(line, file=self._stream)
+        self._stream.flush()
+
+
+class PlainProgress:
+    """The initial sync's :class:`PlainLines`: a line every ``every`` seconds and one at the
+    end."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        every: float = PLAIN_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lines = PlainLines(stream, every=every, clock=clock)
+
+    def started(self, tally: Tally) -> None:
+        self._lines.start()
+
+    def advanced(self, tally: Tally) -> None:
+        self._lines.tick(lambda elapsed: self._text(tally, elapsed))
 
     def failed(self, tally: Tally, failure: Failure) -> None:
         return None
 
     def close(self, tally: Tally) -> None:
-        self._line(tally, self._clock())
+        self._lines.line(lambda elapsed: self._text(tally, elapsed))
 
-    def _line(self, tally: Tally, now: float) -> None:
-        print(f"{tally.source}: {progress_text(tally, now - self._started)}", file=self._stream)
-        self._stream.flush()
+    @staticmethod
+    def _text(tally: Tally, elapsed: float) -> str:
+        return f"{tally.source}: {progress_text(tally, elapsed)}"
 
 
 class BarProgress:
@@ -150,11 +187,15 @@ class BarProgress:
 
 def progress_for(stream: TextIO) -> PlainProgress | BarProgress:
     """The bar on a terminal, plain lines otherwise."""
+    return BarProgress(stream) if is_terminal(stream) else PlainProgress(stream)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a bar may redraw itself there; not in a file)."""
     try:
-        tty = stream.isatty()
+        return stream.isatty()
     except (AttributeError, ValueError):
-        tty = False
-    return BarProgress(stream) if tty else PlainProgress(stream)
+        return False
 
 
 def summary_lines(tally: Tally, elapsed: float, *, dry_run: bool) -> list[str]:
@@ -162,18 +203,21 @@ def summary_lines(tally: Tally, elapsed: float, *, dry_run: bool) -> list[str]:
     targets = ", ".join(tally.targets)
     rate = f" ({tally.articles / elapsed:.1f}/s)" if elapsed > 0 else ""
     verb = "would be " if dry_run else ""
+    counts: list[tuple[str, object]] = [
+        (f"{verb}created", tally.created),
+        (f"{verb}updated", tally.updated),
+        ("unchanged", tally.unchanged),
+    ]
+    if tally.skipped:
+        counts.append(
+            ("skipped", f"{tally.skipped} (create or update is off in [connection.catalog])")
+        )
+    counts.append(("failed", tally.failed))
     lines = [
         f"{tally.source} -> {targets}: {tally.articles} articles read in "
         f"{_duration(elapsed)}{rate}",
-        f"  {verb}created    {tally.created}",
-        f"  {verb}updated    {tally.updated}",
-        f"  unchanged  {tally.unchanged}",
+        *format_table(counts, indent="  "),
     ]
-    if tally.skipped:
-        lines.append(
-            f"  skipped    {tally.skipped} (create or update is off in [connection.catalog])"
-        )
-    lines.append(f"  failed     {tally.failed}")
     if tally.resumed_from:
         lines.append(
             f"  done before {tally.earlier} (resumed from an earlier run that stopped or had "
