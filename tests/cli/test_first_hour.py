@@ -108,6 +108,41 @@ def test_price_lists_turned_off_by_hand_say_only_off(
     assert _row(out, "price_lists") == ["-", "-", "off"]
 
 
+#: the smallest config for Fortnox (price lists) and Vendure (none)
+FORTNOX_VENDURE = """\
+[[connection]]
+name = "butiken"
+
+[connection.erp]
+kind = "fortnox"
+client_id = "client"
+client_secret = "secret"
+refresh_token = "refresh"
+
+[[connection.shops]]
+kind = "vendure"
+base_url = "https://shop.example/admin-api"
+username = "user"
+password = "password"
+"""
+
+
+def test_the_mode_leaves_off_what_no_shop_can_take(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The target side too: Fortnox has price lists, but the one shop, Vendure, has none."""
+    code, out, err = _run(capsys, "check", "-c", str(_write(tmp_path, FORTNOX_VENDURE)))
+    assert code == 0, err
+    assert _row(out, "price_lists") == ["-", "-", "off: vendure has no price lists"]
+    assert _row(out, "products")[:2] == ["fortnox", "vendure"]
+    text = FORTNOX_VENDURE.replace(
+        'name = "butiken"\n', 'name = "butiken"\nregisters = { price_lists = "erp" }\n'
+    )
+    code, out, err = _run(capsys, "check", "-c", str(_write(tmp_path, text)))
+    assert code == 1
+    assert "register price_lists: shop 'vendure' has no price lists" in err
+
+
 # -- finding 3: a state path brygga cannot use --------------------------------------------
 
 

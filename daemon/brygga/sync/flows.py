@@ -83,23 +83,31 @@ def _overridden(conn: ResolvedConnection, register: Register) -> bool:
 
 
 def _unserved(conn: ResolvedConnection, register: Register, master: str) -> str:
-    """Why the mode leaves a catalog register off for ``conn``: no system on its source side
-    can supply it (e-conomic has no price lists); empty when one can, or the register is not
-    the mode's to leave. Only the mode's default is left off this way: a register set in
-    ``[connection.registers]`` is checked, and refused when it cannot be done."""
+    """Why the mode leaves a catalog register off for ``conn``: no system on one side of its
+    flow can take part (e-conomic has no price lists to send; Norce takes no products); empty
+    when both sides can, or the register is not the mode's to leave. Only the mode's default
+    is left off this way: a register set in ``[connection.registers]`` is checked, and
+    refused when it cannot be done (as is a flow that only some of the shops can take)."""
     if register not in CATALOG or master not in ("erp", "shop"):
         return ""
     erp, shops = _sides(conn)
-    sources = [erp] if master == "erp" else shops
-    reasons = []
-    for side in sources:
-        if register is Register.PRICE_LISTS and not side.spec.capabilities.price_lists:
-            reasons.append(f"{side.label} has no price lists")
-        elif register not in side.spec.registers.reads:
-            reasons.append(f"{side.label} cannot supply {register.value.replace('_', ' ')}")
-        else:
-            return ""
-    return "; ".join(reasons)
+    sources, targets = ([erp], shops) if master == "erp" else (shops, [erp])
+    sides: list[tuple[list[_Side], Direction]] = [(sources, "reads"), (targets, "writes")]
+    for group, direction in sides:
+        reasons = [_lacks(side, register, direction) for side in group]
+        if all(reasons):
+            return "; ".join(reasons)
+    return ""
+
+
+def _lacks(side: _Side, register: Register, direction: Direction) -> str:
+    """Why ``side`` cannot read or write ``register`` (empty when it can), in a few words."""
+    if register is Register.PRICE_LISTS and not side.spec.capabilities.price_lists:
+        return f"{side.label} has no price lists"
+    registers = side.spec.registers
+    if register not in (registers.reads if direction == "reads" else registers.writes):
+        return f"{side.label} cannot {_VERBS[direction]} {register.value.replace('_', ' ')}"
+    return ""
 
 
 @dataclass(frozen=True)
