@@ -359,3 +359,32 @@ async def test_simulated_initial_sync_from_the_erp_as_the_demo_runs_it(tmp_path:
         assert tally.fee_articles == len(SEEDED_FEES) and tally.created == 0
         assert {f.sku for f in tally.fee_skips} == SEEDED_FEES
         assert all("(order rows only" in f.sentence for f in tally.fee_skips)
+
+
+async def test_the_daemon_and_sync_products_take_the_connections_own_fee_articles(
+    tmp_path: Path,
+) -> None:
+    # the wiring passes [connection.orders] to the catalog flows and `sync products` passes it
+    # to the initial sync: a connection whose freight article is FRAKT-X keeps FRAKT-X (and its
+    # VAT forms) out of the shop, and fraktavg, no longer its freight article, goes in
+    products_only = {"registers": {"stock": "off", "price_lists": "off"}}
+    own = {"fee_articles": {"freight": "FRAKT-X"}}
+    async with _simulated(tmp_path, connection=products_only, orders=own) as env:
+        env.erp.add_article("FRAKT-X", "Frakt", Decimal("49.00"), Decimal(25))
+        env.erp.add_article("FRAKT-X-12", "Frakt 12", Decimal("49.00"), Decimal(12))
+        out, err = io.StringIO(), io.StringIO()
+        code = await sync_products(
+            env.loaded, SyncRequest("demo", "erp"), http=env.http, out=out, err=err
+        )
+        assert code == 0, out.getvalue() + err.getvalue()
+        skus = _shop_skus(env)
+        assert not skus & {"FRAKT-X", "FRAKT-X-12"}, sorted(skus)
+        assert "fraktavg" in skus  # an ordinary article for this connection
+        assert "skipped: fee articles" in out.getvalue()
+        env.erp.set_price("FRAKT-X", Decimal("59.00"))
+        flow = env.flow()
+        assert isinstance(env.clock, FakeClock)
+        env.clock.advance(1)
+        await flow.poll_once("economic")
+        await env.drain(flow, "products")
+        assert not _shop_skus(env) & {"FRAKT-X", "FRAKT-X-12"}

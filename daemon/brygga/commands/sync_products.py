@@ -24,6 +24,7 @@ from brygga.registers import ProductSink, ProductSource
 from brygga.store import Store
 from brygga.store.lock import DaemonLock
 from brygga.store.sync_checkpoint import SyncCheckpoint
+from brygga.sync.catalog_items import OrderOnly
 from brygga.sync.flows import masters
 from brygga.sync.initial_sync import Failure, InitialSync, Tally
 from brygga.sync.wiring import build_adapters
@@ -65,6 +66,8 @@ def _counts(tally: Tally) -> str:
     )
     if tally.skipped:
         text += f", skipped {tally.skipped}"
+    if tally.fee_articles:
+        text += f", fee articles skipped {tally.fee_articles}"
     if tally.earlier:
         text += f", done before {tally.earlier}"
     return text
@@ -211,6 +214,14 @@ def summary_lines(tally: Tally, elapsed: float, *, dry_run: bool) -> list[str]:
     if tally.skipped:
         counts.append(
             ("skipped", f"{tally.skipped} (create or update is off in [connection.catalog])")
+        )
+    if tally.fee_articles:
+        counts.append(
+            (
+                "skipped: fee articles",
+                f"{tally.fee_articles} (order rows only, [connection.orders] fee_articles; "
+                "not offered in the shop)",
+            )
         )
     counts.append(("failed", tally.failed))
     lines = [
@@ -396,6 +407,10 @@ async def sync_products(
                 currencies=_currencies(conn, request.side),
                 workers=catalog.workers,
                 watcher=shown,
+                # the connection's own fee articles stay out of the shops (order rows only)
+                order_only=OrderOnly.of_orders(conn.config.orders)
+                if request.side == "erp"
+                else OrderOnly(),
             )
             started = time.monotonic()
             tally = await sync.run()

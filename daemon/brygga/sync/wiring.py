@@ -118,6 +118,7 @@ def _catalog_sides(w: Wiring) -> CatalogSides:
         settings=conn.config.catalog,
         poll=conn.config.poll,
         prices_turned_off=conn.config.registers.prices == "off",
+        orders=conn.config.orders,
     )
 
 
