@@ -134,8 +134,9 @@ def test_combo_prices_run_on_their_own(tmp_path: Path) -> None:
     products, prices = rows[Register.PRODUCTS], rows[Register.PRICES]
     assert (products.source, products.target) == ("fakeshop:s0", "fakeerp")
     assert "create; without prices (prices from the erp)" in products.note
+    # fakeerp has no campaign price: the note does not promise one and then deny it
     assert prices.note == (
-        "ordinary and campaign price on their own (products from the shop); "
+        "ordinary price on their own (products from the shop); "
         "no campaign price from fakeerp (it has none)"
     )
     assert rows[Register.PRICE_LISTS].note.startswith("no list mapped yet")

@@ -231,13 +231,13 @@ def _check(
         sides = [erp_caps.variants, *(s.capabilities.variants for s in conn.shop_specs)]
         if not all(sides):
             notes.append("variants sent as separate articles (one side has no variant structure)")
+    plain = sorted({s.spec.kind for s in sources if not s.spec.capabilities.campaign_price})
     if register in CATALOG:
-        notes += _catalog_notes(conn, register, master)
+        notes += _catalog_notes(conn, register, master, campaign=not plain)
     carries_prices = register is Register.PRICES or (
         register is Register.PRODUCTS and "with prices" in notes
     )
     if carries_prices:
-        plain = sorted({s.spec.kind for s in sources if not s.spec.capabilities.campaign_price})
         if plain:
             notes.append(f"no campaign price from {', '.join(plain)} (it has none)")
         if master == "erp":
@@ -318,8 +318,11 @@ def _price_list_mapping(conn: ResolvedConnection) -> str:
     return "mapped: " + ", ".join(mapped)
 
 
-def _catalog_notes(conn: ResolvedConnection, register: Register, master: str) -> list[str]:
-    """What the flow table says of a catalog register: how it runs for this connection."""
+def _catalog_notes(
+    conn: ResolvedConnection, register: Register, master: str, *, campaign: bool = True
+) -> list[str]:
+    """What the flow table says of a catalog register: how it runs for this connection
+    (``campaign``: every source has a campaign price to send)."""
     catalog = conn.config.catalog
     products, prices = _master(conn, Register.PRODUCTS), _master(conn, Register.PRICES)
     notes: list[str] = []
@@ -337,10 +340,11 @@ def _catalog_notes(conn: ResolvedConnection, register: Register, master: str) ->
         if master == products:
             notes.append("with the products")
         else:
+            kinds = "ordinary and campaign price" if campaign else "ordinary price"
             notes.append(
-                f"ordinary and campaign price on their own (products from the {products})"
+                f"{kinds} on their own (products from the {products})"
                 if products != "off"
-                else "ordinary and campaign price"
+                else kinds
             )
     if register is Register.STOCK:
         buffers = [
