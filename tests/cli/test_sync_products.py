@@ -30,7 +30,7 @@ from brygga.commands.sync_products import (
 )
 from brygga.http.server import serve_http
 from brygga.plugins import PluginHost
-from brygga.store import Store
+from brygga.store import SavedWindow, Store
 from brygga.sync.initial_sync import Tally
 from brygga.testing import SimulatedConnection
 from brygga.testing.connection import ERP_HOST, SHOP_HOST
@@ -397,3 +397,28 @@ async def test_a_nok_shop_gets_the_erps_own_nok_prices(tmp_path: Path) -> None:
         assert copies(env.shop, "NY-2") == 0
         [line] = [line for line in output.splitlines() if line.strip().startswith("NY-2 ")]
         assert "no NOK price for article NY-2" in line and "Set a NOK sales price" in line
+
+
+async def test_its_requests_count_in_the_windows_a_daemon_starts_from(tmp_path: Path) -> None:
+    # a daemon started right after a big sync reads the accounts' windows from the state
+    # file: the sync's requests must be in them, added to what a daemon left, never replacing it
+    async with opened(tmp_path) as env:
+        daemon = SavedWindow(
+            account="left-by-a-daemon",
+            sends=(env.clock.now().timestamp() - 0.5,),
+            paused_until=None,
+            allowed=10.0,
+            slow_start=False,
+            limit_requests=10,
+            limit_seconds=1.0,
+        )
+        await env.store.limiters.save([daemon], env.clock.now(), stopped=True)
+        code, output = await sync(env, "erp")
+        assert code == 0, output
+        windows = (await env.store.limiters.load()).windows
+        assert windows["left-by-a-daemon"] == daemon
+        requests = len(env.erp.requests) + len(env.shop.requests)
+        recorded = sum(len(w.sends) for a, w in windows.items() if a != "left-by-a-daemon")
+        # every request of the last window of each account, at least one per account used
+        assert 0 < recorded <= requests
+        assert len(windows) >= 3, sorted(windows)  # the e-conomic and Starweb accounts too

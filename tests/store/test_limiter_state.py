@@ -151,3 +151,28 @@ async def test_a_save_that_fails_half_way_writes_nothing(
             stopped=True,
         )
     assert await store.limiters.load() == before
+
+
+async def test_a_merge_adds_sends_and_takes_nothing_away(store: Store) -> None:
+    # a visitor (brygga sync products beside a daemon) adds its sends to the daemon's window
+    daemon = SavedWindow(
+        account="erp",
+        sends=(T - 0.9, T - 0.5),
+        paused_until=T + 5.0,
+        allowed=6.0,
+        slow_start=True,
+        limit_requests=10,
+        limit_seconds=1.0,
+    )
+    await store.limiters.save([daemon], NOW)
+    visitor = _window("erp", T - 0.5, T - 0.25, T - 0.1, allowed=9.0)
+    await store.limiters.merge([visitor, _window("shop", T - 0.2)], NOW)
+    windows = (await store.limiters.load()).windows
+    erp = windows["erp"]
+    assert erp.sends == (T - 0.9, T - 0.5, T - 0.25, T - 0.1)  # both, once each, in order
+    assert erp.paused_until == T + 5.0  # the later pause
+    assert (erp.allowed, erp.slow_start) == (6.0, True)  # the smaller count, as it was
+    assert windows["shop"].sends == (T - 0.2,)  # an account nobody stored: as given
+    # sends older than two windows before the newest are not kept
+    await store.limiters.merge([_window("erp", T + 10.0)], NOW)
+    assert (await store.limiters.load()).windows["erp"].sends == (T + 10.0,)

@@ -21,6 +21,7 @@ from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
 from brygga.models import Register
 from brygga.registers import ProductSink, ProductSource
+from brygga.runtime.limiterstate import visiting_limiters
 from brygga.store import Store
 from brygga.store.lock import DaemonLock
 from brygga.store.sync_checkpoint import SyncCheckpoint
@@ -369,6 +370,12 @@ async def sync_products(
             store = await Store.open(state)
             stack.push_async_callback(_shielded(store.close))
         context = http or HttpContext()
+        if store is not None:
+            # its requests count in the accounts' windows a daemon reads (before any limiter
+            # is built: the adapters build theirs)
+            await stack.enter_async_context(
+                visiting_limiters(store.limiters, context.limiters, context.clock)
+            )
         erp, shops = build_adapters(conn, context, store.adapter_state if store else None)
         stack.push_async_callback(_shielded(erp.aclose))
         for shop in shops.values():

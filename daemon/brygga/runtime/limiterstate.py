@@ -25,7 +25,10 @@ the store's group commit, all of it or nothing.
 
 Only the process holding the state file's daemon lock keeps the limiters there (one row says
 which process sends and until when): the daemon, and ``brygga replay --here``
-(:func:`kept_limiters`), so a daemon started right after a replay counts its requests.
+(:func:`kept_limiters`), so a daemon started right after a replay counts its requests. A
+process that may run beside a daemon (``brygga sync products``) is a visitor
+(:func:`visiting_limiters`): it starts from the windows there and adds its sends to them,
+never taking the row or a daemon's sends away.
 """
 
 from __future__ import annotations
@@ -41,7 +44,14 @@ from brygga.http.ratelimit import AccountWindow, Lease, RateLimit, RateLimiterRe
 from brygga.store import LimiterStore, SavedWindow
 from brygga.store.limiters import LimiterRun
 
-__all__ = ["LEASE", "SAVE_EVERY", "LimiterKeeper", "kept_limiters", "unknown_until"]
+__all__ = [
+    "LEASE",
+    "SAVE_EVERY",
+    "LimiterKeeper",
+    "kept_limiters",
+    "unknown_until",
+    "visiting_limiters",
+]
 
 log = logging.getLogger(__name__)
 
@@ -195,3 +205,59 @@ async def kept_limiters(
                 tg.cancel_scope.cancel()
     finally:
         await keeper.stop()
+
+
+@asynccontextmanager
+async def visiting_limiters(
+    store: LimiterStore, registry: RateLimiterRegistry, clock: Clock, *, every: float = SAVE_EVERY
+) -> AsyncIterator[None]:
+    """``registry``'s limiters for a process without the daemon lock, which may run beside a
+    daemon (``brygga sync products``). They start from the windows in the state file (enter
+    before any limiter is created); a daemon running now may send until its lease ends, which
+    they count as unknown, as after a crash. This process's sends are added to the stored
+    windows every ``every`` seconds and at the end (:meth:`LimiterStore.merge`), so a daemon
+    started after it counts them. No lease and no row of its own: a crash of this process
+    leaves its last ``every`` seconds of sends unrecorded, and a daemon running at the same
+    time does not count them (its next save replaces the window with its own)."""
+    memory = await store.load()
+    now = clock.now().timestamp()
+    # no row: nothing this version ever ran kept the limiters here (a new state file)
+    unknown = unknown_until(memory.run, now) if memory.run is not None else None
+    registry.restore(
+        {account: _window(saved) for account, saved in memory.windows.items()},
+        unknown_until=unknown,
+    )
+
+    async def add_sends() -> None:
+        changed = registry.changed()
+        if not changed:
+            return
+        limits = dict(registry)
+        windows = [_saved(a, w, limits[a].limit) for a, w in changed.items()]
+        try:
+            await store.merge(windows, clock.now())
+        except BaseException:
+            registry.unsaved(changed)
+            raise
+
+    async def keep_adding() -> None:
+        while True:
+            await clock.sleep(every)
+            try:
+                await add_sends()
+            except Exception as exc:  # the next one tries again
+                log.warning("could not save the rate limiters' windows: %s", exc)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(keep_adding)
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_SAVE_DEADLINE):
+            try:
+                await add_sends()
+            except Exception as exc:
+                log.warning("could not save the rate limiters' windows at the end: %s", exc)

@@ -159,6 +159,10 @@ class LimiterStore(Protocol):
         stopped: bool = False,
     ) -> None: ...
 
+    async def merge(self, windows: Sequence[SavedWindow], now: datetime) -> None:
+        """Add windows to the stored ones, taking nothing away (a process without the row)."""
+        ...
+
 
 class StateStore(Protocol):
     """What the engine, pollers, workers and adapters may use of durable state.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -129,15 +130,7 @@ class LimiterState:
         stamp = to_ts(now)
 
         def body(tx: Tx) -> None:
-            tx.executemany(
-                "INSERT INTO limiter_windows (account, sends, paused_until, allowed, slow_start,"
-                " limit_requests, limit_seconds, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (account) DO UPDATE SET sends = excluded.sends,"
-                " paused_until = excluded.paused_until, allowed = excluded.allowed,"
-                " slow_start = excluded.slow_start, limit_requests = excluded.limit_requests,"
-                " limit_seconds = excluded.limit_seconds, saved_at = excluded.saved_at",
-                [_row(window, stamp) for window in windows],
-            )
+            tx.executemany(_UPSERT, [_row(window, stamp) for window in windows])
             if lease_until is not None:
                 tx.execute(
                     "UPDATE limiter_run SET lease_until = max(lease_until, ?) WHERE id = 1",
@@ -147,6 +140,57 @@ class LimiterState:
                 tx.execute("UPDATE limiter_run SET stopped_at = ? WHERE id = 1", (stamp,))
 
         await self._db.run(body)
+
+    async def merge(self, windows: Sequence[SavedWindow], now: datetime) -> None:
+        """Add ``windows`` to what is stored for their accounts, taking nothing away: for a
+        process that does not own the limiter row (``brygga sync products``, which may run
+        beside a daemon). Per account: the sends of both (those of the newest window), the
+        later pause and the smaller adapted count; the limit is this process's."""
+        stamp = to_ts(now)
+
+        def body(tx: Tx) -> None:
+            rows = []
+            for window in windows:
+                stored = tx.execute(
+                    "SELECT sends, paused_until, allowed, slow_start FROM limiter_windows"
+                    " WHERE account = ?",
+                    (window.account,),
+                ).fetchone()
+                rows.append(_row(window if stored is None else _merged(window, stored), stamp))
+            tx.executemany(_UPSERT, rows)
+
+        await self._db.run(body)
+
+
+_UPSERT = (
+    "INSERT INTO limiter_windows (account, sends, paused_until, allowed, slow_start,"
+    " limit_requests, limit_seconds, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (account) DO UPDATE SET sends = excluded.sends,"
+    " paused_until = excluded.paused_until, allowed = excluded.allowed,"
+    " slow_start = excluded.slow_start, limit_requests = excluded.limit_requests,"
+    " limit_seconds = excluded.limit_seconds, saved_at = excluded.saved_at"
+)
+
+
+def _merged(window: SavedWindow, stored: Any) -> SavedWindow:
+    """``window`` with the stored row of its account added (see :meth:`LimiterState.merge`)."""
+    sends = sorted({*window.sends, *_sends.decode(stored["sends"])})
+    if sends:  # what a limiter reads back is one window; keep that and a little more
+        newest = sends[-1]
+        sends = [at for at in sends if at > newest - 2 * window.limit_seconds]
+        sends = sends[-4 * window.limit_requests :]
+    pauses = [p for p in (window.paused_until, stored["paused_until"]) if p is not None]
+    stored_allowed = float(stored["allowed"])
+    smaller = window.allowed <= stored_allowed
+    return SavedWindow(
+        account=window.account,
+        sends=tuple(sends),
+        paused_until=max(pauses) if pauses else None,
+        allowed=window.allowed if smaller else stored_allowed,
+        slow_start=window.slow_start if smaller else bool(stored["slow_start"]),
+        limit_requests=window.limit_requests,
+        limit_seconds=window.limit_seconds,
+    )
 
 
 def _row(window: SavedWindow, stamp: str) -> tuple[object, ...]:
