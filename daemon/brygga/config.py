@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import sqlite3
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -484,7 +485,6 @@ def resolve_state_path(source: Path, state: str) -> Path:
 
 
 #: the first bytes of every SQLite 3 database file (an empty file is a new database too)
-_SQLITE_HEADER = b"SQLite format 3\x00"
 #: where a state file may well go (the systemd unit's StateDirectory)
 _USUAL_STATE = Path("/var/lib/brygga/state.db")
 
@@ -533,16 +533,25 @@ def _state_file_problem(state: Path, spell: typing.Callable[[Path], str]) -> str
             f"{state} cannot be read and written by this user (uid {os.geteuid()}); run brygga "
             "as the user that owns it, or fix its permissions"
         )
+    # Read through SQLite, never with open()/close(): closing any descriptor of the database
+    # drops every POSIX lock this process holds on it, SQLite's included, and the daemon
+    # checks its config again on SIGHUP with the store open: a CLI command that closed the
+    # file next would then think itself the last user and delete the daemon's WAL. SQLite
+    # shares one lock state per file within a process and keeps a descriptor open while
+    # another connection holds a lock, so a probe through it is safe.
     try:
-        with state.open("rb") as file:
-            head = file.read(len(_SQLITE_HEADER))
-    except OSError as exc:
-        return f"{state} cannot be read ({exc.strerror}); fix its permissions"
-    if head and head != _SQLITE_HEADER:
-        return (
-            f"{state} is not a brygga state file (not an SQLite database); name the state "
-            f"file, or move {state.name} away to start a new one there"
-        )
+        probe = sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True)
+        try:
+            probe.execute("PRAGMA schema_version").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            return (
+                f"{state} is not a brygga state file (not an SQLite database); name the state "
+                f"file, or move {state.name} away to start a new one there"
+            )
+        return f"{state} cannot be read ({exc}); fix its permissions"
     return None
 
 

@@ -1,0 +1,57 @@
+"""Checking the state path in a process whose store is open keeps that store's WAL.
+
+The daemon checks its config again on SIGHUP, with its store open. Closing any descriptor of
+the database file drops every POSIX lock the process holds on it, SQLite's included; a CLI
+command (another process) that opened and closed the file next then took itself for the last
+user and deleted the daemon's WAL, so the two wrote to different copies from then on (found
+by an operator QA pass: `errors retry` after a reload was never seen by the daemon).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from brygga.config import state_path_problem
+from brygga.store import Store
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+#: what `brygga status` does to the file, in short: open, read, close
+_OTHER_PROCESS = (
+    "import sqlite3, sys\n"
+    "c = sqlite3.connect(sys.argv[1])\n"
+    "c.execute('SELECT count(*) FROM sqlite_master').fetchone()\n"
+    "c.close()\n"
+)
+
+
+def test_a_state_path_check_beside_an_open_store_keeps_its_wal(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    wal = state.with_name("state.db-wal")
+
+    async def main() -> None:
+        async with await Store.open(state) as store:
+            await store.cursors.set("c", "se", "orders", "41", NOW)
+            assert wal.exists()
+            assert state_path_problem(state) is None  # as on a reload
+            await anyio.run_process([sys.executable, "-c", _OTHER_PROCESS, str(state)])
+            assert wal.exists(), "another process's close deleted the open store's WAL"
+            await store.cursors.set("c", "se", "orders", "42", NOW)
+        async with await Store.open(state) as again:
+            assert await again.cursors.get("c", "se", "orders") == "42"
+
+    anyio.run(main, backend="asyncio")
+
+
+def test_a_file_that_is_not_sqlite_is_still_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_text("[daemon]\nstate = 'x'\n" * 20)
+    problem = state_path_problem(junk)
+    assert problem is not None and "not a brygga state file" in problem
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert state_path_problem(empty) is None  # a new, empty file becomes the store
