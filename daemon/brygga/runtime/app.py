@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
 import anyio
+import msgspec
 from anyio.abc import TaskStatus
 
 from brygga.config import LoadedConfig, ResolvedConnection
@@ -25,7 +27,18 @@ from brygga.sync.engine import wake_on_external_change
 from brygga.sync.observer import FanoutObserver, FlowObserver
 from brygga.sync.wiring import load_checked
 
-__all__ = ["MetricsObserver", "seed_last_success", "serve"]
+__all__ = ["MetricsObserver", "daemon_keys_changed", "seed_last_success", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+def daemon_keys_changed(running: LoadedConfig, fresh: LoadedConfig) -> list[str]:
+    """The ``[daemon]`` keys whose value differs in ``fresh``: a SIGHUP reload applies only the
+    connections, so these need a restart (the operator is told, not left guessing)."""
+    before = msgspec.structs.asdict(running.config.daemon)
+    after = msgspec.structs.asdict(fresh.config.daemon)
+    return sorted(key for key in after if before.get(key) != after[key])
+
 
 #: how often backlog and failed-record gauges are refreshed from the store
 GAUGE_REFRESH = 5.0
@@ -132,6 +145,13 @@ async def serve(
 
         def reload_targets() -> list[ResolvedConnection]:
             fresh = load_checked(loaded.path, host)
+            changed = daemon_keys_changed(loaded, fresh)
+            if changed:
+                log.warning(
+                    "reload: [daemon] %s changed; a reload applies only the connections, "
+                    "restart brygga for it to apply",
+                    ", ".join(changed),
+                )
             return [c for c in fresh.connections if c.config.enabled]
 
         async with anyio.create_task_group() as tg:
