@@ -35,9 +35,11 @@ Chosen where the reference says [unknown] or [inferred] (what is modelled, not d
   as the order itself (``include=items,addresses,customer,status,externalServices``, which the
   spec documents for ``GET /orders`` and ``GET /orders/{orderId}`` alike), and the transfer
   that follows uses the listed order instead of reading it again: one request less per order.
-  Each listed order is used once, only within ``PREFETCH_FRESH`` seconds of its read, and only
-  when every child asked for came with it; otherwise (a retry, a slow worker, a shop that
-  leaves children out of lists) the order is read on its own as before.
+  Each listed version of an order (its ``modifiedAt``) is used once, only within
+  ``PREFETCH_FRESH`` seconds of its read, and only when every child asked for came with it; a
+  later poll that lists the same version again (the overlap window) does not offer it again.
+  Otherwise (a retry, even right after a fix in the shop and before the next poll; a slow
+  worker; a shop that leaves children out of lists) the order is read on its own as before.
 - **Export mark.** ``mark_exported`` upserts the external service ``service_name`` with the
   ERP document number, reading it first so a repeat does not write (every write bumps the
   order's ``modifiedAt``, and an unneeded one would wake the change feed again).
@@ -201,8 +203,12 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
         #: rows of the current change-feed read, raw, by order id
         self._listed: dict[int, msgspec.Raw] = {}
         #: orders of the window the last reads listed in full: (monotonic read time, raw
-        #: row), used once by the transfer's fetch (see module notes)
-        self._prefetched: OrderedDict[int, tuple[float, msgspec.Raw]] = OrderedDict()
+        #: row, its modifiedAt), used once by the transfer's fetch (see module notes)
+        self._prefetched: OrderedDict[int, tuple[float, msgspec.Raw, datetime]] = OrderedDict()
+        #: the modifiedAt of each order's listed copy a fetch already used: a later poll that
+        #: lists the same version again (the overlap window) does not offer it a second time,
+        #: so a retry reads the order on its own (a fix made in the shop since is seen)
+        self._used: OrderedDict[int, datetime] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"StarwebAdapter(shop={self.shop!r}, base_url={self.config.base_url!r})"
@@ -331,11 +337,11 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
         """Keep the listed rows of the window's orders for their transfers; forget the rest
         (rows outside the window are never fetched) and whatever has gone stale."""
         read_at = self._clock.monotonic()
-        for order_id in window:
+        for order_id, summary in window.items():
             row = self._listed.get(order_id)
-            if row is not None:
-                self._prefetched.pop(order_id, None)
-                self._prefetched[order_id] = (read_at, row)
+            self._prefetched.pop(order_id, None)
+            if row is not None and self._used.get(order_id) != summary.modified_at:
+                self._prefetched[order_id] = (read_at, row, summary.modified_at)
         self._listed = {}
         while self._prefetched:
             oldest = next(iter(self._prefetched.values()))[0]
@@ -346,7 +352,13 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
     def _listed_order(self, order_id: int) -> OrderWire | None:
         """The order as the change feed just listed it, in full, or None (then read it)."""
         entry = self._prefetched.pop(order_id, None)
-        if entry is None or self._clock.monotonic() - entry[0] > PREFETCH_FRESH:
+        if entry is None:
+            return None
+        self._used.pop(order_id, None)
+        self._used[order_id] = entry[2]
+        while len(self._used) > MARKS_REMEMBERED:
+            self._used.popitem(last=False)
+        if self._clock.monotonic() - entry[0] > PREFETCH_FRESH:
             return None
         try:
             wire = decode_order_row(entry[1], str(order_id))

@@ -79,6 +79,30 @@ async def test_a_retry_reads_the_order_again(env: SimulatedConnection) -> None:
     assert env.copies(oid) == 1
 
 
+async def test_a_retry_after_a_poll_that_listed_the_same_version_reads_the_order(
+    env: SimulatedConnection,
+) -> None:
+    # each poll lists the overlap window again: a version of the order whose copy a transfer
+    # already used must not be offered again, or a retry right after a fix in the shop (before
+    # the next poll sees it) sends the order as it was (operator QA pass, errors retry)
+    [oid] = _place(env, 1)
+    flow = env.flow()
+    await flow.poll_once(env.shop_name)
+    env.erp.faults.add(Fault("status", status=503, path="/customers", times=1))
+    item = await flow.claim("orders")
+    assert item is not None and await flow.process(item) is ItemState.RETRY
+    await flow.poll_once(env.shop_name)  # lists the same version again
+    env.shop.order(oid).items[0].quantity = 5  # fixed in the shop; the next poll is later
+    assert await env.drain(flow) == [ItemState.DONE]
+    assert _order_reads(env) == [f"/orders/{oid}"]
+    [document] = [
+        d
+        for d in env.erp.docs.all()
+        if d.body.get("references", {}).get("other") == env.reference(oid)
+    ]
+    assert document.body["grossAmount"] == env.shop.order_total(oid)[0]
+
+
 async def test_a_stale_listed_order_is_read_again(tmp_path: Path) -> None:
     # the simulator dates orders by the system clock: start the fake one just after it
     clock = FakeClock(datetime.now(UTC) + timedelta(seconds=1))
