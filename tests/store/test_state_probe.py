@@ -14,9 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
+import pytest
 
 from brygga.config import state_path_problem
 from brygga.store import Store
+
+pytestmark = pytest.mark.anyio
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -29,22 +32,18 @@ _OTHER_PROCESS = (
 )
 
 
-def test_a_state_path_check_beside_an_open_store_keeps_its_wal(tmp_path: Path) -> None:
+async def test_a_state_path_check_beside_an_open_store_keeps_its_wal(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     wal = state.with_name("state.db-wal")
-
-    async def main() -> None:
-        async with await Store.open(state) as store:
-            await store.cursors.set("c", "se", "orders", "41", NOW)
-            assert wal.exists()
-            assert state_path_problem(state) is None  # as on a reload
-            await anyio.run_process([sys.executable, "-c", _OTHER_PROCESS, str(state)])
-            assert wal.exists(), "another process's close deleted the open store's WAL"
-            await store.cursors.set("c", "se", "orders", "42", NOW)
-        async with await Store.open(state) as again:
-            assert await again.cursors.get("c", "se", "orders") == "42"
-
-    anyio.run(main, backend="asyncio")
+    async with await Store.open(state) as store:
+        await store.cursors.set("c", "se", "orders", "41", NOW)
+        assert wal.exists()
+        assert state_path_problem(state) is None  # as on a reload
+        await anyio.run_process([sys.executable, "-c", _OTHER_PROCESS, str(state)])
+        assert wal.exists(), "another process's close deleted the open store's WAL"
+        await store.cursors.set("c", "se", "orders", "42", NOW)
+    async with await Store.open(state) as again:
+        assert await again.cursors.get("c", "se", "orders") == "42"
 
 
 def test_a_file_that_is_not_sqlite_is_still_refused(tmp_path: Path) -> None:
