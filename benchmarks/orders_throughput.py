@@ -213,6 +213,10 @@ class Run:
     profile_own: list[dict[str, Any]] = field(default_factory=list)
     #: % of the profiled thread's time by owner (see :func:`cpu_by_owner`)
     profile_owners: dict[str, float] = field(default_factory=dict)
+    #: CPU milliseconds per order of this process (all its threads: the store's too)
+    cpu_ms_per_order: float = 0.0
+    #: CPU milliseconds per order of the simulators' child (``--simulators loopback`` only)
+    simulators_cpu_ms_per_order: float | None = None
 
 
 def _endpoint(system: str, method: str, path: str) -> str:
@@ -261,6 +265,8 @@ def _simulators_report(env: Any) -> dict[str, Any]:
         "shop": [list(r) for r in env.shop.requests],
         "erp": [list(r) for r in env.erp.requests],
         "documents": len(env.erp.documents()),
+        # in the loopback child: its own CPU since the fork (the clock starts at zero there)
+        "cpu_s": time.process_time(),
     }
 
 
@@ -302,6 +308,7 @@ async def _timed(
     try:
         SQL.reset()
         started = time.perf_counter()
+        cpu_started = time.process_time()
         if profiler is not None:
             profiler.enable()
         await flow.poll_once(env.shop_name)
@@ -310,6 +317,7 @@ async def _timed(
         if profiler is not None:
             profiler.disable()
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         sql = SQL.reset()
     finally:
         seen = await sims.finish() if sims is not None else _simulators_report(env)
@@ -341,6 +349,10 @@ async def _timed(
         profile=_top(profiler, 15) if profiler is not None else [],
         profile_own=_top(profiler, 15, "tottime") if profiler is not None else [],
         profile_owners=cpu_by_owner(profiler) if profiler is not None else {},
+        cpu_ms_per_order=round(cpu * 1000 / orders, 3),
+        simulators_cpu_ms_per_order=(
+            round(seen["cpu_s"] * 1000 / orders, 3) if sims is not None else None
+        ),
     )
 
 
@@ -481,6 +493,13 @@ def _line(run: Run, runs: list[Run]) -> str:
         f"{run.store_ops_per_order:.2f} with reads)  "
         f"{run.requests_per_order:5.2f} requests/order  "
         f"[{run.orders} orders in {run.seconds:.2f} s, {run.erp_documents} ERP documents]\n"
+        f"    CPU per order: {run.cpu_ms_per_order:.2f} ms in this process"
+        + (
+            f", {run.simulators_cpu_ms_per_order:.2f} ms in the simulators' child"
+            if run.simulators_cpu_ms_per_order is not None
+            else " (simulators included)"
+        )
+        + "\n"
         f"    write transactions by first write: {kinds}"
     )
 

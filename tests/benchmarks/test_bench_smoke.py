@@ -45,6 +45,7 @@ def test_orders_benchmark_moves_every_order_and_counts_transactions_and_requests
     owners = document["profile"]["time_by_owner_percent"]
     assert 99.0 <= sum(owners.values()) <= 101.0
     assert owners["simulators"] > 0 and owners["HTTP client (httpx)"] > 0  # in-process here
+    assert run["cpu_ms_per_order"] > 0 and run["simulators_cpu_ms_per_order"] is None
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the loopback child is forked (POSIX)")
@@ -61,6 +62,8 @@ def test_orders_benchmark_serves_the_simulators_from_a_child_over_loopback() -> 
     if run["requests_hook"] is not None:
         assert run["requests_hook"] == run["requests_simulators"]
     assert document["parameters"]["simulators"] == "loopback"
+    # each side's CPU: the child's clock starts at the fork, so it is the simulators' own
+    assert run["cpu_ms_per_order"] > 0 and run["simulators_cpu_ms_per_order"] > 0
 
 
 @pytest.mark.subprocess
