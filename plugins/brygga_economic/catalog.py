@@ -70,7 +70,7 @@ from brygga_economic.catalog_wire import (
     CurrencyPrice,
     parse_last_updated,
 )
-from brygga_economic.product_index import ProductIndex
+from brygga_economic.product_index import ProductIndex, pack
 
 if TYPE_CHECKING:
     from brygga.http.accountcache import AccountCache
@@ -310,11 +310,12 @@ class EconomicCatalog:
 
     async def _read_index(self, index: ProductIndex) -> None:
         """Every product, ``pagesize`` (at most 1000) a page, into ``index``."""
-        products: dict[str, CatalogProduct] = {}
+        index.products.clear()  # (stale already) the old entries go before the new come
+        products: dict[str, bytes] = {}
         async for page in self._product_pages("the product list"):
             for product in page:
                 if product.product_number.strip():
-                    products[product.product_number] = product
+                    products[product.product_number] = pack(product)
         index.replace(products, len(products))
         log.debug("economic: read the product list (%d products)", len(products))
 
@@ -328,7 +329,7 @@ class EconomicCatalog:
             if index.worth_reading():
                 await self._read_index(index)
         if index.knows(number):
-            known = index.products.get(number)
+            known = index.get(number)
             return None if known is None else (known, None)
         index.lookups += 1
         found = await self._read(number)

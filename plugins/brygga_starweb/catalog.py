@@ -921,7 +921,7 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         if sku is None:
             return
         cache = self._catalog
-        place = cache.index.places.get(sku) if cache.index is not None else None
+        place = cache.index.place_of(sku) if cache.index is not None else None
         if place is None and sku in cache.looked_up:
             place = cache.looked_up[sku][1]
         if place is None:
@@ -1001,7 +1001,7 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         if index.read_at is None or self._clock.monotonic() - index.read_at >= INDEX_FRESH:
             await self._refresh(index, full=False)
             refreshed = True
-        place = index.places.get(sku)
+        place = index.place_of(sku)
         if place is not None:
             return place
         place = await self._looked_up(sku, refreshed=refreshed)
