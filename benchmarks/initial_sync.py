@@ -43,9 +43,11 @@ minimum but is in the count. The ratio printed is all requests / minimum.
 
 Figures per run: wall time from spawn to exit, articles/s, peak RSS of the sync process
 (``VmHWM`` from ``/proc/<pid>/status``, sampled every 0.1 s until it exits, with ``VmRSS``
-samples over time), every request the simulators served by endpoint (method, path with ids and
-SKUs as ``{id}`` / ``{sku}``, and the names of the query parameters that select: ``filterSku``,
-``updatedSince`` …).
+samples over time): brygga's process alone, since the simulators are served from this
+benchmark's process (seeded here, never in the command's), whose own largest ``VmRSS`` while
+the command runs is printed beside it as the simulators' figure; every request the
+simulators served by endpoint (method, path with ids and SKUs as ``{id}`` / ``{sku}``, and the
+names of the query parameters that select: ``filterSku``, ``updatedSince`` …).
 
 Resumability: the same catalog in fresh simulators; the command is killed (SIGKILL) once the
 target holds half the articles, then run again to its end. Printed: requests of both runs
@@ -232,6 +234,9 @@ class Run:
     articles_in_target: int
     articles_per_s: float
     peak_rss_mb: float
+    #: the largest ``VmRSS`` of this benchmark's own process while the command ran: the
+    #: simulators' state (both catalogs), their servers and the request taps (not brygga)
+    simulators_rss_mb: float
     #: (seconds since spawn, VmRSS MB, articles in the target), about one a second
     rss_samples: list[tuple[float, float, int]]
     requests: int
@@ -267,8 +272,10 @@ async def run_command(
             command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env
         )
     pid, hwm, killed, samples, last_sample = process.pid, 0, False, [], -1.0
+    own = 0  # this process's VmRSS: the simulators
     while process.returncode is None:
         hwm = max(hwm, status_kb(pid, "VmHWM"))
+        own = max(own, status_kb(os.getpid(), "VmRSS"))
         now = time.monotonic() - started
         if now - last_sample >= 1.0:
             samples.append((round(now, 1), round(status_kb(pid, "VmRSS") / 1024, 1), present()))
@@ -300,6 +307,7 @@ async def run_command(
         articles_in_target=present(),
         articles_per_s=round(done / wall, 1) if wall > 0 else 0.0,
         peak_rss_mb=round(hwm / 1024, 1),
+        simulators_rss_mb=round(own / 1024, 1),
         rss_samples=samples,
         requests=sum(counts.values()),
         writes=writes,
@@ -432,7 +440,8 @@ def line_of(case: dict[str, Any], run: Run) -> str:
         f"{case['source']} -> {case['target']} {case['products']:,} products "
         f"({case['articles']:,} articles), {run.what}: {state} exit {run.exit_code} after "
         f"{run.wall_s:.1f} s, {run.articles_in_target:,} in the target, "
-        f"{run.articles_per_s:.1f} articles/s, peak RSS {run.peak_rss_mb:.1f} MB, "
+        f"{run.articles_per_s:.1f} articles/s, peak RSS {run.peak_rss_mb:.1f} MB (brygga; "
+        f"simulators {run.simulators_rss_mb:.1f} MB), "
         f"{run.requests:,} requests ({run.writes:,} writes)"
     )
 

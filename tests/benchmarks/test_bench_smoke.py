@@ -96,6 +96,8 @@ def test_initial_sync_benchmark_copies_both_ways_and_resumes_without_duplicates(
             "missing": 0,
         }
         assert clean["writes"] >= 35 and clean["peak_rss_mb"] > 0
+        # the simulators are this process's (brygga's figure is the command's process alone)
+        assert clean["simulators_rss_mb"] > 0
         assert clean["requests"] == sum(clean["requests_by_endpoint"].values())
         assert case["ratio_to_minimum"] == round(clean["requests"] / case["minimum"]["total"], 3)
         resume = case["resume"]
