@@ -5,11 +5,13 @@ from __future__ import annotations
 __all__ = [
     "BryggaError",
     "ConfigError",
+    "CredentialsRejected",
     "NothingToDo",
     "PermanentError",
     "PluginError",
     "SchemaTooNewError",
     "TransientError",
+    "credentials_rejection",
 ]
 
 
@@ -55,6 +57,41 @@ class PermanentError(BryggaError):
 
     The message is a sentence a merchant can act on: which record, what is wrong, the fix.
     """
+
+
+class CredentialsRejected(PermanentError):
+    """The remote refused the connection's credentials (a token endpoint's ``invalid_client``,
+    an API key or grant answered with 401): nothing is wrong with the record at hand.
+
+    The sync engine treats it as a pause of the whole connection, not as the record's failure:
+    the record goes back unharmed (no attempt spent, never in the error queue), the register's
+    health shows the sentence, and work resumes by itself with backoff, or at once when a
+    reload brings new credentials. The message names the system, the shop or account and the
+    config key to fix, never a secret.
+
+    It is a PermanentError so that code which knows only PermanentError (``brygga check``,
+    the conformance kit, a third-party plugin) still sees "a person must act". Code that wraps
+    a PermanentError in a new one loses the class; :func:`credentials_rejection` looks for it
+    along the exception's cause and context too.
+    """
+
+
+def credentials_rejection(error: BaseException) -> CredentialsRejected | None:
+    """The :class:`CredentialsRejected` ``error`` is or was raised from: ``error`` itself, or
+    one along the ``__cause__``/``__context__`` chain of a PermanentError (a handler that
+    re-raises a refusal as its own sentence, ``raise PermanentError(...) from exc`` or
+    ``from None``, still refers to it). None for anything else; a TransientError or
+    NothingToDo is never read as one (a write in doubt stays in doubt)."""
+    if not isinstance(error, PermanentError):
+        return None
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CredentialsRejected):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class NothingToDo(BryggaError):

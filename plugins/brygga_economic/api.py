@@ -11,6 +11,7 @@ contacted): it only reads them as "more pages follow" and asks its own base URL 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import AsyncGenerator, Mapping
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from brygga.errors import PermanentError
+from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.answers import DECODE_FAILURES, Answers, body_kind, refusal
 from brygga.http.client import RemoteClient
 from brygga.secrets import scrub
@@ -153,7 +154,10 @@ class EconomicApi:
 
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
         """A PermanentError for a 4xx answer to ``what`` (e.g. "the invoice for order 12"):
-        the problems of its ``errors`` document, else its message (:func:`refusal`)."""
+        the problems of its ``errors`` document, else its message (:func:`refusal`); a 401
+        is :meth:`refused`."""
+        if response.status_code == 401:
+            return self.refused(response)
         try:
             body = msgspec.json.decode(response.content, type=wire.ErrorBody)
         except msgspec.ValidationError:
@@ -179,6 +183,25 @@ class EconomicApi:
             "sales documents",
             not_found=NotFoundError,
             detail_length=None,  # describe_errors cuts the parts of each problem itself
+        )
+
+    def refused(self, response: httpx.Response) -> CredentialsRejected:
+        """The error for a 401: e-conomic refused the app secret token or the agreement grant
+        token ("a revoked grant shows up as HTTP 401", reference/erp-apis.md §1.2, from
+        https://restdocs.e-conomic.com/#authentication). It concerns the agreement, not the
+        record at hand, so it names neither: the engine holds the connection's work on it. A
+        403 (the app's role lacks a resource, §1.2) stays a refusal of the one request."""
+        host = ""
+        with contextlib.suppress(RuntimeError):  # an answer made without its request
+            host = response.request.url.host
+        where = f" at {host}" if host else ""
+        return CredentialsRejected(
+            self.scrub(
+                f"e-conomic{where} rejected the credentials (HTTP 401): fix app_secret_token and "
+                "agreement_grant_token in [connection.erp] (a grant the agreement revoked also "
+                "gives 401: have the agreement's administrator grant access again), then "
+                "reload brygga"
+            )
         )
 
     def decode(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from brygga.clock import Clock
-from brygga.errors import PermanentError
+from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.client import RemoteClient
 from brygga.http.tokens import BearerAuth, Token, TokenCache
 from brygga.secrets import Secret, scrub
@@ -14,6 +14,13 @@ from brygga_starweb.wire import decode_error, decode_token
 __all__ = ["TokenSource"]
 
 log = logging.getLogger(__name__)
+
+#: OAuth2 error codes of a token endpoint that refuses the client (RFC 6749 §5.2); Starweb
+#: documents ``invalid_client`` with HTTP 400 for wrong credentials (reference/shop-apis.md
+#: §2.2, https://www.starweb.se/api/v2 token errors)
+_REFUSED_CLIENT = frozenset({"invalid_client", "invalid_grant", "unauthorized_client"})
+#: statuses of the token endpoint that refuse the client whatever the error code says
+_REFUSED_STATUS = frozenset({401, 403})
 
 
 class TokenSource:
@@ -83,11 +90,8 @@ class TokenSource:
             error = self.scrub(decode_error(response.content).error)[:200] or (
                 f"HTTP {response.status_code}"
             )
-            if error == "invalid_client":
-                raise PermanentError(
-                    f"{what}: Starweb rejected the client credentials (invalid_client); check "
-                    f"client_id and client_secret ({self._client_secret.source}) of this shop"
-                )
+            if error in _REFUSED_CLIENT or response.status_code in _REFUSED_STATUS:
+                raise self.refused(error, response.status_code)
             raise PermanentError(
                 f"{what}: refused ({error}); check that the API client is enabled for the shop"
             )
@@ -95,3 +99,16 @@ class TokenSource:
         self.fetched += 1
         log.debug("starweb shop %s: new access token, valid %ss", self._shop, wire.expires_in)
         return Token.lasting(wire.access_token, float(wire.expires_in), issued_at=issued_at)
+
+    def refused(self, error: str, status: int) -> CredentialsRejected:
+        """The error for a token request Starweb refused: it names the shop, the config keys
+        and where the secret comes from (``env:NAME``, ``file:PATH``), never a value. The
+        engine holds the connection's work on it instead of failing the record."""
+        shop = self._shop
+        said = f"HTTP {status}" if error == f"HTTP {status}" else f"{error}, HTTP {status}"
+        return CredentialsRejected(
+            f"Starweb shop {shop} rejected the credentials ({said} from its token "
+            f"request): fix client_id ({self._client_id.source}) and client_secret "
+            f"({self._client_secret.source}) of shop {shop} in [[connection.shops]], or enable "
+            "the API client in the shop's admin, then reload brygga"
+        )

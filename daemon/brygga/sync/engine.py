@@ -4,6 +4,9 @@ A handler turns a claimed :class:`WorkItem` into an :class:`Outcome` (or raises 
 TransientError or PermanentError); the engine turns errors into retries or failures and has the
 store apply the whole outcome in one transaction. Handlers never write to the store themselves.
 Discoverers (pollers) record new work; the engine wakes idle workers when work arrives.
+
+A remote that refuses the connection's credentials (:class:`~brygga.errors.CredentialsRejected`)
+is no record's failure: the engine holds the connection's work (see :class:`CredentialsHold`).
 """
 
 from __future__ import annotations
@@ -19,15 +22,24 @@ from typing import Protocol, runtime_checkable
 import anyio
 
 from brygga.clock import Clock
-from brygga.errors import BryggaError, NothingToDo, PermanentError, TransientError
-from brygga.runtime.backoff import retry_delay
+from brygga.errors import (
+    BryggaError,
+    CredentialsRejected,
+    NothingToDo,
+    PermanentError,
+    TransientError,
+    credentials_rejection,
+)
+from brygga.runtime.backoff import Backoff, retry_delay
 from brygga.store import Health, Intent, ItemState, Outcome, Reads, Store, WorkItem
 from brygga.sync.observer import FlowObserver, NullObserver
 
 __all__ = [
+    "CREDENTIALS_WAIT",
     "MAX_TRANSIENT_ATTEMPTS",
     "BatchHandler",
     "BindingHandler",
+    "CredentialsHold",
     "Discoverer",
     "Engine",
     "Handler",
@@ -51,6 +63,15 @@ EXTERNAL_POLL = 1.0
 #: is waited for exactly). With the catalog registers a connection has about seven workers, so
 #: at 1,000 idle connections 30 s meant over 200 reads a second (4.7 % of a core); 120 s: 1.4 %
 IDLE_FALLBACK = 120.0
+#: the first hold after a remote refused a connection's credentials (seconds); each further
+#: refusal doubles it up to the engine's ``retry_max`` (30 s, 1, 2, 4, 5 min by default)
+CREDENTIALS_WAIT = 30.0
+#: outcome name the observer hears for a record put back by a credentials hold
+HELD = "held"
+#: the status row (its instance) that shows a credentials hold beside the register's own
+#: rows: a poll that works (a shop that still answers while the ERP refuses) marks those
+#: healthy, this one stays failing until a record of the connection works again
+HOLD_ROW = "credentials"
 
 
 class Handler(Protocol):
@@ -169,6 +190,27 @@ class _Traits:
 
 
 @dataclass(frozen=True)
+class CredentialsHold:
+    """The connection's work is held: a remote refused its credentials.
+
+    Nothing is claimed before ``until``; a record claimed in the same batch goes back
+    untouched. A record put back keeps its place, its state (in doubt stays in doubt) and its
+    attempts, is never failed, and shows ``error`` as its last error; the register's health
+    shows ``error`` too. At ``until`` the next claim tries again (one request per register),
+    and a further refusal holds the work longer (:data:`CREDENTIALS_WAIT` doubling up to the
+    engine's ``retry_max``, the same :class:`~brygga.runtime.backoff.Backoff` the supervisor
+    restarts with). The hold lives in the engine, so a restart of the connection (a reload
+    that brings new credentials, a daemon restart) starts without it and tries at once."""
+
+    #: the sentence: the adapter's (what was refused, what to fix) and what brygga does
+    error: str
+    #: when the work goes on (the connection's clock)
+    until: datetime
+    #: when the credentials were first refused in this run of refusals
+    since: datetime
+
+
+@dataclass(frozen=True)
 class Transferred(Outcome):
     """A done outcome of a record that reached the other side; ``latency`` (seconds from its
     creation at the source) is reported when this attempt sent it."""
@@ -188,9 +230,19 @@ class Engine:
     handlers: Mapping[str, Handler]
     rng: random.Random
     observer: FlowObserver = field(default_factory=NullObserver)
-    #: longest wait between retries of a transient failure (seconds)
+    #: longest wait between retries of a transient failure (seconds), and the longest hold
+    #: after a refusal of the credentials
     retry_max: float = 300.0
+    #: the first hold after a remote refused the credentials (seconds)
+    credentials_wait: float = CREDENTIALS_WAIT
     _wake: anyio.Event = field(default_factory=anyio.Event)
+    #: set while (and after) a remote refuses the credentials; see :class:`CredentialsHold`
+    _hold: CredentialsHold | None = field(default=None, init=False, repr=False)
+    _hold_backoff: Backoff | None = field(default=None, init=False, repr=False)
+    #: register → the sentence its :data:`HOLD_ROW` shows (written by this engine)
+    _shown: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    #: no :data:`HOLD_ROW` of the connection is failing (also none an earlier run left)
+    _rows_clear: bool = field(default=False, init=False, repr=False)
     #: what each register's handler implements, looked up once (an ``isinstance`` against a
     #: runtime-checkable protocol inspects the class every time: tens of µs per claim)
     _traits: dict[str, _Traits] = field(default_factory=dict, init=False, repr=False)
@@ -251,8 +303,12 @@ class Engine:
 
         A stop is noticed between batches: nothing more is claimed, the outcomes are applied.
         If the daemon's deadline cancels a batch mid-call, its items stay SENDING and are
-        reconciled on the next start."""
+        reconciled on the next start.
+
+        Nothing is claimed while a :class:`CredentialsHold` lasts."""
         ran = 0
+        if self.holding() is not None:
+            return ran
         items = await self.store.items.claim_many(
             connection=self.connection,
             register=register,
@@ -266,7 +322,7 @@ class Engine:
         while items:
             await self._prepare(items)
             done = [(item, await self._outcome(item)) for item in items]
-            going_on = stopping is None or not stopping.is_set()
+            going_on = (stopping is None or not stopping.is_set()) and self.holding() is None
             items = await self.store.items.apply_and_claim(
                 done,
                 self.clock.now(),
@@ -294,21 +350,116 @@ class Engine:
                 )
 
     async def _outcome(self, item: WorkItem) -> Outcome:
+        hold = self.holding()
+        if hold is not None:  # claimed before the hold began (same batch, or a replay)
+            await self._show(item.register, hold)
+            return _held(item, hold, self.clock.now())
         handler = self.handlers[item.register]
         try:
-            return await handler.handle(item)
+            outcome = await handler.handle(item)
         except NothingToDo as skip:
             outcome = Outcome(state="skipped", error=str(skip), events=(("skipped", str(skip)),))
             return _unsent(outcome, skip)
         except TransientError as exc:
             return _unsent(self._retry_or_fail(item, exc), exc)
         except PermanentError as exc:
+            rejected = credentials_rejection(exc)
+            if rejected is not None:
+                hold = self._refused(item, rejected)
+                await self._show(item.register, hold)
+                return _held(item, hold, self.clock.now(), exc)
             return _unsent(_failed(item, str(exc)), exc)
         except Exception as exc:
             log.exception(
                 "internal error on %s %s/%s", item.register, item.instance, item.external_id
             )
             return _failed(item, f"internal error ({type(exc).__name__}): {exc}")
+        if not self._rows_clear and outcome.health is not None and outcome.health.ok:
+            await self._accepted()
+        return outcome
+
+    # -- credentials refused: the connection's work is held ----------------------------------
+
+    def holding(self) -> CredentialsHold | None:
+        """The hold that keeps the connection's work back now (None when work goes on)."""
+        hold = self._hold
+        if hold is not None and self.clock.now() < hold.until:
+            return hold
+        return None
+
+    @property
+    def credentials_refused(self) -> CredentialsHold | None:
+        """The last refusal of the credentials, until a record of the connection works again
+        (also after its hold ended: the next try may be refused again); for health checks."""
+        return self._hold
+
+    def _refused(self, item: WorkItem, rejected: CredentialsRejected) -> CredentialsHold:
+        """Hold the connection's work after ``rejected``: the first refusal, or the first one
+        after a hold ended, waits longer; another worker's refusal within the same hold (its
+        request was on the way) changes nothing but the sentence."""
+        now = self.clock.now()
+        sentence = (
+            f"{rejected}; brygga holds this connection's records (none is failed) and tries "
+            f"again by itself after {_seconds(self.credentials_wait)} s, waiting up to "
+            f"{_seconds(self._longest_hold())} s as refusals go on, and at once after a "
+            "reload (SIGHUP) that brings new credentials"
+        )
+        hold = self._hold
+        if hold is not None and now < hold.until:
+            self._hold = replace(hold, error=sentence)
+            return self._hold
+        if self._hold_backoff is None:
+            self._hold_backoff = Backoff(self.credentials_wait, self._longest_hold(), rng=self.rng)
+        delay = self._hold_backoff.next()
+        first = hold is None
+        self._hold = CredentialsHold(
+            error=sentence,
+            until=now + timedelta(seconds=delay),
+            since=now if hold is None else hold.since,
+        )
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "%s: %s (%s %s/%s went back; next try in %.0f s)",
+            self.connection,
+            sentence,
+            item.register,
+            item.instance,
+            item.external_id,
+            delay,
+        )
+        return self._hold
+
+    async def _show(self, register: str, hold: CredentialsHold) -> None:
+        """``register``'s :data:`HOLD_ROW` shows the hold's sentence (written once per
+        register and sentence)."""
+        if self._shown.get(register) == hold.error:
+            return
+        self._shown[register] = hold.error
+        self._rows_clear = False
+        now = self.clock.now()
+        await self.store.status.failure(self.connection, register, HOLD_ROW, hold.error, now)
+
+    async def _accepted(self) -> None:
+        """A record worked (after a refusal, or for the first time in this run): the
+        credentials are good, and no :data:`HOLD_ROW` says otherwise any more, neither one
+        this engine wrote nor one an earlier run left (a reload that fixed the credentials)."""
+        hold = self._hold
+        now = self.clock.now()
+        if hold is not None and now < hold.until:
+            return  # claimed before the hold began: the refusal came later
+        self._hold = None
+        self._shown.clear()
+        self._rows_clear = True
+        if self._hold_backoff is not None:
+            self._hold_backoff.reset()
+        if hold is not None:
+            log.info("%s: the credentials are accepted again; work goes on", self.connection)
+        for row in await self.store.status.all():
+            if (row.connection, row.instance, row.state) == (self.connection, HOLD_ROW, "failing"):
+                await self.store.status.success(self.connection, row.register, HOLD_ROW, now)
+
+    def _longest_hold(self) -> float:
+        return max(self.credentials_wait, self.retry_max)
 
     def _finished(self, item: WorkItem, outcome: Outcome) -> None:
         """After the outcome is stored: the log line, the observer, and the follow-ups' wake."""
@@ -323,7 +474,8 @@ class Engine:
                 item.external_id,
                 outcome.error,
             )
-        self.observer.item_finished(self.connection, item.register, outcome.state)
+        held = isinstance(outcome, _Held)
+        self.observer.item_finished(self.connection, item.register, HELD if held else outcome.state)
         if isinstance(outcome, Transferred) and outcome.latency is not None:
             self.observer.transferred(self.connection, item.register, outcome.latency)
 
@@ -367,6 +519,9 @@ class Engine:
             if stopping is not None and stopping.is_set():
                 return
             due = await self.store.items.next_due(connection=self.connection, register=register)
+            hold = self.holding()
+            if hold is not None and due is not None:
+                due = max(due, hold.until)  # nothing is claimed before the hold ends
             wait = IDLE_FALLBACK
             if due is not None:
                 wait = min(wait, (due - self.clock.now()).total_seconds())
@@ -405,6 +560,43 @@ def _unsent(outcome: Outcome, error: BryggaError) -> Outcome:
     if error.before_send and not in_doubt:
         return replace(outcome, withdraw_intent=True)
     return outcome
+
+
+@dataclass(frozen=True)
+class _Held(Outcome):
+    """A record put back by a credentials hold (the observer hears :data:`HELD`)."""
+
+
+def _held(
+    item: WorkItem, hold: CredentialsHold, now: datetime, error: BryggaError | None = None
+) -> Outcome:
+    """``item`` back as it was claimed: its state (WAITING and RECONCILE stay; in doubt stays
+    in doubt), its place in the queue (due when the hold ends), no attempt spent, and the
+    hold's sentence as its last error (the register's health shows it on its
+    :data:`HOLD_ROW`).
+
+    The claim's intent is withdrawn when nothing can have been sent (``error`` came before
+    the send, or it was not even tried); when the refusal came after this attempt may have
+    written something (a draft made, then its booking refused), the intent is kept, so the
+    next attempt looks the reference up before sending: the one case that spends the
+    attempt, since giving it back would withdraw the intent too."""
+    state = {ItemState.WAITING: "waiting", ItemState.RECONCILE: "reconcile"}.get(
+        item.state, "retry"
+    )
+    fresh_intent = bool(item.intent) and item.intent != item.reference
+    maybe_sent = error is not None and not error.before_send and fresh_intent
+    first = item.last_error != hold.error  # one event per record and sentence, not per try
+    return _Held(
+        state=state,
+        error=hold.error,
+        next_attempt=min(item.next_attempt, now),
+        revisit=not maybe_sent,
+        events=(("held", hold.error),) if first else (),
+    )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
 
 
 def _failed(item: WorkItem, error: str) -> Outcome:

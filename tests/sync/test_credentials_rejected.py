@@ -1,0 +1,395 @@
+"""A remote that rejects the credentials holds the connection's work: no record fails.
+
+Operator QA: a reload (SIGHUP) that briefly carried a wrong Starweb client secret failed every
+order a worker claimed in that window for good (the token endpoint's ``invalid_client`` was a
+PermanentError), and after the fix they sat in the error queue until ``brygga errors retry``.
+What an operator expects instead: a rejected credential concerns the whole connection, so no
+record is failed (no attempt spent, nothing in the error queue), the register's health says
+"<system> rejected the credentials … fix …" (naming the shop or account and the config key,
+never the secret), workers do not try every record against a remote that refuses them (the
+connection waits with backoff), and work goes on by itself, or at once after a reload that
+brings the right credentials (a reload restarts the connection, and with it the engine).
+
+Starweb documents wrong client credentials as ``400 {"error": "invalid_client"}`` from
+``POST /token`` (reference/shop-apis.md §2.2, https://www.starweb.se/api-dokumentation [SW1]);
+e-conomic answers 401 to a wrong or revoked token ("a revoked grant shows up as HTTP 401",
+reference/erp-apis.md §1.2, https://restdocs.e-conomic.com/#authentication [E1]).
+
+The connections run as in the daemon (:func:`brygga.runtime.actor.run_connection`: pollers and
+workers), a reload is a stop and a start with the reloaded config, as the supervisor does it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from brygga.commands.common import load_state_config
+from brygga.commands.status import status_report
+from brygga.config import ResolvedConnection
+from brygga.mappings import Mapping
+from brygga.plugins import PluginHost
+from brygga.runtime.actor import ActorDeps, run_connection
+from brygga.store import ItemState, WorkItem
+from brygga.store.status import RegisterStatus
+from brygga.sync.engine import HELD, HOLD_ROW
+from brygga.sync.flow import Flow
+from brygga.sync.observer import FlowObserver
+from brygga.sync.wiring import load_checked
+from brygga.testing import SimulatedConnection
+
+pytestmark = pytest.mark.anyio
+
+#: how many orders wait when the credentials are rejected
+ORDERS = 4
+#: the stock register alone (products from e-conomic would create its fee articles in the shop)
+STOCK_ONLY = {"registers": {"products": "off", "prices": "off", "price_lists": "off"}}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the store needs asyncio
+
+
+async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    with anyio.fail_after(seconds):
+        while not await check():  # noqa: ASYNC110  (the store has no change notification)
+            await anyio.sleep(0.02)
+
+
+def _reloaded(env: SimulatedConnection, old: str, new: str, name: str) -> ResolvedConnection:
+    """The connection as a reload of the config with ``old`` replaced by ``new`` loads it."""
+    text = env.config_path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, "the value to replace is not in the config once"
+    path = env.directory / name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return load_checked(path, PluginHost()).connections[0]
+
+
+class Observed:
+    """A flow observer that keeps what items became."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[tuple[str, str]] = []
+
+    def item_finished(self, connection: str, register: str, outcome: str) -> None:
+        self.outcomes.append((register, outcome))
+
+    def transferred(self, connection: str, register: str, latency_seconds: float) -> None:
+        return None
+
+
+class QuickDeps(ActorDeps):
+    """The daemon's dependencies, with a short credentials hold (so a test can see the work
+    go on by itself after the hold, and the hold grow, in real time)."""
+
+    def __init__(self, *, wait: float, longest: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wait, self.longest = wait, longest
+        self.engines_made: list[Flow] = []
+
+    def open_flow(
+        self,
+        conn: ResolvedConnection,
+        *,
+        run_id: str,
+        mappings: Sequence[Mapping] = (),
+        observer: FlowObserver | None = None,
+    ) -> Flow:
+        flow = super().open_flow(conn, run_id=run_id, mappings=mappings, observer=observer)
+        flow.engine.credentials_wait = self.wait
+        flow.engine.retry_max = self.longest
+        self.engines_made.append(flow)
+        return flow
+
+
+async def _row(env: SimulatedConnection, register: str = "orders") -> RegisterStatus | None:
+    """The health row that shows a credentials hold of ``register`` (beside its records' and
+    its pollers' rows, which a poll that works marks healthy)."""
+    for row in await env.store.status.all():
+        if (row.connection, row.register, row.instance) == ("demo", register, HOLD_ROW):
+            return row
+    return None
+
+
+async def _failing(env: SimulatedConnection, register: str = "orders") -> bool:
+    row = await _row(env, register)
+    return row is not None and row.state == "failing"
+
+
+async def _items(env: SimulatedConnection, ids: Sequence[str]) -> list[WorkItem]:
+    return [await env.item(oid) for oid in ids]
+
+
+async def _all_done(env: SimulatedConnection, ids: Sequence[str]) -> bool:
+    return all(item.state is ItemState.DONE for item in await _items(env, ids))
+
+
+def _token_requests(env: SimulatedConnection) -> int:
+    return sum(1 for method, path in env.shop.requests if (method, path) == ("POST", "/token"))
+
+
+async def _orders(env: SimulatedConnection, count: int = ORDERS) -> list[str]:
+    """``count`` paid orders in the shop, discovered (work items) by a poll that could still
+    read the shop."""
+    ids = [
+        env.shop.place_order(lines=[("KAFFE-500", 1 + n)], email=f"kund{n}@example.se")
+        for n in range(count)
+    ]
+    assert await env.flow("discover").poll_once("se") >= count
+    return ids
+
+
+async def _run_for(
+    conn: ResolvedConnection, deps: ActorDeps, until: Callable[[], Awaitable[bool]]
+) -> None:
+    """Run the connection as the daemon does until ``until()`` holds, then stop it."""
+    stop = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_connection, conn, stop, deps)
+        await _until(until)
+        stop.set()
+
+
+async def _nothing_failed(env: SimulatedConnection, ids: Sequence[str]) -> list[WorkItem]:
+    """No record failed or in the error queue; every order still waits, no attempt spent."""
+    failed = await env.store.items.query(states=[ItemState.FAILED], connection="demo")
+    assert failed == [], [(f.external_id, f.last_error) for f in failed]
+    items = await _items(env, ids)
+    for item in items:
+        assert item.state in (ItemState.NEW, ItemState.RETRY), (item.state, item.last_error)
+        assert item.attempts == 0, f"order {item.external_id} spent {item.attempts} attempt(s)"
+        assert item.reference == "", "an intent was left behind although nothing was sent"
+    return items
+
+
+async def test_a_reload_with_a_wrong_starweb_secret_fails_no_order_and_the_fix_sends_each_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with SimulatedConnection.open(tmp_path, shop_options={"seed": 3}) as env:
+        ids = await _orders(env)
+        secret = env.shop.client_secret
+        wrong = "wrong-" + secret
+        bad = _reloaded(env, secret, wrong, "reload-wrong.toml")
+        observed = Observed()
+        deps = ActorDeps(store=env.store, run_id="daemon-1", http=env.http, observer=observed)
+        before = _token_requests(env)
+
+        async def held_for_a_while() -> bool:
+            if not await _failing(env):
+                return False
+            await anyio.sleep(1.0)  # the workers wait; they do not try order after order
+            return True
+
+        await _run_for(bad, deps, held_for_a_while)
+
+        items = await _nothing_failed(env, ids)
+        row = await _row(env)
+        assert row is not None and row.state == "failing"
+        sentence = row.last_error
+        assert "Starweb shop se rejected the credentials (invalid_client" in sentence
+        assert "client_secret" in sentence and "fix" in sentence and "reload" in sentence
+        assert "none is failed" in sentence
+        assert secret not in sentence and wrong not in sentence
+        touched = [item for item in items if item.last_error]
+        assert touched and all(item.last_error == sentence for item in touched)
+        # one token request by the first worker (and one by the poller), not one per order
+        assert _token_requests(env) - before <= 3
+        assert len(touched) < ORDERS
+        assert ("orders", HELD) in observed.outcomes
+        assert ("orders", "failed") not in observed.outcomes
+
+        # `brygga status` says it, with the sentence
+        assert await status_report(load_state_config(env.config_path), datetime.now(UTC)) == 1
+        out = capsys.readouterr().out
+        assert "orders failing" in out and "Starweb shop se rejected the credentials" in out
+        assert secret not in out and wrong not in out
+
+        # the operator fixes the secret and reloads: the connection starts again and sends
+        # every order at once (long before the hold would have ended), each exactly once,
+        # with no `brygga errors retry`
+        started = time.monotonic()
+        await _run_for(env.loaded.connections[0], deps, lambda: _all_done(env, ids))
+        assert time.monotonic() - started < 20
+        assert [env.copies(oid) for oid in ids] == [1] * ORDERS
+        assert [item.attempts for item in await _items(env, ids)] == [1] * ORDERS
+        fixed = await _row(env)
+        assert fixed is not None and fixed.state == "ok"
+
+
+async def test_work_goes_on_by_itself_once_the_shop_accepts_the_credentials_again(
+    tmp_path: Path,
+) -> None:
+    """No reload: the shop's admin rotated the secret, then put the old one back. The held
+    work goes on after the hold, by itself, and the hold grows while the refusals go on."""
+    async with SimulatedConnection.open(tmp_path, shop_options={"seed": 3}) as env:
+        ids = await _orders(env)
+        secret = env.shop.client_secret
+        env.shop.client_secret = "rotated-in-the-shop-admin"
+        env.shop.revoke_tokens()
+        deps = QuickDeps(wait=0.2, longest=0.8, store=env.store, run_id="d", http=env.http)
+        holds: list[float] = []
+
+        async def refused_a_few_times() -> bool:
+            engine = deps.engines_made[-1].engine if deps.engines_made else None
+            hold = engine.credentials_refused if engine is not None else None
+            if hold is not None:
+                length = round((hold.until - hold.since).total_seconds(), 3)
+                if not holds or holds[-1] != length:
+                    holds.append(length)
+            return len(holds) >= 4
+
+        async def back_and_done() -> bool:
+            if await refused_a_few_times() and env.shop.client_secret != secret:
+                await _nothing_failed(env, ids)
+                env.shop.client_secret = secret  # the shop takes the configured secret again
+            return await _all_done(env, ids)
+
+        await _run_for(env.loaded.connections[0], deps, back_and_done)
+        assert [env.copies(oid) for oid in ids] == [1] * ORDERS
+        assert [item.attempts for item in await _items(env, ids)] == [1] * ORDERS
+        # the hold grew (until - since: 0.2, then about 0.6, 1.4, ... with jitter)
+        assert holds == sorted(holds) and holds[-1] > 2 * holds[0], holds
+        assert await env.store.items.query(states=[ItemState.FAILED]) == []
+
+
+async def test_a_revoked_e_conomic_grant_holds_the_orders_until_a_reload_with_the_new_one(
+    tmp_path: Path,
+) -> None:
+    """e-conomic refuses the grant token (401) on the first request of the document's
+    transfer, before the document is sent: the order waits, no intent stays behind, and the
+    reload with the new grant sends each order once."""
+    async with SimulatedConnection.open(tmp_path, shop_options={"seed": 3}) as env:
+        ids = await _orders(env)
+        old_grant = env.erp.agreement_grant_token
+        env.erp.gate.agreement_grant_token = b"granted-anew-by-the-administrator"
+        deps = ActorDeps(store=env.store, run_id="daemon-1", http=env.http)
+        posts_before = sum(1 for method, _ in env.erp.requests if method == "POST")
+
+        async def held_for_a_while() -> bool:
+            if not await _failing(env):
+                return False
+            await anyio.sleep(0.5)
+            return True
+
+        await _run_for(env.loaded.connections[0], deps, held_for_a_while)
+        await _nothing_failed(env, ids)
+        row = await _row(env)
+        assert row is not None
+        assert "e-conomic at erp.test rejected the credentials (HTTP 401)" in row.last_error
+        assert "agreement_grant_token" in row.last_error and "[connection.erp]" in row.last_error
+        assert old_grant not in row.last_error
+        assert sum(1 for method, _ in env.erp.requests if method == "POST") == posts_before
+
+        fixed = _reloaded(env, old_grant, "granted-anew-by-the-administrator", "reload.toml")
+        await _run_for(fixed, deps, lambda: _all_done(env, ids))
+        assert [env.copies(oid) for oid in ids] == [1] * ORDERS
+        assert await env.store.items.query(states=[ItemState.FAILED]) == []
+
+
+class RefuseDocumentPosts:
+    """In front of the e-conomic simulator: while ``on``, a POST of a draft invoice is
+    answered 401 (the grant was revoked between the reads and the write) and never reaches
+    the simulator."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.on = True
+        self.refused = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (
+            self.on
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"].endswith("/invoices/drafts")
+        ):
+            self.refused += 1
+            body = b'{"message":"Unauthorized access (401).","httpStatusCode":401}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_a_401_on_the_document_write_keeps_the_reference_and_sends_once(
+    tmp_path: Path,
+) -> None:
+    """A 401 to the document's POST itself (after the reads): nothing was written, but the
+    engine cannot tell that from a refusal after an earlier write of the attempt, so the
+    order keeps its ERP reference and is looked up before it is sent again. It is held, not
+    failed, and lands once when the remote takes the credentials again."""
+    gate: dict[str, RefuseDocumentPosts] = {}
+
+    def routes(shop: Any, erp: Any) -> dict[str, Any]:
+        gate["erp"] = RefuseDocumentPosts(erp.app)
+        return {"shop.test": shop.app, "erp.test": gate["erp"]}
+
+    async with SimulatedConnection.open(tmp_path, shop_options={"seed": 3}, routes=routes) as env:
+        ids = await _orders(env, 2)
+        deps = QuickDeps(wait=0.3, longest=0.3, store=env.store, run_id="d", http=env.http)
+
+        async def refused_then_let_through() -> bool:
+            if gate["erp"].refused >= 2 and gate["erp"].on:
+                failed = await env.store.items.query(states=[ItemState.FAILED])
+                assert failed == [], [f.last_error for f in failed]
+                held = [i for i in await _items(env, ids) if i.last_error]
+                assert held and all("rejected the credentials" in i.last_error for i in held)
+                assert all(i.reference for i in held), "the intent was withdrawn"
+                gate["erp"].on = False
+            return await _all_done(env, ids)
+
+        await _run_for(env.loaded.connections[0], deps, refused_then_let_through)
+        assert [env.copies(oid) for oid in ids] == [1, 1]
+        assert await env.store.items.query(states=[ItemState.FAILED]) == []
+
+
+async def test_the_stock_push_to_a_shop_that_rejects_the_credentials_is_held(
+    tmp_path: Path,
+) -> None:
+    """The catalog registers run on the same engine: a stock item for a shop whose secret
+    is rejected is held, not failed, and is pushed after the reload with the right one."""
+    async with SimulatedConnection.open(
+        tmp_path,
+        shop_options={"seed": 3},
+        erp_options={"inventory_module": True},
+        catalog=True,
+        connection=STOCK_ONLY,
+    ) as env:
+        env.erp.set_stock("KAFFE-500", Decimal(42))
+        secret = env.shop.client_secret
+        bad = _reloaded(env, secret, "wrong-" + secret, "reload-wrong.toml")
+        deps = ActorDeps(store=env.store, run_id="daemon-1", http=env.http)
+
+        async def stock_held() -> bool:
+            return await _failing(env, "stock")
+
+        await _run_for(bad, deps, stock_held)
+        row = await _row(env, "stock")
+        assert row is not None and "Starweb shop se rejected the credentials" in row.last_error
+        assert await env.store.items.query(states=[ItemState.FAILED]) == []
+        stock = [
+            i
+            for i in await env.store.items.query(connection="demo")
+            if i.register == "stock" and "rejected the credentials" in i.last_error
+        ]
+        assert stock and all(i.attempts == 0 for i in stock)
+
+        async def stock_pushed() -> bool:
+            return bool(env.shop.stock("KAFFE-500") == Decimal(42))
+
+        await _run_for(env.loaded.connections[0], deps, stock_pushed)
+        assert await env.store.items.query(states=[ItemState.FAILED]) == []
