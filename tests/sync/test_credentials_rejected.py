@@ -21,9 +21,11 @@ workers), a reload is a stop and a start with the reloaded config, as the superv
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,15 +33,17 @@ from typing import Any
 import anyio
 import pytest
 
+from brygga.clock import FakeClock
 from brygga.commands.common import load_state_config
 from brygga.commands.status import status_report
 from brygga.config import ResolvedConnection
+from brygga.errors import CredentialsRejected, PermanentError, TransientError, credentials_rejection
 from brygga.mappings import Mapping
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps, run_connection
-from brygga.store import ItemState, WorkItem
+from brygga.store import Discovered, Health, ItemState, Outcome, Store, WorkItem
 from brygga.store.status import RegisterStatus
-from brygga.sync.engine import HELD, HOLD_ROW
+from brygga.sync.engine import HELD, HOLD_ROW, Engine, before_send
 from brygga.sync.flow import Flow
 from brygga.sync.observer import FlowObserver
 from brygga.sync.wiring import load_checked
@@ -393,3 +397,177 @@ async def test_the_stock_push_to_a_shop_that_rejects_the_credentials_is_held(
 
         await _run_for(env.loaded.connections[0], deps, stock_pushed)
         assert await env.store.items.query(states=[ItemState.FAILED]) == []
+
+
+# -- the engine's side, with a handler of its own and a fake clock ------------------------------
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+REFUSED = "Testsys rejected the credentials (invalid_client): fix secret (env:X), then reload"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with await Store.open(tmp_path / "state.db") as opened:
+        yield opened
+
+
+@dataclass
+class Remote:
+    """A handler whose remote refuses the credentials while ``refusing``: before its write
+    (``where="before"``), after a write of the same attempt (``"after"``), or wrapped in a
+    PermanentError of the handler's own (``"wrapped"``)."""
+
+    refusing: bool = True
+    where: str = "before"
+    register: str = "things"
+    calls: list[str] = field(default_factory=list)
+
+    def intent(self, item: WorkItem) -> str:
+        return f"ref-{item.external_id}"
+
+    async def handle(self, item: WorkItem) -> Outcome:
+        self.calls.append(item.external_id)
+        with before_send():
+            if self.refusing and self.where == "before":
+                raise CredentialsRejected(REFUSED)
+        if self.refusing and self.where == "after":
+            raise CredentialsRejected(REFUSED)
+        if self.refusing and self.where == "wrapped":
+            try:
+                raise CredentialsRejected(REFUSED)
+            except PermanentError as exc:
+                raise PermanentError(f"thing {item.external_id}: could not ({exc})") from None
+        return Outcome(state="done", result="sent", health=Health("things", ok=True))
+
+
+def _engine(store: Store, handler: Remote, clock: FakeClock) -> Engine:
+    return Engine(
+        connection="c",
+        store=store,
+        clock=clock,
+        run_id="r",
+        handlers={"things": handler},
+        rng=random.Random(0),
+    )
+
+
+async def _queue(store: Store, *ids: str) -> None:
+    await store.items.enqueue_many(
+        connection="c",
+        register="things",
+        instance="shop",
+        records=[Discovered(i, True) for i in ids],
+        now=NOW,
+    )
+
+
+def _to_hold_end(clock: FakeClock, engine: Engine) -> None:
+    hold = engine.holding()
+    assert hold is not None
+    clock.advance((hold.until - clock.now()).total_seconds())
+
+
+async def _hold_row(store: Store) -> RegisterStatus | None:
+    rows = [r for r in await store.status.all() if (r.connection, r.instance) == ("c", HOLD_ROW)]
+    return rows[0] if rows else None
+
+
+async def test_the_engine_holds_the_work_and_takes_it_up_after_a_growing_hold(
+    store: Store,
+) -> None:
+    clock, remote = FakeClock(NOW), Remote()
+    engine = _engine(store, remote, clock)
+    await _queue(store, "1", "2", "3")
+    assert await engine.drain("things", batch=3) == 3
+    assert remote.calls == ["1"], "the batch's other items were tried against a refusing remote"
+    items = await store.items.query(connection="c")
+    # all three went back as they were claimed: no attempt, no reference, the sentence
+    assert {i.state for i in items} == {ItemState.RETRY}
+    assert all(i.attempts == 0 and i.reference == "" for i in items)
+    assert all(i.last_error.startswith(REFUSED) for i in items)
+    hold = engine.holding()
+    assert hold is not None and 27 <= (hold.until - NOW).total_seconds() <= 33
+    row = await _hold_row(store)
+    assert row is not None and row.state == "failing" and row.last_error == hold.error
+    assert await engine.drain("things") == 0 and remote.calls == ["1"]  # nothing claimed
+    lengths = [(hold.until - NOW).total_seconds()]
+    for _ in range(4):
+        _to_hold_end(clock, engine)
+        started = clock.now()
+        assert await engine.drain("things") == 1  # one try per hold, then held again
+        hold = engine.holding()
+        assert hold is not None
+        lengths.append((hold.until - started).total_seconds())
+    assert lengths == sorted(lengths) and 270 <= lengths[-1] <= 300, lengths  # up to retry_max
+    assert await store.items.query(states=[ItemState.FAILED]) == []
+    assert all(i.attempts == 0 for i in await store.items.query(connection="c"))
+
+    remote.refusing = False
+    _to_hold_end(clock, engine)
+    assert await engine.drain("things", batch=3) == 3
+    assert {i.state for i in await store.items.query(connection="c")} == {ItemState.DONE}
+    row = await _hold_row(store)
+    assert row is not None and row.state == "ok"
+    assert engine.credentials_refused is None
+    # the next refusal starts again at the first hold (the backoff was reset)
+    remote.refusing = True
+    await _queue(store, "4")
+    await engine.drain("things")
+    hold = engine.holding()
+    assert hold is not None and (hold.until - clock.now()).total_seconds() <= 33
+
+
+async def test_a_refusal_after_this_attempt_wrote_keeps_the_reference(store: Store) -> None:
+    """The engine cannot tell a refused write from a refusal after an earlier write of the
+    same attempt: the intent stays (the next attempt looks it up first), never failed."""
+    clock = FakeClock(NOW)
+    engine = _engine(store, Remote(where="after"), clock)
+    await _queue(store, "1")
+    await engine.drain("things")
+    item = (await store.items.query(connection="c"))[0]
+    assert (item.state, item.reference) == (ItemState.RETRY, "ref-1")
+    assert engine.holding() is not None
+
+
+async def test_a_refusal_wrapped_in_the_handlers_own_error_is_still_a_hold(store: Store) -> None:
+    engine = _engine(store, Remote(where="wrapped"), FakeClock(NOW))
+    await _queue(store, "1")
+    await engine.drain("things")
+    item = (await store.items.query(connection="c"))[0]
+    assert (item.state, item.reference) == (ItemState.RETRY, "ref-1")  # raised after the send
+    # the connection's sentence (the refusal itself), not the record's wrapping of it
+    assert item.last_error.startswith(REFUSED) and engine.holding() is not None
+    assert credentials_rejection(PermanentError("plain")) is None
+    assert credentials_rejection(TransientError("503")) is None
+
+
+async def test_a_record_in_doubt_stays_in_doubt_when_the_lookup_is_refused(store: Store) -> None:
+    """A write whose outcome is unknown is looked up before anything is sent again; a
+    refused lookup changes nothing about that (state, reference and settle time stay)."""
+    clock = FakeClock(NOW)
+    await _queue(store, "1")
+    first = _engine(store, Remote(refusing=False), clock)
+    claimed = await first.claim("things")
+    assert claimed is not None
+    until = NOW + timedelta(seconds=60)
+    doubt = Outcome(state="reconcile", error="timed out", next_attempt=NOW, doubt_until=until)
+    await store.items.apply(claimed, doubt, NOW)
+    engine = _engine(store, Remote(where="before"), clock)
+    await engine.drain("things")
+    item = (await store.items.query(connection="c"))[0]
+    assert (item.state, item.reference, item.doubt_until) == (ItemState.RECONCILE, "ref-1", until)
+    assert item.attempts == 1  # the claim that recorded the doubt; the held one gave its back
+
+
+async def test_a_new_run_clears_the_hold_an_earlier_run_showed(store: Store) -> None:
+    """A reload with the right credentials starts a new engine: its first record that works
+    clears the health row the old run left failing."""
+    clock = FakeClock(NOW)
+    await _queue(store, "1")
+    await _engine(store, Remote(), clock).drain("things")
+    row = await _hold_row(store)
+    assert row is not None and row.state == "failing"
+    fresh = _engine(store, Remote(refusing=False), clock)
+    assert await fresh.drain("things") == 1  # at once: the new run has no hold
+    row = await _hold_row(store)
+    assert row is not None and row.state == "ok"
