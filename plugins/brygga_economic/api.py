@@ -157,7 +157,7 @@ class EconomicApi:
         the problems of its ``errors`` document, else its message (:func:`refusal`); a 401
         is :meth:`refused`."""
         if response.status_code == 401:
-            return self.refused(response)
+            return self.refused(response, what)
         try:
             body = msgspec.json.decode(response.content, type=wire.ErrorBody)
         except msgspec.ValidationError:
@@ -185,22 +185,23 @@ class EconomicApi:
             detail_length=None,  # describe_errors cuts the parts of each problem itself
         )
 
-    def refused(self, response: httpx.Response) -> CredentialsRejected:
+    def refused(self, response: httpx.Response, what: str) -> CredentialsRejected:
         """The error for a 401: e-conomic refused the app secret token or the agreement grant
         token ("a revoked grant shows up as HTTP 401", reference/erp-apis.md §1.2, from
         https://restdocs.e-conomic.com/#authentication). It concerns the agreement, not the
-        record at hand, so it names neither: the engine holds the connection's work on it. A
-        403 (the app's role lacks a resource, §1.2) stays a refusal of the one request."""
+        record at hand (``what`` only says what brygga was doing): the engine holds the
+        connection's work on it. A 403 (the app's role lacks a resource, §1.2) stays a
+        refusal of the one request."""
         host = ""
         with contextlib.suppress(RuntimeError):  # an answer made without its request
             host = response.request.url.host
         where = f" at {host}" if host else ""
         return CredentialsRejected(
             self.scrub(
-                f"e-conomic{where} rejected the credentials (HTTP 401): fix app_secret_token and "
-                "agreement_grant_token in [connection.erp] (a grant the agreement revoked also "
-                "gives 401: have the agreement's administrator grant access again), then "
-                "reload brygga"
+                f"e-conomic{where} rejected the credentials (HTTP 401) while working on {what}: "
+                "fix app_secret_token and agreement_grant_token in [connection.erp] (a grant "
+                "the agreement revoked also gives 401: have the agreement's administrator grant "
+                "access again), then reload brygga"
             )
         )
 

@@ -287,7 +287,7 @@ async def test_a_revoked_e_conomic_grant_holds_the_orders_until_a_reload_with_th
         await _nothing_failed(env, ids)
         row = await _row(env)
         assert row is not None
-        assert "e-conomic at erp.test rejected the credentials (HTTP 401)" in row.last_error
+        assert "e-conomic at erp.test rejected the credentials (HTTP 401) while" in row.last_error
         assert "agreement_grant_token" in row.last_error and "[connection.erp]" in row.last_error
         assert old_grant not in row.last_error
         assert sum(1 for method, _ in env.erp.requests if method == "POST") == posts_before
