@@ -37,7 +37,7 @@ import msgspec
 
 from brygga.accountstate import AdapterStateStore
 from brygga.clock import Clock
-from brygga.errors import PermanentError, TransientError
+from brygga.errors import CredentialsRejected, PermanentError, TransientError
 from brygga.http.client import RemoteClient
 from brygga.http.tokens import BearerAuth, Token, TokenCache
 from brygga.secrets import scrub
@@ -139,10 +139,11 @@ class RotatingTokens:
                 if await self._state.get(self.account, REFRESH_KEY) != current:
                     log.info("fortnox: another process rotated the refresh token; reading it")
                     continue
-                raise PermanentError(
-                    "Fortnox refused the refresh token (used before, expired after 45 days or "
-                    "revoked): connect brygga to Fortnox again and put the new refresh token "
-                    "in [connection.erp] refresh_token"
+                raise CredentialsRejected(
+                    "Fortnox rejected the credentials: it refused the refresh token (used "
+                    "before, expired after 45 days or revoked); fix: connect brygga to Fortnox "
+                    "again, put the new refresh token in [connection.erp] refresh_token and "
+                    "reload brygga"
                 )
             now = self._clock.now()
             new = grant.refresh_token.encode()
@@ -153,9 +154,10 @@ class RotatingTokens:
             await self._state.put(self.account, ACCESS_KEY, stored_access, now)
             self._handed = grant.access_token
             return Token.lasting(grant.access_token, grant.expires_in, issued_at=issued_at)
-        raise PermanentError(
-            "Fortnox kept refusing refresh tokens that other processes rotated; check that "
-            "only brygga uses this Fortnox connection, then connect brygga to Fortnox again"
+        raise CredentialsRejected(
+            "Fortnox rejected the credentials: it kept refusing refresh tokens that other "
+            "processes rotated; fix: check that only brygga uses this Fortnox connection, "
+            "connect brygga to Fortnox again and reload brygga"
         )
 
     async def _refresh(self, refresh: str) -> _Grant | None:
@@ -193,10 +195,10 @@ class RotatingTokens:
             return None
         said = scrub(f"{message} ({code})" if code else message, *self.secrets(), refresh)
         if response.status_code == 401 or code == "invalid_client":
-            raise PermanentError(
-                "Fortnox refused the client credentials (HTTP "
-                f"{response.status_code}{': ' + said[:200] if said else ''}): check client_id "
-                "and client_secret of the integration"
+            raise CredentialsRejected(
+                "Fortnox rejected the credentials (HTTP "
+                f"{response.status_code}{': ' + said[:200] if said else ''}): fix client_id "
+                "and client_secret of the integration in [connection.erp], then reload brygga"
             )
         raise PermanentError(
             f"Fortnox's token endpoint answered HTTP {response.status_code}"

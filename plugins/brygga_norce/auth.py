@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from brygga.clock import Clock
-from brygga.errors import PermanentError
+from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.client import RemoteClient
 from brygga.http.tokens import BearerAuth, Token, TokenCache
 from brygga.secrets import Secret, scrub
@@ -80,11 +80,12 @@ class TokenSource:
             error = self.scrub(decode_error(response.content).error or "")[:100] or (
                 f"HTTP {response.status_code}"
             )
-            if error == "invalid_client":
-                raise PermanentError(
-                    f"{what}: Norce rejected the client credentials (invalid_client); check "
-                    f"client_id and client_secret ({self._client_secret.source}) of this shop "
-                    "(Norce Admin: Settings → Users → OAUTH)"
+            if error in ("invalid_client", "unauthorized_client") or response.status_code == 401:
+                raise CredentialsRejected(
+                    f"Norce shop {self._shop} rejected the credentials ({error}): fix client_id "
+                    f"({self._client_id.source}) and client_secret ({self._client_secret.source}) "
+                    f"of shop {self._shop} in [[connection.shops]] (Norce Admin: Settings → "
+                    "Users → OAUTH), then reload brygga"
                 )
             if error == "invalid_scope":
                 raise PermanentError(
