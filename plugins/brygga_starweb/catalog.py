@@ -93,6 +93,7 @@ from brygga_starweb.catalog_mapping import (
     utc_seconds,
     variant_changes,
 )
+from brygga_starweb.catalog_seen import SeenIds
 from brygga_starweb.catalog_wire import (
     AttributeValueWire,
     AttributeWire,
@@ -598,12 +599,11 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         cannot be mapped (e.g. without SKU) is skipped, logged and kept in
         :attr:`skipped_records`, so one bad record does not stop the initial sync."""
         pricelist = await self._price_list_for(None, "(all)")
-        seen: set[int] = set()
+        seen = SeenIds()  # (8 bytes a product: catalog_seen)
         async for products, _ in self._product_pages({"include": PRODUCT_INCLUDES}):
             for product in products:
-                if product.product_id in seen:
+                if not seen.first_time(product.product_id):
                     continue
-                seen.add(product.product_id)
                 for variant in await self._variants(product):
                     try:
                         article = article_of(

@@ -109,6 +109,8 @@ class SkuIndex:
         modified_at: datetime | None,
     ) -> None:
         for sku in skus:
+            # the key becomes this string (the one the places hold), not the first one seen
+            self.skus.pop(sku, None)
             self.skus[sku] = product_id
         if group:
             self.groups[group] = product_id
