@@ -22,6 +22,12 @@ window counts the previous process's sends instead of waiting a whole window bli
 nobody could record (a process that crashed) are covered by a :class:`Lease`: no request
 starts unless the state file holds a promise that covers its time, so after a crash only the
 time up to the end of the last promise is unknown, and only that is waited for.
+
+Beside another process (the daemon and a ``brygga sync products`` on one state file, see
+:mod:`brygga.runtime.limiterstate`): each limiter also counts the other processes' sends that
+the state file shows (:meth:`RateLimiter.absorb`), a few seconds late, and while another
+process is active it keeps its own sends to half of the count (one per window while it cannot
+know that the other one counts its sends): :class:`SharedView`.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ __all__ = [
     "RateLimit",
     "RateLimiter",
     "RateLimiterRegistry",
+    "SharedView",
 ]
 
 
@@ -161,6 +168,63 @@ class Lease:
         self.until = math.inf
 
 
+class SharedView:
+    """What a process knows of the other processes' sends on its accounts (the state file's
+    windows, read by :mod:`brygga.runtime.limiterstate`), and how fresh that is.
+
+    The keeper refreshes the view with every save while the process is busy (:meth:`seen`);
+    a request that finds it older than ``fresh`` seconds waits for one read of the state file
+    first (``refresh()``, no write), so a process quiet for a while sees what another sent
+    meanwhile before it sends.
+    ``lag``: the seconds another process's send may take to show (its save interval and this
+    view's age, with room); a limiter stays "shared" for one window plus ``lag`` after the
+    newest foreign send it knows (:meth:`RateLimiter.absorb`).
+    """
+
+    def __init__(
+        self,
+        refresh: Callable[[], Awaitable[None]],
+        clock: Clock | None = None,
+        *,
+        fresh: float,
+        lag: float,
+    ) -> None:
+        if fresh <= 0 or lag < 0:
+            raise ValueError("a shared view is fresh for more than 0 seconds, with a lag >= 0")
+        self.fresh = fresh
+        self.lag = lag
+        self._refresh = refresh
+        self._clock = clock or SystemClock()
+        self._lock = anyio.Lock()
+        #: on the monotonic clock: the view is fresh until then
+        self.until = float("-inf")
+        #: refreshes a request waited for (for tests and benchmarks)
+        self.refreshes = 0
+
+    def holds(self) -> bool:
+        return self._clock.monotonic() < self.until
+
+    def seen(self, at: float) -> None:
+        """The view was read at ``at`` (monotonic, taken before the read)."""
+        self.until = max(self.until, at + self.fresh)
+
+    async def hold(self) -> None:
+        """Return once the view is fresh, reading it first when it is not (one read for every
+        waiting request). A read that fails is logged by the refresh, and the request goes on
+        with the view it has (the periodic save tries again)."""
+        async with self._lock:
+            if self.holds():
+                return
+            at = self._clock.monotonic()
+            await self._refresh()
+            self.refreshes += 1
+            self.seen(at)
+
+    def close(self) -> None:
+        """The process stops: requests no longer read the view."""
+        self.until = math.inf
+
+
 class _Waiter:
     """A request waiting for its turn at a :class:`RateLimiter`."""
 
@@ -211,6 +275,14 @@ class RateLimiter:
 
     ``lease``: when given, no request starts unless it holds (:class:`Lease`).
 
+    Other processes on the account (:meth:`share`, :meth:`absorb`): the window counts this
+    process's sends and the others' that the state file shows. While the newest foreign send
+    it knows is less than one window plus the view's lag old, another process is **active**,
+    and this limiter keeps its own sends in any window to half of ``allowed`` if the other is
+    known to count this one's sends (:meth:`absorb`'s ``known_until``), else to one: the other
+    may be sending at the whole limit without knowing of this one yet. Half each keeps the sum
+    within the limit whatever the lag; the single request is all the lag can add.
+
     Turns are shared fairly between **groups** (a connection: :meth:`acquire`'s ``group``),
     not between waiting tasks: when the window has room again, the next turn goes to the
     group that has a request waiting and was served least recently (round-robin over the
@@ -241,8 +313,21 @@ class RateLimiter:
         self.limit = limit
         self.window = limit.per_seconds * (1 + guard)
         self._clock = clock or SystemClock()
+        #: this process's sends of the last window (monotonic), and when each started on the
+        #: wall clock (what the state file holds of it: the same number at every save)
         self._starts: collections.deque[float] = collections.deque()
+        self._walls: collections.deque[float] = collections.deque()
+        #: sends this process did not make (an earlier process's, another running one's),
+        #: monotonic, oldest first: they count in the window as the process's own do
+        self._foreign: collections.deque[float] = collections.deque()
+        #: the newest send of another *running* process it knows (monotonic), how long after
+        #: it that process counts as active (one window plus the view's lag), and until when
+        #: the others are known to count this process's sends
+        self._foreign_newest = float("-inf")
+        self._horizon = 0.0
+        self._known_until = float("-inf")
         self._lease = lease
+        self._view: SharedView | None = None
         #: requests waiting for a turn, per group (only groups with one waiting), and how many
         self._queues: dict[str | None, collections.deque[_Waiter]] = {}
         self._waiting = 0
@@ -284,7 +369,7 @@ class RateLimiter:
 
         # a send "in the future" (the wall clock was set back): count it as sent now
         starts = sorted(min(now, here(at)) for at in memory.sends)
-        self._starts.extend(at for at in starts if at + self.window > now)
+        self._foreign.extend(at for at in starts if at + self.window > now)
         if memory.paused_until is not None:
             self._blocked_until = max(self._blocked_until, here(memory.paused_until))
         if memory.unknown_until is not None:
@@ -298,7 +383,12 @@ class RateLimiter:
         """What a new process needs to go on where this one is (see :class:`AccountWindow`)."""
         now = self._clock.monotonic()
         wall = self._clock.now().timestamp()
-        sends = tuple(wall + (at - now) for at in self._starts if at + self.window > now)
+        sends = tuple(
+            sorted(
+                [wall + (at - now) for at in self._foreign if at + self.window > now]
+                + list(self.own_sends())
+            )
+        )
         paused = wall + (self._blocked_until - now) if self._blocked_until > now else None
         return AccountWindow(
             sends=sends,
@@ -307,6 +397,68 @@ class RateLimiter:
             slow_start=self._slow_start,
             limit=self.limit,
         )
+
+    def own_sends(self) -> tuple[float, ...]:
+        """This process's sends of the last window, on the wall clock (oldest first): the same
+        numbers at every call, so the state file's copy of them can be told from the others'."""
+        now = self._clock.monotonic()
+        pairs = zip(self._walls, self._starts, strict=True)
+        return tuple(at for at, mono in pairs if mono + self.window > now)
+
+    def share(self, view: SharedView, *, active_after: float | None = None) -> None:
+        """Count the sends of other processes on its account that ``view`` shows (see the
+        class). Sends it remembers from before (``memory``) newer than ``active_after`` (wall
+        clock; None: all) are another running process's: the limiter starts as shared."""
+        self._view = view
+        self._horizon = self.window + view.lag
+        now = self._clock.monotonic()
+        wall = self._clock.now().timestamp()
+        after = float("-inf") if active_after is None else now + (active_after - wall)
+        active = [at for at in self._foreign if at > after]
+        if active:
+            self._foreign_newest = max(self._foreign_newest, active[-1])
+
+    def absorb(
+        self,
+        sends: Iterable[float],
+        paused_until: float | None = None,
+        *,
+        active_after: float | None = None,
+        counted: float | None = None,
+    ) -> None:
+        """The other processes' sends on this account as the state file shows them now (wall
+        clock; they replace the ones known before), the account's pause there, and the newest
+        send of this process the others are known to have read (``counted``, wall clock: they
+        count this process as active for one horizon after it). Sends not newer than
+        ``active_after`` count in the window but say nothing of another process running."""
+        now = self._clock.monotonic()
+        wall = self._clock.now().timestamp()
+
+        def here(at: float) -> float:
+            return now + (at - wall)
+
+        # a send "in the future" (the wall clock was set back): count it as sent now
+        foreign = sorted(min(now, here(at)) for at in sends)
+        self._foreign = collections.deque(at for at in foreign if at + self.window > now)
+        after = float("-inf") if active_after is None else here(active_after)
+        active = [at for at in foreign if at > after]
+        if active:
+            self._foreign_newest = max(self._foreign_newest, active[-1])
+        if counted is not None:
+            self._known_until = max(self._known_until, here(counted) + self._horizon)
+        if paused_until is not None:
+            self._blocked_until = max(self._blocked_until, here(paused_until))
+
+    def shared_cap(self, now: float | None = None) -> int:
+        """How many of its own sends a window may hold now: ``allowed`` alone, half of it
+        while another process is active and counts this one's sends, else one."""
+        now = self._clock.monotonic() if now is None else now
+        allowed = int(self._allowed)
+        if now >= self._foreign_newest + self._horizon:
+            return allowed
+        if now < self._known_until:
+            return max(1, allowed // 2)
+        return 1
 
     @property
     def allowed(self) -> int:
@@ -326,10 +478,15 @@ class RateLimiter:
         the other connections that wait, see the class); None: the group of requests that
         belong to no connection."""
         lease = self._lease
+        view = self._view
         # Nobody waiting, nobody handing out turns (a turn handed out is still being handed
         # while its request has not woken) and room in the window: take the turn at once,
         # which costs no trip through the event loop.
-        if self._holder is None and (lease is None or lease.holds()):
+        if (
+            self._holder is None
+            and (lease is None or lease.holds())
+            and (view is None or view.holds())
+        ):
             now = self._clock.monotonic()
             if self._room(now) is None:
                 self._start(now, group)
@@ -363,18 +520,27 @@ class RateLimiter:
         turn to the request whose turn it is (round-robin over the groups), and the handing
         out with it when that is another request."""
         lease = self._lease
+        view = self._view
         # a request that waits lets the others run first, whatever its wait (as taking a free
         # lock does): the turns it hands out go to requests that are queued by then
         await anyio.lowlevel.checkpoint()
+        read = False
         while True:
             if lease is not None and not lease.holds():
                 await lease.hold()
                 continue
             now = self._clock.monotonic()
             wait = self._room(now)
-            if wait is None:
-                break
-            await self._clock.sleep(wait)
+            if wait is not None:
+                await self._clock.sleep(wait)
+                continue
+            # the window has room as far as this process knows: with a stale view of the
+            # others' sends, read it first (once) and look at the window again
+            if view is not None and not read and not view.holds():
+                await view.hold()
+                read = True
+                continue
+            break
         chosen = self._next()
         self._leave(chosen)
         self._start(now, chosen.group)
@@ -415,14 +581,17 @@ class RateLimiter:
     def _give_back(self, started: float) -> None:
         """A turn taken at ``started`` was not used: it leaves the window."""
         try:
-            self._starts.remove(started)
+            index = self._starts.index(started)
         except ValueError:  # the window has moved past it already
             return
+        del self._starts[index]
+        del self._walls[index]
         self.changes += 1
 
     def _start(self, now: float, group: str | None) -> None:
         """A request of ``group`` starts at ``now`` (the window has room: :meth:`_room`)."""
         self._starts.append(now)
+        self._walls.append(self._clock.now().timestamp())
         self.changes += 1
         self._turns += 1
         self._served[group] = self._turns
@@ -432,16 +601,35 @@ class RateLimiter:
         again."""
         if now < self._blocked_until:
             return self._blocked_until - now
-        starts = self._starts
+        starts, walls, foreign, window = self._starts, self._walls, self._foreign, self.window
         # the same sum as the wait below: ``now - window`` may round the other way, and a
         # turn that is never free but has nothing to wait for would spin
-        while starts and starts[0] + self.window <= now:
+        while starts and starts[0] + window <= now:
             starts.popleft()
+            walls.popleft()
+        while foreign and foreign[0] + window <= now:
+            foreign.popleft()
         allowed = int(self._allowed)
-        if len(starts) < allowed:
+        shared_until = self._foreign_newest + self._horizon
+        if not foreign and now >= shared_until:  # alone, as far as it knows
+            if len(starts) < allowed:
+                return None
+            # the turn comes when the one that makes the window full leaves it
+            return starts[len(starts) - allowed] + window - now
+        waits = []
+        cap = self.shared_cap(now)
+        if len(starts) >= cap:  # its own share of the window is full
+            waits.append(starts[len(starts) - cap] + window - now)
+        total = len(starts) + len(foreign)
+        if total >= allowed:  # the window is full with the others' sends
+            both = sorted((*starts, *foreign))
+            waits.append(both[total - allowed] + window - now)
+        if not waits:
             return None
-        # the turn comes when the one that makes the window full leaves it
-        return starts[len(starts) - allowed] + self.window - now
+        wait = max(waits)
+        if now < shared_until < now + wait:  # the others stop counting before that
+            wait = shared_until - now
+        return wait
 
     def succeeded(self) -> None:
         """The remote answered a request without refusing it for its rate: grow (additive
@@ -489,7 +677,8 @@ class RateLimiterRegistry:
     Until :meth:`restore` is called a new limiter knows nothing of earlier processes and waits
     one window before its first request; after it, each new limiter starts from its account's
     memory (or, without one, from ``unknown_until`` alone: nothing to wait for after a clean
-    stop). :meth:`attach_lease` makes every limiter hold a :class:`Lease` before a request.
+    stop). :meth:`attach_lease` makes every limiter hold a :class:`Lease` before a request,
+    and :meth:`attach_view` makes them count other running processes' sends (:meth:`absorb`).
     """
 
     def __init__(
@@ -506,6 +695,9 @@ class RateLimiterRegistry:
         self._memory: dict[str, AccountWindow] | None = None
         self._unknown_until: float | None = None
         self._lease: Lease | None = None
+        self._view: SharedView | None = None
+        #: wall clock: remembered sends up to this are not another running process's
+        self._active_after: float | None = None
         #: each limiter's ``changes`` when it was last handed out by :meth:`changed`
         self._saved: dict[str, int] = {}
 
@@ -538,6 +730,38 @@ class RateLimiterRegistry:
         """Limiters created from now on hold ``lease`` before every request."""
         self._lease = lease
 
+    @property
+    def view(self) -> SharedView | None:
+        return self._view
+
+    def attach_view(self, view: SharedView, *, active_after: float | None) -> None:
+        """Limiters created from now on count the sends of other processes that ``view``
+        shows (:meth:`RateLimiter.share`); remembered sends up to ``active_after`` (wall
+        clock; None: none) are an earlier process's, not a running one's."""
+        self._view = view
+        self._active_after = active_after
+
+    def absorb(self, foreign: Mapping[str, AccountWindow], counted: Mapping[str, float]) -> None:
+        """The other processes' sends and pauses per account as the state file shows them
+        now (``sends`` and ``paused_until`` of each window), and the newest send of this
+        process they are known to have read (see :meth:`RateLimiter.absorb`). An account
+        without a limiter yet keeps them for the one it gets."""
+        for account, window in foreign.items():
+            limiter = self._limiters.get(account)
+            if limiter is not None:
+                limiter.absorb(
+                    window.sends,
+                    window.paused_until,
+                    active_after=self._active_after,
+                    counted=counted.get(account),
+                )
+            elif self._memory is not None:
+                old = self._memory.get(account) or AccountWindow()
+                pauses = [p for p in (old.paused_until, window.paused_until) if p is not None]
+                self._memory[account] = msgspec.structs.replace(
+                    old, sends=window.sends, paused_until=max(pauses) if pauses else None
+                )
+
     def __iter__(self) -> Iterator[tuple[str, RateLimiter]]:
         """(account key, limiter) of every limiter created so far."""
         return iter(list(self._limiters.items()))
@@ -569,6 +793,8 @@ class RateLimiterRegistry:
                 memory=self._recalled(account_key),
                 lease=self._lease,
             )
+            if self._view is not None:
+                limiter.share(self._view, active_after=self._active_after)
             self._limiters[account_key] = limiter
         return limiter
 

@@ -34,15 +34,22 @@ never taking the row or a daemon's sends away.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import anyio
 
 from brygga.clock import Clock
-from brygga.http.ratelimit import AccountWindow, Lease, RateLimit, RateLimiterRegistry
+from brygga.http.ratelimit import (
+    AccountWindow,
+    Lease,
+    RateLimit,
+    RateLimiterRegistry,
+    SharedView,
+)
 from brygga.store import LimiterStore, SavedWindow
-from brygga.store.limiters import LimiterRun
+from brygga.store.limiters import LimiterRun, foreign_sends
 
 __all__ = [
     "LEASE",
@@ -61,6 +68,12 @@ SAVE_EVERY = 2.0
 LEASE = 10.0
 #: seconds the clean stop may take to save the limiters
 STOP_SAVE_DEADLINE = 5.0
+#: save intervals the view of the other processes' sends stays fresh without a read
+FRESH = 1.5
+#: save intervals another process's send may take to show here (see the module)
+LAG = 3.0
+#: recent writes per account whose commit time is kept (to tell what the others have read)
+_COMMITS_KEPT = 32
 
 
 def unknown_until(run: LimiterRun | None, now: float) -> float | None:
@@ -74,6 +87,15 @@ def unknown_until(run: LimiterRun | None, now: float) -> float | None:
     return ended if run.unknown_until is None else max(ended, run.unknown_until)
 
 
+def _ended(run: LimiterRun | None, now: float) -> float:
+    """Wall clock: the last process on the state file sent nothing after this."""
+    if run is None:
+        return now
+    if run.stopped_at is not None:
+        return run.stopped_at.timestamp()
+    return min(now, run.lease_until)
+
+
 def _window(saved: SavedWindow) -> AccountWindow:
     return AccountWindow(
         sends=saved.sends,
@@ -84,11 +106,13 @@ def _window(saved: SavedWindow) -> AccountWindow:
     )
 
 
-def _saved(account: str, window: AccountWindow, fallback: RateLimit) -> SavedWindow:
+def _saved(
+    account: str, window: AccountWindow, fallback: RateLimit, own: tuple[float, ...]
+) -> SavedWindow:
     limit = window.limit or fallback
     return SavedWindow(
         account=account,
-        sends=window.sends,
+        sends=own,
         paused_until=window.paused_until,
         allowed=float(window.allowed if window.allowed is not None else limit.requests),
         slow_start=window.slow_start,
@@ -98,24 +122,42 @@ def _saved(account: str, window: AccountWindow, fallback: RateLimit) -> SavedWin
 
 
 class LimiterKeeper:
-    """Keeps one registry's limiters in the state file for one process (see the module)."""
+    """Keeps one registry's limiters in the state file for one process (see the module): the
+    daemon's (:meth:`start`, with the lease) or a visitor's (:meth:`visit`)."""
 
     def __init__(
         self,
         store: LimiterStore,
         registry: RateLimiterRegistry,
         clock: Clock,
-        lease: Lease,
+        lease: Lease | None,
         *,
         every: float = SAVE_EVERY,
+        kept: bool = True,
     ) -> None:
         self._store = store
         self._registry = registry
         self._clock = clock
-        self.lease = lease
+        self._lease = lease
         self._every = every
-        #: saves written (for tests and benchmarks)
+        self._kept = kept
+        #: saves written (for tests and benchmarks; not the reads a request waited for)
         self.saves = 0
+        #: per account: the sends this process wrote there the last time (its own, exactly
+        #: as written), and (commit time, newest of them) of its recent writes
+        self._written: dict[str, tuple[float, ...]] = {}
+        self._commits: dict[str, list[tuple[float, float]]] = {}
+        #: exchanges written so far
+        self._exchanges = 0
+        self.view = SharedView(
+            self._refresh, registry.clock or clock, fresh=FRESH * every, lag=LAG * every
+        )
+
+    @property
+    def lease(self) -> Lease:
+        if self._lease is None:
+            raise AttributeError("a visitor holds no lease")
+        return self._lease
 
     @classmethod
     async def start(
@@ -140,7 +182,37 @@ class LimiterKeeper:
         await store.begin(run_id, now, unknown_until=unknown)
         held = Lease(store.renew, registry.clock or clock, length=lease)
         registry.attach_lease(held)
-        return cls(store, registry, clock, held, every=every)
+        keeper = cls(store, registry, clock, held, every=every)
+        # sends stored after the last process ended are a visitor's, running now
+        registry.attach_view(keeper.view, active_after=_ended(memory.run, now.timestamp()))
+        return keeper
+
+    @classmethod
+    async def visit(
+        cls,
+        store: LimiterStore,
+        registry: RateLimiterRegistry,
+        clock: Clock,
+        *,
+        every: float = SAVE_EVERY,
+    ) -> LimiterKeeper:
+        """A visitor's keeper (see :func:`visiting_limiters`): ``registry`` starts from the
+        windows in the state file (before any limiter of it is created)."""
+        memory = await store.load()
+        now = clock.now().timestamp()
+        # no row: nothing this version ever ran kept the limiters here (a new state file)
+        unknown = unknown_until(memory.run, now) if memory.run is not None else None
+        registry.restore(
+            {account: _window(saved) for account, saved in memory.windows.items()},
+            unknown_until=unknown,
+        )
+        keeper = cls(store, registry, clock, None, every=every, kept=False)
+        # a daemon that stopped cleanly sent nothing after its stop; any other recent send
+        # may be a running process's
+        run = memory.run
+        stopped = run.stopped_at.timestamp() if run and run.stopped_at else None
+        registry.attach_view(keeper.view, active_after=stopped)
+        return keeper
 
     async def run(self) -> None:
         """Save what changed every ``every`` seconds (until cancelled)."""
@@ -152,39 +224,110 @@ class LimiterKeeper:
                 log.warning("could not save the rate limiters' windows: %s", exc)
 
     async def save(self, *, stopped: bool = False) -> bool:
-        """Write the limiters that changed since the last save, with a longer lease (or the
-        clean stop); True if something was written."""
-        changed = self._registry.changed()
+        """Write the limiters that changed since the last save with the other processes'
+        sends, with a longer lease (or the clean stop), and count the others' sends read in
+        the same transaction; True if something was written."""
+        if await self._exchange(stopped=stopped):
+            self.saves += 1
+            return True
+        return False
+
+    async def _refresh(self) -> None:
+        """A request found the view of the others' sends stale: read it (no write)."""
+        exchanges = self._exchanges
+        try:
+            memory = await self._store.load()
+        except Exception as exc:  # the request goes on with what the view has
+            log.warning("could not read the other processes' rate limiter windows: %s", exc)
+            return
+        if exchanges != self._exchanges:  # a save read them meanwhile, with what it wrote
+            return
+        written = self._written
+        self._absorb(
+            {
+                account: replace(saved, sends=foreign_sends(saved.sends, written.get(account)))
+                for account, saved in memory.windows.items()
+            }
+        )
+
+    def _absorb(self, others: Mapping[str, SavedWindow]) -> None:
+        """Count the others' sends (``others``: the stored windows with their sends only)."""
+        self._registry.absorb(
+            {
+                account: AccountWindow(sends=other.sends, paused_until=other.paused_until)
+                for account, other in others.items()
+            },
+            {
+                account: counted
+                for account, other in others.items()
+                if (counted := self._counted(account, other.sends)) is not None
+            },
+        )
+
+    async def _exchange(self, *, stopped: bool = False) -> bool:
+        registry = self._registry
+        changed = registry.changed()
         if not changed and not stopped:
             return False
-        limits = dict(self._registry)
+        limiters = dict(registry)
+        mono = (registry.clock or self._clock).monotonic()
+        wall = self._clock.now()
         windows = [
-            _saved(account, window, limits[account].limit) for account, window in changed.items()
+            _saved(account, memory, limiters[account].limit, limiters[account].own_sends())
+            for account, memory in changed.items()
         ]
-        until, wall = self.lease.term()
+        until = wall_until = None
+        if self._lease is not None and not stopped:
+            until, wall_until = self._lease.term()
         try:
-            await self._store.save(
+            read = await self._store.exchange(
                 windows,
-                self._clock.now(),
-                lease_until=None if stopped else wall,
+                dict(self._written),
+                wall,
+                lease_until=wall_until,
                 stopped=stopped,
+                keep_count=self._kept,
             )
         except BaseException:
-            self._registry.unsaved(changed)
+            registry.unsaved(changed)
             raise
+        if until is not None and self._lease is not None:
+            self._lease.extended(until)
+        committed = self._clock.now().timestamp()
+        self._exchanges += 1
+        for window in windows:
+            self._written[window.account] = window.sends
+            if window.sends:
+                commits = self._commits.setdefault(window.account, [])
+                commits.append((committed, max(window.sends)))
+                del commits[:-_COMMITS_KEPT]
+        self._absorb(read.windows)
         if not stopped:
-            self.lease.extended(until)
-        self.saves += 1
+            self.view.seen(mono)
         return True
 
+    def _counted(self, account: str, foreign: tuple[float, ...]) -> float | None:
+        """The newest send of this process on ``account`` another process is known to have
+        read: the newest it wrote before the newest foreign send started. Writes are one
+        transaction each, and a process reads the windows when it writes its sends, so the
+        write that holds a send started after this process's commit read that commit."""
+        if not foreign:
+            return None
+        newest = foreign[-1]
+        sent = [own for at, own in self._commits.get(account, ()) if at < newest]
+        return max(sent) if sent else None
+
     async def stop(self) -> None:
-        """The clean stop: save the rest and mark it, once no request can start any more."""
+        """The clean stop: save the rest and mark it, once no request can start any more (a
+        visitor: save the rest)."""
         with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_SAVE_DEADLINE):
             try:
-                await self.save(stopped=True)
+                await self._exchange(stopped=self._kept)
             except Exception as exc:
                 log.warning("could not save the rate limiters' windows at the stop: %s", exc)
-        self.lease.close()
+        if self._lease is not None:
+            self._lease.close()
+        self.view.close()
 
 
 @asynccontextmanager
@@ -210,54 +353,23 @@ async def kept_limiters(
 @asynccontextmanager
 async def visiting_limiters(
     store: LimiterStore, registry: RateLimiterRegistry, clock: Clock, *, every: float = SAVE_EVERY
-) -> AsyncIterator[None]:
+) -> AsyncIterator[LimiterKeeper]:
     """``registry``'s limiters for a process without the daemon lock, which may run beside a
     daemon (``brygga sync products``). They start from the windows in the state file (enter
     before any limiter is created); a daemon running now may send until its lease ends, which
-    they count as unknown, as after a crash. This process's sends are added to the stored
-    windows every ``every`` seconds and at the end (:meth:`LimiterStore.merge`), so a daemon
-    started after it counts them. No lease and no row of its own: a crash of this process
-    leaves its last ``every`` seconds of sends unrecorded, and a daemon running at the same
-    time does not count them (its next save replaces the window with its own)."""
-    memory = await store.load()
-    now = clock.now().timestamp()
-    # no row: nothing this version ever ran kept the limiters here (a new state file)
-    unknown = unknown_until(memory.run, now) if memory.run is not None else None
-    registry.restore(
-        {account: _window(saved) for account, saved in memory.windows.items()},
-        unknown_until=unknown,
-    )
-
-    async def add_sends() -> None:
-        changed = registry.changed()
-        if not changed:
-            return
-        limits = dict(registry)
-        windows = [_saved(a, w, limits[a].limit) for a, w in changed.items()]
-        try:
-            await store.merge(windows, clock.now())
-        except BaseException:
-            registry.unsaved(changed)
-            raise
-
-    async def keep_adding() -> None:
-        while True:
-            await clock.sleep(every)
-            try:
-                await add_sends()
-            except Exception as exc:  # the next one tries again
-                log.warning("could not save the rate limiters' windows: %s", exc)
-
+    they count as unknown, as after a crash. Every ``every`` seconds while busy and at the end
+    this process's sends are written into the stored windows and the others' sends read from
+    them in one transaction (:meth:`LimiterStore.exchange`), so a daemon running beside it and
+    one started after it count them, and it counts the daemon's (see the module). No lease and
+    no row of its own: a crash of this process leaves its last ``every`` seconds of sends
+    unrecorded."""
+    keeper = await LimiterKeeper.visit(store, registry, clock, every=every)
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(keep_adding)
+            tg.start_soon(keeper.run)
             try:
-                yield
+                yield keeper
             finally:
                 tg.cancel_scope.cancel()
     finally:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_SAVE_DEADLINE):
-            try:
-                await add_sends()
-            except Exception as exc:
-                log.warning("could not save the rate limiters' windows at the end: %s", exc)
+        await keeper.stop()

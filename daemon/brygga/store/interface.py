@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -141,8 +141,9 @@ class LimiterStore(Protocol):
     """What the daemon keeps of its account rate limiters across restarts (not used by the
     engine: the runtime reads it at start and writes it while busy and at a clean stop).
 
-    Contract: :meth:`save` stores its windows and lease (or clean stop) in one transaction, or
-    nothing; :meth:`begin` marks a process as running with no lease; a lease only grows."""
+    Contract: :meth:`save` and :meth:`exchange` store their windows and lease (or clean stop)
+    in one transaction, or nothing (an exchange reads in the same transaction); :meth:`begin`
+    marks a process as running with no lease; a lease only grows."""
 
     async def load(self) -> LimiterMemory: ...
 
@@ -161,6 +162,22 @@ class LimiterStore(Protocol):
 
     async def merge(self, windows: Sequence[SavedWindow], now: datetime) -> None:
         """Add windows to the stored ones, taking nothing away (a process without the row)."""
+        ...
+
+    async def exchange(
+        self,
+        windows: Sequence[SavedWindow],
+        written: Mapping[str, Sequence[float]],
+        now: datetime,
+        *,
+        lease_until: float | None = None,
+        stopped: bool = False,
+        keep_count: bool = True,
+    ) -> LimiterMemory:
+        """One transaction: read every stored window, write ``windows`` (this process's own
+        sends) with the others' sends (stored less ``written``, as a multiset), and the lease
+        or the clean stop as :meth:`save`; return what was read with the others' sends only
+        (processes sharing accounts: the daemon beside ``brygga sync products``)."""
         ...
 
 

@@ -4,12 +4,20 @@ The daemon (:mod:`brygga.runtime.limiterstate`) reads this once at start and wri
 busy (at most every few seconds, in one small transaction that rides the store's group commit)
 and when it stops. Keys are the rate limiter registry's account keys (a host and a hash of the
 credentials); nothing here is a secret. Times used in arithmetic are Unix seconds (UTC).
+
+Two processes may keep an account's window at once (the daemon and ``brygga sync products``):
+:meth:`LimiterState.exchange` reads every stored window and writes back the union of this
+process's sends and the others' in one transaction. A send is the float its process wrote (the
+same number at every save), so "the others' sends" is the stored list less, as a multiset,
+what this process wrote the last time (:func:`foreign_sends`): two sends at the same instant
+stay two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +25,7 @@ import msgspec
 
 from brygga.store.db import Database, Tx, from_ts, to_ts
 
-__all__ = ["LimiterMemory", "LimiterRun", "LimiterState", "SavedWindow"]
+__all__ = ["LimiterMemory", "LimiterRun", "LimiterState", "SavedWindow", "foreign_sends"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,114 @@ class LimiterState:
             tx.executemany(_UPSERT, rows)
 
         await self._db.run(body)
+
+    async def exchange(
+        self,
+        windows: Sequence[SavedWindow],
+        written: Mapping[str, Sequence[float]],
+        now: datetime,
+        *,
+        lease_until: float | None = None,
+        stopped: bool = False,
+        keep_count: bool = True,
+    ) -> LimiterMemory:
+        """For a process that shares accounts with others: in one transaction, read every
+        stored window, and write for each of ``windows`` (this process's own sends only) its
+        sends with the others' (the stored ones less ``written[account]``, what this process
+        wrote there the last time), the later pause, and this process's adapted count
+        (``keep_count``: the daemon's) or the smaller one; with them a longer lease or the clean
+        stop, as :meth:`save`. Returns what was read: the run row and every stored window with
+        the others' sends only (``sends``), before this write."""
+        stamp = to_ts(now)
+        floor = now.timestamp()
+
+        def body(tx: Tx) -> LimiterMemory:
+            read = _read(tx)
+            others = {
+                account: replace(stored, sends=foreign_sends(stored.sends, written.get(account)))
+                for account, stored in read.windows.items()
+            }
+            rows = []
+            for window in windows:
+                stored = others.get(window.account)
+                rows.append(_row(_shared(window, stored, floor, keep_count=keep_count), stamp))
+            tx.executemany(_UPSERT, rows)
+            if lease_until is not None:
+                tx.execute(
+                    "UPDATE limiter_run SET lease_until = max(lease_until, ?) WHERE id = 1",
+                    (lease_until,),
+                )
+            if stopped:
+                tx.execute("UPDATE limiter_run SET stopped_at = ? WHERE id = 1", (stamp,))
+            return LimiterMemory(read.run, others)
+
+        return await self._db.run(body)
+
+
+def foreign_sends(stored: Iterable[float], written: Iterable[float] | None) -> tuple[float, ...]:
+    """The stored sends less those this process wrote (as a multiset), oldest first."""
+    left = Counter(stored)
+    if written is not None:
+        left.subtract(written)
+    return tuple(sorted(left.elements()))
+
+
+def _read(tx: Tx) -> LimiterMemory:
+    run = tx.execute(
+        "SELECT run_id, started_at, lease_until, unknown_until, stopped_at"
+        " FROM limiter_run WHERE id = 1"
+    ).fetchone()
+    rows = tx.execute(
+        "SELECT account, sends, paused_until, allowed, slow_start, limit_requests,"
+        " limit_seconds FROM limiter_windows"
+    ).fetchall()
+    return LimiterMemory(None if run is None else _run(run), {r[0]: _stored(r) for r in rows})
+
+
+def _stored(row: Any) -> SavedWindow:
+    return SavedWindow(
+        account=str(row[0]),
+        sends=tuple(_sends.decode(row[1])),
+        paused_until=None if row[2] is None else float(row[2]),
+        allowed=float(row[3]),
+        slow_start=bool(row[4]),
+        limit_requests=int(row[5]),
+        limit_seconds=float(row[6]),
+    )
+
+
+def _run(row: Any) -> LimiterRun:
+    return LimiterRun(
+        run_id=str(row[0]),
+        started_at=from_ts(row[1]),
+        lease_until=float(row[2]),
+        unknown_until=None if row[3] is None else float(row[3]),
+        stopped_at=None if row[4] is None else from_ts(row[4]),
+    )
+
+
+def _shared(
+    own: SavedWindow, others: SavedWindow | None, floor: float, *, keep_count: bool
+) -> SavedWindow:
+    """What :meth:`LimiterState.exchange` writes for one account: ``own`` with the others'
+    sends of the last two windows (at most four windows' worth), the later pause and the count
+    (see there)."""
+    if others is None:
+        return own
+    oldest = floor - 2 * own.limit_seconds
+    sends = sorted([*own.sends, *(at for at in others.sends if at > oldest)])
+    sends = sends[-4 * own.limit_requests :] if len(sends) > 4 * own.limit_requests else sends
+    pauses = [p for p in (own.paused_until, others.paused_until) if p is not None]
+    smaller = keep_count or own.allowed <= others.allowed
+    return SavedWindow(
+        account=own.account,
+        sends=tuple(sends),
+        paused_until=max(pauses) if pauses else None,
+        allowed=own.allowed if smaller else others.allowed,
+        slow_start=own.slow_start if smaller else others.slow_start,
+        limit_requests=own.limit_requests,
+        limit_seconds=own.limit_seconds,
+    )
 
 
 _UPSERT = (
