@@ -540,7 +540,7 @@ def _state_file_problem(state: Path, spell: typing.Callable[[Path], str]) -> str
     # shares one lock state per file within a process and keeps a descriptor open while
     # another connection holds a lock, so a probe through it is safe.
     try:
-        probe = sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True)
+        probe = sqlite3.connect(f"{state.absolute().as_uri()}?mode=ro", uri=True)
         try:
             probe.execute("PRAGMA schema_version").fetchone()
         finally:

@@ -9,6 +9,7 @@ by an operator QA pass: `errors retry` after a reload was never seen by the daem
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,3 +55,16 @@ def test_a_file_that_is_not_sqlite_is_still_refused(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
     assert state_path_problem(empty) is None  # a new, empty file becomes the store
+
+
+def test_a_relative_state_path_that_exists_is_probed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-c brygga.toml` with `state = "state.db"`: the path stays relative (first-hour QA: every
+    command after the first crashed with "relative path can't be expressed as a file URI")."""
+    sqlite3.connect(tmp_path / "state.db").close()
+    (tmp_path / "junk.db").write_text("not a database at all\n" * 20)
+    monkeypatch.chdir(tmp_path)
+    assert state_path_problem(Path("state.db")) is None
+    problem = state_path_problem(Path("junk.db"))
+    assert problem is not None and "not a brygga state file" in problem
