@@ -48,6 +48,28 @@ def _exit_codes(*codes: tuple[int, str]) -> str:
 _CONFIG_ERROR = (2, "usage error, or the config is missing or invalid (one line on stderr)")
 
 
+def _count(text: str) -> int:
+    """A whole number of at least 0 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0; use 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A finite number of seconds of at least 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} seconds is out of range; use 0 or more")
+    return value
+
+
 def _command(sub: Any, name: str, summary: str, description: str, *codes: tuple[int, str]) -> Any:
     """A subcommand with its one-line summary (in `brygga --help`), its own description and
     its exit codes (in `brygga NAME --help`)."""
@@ -172,8 +194,8 @@ def _demo_parser(sub: Any) -> None:
         ),
         (130, "interrupted (Ctrl-C or SIGTERM), with no order in the ERP twice"),
     )
-    p.add_argument("--orders", type=int, default=0, help="place this many orders (0 = forever)")
-    p.add_argument("--interval", type=float, default=2.0, help="seconds between new orders")
+    p.add_argument("--orders", type=_count, default=0, help="place this many orders (0 = forever)")
+    p.add_argument("--interval", type=_seconds, default=2.0, help="seconds between new orders")
     p.add_argument(
         "--exit-when-done",
         action="store_true",
@@ -188,7 +210,7 @@ def _demo_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=300.0,
         help="with --exit-when-done: give up (exit 1) after this many seconds",
     )
@@ -311,7 +333,7 @@ def _replay_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], Non
     q.add_argument("--yes", action="store_true", help="confirm --force without asking")
     q.add_argument(
         "--wait",
-        type=float,
+        type=_seconds,
         default=30.0,
         help="with a running daemon: seconds to wait for the outcome (default 30, 0: no wait)",
     )

@@ -480,3 +480,24 @@ def test_the_demos_progress_in_a_file_is_plain_lines(
     assert progress[-1].startswith(
         "in ERP 2/2 orders, placed 2, failed 0, duplicates 0, 2 completed in the shop ["
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--interval", "-1", "use 0 or more"),
+        ("--interval", "x", "not a number of seconds"),
+        ("--orders", "-1", "below 0"),
+        ("--timeout", "nan", "out of range"),
+    ],
+)
+def test_demo_refuses_a_negative_or_unreadable_number_in_one_line(
+    capsys: pytest.CaptureFixture[str], option: str, value: str, words: str
+) -> None:
+    """First-hour QA: `--interval -1` died with an ExceptionGroup traceback and `--orders -1
+    --exit-when-done` ran forever showing "in ERP 0/-1 orders"."""
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", option, value, "--exit-when-done"])
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2 and out == ""
+    assert f"argument {option}: " in err and words in err and "Traceback" not in err
