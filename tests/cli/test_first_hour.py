@@ -501,3 +501,20 @@ def test_demo_refuses_a_negative_or_unreadable_number_in_one_line(
     out, err = capsys.readouterr()
     assert exited.value.code == 2 and out == ""
     assert f"argument {option}: " in err and words in err and "Traceback" not in err
+
+
+def test_demo_with_the_state_file_of_an_earlier_demo_says_so_in_one_line(
+    demo_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """First-hour QA: the README's `demo --state PATH` ran once, then failed on the second run
+    with "only 0 of 1 orders arrived in time": the new simulators number their orders from
+    1001 again, and the kept file already records order 1001 as transferred."""
+    state = demo_tmp / "kept" / "state.db"
+    first, _, _ = _run(capsys, *DEMO, "--state", str(state))
+    assert first == 0
+    code, out, err = _run(capsys, *DEMO, "--state", str(state))
+    assert code == 2 and out == ""
+    _one_line_error(err, f"--state {state}: ", "earlier demo", "name a new file", "status -c")
+    assert state.exists(), "a --state file is never removed"
+    fresh, _, _ = _run(capsys, *DEMO, "--state", str(demo_tmp / "kept" / "new.db"))
+    assert fresh == 0

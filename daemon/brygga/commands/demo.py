@@ -32,7 +32,7 @@ from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps
 from brygga.runtime.app import serve
 from brygga.runtime.daemon import DaemonControl
-from brygga.store import ItemState
+from brygga.store import ItemState, Store
 from brygga.sync.orders import document_reference
 from brygga.testing.process import write_config
 from brygga.testing.simulators import ErpSimulator, ShopSimulator, StatusErpSimulator
@@ -221,7 +221,26 @@ def _place_random_order(
     )
 
 
+async def _earlier_demo(state: Path) -> int:
+    """How many records of an earlier demo the state file holds (0: none, or no file yet)."""
+    if not await anyio.Path(state).exists() or (await anyio.Path(state).stat()).st_size == 0:
+        return 0
+    async with await Store.open(state) as store:
+        return sum((await store.items.counts(CONNECTION)).values())
+
+
 async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
+    if args.state and (earlier := await _earlier_demo(state)):
+        # the simulators start empty every run: the shop's order numbers would repeat ones
+        # this file already records as transferred, into an ERP that no longer has them
+        print(
+            f"error: --state {args.state}: it holds {earlier} records of an earlier demo, "
+            "whose simulated shop and ERP are gone (every demo starts them empty, so its "
+            "orders would repeat numbers already transferred); name a new file, or look at "
+            f"this one with `brygga status -c {workdir / 'brygga-demo.toml'}`",
+            file=sys.stderr,
+        )
+        return 2
     host = PluginHost()
     shop_spec, erp_spec = host.adapters.get("starweb"), host.adapters.get("economic")
     if shop_spec is None or erp_spec is None or not shop_spec.simulator or not erp_spec.simulator:
