@@ -91,8 +91,8 @@ def _ended(run: LimiterRun | None, now: float) -> float:
     """Wall clock: the last process on the state file sent nothing after this."""
     if run is None:
         return now
-    if run.stopped_at is not None:
-        return run.stopped_at.timestamp()
+    if run.stopped_at is not None:  # a stop "in the future": the wall clock was set back
+        return min(now, run.stopped_at.timestamp())
     return min(now, run.lease_until)
 
 
@@ -210,7 +210,7 @@ class LimiterKeeper:
         # a daemon that stopped cleanly sent nothing after its stop; any other recent send
         # may be a running process's
         run = memory.run
-        stopped = run.stopped_at.timestamp() if run and run.stopped_at else None
+        stopped = _ended(run, now) if run and run.stopped_at else None
         registry.attach_view(keeper.view, active_after=stopped)
         return keeper
 
