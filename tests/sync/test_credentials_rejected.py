@@ -571,3 +571,23 @@ async def test_a_new_run_clears_the_hold_an_earlier_run_showed(store: Store) -> 
     assert await fresh.drain("things") == 1  # at once: the new run has no hold
     row = await _hold_row(store)
     assert row is not None and row.state == "ok"
+
+
+class Stopped:
+    def is_set(self) -> bool:
+        return True
+
+
+async def test_a_new_run_starts_with_a_clean_board_even_before_a_record_works(
+    store: Store,
+) -> None:
+    """A reload that fixed the credentials on a quiet connection: the old run's hold row is
+    not left saying 'failing' until the next order (a refusal would show it again)."""
+    clock = FakeClock(NOW)
+    await _queue(store, "1")
+    await _engine(store, Remote(), clock).drain("things")
+    row = await _hold_row(store)
+    assert row is not None and row.state == "failing"
+    await _engine(store, Remote(), clock).work("things", Stopped())
+    row = await _hold_row(store)
+    assert row is not None and row.state == "ok"

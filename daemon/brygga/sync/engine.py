@@ -454,8 +454,17 @@ class Engine:
             self._hold_backoff.reset()
         if hold is not None:
             log.info("%s: the credentials are accepted again; work goes on", self.connection)
+        await self._clear_hold_rows()
+
+    async def _clear_hold_rows(self) -> None:
+        """Mark the connection's failing :data:`HOLD_ROW` rows healthy, except one a refusal
+        in this run has written since (a worker may be refused while this reads)."""
+        self._rows_clear = True
         for row in await self.store.status.all():
-            if (row.connection, row.instance, row.state) == (self.connection, HOLD_ROW, "failing"):
+            if (row.connection, row.instance, row.state) != (self.connection, HOLD_ROW, "failing"):
+                continue
+            if row.register not in self._shown:
+                now = self.clock.now()
                 await self.store.status.success(self.connection, row.register, HOLD_ROW, now)
 
     def _longest_hold(self) -> float:
@@ -534,7 +543,13 @@ class Engine:
 
     async def work(self, register: str, stopping: StopFlag, batch: int = 1) -> None:
         """One worker: :meth:`drain` ``register`` whenever items are due, until ``stopping``
-        is set; ``batch`` items per transaction."""
+        is set; ``batch`` items per transaction.
+
+        The first worker of a run clears what a credentials hold of an earlier run left on
+        the status board (a reload that brought new credentials starts a new run): a
+        refusal in this run shows it again."""
+        if not self._rows_clear:
+            await self._clear_hold_rows()
         while not stopping.is_set():
             await self.drain(register, batch, stopping)
             await self.wait_until_due(register, stopping)
