@@ -39,6 +39,7 @@ from brygga.commands.status import status_report
 from brygga.config import ResolvedConnection
 from brygga.errors import CredentialsRejected, PermanentError, TransientError, credentials_rejection
 from brygga.mappings import Mapping
+from brygga.models import OrderEvent
 from brygga.plugins import PluginHost
 from brygga.runtime.actor import ActorDeps, run_connection
 from brygga.store import Discovered, Health, ItemState, Outcome, Store, WorkItem
@@ -46,6 +47,7 @@ from brygga.store.status import RegisterStatus
 from brygga.sync.engine import HELD, HOLD_ROW, Engine, before_send
 from brygga.sync.flow import Flow
 from brygga.sync.observer import FlowObserver
+from brygga.sync.status import STATUS, WATCH
 from brygga.sync.wiring import load_checked
 from brygga.testing import SimulatedConnection
 
@@ -526,7 +528,13 @@ async def test_a_refusal_after_this_attempt_wrote_keeps_the_reference(store: Sto
     await engine.drain("things")
     item = (await store.items.query(connection="c"))[0]
     assert (item.state, item.reference) == (ItemState.RETRY, "ref-1")
-    assert engine.holding() is not None
+    assert engine.holding() is not None and item.attempts == 1
+    # the reference is on record now: further holds give their attempts back
+    for _ in range(3):
+        _to_hold_end(clock, engine)
+        assert await engine.drain("things") == 1
+    item = (await store.items.query(connection="c"))[0]
+    assert (item.state, item.reference, item.attempts) == (ItemState.RETRY, "ref-1", 1)
 
 
 async def test_a_refusal_wrapped_in_the_handlers_own_error_is_still_a_hold(store: Store) -> None:
@@ -591,3 +599,46 @@ async def test_a_new_run_starts_with_a_clean_board_even_before_a_record_works(
     await _engine(store, Remote(), clock).work("things", Stopped())
     row = await _hold_row(store)
     assert row is not None and row.state == "ok"
+
+
+STATUS_RULES: dict[str, Any] = {
+    "transferred": {"shop_status": "picking"},
+    "invoiced": {"shop_status": "completed", "email": True, "capture": True},
+}
+
+
+async def test_a_status_write_to_a_shop_that_rejects_the_credentials_is_held(
+    tmp_path: Path,
+) -> None:
+    """The status register (ERP event → shop status, with capture) runs on the same engine:
+    the write is held, not failed, and after the fix it is made once (one capture)."""
+    async with SimulatedConnection.open(
+        tmp_path, shop_options={"seed": 3}, status=STATUS_RULES
+    ) as env:
+        flow = env.flow()
+        (order,) = await _orders(env, 1)
+        assert await env.drain(flow) == [ItemState.DONE]
+        env.erp.order_event(env.reference(order), OrderEvent.INVOICED)
+        secret = env.shop.client_secret
+        env.shop.client_secret = "rotated-in-the-shop-admin"
+        env.shop.revoke_tokens()
+        await flow.engine.drain(WATCH, batch=50)
+        await flow.engine.drain(STATUS, batch=10)
+        held = [i for i in await env.store.items.query(connection="demo") if i.register == STATUS]
+        assert held and all(i.state is not ItemState.FAILED for i in held)
+        # the refusal came inside the shop write (its token request), after before_send: the
+        # engine keeps the intent (the next attempt reads the order first), and that first
+        # claim's attempt stays counted; later holds of it spend none
+        assert all(i.attempts <= 1 for i in held)
+        assert any("Starweb shop se rejected the credentials" in i.last_error for i in held)
+        row = await _row(env, STATUS)
+        assert row is not None and row.state == "failing"
+        assert env.shop.order_status(order) != "completed"
+
+        env.shop.client_secret = secret  # fixed; a reload starts a new run of the connection
+        again = env.flow("run-2")
+        await again.engine.drain(STATUS, batch=10)
+        assert env.shop.order_status(order) == "completed"
+        completed = [c for c in env.shop.status_changes(order) if c.status == "completed"]
+        assert len(completed) == 1 and completed[0].payment_action == "captured"
+        assert await env.store.items.query(states=[ItemState.FAILED]) == []
