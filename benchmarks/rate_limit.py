@@ -29,6 +29,12 @@ Scenarios:
 - ``lower``: as ``saturated``, but the server allows 20 per 5 s while the adapter publishes
   25 (the vendor lowered it, or another integration uses the account all the time): the 429s,
   and how much of the server's real limit the limiter finds by shrinking and growing back.
+- ``--visitor`` (only these): a daemon-like process (its limiters kept in a state file,
+  ``LimiterKeeper``) and a ``brygga sync products``-like one (``visiting_limiters``) on one
+  temp state file, each with 4 callers back to back on one account, the visitor from 10 % to
+  80 % of the run; at 25 per 5 s (Fortnox) and 10 per 1 s (a window shorter than a save
+  interval). Figures while both run: use of the limit, 429s and each process's share. Store
+  calls take no virtual time (the clock waits for them).
 
 Figures per scenario: requests sent (arrived at the app), 429s answered, accepted requests,
 use of the limit (accepted / the server's window capacity over the time measured: the whole run, and
@@ -91,6 +97,8 @@ class VirtualClock:
         self._start = datetime(2026, 1, 1, tzinfo=UTC)
         self._sleepers: list[tuple[float, int, anyio.Event]] = []
         self._seq = itertools.count()
+        #: store calls running on their thread: the time stands still meanwhile
+        self.busy = 0
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self._mono)
@@ -110,7 +118,7 @@ class VirtualClock:
         """Move the time on whenever all other tasks are blocked (cancel to stop)."""
         while True:
             await anyio.wait_all_tasks_blocked()
-            if not self._sleepers:
+            if self.busy or not self._sleepers:
                 await anyio.sleep(0.001)  # everything waits on something else (a lock)
                 continue
             when = self._sleepers[0][0]
@@ -176,6 +184,9 @@ class Result:
     #: the 429s answered from one window before the restart to two after it
     restart_gap: float | None = None
     restart_429: int | None = None
+    #: ``visitor``: while both processes ran, the use of the limit and the 429s answered
+    overlap_use_pct: float | None = None
+    overlap_429: int | None = None
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -396,6 +407,132 @@ async def _restart(name: str, *, seconds: float, callers: int, remember: bool) -
     return result
 
 
+class _Timeless:
+    """A limiter store whose calls take no virtual time (the clock waits for them)."""
+
+    def __init__(self, inner: Any, clock: VirtualClock) -> None:
+        self._inner = inner
+        self._clock = clock
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._inner, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self._clock.busy += 1
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                self._clock.busy -= 1
+
+        return call
+
+
+def has_visitor() -> bool:
+    """Whether the code measured has a visiting process's limiters (brygga sync products)."""
+    try:
+        from brygga.runtime.limiterstate import visiting_limiters  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+async def _visitor(name: str, *, seconds: float, limit: RateLimit, callers: int = 4) -> Result:
+    """A daemon (limiters kept in the state file) and a visitor on one account and one state
+    file, ``callers`` back to back each; the visitor runs from 10 % to 80 % of the time."""
+    import tempfile
+
+    from brygga.runtime.limiterstate import LimiterKeeper, visiting_limiters
+    from brygga.store import Store
+
+    clock = VirtualClock()
+    app = WindowApp(clock, limit, lambda: 0.05)
+    transport = httpx.ASGITransport(app=app)
+    errors = 0
+    v_from, v_to = 0.1 * seconds, 0.8 * seconds
+
+    def client(registry: RateLimiterRegistry, who: str) -> RemoteClient:
+        context = HttpContext(limiters=registry, clock=clock, transport=transport)
+        return RemoteClient(
+            system="sim",
+            base_url="http://erp.test",
+            context=context,
+            account="erp.test#tenant",
+            rate_limit=limit,
+            headers={"x-connection": who},
+        )
+
+    async def back_to_back(remote: RemoteClient, until: float) -> None:
+        nonlocal errors
+        while clock.monotonic() < until:
+            try:
+                await remote.request("GET", "customers")
+            except TransientError as exc:
+                errors += 1
+                await clock.sleep(exc.retry_after or limit.per_seconds)
+
+    async def callers_on(remote: RemoteClient, until: float) -> None:
+        async with anyio.create_task_group() as work:
+            for _ in range(callers):
+                work.start_soon(back_to_back, remote, until)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "state.db"
+        async with await Store.open(path) as d_store, await Store.open(path) as v_store:
+
+            async def daemon() -> None:
+                registry = RateLimiterRegistry(clock)
+                keeper = await LimiterKeeper.start(
+                    _Timeless(d_store.limiters, clock), registry, clock, "daemon"
+                )
+                remote = client(registry, "daemon")
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(keeper.run)
+                    await callers_on(remote, seconds)
+                    tg.cancel_scope.cancel()
+                await keeper.stop()
+                await remote.aclose()
+
+            async def visitor() -> None:
+                await clock.sleep(v_from)
+                registry = RateLimiterRegistry(clock)
+                async with visiting_limiters(_Timeless(v_store.limiters, clock), registry, clock):
+                    remote = client(registry, "visitor")
+                    await callers_on(remote, v_to)
+                    await remote.aclose()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(clock.run)
+                async with anyio.create_task_group() as work:
+                    work.start_soon(daemon)
+                    work.start_soon(visitor)
+                tg.cancel_scope.cancel()
+
+    result = Result(name, seconds, 2 * callers, 2)
+    measured = [entry for entry in app.log if entry[0] < seconds]
+    result.sent = len(measured)
+    result.accepted = sum(1 for _, _, ok in measured if ok)
+    result.refused_429 = result.sent - result.accepted
+    result.use_pct = round(100 * result.accepted / _capacity(limit, seconds), 1)
+    result.errors_to_caller = errors
+    both = [entry for entry in measured if v_from <= entry[0] < v_to]
+    accepted = [who for _, who, ok in both if ok]
+    result.overlap_use_pct = round(100 * len(accepted) / _capacity(limit, v_to - v_from), 1)
+    result.overlap_429 = sum(1 for _, _, ok in both if not ok)
+    for who in ("daemon", "visitor"):
+        mine = sum(1 for w in accepted if w == who)
+        result.share_pct[who] = round(100 * mine / max(1, len(accepted)), 1)
+    return result
+
+
+def visitor_scenarios(seconds: float) -> list[Callable[[], Awaitable[Result]]]:
+    if not has_visitor():
+        return []
+    return [
+        lambda: _visitor("visitor 25/5s", seconds=seconds, limit=LIMIT),
+        lambda: _visitor("visitor 10/1s", seconds=seconds, limit=RateLimit(10, 1.0)),
+    ]
+
+
 def scenarios(seconds: float, callers: int) -> list[Callable[[], Awaitable[Result]]]:
     fixed = lambda: 0.05  # noqa: E731  a 50 ms round trip, the same for every request
 
@@ -451,6 +588,15 @@ def scenarios(seconds: float, callers: int) -> list[Callable[[], Awaitable[Resul
 
 
 def _print(result: Result) -> None:
+    if result.overlap_use_pct is not None:  # --visitor
+        print(
+            f"{result.scenario:>15}: sent {result.sent:5d}, 429 {result.refused_429:4d}, "
+            f"accepted {result.accepted:5d}; use {result.use_pct:5.1f} %; while both ran: "
+            f"use {result.overlap_use_pct:5.1f} %, {result.overlap_429} × 429, shares "
+            + ", ".join(f"{k} {v:.1f} %" for k, v in result.share_pct.items())
+            + f"; 429s raised to callers {result.errors_to_caller}"
+        )
+        return
     line = (
         f"{result.scenario:>15}: sent {result.sent:5d}, 429 {result.refused_429:4d}, "
         f"accepted {result.accepted:5d}; use {result.use_pct:5.1f} % "
@@ -466,6 +612,8 @@ def _print(result: Result) -> None:
             f"; restarted half-way: first accepted {result.restart_gap:.3f} s after, "
             f"{result.restart_429} × 429 around it"
         )
+    if result.overlap_use_pct is not None:
+        line += f"; while both ran: use {result.overlap_use_pct:.1f} %, {result.overlap_429} × 429"
     if result.orders:
         line += (
             f"; {result.orders} orders of 5 calls: p50 {result.order_p50:.3f} s, "
@@ -479,8 +627,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="simulated seconds per run")
     parser.add_argument("--callers", type=int, default=8, help="callers in 'saturated'")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--visitor",
+        action="store_true",
+        help="only a daemon and a visiting sync products on one state file",
+    )
     args = parser.parse_args(argv)
-    results = [anyio.run(run) for run in scenarios(args.seconds, args.callers)]
+    if args.visitor:
+        runs = visitor_scenarios(args.seconds)
+        if not runs:
+            print("the code measured has no visiting limiters", file=sys.stderr)
+            return 2
+    else:
+        runs = scenarios(args.seconds, args.callers)
+    results = [anyio.run(run) for run in runs]
     document = {
         "benchmark": "rate_limit",
         "code": code_under_test(),

@@ -29,6 +29,38 @@ which process sends and until when): the daemon, and ``brygga replay --here``
 process that may run beside a daemon (``brygga sync products``) is a visitor
 (:func:`visiting_limiters`): it starts from the windows there and adds its sends to them,
 never taking the row or a daemon's sends away.
+
+**Sharing an account while both run.** The vendor counts the requests of both processes in
+one window, so each limiter counts the other's sends too:
+
+- every save (the daemon's, and a visitor's every :data:`SAVE_EVERY` seconds while busy and at
+  its end) is one transaction that reads every stored window and writes back, per account that
+  changed, this process's sends with the others' (:meth:`LimiterStore.exchange`). A process
+  writes each of its sends as the same float every time, so the others' are the stored list
+  less what it wrote the last time, as a multiset; the limiters then count those
+  (:meth:`RateLimiterRegistry.absorb`). The daemon's lease and clean stop ride the same
+  transaction, as before;
+- a request whose process has not read the windows for 1.5 save intervals (:data:`FRESH`:
+  a quiet spell; a busy process reads them with every save) reads them first, without a write
+  (:class:`~brygga.http.ratelimit.SharedView`): a daemon quiet while ``sync products`` sends
+  waits for the visitor's window when it starts again. Nothing is written when quiet;
+- **lag**: a send shows in the other process after the sender's next save and the reader's
+  next read: up to about two save intervals (4 s), longer than many vendors' window (e-conomic,
+  1 s). Counting alone would let both use the whole limit for that long, so while another
+  process is **active** (a send of it newer than one window plus :data:`LAG` save intervals,
+  6 s), a limiter keeps its own sends in any window to **half** of its count, and to **one**
+  until it knows the other counts its sends (the other wrote a send that started after one of
+  this process's commits: that write read the commit). Half each keeps the sum within the
+  limit whatever the lag; the one request is all the lag adds (the limit + 1 per window, for
+  a few seconds after one of them starts sending beside the other). Alone again one window
+  and the lag after the other's last send, a limiter has the whole count back. Sends found at
+  the start that are older than the last process's end are that process's, not a running
+  one's: a restarted daemon keeps no margin for them.
+- limits of this: the half is per process, for a daemon and one visitor (two visitors on one
+  account beside a daemon may reach 1.5 times the limit); two processes that both start to
+  send within one lag of each other, neither having seen the other, may both use the whole
+  limit until their next saves (the vendor's 429 then shrinks both, as before); wall clocks
+  are compared between processes (one machine, one clock).
 """
 
 from __future__ import annotations
