@@ -24,8 +24,8 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
             adapter=PrestashopAdapter,
             simulator=LazySimulator("brygga_prestashop.simulator:PrestashopSimulator"),
             description=(
-                "PrestaShop (Webservice, 1.7 and 8.x): orders in, order states back, stock "
-                "written per combination"
+                "PrestaShop (Webservice, 1.7 and 8.x): orders in, order states back; products "
+                "(combinations) and prices both ways; group prices and stock written"
             ),
         )
     )

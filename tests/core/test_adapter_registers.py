@@ -230,9 +230,9 @@ def test_a_register_this_version_runs_is_refused_naming_adapter_and_protocol(
     assert not orders.active
     assert orders.error == (
         "register orders: adapter 'economic' (economic) cannot supply orders: it implements "
-        "no OrderSource "
+        "no OrderSource; "
         "register orders: adapter 'starweb' (se) cannot receive orders: it implements no "
-        "DocumentSink "
+        "DocumentSink; "
         "register orders: adapter 'mini' (m) cannot receive orders: it implements no "
         "DocumentSink"
     )

@@ -191,8 +191,9 @@ def _check(
         if wanted not in erp_caps.document_types:
             have = ", ".join(sorted(d.value for d in erp_caps.document_types)) or "none"
             errors.append(
-                f"register orders: adapter {conn.erp_spec.kind!r} cannot create a "
-                f"{wanted.value} document (it creates: {have}); set "
+                f"register orders: adapter {conn.erp_spec.kind!r} cannot create "
+                f"{'an' if wanted.value[0] in 'aeiou' else 'a'} {wanted.value} document (it "
+                f"creates: {have}); set "
                 f"[connection.orders] document = one of those"
             )
         notes.append(f"as {wanted.value}")
@@ -390,5 +391,5 @@ def flow_table(conn: ResolvedConnection) -> list[FlowRow]:
             rows.append(FlowRow(register, "-", "-", f"off: {unserved}" if unserved else "off"))
             continue
         source, target, errors, note = _check(conn, register, master)
-        rows.append(FlowRow(register, source, target, note, error=" ".join(errors)))
+        rows.append(FlowRow(register, source, target, note, error="; ".join(errors)))
     return rows

@@ -106,7 +106,7 @@ def test_an_order_document_is_refused(tmp_path: Path, capsys: pytest.CaptureFixt
     code, out, err = _check(path, capsys)
     assert code == 1
     assert (
-        "register orders: adapter 'hogia' cannot create a order document (it creates: invoice)"
+        "register orders: adapter 'hogia' cannot create an order document (it creates: invoice)"
         in err
     )
     assert "config OK" not in out
