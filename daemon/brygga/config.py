@@ -356,19 +356,71 @@ def dec_hook(base_dir: Path) -> typing.Callable[[type, Any], Any]:
     return hook
 
 
+#: the steps of a msgspec error path: `.field`, `[0]` (a list index), `[...]` (a table's value)
+_STEP = re.compile(r"\.(\w+)|\[(\d+)\]|\[(\.\.\.)\]")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _field_type(current: Any, name: str) -> Any:
+    hints = typing.get_type_hints(current) if isinstance(current, type) else {}
+    found = hints.get(name)
+    if typing.get_origin(found) is typing.Union or type(found).__name__ == "UnionType":
+        found = next((a for a in typing.get_args(found) if a is not type(None)), None)
+    return found
+
+
 def _type_at(root: Any, path: str) -> Any:
     """The declared type found at a msgspec error path (None when it cannot be followed)."""
     current: Any = root
-    for part in re.findall(r"\.(\w+)|\[\d+\]", path):
-        if not part:  # a list index
-            args = typing.get_args(current)
-            current = args[0] if args else None
+    for name, _index, _value in _STEP.findall(path):
+        if name:
+            current = _field_type(current, name)
             continue
-        hints = typing.get_type_hints(current) if isinstance(current, type) else {}
-        current = hints.get(part)
-        if typing.get_origin(current) is typing.Union or type(current).__name__ == "UnionType":
-            current = next((a for a in typing.get_args(current) if a is not type(None)), None)
+        args = typing.get_args(current)  # list[T] → T; dict[K, V] → V
+        current = args[-1] if args else None
     return current
+
+
+def _named_path(root: Any, data: Any, path: str, base_dir: Path) -> str:
+    """The error path with each `[...]` (msgspec does not say which key of a table) replaced
+    by the key whose value fails to decode, e.g. `catalog.shops.se.stock_bufer`."""
+    current: Any = root
+    named = ""
+    for name, index, _value in _STEP.findall(path):
+        if name:
+            current = _field_type(current, name)
+            data = data.get(name) if isinstance(data, dict) else None
+            named += f".{name}"
+            continue
+        args = typing.get_args(current)
+        current = args[-1] if args else None
+        if index:
+            position = int(index)
+            data = data[position] if isinstance(data, list) and position < len(data) else None
+            named += f"[{index}]"
+            continue
+        key = _failing_key(data, current, base_dir)
+        if key is None:
+            named += "[...]"
+            data = None
+        else:
+            named += f".{key}" if _BARE_KEY.fullmatch(key) else f'."{key}"'
+            data = data[key] if isinstance(data, dict) else None
+    return named
+
+
+def _failing_key(table: Any, value_type: Any, base_dir: Path) -> str | None:
+    """The first key of ``table`` whose value does not decode as ``value_type``."""
+    if not isinstance(table, dict) or value_type is None:
+        return None
+    for key, value in table.items():
+        try:
+            msgspec.convert(value, value_type, dec_hook=dec_hook(base_dir))
+        except (msgspec.ValidationError, ConfigError):
+            return str(key)
+        except Exception:  # a value our hooks cannot judge: not the one to name
+            continue
+    return None
 
 
 def _fields_at(root: Any, path: str) -> list[str]:
@@ -417,6 +469,8 @@ def _convert(data: Any, type_: type[T], *, source: Path, prefix: str, base_dir: 
             words = _PATTERN_WORDS.get(pattern.group("pattern"))
             if words:
                 message = f"not a valid name; {words}"
+        if "[...]" in path:
+            path = _named_path(type_, data, path, base_dir)
         key = (prefix + path).lstrip(".") or "(top level)"
         raise ConfigError(f"{source}: {key}: {message}{hint}") from None
 
@@ -456,6 +510,10 @@ def _toml_error(exc: tomllib.TOMLDecodeError, text: str, source: Path) -> Config
                 "; an inline table { ... } must end on the line it starts on: write a long "
                 "one as a table, e.g. [connection.erp] or [[connection.shops]]"
             )
+        elif message.startswith("Cannot overwrite a value") and "=" in line:
+            # the key only, never the value: the line may hold a secret
+            key = line.split("=", 1)[0].strip()
+            hint = f"; `{key}` is set twice in its table: keep one"
     return ConfigError(f"{source}: not valid TOML: {message}{hint}")
 
 

@@ -157,6 +157,17 @@ def test_unknown_key_suggests_the_close_one(
     assert f"did you mean `{suggestion}`" in message
 
 
+def test_a_key_inside_a_table_of_named_entries_names_its_entry(
+    tmp_path: Path, host: PluginHost
+) -> None:
+    """msgspec says `shops[...]` for a table keyed by name; the error names the key and still
+    finds the close field (first-hour QA: `stock_bufer` got neither)."""
+    shops = {"se": {"stock_buffer": 2}, "no": {"stock_bufer": 2}}
+    message = _error(_config(tmp_path, sections={"catalog": {"shops": shops}}), host)
+    assert ": connection[0].catalog.shops.no.stock_bufer: unknown key" in message
+    assert "did you mean `stock_buffer`" in message and "[...]" not in message
+
+
 def test_unknown_key_in_an_adapter_table(tmp_path: Path, host: PluginHost) -> None:
     erp = _erp()
     erp["app_secret_tokn"] = erp.pop("app_secret_token")
@@ -666,3 +677,12 @@ def test_an_inline_table_over_several_lines_gets_a_hint(tmp_path: Path, host: Pl
     message = _error(_write(tmp_path, spread), host)
     assert "not valid TOML: Invalid initial character for a key part (at line " in message
     assert "an inline table { ... } must end on the line it starts on" in message
+
+
+def test_a_key_set_twice_is_named_without_its_value(tmp_path: Path, host: PluginHost) -> None:
+    """tomllib says only "Cannot overwrite a value (at line N, column M)" (first-hour QA)."""
+    text = toml_config(state="s.db", erp=_erp(), shops=[_shop()], name="butiken")
+    text = text.replace("[[connection]]\n", '[[connection]]\nmode = "erp"\nmode = "combo"\n', 1)
+    message = _error(_write(tmp_path, text), host)
+    assert "`mode` is set twice in its table" in message
+    assert "combo" not in message, "the line's value is not repeated (it may be a secret)"
