@@ -76,7 +76,7 @@ if TYPE_CHECKING:
     from brygga.http.accountcache import AccountCache
     from brygga_economic.adapter import EconomicConfig
 
-__all__ = ["EconomicCatalog", "product_number"]
+__all__ = ["EconomicCatalog", "group_key_problem", "product_number"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,20 @@ def product_number(sku: str) -> str:
             "(e.g. the shop), or map it with a shorter article number."
         )
     return number
+
+
+def group_key_problem(key: str) -> str:
+    """Why ``key`` of ``product_groups`` is not a VAT rate in percent ("" when it is)."""
+    try:
+        rate = Decimal(key)
+    except InvalidOperation:
+        rate = None
+    if rate is not None and rate.is_finite() and 0 <= rate < 100:
+        return ""
+    return (
+        f"[connection.erp] product_groups: {key!r} is not a VAT rate; write the rate in "
+        'percent, e.g. product_groups = { "25" = 1, "12" = 2 }'
+    )
 
 
 def _money(value: Decimal) -> Decimal:
@@ -337,6 +351,31 @@ class EconomicCatalog:
             index.seen(found[0])
         return found
 
+    async def preview_article(self, article: Article, *, create: bool, update: bool) -> Written:
+        """What :meth:`put_article` would answer, with its reads and checks and without its
+        writes (``brygga sync products --dry-run``, ``brygga.sync.initial_sync.
+        PreviewsArticles``): whether the product exists and its compared fields come from the
+        same product list (:meth:`_lookup`, 1,000 a page), not a GET per article; a new
+        article's product group is chosen and its VAT rate read as the create would
+        (a missing ``product_groups`` entry is the same ConfigError). An update is judged on
+        the list's fields; the write would read the product whole first, which the preview
+        leaves out."""
+        number = product_number(article.sku)
+        if article.price is not None:
+            self._check_currency(article.sku, article.currency)
+        found = await self._lookup(number)
+        if found is None:
+            if not create:
+                return "skipped"
+            self._name(number, article)
+            await self._creation_group(number, article)
+            return "created"
+        if not update:
+            return "skipped"
+        current = found[0]
+        await self._check_vat(number, article, current)
+        return "updated" if self._changes(number, article, current) else "unchanged"
+
     async def put_article(self, article: Article, *, create: bool, update: bool) -> Written:
         number = product_number(article.sku)
         if article.price is not None:
@@ -423,25 +462,36 @@ class EconomicCatalog:
         return changes
 
     def _group_for(self, number: str, rate: Decimal | None) -> int:
+        """The product group a new product with VAT ``rate`` goes to: its ``product_groups``
+        entry, else ``product_group``; else a ConfigError naming the key to set."""
         config = self.config
         if rate is not None:
             for key, group in config.product_groups.items():
-                try:
-                    matches = Decimal(key) == rate
-                except InvalidOperation:
-                    raise ConfigError(
-                        f"[connection.erp] product_groups: {key!r} is not a VAT rate; write "
-                        'the rate in percent, e.g. product_groups = { "25" = 1, "12" = 2 }'
-                    ) from None
-                if matches:
+                problem = group_key_problem(key)
+                if problem:
+                    raise ConfigError(problem)
+                if Decimal(key) == rate:
                     return group
         if config.product_group is not None:
             return config.product_group
-        wanted = f" for {rate_text(rate)} % VAT" if rate is not None else ""
+        where = f"e-conomic needs a product group to create article {number!r}"
+        if not config.product_groups:
+            raise ConfigError(
+                f"{where}, and [connection.erp] sets neither product_groups nor product_group; "
+                "set product_group = <number> (one for all) or product_groups = "
+                '{ "25" = <number>, ... } (per VAT rate) to an e-conomic product group number.'
+            )
+        if rate is None:
+            raise ConfigError(
+                f"{where}: the article has no VAT rate, so [connection.erp] product_groups "
+                "cannot choose one; set product_group = <group number> for articles without a "
+                "rate, or give the article a VAT rate at the source."
+            )
+        text = rate_text(rate)
         raise ConfigError(
-            f"e-conomic needs a product group to create article {number!r}{wanted}, and "
-            "[connection.erp] names none; set product_group = <number> (or product_groups = "
-            '{ "25" = <number>, ... } per VAT rate) to an e-conomic product group number.'
+            f"{where} with {text} % VAT: [connection.erp] product_groups has no entry for "
+            f'{text} %; add "{text}" = <group number> to product_groups (or set product_group '
+            "= <group number> for every rate not listed)."
         )
 
     async def _group_rate(self, group: int) -> Decimal | None:
@@ -451,13 +501,10 @@ class EconomicCatalog:
             found = await self.articles.chain.of_group(group)
         return found.rate
 
-    async def _create(
-        self, number: str, article: Article
-    ) -> tuple[CatalogProduct, dict[str, Any]] | None:
-        """POST the product; None when created. When e-conomic refuses and yet holds the
-        product (created by someone else after the index was read, or by an earlier try whose
-        answer was lost), the product as read: the caller compares and updates it instead."""
-        name = self._name(number, article)
+    async def _creation_group(self, number: str, article: Article) -> int:
+        """The product group a new ``article`` goes to, its VAT rate read and checked against
+        the article's (a ConfigError when the config names none, a PermanentError when the
+        group's rate differs)."""
         group = self._group_for(number, article.vat_rate)
         rate = await self._group_rate(group)
         if article.vat_rate is not None and rate != article.vat_rate:
@@ -468,6 +515,16 @@ class EconomicCatalog:
                 f'product_groups = {{ "{rate_text(article.vat_rate)}" = <group> }} in '
                 "[connection.erp], or fix the product group in e-conomic."
             )
+        return group
+
+    async def _create(
+        self, number: str, article: Article
+    ) -> tuple[CatalogProduct, dict[str, Any]] | None:
+        """POST the product; None when created. When e-conomic refuses and yet holds the
+        product (created by someone else after the index was read, or by an earlier try whose
+        answer was lost), the product as read: the caller compares and updates it instead."""
+        name = self._name(number, article)
+        group = await self._creation_group(number, article)
         body: dict[str, Any] = {
             "productNumber": number,
             "name": name,

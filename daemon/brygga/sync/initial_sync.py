@@ -40,7 +40,10 @@ The progress total (for the ETA) is the larger of the last whole run's count and
 own (:class:`CountsArticles`: e-conomic's ``pagination.results``, Starweb's number of products,
 a lower bound for a shop with variants), so a first run has an ETA too. Both are estimates:
 the count shown can be passed, and the progress says so. The dry run keeps no checkpoint, so it
-finds a second article with one SKU with a set of the SKUs seen (about 100 bytes each). Sources
+finds a second article with one SKU with a set of the SKUs seen (about 100 bytes each). The dry
+run reads what the real run reads and writes nothing: a target that implements
+:class:`PreviewsArticles` answers from what its writes would read (e-conomic: its product list,
+1,000 a page), any other is read with ``fetch_article`` per article. Sources
 are copied one after another (``--from shop`` with two shops that share an SKU writes it twice).
 """
 
@@ -48,7 +51,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -58,17 +61,20 @@ import msgspec
 
 from brygga.catalog import Article
 from brygga.clock import Clock
-from brygga.errors import BryggaError, ConfigError, TransientError
+from brygga.errors import BryggaError, ConfigError, NothingToDo, TransientError
+from brygga.mappings import Mapping as FieldMapping
+from brygga.models import Register
 from brygga.registers import DocumentSink, ProductSink, ProductSource
 from brygga.store.sync_checkpoint import Mark, SyncCheckpoint
 from brygga.sync.catalog_items import DEFAULT_ORDER_ONLY, OrderOnly
-from brygga.sync.products import priced_for
+from brygga.sync.products import catalog_context, map_article, priced_for
 
 __all__ = [
     "DONE",
     "CountsArticles",
     "Failure",
     "InitialSync",
+    "PreviewsArticles",
     "SkipsRecords",
     "Tally",
     "Watcher",
@@ -94,6 +100,20 @@ class CountsArticles(Protocol):
     the first run's ETA; without it the last whole run's count is used)."""
 
     async def article_count(self) -> int | None: ...
+
+
+@runtime_checkable
+class PreviewsArticles(Protocol):
+    """A target that can say what :meth:`~brygga.registers.ProductSink.put_article` would
+    answer without writing anything, reading only what ``put_article`` itself reads (e.g. a
+    product list it keeps, instead of one read per article). The dry run asks it; a target
+    without it is read article by article with ``fetch_article`` and compared here."""
+
+    async def preview_article(self, article: Article, *, create: bool, update: bool) -> str:
+        """``created``/``updated``/``unchanged``/``skipped`` as ``put_article`` would answer;
+        raises what ``put_article`` would raise before its write (a ConfigError for a missing
+        config key, a PermanentError for an article the target refuses)."""
+        ...
 
 
 @runtime_checkable
@@ -250,6 +270,11 @@ class InitialSync:
     #: SKUs never copied to the targets (the connection's fee articles, from the ERP); None:
     #: the default fee articles when the source is the ERP, none when it is a shop
     order_only: OrderOnly | None = None
+    #: the plugins' products (and, with prices, prices) mappings: run on each article before
+    #: it is written or compared, as the daemon's products flow runs them
+    mappings: Sequence[FieldMapping] = ()
+    #: the connection's name (the mappings' context)
+    connection: str = ""
     workers: int = 1
     batch_size: int = 200
     watcher: Watcher = field(default_factory=_Quiet)
@@ -426,11 +451,28 @@ class InitialSync:
                 register="product",
                 again="run `brygga sync products` again",
             )
+            # the plugins' mappings, as the daemon's products handler runs them
+            article = map_article(
+                article,
+                self.mappings,
+                catalog_context(
+                    self.connection,
+                    Register.PRODUCTS,
+                    source_name=self.source_name,
+                    source=self.source,
+                    target=target,
+                ),
+                with_prices=self.with_prices,
+            )
             if self.dry_run:
                 result = await self._compare(article, target)
             else:
                 sink = self.targets[target]
                 result = await sink.put_article(article, create=self.create, update=self.update)
+        except NothingToDo as exc:  # a mapping's Skip: done for this target, as in the daemon
+            self._streak = 0
+            log.info("%s %s: %s", target, sku, exc)
+            return "skipped"
         except (TransientError, ConfigError) as exc:
             # one record's problem, or the target's or the config's: a streak stops the pass
             self._streak += 1
@@ -451,6 +493,9 @@ class InitialSync:
 
     async def _compare(self, article: Article, target: str) -> str:
         sink = self.targets[target]
+        if isinstance(sink, PreviewsArticles):
+            # the target reads what its write would read (a product list, paged), no more
+            return await sink.preview_article(article, create=self.create, update=self.update)
         if not isinstance(sink, ProductSource):
             raise BryggaError(
                 f"{target} cannot be read, so the dry run cannot tell what would change; "
