@@ -27,6 +27,7 @@ from brygga.registers import (
     StockSource,
 )
 from brygga.store import Store
+from brygga.sync.article_wait import CreatedHere
 from brygga.sync.catalog_items import OrderOnly
 from brygga.sync.flow import PlanRow
 from brygga.sync.price_lists import PriceListsHandler, price_lists_plan
@@ -97,6 +98,31 @@ class CatalogSides:
             if (currency := self.settings.shop(name).currency) is not None
         }
 
+    def created_here(self) -> CreatedHere | None:
+        """Where the products flow creates the ERP's articles, for the stock flow from the
+        same ERP to wait for an article a shop lacks *yet* (and the products handler to queue
+        its level once it created it): products and stock both from the ERP, creating on;
+        None otherwise (a level for an SKU a shop lacks is skipped)."""
+        if not self.settings.create:
+            return None
+        if self.master(Register.PRODUCTS) != "erp" or self.master(Register.STOCK) != "erp":
+            return None
+        erp = self.erp
+        if not isinstance(erp, ProductSource) or not isinstance(erp, StockSource):
+            return None
+        targets = frozenset(
+            name
+            for name, shop in self.shops.items()
+            if isinstance(shop, ProductSink) and isinstance(shop, StockSink)
+        )
+        return CreatedHere(
+            source_name=self.erp_name,
+            source=erp,
+            targets=targets,
+            order_only=self.order_only(Register.PRODUCTS),
+            registers=(Register.STOCK.value,),
+        )
+
     def feed_options(self, register: Register) -> dict[str, float]:
         return {
             "interval": float(getattr(self.poll, register.value)),
@@ -122,6 +148,7 @@ def _stock(sides: CatalogSides) -> PlanRow | None:
             if sides.settings.shop(name).stock_buffer > Decimal(0)
         },
         order_only=sides.order_only(Register.STOCK),
+        created=sides.created_here(),
     )
     return stock_plan(
         handler=handler,
@@ -150,6 +177,7 @@ def _products(sides: CatalogSides) -> PlanRow | None:
         with_prices=sides.prices_with_products,
         currencies=sides.currencies(Register.PRODUCTS),
         order_only=sides.order_only(Register.PRODUCTS),
+        created=sides.created_here(),
     )
     return _article_row(sides, Register.PRODUCTS, handler, sources, list(sinks))
 

@@ -45,6 +45,7 @@ from brygga.errors import NothingToDo, PermanentError
 from brygga.models import Register
 from brygga.registers import CurrencyPrices, PriceSink, ProductSink, ProductSource
 from brygga.store import Health, Outcome, Reads, Store, WorkItem
+from brygga.sync.article_wait import CreatedHere, with_follow_ups
 from brygga.sync.catalog_feed import CatalogFeed
 from brygga.sync.catalog_items import (
     OrderOnly,
@@ -173,6 +174,9 @@ class ProductsHandler:
     currencies: Mapping[str, str] = field(default_factory=dict)
     #: SKUs never put in a target (the fee articles, when the ERP is the source)
     order_only: OrderOnly = field(default_factory=OrderOnly)
+    #: the registers whose item of an article this handler created is queued at once
+    #: (stock; sync/article_wait.py); None: none
+    created: CreatedHere | None = None
     register: str = Register.PRODUCTS.value
 
     @property
@@ -194,7 +198,11 @@ class ProductsHandler:
                 f"product {item.external_id} not written to {item.instance}: creating or "
                 "updating articles is switched off ([connection.catalog] create / update)"
             )
-        return _written(self.register, written, item.instance, digest, f"from {name}")
+        outcome = _written(self.register, written, item.instance, digest, f"from {name}")
+        if written != "created":
+            return outcome
+        # the level (stock) of an article just created follows at once, not with its next change
+        return with_follow_ups(outcome, self.created, item.instance, item.external_id, name)
 
 
 @dataclass

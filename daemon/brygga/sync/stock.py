@@ -13,7 +13,10 @@ articles, in each VAT form) are never offered in a shop: their items are skipped
 sentence naming the article's role, without reading their level. A shop that refuses a level
 because it lacks the article (ERPs keep articles no shop sells)
 makes the item skipped, not an error record, when the shop can read its articles
-(``ProductSource``) and says it has no such SKU.
+(``ProductSource``) and says it has no such SKU — unless the products flow puts the source's
+articles in that shop and the source has the article: then the shop lacks it only *yet* (its
+product item runs later), and the item waits for it (sync/article_wait.py: a few tries over
+about 8 minutes, and the products handler queues it again once it created the article).
 
 The sum is read with the claim, *before* the ERP level: an order that reaches the ERP in
 between is taken off twice for that one push (the shop shows less for a moment), never zero
@@ -30,7 +33,7 @@ would be taken off zero times.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TypeAlias
 
@@ -49,6 +52,7 @@ from brygga.store import (
     Store,
     WorkItem,
 )
+from brygga.sync.article_wait import CreatedHere
 from brygga.sync.catalog_feed import PAGE, CatalogFeed
 from brygga.sync.catalog_items import (
     NO_SKU,
@@ -109,14 +113,20 @@ class StockHandler:
     buffers: Mapping[str, Decimal] = field(default_factory=dict)
     #: SKUs never offered in a shop (the connection's fee articles): skipped, not read
     order_only: OrderOnly = field(default_factory=OrderOnly)
+    #: where the products flow creates the source's articles: a level for an SKU such a shop
+    #: lacks *yet* waits for it (:class:`~brygga.sync.article_wait.CreatedHere`); None: the
+    #: shop's own articles, a lacking one is skipped
+    created: CreatedHere | None = None
     register: str = REGISTER
     #: item id → the level :meth:`prepare` read for it after its claim
     _prepared: dict[int, Prepared] = field(default_factory=dict, repr=False)
 
     @property
     def reads(self) -> Reads:
-        """The claim reads the last written level and what orders in flight hold."""
-        return Reads(written=True, reserved_by=HELD_BY)
+        """The claim reads the last written level and what orders in flight hold (and, when
+        the products flow creates articles in the shops, whether it put the item's article)."""
+        products = ("products",) if self.created is not None else ()
+        return Reads(written=True, reserved_by=HELD_BY, written_of=products)
 
     async def prepare(self, items: Sequence[WorkItem]) -> None:
         """Read each SKU of the claimed ``items`` once (the batch holds one SKU's item for
@@ -132,6 +142,8 @@ class StockHandler:
                 continue
             if sku in self.order_only:
                 continue
+            if self.created is not None and self.created.waiting(item):
+                continue  # waits again without a request
             if sku not in read:
                 try:
                     read[sku] = await self.source.stock_of(sku)
@@ -175,6 +187,9 @@ class StockHandler:
                 error="reading the lines of the orders that hold stock first",
                 order_lines=learned,
             )
+        if self.created is not None and self.created.waiting(item):
+            # still waiting for the products flow to create it there: no request
+            return replace(self.created.wait(item, "level", self.clock.now()), order_lines=learned)
         level = await self._level_of(item)
         if level is None:
             raise NothingToDo(f"stock {sku}: {self.source_name} has no article {sku}")
@@ -192,12 +207,22 @@ class StockHandler:
         try:
             written = await sink.put_stock(sku, quantity)
         except PermanentError:
-            if await lacks_article(sink, sku):
+            created = self.created
+            fed = created is not None and created.feeds(shop, sku)
+            if not await lacks_article(sink, sku):
+                if not fed:
+                    raise
+                # the products flow may have created it since the refusal: once more
+                written = await sink.put_stock(sku, quantity)
+            elif created is not None and fed and await created.will_create(shop, sku):
+                # the products flow has not created it there yet (its item runs later)
+                waiting = created.wait(item, "level", self.clock.now())
+                return replace(waiting, order_lines=learned)
+            else:
                 raise NothingToDo(
                     f"stock {sku}: shop {shop} has no article {sku}, so it keeps no stock of it "
                     "(the next change of its level looks again)"
                 ) from None
-            raise
         how = (
             f"{written}: available {plain(quantity)} = {self.source_name} "
             f"{plain(level.quantity)} - {plain(in_orders)} in orders not yet transferred"
