@@ -13,8 +13,17 @@ Chosen (modelled, not documented):
 
 - **One article per SKU**: a product without combinations is one article (its
   ``reference``); a product with combinations is one article per combination, with
-  ``product_sku`` the product's reference. ``variant_name`` is left empty (the attribute
-  values are not read).
+  ``product_sku`` the product's reference. The attribute values are not read: a
+  combination's ``variant_name`` is what its reference adds to the product's after a
+  separator (``TROJA-S`` of ``TROJA`` → ``S``; ``-``, ``_``, ``.``, ``/`` or a space), else
+  empty, and its name the product's and that (:func:`brygga.catalog.variant_title`:
+  "Tröja S").
+- **A product's own record** (``Article.has_variants``, e.g. Specter's parent item) is the
+  product, never a combination: it creates the product (no combinations yet, base price 0)
+  or writes its name, VAT rate, active flag and EAN; never a price (a base price under
+  combinations would move every combination's price) and never stock. A combination whose
+  product (``product_sku``) the shop lacks creates that product first, named with
+  :func:`brygga.catalog.product_title`.
 - **Change feed**: products by ``date_upd`` (``date=1``); a change to a combination alone is
   taken to move its product's ``date_upd`` [inferred], as in the back office.
 - **Currency**: the shop's catalog prices are in ``currency`` (config, the shop default);
@@ -39,7 +48,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from brygga.catalog import Article, ArticleChange, ListPrice
+import msgspec
+
+from brygga.catalog import Article, ArticleChange, ListPrice, product_title, variant_title
 from brygga.errors import PermanentError
 from brygga.registers import Written
 from brygga_prestashop.states import slug
@@ -101,6 +112,20 @@ def _local(when: datetime, zone: ZoneInfo) -> str:
 
 def _money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.000001'))}"
+
+
+#: what may stand between a product's reference and a combination's (``TROJA-S``)
+SEPARATORS = "-_./ "
+
+
+def variant_name_of(reference: str, sku: str) -> str:
+    """The variant name a combination's reference tells: what it adds to its product's
+    reference after a separator (``"TROJA", "TROJA-S"`` → ``"S"``), else ""."""
+    if not reference or len(sku) <= len(reference) + 1 or not sku.startswith(reference):
+        return ""
+    if sku[len(reference)] not in SEPARATORS:
+        return ""
+    return sku[len(reference) + 1 :].strip(SEPARATORS)
 
 
 def _combination_ids(product: Record) -> list[int]:
@@ -223,10 +248,13 @@ class PrestashopCatalog(PrestashopStock):
             raise PermanentError(f"{what} has no reference, so no article can be matched")
         group = get_id(product, "id_tax_rules_group", what)
         ean = get_text(combo, "ean13", what) if combo is not None else ""
+        name = get_text(product, "name", what, language=self.language)
+        variant = variant_name_of(reference, sku) if combo is not None else ""
         return Article(
             sku=sku,
-            name=get_text(product, "name", what, language=self.language),
+            name=variant_title(name, variant),
             product_sku=reference if combo is not None else "",
+            variant_name=variant,
             currency=self.catalog_currency,
             price=max(price, Decimal(0)),
             vat_rate=await self._rate_of(group, what),
@@ -352,6 +380,8 @@ class PrestashopCatalog(PrestashopStock):
         active, VAT (tax rules group)."""
         what = f"SKU {article.sku}: PrestaShop shop {self.shop}"
         escape_filter(article.sku, what)
+        if article.has_variants:
+            return await self._put_product(article, what, create=create, update=update)
         if article.price is not None:
             self._check_currency(article.currency, article.sku)
         located = await self._locate(article.sku, what)
@@ -398,12 +428,57 @@ class PrestashopCatalog(PrestashopStock):
             await self._write("combinations", "combination", combo, combo_changes, what)
         return "updated"
 
+    async def _put_product(
+        self, article: Article, what: str, *, create: bool, update: bool
+    ) -> Written:
+        """A product's own record (``has_variants``): the product with this reference, with or
+        without combinations; created without any when missing. Written: name, VAT rate,
+        active, EAN; never its price or stock (a product with variants has none of its own)."""
+        products = await self._by_reference("products", article.sku, what)
+        if len(products) > 1:
+            raise PermanentError(
+                f"{what}: several products have this reference; make references unique"
+            )
+        if not products:
+            if await self._by_reference("combinations", article.sku, what):
+                raise PermanentError(
+                    f"{what}: the shop has a combination with this reference, but at the source "
+                    f"{article.sku} is a product with variants; give the combination another "
+                    "reference in PrestaShop"
+                )
+            if not create:
+                return "skipped"
+            await self._create_product(article, article.sku, article.name, what)
+            return "created"
+        product = products[0]
+        changes: dict[str, str | dict[int, str]] = {}
+        if article.name and get_text(product, "name", what, language=self.language) != article.name:
+            changes["name"] = self._name(article.name)
+        if article.vat_rate is not None:
+            group = get_id(product, "id_tax_rules_group", what)
+            if await self._rate_of(group, what) != article.vat_rate:
+                changes["id_tax_rules_group"] = str(await self._group_for(article.vat_rate, what))
+        if article.ean and get_text(product, "ean13", what) != article.ean:
+            changes["ean13"] = article.ean
+        if (get_text(product, "active", what) == "1") != article.active:
+            changes["active"] = "1" if article.active else "0"
+        if not changes:
+            return "unchanged"
+        if not update:
+            return "skipped"
+        await self._write("products", "product", product, changes, what)
+        return "updated"
+
     async def _create(self, article: Article, what: str) -> None:
         parent = None
         if article.product_sku and article.product_sku != article.sku:
-            found = await self._by_reference(
-                "products", escape_filter(article.product_sku, what), what
-            )
+            reference = escape_filter(article.product_sku, what)
+            found = await self._by_reference("products", reference, what)
+            if not found:  # the product of the variants first: named without the variant
+                name = product_title(article.name, article.variant_name)
+                product = msgspec.structs.replace(article, price=Decimal(0), ean="")
+                await self._create_product(product, article.product_sku, name, what)
+                found = await self._by_reference("products", reference, what)
             parent = found[0] if found else None
         if parent is not None:
             base = get_decimal(parent, "price", what)
@@ -418,13 +493,18 @@ class PrestashopCatalog(PrestashopStock):
                 "POST", "combinations", what, body=xml_body("combination", fields), ok=(200, 201)
             )
             return
+        await self._create_product(article, article.sku, article.name, what)
+
+    async def _create_product(self, article: Article, reference: str, name: str, what: str) -> None:
+        """``POST products``: ``reference`` named ``name``, at the article's VAT rate and price
+        (none: 0), without combinations."""
         if article.vat_rate is None:
             raise PermanentError(f"{what}: a new product needs a VAT rate; the source gave none")
         group = await self._group_for(article.vat_rate, what)
-        fields = {
-            "reference": article.sku,
-            "name": self._name(article.name or article.sku),
-            "link_rewrite": self._name(slug(article.name or article.sku) or "product"),
+        fields: dict[str, str | dict[int, str]] = {
+            "reference": reference,
+            "name": self._name(name or reference),
+            "link_rewrite": self._name(slug(name or reference) or "product"),
             "price": _money(article.price or Decimal(0)),
             "id_tax_rules_group": str(group),
             "ean13": article.ean,

@@ -50,6 +50,11 @@ Assumptions made here (each one a guess to correct):
 15. ``POST orders/<OrderNo>/cancel`` and ``POST invoices/<InvoiceNo>/cancel`` cancel a
     registered order or a preliminary invoice (status ``Cancelled``); anything further along
     is a 400, an unknown number a 404.
+16. A product with variants is an item of its own (the *parent*: the ``ParentItemCode`` its
+    variants name). Nothing on the item says so; ``items?ParentItemCode=<code>`` lists its
+    variants (assumed to match like the other searches, assumption 6: the adapter keeps exact
+    matches only). A parent is the product, not a sellable article: its own price, stock and
+    price-list prices are not a variant's.
 """
 
 from __future__ import annotations

@@ -40,6 +40,13 @@ Chosen where the spec is silent (the safe reading, said so in the code):
 - **Creating** (:meth:`StarwebCatalog.put_article`) uses the same SKU index: a run of new
   SKUs costs one ``POST /products`` each plus the index's page reads, not a lookup per SKU.
   The rule that keeps a create exactly-once is in :meth:`StarwebCatalog._locate_for_put`.
+- **Products with variants.** A variant's article name is the product's name and the
+  variant's (:func:`brygga.catalog.variant_title`, "Tröja S"); the product is named with
+  :func:`brygga.catalog.product_title` ("Tröja"), also from a flat article of a source
+  without variants that lands in a variant (its name less the variant's own name). A
+  product's own record (``Article.has_variants``: Specter's parent item) never becomes a
+  variant: it names the product its variants made (group key = its SKU), and is skipped
+  with a sentence while there is none (the first variant makes it).
 - **Not written:** the product's visibility after creation, and an empty EAN or name (the
   shop keeps its value: an empty field at the source is read as "not said").
 - **Further variants.** A further variant of an existing product gets one attribute value,
@@ -66,9 +73,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from brygga.catalog import Article, ArticleChange, ListPrice
+import msgspec
+
+from brygga.catalog import Article, ArticleChange, ListPrice, product_title
 from brygga.clock import Clock
-from brygga.errors import PermanentError, TransientError
+from brygga.errors import NothingToDo, PermanentError, TransientError
 from brygga.registers import (
     PriceListSink,
     PriceSink,
@@ -621,6 +630,8 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         name and VAT rate, the variant's active flag, EAN and weight, and its price in the
         price list of ``article.currency``."""
         check_article(article)
+        if article.has_variants:
+            return await self._put_product(article, update=update)
         pricelist = await self._price_list_for(article.currency, article.sku)
         located = await self._locate_for_put(article.sku)
         if located is None:
@@ -646,16 +657,52 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             self._note_prices(located, known)
         return "updated"
 
+    async def _put_product(self, article: Article, *, update: bool) -> Written:
+        """A product's own record (``has_variants``): its variants are the shop's articles,
+        so it never becomes a variant of itself; the product its variants made (group key =
+        its SKU) gets its name and VAT rate. Nothing is created for it."""
+        product_id = await self._group(article.sku)
+        who = f"product {article.sku}"
+        product = None if product_id is None else await self._product(product_id, who)
+        if product is None:
+            raise NothingToDo(
+                f"{who} has variants at the source and is no article of its own; Starweb shop "
+                f"{self.shop} has no product of its variants yet (the first variant makes it, "
+                "named from that variant), so there is nothing to name; its next change looks "
+                "again"
+            )
+        writes = self._product_writes(product, article, article.name, await self._language())
+        if not writes:
+            return "unchanged"
+        if not update:
+            return "skipped"
+        what = f"{who}: Starweb product {product.product_id}"
+        for method, path, body, ok in writes:
+            await self._call(method, path, what, json=_json(body), ok=ok)
+        return "updated"
+
+    def _product_writes(
+        self, product: ProductWire, article: Article, name: str, lang: str
+    ) -> list[tuple[str, str, dict[str, Any], tuple[int, ...]]]:
+        """The product-level writes: its name (``name``, when given and different) and VAT."""
+        product_path = f"products/{product.product_id}"
+        writes: list[tuple[str, str, dict[str, Any], tuple[int, ...]]] = []
+        if name and product.name != name:
+            body = {"langCode": lang, "name": name}
+            writes.append(("PATCH", f"{product_path}/languages/{lang}", body, (200,)))
+        if changes := product_changes(product, article):
+            writes.append(("PATCH", product_path, changes, (200,)))
+        return writes
+
     def _writes(
         self, located: Located, article: Article, pricelist_id: int, lang: str
     ) -> list[tuple[str, str, dict[str, Any], tuple[int, ...]]]:
-        product_path = f"products/{located.product.product_id}"
-        writes: list[tuple[str, str, dict[str, Any], tuple[int, ...]]] = []
-        if article.name and located.product.name != article.name:
-            body = {"langCode": lang, "name": article.name}
-            writes.append(("PATCH", f"{product_path}/languages/{lang}", body, (200,)))
-        if changes := product_changes(located.product, article):
-            writes.append(("PATCH", product_path, changes, (200,)))
+        name = article.name
+        if located.several:
+            # the product's name: the article's less its variant's name (the source's, else
+            # the shop's own for a flat article: "Tröja S" in variant "S" names "Tröja")
+            name = product_title(name, article.variant_name or located.variant.name)
+        writes = self._product_writes(located.product, article, name, lang)
         if changes := variant_changes(located.variant, article):
             if not article.ean:
                 changes.pop("ean", None)  # an empty EAN at the source: the shop keeps its own
@@ -684,7 +731,12 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
             await self._create_variant(article, group, pricelist_id)
             return
         what = f"SKU {article.sku}: new Starweb product"
-        body = new_product_body(article, pricelist_id, await self._language())
+        named = article
+        if group_key:  # the product of a group is named without the variant ("Tröja")
+            named = msgspec.structs.replace(
+                article, name=product_title(article.name, article.variant_name)
+            )
+        body = new_product_body(named, pricelist_id, await self._language())
         if group_key:
             # the first variant of a product group gets its attribute value too when its
             # name says one, so the product's variants all carry one once it has several

@@ -1,11 +1,13 @@
 """Starweb products and variants to canonical Articles and back: mapping, checks and diffs.
 
-Every variant is its own :class:`~brygga.catalog.Article`. ``product_sku`` of a variant of a
-product with several variants is the product's ``externalId`` when set (brygga keeps the
-product's own SKU there when it creates one), else the primary variant's SKU; a product with
-one variant gives ``product_sku`` "" unless its ``externalId`` names a group. Prices are the
-variant's ``priceExVat`` / ``specialPriceExVat`` in the chosen price list: both exclude VAT
-(spec, ``ProductVariantPriceModel``), like :class:`~brygga.catalog.Article`'s.
+Every variant is its own :class:`~brygga.catalog.Article`, named with the product's name and the
+variant's (its attribute values; :func:`brygga.catalog.variant_title`: "Tröja S").
+``product_sku`` of a variant of a product with several variants is the product's ``externalId``
+when set (brygga keeps the product's own SKU there when it creates one), else the primary
+variant's SKU; a product with one variant gives ``product_sku`` "" unless its ``externalId``
+names a group. Prices are the variant's ``priceExVat`` / ``specialPriceExVat`` in the chosen
+price list: both exclude VAT (spec, ``ProductVariantPriceModel``), like
+:class:`~brygga.catalog.Article`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from brygga.catalog import Article
+from brygga.catalog import Article, variant_title
 from brygga.errors import PermanentError
 from brygga_starweb.catalog_wire import PricelistWire, ProductWire, VariantWire
 
@@ -126,7 +128,8 @@ def article_of(
     try:
         return Article(
             sku=sku,
-            name=product.name,
+            # a variant is named as a system without variants keeps it: "Tröja S"
+            name=variant_title(product.name, variant.name) if several else product.name,
             product_sku=product_sku_of(product, sku, several),
             variant_name=variant.name if several else "",
             currency=pricelist.currency_code or "",

@@ -129,6 +129,9 @@ def build_app(state: SimState) -> Starlette:
 
     async def list_items(request: Request) -> Response:
         rows = sorted(state.items.values(), key=lambda i: (i["Modified"], i["ItemCode"]))
+        if "ParentItemCode" in request.query_params:  # a product's variants (modelled, the
+            wanted = request.query_params["ParentItemCode"]  # worst case: "contains")
+            rows = [i for i in rows if contains(i.get("ParentItemCode"), wanted)]
         return _paged(request, _window(request, "Modified", rows, "Modified"))
 
     async def get_item(request: Request) -> Response:
