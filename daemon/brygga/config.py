@@ -685,7 +685,41 @@ def _check_orders_shops(
                 )
 
 
+def _check_plugin_names(config: Config, plugins: PluginHost, source: Path) -> None:
+    """`[daemon] disabled_plugins` and the `[plugins.NAME]` tables name installed plugins: a
+    misspelt name would leave a plugin on, or its settings unread, without a word."""
+    installed = sorted(plugins.plugins)
+    named = [(name, "daemon.disabled_plugins") for name in config.daemon.disabled_plugins]
+    named += [(name, f"plugins.{name}") for name in config.plugins]
+    for name, key in named:
+        if name in plugins.plugins:
+            continue
+        close = difflib.get_close_matches(name, installed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"installed: {', '.join(installed)}"
+        raise ConfigError(
+            f"{source}: {key}: no installed plugin is named {name!r} ({hint}); `brygga plugins` "
+            "lists them"
+        )
+
+
+def _check_fee_articles(conn: ConnectionConfig, source: Path, where: str) -> None:
+    fees = conn.orders.fee_articles
+    for row in fees.__struct_fields__:
+        article = getattr(fees, row)
+        if not article.strip() or article != article.strip():
+            raise ConfigError(
+                f"{source}: {where}.orders.fee_articles.{row}: {article!r} is no article "
+                f"number; name the ERP article for this row, e.g. "
+                f"{getattr(FeeArticles(), row)!r}, or remove the key for that default"
+            )
+
+
 def _check_status_shops(conn: ConnectionConfig, names: set[str], source: Path, where: str) -> None:
+    if conn.status.watch <= 0 and conn.status.watched():
+        raise ConfigError(
+            f"{source}: {where}.status.watch: {format_duration(conn.status.watch)} watches no "
+            'ERP document, so no status would go back to the shop; e.g. watch = "60d"'
+        )
     for name in conn.status.shops:
         if name not in names:
             known = ", ".join(sorted(names))
@@ -914,6 +948,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
     text = read_config_text(path)
     config = parse_config(text, source=path)
     raw_connections = tomllib.loads(text).get("connection", [])
+    _check_plugin_names(config, plugins, path)
     resolved = []
     for index, conn in enumerate(config.connection):
         where = f"connection[{index}]"
@@ -952,6 +987,7 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
         _check_poll(conn, local, path, where)
         _check_catalog_shops(conn, names, path, where)
         _check_orders_shops(conn, names, erp_spec, path, where)
+        _check_fee_articles(conn, path, where)
         _check_status_shops(conn, names, path, where)
         resolved.append(
             ResolvedConnection(

@@ -686,3 +686,37 @@ def test_a_key_set_twice_is_named_without_its_value(tmp_path: Path, host: Plugin
     message = _error(_write(tmp_path, text), host)
     assert "`mode` is set twice in its table" in message
     assert "combo" not in message, "the line's value is not repeated (it may be a secret)"
+
+
+# -- values accepted without a word before (first-hour QA finding 15) ------------------------
+
+
+def test_an_empty_fee_article_is_refused(tmp_path: Path, host: PluginHost) -> None:
+    path = _config(tmp_path, sections={"orders": {"fee_articles": {"freight": ""}}})
+    message = _error(path, host)
+    assert ": connection[0].orders.fee_articles.freight: '' is no article number" in message
+    assert "'fraktavg'" in message
+
+
+def test_a_misspelt_disabled_plugin_is_refused(tmp_path: Path, host: PluginHost) -> None:
+    path = _config(tmp_path, daemon={"disabled_plugins": ["starwebb"]})
+    message = _error(path, host)
+    assert ": daemon.disabled_plugins: no installed plugin is named 'starwebb'" in message
+    assert "did you mean 'starweb'?" in message
+    assert load_config(_config(tmp_path, daemon={"disabled_plugins": ["prestashop"]}), host)
+
+
+def test_settings_for_a_plugin_that_is_not_installed_are_refused(
+    tmp_path: Path, host: PluginHost
+) -> None:
+    path = _config(tmp_path, extra='\n[plugins.qa_fieldz]\nprefix = "QA"\n')
+    message = _error(path, host)
+    assert ": plugins.qa_fieldz: no installed plugin is named 'qa_fieldz'" in message
+
+
+def test_a_status_watch_of_zero_is_refused_when_rules_need_it(
+    tmp_path: Path, host: PluginHost
+) -> None:
+    rules = {"watch": "0s", "invoiced": {"shop_status": "completed"}}
+    message = _error(_config(tmp_path, sections={"status": rules}), host)
+    assert ": connection[0].status.watch: 0s watches no ERP document" in message
