@@ -17,7 +17,7 @@ from brygga.documents import Document
 from brygga.durations import Duration
 from brygga.http.client import HttpContext, RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
-from brygga.models import Customer, DocumentRef, DocumentType, LineKind, OrderEvent
+from brygga.models import Customer, DocumentRef, DocumentType, LineKind, OrderEvent, Register
 from brygga.registers import (
     PROVIDES,
     DocumentSink,
@@ -36,6 +36,7 @@ __all__ = [
     "AdapterContext",
     "AdapterSpec",
     "Capabilities",
+    "ConfigNeeds",
     "CustomerGroups",
     "DocumentBooker",
     "DocumentCanceller",
@@ -257,6 +258,20 @@ class ErpAdapter(DocumentSink, Protocol):
 
 
 @runtime_checkable
+class ConfigNeeds(Protocol):
+    """An adapter config (and its adapter) with keys needed only when its system receives
+    some register, e.g. the product group e-conomic puts new products in, needed only when
+    products flow into it. `brygga check`, the daemon's start and `brygga sync products` ask
+    it with the registers the connection (or the sync's direction) writes into the system,
+    and refuse the config (exit 2) on any sentence."""
+
+    def write_problems(self, registers: frozenset[Register]) -> list[str]:
+        """One sentence per problem for a system that receives ``registers``, naming the
+        key and the fix (empty: fine); synchronous, no I/O, never a secret."""
+        ...
+
+
+@runtime_checkable
 class DocumentChecker(Protocol):
     """An ERP that can tell, without writing anything, whether a document would be refused
     for good (unknown articles, VAT rates, prices). The orders flow asks before it creates
@@ -326,6 +341,9 @@ class RemoteNeeds:
     helper_articles: tuple[HelperArticle, ...] = ()
     #: shops: the order statuses the connection's status rules name
     shop_statuses: tuple[str, ...] = ()
+    #: ERPs: (shop, customer group) for each shop whose new customers go to a group of its own
+    #: (``[connection.orders.shops.<shop>] customer_group``)
+    customer_groups: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

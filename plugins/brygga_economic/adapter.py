@@ -55,6 +55,7 @@ from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
     Capabilities,
+    ConfigNeeds,
     CustomerGroups,
     DocumentBooker,
     DocumentChecker,
@@ -78,13 +79,14 @@ from brygga.models import (
     DocumentRef,
     DocumentState,
     DocumentType,
+    Register,
 )
 from brygga.registers import PriceSink, ProductSink, ProductSource, StatusSource, StockSource
 from brygga.secrets import Secret
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi
 from brygga_economic.articles import DOMESTIC_ZONE, REFERENCE_TTL, ArticleCatalog, rate_text
-from brygga_economic.catalog import EconomicCatalog
+from brygga_economic.catalog import EconomicCatalog, group_key_problem
 from brygga_economic.remote import verify
 from brygga_economic.status import STATUS_EVENTS, document_states
 from brygga_economic.warmup import Budget, warm_reference
@@ -173,6 +175,24 @@ class EconomicConfig(AdapterConfig, kw_only=True):
         default_factory=dict
     )
 
+    def write_problems(self, registers: frozenset[Register]) -> list[str]:
+        """What this config lacks when e-conomic receives ``registers``
+        (``brygga.adapters.ConfigNeeds``): new products need a product group, so a
+        connection whose products flow into e-conomic must set ``product_groups`` or
+        ``product_group``; a ``product_groups`` key that is not a VAT rate is always wrong."""
+        problems = [group_key_problem(key) for key in self.product_groups]
+        problems = [p for p in problems if p]
+        unset = self.product_group is None and not self.product_groups
+        if Register.PRODUCTS in registers and unset:
+            problems.append(
+                "[connection.erp] product_groups: missing: products flow into e-conomic "
+                "here and every new product needs a product group; set product_groups = "
+                '{ "25" = <group number>, "12" = <group number>, ... } (the e-conomic '
+                "product group for each VAT rate) or product_group = <group number> (one "
+                "for all) in [connection.erp]"
+            )
+        return problems
+
 
 def _clip(text: str, length: int) -> str | None:
     text = text.strip()
@@ -202,6 +222,7 @@ def _address_fields(address: Address) -> dict[str, str]:
 class EconomicAdapter(
     EconomicCatalog,
     ErpAdapter,
+    ConfigNeeds,
     DocumentChecker,
     DocumentBooker,
     CustomerGroups,
@@ -253,6 +274,11 @@ class EconomicAdapter(
 
     def __repr__(self) -> str:
         return f"EconomicAdapter(base_url={self.config.base_url!r})"
+
+    def write_problems(self, registers: frozenset[Register]) -> list[str]:
+        """The config's (:meth:`EconomicConfig.write_problems`): ``brygga sync products
+        --from shop`` asks the target before it reads anything."""
+        return self.config.write_problems(registers)
 
     async def aclose(self) -> None:
         await self.api.aclose()

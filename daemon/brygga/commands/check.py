@@ -32,6 +32,7 @@ from brygga.models import LineKind, Register
 from brygga.secrets import Secret, scrub
 from brygga.store import Store
 from brygga.sync.flows import flow_table, status_table
+from brygga.sync.wiring import config_problems
 
 __all__ = ["SystemReport", "remote_needs", "remote_reports", "run"]
 
@@ -54,8 +55,9 @@ class SystemReport:
 
 def remote_needs(conn: ResolvedConnection, shop: str | None = None) -> RemoteNeeds:
     """The helper articles the connection's orders use: freight, handling and discount rows
-    at every rate in ``[connection.orders] vat_rates``; rounding rows at 0 %; and the shop
-    statuses the status rules name (for ``shop``: with its own rules in their place)."""
+    at every rate in ``[connection.orders] vat_rates``; rounding rows at 0 %; the shops' own
+    customer groups; and the shop statuses the status rules name (for ``shop``: with its own
+    rules in their place)."""
     table = flow_table(conn)
     statuses: tuple[str, ...] = ()
     if any(r.register is Register.STATUS and r.active for r in table):
@@ -75,6 +77,11 @@ def remote_needs(conn: ResolvedConnection, shop: str | None = None) -> RemoteNee
             HelperArticle(LineKind.ROUNDING, fees.rounding, (Decimal(0),)),
         ),
         shop_statuses=statuses,
+        customer_groups=tuple(
+            (name, str(settings.customer_group))
+            for name, settings in orders.shops.items()
+            if settings.customer_group is not None
+        ),
     )
 
 
@@ -177,6 +184,17 @@ def run(args: argparse.Namespace) -> int:
         loaded = load_config(path, host)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # keys a flow of the connection needs (e.g. e-conomic's product group when products flow
+    # into it): a config error, as the daemon's start refuses it
+    missing = [
+        f"{path}: connection {conn.name!r}: {problem}"
+        for conn in loaded.connections
+        for problem in config_problems(conn)
+    ]
+    if missing:
+        for problem in missing:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     failed = False
     print(f"{path}: {len(loaded.connections)} connection(s); state file {loaded.state_path}")

@@ -14,7 +14,7 @@ from typing import Any, Literal, TextIO
 
 import anyio
 
-from brygga.adapters import ErpAdapter, ShopAdapter
+from brygga.adapters import ConfigNeeds, ErpAdapter, ShopAdapter
 from brygga.commands.common import format_table, load, setup_logging, unknown_connection
 from brygga.config import LoadedConfig, ResolvedConnection
 from brygga.errors import BryggaError, ConfigError
@@ -299,6 +299,9 @@ def _pairs(
     return [_Pair(name, shop, {conn.erp.name: erp}) for name, shop in chosen.items()]
 
 
+_PRODUCTS = frozenset({Register.PRODUCTS})
+
+
 def _refuse(pair: _Pair, conn: ResolvedConnection, dry_run: bool) -> str | None:
     kinds = {conn.erp.name: conn.erp.kind, **{cfg.name: cfg.kind for cfg in conn.shops}}
     if not isinstance(pair.source, ProductSource):
@@ -307,6 +310,10 @@ def _refuse(pair: _Pair, conn: ResolvedConnection, dry_run: bool) -> str | None:
     for name, target in pair.targets.items():
         if not isinstance(target, ProductSink):
             return f"{name} ({kinds.get(name, '?')}) cannot take products, so it cannot be a target"
+        # what the target's config lacks to take products (e-conomic: a product group)
+        needs = target.write_problems(_PRODUCTS) if isinstance(target, ConfigNeeds) else []
+        if needs:
+            return f"connection {conn.name!r}: " + "; ".join(needs)
         if dry_run and not isinstance(target, ProductSource):
             return (
                 f"{name} ({kinds.get(name, '?')}) cannot be read, so --dry-run cannot compare; "

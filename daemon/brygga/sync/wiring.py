@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brygga.accountstate import AdapterStateStore, MemoryAdapterState
-from brygga.adapters import AdapterContext, ErpAdapter, ShopAdapter
+from brygga.adapters import AdapterContext, ConfigNeeds, ErpAdapter, ShopAdapter
 from brygga.clock import Clock
 from brygga.config import LoadedConfig, ResolvedConnection, load_config, settle_seconds
 from brygga.errors import BryggaError, ConfigError
@@ -32,7 +32,7 @@ from brygga.sync.status import status_plan
 from brygga.sync.status_backfill import backfill_watch
 from brygga.timeutil import zone_info
 
-__all__ = ["PLAN", "Wiring", "build_adapters", "load_checked", "open_flow"]
+__all__ = ["PLAN", "Wiring", "build_adapters", "config_problems", "load_checked", "open_flow"]
 
 
 @dataclass(frozen=True)
@@ -193,11 +193,33 @@ def open_flow(
     return Flow(engine=engine, rows=rows, erp=erp, shops=shops, settle=wiring.settle)
 
 
+def config_problems(conn: ResolvedConnection) -> list[str]:
+    """What the connection's adapter configs lack for the registers its flows write into
+    their systems (:class:`brygga.adapters.ConfigNeeds`, e.g. e-conomic's product group when
+    products flow into it), one sentence each."""
+    flows = masters(conn)
+    into_erp = frozenset(r for r, master in flows.items() if master == "shop")
+    into_shops = frozenset(r for r, master in flows.items() if master == "erp")
+    systems = [(conn.erp, into_erp), *((cfg, into_shops) for cfg in conn.shops)]
+    return [
+        problem
+        for cfg, registers in systems
+        if isinstance(cfg, ConfigNeeds)
+        for problem in cfg.write_problems(registers)
+    ]
+
+
 def load_checked(path: Path, host: PluginHost) -> LoadedConfig:
     """Load and validate a config with ``host``'s plugins, including the flow checks (every
-    enabled register's adapters can do it); raise ConfigError."""
+    enabled register's adapters can do it, and their configs name what it needs:
+    :func:`config_problems`); raise ConfigError."""
     loaded = load_config(path, host)
     problems = [
+        f"{loaded.path}: connection {conn.name!r}: {problem}"
+        for conn in loaded.connections
+        for problem in config_problems(conn)
+    ]
+    problems += [
         f"{loaded.path}: connection {conn.name!r}: {row.error}"
         for conn in loaded.connections
         for row in flow_table(conn)
