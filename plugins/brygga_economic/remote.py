@@ -53,6 +53,8 @@ async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFin
         number = getattr(adapter.config, key)
         check = f"{label} {number}"
         findings.append(await _reference(adapter, key, (path, id_key), check, number))
+    for shop, group in needs.customer_groups:
+        findings.append(await _shop_customer_group(adapter, shop, group))
     zone = adapter.config.vat_zone
     for helper in needs.helper_articles:
         # outside the domestic zone every row is VAT-free (see the adapter's notes)
@@ -75,6 +77,24 @@ async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFin
             else:
                 findings.append(RemoteFinding(check, True, f"uses {product.product_number}"))
     return findings
+
+
+async def _shop_customer_group(adapter: EconomicAdapter, shop: str, group: str) -> RemoteFinding:
+    """A shop's own customer group (``[connection.orders.shops.<shop>] customer_group``)."""
+    check = f"customer group {group} (shop {shop})"
+    key = f"[connection.orders.shops.{shop}] customer_group"
+    if not group.isdigit():
+        return RemoteFinding(check, False, f"is no customerGroupNumber; set {key} to one")
+    api = adapter.api
+    try:
+        found = api.decode(await api.request("GET", f"customer-groups/{group}"), wire.Named, check)
+    except NotFoundError:
+        known = await _known(adapter, "customer-groups", "customerGroupNumber")
+        choices = f"; e-conomic has: {known}" if known else ""
+        return RemoteFinding(check, False, f"does not exist in e-conomic; set {key}{choices}")
+    except BryggaError as exc:
+        return RemoteFinding(check, False, str(exc))
+    return RemoteFinding(check, True, found.name or "exists")
 
 
 def _not_economic(answer: httpx.Response) -> bool:

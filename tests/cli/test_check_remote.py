@@ -156,6 +156,19 @@ async def test_a_wrong_layout_is_a_problem(tmp_path: Path, systems: Systems) -> 
     assert problems(found) == {"erp:layout 99", "erp:customer group 42"}
 
 
+async def test_a_shops_own_customer_group_is_checked_too(tmp_path: Path, systems: Systems) -> None:
+    """README: check --remote verifies the "customer group the config names"; a shop's own
+    group (first-hour QA: 99 passed, then every new customer of that shop was refused)."""
+    path = configure(tmp_path, systems, orders={"shops": {"se": {"customer_group": 99}}})
+    found = await reports(path, systems)
+    assert problems(found) == {"erp:customer group 99 (shop se)"}
+    [detail] = [f.detail for f in found[0].problems]
+    assert "[connection.orders.shops.se] customer_group" in detail and "e-conomic has: " in detail
+    good = configure(tmp_path, systems, orders={"shops": {"se": {"customer_group": 1}}})
+    assert findings((await reports(good, systems))[0])["customer group 1 (shop se)"]
+    assert systems.writes() == []
+
+
 async def test_bad_credentials_are_one_problem_per_system(tmp_path: Path, systems: Systems) -> None:
     path = configure(
         tmp_path,
