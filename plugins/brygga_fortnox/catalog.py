@@ -10,10 +10,18 @@ From the spec (reference/erp-apis.md §2.3, §2.6 [spec F1][doc F4]) and [chosen
   read (its unit is not stated in the spec).
 - Change feed: ``GET /3/articles?lastmodified=<since>`` (Stockholm time, whole minutes: the
   lower bound is floored to its minute, so nothing in the window is missed). Articles carry no
-  change time of their own, so each change is reported at ``since`` (the window's start) and
-  the upper bound cannot be applied: an article changed while the list is read is reported
-  now and again in the next window (repeats are allowed). Reads outside the feed
-  (``fetch_article``, ``all_articles``) date the article by the clock.
+  change time of their own, so a change is reported at ``since`` (the window's start) and
+  the upper bound cannot be applied. Each poll re-reads the overlap of the previous window,
+  so an article changed once is listed by every poll until the window start passes its
+  change: a version listed again is no new change (:class:`ListedVersions`). The feed keeps
+  what it last listed of each article (a fingerprint of the list item; for stock, of the level
+  read) and reports a re-listed, unchanged version at the time it first reported it, so the
+  flow does not reopen its record (a failed one is tried again when the article really
+  changes, or ``brygga errors retry``); a listing whose window starts after the version's
+  last listing is a new change whatever its content. PARTIAL: list items carry no ``Active``
+  or ``Expired``, so a second change of only those within the overlap of a first one is seen
+  with the article's next change; after a restart each re-listed article is offered once.
+  Reads outside the feed (``fetch_article``, ``all_articles``) date the article by the clock.
 - ``all_articles`` reads ``filter=active`` then ``filter=inactive`` (the list items carry no
   ``Active``), page by page; ``article_count`` is ``@TotalResources`` of one small page.
 - Stock: ``DisposableQuantity`` (in stock minus reserved) of stock articles
@@ -27,9 +35,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from brygga.catalog import Article, ArticleChange, StockLevel
 from brygga.clock import Clock
@@ -37,7 +48,7 @@ from brygga.errors import PermanentError
 from brygga_fortnox import wire
 from brygga_fortnox.api import FortnoxApi
 
-__all__ = ["MAX_ARTICLE_NUMBER", "FortnoxCatalog", "lastmodified"]
+__all__ = ["MAX_ARTICLE_NUMBER", "FortnoxCatalog", "ListedVersions", "lastmodified"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,62 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 def lastmodified(moment: datetime) -> str:
     """``moment`` as the ``lastmodified`` parameter: Stockholm time, floored to the minute."""
     return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+def _minute(moment: datetime) -> datetime:
+    """The start of the minute ``lastmodified`` reads from (Stockholm is whole hours off UTC,
+    so the minute is the same in UTC)."""
+    return moment.replace(second=0, microsecond=0)
+
+
+@dataclass
+class _Version:
+    #: the list item's (or level's) fingerprint
+    fingerprint: bytes
+    #: the change time reported for this version
+    reported: datetime
+    #: the end of the last window that listed it (it changed before then)
+    listed: datetime
+
+
+class ListedVersions:
+    """What one change feed last listed of each article, so the overlap's re-listing of an
+    unchanged article is no new change.
+
+    ``lastmodified`` has minute resolution and the feed re-reads the overlap of the previous
+    window (reference/erp-apis.md §2.2, §2.7: "minute resolution → overlap windows and
+    de-duplicate"), and an article has no change time of its own: so one change is listed by
+    every poll until the window's start passes it. A listing with the fingerprint last seen,
+    in a window that starts no later than that version's last listing, is the same version:
+    it is reported at the time it was first reported (the store's record sees nothing newer).
+    A different fingerprint, or a window that starts after the last listing (the article's
+    ``lastmodified`` moved past it), is a new change, reported at the window's start (after the
+    last report). Versions whose last listing is before the window start are forgotten."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, _Version] = {}
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def window(self, since: datetime) -> None:
+        """A new window from ``since``: forget versions no listing from there can repeat."""
+        start = _minute(since)
+        for sku in [s for s, v in self._seen.items() if v.listed < start]:
+            del self._seen[sku]
+
+    def report(self, sku: str, fingerprint: bytes, since: datetime, until: datetime) -> datetime:
+        """The change time to report for ``sku`` listed with ``fingerprint`` in the window
+        ``[since, until)``."""
+        seen = self._seen.get(sku)
+        if seen is not None and seen.fingerprint == fingerprint and _minute(since) <= seen.listed:
+            seen.listed = max(seen.listed, until)
+            return seen.reported
+        reported = since
+        if seen is not None and reported <= seen.reported:
+            reported = seen.reported + timedelta(microseconds=1)
+        self._seen[sku] = _Version(fingerprint, reported, until)
+        return reported
 
 
 class FortnoxCatalog:
@@ -61,9 +128,13 @@ class FortnoxCatalog:
     async def changed_articles(
         self, since: datetime, until: datetime
     ) -> AsyncIterator[ArticleChange]:
-        """Articles ``lastmodified`` names since ``since`` (see the module notes)."""
+        """Articles ``lastmodified`` names since ``since``; one listed again unchanged is
+        reported at its first report (see the module notes, :class:`ListedVersions`)."""
+        versions = self._versions("articles")
+        versions.window(since)
         async for item in self._listed({"lastmodified": lastmodified(since)}, "changed"):
-            yield ArticleChange(sku=item.article_number, modified_at=since)
+            seen = versions.report(item.article_number, _fingerprint(item), since, until)
+            yield ArticleChange(sku=item.article_number, modified_at=seen)
 
     async def fetch_article(self, sku: str) -> Article | None:
         found = await self._read(sku)
@@ -83,12 +154,18 @@ class FortnoxCatalog:
         ).meta.total_resources
 
     async def changed_stock(self, since: datetime, until: datetime) -> AsyncIterator[StockLevel]:
-        """Stock of the stock articles ``lastmodified`` names since ``since``."""
+        """Stock of the stock articles ``lastmodified`` names since ``since``; a level listed
+        again unchanged is reported at its first report (:class:`ListedVersions`)."""
+        versions = self._versions("stock")
+        versions.window(since)
         async for item in self._listed({"lastmodified": lastmodified(since)}, "changed"):
             article = await self._read(item.article_number)
             if article is None or not article.stock_goods:
                 continue
-            yield self._level(article, since)
+            level = self._level(article, since)
+            fingerprint = str(level.quantity.normalize()).encode()
+            seen = versions.report(level.sku, fingerprint, since, until)
+            yield StockLevel(sku=level.sku, quantity=level.quantity, modified_at=seen)
 
     async def stock_of(self, sku: str) -> StockLevel | None:
         article = await self._read(sku)
@@ -101,6 +178,11 @@ class FortnoxCatalog:
                 "the shop's stock sync"
             )
         return self._level(article, self.catalog_clock.now())
+
+    def _versions(self, feed: str) -> ListedVersions:
+        """The feed's :class:`ListedVersions` (one per adapter and feed, kept in memory)."""
+        feeds: dict[str, ListedVersions] = self.__dict__.setdefault("_fortnox_listed", {})
+        return feeds.setdefault(feed, ListedVersions())
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -153,3 +235,8 @@ class FortnoxCatalog:
                 "DisposableQuantity; check the article in Fortnox"
             )
         return StockLevel(sku=article.article_number, quantity=quantity, modified_at=seen)
+
+
+def _fingerprint(item: wire.Article) -> bytes:
+    """What the list says of an article (every field it carries that brygga reads)."""
+    return msgspec.json.encode(item)
