@@ -38,7 +38,13 @@ What the adapter does, and which documented rule it follows (e-conomic/slate
 - VAT is not on the product: it comes from the product group's sales account (the same
   :class:`~brygga_economic.articles.VatChain` the orders flow uses). New products go to the
   configured ``product_groups`` entry for their VAT rate, else ``product_group``; a missing
-  group is a ConfigError, and a group whose VAT rate differs from the article's is refused.
+  group is a ConfigError naming the key to set (a rate ``product_groups`` does not list: the
+  rate and ``add "14" = <group number>``), and a group whose VAT rate differs from the
+  article's is refused. A connection whose products flow into e-conomic with neither key set
+  is refused before it runs (``EconomicConfig.write_problems``, ``brygga.adapters.ConfigNeeds``).
+- Dry run (``brygga sync products --dry-run``): :meth:`EconomicCatalog.preview_article` reads
+  what ``put_article`` reads (the product list, the product group's VAT chain) and runs its
+  checks, and writes nothing; an update is judged on the list's fields.
 - Weight is not written: e-conomic keeps it under ``inventory`` (read-only, inventory module).
 - Stock (read only): ``inventory.available`` (in stock minus ordered by customers), present
   only with the inventory module. Whether the agreement has it is read from the product groups'
