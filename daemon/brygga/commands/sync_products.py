@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from brygga.commands.common import format_table, load, setup_logging, unknown_co
 from brygga.config import LoadedConfig, ResolvedConnection
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
+from brygga.mappings import Mapping, of_register
 from brygga.models import Register
 from brygga.registers import ProductSink, ProductSource
 from brygga.runtime.limiterstate import visiting_limiters
@@ -340,10 +341,12 @@ async def sync_products(
     out: TextIO | None = None,
     err: TextIO | None = None,
     progress: Callable[[TextIO], PlainProgress | BarProgress] = progress_for,
+    mappings: Sequence[Mapping] = (),
 ) -> int:
     """Copy the catalog as ``request`` says; 0 when everything was copied, 1 when something
     failed or the run stopped, 2 for a request the config cannot do. ``http``: the adapters'
-    HTTP context (tests route it to simulators)."""
+    HTTP context (tests route it to simulators). ``mappings``: the plugins' field mappings
+    (the products and prices ones run on each article, as in the daemon)."""
     out = out or sys.stdout
     err = err or sys.stderr
     conn = next((c for c in loaded.connections if c.name == request.connection), None)
@@ -421,6 +424,8 @@ async def sync_products(
                 currencies=_currencies(conn, request.side),
                 workers=catalog.workers,
                 watcher=shown,
+                mappings=of_register(mappings, Register.PRODUCTS, Register.PRICES),
+                connection=conn.name,
                 # the connection's own fee articles stay out of the shops (order rows only)
                 order_only=OrderOnly.of_orders(conn.config.orders)
                 if request.side == "erp"
@@ -448,7 +453,7 @@ async def _until_signal(scope: anyio.CancelScope, stopped: dict[str, bool]) -> N
 def run(args: argparse.Namespace) -> int:
     setup_logging("warning")
     try:
-        loaded, _ = load(Path(args.config))
+        loaded, host = load(Path(args.config))
     except BryggaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -464,7 +469,7 @@ def run(args: argparse.Namespace) -> int:
         result = 1
         async with anyio.create_task_group() as tg:
             tg.start_soon(_until_signal, tg.cancel_scope, stopped)
-            result = await sync_products(loaded, request)
+            result = await sync_products(loaded, request, mappings=host.mappings)
             tg.cancel_scope.cancel()
         return result
 

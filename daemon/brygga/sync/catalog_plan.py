@@ -9,12 +9,14 @@ no shop offers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from brygga.clock import Clock
 from brygga.config import CatalogConfig, OrdersConfig, PollConfig
+from brygga.mappings import Mapping as FieldMapping
+from brygga.mappings import of_register
 from brygga.models import Register
 from brygga.registers import (
     OrderSource,
@@ -56,6 +58,8 @@ class CatalogSides:
     #: ``[connection.orders]``: its ``fee_articles`` (in each VAT form of its ``vat_rates``)
     #: never go from the ERP to a shop
     orders: OrdersConfig = field(default_factory=OrdersConfig)
+    #: the plugins' field mappings (each register's handler keeps its own)
+    mappings: Sequence[FieldMapping] = ()
 
     def master(self, register: Register) -> str:
         return self.masters.get(register, "off")
@@ -149,6 +153,7 @@ def _stock(sides: CatalogSides) -> PlanRow | None:
         },
         order_only=sides.order_only(Register.STOCK),
         created=sides.created_here(),
+        mappings=of_register(sides.mappings, Register.STOCK),
     )
     return stock_plan(
         handler=handler,
@@ -178,6 +183,8 @@ def _products(sides: CatalogSides) -> PlanRow | None:
         currencies=sides.currencies(Register.PRODUCTS),
         order_only=sides.order_only(Register.PRODUCTS),
         created=sides.created_here(),
+        mappings=of_register(sides.mappings, Register.PRODUCTS, Register.PRICES),
+        erp_name=sides.erp_name,
     )
     return _article_row(sides, Register.PRODUCTS, handler, sources, list(sinks))
 
@@ -195,6 +202,8 @@ def _prices(sides: CatalogSides) -> PlanRow | None:
         sinks=sinks,
         currencies=sides.currencies(Register.PRICES),
         order_only=sides.order_only(Register.PRICES),
+        mappings=of_register(sides.mappings, Register.PRICES),
+        erp_name=sides.erp_name,
     )
     return _article_row(sides, Register.PRICES, handler, sources, list(sinks))
 
@@ -230,6 +239,7 @@ def _price_lists(sides: CatalogSides) -> PlanRow | None:
         sinks=sinks,
         mapping={name: dict(sides.settings.shop(name).price_lists) for name in sinks},
         order_only=sides.order_only(Register.PRICE_LISTS),
+        mappings=of_register(sides.mappings, Register.PRICE_LISTS),
     )
     return price_lists_plan(
         handler=handler,

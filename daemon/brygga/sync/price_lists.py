@@ -6,17 +6,24 @@ list a shop has not mapped is not queued for it. The feed is the only way to rea
 price, so the item carries the price it reported; an item per (shop, list, SKU, volume). A
 price of one of the connection's fee articles (``order_only``: never offered in a shop) is
 skipped with a sentence naming it.
+
+The plugins' ``price_lists`` mappings run on the list price once its shop list is known and
+before it is fingerprinted (:func:`brygga.mappings.apply_mappings`, source the ERP, target the
+shop): what they return is what is written and compared with what was last written. Which shop
+list a price goes to is configuration: a mapping's ``price_list`` change is not followed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from brygga.catalog import ListPrice
 from brygga.clock import Clock
 from brygga.errors import NothingToDo, PermanentError
+from brygga.mappings import Mapping as FieldMapping
+from brygga.mappings import MappingContext, apply_mappings
 from brygga.models import Register
 from brygga.registers import PriceListSink, PriceListSource
 from brygga.store import Discovered, Health, Outcome, Reads, Store, WorkItem
@@ -53,6 +60,8 @@ class PriceListsHandler:
     mapping: Mapping[str, Mapping[str, str]]
     #: SKUs never put in a shop (the connection's fee articles)
     order_only: OrderOnly = field(default_factory=OrderOnly)
+    #: the plugins' price-lists mappings, run on each list price before it is written
+    mappings: Sequence[FieldMapping] = ()
     register: str = REGISTER
 
     @property
@@ -80,6 +89,19 @@ class PriceListsHandler:
                 f"price list {price.price_list!r} is not mapped for shop {item.instance}; map "
                 f"it in [connection.catalog.shops.{item.instance}] price_lists"
             )
+        # the one place the price-lists flow maps: fingerprinted after, so no echo
+        price = apply_mappings(
+            price,
+            self.mappings,
+            MappingContext.between(
+                self.connection,
+                Register.PRICE_LISTS,
+                source=payload.source,
+                target=item.instance,
+                erp=payload.source,
+            ),
+            record=f"price list {item.external_id} for {item.instance}",
+        )
         digest = content_hash(
             ("list price", target, price.currency, price.price, price.min_quantity)
         )

@@ -26,6 +26,14 @@ register is mastered by the ERP) their items are skipped with a sentence naming 
 role, before anything is read or written; the initial sync skips them the same way. From the
 shops to the ERP nothing is skipped (the ERP needs those articles).
 
+Plugins' field mappings (:mod:`brygga.mappings`) run in each handler at one place, between
+the read (priced in the target's currency) and the fingerprint: the products mappings on the
+article (:func:`map_article`; the prices mappings after them when the prices go with the
+products, their price fields kept), the prices mappings on the article in the prices flow. The
+fingerprint is of the mapped article, so a mapping that changes a name is no echo: the same
+source article maps to the same fingerprint and costs no second write. The initial sync runs
+:func:`map_article` too, so it writes what the daemon would.
+
 A price the target refuses because it lacks the article (in ``combo`` the shop's products are
 its own; the ERP keeps articles no shop sells, e.g. services) makes the item skipped, not an
 error record, when the target can read its articles and says it has no such SKU.
@@ -33,7 +41,8 @@ error record, when the target can read its articles and says it has no such SKU.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -42,8 +51,10 @@ import msgspec
 from brygga.catalog import Article, ArticleChange
 from brygga.clock import Clock
 from brygga.errors import NothingToDo, PermanentError
+from brygga.mappings import Mapping as FieldMapping
+from brygga.mappings import MappingContext, apply_mappings
 from brygga.models import Register
-from brygga.registers import CurrencyPrices, PriceSink, ProductSink, ProductSource
+from brygga.registers import CurrencyPrices, DocumentSink, PriceSink, ProductSink, ProductSource
 from brygga.store import Health, Outcome, Reads, Store, WorkItem
 from brygga.sync.article_wait import CreatedHere, with_follow_ups
 from brygga.sync.catalog_feed import CatalogFeed
@@ -65,6 +76,7 @@ __all__ = [
     "article_row",
     "catalog_feed",
     "fetch_article",
+    "map_article",
     "priced_for",
 ]
 
@@ -124,6 +136,53 @@ async def priced_for(
     return msgspec.structs.replace(article, currency=currency, price=price, campaign_price=None)
 
 
+def map_article(
+    article: Article,
+    mappings: Sequence[FieldMapping],
+    context: MappingContext,
+    *,
+    with_prices: bool,
+) -> Article:
+    """``article`` through the products mappings and, when it carries its prices
+    (``with_prices``), the prices mappings, of which only the price fields (``price``,
+    ``campaign_price``, ``currency``) are kept. ``context`` names the source, the target and
+    the connection (its register is set here). Shared by the products handler and the initial
+    sync, so both write the same."""
+    sku, target = article.sku, context.target
+    products = dataclasses.replace(context, register=Register.PRODUCTS)
+    mapped = apply_mappings(article, mappings, products, record=f"product {sku} for {target}")
+    if not with_prices or mapped.price is None:
+        return mapped
+    prices = dataclasses.replace(context, register=Register.PRICES)
+    priced = apply_mappings(mapped, mappings, prices, record=f"price {sku} for {target}")
+    if priced is mapped:
+        return mapped
+    return msgspec.structs.replace(
+        mapped,
+        price=priced.price,
+        campaign_price=priced.campaign_price,
+        currency=priced.currency,
+    )
+
+
+def catalog_context(
+    connection: str,
+    register: Register,
+    *,
+    source_name: str,
+    source: object,
+    target: str,
+    erp_name: str = "",
+) -> MappingContext:
+    """The mapping context of a catalog record from ``source_name`` to ``target``; the ERP is
+    ``erp_name``, or (not given) the side that takes documents."""
+    if not erp_name:
+        erp_name = source_name if isinstance(source, DocumentSink) else target
+    return MappingContext.between(
+        connection, register, source=source_name, target=target, erp=erp_name
+    )
+
+
 async def _read(
     sources: Mapping[str, ProductSource],
     sinks: Mapping[str, S],
@@ -174,6 +233,10 @@ class ProductsHandler:
     currencies: Mapping[str, str] = field(default_factory=dict)
     #: SKUs never put in a target (the fee articles, when the ERP is the source)
     order_only: OrderOnly = field(default_factory=OrderOnly)
+    #: the plugins' products (and prices) mappings, run on each article before it is written
+    mappings: Sequence[FieldMapping] = ()
+    #: the connection's ERP instance ("": the source or target that takes documents)
+    erp_name: str = ""
     #: the registers whose item of an article this handler created is queued at once
     #: (stock; sync/article_wait.py); None: none
     created: CreatedHere | None = None
@@ -189,6 +252,16 @@ class ProductsHandler:
         name, sink, article = await _read(self.sources, self.sinks, item, self.register, currencies)
         if not self.with_prices:  # None: the target keeps its own prices
             article = msgspec.structs.replace(article, price=None, campaign_price=None)
+        context = catalog_context(
+            self.connection,
+            Register.PRODUCTS,
+            source_name=name,
+            source=self.sources[name],
+            target=item.instance,
+            erp_name=self.erp_name,
+        )
+        # the one place the products flow maps: fingerprinted after, so no echo
+        article = map_article(article, self.mappings, context, with_prices=self.with_prices)
         digest = article_hash(article)
         if digest == item.written:
             return _unchanged(self.register)
@@ -217,6 +290,10 @@ class PricesHandler:
     currencies: Mapping[str, str] = field(default_factory=dict)
     #: SKUs never priced in a target (the fee articles, when the ERP is the source)
     order_only: OrderOnly = field(default_factory=OrderOnly)
+    #: the plugins' prices mappings, run on each article before its price is written
+    mappings: Sequence[FieldMapping] = ()
+    #: the connection's ERP instance ("": the source or target that takes documents)
+    erp_name: str = ""
     register: str = Register.PRICES.value
 
     @property
@@ -227,6 +304,18 @@ class PricesHandler:
         self.order_only.skip("price", item.external_id, item.instance)
         name, sink, article = await _read(
             self.sources, self.sinks, item, self.register, self.currencies
+        )
+        context = catalog_context(
+            self.connection,
+            Register.PRICES,
+            source_name=name,
+            source=self.sources[name],
+            target=item.instance,
+            erp_name=self.erp_name,
+        )
+        # the one place the prices flow maps: fingerprinted after, so no echo
+        article = apply_mappings(
+            article, self.mappings, context, record=f"price {article.sku} for {item.instance}"
         )
         if article.price is None:
             raise NothingToDo(f"price {item.external_id}: {name} gives the article no price")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from brygga.adapters import ErpAdapter, ShopAdapter
 from brygga.clock import Clock
 from brygga.config import StatusConfig
+from brygga.mappings import Mapping as FieldMapping
 from brygga.models import OrderEvent
 from brygga.registers import StatusSource
 from brygga.sync.flow import PlanRow
@@ -27,6 +28,8 @@ def status_plan(
     interval: float,
     settle: float,
     park: float = 300.0,
+    erp_name: str = "",
+    mappings: Sequence[FieldMapping] = (),
 ) -> PlanRow:
     """The status row: a watch worker (batches of documents per ERP request) and a writer.
     ``reportable``: the events the ERP adapter can report (``Capabilities.status_events``)."""
@@ -46,6 +49,8 @@ def status_plan(
         clock=clock,
         settle=settle,
         park=park,
+        mappings=mappings,
+        erp_name=erp_name,
     )
     return PlanRow(
         handlers=(watch, write),

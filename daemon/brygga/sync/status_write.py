@@ -11,11 +11,15 @@ with the claim; a write whose outcome is unknown is given the settle period to l
 the next attempt, and every attempt reads the order first (``StatusSink.set_status``), so a
 write that landed is never repeated and a payment is never captured twice. An event for an
 order that is not in the ERP yet is parked until the order's transfer binds it.
+
+The plugins' ``status`` mappings run on the order's DocumentState (its ERP events, number,
+tracking) before the shop status is chosen from the rules (:meth:`StatusHandler._mapped`, the
+one place; the recorded intent reads the same mapped state). A Skip records the item as skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +29,8 @@ from brygga.adapters import ShopAdapter
 from brygga.clock import Clock
 from brygga.config import StatusRule
 from brygga.errors import NothingToDo, PermanentError, TransientError
+from brygga.mappings import Mapping as FieldMapping
+from brygga.mappings import MappingContext, apply_mappings
 from brygga.models import EVENT_RANK, DocumentState, OrderEvent, Register
 from brygga.registers import StatusSink
 from brygga.store import Health, Outcome, Reads, WorkItem
@@ -58,6 +64,10 @@ class StatusHandler:
     settle: float
     #: seconds a parked event (order not transferred yet) waits before it is looked at again
     park: float = 300.0
+    #: the plugins' status mappings, run on each order's ERP state before the rules
+    mappings: Sequence[FieldMapping] = ()
+    #: the connection's ERP instance (the events' source, for the mapping context)
+    erp_name: str = ""
     register: str = STATUS
 
     @property
@@ -99,8 +109,8 @@ class StatusHandler:
                 raise NothingToDo(f"shop {item.instance!r} is no longer configured")
             if not item.bound:
                 return self._parked(item)
-            state = _state(item)
-            target = self._target(item)
+            state = self._mapped(item)
+            target = self._target(item, state)
             applied = _applied(item)
             if target is None:
                 return _recorded(state, "no status rule for it")
@@ -153,12 +163,31 @@ class StatusHandler:
             health=Health(STATUS, ok=True),
         )
 
-    def _target(self, item: WorkItem) -> tuple[OrderEvent, StatusRule] | None:
+    def _mapped(self, item: WorkItem) -> DocumentState:
+        """The item's ERP state through the plugins' status mappings (Skip: NothingToDo)."""
+        state = _state(item)
+        if not self.mappings:
+            return state
+        context = MappingContext.between(
+            self.connection,
+            Register.STATUS,
+            source=self.erp_name,
+            target=item.instance,
+            erp=self.erp_name,
+        )
+        return apply_mappings(
+            state, self.mappings, context, record=f"status of order {item.external_id}"
+        )
+
+    def _target(
+        self, item: WorkItem, state: DocumentState | None = None
+    ) -> tuple[OrderEvent, StatusRule] | None:
         """The furthest event of the order that has a rule, and the rule."""
-        try:
-            state = _state(item)
-        except PermanentError:
-            return None
+        if state is None:
+            try:
+                state = self._mapped(item)
+            except (PermanentError, NothingToDo):
+                return None
         rules = self.rules.get(item.instance, {})
         ruled = [e for e in state.events if e in rules]
         if not ruled:

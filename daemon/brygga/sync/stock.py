@@ -40,6 +40,8 @@ from typing import TypeAlias
 from brygga.catalog import StockLevel
 from brygga.clock import Clock
 from brygga.errors import NothingToDo, PermanentError
+from brygga.mappings import Mapping as FieldMapping
+from brygga.mappings import mapped_stock
 from brygga.models import LineKind, Order, Register
 from brygga.registers import OrderSource, StockSink, StockSource
 from brygga.store import (
@@ -113,6 +115,8 @@ class StockHandler:
     buffers: Mapping[str, Decimal] = field(default_factory=dict)
     #: SKUs never offered in a shop (the connection's fee articles): skipped, not read
     order_only: OrderOnly = field(default_factory=OrderOnly)
+    #: the plugins' stock mappings, run on the available quantity before it is written
+    mappings: Sequence[FieldMapping] = ()
     #: where the products flow creates the source's articles: a level for an SKU such a shop
     #: lacks *yet* waits for it (:class:`~brygga.sync.article_wait.CreatedHere`); None: the
     #: shop's own articles, a lacking one is skipped
@@ -196,6 +200,15 @@ class StockHandler:
         buffer = self.buffers.get(shop, Decimal(0))
         in_orders = held.quantity + _held_of(sku, learned)
         quantity = available(level.quantity, in_orders, buffer)
+        # the one place the stock flow maps (plugins' stock mappings): fingerprinted after
+        quantity = mapped_stock(
+            self.mappings,
+            level,
+            quantity,
+            connection=self.connection,
+            erp=self.source_name,
+            shop=shop,
+        )
         digest = content_hash(("stock", quantity))
         if digest == item.written:
             return Outcome(

@@ -18,7 +18,7 @@ from brygga.clock import Clock
 from brygga.config import LoadedConfig, ResolvedConnection, load_config, settle_seconds
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
-from brygga.mappings import Mapping
+from brygga.mappings import Mapping, of_register
 from brygga.models import Register
 from brygga.plugins import PluginHost
 from brygga.store import Store
@@ -101,6 +101,8 @@ def _status(w: Wiring) -> PlanRow:
             settle_seconds(spec, cfg) for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True)
         ),
         park=float(conn.config.orders.revisit),
+        erp_name=conn.erp.name,
+        mappings=of_register(w.mappings, Register.STATUS),
     )
     return dataclasses.replace(row, startup=(("status watch of earlier orders", backfill),))
 
@@ -119,6 +121,7 @@ def _catalog_sides(w: Wiring) -> CatalogSides:
         poll=conn.config.poll,
         prices_turned_off=conn.config.registers.prices == "off",
         orders=conn.config.orders,
+        mappings=w.mappings,
     )
 
 
