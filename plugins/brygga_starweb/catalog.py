@@ -46,7 +46,9 @@ Chosen where the spec is silent (the safe reading, said so in the code):
   without variants that lands in a variant (its name less the variant's own name). A
   product's own record (``Article.has_variants``: Specter's parent item) never becomes a
   variant: it names the product its variants made (group key = its SKU), and is skipped
-  with a sentence while there is none (the first variant makes it).
+  with a sentence while there is none (the first variant makes it, named from that
+  variant). A variant of a product the source keeps (``product_sku``) does not rename the
+  product: its siblings would overwrite each other, and the product's own record names it.
 - **Not written:** the product's visibility after creation, and an empty EAN or name (the
   shop keeps its value: an empty field at the source is read as "not said").
 - **Further variants.** A further variant of an existing product gets one attribute value,
@@ -698,9 +700,13 @@ class StarwebCatalog(StarwebCalls, ProductSource, ProductSink, PriceSink, StockS
         self, located: Located, article: Article, pricelist_id: int, lang: str
     ) -> list[tuple[str, str, dict[str, Any], tuple[int, ...]]]:
         name = article.name
-        if located.several:
-            # the product's name: the article's less its variant's name (the source's, else
-            # the shop's own for a flat article: "Tröja S" in variant "S" names "Tröja")
+        if article.product_sku and article.product_sku != article.sku:
+            # a variant of a product the source keeps: the product's own record names it
+            # (has_variants), else its first variant did when it made the product
+            name = ""
+        elif located.several:
+            # a flat article in a variant: the product's name is the article's less the
+            # variant's own ("Tröja S" in variant "S" names "Tröja")
             name = product_title(name, article.variant_name or located.variant.name)
         writes = self._product_writes(located.product, article, name, lang)
         if changes := variant_changes(located.variant, article):
