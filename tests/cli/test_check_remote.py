@@ -329,3 +329,38 @@ def test_cli_config_error_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     path = tmp_path / "brygga.toml"
     path.write_text("[[connection]]\nname = 'x'\n", encoding="utf-8")
     assert main(["check", "--remote", "-c", str(path)]) == 2
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the state file's store needs asyncio
+async def test_a_check_before_the_first_start_keeps_a_rotated_refresh_token(
+    tmp_path: Path,
+) -> None:
+    """Fortnox refresh tokens are single-use (reference/erp-apis.md §2.1 [doc F2],
+    https://www.fortnox.se/developer/authorization/get-refresh-token). First-hour QA: with no
+    state file yet, `check --remote` spent the configured token and kept the new one in memory,
+    so a second check (or the daemon) was refused and only a new consent helped. The first
+    write of an adapter's state now creates the state file."""
+    from brygga_fortnox.simulator import FortnoxSimulator
+
+    fortnox, shop = FortnoxSimulator(), StarwebSimulator()
+    path = write_config(
+        tmp_path / "brygga.toml",
+        state=str(tmp_path / "state.db"),
+        name="demo",
+        erp=fortnox.adapter_config("http://erp.test"),
+        shops=[shop.adapter_config("http://shop.test/api/v2", name="se")],
+        connection={"mode": "erp", "registers": {"price_lists": "off"}},
+    )
+    routes = RoutingTransport({"erp.test": fortnox.app, "shop.test": shop.app})
+    for attempt in (1, 2):
+        found = await remote_reports(load_config(path, PluginHost()), context(routes))
+        assert findings(found[0]).get("credentials"), (attempt, found[0].findings)
+        assert (tmp_path / "state.db").exists(), "the rotated token lives in the state file"
+    assert fortnox.oauth.issued == {"refresh_token": 1}, "the second check used the kept token"
+
+
+async def test_a_check_whose_adapters_only_read_creates_no_state_file(
+    tmp_path: Path, systems: Systems
+) -> None:
+    assert problems(await reports(configure(tmp_path, systems), systems)) == set()
+    assert not (tmp_path / "state.db").exists()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import anyio
 
-from brygga.accountstate import AdapterStateStore, MemoryAdapterState
+from brygga.accountstate import AdapterStateStore
 from brygga.adapters import (
     AdapterConfig,
     AdapterContext,
@@ -25,6 +25,7 @@ from brygga.adapters import (
     Role,
 )
 from brygga.commands.common import plugin_host_for, print_table
+from brygga.commands.state_on_write import StateOnWrite
 from brygga.config import LoadedConfig, ResolvedConnection, load_config
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
@@ -139,13 +140,18 @@ async def remote_reports(loaded: LoadedConfig, http: HttpContext) -> list[System
     """Every system of every connection, checked read-only, ERP first, one at a time.
 
     An existing state file lends the adapters their durable state (credentials an adapter
-    rotates live there); without one they get an in-memory state and no file is created."""
+    rotates live there); without one, the file is created only if an adapter writes to its
+    state (a rotated single-use refresh token must outlive the check: :mod:`state_on_write`)."""
     async with contextlib.AsyncExitStack() as stack:
-        state: AdapterStateStore = MemoryAdapterState()
+        state: AdapterStateStore
         if await anyio.Path(loaded.state_path).exists():
             store = await Store.open(loaded.state_path)
             stack.push_async_callback(store.close)
             state = store.adapter_state
+        else:
+            on_write = StateOnWrite(loaded.state_path)
+            stack.push_async_callback(on_write.aclose)
+            state = on_write
         reports = []
         for conn in loaded.connections:
             needs = remote_needs(conn)

@@ -16,6 +16,7 @@ import anyio
 
 from brygga.adapters import ConfigNeeds, ErpAdapter, ShopAdapter
 from brygga.commands.common import format_table, load, setup_logging, unknown_connection
+from brygga.commands.state_on_write import StateOnWrite
 from brygga.config import LoadedConfig, ResolvedConnection
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
@@ -374,11 +375,15 @@ async def sync_products(
                 return 1
             stack.callback(lock.release)
         store: Store | None = None
-        # the dry run keeps no checkpoint and creates no state file; it still reads an existing
-        # one, as an adapter's credentials may live there (a rotated refresh token)
+        # the dry run keeps no checkpoint and creates no state file unless an adapter writes
+        # its state (a rotated refresh token: state_on_write); it reads an existing one
+        on_write: StateOnWrite | None = None
         if not request.dry_run or await anyio.Path(state).exists():
             store = await Store.open(state)
             stack.push_async_callback(_shielded(store.close))
+        else:
+            on_write = StateOnWrite(state)
+            stack.push_async_callback(_shielded(on_write.aclose))
         context = http or HttpContext()
         if store is not None:
             # its requests count in the accounts' windows a daemon reads (before any limiter
@@ -386,7 +391,7 @@ async def sync_products(
             await stack.enter_async_context(
                 visiting_limiters(store.limiters, context.limiters, context.clock)
             )
-        erp, shops = build_adapters(conn, context, store.adapter_state if store else None)
+        erp, shops = build_adapters(conn, context, store.adapter_state if store else on_write)
         stack.push_async_callback(_shielded(erp.aclose))
         for shop in shops.values():
             stack.push_async_callback(_shielded(shop.aclose))
