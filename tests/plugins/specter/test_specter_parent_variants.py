@@ -21,8 +21,10 @@ from typing import Any
 
 import pytest
 
+from brygga.catalog import Article
 from brygga.clock import FakeClock
 from brygga.commands.sync_products import SyncRequest, sync_products
+from brygga.errors import NothingToDo
 from brygga.http.client import HttpContext
 from brygga.plugins import PluginHost
 from brygga.store import ItemState
@@ -234,3 +236,74 @@ async def test_a_parent_processed_before_its_product_exists_is_skipped_not_faile
     await _run(setup, flow, "products")
     assert await _failed(setup) == []
     assert _starweb_troja(setup.sw).name == "Tröja"
+
+
+async def test_the_parents_own_stock_and_list_prices_are_not_sent(setup: Setup) -> None:
+    """A parent's stock or price-list price is no variant's (assumption 16): the stock feed and
+    the list-price feed leave it out, and asking for its level is a skip with the reason."""
+    flow = setup.env.flow()
+    source = flow.erp
+    assert isinstance(source, SpecterCatalog)
+    clock = setup.env.clock
+    assert isinstance(clock, FakeClock)
+    since = clock.now()
+    clock.advance(5)
+    setup.erp.set_stock("TROJA", Decimal(99))
+    setup.erp.set_stock("TROJA-S", Decimal(4))
+    setup.erp.set_list_price("TROJA", "B2B", Decimal("250.00"))
+    setup.erp.set_list_price("TROJA-S", "B2B", Decimal("240.00"))
+    clock.advance(5)
+    until = clock.now()
+    levels = [level.sku async for level in source.changed_stock(since, until)]
+    assert levels == ["TROJA-S"]
+    listed = [(p.sku, p.price) async for p in source.changed_list_prices(since, until)]
+    assert listed == [("TROJA-S", Decimal("240.00"))]
+    with pytest.raises(NothingToDo, match="TROJA is a product with variants"):
+        await source.stock_of("TROJA")
+    level = await source.stock_of("TROJA-S")
+    assert level is not None and level.quantity == Decimal(4)
+
+
+def _parent(sku: str, name: str, **fields: Any) -> Article:
+    base: dict[str, Any] = {
+        "name": name,
+        "currency": "SEK",
+        "vat_rate": Decimal(25),
+        "has_variants": True,
+        "modified_at": datetime(2026, 5, 4, 8, 0, tzinfo=UTC),
+    }
+    return Article(sku=sku, **(base | fields))
+
+
+async def test_prestashop_takes_a_parent_as_the_product_and_a_size_makes_its_product(
+    setup: Setup,
+) -> None:
+    """PrestaShop's side alone: a size whose product the shop lacks makes the product first
+    (named without the size, base price 0, so the combination's impact is its price, §3.6);
+    the parent then renames it, never as a combination and never with a price or stock."""
+    flow = setup.env.flow()
+    ps = flow.shops["ps"]
+    size = Article(
+        sku="MOSSA-S",
+        name="Mössa S",
+        product_sku="MOSSA",
+        variant_name="S",
+        currency="SEK",
+        price=Decimal("149.00"),
+        vat_rate=Decimal(25),
+        modified_at=datetime(2026, 5, 4, 8, 0, tzinfo=UTC),
+    )
+    assert await ps.put_article(size, create=True, update=True) == "created"  # type: ignore[attr-defined]
+    (product,) = _ps_rows(setup.ps, "products", "MOSSA")
+    assert (_ps_name(product), Decimal(product["price"])) == ("Mössa", Decimal(0))
+    assert _ps_price(setup.ps, "MOSSA-S") == Decimal("149.00")
+    renamed = _parent("MOSSA", "Mössa ull")
+    assert await ps.put_article(renamed, create=True, update=True) == "updated"  # type: ignore[attr-defined]
+    assert await ps.put_article(renamed, create=True, update=True) == "unchanged"  # type: ignore[attr-defined]
+    (product,) = _ps_rows(setup.ps, "products", "MOSSA")
+    assert (_ps_name(product), Decimal(product["price"])) == ("Mössa ull", Decimal(0))
+    assert _ps_rows(setup.ps, "combinations", "MOSSA") == []
+    # a parent the shop lacks altogether: the product, without combinations
+    assert await ps.put_article(_parent("KEPS", "Keps"), create=True, update=True) == "created"  # type: ignore[attr-defined]
+    (keps,) = _ps_rows(setup.ps, "products", "KEPS")
+    assert _ps_name(keps) == "Keps"
