@@ -421,16 +421,17 @@ class RateLimiter:
     def absorb(
         self,
         sends: Iterable[float],
-        paused_until: float | None = None,
         *,
         active_after: float | None = None,
         counted: float | None = None,
     ) -> None:
         """The other processes' sends on this account as the state file shows them now (wall
-        clock; they replace the ones known before), the account's pause there, and the newest
-        send of this process the others are known to have read (``counted``, wall clock: they
-        count this process as active for one horizon after it). Sends not newer than
-        ``active_after`` count in the window but say nothing of another process running."""
+        clock; they replace the ones known before), and the newest send of this process the
+        others are known to have read (``counted``, wall clock: they count this process as
+        active for one horizon after it). Sends not newer than ``active_after`` count in the
+        window but say nothing of another process running. Their pauses are not taken over: a
+        stored pause may be a wait of the other process's own start, and a 429 answers each
+        process that sends too early on its own."""
         now = self._clock.monotonic()
         wall = self._clock.now().timestamp()
 
@@ -446,8 +447,6 @@ class RateLimiter:
             self._foreign_newest = max(self._foreign_newest, active[-1])
         if counted is not None:
             self._known_until = max(self._known_until, here(counted) + self._horizon)
-        if paused_until is not None:
-            self._blocked_until = max(self._blocked_until, here(paused_until))
 
     def shared_cap(self, now: float | None = None) -> int:
         """How many of its own sends a window may hold now: ``allowed`` alone, half of it
@@ -742,25 +741,21 @@ class RateLimiterRegistry:
         self._active_after = active_after
 
     def absorb(self, foreign: Mapping[str, AccountWindow], counted: Mapping[str, float]) -> None:
-        """The other processes' sends and pauses per account as the state file shows them
-        now (``sends`` and ``paused_until`` of each window), and the newest send of this
-        process they are known to have read (see :meth:`RateLimiter.absorb`). An account
-        without a limiter yet keeps them for the one it gets."""
+        """The other processes' sends per account as the state file shows them now (``sends``
+        of each window), and the newest send of this process they are known to have read (see
+        :meth:`RateLimiter.absorb`). An account without a limiter yet keeps them for the one
+        it gets."""
         for account, window in foreign.items():
             limiter = self._limiters.get(account)
             if limiter is not None:
                 limiter.absorb(
                     window.sends,
-                    window.paused_until,
                     active_after=self._active_after,
                     counted=counted.get(account),
                 )
             elif self._memory is not None:
                 old = self._memory.get(account) or AccountWindow()
-                pauses = [p for p in (old.paused_until, window.paused_until) if p is not None]
-                self._memory[account] = msgspec.structs.replace(
-                    old, sends=window.sends, paused_until=max(pauses) if pauses else None
-                )
+                self._memory[account] = msgspec.structs.replace(old, sends=window.sends)
 
     def __iter__(self) -> Iterator[tuple[str, RateLimiter]]:
         """(account key, limiter) of every limiter created so far."""

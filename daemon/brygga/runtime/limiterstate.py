@@ -285,10 +285,7 @@ class LimiterKeeper:
     def _absorb(self, others: Mapping[str, SavedWindow]) -> None:
         """Count the others' sends (``others``: the stored windows with their sends only)."""
         self._registry.absorb(
-            {
-                account: AccountWindow(sends=other.sends, paused_until=other.paused_until)
-                for account, other in others.items()
-            },
+            {account: AccountWindow(sends=other.sends) for account, other in others.items()},
             {
                 account: counted
                 for account, other in others.items()

@@ -182,10 +182,10 @@ class LimiterState:
         """For a process that shares accounts with others: in one transaction, read every
         stored window, and write for each of ``windows`` (this process's own sends only) its
         sends with the others' (the stored ones less ``written[account]``, what this process
-        wrote there the last time), the later pause, and this process's adapted count
-        (``keep_count``: the daemon's) or the smaller one; with them a longer lease or the clean
-        stop, as :meth:`save`. Returns what was read: the run row and every stored window with
-        the others' sends only (``sends``), before this write."""
+        wrote there the last time), and this process's pause and adapted count
+        (``keep_count``: the daemon's) or the later pause and the smaller count; with them a
+        longer lease or the clean stop, as :meth:`save`. Returns what was read: the run row
+        and every stored window with the others' sends only (``sends``), before this write."""
         stamp = to_ts(now)
         floor = now.timestamp()
 
@@ -265,12 +265,15 @@ def _shared(
     oldest = floor - 2 * own.limit_seconds
     sends = sorted([*own.sends, *(at for at in others.sends if at > oldest)])
     sends = sends[-4 * own.limit_requests :] if len(sends) > 4 * own.limit_requests else sends
+    # the daemon's pause is its own (as :meth:`LimiterState.save` writes it); a visitor adds
+    # its pause to the stored one (as :meth:`LimiterState.merge`)
     pauses = [p for p in (own.paused_until, others.paused_until) if p is not None]
+    paused = own.paused_until if keep_count else max(pauses) if pauses else None
     smaller = keep_count or own.allowed <= others.allowed
     return SavedWindow(
         account=own.account,
         sends=tuple(sends),
-        paused_until=max(pauses) if pauses else None,
+        paused_until=paused,
         allowed=own.allowed if smaller else others.allowed,
         slow_start=own.slow_start if smaller else others.slow_start,
         limit_requests=own.limit_requests,
