@@ -209,3 +209,27 @@ def test_watched_orders_are_shown_as_watching_not_as_backlog(
     assert re.split(r"\s{2,}", watch.strip())[:4] == [
         "status.watch", "ok", "last success never", "watching 3"
     ]  # fmt: skip
+
+
+async def _a_stock_poller_failing_from_the_start(state: Path, now: datetime) -> None:
+    async with await Store.open(state) as store:
+        await store.status.success("butiken", "orders", "se", now)
+        await store.status.poll_failed(
+            "butiken", "stock", "fortnox", "Fortnox refused the refresh token", now
+        )
+
+
+def test_a_register_without_records_shows_its_failing_poller(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """First-hour QA: stock and prices polls failed every 2 s (a spent Fortnox token) while
+    `status -l` listed only orders: a register shows once it has records, or a status row."""
+    config = _config(tmp_path)
+    now = datetime.now(UTC)
+    anyio.run(_a_stock_poller_failing_from_the_start, _state(config), now, backend="asyncio")
+    with DaemonLock(_state(config)):
+        code, lines = _status(capsys, config)
+    assert code == 1
+    assert lines[1] == "butiken: ATTENTION: stock failing"
+    [stock] = [line for line in lines if line.strip().startswith("stock")]
+    assert "failing" in stock and "polling fortnox failed: Fortnox refused" in stock

@@ -99,7 +99,10 @@ async def _report(
         boards = await store.status.all()
         for conn in loaded.connections:
             counts = await store.items.counts(conn.name)
-            registers = sorted({r for r, _ in counts} | {"orders"})
+            # a register with no records yet still shows when its pollers have a status row
+            # (a catalog poller failing from its first poll)
+            polled = {b.subject for b in boards if b.connection == conn.name}
+            registers = sorted({r for r, _ in counts} | polled | {"orders"})
             problems = []
             for register in registers:
                 backlog = sum(n for (r, s), n in counts.items() if r == register and s in RUNNABLE)
