@@ -33,9 +33,18 @@ def brygga_register_adapters(register: Callable[[AdapterSpec], None]) -> None:
 def brygga_register_mappings(register: Callable[[Mapping], None]) -> None:
     """Register field mappings: transforms of canonical objects for one register.
 
+    Every register's flow runs its mappings once per record, where the object read from the
+    source becomes what is written (``brygga sync products`` too, for products and prices):
+    ``orders`` an Order, ``products`` and ``prices`` an Article, ``price_lists`` a ListPrice,
+    ``stock`` a StockLevel (the available quantity), ``status`` a DocumentState (see
+    :mod:`brygga.mappings`). The :class:`brygga.mappings.MappingContext` names the
+    connection, the shop, the ERP, the register and which way the record goes (``source``,
+    ``target``).
+
     :param register: call once per :class:`brygga.mappings.Mapping` (name, register, order,
         transform). Mappings of a register run in ascending ``order``; a transform returns the
-        changed object or raises :class:`brygga.mappings.Skip` with a reason to skip the record.
+        changed object or raises :class:`brygga.mappings.Skip` with a reason to skip the record
+        (any other exception fails that record, naming the mapping).
     """
 
 

@@ -84,7 +84,11 @@ def test_template_declares_its_entry_point() -> None:
 
 def test_template_rewrites_skus_through_apply_mappings(template: ModuleType) -> None:
     host = _host(template, prefix="SE-", tag_field="custom_info1")
-    assert host.plugins["sku_prefix"].mappings == ["skip-tagged-orders", "sku-prefix"]
+    assert host.plugins["sku_prefix"].mappings == [
+        "skip-tagged-orders",
+        "sku-prefix",
+        "shop-product-names",
+    ]
     order = apply_mappings(_order(), host.mappings, CONTEXT)
     assert [line.sku for line in order.lines] == ["SE-A1", "fraktavg"]
     assert order.lines[0].net_amount == Decimal(100), "only the SKU changes"

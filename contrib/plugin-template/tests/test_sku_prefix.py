@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from brygga.catalog import Article
 from brygga.errors import NothingToDo, PluginError
 from brygga.mappings import MappingContext, apply_mappings
 from brygga.models import Customer, LineKind, Order, OrderLine, Register
@@ -20,6 +21,23 @@ from brygga_sku_prefix import plugin
 
 SE = MappingContext(connection="butiken", shop="se", erp="economic", register=Register.ORDERS)
 NO = MappingContext(connection="butiken", shop="no", erp="economic", register=Register.ORDERS)
+#: a product on its way from the ERP to shop "se", and one from shop "se" to the ERP
+TO_SE = MappingContext.between(
+    "butiken", Register.PRODUCTS, source="economic", target="se", erp="economic"
+)
+FROM_SE = MappingContext.between(
+    "butiken", Register.PRODUCTS, source="se", target="economic", erp="economic"
+)
+
+
+def _article(name: str) -> Article:
+    return Article(
+        sku="KAFFE-500",
+        name=name,
+        currency="SEK",
+        price=Decimal("89.00"),
+        modified_at=datetime(2024, 5, 1, 10, tzinfo=UTC),
+    )
 
 
 def _order(tags: str = "") -> Order:
@@ -57,9 +75,33 @@ def _configure(host: PluginHost, **options: Any) -> None:
     host.startup({plugin.PLUGIN_NAME: options})
 
 
-def test_registers_two_order_mappings(host: PluginHost) -> None:
-    assert host.plugins["sku_prefix"].mappings == ["skip-tagged-orders", "sku-prefix"]
-    assert {m.register for m in host.mappings} == {Register.ORDERS}
+def test_registers_two_order_mappings_and_a_products_mapping(host: PluginHost) -> None:
+    assert host.plugins["sku_prefix"].mappings == [
+        "skip-tagged-orders",
+        "sku-prefix",
+        "shop-product-names",
+    ]
+    registers = {m.name: m.register for m in host.mappings}
+    assert registers["shop-product-names"] is Register.PRODUCTS
+    assert {registers["skip-tagged-orders"], registers["sku-prefix"]} == {Register.ORDERS}
+
+
+def test_products_to_a_shop_lose_the_name_prefix(host: PluginHost) -> None:
+    _configure(host, name_prefix="WEB ")
+    article = apply_mappings(_article("web Kaffe mörkrost"), host.mappings, TO_SE)
+    assert article == _article("Kaffe mörkrost")  # only the name changes
+    assert apply_mappings(_article("Kaffe"), host.mappings, TO_SE) == _article("Kaffe")
+    # the way from a shop to the ERP is left alone
+    assert apply_mappings(_article("WEB Kaffe"), host.mappings, FROM_SE).name == "WEB Kaffe"
+
+
+def test_internal_articles_never_reach_a_shop(host: PluginHost) -> None:
+    _configure(host, internal_mark="(intern)")
+    with pytest.raises(NothingToDo, match="'shop-product-names': article KAFFE-500 is marked"):
+        apply_mappings(_article("Hyllplan (INTERN)"), host.mappings, TO_SE)
+    assert apply_mappings(_article("Hyllplan (intern)"), host.mappings, FROM_SE).name == (
+        "Hyllplan (intern)"
+    )
 
 
 def test_prefixes_item_skus_only(host: PluginHost) -> None:

@@ -1,4 +1,5 @@
-"""The plugin's hooks: two order mappings, configured from ``[plugins.sku_prefix]``.
+"""The plugin's hooks: two order mappings and a products mapping, configured from
+``[plugins.sku_prefix]``.
 
 Options (all optional)::
 
@@ -6,7 +7,13 @@ Options (all optional)::
     prefix = "SE-"          # put in front of every item SKU (already prefixed SKUs are kept)
     skip_tag = "no-erp"     # orders carrying this tag are skipped, not sent to the ERP
     tag_field = "tags"      # the order field holding the tags, comma separated (see below)
-    shops = ["se"]          # only orders from these shops (default: every shop)
+    shops = ["se"]          # only these shops (default: every shop)
+    name_prefix = "WEB "    # products: taken off the ERP's article names on their way to a shop
+    internal_mark = "(intern)"  # products: ERP articles whose name has it never reach a shop
+
+The products mapping shows a catalog mapping: it receives the :class:`brygga.catalog.Article`
+about to be written (the ``MappingContext`` says from where to where: ``source``, ``target``,
+``shop``, ``erp``) and acts only on the way from the ERP to a shop.
 
 Canonical orders have no tag list of their own, so the tags are read from one entry of
 ``Order.extra`` (the field the shop adapter fills with extra order data; the Starweb adapter
@@ -25,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from brygga.catalog import Article
 from brygga.errors import PluginError
 from brygga.hookspecs import hookimpl
 from brygga.mappings import Mapping, MappingContext, Skip
@@ -37,6 +45,7 @@ __all__ = [
     "brygga_startup",
     "order_tags",
     "prefix_skus",
+    "shop_name",
 ]
 
 #: the entry point name in pyproject.toml, and so the key of our ``[plugins.<name>]`` table
@@ -49,18 +58,20 @@ class Settings:
     skip_tag: str = "no-erp"
     tag_field: str = "tags"
     shops: tuple[str, ...] = ()
+    name_prefix: str = ""
+    internal_mark: str = ""
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> Settings:
         """Validate the ``[plugins.sku_prefix]`` table; PluginError names the bad option."""
-        known = {"prefix", "skip_tag", "tag_field", "shops"}
+        known = {"prefix", "skip_tag", "tag_field", "shops", "name_prefix", "internal_mark"}
         unknown = sorted(set(table) - known)
         if unknown:
             raise PluginError(
                 f"[plugins.{PLUGIN_NAME}]: unknown option {unknown[0]!r} "
                 f"(allowed: {', '.join(sorted(known))})"
             )
-        for key in ("prefix", "skip_tag", "tag_field"):
+        for key in ("prefix", "skip_tag", "tag_field", "name_prefix", "internal_mark"):
             if key in table and not isinstance(table[key], str):
                 raise PluginError(f"[plugins.{PLUGIN_NAME}].{key}: expected a string")
         shops = table.get("shops", [])
@@ -71,6 +82,8 @@ class Settings:
             skip_tag=table.get("skip_tag", cls.skip_tag),
             tag_field=table.get("tag_field", cls.tag_field),
             shops=tuple(shops),
+            name_prefix=table.get("name_prefix", cls.name_prefix),
+            internal_mark=table.get("internal_mark", cls.internal_mark),
         )
 
     def applies_to(self, context: MappingContext) -> bool:
@@ -105,6 +118,32 @@ def order_tags(order: Order, tag_field: str) -> set[str]:
     """The order's tags: ``extra[tag_field]`` split on commas, trimmed and lower-cased."""
     raw = order.extra.get(tag_field, "")
     return {tag.strip().lower() for tag in re.split(r"[,;]", raw) if tag.strip()}
+
+
+def shop_name(name: str, name_prefix: str) -> str:
+    """The article's name as a shop shows it: without the ERP's ``name_prefix`` (the prefix
+    compared without regard to case; a name that is only the prefix is kept)."""
+    if name_prefix and name.casefold().startswith(name_prefix.casefold()):
+        rest = name[len(name_prefix) :].strip()
+        return rest or name
+    return name
+
+
+def _shop_products(article: Article, context: MappingContext) -> Article:
+    """Products from the ERP to a shop: internal articles stay out, names lose the prefix."""
+    settings = _state.settings
+    if context.target != context.shop or not settings.applies_to(context):
+        return article  # products from a shop to the ERP (``ecom``/``combo``) are left alone
+    mark = settings.internal_mark.strip().casefold()
+    if mark and mark in article.name.casefold():
+        raise Skip(
+            f"article {article.sku} is marked {settings.internal_mark!r} in {context.source}; "
+            f"it is not offered in shop {context.shop!r}"
+        )
+    renamed = shop_name(article.name, settings.name_prefix)
+    if renamed == article.name:
+        return article
+    return msgspec.structs.replace(article, name=renamed)
 
 
 def _skip_tagged(order: Order, context: MappingContext) -> Order:
@@ -144,6 +183,16 @@ def brygga_register_mappings(register: Callable[[Mapping], None]) -> None:
             transform=_prefix,
             order=50,
             description="put the configured prefix in front of item SKUs",
+        )
+    )
+    # a catalog mapping: the products register's objects are Articles (see brygga.mappings)
+    register(
+        Mapping(
+            name="shop-product-names",
+            register=Register.PRODUCTS,
+            transform=_shop_products,
+            order=50,
+            description="ERP articles to the shops: keep internal ones out, drop a name prefix",
         )
     )
 
