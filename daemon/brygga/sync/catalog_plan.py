@@ -103,28 +103,25 @@ class CatalogSides:
         }
 
     def created_here(self) -> CreatedHere | None:
-        """Where the products flow creates the ERP's articles, for the stock flow from the
-        same ERP to wait for an article a shop lacks *yet* (and the products handler to queue
-        its level once it created it): products and stock both from the ERP, creating on;
-        None otherwise (a level for an SKU a shop lacks is skipped)."""
-        if not self.settings.create:
-            return None
-        if self.master(Register.PRODUCTS) != "erp" or self.master(Register.STOCK) != "erp":
-            return None
+        """Where the products flow creates the ERP's articles, for the stock and price-list
+        flows from the same ERP to wait for an article a shop lacks *yet* (and the products
+        handler to queue the level of an article it created): products from the ERP, creating
+        on; None otherwise (a write for an SKU a shop lacks is skipped or fails as before)."""
         erp = self.erp
-        if not isinstance(erp, ProductSource) or not isinstance(erp, StockSource):
+        if not self.settings.create or self.master(Register.PRODUCTS) != "erp":
             return None
-        targets = frozenset(
-            name
-            for name, shop in self.shops.items()
-            if isinstance(shop, ProductSink) and isinstance(shop, StockSink)
-        )
+        if not isinstance(erp, ProductSource):
+            return None
+        targets = frozenset(n for n, shop in self.shops.items() if isinstance(shop, ProductSink))
+        stock = self.master(Register.STOCK) == "erp" and isinstance(erp, StockSource)
         return CreatedHere(
             source_name=self.erp_name,
             source=erp,
             targets=targets,
             order_only=self.order_only(Register.PRODUCTS),
-            registers=(Register.STOCK.value,),
+            stock_targets=frozenset(
+                n for n in targets if stock and isinstance(self.shops[n], StockSink)
+            ),
         )
 
     def feed_options(self, register: Register) -> dict[str, float]:
@@ -240,6 +237,8 @@ def _price_lists(sides: CatalogSides) -> PlanRow | None:
         mapping={name: dict(sides.settings.shop(name).price_lists) for name in sinks},
         order_only=sides.order_only(Register.PRICE_LISTS),
         mappings=of_register(sides.mappings, Register.PRICE_LISTS),
+        created=sides.created_here(),
+        clock=sides.clock,
     )
     return price_lists_plan(
         handler=handler,

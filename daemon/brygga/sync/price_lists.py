@@ -5,7 +5,10 @@ Which shop list an ERP list goes to is configuration, per shop
 list a shop has not mapped is not queued for it. The feed is the only way to read a list
 price, so the item carries the price it reported; an item per (shop, list, SKU, volume). A
 price of one of the connection's fee articles (``order_only``: never offered in a shop) is
-skipped with a sentence naming it.
+skipped with a sentence naming it. A price the shop refuses for an SKU it lacks while the
+products flow creates the ERP's articles there (``created``, sync/article_wait.py) waits for
+the product (a few tries over about 8 minutes, then an error record naming the products record
+to look at); elsewhere the refusal is an error record.
 
 The plugins' ``price_lists`` mappings run on the list price once its shop list is known and
 before it is fingerprinted (:func:`brygga.mappings.apply_mappings`, source the ERP, target the
@@ -20,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from brygga.catalog import ListPrice
-from brygga.clock import Clock
+from brygga.clock import Clock, SystemClock
 from brygga.errors import NothingToDo, PermanentError
 from brygga.mappings import Mapping as FieldMapping
 from brygga.mappings import MappingContext, apply_mappings
 from brygga.models import Register
 from brygga.registers import PriceListSink, PriceListSource
 from brygga.store import Discovered, Health, Outcome, Reads, Store, WorkItem
+from brygga.sync.article_wait import CreatedHere
 from brygga.sync.catalog_feed import CatalogFeed
 from brygga.sync.catalog_items import (
     OrderOnly,
@@ -62,6 +66,10 @@ class PriceListsHandler:
     order_only: OrderOnly = field(default_factory=OrderOnly)
     #: the plugins' price-lists mappings, run on each list price before it is written
     mappings: Sequence[FieldMapping] = ()
+    #: where the products flow creates the ERP's articles: a list price for an SKU such a shop
+    #: lacks *yet* waits for it (sync/article_wait.py); None: the refusal is an error record
+    created: CreatedHere | None = None
+    clock: Clock = field(default_factory=SystemClock)
     register: str = REGISTER
 
     @property
@@ -107,7 +115,15 @@ class PriceListsHandler:
         )
         if digest == item.written:
             return Outcome(state="done", result="unchanged", health=Health(REGISTER, ok=True))
-        written = await sink.put_list_price(target, price)
+        try:
+            written = await sink.put_list_price(target, price)
+        except PermanentError:
+            created = self.created
+            if created is None or not await created.lacks_yet(sink, item.instance, price.sku):
+                raise
+            # the products flow has not created the article there yet (its item runs later)
+            now = self.clock.now()
+            return created.wait(item, "list price", now, sku=price.sku, requeued=False)
         note = (
             f"{written} in {item.instance} list {target!r}: {plain(price.price)} "
             f"{price.currency} from {plain(price.min_quantity)} ({payload.source} list "
