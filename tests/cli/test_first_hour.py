@@ -84,6 +84,23 @@ def test_the_readmes_smallest_config_passes_check(
     assert _row(out, "orders")[:2] == ["starweb", "economic"]
 
 
+def test_the_prices_row_says_prices_travel_with_the_products_in_ecom_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README's mode table: prices "with products" in `ecom` (first-hour QA: the row said
+    "off"); set off by hand, they are off."""
+    text = MINIMAL.replace('name = "butiken"\n', 'name = "butiken"\nmode = "ecom"\n', 1)
+    text = text.replace('kind = "economic"\n', 'kind = "economic"\nproduct_group = 1\n', 1)
+    code, out, err = _run(capsys, "check", "-c", str(_write(tmp_path, text)))
+    assert code == 0, err
+    assert _row(out, "products")[:2] == ["starweb", "economic"]
+    assert _row(out, "prices") == ["-", "-", "with products (shop → ERP)"]
+    off = text.replace('mode = "ecom"\n', 'mode = "ecom"\nregisters = { prices = "off" }\n')
+    code, out, err = _run(capsys, "check", "-c", str(_write(tmp_path, off)))
+    assert code == 0, err
+    assert _row(out, "prices") == ["-", "-", "off"]
+
+
 def test_price_lists_asked_for_from_an_erp_without_them_are_still_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -388,7 +388,17 @@ def flow_table(conn: ResolvedConnection) -> list[FlowRow]:
         if master == "off":
             preset = _PRESETS[conn.config.mode][register]
             unserved = "" if _overridden(conn, register) else _unserved(conn, register, preset)
-            rows.append(FlowRow(register, "-", "-", f"off: {unserved}" if unserved else "off"))
+            note = f"off: {unserved}" if unserved else "off"
+            products = _master(conn, Register.PRODUCTS)
+            if (
+                register is Register.PRICES
+                and products != "off"
+                and not _overridden(conn, register)
+            ):
+                # not a register of their own: the products flow carries them
+                way = "shop → ERP" if products == "shop" else "ERP → shop"
+                note = f"with products ({way})"
+            rows.append(FlowRow(register, "-", "-", note))
             continue
         source, target, errors, note = _check(conn, register, master)
         rows.append(FlowRow(register, source, target, note, error="; ".join(errors)))
