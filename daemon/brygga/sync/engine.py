@@ -195,12 +195,13 @@ class CredentialsHold:
 
     Nothing is claimed before ``until``; a record claimed in the same batch goes back
     untouched. A record put back keeps its place, its state (in doubt stays in doubt) and its
-    attempts, is never failed, and shows ``error`` as its last error; each register with
-    held work shows ``error`` on its :data:`HOLD_ROW` status row. At ``until`` the next claim tries again (one request per register),
-    and a further refusal holds the work longer (:data:`CREDENTIALS_WAIT` doubling up to the
-    engine's ``retry_max``, the same :class:`~brygga.runtime.backoff.Backoff` the supervisor
-    restarts with). The hold lives in the engine, so a restart of the connection (a reload
-    that brings new credentials, a daemon restart) starts without it and tries at once."""
+    attempts, is never failed, and shows ``error`` as its last error; each register with held
+    work shows ``error`` on its :data:`HOLD_ROW` status row. At ``until`` the next claim tries
+    again (one request per register), and a further refusal holds the work longer
+    (:data:`CREDENTIALS_WAIT` doubling up to the engine's ``retry_max``, the same
+    :class:`~brygga.runtime.backoff.Backoff` the supervisor restarts with). The hold lives
+    in the engine, so a restart of the connection (a reload that brings new credentials, a
+    daemon restart) starts without it and tries at once."""
 
     #: the sentence: the adapter's (what was refused, what to fix) and what brygga does
     error: str
