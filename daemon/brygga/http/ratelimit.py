@@ -324,6 +324,7 @@ class RateLimiter:
         #: it that process counts as active (one window plus the view's lag), and until when
         #: the others are known to count this process's sends
         self._foreign_newest = float("-inf")
+        self._recalled = float("-inf")
         self._horizon = 0.0
         self._known_until = float("-inf")
         self._lease = lease
@@ -370,6 +371,8 @@ class RateLimiter:
         # a send "in the future" (the wall clock was set back): count it as sent now
         starts = sorted(min(now, here(at)) for at in memory.sends)
         self._foreign.extend(at for at in starts if at + self.window > now)
+        # the newest remembered send, older than the window or not (see :meth:`share`)
+        self._recalled = starts[-1] if starts else float("-inf")
         if memory.paused_until is not None:
             self._blocked_until = max(self._blocked_until, here(memory.paused_until))
         if memory.unknown_until is not None:
@@ -414,9 +417,8 @@ class RateLimiter:
         now = self._clock.monotonic()
         wall = self._clock.now().timestamp()
         after = float("-inf") if active_after is None else now + (active_after - wall)
-        active = [at for at in self._foreign if at > after]
-        if active:
-            self._foreign_newest = max(self._foreign_newest, active[-1])
+        if self._recalled > after:
+            self._foreign_newest = max(self._foreign_newest, self._recalled)
 
     def absorb(
         self,

@@ -204,6 +204,7 @@ class LimiterKeeper:
     ) -> LimiterKeeper:
         """Read what the last process left into ``registry`` (before any limiter of it is
         created) and mark this process as running, with no lease yet."""
+        read_at = (registry.clock or clock).monotonic()
         memory = await store.load()
         now = clock.now()
         unknown = unknown_until(memory.run, now.timestamp())
@@ -217,6 +218,7 @@ class LimiterKeeper:
         keeper = cls(store, registry, clock, held, every=every)
         # sends stored after the last process ended are a visitor's, running now
         registry.attach_view(keeper.view, active_after=_ended(memory.run, now.timestamp()))
+        keeper.view.seen(read_at)  # the windows just read are the view
         return keeper
 
     @classmethod
@@ -230,6 +232,7 @@ class LimiterKeeper:
     ) -> LimiterKeeper:
         """A visitor's keeper (see :func:`visiting_limiters`): ``registry`` starts from the
         windows in the state file (before any limiter of it is created)."""
+        read_at = (registry.clock or clock).monotonic()
         memory = await store.load()
         now = clock.now().timestamp()
         # no row: nothing this version ever ran kept the limiters here (a new state file)
@@ -244,6 +247,7 @@ class LimiterKeeper:
         run = memory.run
         stopped = _ended(run, now) if run and run.stopped_at else None
         registry.attach_view(keeper.view, active_after=stopped)
+        keeper.view.seen(read_at)  # the windows just read are the view
         return keeper
 
     async def run(self) -> None:
