@@ -44,17 +44,17 @@ one window, so each limiter counts the other's sends too:
   a quiet spell; a busy process reads them with every save) reads them first, without a write
   (:class:`~brygga.http.ratelimit.SharedView`): a daemon quiet while ``sync products`` sends
   waits for the visitor's window when it starts again. Nothing is written when quiet;
-- **lag**: a send shows in the other process after the sender's next save and the reader's
-  next read: up to about two save intervals (4 s), longer than many vendors' window (e-conomic,
-  1 s). Counting alone would let both use the whole limit for that long, so while another
-  process is **active** (a send of it newer than one window plus :data:`LAG` save intervals,
-  6 s), a limiter keeps its own sends in any window to **half** of its count, and to **one**
-  until it knows the other counts its sends (the other wrote a send that started after one of
-  this process's commits: that write read the commit). Half each keeps the sum within the
-  limit whatever the lag; the one request is all the lag adds (the limit + 1 per window, for
-  a few seconds after one of them starts sending beside the other). Alone again one window
-  and the lag after the other's last send, a limiter has the whole count back. Sends found at
-  the start that are older than the last process's end are that process's, not a running
+- **lag**: a send shows in the other process after the sender's next save and the reader's next
+  read: up to about two save intervals (4 s), longer than a window of 1 s (the 10 per 1 s brygga
+  keeps to where a vendor publishes no figure, as for e-conomic). Counting alone would let both use
+  the whole limit for that long, so while another process is **active** (a send of it newer than one
+  window plus :data:`LAG` save intervals, 6 s), a limiter keeps its own sends in any window to
+  **half** of its count, and to **one** until it knows the other counts its sends (the other wrote a
+  send that started after one of this process's commits: that write read the commit). Half each
+  keeps the sum within the limit whatever the lag; the one request is all the lag adds (the limit +
+  1 per window, for a few seconds after one of them starts sending beside the other). Alone again
+  one window and the lag after the other's last send, a limiter has the whole count back. Sends
+  found at the start that are older than the last process's end are that process's, not a running
   one's: a restarted daemon keeps no margin for them.
 - limits of this: the half is per process, for a daemon and one visitor (two visitors on one
   account beside a daemon may reach 1.5 times the limit); two processes that both start to
