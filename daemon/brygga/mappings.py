@@ -16,7 +16,8 @@ register                  object                                                
                           ``campaign_price`` and ``currency`` are written. Runs in
                           the prices flow, and after the products mappings wherever
                           prices go with the products (daemon and ``brygga sync
-                          products`` alike)
+                          products`` alike; there a Skip skips the prices only: the
+                          article goes without them, the target keeps its own)
 ``price_lists``           :class:`brygga.catalog.ListPrice` (the ERP list's price;    ERP → shop
                           the shop list it goes to is configuration)
 ``stock``                 :class:`brygga.catalog.StockLevel` whose ``quantity`` is    ERP → shop

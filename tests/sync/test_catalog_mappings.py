@@ -430,3 +430,95 @@ async def test_a_status_mapping_sees_the_erp_state_before_the_rules(tmp_path: Pa
     assert seen[-1].source == "economic" and seen[-1].target == "se"
     with pytest.raises(NothingToDo, match="skipped by mapping 'delivery-only': test orders"):
         await handler.handle(await _item("X1"))
+
+
+async def test_a_skip_in_a_prices_mapping_keeps_the_price_where_prices_go_with_products(
+    tmp_path: Path,
+) -> None:
+    """``erp`` mode: the prices go with the products, so the prices mappings run in the products
+    flow; a Skip there keeps the shop's price (the article goes without prices) and the rest of
+    the article is written, with the sentence in its event."""
+
+    def hand_priced(article: Article, context: MappingContext) -> Article:
+        if article.sku == SKU:
+            raise Skip("priced by hand in the shop")
+        return article
+
+    skip = Mapping(name="hand-priced", register=Register.PRICES, transform=hand_priced)
+    async with _opened(tmp_path, "erp", skip) as env:
+        flow = env.flow()
+        await _cycle(env, flow)
+        shop_price = env.shop.price(SKU)
+        env.erp.set_product(SKU, name="Kaffe nytt namn", salesPrice=Decimal("123.00"))
+        env.erp.set_price("TE-100", Decimal("46.00"))
+        await _cycle(env, flow)
+        assert await _failures(env) == []
+        for shop in env.shops.values():
+            assert _name(shop) == "Kaffe nytt namn"
+            assert shop.price("TE-100")[0] == Decimal("46.00")
+        assert env.shop.price(SKU) == shop_price
+        events = await env.store.events.for_record("demo", "products", "se", SKU)
+        assert any(
+            "price skipped by mapping 'hand-priced': priced by hand in the shop" in e.message
+            for e in events
+        ), events
+
+
+async def test_a_price_lists_mapping_changes_the_list_price_written(tmp_path: Path) -> None:
+    """The price-lists flow (fake adapters: e-conomic keeps no price lists), wired through
+    CatalogSides as the daemon wires it: a mapping rounds the list price up to whole kronor,
+    and the unchanged mapped price costs no second write."""
+    import random
+
+    from catalog_fakes import FakeErp, FakeShop, drain, poll
+
+    from brygga.config import CatalogConfig, PollConfig, ShopCatalogConfig
+    from brygga.store import Store
+    from brygga.sync.catalog_plan import CatalogSides, catalog_rows
+    from brygga.sync.engine import Engine
+
+    seen: list[MappingContext] = []
+
+    def whole_kronor(price: ListPrice, context: MappingContext) -> ListPrice:
+        seen.append(context)
+        return msgspec.structs.replace(price, price=price.price.to_integral_value("ROUND_CEILING"))
+
+    clock = FakeClock(datetime(2026, 5, 4, 8, 0, tzinfo=UTC))
+    erp, se = FakeErp(clock), FakeShop(clock)
+    async with await Store.open(tmp_path / "state.db") as store:
+        sides = CatalogSides(
+            connection="c",
+            erp_name="erp",
+            erp=erp,
+            shops={"se": se},
+            masters={Register.PRICE_LISTS: "erp"},
+            store=store,
+            clock=clock,
+            settings=CatalogConfig(shops={"se": ShopCatalogConfig(price_lists={"ÅF": "B2B"})}),
+            poll=PollConfig(),
+            mappings=(Mapping("whole-kronor", Register.PRICE_LISTS, whole_kronor),),
+        )
+        rows = catalog_rows(sides)
+        engine = Engine(
+            connection="c",
+            store=store,
+            clock=clock,
+            run_id="run-1",
+            handlers={h.register: h for row in rows for h in row.handlers},
+            rng=random.Random(0),
+        )
+        flow = Flow(engine=engine, rows=rows, erp=erp, shops={"se": se})
+        erp.set_list_price(
+            ListPrice(price_list="ÅF", sku="A-1", currency="SEK", price=Decimal("79.20"))
+        )
+        await poll(flow, "price_lists", clock)
+        assert await drain(flow, "price_lists") == ["done"]
+        assert se.list_prices["B2B", "A-1"].price == Decimal(80)
+        assert (seen[0].source, seen[0].target, seen[0].register) == (
+            "erp",
+            "se",
+            Register.PRICE_LISTS,
+        )
+        await poll(flow, "price_lists", clock)  # the same price reported again
+        await drain(flow, "price_lists")
+        assert se.list_price_writes == 1

@@ -142,19 +142,27 @@ def map_article(
     context: MappingContext,
     *,
     with_prices: bool,
+    notes: list[str] | None = None,
 ) -> Article:
     """``article`` through the products mappings and, when it carries its prices
     (``with_prices``), the prices mappings, of which only the price fields (``price``,
-    ``campaign_price``, ``currency``) are kept. ``context`` names the source, the target and
-    the connection (its register is set here). Shared by the products handler and the initial
-    sync, so both write the same."""
+    ``campaign_price``, ``currency``) are kept. A Skip in a products mapping skips the article
+    (NothingToDo); a Skip in a prices mapping skips its prices only: the article goes without
+    them (the target keeps its own), and the sentence is added to ``notes``. ``context`` names
+    the source, the target and the connection (its register is set here). Shared by the
+    products handler and the initial sync, so both write the same."""
     sku, target = article.sku, context.target
     products = dataclasses.replace(context, register=Register.PRODUCTS)
     mapped = apply_mappings(article, mappings, products, record=f"product {sku} for {target}")
     if not with_prices or mapped.price is None:
         return mapped
     prices = dataclasses.replace(context, register=Register.PRICES)
-    priced = apply_mappings(mapped, mappings, prices, record=f"price {sku} for {target}")
+    try:
+        priced = apply_mappings(mapped, mappings, prices, record=f"price {sku} for {target}")
+    except NothingToDo as skip:
+        if notes is not None:
+            notes.append(f"price {skip}")
+        return msgspec.structs.replace(mapped, price=None, campaign_price=None)
     if priced is mapped:
         return mapped
     return msgspec.structs.replace(
@@ -261,7 +269,10 @@ class ProductsHandler:
             erp_name=self.erp_name,
         )
         # the one place the products flow maps: fingerprinted after, so no echo
-        article = map_article(article, self.mappings, context, with_prices=self.with_prices)
+        notes: list[str] = []
+        article = map_article(
+            article, self.mappings, context, with_prices=self.with_prices, notes=notes
+        )
         digest = article_hash(article)
         if digest == item.written:
             return _unchanged(self.register)
@@ -271,7 +282,8 @@ class ProductsHandler:
                 f"product {item.external_id} not written to {item.instance}: creating or "
                 "updating articles is switched off ([connection.catalog] create / update)"
             )
-        outcome = _written(self.register, written, item.instance, digest, f"from {name}")
+        note = "; ".join((f"from {name}", *notes))
+        outcome = _written(self.register, written, item.instance, digest, note)
         if written != "created":
             return outcome
         # the level (stock) of an article just created follows at once, not with its next change
