@@ -203,6 +203,11 @@ async def test_a_stock_mapping_changes_the_level_written(tmp_path: Path) -> None
         for shop in env.shops.values():
             assert shop.stock(SKU) == Decimal(40)
             assert shop.stock("TE-100") == Decimal(0)  # never below 0
+        events = await env.store.events.for_record("demo", "stock", "se", SKU)
+        said = "; 40 written, as the stock mappings say"
+        assert any("available 42 = " in e.message and said in e.message for e in events), [
+            e.message for e in events
+        ]
         before = _writes(env)
         for _ in range(3):
             await _cycle(env, flow)

@@ -199,12 +199,12 @@ class StockHandler:
             raise NothingToDo(f"stock {sku}: {self.source_name} has no article {sku}")
         buffer = self.buffers.get(shop, Decimal(0))
         in_orders = held.quantity + _held_of(sku, learned)
-        quantity = available(level.quantity, in_orders, buffer)
+        computed = available(level.quantity, in_orders, buffer)
         # the one place the stock flow maps (plugins' stock mappings): fingerprinted after
         quantity = mapped_stock(
             self.mappings,
             level,
-            quantity,
+            computed,
             connection=self.connection,
             erp=self.source_name,
             shop=shop,
@@ -237,11 +237,13 @@ class StockHandler:
                     "(the next change of its level looks again)"
                 ) from None
         how = (
-            f"{written}: available {plain(quantity)} = {self.source_name} "
+            f"{written}: available {plain(computed)} = {self.source_name} "
             f"{plain(level.quantity)} - {plain(in_orders)} in orders not yet transferred"
         )
         if buffer:
             how += f" - buffer {plain(buffer)}"
+        if quantity != computed:
+            how += f"; {plain(quantity)} written, as the stock mappings say"
         return Outcome(
             state="done",
             result=plain(quantity),
