@@ -33,8 +33,9 @@ Chosen (modelled, not documented):
 - **Price lists**: ``target_list`` names a customer group (id or name); the list price is a
   ``specific_prices`` row for that group (any shop of the key unless ``id_shop``, any
   currency, country and customer, unlimited in time), found before it is written.
-- **Names**: a product's name is written from an article without combinations only (a
-  combination's article name may name the variant, and its siblings would overwrite it).
+- **Names**: a product's name is written from an article without combinations or from the
+  product's own record only (a combination's article name names the variant, "Tröja S", and
+  its siblings would overwrite each other).
 - **Not written**: campaign prices (``campaign_price`` is ignored), weights, the product's
   categories and images; a new combination gets no attribute values.
 """
