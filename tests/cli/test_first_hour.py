@@ -101,6 +101,23 @@ def test_the_prices_row_says_prices_travel_with_the_products_in_ecom_mode(
     assert _row(out, "prices") == ["-", "-", "off"]
 
 
+def test_prices_from_the_shop_into_economic_promise_no_campaign_price(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """First-hour QA: `prices = "shop"` toward e-conomic said "ordinary and campaign price";
+    e-conomic keeps no campaign price (`salesPrice` only)."""
+    text = MINIMAL.replace('name = "butiken"\n', 'name = "butiken"\nmode = "ecom"\n', 1)
+    text = text.replace('kind = "economic"\n', 'kind = "economic"\nproduct_group = 1\n', 1)
+    text = text.replace(
+        'mode = "ecom"\n', 'mode = "ecom"\nregisters = { products = "off", prices = "shop" }\n'
+    )
+    code, out, err = _run(capsys, "check", "-c", str(_write(tmp_path, text)))
+    assert code == 0, err
+    note = _row(out, "prices")[2]
+    assert "campaign price on their own" not in note and "and campaign" not in note, note
+    assert "no campaign price into economic (it keeps none)" in note
+
+
 def test_price_lists_asked_for_from_an_erp_without_them_are_still_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

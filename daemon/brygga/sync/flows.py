@@ -233,14 +233,18 @@ def _check(
         if not all(sides):
             notes.append("variants sent as separate articles (one side has no variant structure)")
     plain = sorted({s.spec.kind for s in sources if not s.spec.capabilities.campaign_price})
+    # a campaign price goes nowhere when no target keeps one (e-conomic has none)
+    keep_none = sorted({t.spec.kind for t in targets if not t.spec.capabilities.campaign_price})
     if register in CATALOG:
-        notes += _catalog_notes(conn, register, master, campaign=not plain)
+        notes += _catalog_notes(conn, register, master, campaign=not plain and not keep_none)
     carries_prices = register is Register.PRICES or (
         register is Register.PRODUCTS and "with prices" in notes
     )
     if carries_prices:
         if plain:
             notes.append(f"no campaign price from {', '.join(plain)} (it has none)")
+        elif keep_none:
+            notes.append(f"no campaign price into {', '.join(keep_none)} (it keeps none)")
         if master == "erp":
             notes += _price_currencies(conn)
     if register not in IMPLEMENTED:
