@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["ItemOutcome", "Metrics"]
 
 #: What became of one work item; the ``outcome`` label of ``brygga_items_total``.
-ItemOutcome = Literal["done", "failed", "skipped", "retried"]
+ItemOutcome = Literal["done", "failed", "skipped", "retried", "held"]
 
 # Order created in the shop -> document in the ERP: seconds (webhooks) to hours (slow polls).
 _LATENCY_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 12 * 3600)
@@ -57,7 +57,8 @@ class Metrics:
         )
         self.items = Counter(
             "brygga_items",
-            "Work items handled, by outcome (done, failed, skipped, retried).",
+            "Work items handled, by outcome (done, failed, skipped, retried; held: put back "
+            "untried while a remote refuses the connection's credentials).",
             ["connection", "register", "outcome"],
             registry=r,
         )

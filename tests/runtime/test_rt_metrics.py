@@ -119,3 +119,17 @@ async def test_last_success_starts_from_the_state_file(tmp_path: Path) -> None:
         "brygga_last_success_timestamp_seconds", {"connection": "other", "register": "orders"}
     )
     assert other is None  # not a connection this daemon runs
+
+
+def test_a_record_put_back_by_a_credentials_hold_is_counted_as_held() -> None:
+    """The engine reports "held" for a record it put back untried (a remote refused the
+    connection's credentials): counted, never as retried or failed."""
+    from brygga.runtime.app import MetricsObserver
+
+    metrics = Metrics()
+    observer = MetricsObserver(metrics)
+    observer.item_finished("c", "orders", "held")
+    labels = {"connection": "c", "register": "orders"}
+    value = metrics.registry.get_sample_value
+    assert value("brygga_items_total", {**labels, "outcome": "held"}) == 1
+    assert value("brygga_items_total", {**labels, "outcome": "retried"}) is None

@@ -50,6 +50,7 @@ _OUTCOMES: dict[str, ItemOutcome] = {
     "failed": "failed",
     "skipped": "skipped",
     "retry": "retried",
+    "held": "held",
 }
 
 
