@@ -171,16 +171,18 @@ def _demo_parser(sub: Any) -> None:
         sub,
         "demo",
         "simulated shop + simulated ERP + the daemon, orders flowing",
-        "A simulated Starweb shop and a simulated e-conomic on loopback, the daemon between "
-        "them, a new order every --interval seconds and a progress line; a simulated "
+        "A simulated shop and a simulated ERP on loopback (Starweb and e-conomic unless "
+        "--shop/--erp name other installed adapters), the daemon between them, a new order "
+        "every --interval seconds and a progress line; where both simulators can, a simulated "
         "bookkeeper books each invoice, and the order's status goes back to the shop "
-        "(picking, then completed with an e-mail and the payment captured). Its config and state "
+        "(picking, then completed with an e-mail and the payment captured); the header says "
+        "when a pair runs orders only. Its config and state "
         "go to a temporary folder that is removed at the end (kept with --keep or --state). "
         "Ctrl-C stops it.",
         (
             0,
-            "--exit-when-done: every order arrived in the ERP exactly once and was completed "
-            "in the shop with its payment captured once",
+            "--exit-when-done: every order arrived in the ERP exactly once and (where the "
+            "pair shows statuses) was completed in the shop with its payment captured once",
         ),
         (
             1,
@@ -189,8 +191,9 @@ def _demo_parser(sub: Any) -> None:
         ),
         (
             2,
-            "usage error (e.g. a bad --listen or --state, or the port taken), or the starweb "
-            "and economic plugins missing",
+            "usage error (e.g. a bad --listen or --state, or the port taken), an unknown "
+            "--shop/--erp kind (the line lists the available ones), a pair the demo cannot run "
+            "(e.g. --mode erp with another pair than starweb + economic), or the plugins missing",
         ),
         (130, "interrupted (Ctrl-C or SIGTERM), with no order in the ERP twice"),
     )
@@ -215,13 +218,30 @@ def _demo_parser(sub: Any) -> None:
         help="with --exit-when-done: give up (exit 1) after this many seconds",
     )
     p.add_argument("--seed", type=int, default=1, help="random seed for the order generator")
+    # the kinds are checked by the demo against the installed plugins (listing them here would
+    # load every plugin for any --help)
+    p.add_argument(
+        "--shop",
+        default="starweb",
+        metavar="KIND",
+        help="the shop adapter whose simulator to run (default: starweb); an installed shop "
+        "kind with a simulator, e.g. prestashop, vendure, norce (pushes its orders to the "
+        "daemon's receiver)",
+    )
+    p.add_argument(
+        "--erp",
+        default="economic",
+        metavar="KIND",
+        help="the ERP adapter whose simulator to run (default: economic); an installed ERP "
+        "kind with a simulator, e.g. fortnox, specter, hogia, tryton",
+    )
     p.add_argument(
         "--mode",
         choices=["orders", "erp"],
         default="orders",
         help="orders: orders from the shop to the ERP (default); erp: also the ERP's "
         "products, prices and stock to the shop, a price or stock change made in the ERP "
-        "with each order",
+        "with each order (starweb + economic only)",
     )
     p.add_argument(
         "--listen",

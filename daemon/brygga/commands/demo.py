@@ -12,30 +12,39 @@ import statistics
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 import anyio
+import httpx
 from anyio.abc import TaskStatus
 
+from brygga.adapters import AdapterSpec, Role
 from brygga.commands.common import brygga_command, brygga_error, load, setup_logging
 from brygga.commands.demo_catalog import CatalogChanges
 from brygga.commands.sync_products import PlainLines, SyncRequest, is_terminal, sync_products
 from brygga.config import ResolvedConnection, state_path_problem
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.server import ListenError, parse_listen, serve_http
-from brygga.models import OrderEvent
+from brygga.models import OrderEvent, Register
 from brygga.plugins import PluginHost
+from brygga.registers import registers_of
 from brygga.runtime.actor import ActorDeps
 from brygga.runtime.app import serve
 from brygga.runtime.daemon import DaemonControl
 from brygga.store import ItemState, Store
 from brygga.sync.orders import document_reference
 from brygga.testing.process import write_config
-from brygga.testing.simulators import ErpSimulator, ShopSimulator, StatusErpSimulator
+from brygga.testing.simulators import (
+    CatalogShopSimulator,
+    ErpSimulator,
+    PushingShopSimulator,
+    ShopSimulator,
+    StatusErpSimulator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,16 @@ COMPLETED = "completed"
 BOOKING_DELAY = (0.5, 2.0)
 #: what --mode erp's ERP holds of each shop SKU at the start
 START_STOCK = Decimal(50)
+#: the default pair (--shop, --erp); --mode erp runs only this one
+DEFAULT_SHOP, DEFAULT_ERP = "starweb", "economic"
+#: the shop's webhook token where its simulator pushes orders to the daemon's receiver
+PUSH_TOKEN = "brygga-demo-push-0123456789abcdef"
+#: how often a pushing shop simulator sends its pending orders (seconds)
+PUSH_EVERY = 0.5
+#: what the demo needs of a shop simulator, and of an ERP simulator (ShopSimulator /
+#: ErpSimulator of brygga.testing.simulators)
+SHOP_NEEDS = ("adapter_config", "catalog_skus", "place_order")
+ERP_NEEDS = ("adapter_config", "documents", "documents_with_reference")
 
 
 @dataclass
@@ -88,22 +107,24 @@ def progress_text(
     done: int,
     elapsed: float,
     latency: str,
-    completed: int = 0,
+    completed: int | None = 0,
 ) -> str:
     """The progress line after the count, the essentials first (a narrow terminal cuts the
-    end): what was placed, failed and duplicated, how many the shop shows completed; then
-    time, rate and latency."""
+    end): what was placed, failed and duplicated, how many the shop shows completed (None: the
+    orders-only demo, no statuses); then time, rate and latency."""
     minutes, seconds = divmod(int(elapsed), 60)
     rate = f"{done / elapsed:.1f}" if elapsed > 0 else "?"
+    shown = "" if completed is None else f", {completed} completed in the shop"
     return (
-        f"placed {placed}, failed {failed}, duplicates {duplicates}, "
-        f"{completed} completed in the shop "
+        f"placed {placed}, failed {failed}, duplicates {duplicates}{shown} "
         f"[{minutes:02d}:{seconds:02d}, {rate} orders/s, latency {latency}]"
     )
 
 
+@runtime_checkable
 class StatusShop(Protocol):
-    """What the demo reads of the simulated shop's order statuses (the Starweb simulator)."""
+    """What the demo reads of the simulated shop's order statuses (the Starweb simulator);
+    a shop simulator without it runs the orders-only demo."""
 
     def order_status(self, shop_order_id: str) -> str: ...
 
@@ -160,6 +181,10 @@ class Bookkeeper:
     waiting: dict[str, float | None] = field(default_factory=dict)
     #: how many of the placed orders were taken into ``waiting``
     seen: int = 0
+    #: whether the daemon is done with the order (None: its document in the ERP is enough).
+    #: An adapter that makes its document in steps (Tryton: create, quote, confirm) would
+    #: find a document booked midway and fail the order.
+    transferred: Callable[[str], bool] | None = None
 
     def tick(self, placed: Sequence[str], now: float) -> list[str]:
         """Book the invoices that are due; give the orders that reached the ERP a time to
@@ -170,7 +195,9 @@ class Bookkeeper:
         for oid, due in list(self.waiting.items()):
             reference = document_reference(CONNECTION, SHOP, oid)
             if due is None:
-                if self.erp.documents_with_reference(reference):
+                if self.erp.documents_with_reference(reference) and (
+                    self.transferred is None or self.transferred(oid)
+                ):
                     self.waiting[oid] = now + self.rng.uniform(*BOOKING_DELAY)
                 continue
             if now < due:
@@ -183,27 +210,104 @@ class Bookkeeper:
         return lines
 
 
-def demo_connection(catalog_mode: bool) -> dict[str, Any]:
-    """The demo connection's settings: the default demo shows the orders and their statuses,
-    ``--mode erp`` the catalog too; every register polled each second."""
+def demo_connection(catalog_mode: bool, statuses: bool = True) -> dict[str, Any]:
+    """The demo connection's settings: the default demo shows the orders and their statuses
+    (``statuses``: where the pair can), ``--mode erp`` the catalog too; every register polled
+    each second."""
     registers = ERP_CATALOG if catalog_mode else ORDERS_ONLY
-    polled = ["orders", "status", *(("products", "prices", "stock") if catalog_mode else ())]
+    polled = [
+        "orders",
+        *(("status",) if statuses else ()),
+        *(("products", "prices", "stock") if catalog_mode else ()),
+    ]
     return {
         "mode": "erp",
-        "registers": {**registers, **STATUS_ON},
+        "registers": {**registers, **(STATUS_ON if statuses else {"status": "off"})},
         "poll": dict.fromkeys(polled, "1s"),
     }
 
 
-def demo_sections(catalog_mode: bool) -> dict[str, dict[str, Any]]:
+def demo_sections(catalog_mode: bool, statuses: bool = True) -> dict[str, dict[str, Any]]:
     """The demo connection's ``[connection.<section>]`` tables."""
     sections: dict[str, dict[str, Any]] = {
         "orders": {"overlap": "2m", "lookback": "10m", "workers": 2},
-        "status": STATUS_RULES,
     }
+    if statuses:
+        sections["status"] = STATUS_RULES
     if catalog_mode:
         sections["catalog"] = {"overlap": "2m", "lookback": "10m", "workers": 2}
     return sections
+
+
+def _kinds(host: PluginHost, role: Role) -> list[str]:
+    """The installed adapter kinds of ``role`` that ship a simulator."""
+    return sorted(k for k, s in host.adapters.items() if s.role == role and s.simulator)
+
+
+def demo_pair(
+    host: PluginHost, shop: str, erp: str, *, catalog_mode: bool
+) -> tuple[AdapterSpec, AdapterSpec] | str:
+    """The shop and ERP adapters ``--shop`` and ``--erp`` name, or the one line that says
+    why the demo cannot run them."""
+    specs = []
+    for option, kind, role in (("--shop", shop, Role.SHOP), ("--erp", erp, Role.ERP)):
+        spec = host.adapters.get(kind)
+        if spec is None or spec.role != role or spec.simulator is None:
+            available = ", ".join(_kinds(host, role)) or "none"
+            return (
+                f"{option} {kind}: no installed {role.value} adapter of that kind with a "
+                f"simulator; available: {available}"
+            )
+        specs.append(spec)
+    if catalog_mode and (shop, erp) != (DEFAULT_SHOP, DEFAULT_ERP):
+        return (
+            f"--mode erp runs only --shop {DEFAULT_SHOP} --erp {DEFAULT_ERP} (its price and "
+            f"stock changes are made in those simulators); run --shop {shop} --erp {erp} "
+            "with --mode orders"
+        )
+    return specs[0], specs[1]
+
+
+def _lacking(simulator: object, needs: Sequence[str], what: str) -> str:
+    """The line saying the demo cannot run ``what`` when its simulator lacks a method the
+    demo needs ('' when it has them all)."""
+    missing = [name for name in needs if not callable(getattr(simulator, name, None))]
+    if not missing:
+        return ""
+    return f"the demo cannot run {what}: its simulator has no {', '.join(missing)}"
+
+
+def _status_problems(
+    shop_spec: AdapterSpec, shop: object, erp_spec: AdapterSpec, erp: object
+) -> list[str]:
+    """Why statuses cannot go back to the shop in this pair's demo (none: they can)."""
+    problems = []
+    if Register.STATUS not in registers_of(erp_spec.adapter).reads:
+        problems.append(f"the {erp_spec.kind} adapter reports no order statuses")
+    elif OrderEvent.INVOICED not in erp_spec.capabilities.status_events:
+        problems.append(f"the {erp_spec.kind} adapter reports no booked invoice")
+    elif not isinstance(erp, StatusErpSimulator):
+        problems.append(f"the {erp_spec.kind} simulator cannot book an invoice (order_event)")
+    if Register.STATUS not in registers_of(shop_spec.adapter).writes:
+        problems.append(f"the {shop_spec.kind} adapter writes no order statuses")
+    elif not isinstance(shop, StatusShop):
+        problems.append(
+            f"the {shop_spec.kind} simulator does not show its status changes (status_changes)"
+        )
+    return problems
+
+
+def status_pair(shop_spec: AdapterSpec, shop: object, erp_spec: AdapterSpec, erp: object) -> bool:
+    """Whether the demo runs the statuses too: the ERP adapter reports a booked invoice and
+    its simulator books one (StatusErpSimulator); the shop adapter writes statuses and its
+    simulator shows them with their side effects (StatusShop)."""
+    return not _status_problems(shop_spec, shop, erp_spec, erp)
+
+
+def _no_status_reason(
+    shop_spec: AdapterSpec, shop: object, erp_spec: AdapterSpec, erp: object
+) -> str:
+    return " and ".join(_status_problems(shop_spec, shop, erp_spec, erp))
 
 
 def _place_random_order(
@@ -241,12 +345,13 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             file=sys.stderr,
         )
         return 2
-    host = PluginHost()
-    shop_spec, erp_spec = host.adapters.get("starweb"), host.adapters.get("economic")
-    if shop_spec is None or erp_spec is None or not shop_spec.simulator or not erp_spec.simulator:
-        print("error: the demo needs the starweb and economic plugins", file=sys.stderr)
-        return 2
     catalog_mode = args.mode == "erp"
+    pair = demo_pair(PluginHost(), args.shop, args.erp, catalog_mode=catalog_mode)
+    if isinstance(pair, str):
+        print(f"error: {pair}", file=sys.stderr)
+        return 2
+    shop_spec, erp_spec = pair
+    assert shop_spec.simulator is not None and erp_spec.simulator is not None  # demo_pair's
     shop = cast(ShopSimulator, shop_spec.simulator(seed=args.seed))
     # the stock register reads e-conomic's inventory module (its sales documents are
     # invoices, which it takes; only its orders API is refused there)
@@ -254,14 +359,35 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
         ErpSimulator,
         erp_spec.simulator(inventory_module=True) if catalog_mode else erp_spec.simulator(),
     )
+    lacking = _lacking(shop, SHOP_NEEDS, f"shop kind {shop_spec.kind!r}") or _lacking(
+        erp, ERP_NEEDS, f"ERP kind {erp_spec.kind!r}"
+    )
+    if lacking:
+        print(f"error: {lacking}", file=sys.stderr)
+        return 2
     shop.faults.in_process = False
     erp.faults.in_process = False
+    if isinstance(shop, CatalogShopSimulator) and not catalog_mode:
+        # the ERP holds the articles the shop sells, as a real installation's does
+        for sku, name, price, vat_rate in shop.catalog_articles():
+            erp.add_article(sku, name, price, vat_rate)
+    with_status = status_pair(shop_spec, shop, erp_spec, erp)
+    pushing = shop if isinstance(shop, PushingShopSimulator) else None
 
     rng = random.Random(args.seed)
     progress = Progress()
     # its own random source: the orders placed stay the same whenever the invoices are booked
-    bookkeeper = Bookkeeper(cast(StatusErpSimulator, erp), random.Random(f"books-{args.seed}"))
-    statuses = cast(StatusShop, shop)
+    bookkeeper = (
+        Bookkeeper(
+            cast(StatusErpSimulator, erp),
+            random.Random(f"books-{args.seed}"),
+            # the adapter writes the document number back to the order once it is done
+            transferred=lambda oid: shop.exported_document(oid) is not None,
+        )
+        if with_status
+        else None
+    )
+    statuses = cast(StatusShop, shop) if with_status else None
     changes: CatalogChanges | None = None
     if catalog_mode:
         changes = CatalogChanges(shop, erp, random.Random(args.seed), anyio.current_time)
@@ -278,18 +404,23 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
     async with anyio.create_task_group() as tg:
         shop_port = await tg.start(_serve_sim, shop.app, sims_stop)
         erp_port = await tg.start(_serve_sim, erp.app, sims_stop)
-        shop_url = f"http://127.0.0.1:{shop_port}/api/v2"
+        # the simulators' root, as the conformance kit gives it (a Starweb base URL's
+        # /api/v2 the Starweb simulator takes too)
+        shop_url = f"http://127.0.0.1:{shop_port}"
         erp_url = f"http://127.0.0.1:{erp_port}"
+        shop_table = shop.adapter_config(shop_url, name=SHOP)
+        if pushing is not None:
+            shop_table["webhook_token"] = PUSH_TOKEN
         config_path = write_config(
             workdir / "brygga-demo.toml",
             state=str(state),
             listen=args.listen,
             name=CONNECTION,
             erp=erp.adapter_config(erp_url),
-            shops=[shop.adapter_config(shop_url, name=SHOP)],
+            shops=[shop_table],
             daemon={"shutdown_deadline": "5s", "log_level": "warning"},
-            connection=demo_connection(catalog_mode),
-            sections=demo_sections(catalog_mode),
+            connection=demo_connection(catalog_mode, with_status),
+            sections=demo_sections(catalog_mode, with_status),
         )
         loaded, plugin_host = load(config_path)
         if changes is not None:
@@ -313,20 +444,38 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
         deps: ActorDeps = await tg.start(daemon)
         await control.wait_started()
         removed = "" if args.state or args.keep else " (removed at the end; --keep keeps it)"
+        receiver = f"http://127.0.0.1:{control.port}/webhooks/{CONNECTION}/{PUSH_TOKEN}"
+        if pushing is not None:
+            pushing.configure_receiver(receiver)
+        rows = [
+            (f"shop ({shop_spec.kind} simulator)", shop_url),
+            (f"ERP  ({erp_spec.kind} simulator)", erp_url),
+            ("metrics", f"http://127.0.0.1:{control.port}/metrics"),
+            ("config", str(config_path)),
+            ("state", f"{state}{removed}"),
+        ]
+        width = max(len(label) for label, _ in rows) + 2
         print(
-            f"brygga demo\n"
-            f"  shop (Starweb simulator)    {shop_url}\n"
-            f"  ERP  (e-conomic simulator)  {erp_url}\n"
-            f"  metrics                     http://127.0.0.1:{control.port}/metrics\n"
-            f"  config                      {config_path}\n"
-            f"  state                       {state}{removed}\n"
-            f"  try: {brygga_command()} status -c {config_path}\n"
-            f"Placing an order every {args.interval:g}s"
+            "brygga demo\n"
+            + "".join(f"  {label.ljust(width)}{value}\n" for label, value in rows)
+            + f"  try: {brygga_command()} status -c {config_path}\n"
+            + f"Placing an order every {args.interval:g}s"
             + (" and changing a price or stock level in the ERP with each" if changes else "")
             + (f", {args.orders} in all" if args.orders else "; Ctrl-C stops")
-            + f".\nIn the ERP an order shows {STATUS_RULES['transferred']['shop_status']!r} "
-            + "in the shop; a bookkeeper books its invoice there a moment later, and the shop "
-            + f"shows it {COMPLETED!r} (customer e-mailed, payment captured).",
+            + (
+                f"; the shop sends each to the daemon's receiver ({receiver.rsplit('/', 1)[0]}/…)"
+                if pushing is not None
+                else ""
+            )
+            + (
+                f".\nIn the ERP an order shows {STATUS_RULES['transferred']['shop_status']!r} "
+                + "in the shop; a bookkeeper books its invoice there a moment later, and the "
+                + f"shop shows it {COMPLETED!r} (customer e-mailed, payment captured)."
+                if with_status
+                else f".\nOrders only: {_no_status_reason(shop_spec, shop, erp_spec, erp)}, "
+                "so no status goes back to the shop; the demo is done when every order is in "
+                "the ERP exactly once."
+            ),
             flush=True,
         )
 
@@ -384,7 +533,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     done = sum(1 for c in counts if c == 1)
                     dupes = sum(1 for c in counts if c > 1)
                     failed = len(await deps.store.items.query(states=[ItemState.FAILED]))
-                    shown = ShopStatuses.read(statuses, placed)
+                    shown = ShopStatuses.read(statuses, placed) if statuses else None
                     for change in changes.check() if changes is not None else ():
                         say(change)
                     line = progress_text(
@@ -394,7 +543,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                         done=done,
                         elapsed=anyio.current_time() - started,
                         latency=progress.latency_text(),
-                        completed=shown.completed,
+                        completed=shown.completed if shown else None,
                     )
                     if bar is not None:
                         bar.n = done
@@ -406,7 +555,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     twice = []
                     if dupes:
                         twice.append(f"{dupes} order(s) in the ERP more than once")
-                    if shown.captured_twice:
+                    if shown and shown.captured_twice:
                         twice.append(f"{shown.captured_twice} order(s) captured more than once")
                     if twice:
                         print("\nerror: " + "; ".join(twice))
@@ -416,7 +565,8 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     on_the_way = changes is not None and bool(changes.pending)
                     if (
                         args.orders
-                        and done == args.orders == len(placed) == shown.completed
+                        and done == args.orders == len(placed)
+                        and (shown is None or shown.completed == done)
                         and not on_the_way
                     ):
                         result["code"] = 0
@@ -429,7 +579,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                                 f"only {done} of {args.orders} orders arrived in time "
                                 f"({failed} failed)"
                             )
-                        if shown.completed < args.orders:
+                        if shown is not None and shown.completed < args.orders:
                             missing.append(shown.missing(args.orders))
                         if changes is not None:
                             missing.append(changes.summary())
@@ -444,10 +594,20 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     plain.line(plain_line)
 
         async def book_invoices() -> None:
-            while True:
+            while bookkeeper is not None:
                 for line in bookkeeper.tick(placed, anyio.current_time()):
                     say(line)
                 await anyio.sleep(0.1)
+
+        async def push_orders() -> None:
+            """The shop sends its new orders to the daemon's receiver, retrying those not
+            accepted (a pushing shop simulator)."""
+            if pushing is None:
+                return
+            async with httpx.AsyncClient(timeout=10) as client:
+                while True:
+                    await pushing.push_pending(client)
+                    await anyio.sleep(PUSH_EVERY)
 
         async def watch() -> None:
             """The monitor until the daemon begins to stop (a signal, or the monitor itself):
@@ -465,17 +625,22 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
 
         tg.start_soon(place_orders)
         tg.start_soon(book_invoices)
+        tg.start_soon(push_orders)
         tg.start_soon(watch)
 
     counts = [
         len(erp.documents_with_reference(document_reference(CONNECTION, SHOP, oid)))
         for oid in placed
     ]
-    shown = ShopStatuses.read(statuses, placed)
+    shown = ShopStatuses.read(statuses, placed) if statuses else None
+    completed = (
+        f"{shown.completed} completed in the shop (payment captured once)"
+        if shown
+        else "statuses not shown (orders only)"
+    )
     print(
         f"stopped: {len(placed)} order(s) placed, {sum(1 for c in counts if c == 1)} in the ERP "
-        f"exactly once, {sum(1 for c in counts if c > 1)} duplicated, {shown.completed} "
-        f"completed in the shop (payment captured once), latency "
+        f"exactly once, {sum(1 for c in counts if c > 1)} duplicated, {completed}, latency "
         f"{progress.latency_text()}"
     )
     if changes is not None:
@@ -484,7 +649,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
 
 
 def _exit_code(
-    decided: int | None, counts: Sequence[int], shown: ShopStatuses, *, stopped: bool
+    decided: int | None, counts: Sequence[int], shown: ShopStatuses | None, *, stopped: bool
 ) -> int:
     """The demo's exit code as its help lists them, with a line saying why when it is not 0:
     what the demo decided itself (it printed why), else 1 for an order or a payment found
@@ -495,7 +660,7 @@ def _exit_code(
     twice = []
     if duplicated := sum(1 for c in counts if c > 1):
         twice.append(f"{duplicated} order(s) in the ERP more than once")
-    if shown.captured_twice:
+    if shown is not None and shown.captured_twice:
         twice.append(f"{shown.captured_twice} order(s) captured more than once")
     if twice:
         print("error: " + "; ".join(twice), file=sys.stderr)

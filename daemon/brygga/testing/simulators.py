@@ -7,7 +7,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 import httpx
@@ -15,10 +15,12 @@ import httpx
 from brygga.models import OrderEvent
 
 __all__ = [
+    "CatalogShopSimulator",
     "ErpSimulator",
     "Fault",
     "FaultInjector",
     "FaultWrapped",
+    "PushingShopSimulator",
     "ShopSimulator",
     "SimulatedDocument",
     "StatusErpSimulator",
@@ -288,6 +290,34 @@ class ShopSimulator(Protocol):
     def order_ids(self) -> list[str]: ...
 
 
+@runtime_checkable
+class PushingShopSimulator(Protocol):
+    """A shop simulator that sends its new orders to brygga's receiver (the shop adapter's
+    webhook, ``/webhooks/<connection>/<webhook_token>``) as the system does, rather than only
+    being polled for them (the Norce simulator). The demo drives it."""
+
+    def configure_receiver(self, url: str, *, username: str = "", password: str = "") -> None:
+        """Where the orders go (and the Basic credentials sent, if any)."""
+        ...
+
+    async def push_pending(self, client: httpx.AsyncClient) -> Sequence[Any]:
+        """Send every order not yet accepted by the receiver once; one not accepted stays
+        pending for the next call (the system's retry)."""
+        ...
+
+
+@runtime_checkable
+class CatalogShopSimulator(Protocol):
+    """A shop simulator that tells the articles its catalog sells, so a run can give an ERP
+    simulator whose seed catalog lacks them those articles first (``add_article``), as the
+    ERP of a real installation holds what its shop sells. The demo uses it."""
+
+    def catalog_articles(self) -> Sequence[tuple[str, str, Decimal, Decimal]]:
+        """(SKU, name, price excluding VAT, VAT rate in percent) of each SKU of
+        :meth:`ShopSimulator.catalog_skus`."""
+        ...
+
+
 class ErpSimulator(Protocol):
     """The control surface of an ERP simulator."""
 
@@ -306,6 +336,7 @@ class ErpSimulator(Protocol):
     def documents_with_reference(self, reference: str) -> list[SimulatedDocument]: ...
 
 
+@runtime_checkable
 class StatusErpSimulator(ErpSimulator, Protocol):
     """An ERP simulator whose documents can be moved along as a person in the ERP would, for
     tests of the order-status flow (an adapter that implements ``StatusSource``)."""
