@@ -187,7 +187,8 @@ def _demo_parser(sub: Any) -> None:
         (
             1,
             "an order arrived twice or a payment was captured twice, or (--exit-when-done) "
-            "not every order arrived and was completed within --timeout (a line says which)",
+            "not every order arrived and was completed within --timeout, or an order failed "
+            "for good (a line says which)",
         ),
         (
             2,

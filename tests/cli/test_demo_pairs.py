@@ -12,6 +12,7 @@ import dataclasses
 import random
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -162,33 +163,58 @@ def test_mode_erp_with_another_pair_is_one_line(
     assert err.startswith("error: --mode erp runs only --shop starweb --erp economic"), err
 
 
-def test_a_simulator_without_place_order_is_one_line_naming_its_kind(
-    demo_tmp: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+class _Without:
+    """A simulator without one of its methods (``missing``)."""
+
+    def __init__(self, inner: Any, missing: str) -> None:
+        self._inner, self._missing = inner, missing
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self._missing:
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def _shop_without(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
     real = demo.demo_pair
-
-    class NoOrders:
-        """The PrestaShop simulator without ``place_order``."""
-
-        def __init__(self, inner: Any) -> None:
-            self._inner = inner
-
-        def __getattr__(self, name: str) -> Any:
-            if name == "place_order":
-                raise AttributeError(name)
-            return getattr(self._inner, name)
 
     def stripped(*args: Any, **kwargs: Any) -> Any:
         shop, erp = real(*args, **kwargs)
         build = shop.simulator
-        return dataclasses.replace(shop, simulator=lambda **o: NoOrders(build(**o))), erp
+        return dataclasses.replace(shop, simulator=lambda **o: _Without(build(**o), missing)), erp
 
     monkeypatch.setattr(demo, "demo_pair", stripped)
+
+
+def test_a_simulator_without_place_order_is_one_line_naming_its_kind(
+    demo_tmp: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _shop_without(monkeypatch, "place_order")
     code, out, err = _run(capsys, "demo", "--shop", "prestashop", "--orders", "1")
     assert code == 2 and out == ""
     assert err == (
         "error: the demo cannot run shop kind 'prestashop': its simulator has no place_order\n"
     )
+
+
+def test_orders_that_fail_for_good_end_the_demo_at_once_saying_so(
+    demo_tmp: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Vendure's catalog is in no ERP simulator's seed: without its articles (no
+    ``catalog_articles``) Fortnox refuses each order for good. The demo says so and exits 1
+    then, not after --timeout (60 s here)."""
+    _shop_without(monkeypatch, "catalog_articles")
+    started = time.monotonic()
+    code, out, err = _run(
+        capsys, "demo", "--shop", "vendure", "--erp", "fortnox", "--orders", "2", *FAST
+    )
+    assert code == 1, (out, err)
+    assert time.monotonic() - started < 30
+    assert "error: 2 record(s) failed for good (the warnings above say why), 0 of 2 orders" in out
+    assert re.search(r"article \S+ does not exist in Fortnox", caplog.text)  # the why
 
 
 def test_the_help_names_the_new_options(capsys: pytest.CaptureFixture[str]) -> None:

@@ -572,6 +572,16 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                         result["code"] = 0
                         control.request_stop()
                         return
+                    settled = done + failed >= args.orders == len(placed)
+                    if args.orders and failed and settled:
+                        # failed for good: nothing moves them on but `brygga errors retry`
+                        print(
+                            f"\nerror: {failed} record(s) failed for good (the warnings "
+                            f"above say why), {done} of {args.orders} orders in the ERP"
+                        )
+                        result["code"] = 1
+                        control.request_stop()
+                        return
                     if anyio.current_time() > deadline:
                         missing = []
                         if done < args.orders:
