@@ -7,7 +7,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from cursor_support import OVERLAP, CursorEnv, open_env
+from cursor_support import OVERLAP, CursorEnv, SkewedClock, open_env
 
 from brygga.errors import TransientError
 from brygga.store.db import from_ts
@@ -45,13 +45,17 @@ async def test_an_order_committed_late_is_found_by_the_next_poll(
 async def test_a_commit_later_than_the_overlap_is_beyond_what_polling_covers(
     env: CursorEnv,
 ) -> None:
-    """The boundary of the guarantee: ``overlap`` is the setting that covers late commits."""
+    """The boundary of the guarantee: ``overlap`` is the setting that covers late commits,
+    counted back from the newest change already read (the cursor)."""
     await env.poll()
     env.clock.advance(60)
-    await env.poll()
+    [early] = env.place()
+    env.clock.advance(10)
+    assert await env.poll() == 1
     env.clock.advance(10)
     [late] = env.place()
-    env.shop.order(late).modified_at -= timedelta(seconds=10 + OVERLAP + 1)
+    newest = env.shop.order(early).modified_at
+    env.shop.order(late).modified_at = newest - timedelta(seconds=OVERLAP + 1)
     env.clock.advance(50)
     assert await env.poll() == 0
     assert late not in await env.items()
@@ -72,12 +76,54 @@ async def test_clock_skew_below_the_overlap_loses_nothing(tmp_path: Path, skew: 
         assert len(env.placed) == sum(minute % 4 for minute in range(30))
 
 
-async def test_a_shop_clock_behind_by_more_than_the_overlap_loses_orders(tmp_path: Path) -> None:
-    """What the previous test guards against: the test would see a loss."""
-    async with open_env(tmp_path, skew=-(OVERLAP + 120)) as env:
+@pytest.mark.parametrize("skew", [-(OVERLAP + 120), -1800.0, OVERLAP + 120, 3600.0])
+async def test_clock_skew_beyond_the_overlap_loses_nothing_either(
+    tmp_path: Path, skew: float
+) -> None:
+    """The cursor is the newest change time the shop reported, not the daemon's clock: a
+    daemon clock an hour ahead of the shop (operator QA: a +1 h jump lost every order placed
+    meanwhile) or behind it loses nothing; behind, the newest orders wait until the daemon's
+    clock reaches their time (the window is closed at the daemon's ``now``)."""
+    async with open_env(tmp_path, skew=skew) as env:
         await env.poll()
         await env.minutes(10, orders=lambda minute: 2)
-        assert len(await env.items()) < len(env.placed)
+        await env.minutes(int(abs(skew) // 60) + 2, orders=lambda minute: 0)
+        env.assert_windows_ordered_and_unique()
+        await env.assert_each_placed_order_enqueued_once()
+        assert len(env.placed) == 20
+
+
+async def test_a_daemon_clock_that_jumps_an_hour_ahead_while_running_loses_nothing(
+    env: CursorEnv,
+) -> None:
+    """Operator QA's case: the daemon ran, its host clock jumped +1 h (faketime), orders were
+    placed after its first poll in that state. With the host's clock as the cursor, every
+    later window started after them and they were lost for good."""
+    await env.poll()
+    await env.minutes(3, orders=lambda minute: 2)
+    env.clock.advance(3600)  # the daemon's clock jumps; the shop's keeps its time
+    shop_clock = env.shop.clock
+    assert isinstance(shop_clock, SkewedClock)
+    shop_clock.skew = timedelta(seconds=-3600)
+    await env.minutes(5, orders=lambda minute: 2)
+    await env.assert_each_placed_order_enqueued_once()
+    assert len(env.placed) == 16
+
+
+async def test_a_cursor_stored_ahead_of_the_clock_is_not_trusted(env: CursorEnv) -> None:
+    """A cursor from the future (an older brygga stored the host's clock while it ran
+    ahead, and the clock was put right): the window starts from the clock instead of
+    skipping everything until the clock catches up."""
+    await env.poll()
+    ahead = env.clock.now() + timedelta(hours=1)
+    await env.store.cursors.set("demo", "se", "orders", ahead.isoformat(), env.clock.now())
+    env.clock.advance(600)
+    [order] = env.place()  # within the overlap before the clock's time: the window reads it
+    env.clock.advance(60)
+    assert await env.poll() == 1
+    assert order in await env.items()
+    stored = await env.cursor()
+    assert stored is not None and datetime.fromisoformat(stored) <= env.clock.now()
 
 
 # -- (c) drift while the adapter pages -------------------------------------------------------
@@ -137,7 +183,7 @@ async def test_the_feed_yields_modified_at_then_id_ascending(env: CursorEnv) -> 
 async def test_a_poll_cancelled_mid_window_does_not_move_the_cursor(env: CursorEnv) -> None:
     await env.poll()
     before = await env.cursor()
-    assert before == env.clock.now().isoformat()
+    assert before is None, "a window that read nothing leaves no cursor yet"
     await env.minutes(5, orders=lambda minute: 2, poll=False)
     with anyio.CancelScope() as crash:
         env.feed.cancel_at = (5, crash)  # dies in the middle of reading the window
@@ -150,7 +196,10 @@ async def test_a_poll_cancelled_mid_window_does_not_move_the_cursor(env: CursorE
     assert await env.cursor() == before
     env.clock.advance(60)
     assert await env.poll() == 10
-    assert await env.cursor() == env.clock.now().isoformat()
+    # the newest change the shop reported, on the shop's clock
+    newest = max(env.shop.order(i).modified_at for i in env.placed)
+    stored = await env.cursor()
+    assert stored is not None and datetime.fromisoformat(stored) == newest
     await env.assert_each_placed_order_enqueued_once()
 
 

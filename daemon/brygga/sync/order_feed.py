@@ -11,6 +11,7 @@ from brygga.clock import Clock
 from brygga.config import OrdersConfig
 from brygga.models import Register
 from brygga.store import Discovered, Store
+from brygga.sync.feed_cursor import next_cursor, window_from
 from brygga.sync.shop_changes import CHANGED
 
 __all__ = ["PAGE", "OrderFeed"]
@@ -49,27 +50,35 @@ class OrderFeed:
         """Read one closed window of the shop's change feed; return how many items were new.
 
         The window is ``[cursor - overlap, now)``; records committed late or seen twice in
-        overlapping windows are no-ops. The cursor moves only after every item is recorded.
+        overlapping windows are no-ops. The cursor is the newest change time the shop reported
+        (:mod:`brygga.sync.feed_cursor`: a host clock ahead of the shop loses nothing), and
+        moves only after every item is recorded.
         """
         shop = self.shops[instance]
         now = self.clock.now()
-        position = await self.store.cursors.get(self.connection, instance, REGISTER)
+        stored = await self.store.cursors.get(self.connection, instance, REGISTER)
+        previous = position = None if stored is None else datetime.fromisoformat(stored)
         if position is None:
             start = self.options.start_from or now - timedelta(seconds=self.options.lookback)
         else:
-            start = datetime.fromisoformat(position) - timedelta(seconds=self.options.overlap)
+            position = window_from(position, now, where=f"{self.connection}/{instance}: orders")
+            start = position - timedelta(seconds=self.options.overlap)
         created = 0
+        newest: datetime | None = None
         page: list[Discovered] = []
         async for change in shop.changed_orders(start, now):
             ready = self._ready(change.status)
             page.append(Discovered(change.shop_order_id, ready, change.modified_at))
+            newest = change.modified_at if newest is None else max(newest, change.modified_at)
             if len(page) >= PAGE:
                 created += await self._record(instance, page)
                 page = []
         created += await self._record(instance, page)
-        await self.store.cursors.set(
-            self.connection, instance, REGISTER, _cursor_text(now), self.clock.now()
-        )
+        cursor = next_cursor(position, newest)
+        if cursor is not None and cursor != previous:
+            await self.store.cursors.set(
+                self.connection, instance, REGISTER, _cursor_text(cursor), self.clock.now()
+            )
         await self.store.status.success(self.connection, REGISTER, instance, self.clock.now())
         return created
 
