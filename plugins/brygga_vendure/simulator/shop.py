@@ -273,6 +273,15 @@ class VendureSimulator:
     def catalog_skus(self) -> list[str]:
         return [v.sku for v in self.variants.values() if v.stock_on_hand > 0]
 
+    def catalog_articles(self) -> list[tuple[str, str, Decimal, Decimal]]:
+        """(SKU, name, price excl. VAT, VAT %) of each SKU ``place_order`` sells: what an ERP
+        simulator needs to hold for this shop's orders (``CatalogShopSimulator``)."""
+        return [
+            (v.sku, v.name, Decimal(v.price) / 100, v.tax_rate)
+            for v in self.variants.values()
+            if v.stock_on_hand > 0
+        ]
+
     def _next(self, kind: str) -> int:
         self._ids[kind] = self._ids.get(kind, 0) + 1
         return self._ids[kind]
