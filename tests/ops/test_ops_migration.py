@@ -125,6 +125,7 @@ async def test_a_fresh_file_gets_every_migration(tmp_path: Path) -> None:
             (5, "adapter state"),
             (6, "catalog"),
             (7, "rate limiter windows"),
+            (8, "events by work item"),
         ]
         await store.items.enqueue(
             connection="c", register="orders", instance="se", external_id="1", now=NOW, ready=True

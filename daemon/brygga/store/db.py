@@ -17,11 +17,13 @@ import anyio
 from brygga.errors import SchemaTooNewError
 from brygga.store.schema import MIGRATIONS
 
-__all__ = ["Database", "Tx", "from_ts", "to_ts"]
+__all__ = ["PRUNE_BATCH", "Database", "Tx", "from_ts", "to_ts"]
 
 log = logging.getLogger(__name__)
 
 Row = aiosqlite.Row
+#: rows a history prune deletes per transaction (other work runs between two batches)
+PRUNE_BATCH = 500
 #: the connection as a transaction body run by :meth:`Database.run` sees it (on its own thread)
 Tx = sqlite3.Connection
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from brygga.store.db import Database, Row, Tx, from_ts, to_ts
+from brygga.store.db import PRUNE_BATCH, Database, Row, Tx, from_ts, to_ts
 
 __all__ = ["Event", "Events", "insert_event"]
 
@@ -39,14 +39,21 @@ class Events:
         )
         return [_event(row) for row in rows]
 
-    async def prune(self, older_than: datetime) -> int:
+    async def prune(self, older_than: datetime, *, batch: int = PRUNE_BATCH) -> int:
         """Forget events older than ``older_than``, except those of records still kept (a
-        failed record's history stays as long as the record is in the error queue)."""
-        return await self._db.execute(
-            "DELETE FROM events WHERE at < ? AND (work_item_id IS NULL"
-            " OR work_item_id NOT IN (SELECT id FROM work_items))",
-            (to_ts(older_than),),
-        )
+        failed record's history stays as long as the record is in the error queue); ``batch``
+        events per transaction (see :meth:`brygga.store.workitems.WorkItems.prune`)."""
+        removed = 0
+        while True:
+            count = await self._db.execute(
+                "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ?"
+                " AND (work_item_id IS NULL OR work_item_id NOT IN (SELECT id FROM work_items))"
+                " LIMIT ?)",
+                (to_ts(older_than), batch),
+            )
+            removed += count
+            if count < batch:
+                return removed
 
 
 def _event(row: Row) -> Event:

@@ -309,4 +309,14 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             AND NOT EXISTS (SELECT 1 FROM register_status) AND NOT EXISTS (SELECT 1 FROM bindings)
         """,
     ),
+    (
+        8,
+        "events by work item",
+        # events.work_item_id references work_items ON DELETE SET NULL: without an index every
+        # pruned record scanned the whole events table (operator QA: 20,000 records took 414 s,
+        # 2.1 s with the index, and order transfers stood still meanwhile)
+        """
+        CREATE INDEX events_item ON events (work_item_id);
+        """,
+    ),
 )

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from brygga.store.catalog import Reads, Reservations, read_reservations, read_written
-from brygga.store.db import Database, Row, Tx, from_ts, to_ts
+from brygga.store.db import PRUNE_BATCH, Database, Row, Tx, from_ts, to_ts
 from brygga.store.keys import work_key
 from brygga.store.outcomes import Outcome, apply_outcome
 
@@ -381,15 +381,25 @@ class WorkItems:
 
         return await self._db.run(body)
 
-    async def prune(self, older_than: datetime) -> int:
+    async def prune(self, older_than: datetime, *, batch: int = PRUNE_BATCH) -> int:
         """Forget finished records (done, skipped, resolved) older than ``older_than``, with
         their attempts; failed ones stay in the error queue until a person resolves them.
-        Bindings are kept: they are what makes a transfer exactly once. Returns how many."""
-        return await self._db.execute(
-            "DELETE FROM work_items WHERE done_at IS NOT NULL AND done_at < ?"
-            " AND state IN ('done', 'skipped', 'resolved')",
-            (to_ts(older_than),),
-        )
+        Bindings are kept: they are what makes a transfer exactly once. Returns how many.
+
+        ``batch`` records per transaction, so a large prune (a first one on a busy file, a
+        shorter ``keep_history``) never holds the file for long: other work runs between the
+        batches, and a stop between two of them leaves a consistent file."""
+        removed = 0
+        while True:
+            count = await self._db.execute(
+                "DELETE FROM work_items WHERE id IN (SELECT id FROM work_items"
+                " WHERE done_at IS NOT NULL AND done_at < ?"
+                " AND state IN ('done', 'skipped', 'resolved') LIMIT ?)",
+                (to_ts(older_than), batch),
+            )
+            removed += count
+            if count < batch:
+                return removed
 
     async def get(self, item_id: int) -> WorkItem | None:
         row = await self._db.fetchone("SELECT * FROM work_items WHERE id = ?", (item_id,))
