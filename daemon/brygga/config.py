@@ -583,9 +583,21 @@ def state_path_problem(
     return _state_folder_problem(state, found, spell)
 
 
+def _read_only_filesystem(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (not POSIX)
+        return False
+
+
 def _state_file_problem(state: Path, spell: typing.Callable[[Path], str]) -> str | None:
     if not state.is_file():
         return f"{state} is not a regular file; name the state file, e.g. {spell(_USUAL_STATE)}"
+    if not os.access(state, os.R_OK | os.W_OK) and _read_only_filesystem(state):
+        return (
+            f"{state} is on a read-only filesystem and brygga writes to its state file; "
+            "remount it read-write (to look at a snapshot, copy the file somewhere writable)"
+        )
     if not os.access(state, os.R_OK | os.W_OK):
         return (
             f"{state} cannot be read and written by this user (uid {os.geteuid()}); run brygga "

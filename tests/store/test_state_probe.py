@@ -68,3 +68,22 @@ def test_a_relative_state_path_that_exists_is_probed(
     assert state_path_problem(Path("state.db")) is None
     problem = state_path_problem(Path("junk.db"))
     assert problem is not None and "not a brygga state file" in problem
+
+
+def test_a_state_file_on_a_read_only_filesystem_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Operator QA: on a read-only mount the message blamed the user and the permissions.
+    (The mount is faked: the test may not run as root.)"""
+    import os
+    from types import SimpleNamespace
+
+    state = tmp_path / "state.db"
+    sqlite3.connect(state).close()
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=os.ST_RDONLY))
+    problem = state_path_problem(state)
+    assert problem is not None and "read-only filesystem" in problem and "uid" not in problem
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=0))
+    problem = state_path_problem(state)
+    assert problem is not None and "cannot be read and written by this user" in problem
