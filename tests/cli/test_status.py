@@ -21,11 +21,12 @@ from brygga_economic.simulator import EconomicSimulator
 from brygga_starweb.simulator import StarwebSimulator
 
 
-def _config(folder: Path, **connection: Any) -> Path:
+def _config(folder: Path, listen: str = "127.0.0.1:0", **connection: Any) -> Path:
     path = folder / "brygga.toml"
     path.write_text(
         toml_config(
             state="state/brygga.db",
+            listen=listen,
             erp=EconomicSimulator(seed_catalog=False).adapter_config("https://eco.example"),
             shops=[
                 StarwebSimulator(seed_catalog=False).adapter_config(
@@ -233,3 +234,53 @@ def test_a_register_without_records_shows_its_failing_poller(
     assert lines[1] == "butiken: ATTENTION: stock failing"
     [stock] = [line for line in lines if line.strip().startswith("stock")]
     assert "failing" in stock and "polling fortnox failed: Fortnox refused" in stock
+
+
+async def _not_ready_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A daemon's /readyz while a connection is down (e.g. its state file's disk is full)."""
+    assert scope["type"] == "http" and scope["path"] == "/readyz"
+    body = b'{"ready": false, "not_ready": ["connection:butiken"], "checks": {}}'
+    await send({"type": "http.response.start", "status": 503, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_running_daemon_that_is_not_ready_makes_status_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Operator QA: with the state file's disk full the daemon's connection was down (/readyz
+    503, metrics right) while `status`, reading the state file the daemon could no longer
+    write, said healthy with exit 0."""
+    from brygga.testing import serve_asgi
+
+    stop = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        port = await tg.start(serve_asgi, _not_ready_app, stop)
+        config = _config(tmp_path, listen=f"127.0.0.1:{port}")
+        await _polled_just_now(_state(config))
+        view = load_state_config(config)
+        with DaemonLock(_state(config)):
+            capsys.readouterr()
+            code = await status_report(view, datetime.now(UTC))
+        stop.set()
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert lines[1].startswith(f"daemon: NOT READY: its /readyz at 127.0.0.1:{port} answers 503")
+    assert "connection:butiken" in lines[1]
+
+
+def test_a_state_file_deleted_under_a_running_daemon_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Operator QA: after `rm state.db*` under a running daemon, status said "no state yet:
+    the daemon has not run with this config" and exited 0."""
+    config = _config(tmp_path)
+    anyio.run(_polled_just_now, _state(config), backend="asyncio")
+    with DaemonLock(_state(config)):
+        for leftover in _state(config).parent.glob("brygga.db*"):
+            if not leftover.name.endswith(".lock"):
+                leftover.unlink()
+        code, lines = _status(capsys, config)
+    assert code == 1
+    assert lines[0].startswith("daemon: running, but its state file") and "is gone" in lines[0]

@@ -146,6 +146,9 @@ class ConfigView(Protocol):
     def path(self) -> Path: ...
 
     @property
+    def config(self) -> Config: ...
+
+    @property
     def state_path(self) -> Path: ...
 
     @property

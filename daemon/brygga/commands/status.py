@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
+import httpx
 
 from brygga.commands.common import (
     ConfigView,
@@ -16,7 +17,8 @@ from brygga.commands.common import (
     load_state_config,
     terminal_width,
 )
-from brygga.errors import BryggaError
+from brygga.errors import BryggaError, ConfigError
+from brygga.http.server import parse_listen
 from brygga.store import Store
 from brygga.store.lock import daemon_running
 from brygga.sync.status_watch import WATCH
@@ -30,6 +32,8 @@ def _age(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "never"
     seconds = int((now - when).total_seconds())
+    if seconds < -1:  # recorded by a clock ahead of this one
+        return f"{-seconds}s in the future (check this host's clock)"
     if seconds < 120:
         return f"{seconds}s ago"
     if seconds < 7200:
@@ -163,12 +167,56 @@ async def _report(
 async def status_report(view: ConfigView, now: datetime, *, width: int | None = None) -> int:
     """The whole `status` output: the daemon line, then every connection; exit code 1 when
     something needs attention (no daemon included)."""
-    if not view.state_path.exists():
+    state = view.state_path
+    if not state.exists():
+        if _daemon(view)[2]:
+            print(
+                f"daemon: running, but its state file {state} is gone (deleted or moved while "
+                "it runs): it writes to a file no other command sees and that is lost when it "
+                "stops; restart it (it starts a new state file and reads the shops back "
+                "`lookback`; the shops' export marks keep orders from going twice)"
+            )
+            return 1
         return await _report(view, now, width=width)
     line, fine, running = _daemon(view)
     print(line)
+    unready = await _not_ready(view) if running else None
+    if unready:
+        print(f"daemon: NOT READY: {unready}")
     code = await _report(view, now, width=width, running=running)
-    return 1 if code or not fine else 0
+    return 1 if code or not fine or unready else 0
+
+
+async def _not_ready(view: ConfigView) -> str | None:
+    """What the running daemon's own /readyz says is not ready, or None (ready, or it cannot
+    be asked). The state file can be behind the daemon: one that cannot write to it (a full
+    disk) cannot record that its connections are down, but says so here."""
+    try:
+        host, port = parse_listen(view.config.daemon.listen)
+    except ConfigError:
+        return None
+    if port == 0:
+        return None  # a free port chosen at start: not known here
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        # our own daemon on loopback, not a vendor: no limiter, no retries
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            answer = await client.get(f"http://{where}/readyz")
+    except httpx.HTTPError:
+        return None
+    if answer.status_code == 200:
+        return None
+    try:
+        names = [str(n) for n in answer.json().get("not_ready", [])]
+    except (ValueError, AttributeError):
+        names = []
+    return (
+        f"its /readyz at {where} answers {answer.status_code}"
+        f" ({', '.join(names) or 'no detail'}); the lines below come from the state file and "
+        "may be behind (a full disk or an unwritable state file keeps the daemon from "
+        "recording it): see the daemon's log"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
