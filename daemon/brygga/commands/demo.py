@@ -426,7 +426,9 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
         if changes is not None:
             # the shop gets the ERP's whole catalog first, as a new installation would
             print("Initial product sync (brygga sync products --from erp):", flush=True)
-            await sync_products(loaded, SyncRequest(CONNECTION, "erp"))
+            await sync_products(
+                loaded, SyncRequest(CONNECTION, "erp"), mappings=plugin_host.mappings
+            )
 
         async def daemon(*, task_status: TaskStatus[ActorDeps]) -> None:
             try:
