@@ -88,7 +88,7 @@ from brygga.adapters import (
     ShopAdapter,
     StatusSink,
 )
-from brygga.catalog import Article
+from brygga.catalog import Article, variant_title
 from brygga.errors import BryggaError, PermanentError, TransientError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
@@ -727,7 +727,10 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink)
     async def put_article(self, article: Article, *, create: bool, update: bool) -> Written:
         """Update the variant with the article's SKU (name, price, enabled) or create it as a
         new product with one variant (module notes: a further variant of an existing product
-        needs product options Vendure cannot be given here)."""
+        needs product options Vendure cannot be given here). A product's own record (an ERP
+        parent item, ``has_variants``) is no variant to sell here: skipped."""
+        if article.has_variants:
+            return "skipped"
         try:
             variant: wire.VariantWire | None = await self._variant(article.sku)
         except _NoSuchSku:
@@ -854,9 +857,7 @@ class _NoSuchSku(PermanentError):
 
 
 def _variant_title(article: Article) -> str:
-    if article.variant_name:
-        return f"{article.name} {article.variant_name}".strip()
-    return article.name
+    return variant_title(article.name, article.variant_name or "")
 
 
 def _slug(text: str) -> str:

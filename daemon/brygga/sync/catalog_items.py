@@ -132,6 +132,8 @@ def article_hash(article: Article) -> str:
             article.ean,
             article.weight,
             article.active,
+            # only when set, so the hashes of the articles written before it stay the same
+            *(("parent",) if article.has_variants else ()),
         )
     )
 

@@ -280,3 +280,41 @@ async def test_articles_on_the_simulator(sim: VendureSimulator, shop: Any) -> No
     )
     assert await shop.put_article(renamed, create=True, update=True) == "updated"
     assert (created.name, created.price, created.enabled) == ("Shirt Small", 17900, False)
+
+
+async def test_a_flat_name_and_a_parent_item_on_the_simulator(
+    sim: VendureSimulator, shop: Any
+) -> None:
+    """A name that already carries its variant (from an ERP without variants: "Troja S") is
+    not given the variant twice, and a product's own record (an ERP parent item,
+    ``has_variants``) is no variant to sell: skipped without a request."""
+    from datetime import UTC, datetime
+
+    from brygga.catalog import Article
+
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    flat = Article(
+        sku="TROJA-S",
+        name="Troja S",
+        product_sku="TROJA",
+        variant_name="S",
+        currency="SEK",
+        price=Decimal("299"),
+        vat_rate=Decimal(25),
+        modified_at=when,
+    )
+    assert await shop.put_article(flat, create=True, update=True) == "created"
+    created = next(v for v in sim.variants.values() if v.sku == "TROJA-S")
+    assert created.name == "Troja S"
+    parent = Article(
+        sku="TROJA",
+        name="Troja",
+        currency="SEK",
+        vat_rate=Decimal(25),
+        has_variants=True,
+        modified_at=when,
+    )
+    mutations = len(sim.mutations)
+    assert await shop.put_article(parent, create=True, update=True) == "skipped"
+    assert len(sim.mutations) == mutations
+    assert not any(v.sku == "TROJA" for v in sim.variants.values())
