@@ -57,13 +57,19 @@ async def test_webhook_triggers_an_immediate_poll_and_bad_tokens_do_nothing(
         order = shop.place_order(lines=[("KAFFE-500", 1)], email="a@example.se")
         reference = document_reference("demo", "se", order)
         base = f"http://127.0.0.1:{control.port}/webhooks/demo"
+
+        def order_reads() -> int:
+            # what a poll does (the catalog flows may still be writing the ERP's articles to
+            # the shop at this point: not the webhook's doing)
+            return sum(1 for _, p in shop.requests if p.startswith("/orders"))
+
         async with httpx.AsyncClient() as client:
-            before = len(shop.requests)
+            before = order_reads()
             for wrong in (TOKEN[:-1] + "x", "", TOKEN + "x", "x" * len(TOKEN)):
                 answer = await client.post(f"{base}/{wrong}", json={"orderId": int(order)})
                 assert answer.status_code == 404
             await anyio.sleep(0.5)
-            assert len(shop.requests) == before  # no side effect at all
+            assert order_reads() == before  # no poll, no order read
             assert erp.documents_with_reference(reference) == []
             answer = await client.post(f"{base}/{TOKEN}", json={"event": "order-created"})
             assert answer.status_code == 200
