@@ -198,6 +198,20 @@ class Database:
         """Run one write statement in its own transaction; return the rows changed."""
         return await self.run(lambda tx: tx.execute(sql, params).rowcount)
 
+    async def delete_in_batches(
+        self, sql: str, params: Sequence[Any], batch: int = PRUNE_BATCH
+    ) -> int:
+        """Run a DELETE whose last parameter is a batch size (``… LIMIT ?``) again, each time
+        in its own transaction, until it deletes fewer than ``batch`` rows; return how many it
+        deleted in all. Other work runs between two batches, and a stop between them leaves
+        a consistent file."""
+        removed = 0
+        while True:
+            count = await self.execute(sql, (*params, batch))
+            removed += count
+            if count < batch:
+                return removed
+
     async def schema_version(self) -> int:
         row = await self.fetchone("SELECT MAX(version) FROM schema_migrations")
         return int(row[0]) if row and row[0] is not None else 0

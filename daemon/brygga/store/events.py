@@ -43,17 +43,13 @@ class Events:
         """Forget events older than ``older_than``, except those of records still kept (a
         failed record's history stays as long as the record is in the error queue); ``batch``
         events per transaction (see :meth:`brygga.store.workitems.WorkItems.prune`)."""
-        removed = 0
-        while True:
-            count = await self._db.execute(
-                "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ?"
-                " AND (work_item_id IS NULL OR work_item_id NOT IN (SELECT id FROM work_items))"
-                " LIMIT ?)",
-                (to_ts(older_than), batch),
-            )
-            removed += count
-            if count < batch:
-                return removed
+        return await self._db.delete_in_batches(
+            "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ?"
+            " AND (work_item_id IS NULL OR work_item_id NOT IN (SELECT id FROM work_items))"
+            " LIMIT ?)",
+            (to_ts(older_than),),
+            batch,
+        )
 
 
 def _event(row: Row) -> Event:

@@ -389,17 +389,13 @@ class WorkItems:
         ``batch`` records per transaction, so a large prune (a first one on a busy file, a
         shorter ``keep_history``) never holds the file for long: other work runs between the
         batches, and a stop between two of them leaves a consistent file."""
-        removed = 0
-        while True:
-            count = await self._db.execute(
-                "DELETE FROM work_items WHERE id IN (SELECT id FROM work_items"
-                " WHERE done_at IS NOT NULL AND done_at < ?"
-                " AND state IN ('done', 'skipped', 'resolved') LIMIT ?)",
-                (to_ts(older_than), batch),
-            )
-            removed += count
-            if count < batch:
-                return removed
+        return await self._db.delete_in_batches(
+            "DELETE FROM work_items WHERE id IN (SELECT id FROM work_items"
+            " WHERE done_at IS NOT NULL AND done_at < ?"
+            " AND state IN ('done', 'skipped', 'resolved') LIMIT ?)",
+            (to_ts(older_than),),
+            batch,
+        )
 
     async def get(self, item_id: int) -> WorkItem | None:
         row = await self._db.fetchone("SELECT * FROM work_items WHERE id = ?", (item_id,))
