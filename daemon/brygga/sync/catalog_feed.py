@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 
 from brygga.clock import Clock
 from brygga.store import Discovered, Store
-from brygga.sync.feed_cursor import next_cursor, window_from
+from brygga.sync.feed_cursor import FeedWindow
 
 __all__ = ["PAGE", "CatalogFeed", "Feed"]
 
@@ -55,33 +55,27 @@ class CatalogFeed(Generic[C]):
         :mod:`brygga.sync.feed_cursor`) moves after everything is recorded. A change seen
         again (overlap, repeats) reopens nothing unless it is newer."""
         now = self.clock.now()
-        stored = await self.store.cursors.get(self.connection, instance, self.register)
-        previous = position = None if stored is None else datetime.fromisoformat(stored)
-        if position is None:
-            start = now - timedelta(seconds=self.lookback)
-        else:
-            where = f"{self.connection}/{instance}: {self.register}"
-            position = window_from(position, now, where=where)
-            start = position - timedelta(seconds=self.overlap)
+        window = await FeedWindow.open(
+            self.store,
+            self.connection,
+            instance,
+            self.register,
+            now=now,
+            overlap=self.overlap,
+            first=now - timedelta(seconds=self.lookback),
+        )
         queued = 0
-        newest: datetime | None = None
         page: list[tuple[C, Discovered]] = []
-        async for change in self.feeds[instance](start, now):
+        async for change in self.feeds[instance](window.since, now):
             record = self.record(instance, change, now)
             page.append((change, record))
             # the source's own change time (a feed without one reports this poll's time)
-            seen = record.source_time
-            if seen is not None and seen <= now:
-                newest = seen if newest is None else max(newest, seen)
+            window.saw(record.source_time)
             if len(page) >= PAGE:
                 queued += await self._queue(page)
                 page = []
         queued += await self._queue(page)
-        cursor = next_cursor(position, newest)
-        if cursor is not None and cursor != previous:
-            await self.store.cursors.set(
-                self.connection, instance, self.register, cursor.isoformat(), self.clock.now()
-            )
+        await window.close(self.clock.now())
         await self.store.status.success(self.connection, self.register, instance, now)
         return queued
 

@@ -16,14 +16,78 @@ window starts ``overlap`` before the host's ``now`` instead, and a warning says 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-__all__ = ["next_cursor", "window_from"]
+from brygga.store import Store
+
+__all__ = ["FeedWindow"]
 
 log = logging.getLogger(__name__)
 
 
-def window_from(stored: datetime, now: datetime, *, where: str) -> datetime:
+@dataclass
+class FeedWindow:
+    """One poll's window of one feed (connection, instance, register): where it starts, the
+    newest change time the source reported in it, and the cursor it leaves."""
+
+    store: Store
+    connection: str
+    instance: str
+    register: str
+    #: the window's end (this host's ``now``)
+    until: datetime
+    #: the window's start
+    since: datetime
+    #: the stored cursor as read (None: the first window)
+    previous: datetime | None
+    #: the cursor the window starts from (``previous``, unless it lies ahead of the clock)
+    position: datetime | None
+    #: the newest change time the source reported in the window
+    newest: datetime | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        store: Store,
+        connection: str,
+        instance: str,
+        register: str,
+        *,
+        now: datetime,
+        overlap: float,
+        first: datetime,
+    ) -> FeedWindow:
+        """The window ``[cursor - overlap, now)``; ``first`` starts the first one (lookback)."""
+        stored = await store.cursors.get(connection, instance, register)
+        previous = None if stored is None else datetime.fromisoformat(stored)
+        position = None
+        since = first
+        if previous is not None:
+            position = _trusted(previous, now, where=f"{connection}/{instance}: {register}")
+            since = position - timedelta(seconds=overlap)
+        return cls(store, connection, instance, register, now, since, previous, position)
+
+    def saw(self, when: datetime | None) -> None:
+        """The source reported a change at ``when`` (None, or a time after the window's end:
+        no time of the source's own, which moves nothing)."""
+        if when is not None and when <= self.until:
+            self.newest = when if self.newest is None else max(self.newest, when)
+
+    async def close(self, now: datetime) -> None:
+        """Store the cursor the window leaves, once everything in it is recorded: the newest
+        change time the source reported, never earlier than the cursor it started from; the
+        cursor as it was when the window reported nothing (no write)."""
+        cursor = self.position
+        if self.newest is not None:
+            cursor = self.newest if cursor is None else max(cursor, self.newest)
+        if cursor is not None and cursor != self.previous:
+            await self.store.cursors.set(
+                self.connection, self.instance, self.register, cursor.isoformat(), now
+            )
+
+
+def _trusted(stored: datetime, now: datetime, *, where: str) -> datetime:
     """The stored cursor, or ``now`` when the cursor lies ahead of this host's clock."""
     if stored <= now:
         return stored
@@ -36,14 +100,3 @@ def window_from(stored: datetime, now: datetime, *, where: str) -> datetime:
         now.isoformat(timespec="seconds"),
     )
     return now
-
-
-def next_cursor(previous: datetime | None, newest_seen: datetime | None) -> datetime | None:
-    """The cursor after a window: the newest change time the source reported, never earlier
-    than the previous cursor; ``previous`` when the window reported nothing (None: still the
-    first window's lookback next time)."""
-    if newest_seen is None:
-        return previous
-    if previous is None:
-        return newest_seen
-    return max(previous, newest_seen)

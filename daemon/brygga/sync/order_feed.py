@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from brygga.adapters import ShopAdapter
 from brygga.clock import Clock
 from brygga.config import OrdersConfig
 from brygga.models import Register
 from brygga.store import Discovered, Store
-from brygga.sync.feed_cursor import next_cursor, window_from
+from brygga.sync.feed_cursor import FeedWindow
 from brygga.sync.shop_changes import CHANGED
 
 __all__ = ["PAGE", "OrderFeed"]
@@ -19,10 +19,6 @@ __all__ = ["PAGE", "OrderFeed"]
 REGISTER = Register.ORDERS.value
 #: discovered orders recorded per transaction
 PAGE = 200
-
-
-def _cursor_text(when: datetime) -> str:
-    return when.isoformat()
 
 
 @dataclass
@@ -56,29 +52,27 @@ class OrderFeed:
         """
         shop = self.shops[instance]
         now = self.clock.now()
-        stored = await self.store.cursors.get(self.connection, instance, REGISTER)
-        previous = position = None if stored is None else datetime.fromisoformat(stored)
-        if position is None:
-            start = self.options.start_from or now - timedelta(seconds=self.options.lookback)
-        else:
-            position = window_from(position, now, where=f"{self.connection}/{instance}: orders")
-            start = position - timedelta(seconds=self.options.overlap)
+        lookback = now - timedelta(seconds=self.options.lookback)
+        window = await FeedWindow.open(
+            self.store,
+            self.connection,
+            instance,
+            REGISTER,
+            now=now,
+            overlap=self.options.overlap,
+            first=self.options.start_from or lookback,
+        )
         created = 0
-        newest: datetime | None = None
         page: list[Discovered] = []
-        async for change in shop.changed_orders(start, now):
+        async for change in shop.changed_orders(window.since, window.until):
             ready = self._ready(change.status)
             page.append(Discovered(change.shop_order_id, ready, change.modified_at))
-            newest = change.modified_at if newest is None else max(newest, change.modified_at)
+            window.saw(change.modified_at)
             if len(page) >= PAGE:
                 created += await self._record(instance, page)
                 page = []
         created += await self._record(instance, page)
-        cursor = next_cursor(position, newest)
-        if cursor is not None and cursor != previous:
-            await self.store.cursors.set(
-                self.connection, instance, REGISTER, _cursor_text(cursor), self.clock.now()
-            )
+        await window.close(self.clock.now())
         await self.store.status.success(self.connection, REGISTER, instance, self.clock.now())
         return created
 
