@@ -51,7 +51,12 @@ def anyio_backend() -> str:
 
 @asynccontextmanager
 async def opened(
-    tmp_path: Path, *, mode: str = "erp", routes: Any = None, **options: Any
+    tmp_path: Path,
+    *,
+    mode: str = "erp",
+    routes: Any = None,
+    inventory: bool = False,
+    **options: Any,
 ) -> AsyncIterator[SimulatedConnection]:
     """Both simulators on one fake clock (rate-limit waits move it, no sleeps). The ERP's
     seeded Tröja variants are removed: e-conomic names each variant SKU on its own ("Tröja
@@ -64,7 +69,7 @@ async def opened(
         tmp_path,
         clock=clock,
         shop_options={"seed": 3, "clock": clock},
-        erp_options={"clock": clock},
+        erp_options={"clock": clock, **({"inventory_module": True} if inventory else {})},
         erp_config=GROUPS,
         catalog=True,
         connection={"mode": mode},
@@ -422,3 +427,27 @@ async def test_its_requests_count_in_the_windows_a_daemon_starts_from(tmp_path: 
         # every request of the last window of each account, at least one per account used
         assert 0 < recorded <= requests
         assert len(windows) >= 3, sorted(windows)  # the e-conomic and Starweb accounts too
+
+
+async def test_the_level_of_each_created_article_is_queued_and_the_daemon_writes_it(
+    tmp_path: Path,
+) -> None:
+    """An initial copy from the ERP used to leave every new shop article without stock until
+    its level next changed in the ERP; each created article's level is now queued with the
+    batch's checkpoint (one transaction) and the stock flow writes it."""
+    async with opened(tmp_path, inventory=True) as env:
+        env.erp.add_article("NY-1", "Ny kopp", Decimal("79.00"), Decimal(25))
+        env.erp.set_stock("NY-1", Decimal(7))
+        code, output = await sync(env, "erp")
+        assert code == 0, output
+        assert count_line(output, "stock levels queued") == count_line(output, "created")
+        queued = await env.store.db.fetchall(
+            "SELECT instance, external_id FROM work_items WHERE register = 'stock'"
+        )
+        assert ("se", "NY-1") in {(r["instance"], r["external_id"]) for r in queued}
+        assert env.shop.stock("NY-1") in (None, Decimal(0))
+        states = await env.drain(env.flow(), "stock")
+        assert states and all(s == "done" for s in states), states
+        assert env.shop.stock("NY-1") == Decimal(7)
+        code, again = await sync(env, "erp")  # nothing created: nothing queued again
+        assert code == 0 and "stock levels queued" not in again, again

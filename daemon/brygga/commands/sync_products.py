@@ -22,11 +22,12 @@ from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping, of_register
 from brygga.models import Register
-from brygga.registers import ProductSink, ProductSource
+from brygga.registers import ProductSink, ProductSource, StockSink, StockSource
 from brygga.runtime.limiterstate import visiting_limiters
 from brygga.store import Store
 from brygga.store.lock import DaemonLock
 from brygga.store.sync_checkpoint import SyncCheckpoint
+from brygga.sync.article_wait import CreatedHere
 from brygga.sync.catalog_items import OrderOnly
 from brygga.sync.flows import masters
 from brygga.sync.initial_sync import Failure, InitialSync, Tally
@@ -227,6 +228,14 @@ def summary_lines(tally: Tally, elapsed: float, *, dry_run: bool) -> list[str]:
             )
         )
     counts.append(("failed", tally.failed))
+    if tally.levels_queued:
+        counts.append(
+            (
+                "stock levels queued",
+                f"{tally.levels_queued} (of the articles created; the daemon's stock flow "
+                "writes them: start `brygga run` if it is not running)",
+            )
+        )
     lines = [
         f"{tally.source} -> {targets}: {tally.articles} articles read in "
         f"{_duration(elapsed)}{rate}",
@@ -322,6 +331,23 @@ def _refuse(pair: _Pair, conn: ResolvedConnection, dry_run: bool) -> str | None:
                 "run without --dry-run"
             )
     return None
+
+
+def _levels(conn: ResolvedConnection, request: SyncRequest, pair: _Pair) -> CreatedHere | None:
+    """Where the levels of the articles this run creates are queued for the daemon: copying
+    from the ERP (creating on) into shops its stock flow writes to, as the daemon's products
+    flow queues them; None when stock does not go from the ERP to these shops."""
+    if request.side != "erp" or not conn.config.catalog.create:
+        return None
+    if masters(conn).get(Register.STOCK) != "erp" or not isinstance(pair.source, StockSource):
+        return None
+    return CreatedHere(
+        source_name=pair.source_name,
+        source=pair.source,
+        targets=frozenset(pair.targets),
+        order_only=OrderOnly.of_orders(conn.config.orders),
+        stock_targets=frozenset(n for n, t in pair.targets.items() if isinstance(t, StockSink)),
+    )
 
 
 def _shielded(close: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
@@ -435,6 +461,7 @@ async def sync_products(
                 order_only=OrderOnly.of_orders(conn.config.orders)
                 if request.side == "erp"
                 else OrderOnly(),
+                levels=_levels(conn, request, pair),
             )
             started = time.monotonic()
             tally = await sync.run()

@@ -12,7 +12,7 @@ from brygga.store.events import Event, insert_event
 from brygga.store.keys import work_key
 from brygga.store.status import mark_failure, mark_success
 
-__all__ = ["FollowUp", "Health", "Outcome", "apply_outcome"]
+__all__ = ["FollowUp", "Health", "Outcome", "apply_outcome", "queue_follow_up"]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def apply_outcome(
         )
     for follow in outcome.follow_ups:
         if follow.source_time is None:  # reopening ones: brygga.store.workitems._apply
-            _follow_up(tx, connection, follow, stamp)
+            queue_follow_up(tx, connection, follow, stamp)
     if outcome.written is not None:
         record_written(tx, connection, register, instance, external_id, outcome.written, stamp)
     if outcome.order_lines:
@@ -163,7 +163,8 @@ def apply_outcome(
             mark_failure(tx, connection, health.register, instance, health.error, now)
 
 
-def _follow_up(tx: Tx, connection: str, follow: FollowUp, stamp: str) -> None:
+def queue_follow_up(tx: Tx, connection: str, follow: FollowUp, stamp: str) -> None:
+    """Queue ``follow`` (not a reopening one) for ``connection`` inside ``tx``."""
     key = work_key(connection, follow.register, follow.instance, follow.external_id)
     cursor = tx.execute(
         "INSERT INTO work_items (connection, register, instance, external_id, idempotency_key,"

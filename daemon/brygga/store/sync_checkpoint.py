@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from brygga.store.db import Database, Tx, to_ts
+from brygga.store.outcomes import FollowUp, queue_follow_up
 
 __all__ = ["Mark", "SyncCheckpoint"]
 
@@ -42,6 +43,7 @@ class SyncCheckpoint:
 
     def __init__(self, db: Database, connection: str, source: str) -> None:
         self._db = db
+        self._connection = connection
         self.account = f"initial-sync/{connection}/{source}"
 
     async def _meta(self) -> dict[str, Any]:
@@ -80,12 +82,17 @@ class SyncCheckpoint:
                 found[str(row["key"])] = Mark.decode(bytes(row["value"]))
         return found
 
-    async def save(self, marks: Mapping[str, Mark], now: datetime) -> None:
-        """Store ``marks`` (by SKU) in one transaction."""
-        if not marks:
+    async def save(
+        self, marks: Mapping[str, Mark], now: datetime, follow_ups: Sequence[FollowUp] = ()
+    ) -> None:
+        """Store ``marks`` (by SKU) in one transaction, with ``follow_ups``: work items of the
+        connection queued for the daemon (the levels of the articles the batch created), so a
+        run killed after the marks never leaves a created article without its queued level."""
+        if not marks and not follow_ups:
             return
         stamp = to_ts(now)
         rows = [(self.account, sku, mark.encode(), stamp) for sku, mark in marks.items()]
+        connection = self._connection
 
         def body(tx: Tx) -> None:
             tx.executemany(
@@ -94,6 +101,8 @@ class SyncCheckpoint:
                 " updated_at = excluded.updated_at",
                 rows,
             )
+            for follow in follow_ups:
+                queue_follow_up(tx, connection, follow, stamp)
 
         await self._db.run(body)
 

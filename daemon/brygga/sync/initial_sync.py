@@ -8,8 +8,11 @@ duplicate), and the batch's outcome is saved in one transaction. A run that is s
 Ctrl-C, the source stops answering) leaves the checkpoint; the next run skips the SKUs each
 target already got and says how many. So does a run in which something failed: the next one
 retries only what failed. A run that reads the whole catalog with no failure forgets the marks
-(the next run is a whole pass again). Every whole pass keeps the number of articles it read:
-the next run's progress total, for the ETA.
+(the next run is a whole pass again). With ``levels`` (copying from the ERP into shops its stock
+flow writes to), the level of each article created in such a shop is queued as a stock work item
+in the same transaction as the batch's marks, as the daemon's products flow queues it: the
+daemon writes it (an article created without a level would otherwise wait for its next change).
+Every whole pass keeps the number of articles it read: the next run's progress total, for the ETA.
 
 Bad data is a failure naming the SKU and the fix, never a stopped run: an article without SKU,
 two articles with one SKU (the second is not copied), a negative price, anything a target
@@ -65,7 +68,9 @@ from brygga.errors import BryggaError, ConfigError, NothingToDo, TransientError
 from brygga.mappings import Mapping as FieldMapping
 from brygga.models import Register
 from brygga.registers import DocumentSink, ProductSink, ProductSource
+from brygga.store.outcomes import FollowUp
 from brygga.store.sync_checkpoint import Mark, SyncCheckpoint
+from brygga.sync.article_wait import CreatedHere
 from brygga.sync.catalog_items import DEFAULT_ORDER_ONLY, OrderOnly
 from brygga.sync.products import catalog_context, map_article, priced_for
 
@@ -157,6 +162,8 @@ class Tally:
     resumed_from: int = 0
     failures: list[Failure] = field(default_factory=list)
     failures_not_kept: int = 0
+    #: stock levels of created articles queued for the daemon (its stock flow writes them)
+    levels_queued: int = 0
     #: why the pass did not read the whole catalog ("" when it did)
     stopped: str = ""
 
@@ -249,6 +256,8 @@ class _Batch:
 
     marks: dict[str, Mark] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)
+    #: the work items to queue with the marks (the levels of the articles created)
+    follow_ups: list[FollowUp] = field(default_factory=list)
 
 
 @dataclass
@@ -275,6 +284,10 @@ class InitialSync:
     mappings: Sequence[FieldMapping] = ()
     #: the connection's name (the mappings' context)
     connection: str = ""
+    #: where the daemon's stock flow writes the source's levels: the level of each article
+    #: created in one of its ``stock_targets`` is queued for the daemon with the batch's marks
+    #: (None: nothing is queued)
+    levels: CreatedHere | None = None
     workers: int = 1
     batch_size: int = 200
     watcher: Watcher = field(default_factory=_Quiet)
@@ -394,7 +407,8 @@ class InitialSync:
         finally:
             if self.checkpoint is not None:  # also when cancelled: what was written is kept
                 with anyio.CancelScope(shield=True):
-                    await self.checkpoint.save(work.marks, self.clock.now())
+                    await self.checkpoint.save(work.marks, self.clock.now(), work.follow_ups)
+                tally.levels_queued += len(work.follow_ups)
 
     def _refusal(
         self, article: Article, sku: str, marks: Mapping[str, Mark], work: _Batch
@@ -430,6 +444,8 @@ class InitialSync:
         work.marks[sku].targets[target] = result
         if result != "failed":
             tally.count(result)
+        if result == "created" and self.levels is not None and not self.dry_run:
+            work.follow_ups.extend(self.levels.follow_ups(target, sku, self.source_name))
         work.pending[sku] -= 1
         if not work.pending[sku]:
             tally.articles += 1
