@@ -159,7 +159,17 @@ class SpecterAdapter(
             )
             | {"Accept": "application/json"},
         )
-        self.api = SpecterApi(client, (key, integration))
+        self.api = SpecterApi(
+            client,
+            (key, integration),
+            account=f"(SBM ID {config.sbm_id})",
+            fix=(
+                f"fix api_user_key ({config.api_user_key.source}), integration_key "
+                f"({config.integration_key.source}) and sbm_id ({config.sbm_id}) in "
+                "[connection.erp], or check that the API user is active in Specter, then "
+                "reload brygga"
+            ),
+        )
 
     def __repr__(self) -> str:
         return f"SpecterAdapter(base_url={self.config.base_url!r}, sbm_id={self.config.sbm_id})"

@@ -6,6 +6,12 @@ is not JSON at all (empty, HTML, cut off) is a TransientError too (a proxy or ma
 page); well-formed JSON of the wrong shape is a PermanentError. Paging asks ``Page`` 1, 2, …
 of its own base URL until ``TotalPages``; a page repeated byte for byte, or more than 10,000
 pages, is a PermanentError instead of an endless loop.
+
+A 401 is Specter refusing the keys (wire assumption 2: every request carries ``ApiUserKey``,
+``IntegrationKey`` and ``SbmId``; a wrong one is 401): a
+:class:`~brygga.errors.CredentialsRejected`, on which the sync engine holds the connection's
+work instead of failing the record. A 403 (the API user lacks a right) stays the refusal of
+that one request.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
+import httpx
 import msgspec
 
-from brygga.errors import PermanentError
+from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, body_kind
 from brygga.http.client import RemoteClient
 from brygga.http.jsonapi import JsonApi
@@ -58,9 +65,26 @@ class SpecterApi(JsonApi):
     )
     not_found = NotFoundError
 
-    def __init__(self, client: RemoteClient, secrets: tuple[str, ...]) -> None:
+    def __init__(
+        self, client: RemoteClient, secrets: tuple[str, ...], *, account: str, fix: str
+    ) -> None:
         self.client = client
         self._secrets = tuple(s for s in secrets if s)
+        #: a 401 reads "Specter ``account`` rejected the credentials (HTTP 401) while working
+        #: on …: ``fix``": the config keys with their sources, never a value
+        self._account, self._fix = account, fix
+
+    def fail(self, response: httpx.Response, what: str) -> PermanentError:
+        """A 401 is a :class:`CredentialsRejected` (the keys, not the record); anything else
+        the refusal of the request (:meth:`JsonApi.fail`)."""
+        if response.status_code == 401:
+            return CredentialsRejected(
+                self.scrub(
+                    f"Specter {self._account} rejected the credentials (HTTP 401) while "
+                    f"working on {what}: {self._fix}"
+                )
+            )
+        return super().fail(response, what)
 
     def scrub(self, text: str) -> str:
         return scrub(text, *self._secrets)

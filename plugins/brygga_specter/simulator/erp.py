@@ -71,6 +71,22 @@ class SpecterSimulator(FaultWrapped):
             "integration_key": self.integration_key,
         }
 
+    def set_keys(
+        self, *, api_user_key: str | None = None, integration_key: str | None = None
+    ) -> None:
+        """Change the keys Specter accepts, as an administrator who renews the API user's
+        keys does: requests with the old ones are answered 401 from now on."""
+        self.api_user_key = api_user_key or self.api_user_key
+        self.integration_key = integration_key or self.integration_key
+        self.gate.credentials = {
+            k.lower().encode(): v.encode()
+            for k, v in (
+                ("ApiUserKey", self.api_user_key),
+                ("IntegrationKey", self.integration_key),
+                ("SbmId", str(self.sbm_id)),
+            )
+        }
+
     @property
     def requests(self) -> list[tuple[str, str]]:
         """Every request that reached the simulator, as (method, path), oldest first."""
