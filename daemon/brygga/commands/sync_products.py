@@ -339,11 +339,12 @@ def _levels(conn: ResolvedConnection, request: SyncRequest, pair: _Pair) -> Crea
     flow queues them; None when stock does not go from the ERP to these shops."""
     if request.side != "erp" or not conn.config.catalog.create:
         return None
-    if masters(conn).get(Register.STOCK) != "erp" or not isinstance(pair.source, StockSource):
+    source = pair.source
+    if masters(conn).get(Register.STOCK) != "erp" or not isinstance(source, StockSource):
         return None
     return CreatedHere(
         source_name=pair.source_name,
-        source=pair.source,
+        source=pair.source if isinstance(pair.source, ProductSource) else None,
         targets=frozenset(pair.targets),
         order_only=OrderOnly.of_orders(conn.config.orders),
         stock_targets=frozenset(n for n, t in pair.targets.items() if isinstance(t, StockSink)),
