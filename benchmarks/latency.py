@@ -21,6 +21,8 @@ happened to it (notice → poll → enqueue → claim → ERP calls → bind)::
     .venv/bin/python benchmarks/latency.py --modes webhook --limits on --from-start --settle 0 \
         --start clean
     .venv/bin/python benchmarks/latency.py --modes webhook --limits on --start clean --erp-groups 20
+    .venv/bin/python benchmarks/latency.py --modes webhook --limits on --from-start --settle 0 \
+        --erp-latency 80
 
 How it is measured:
 
@@ -48,6 +50,16 @@ How it is measured:
   code has the counters) and the timeline of the slowest order placed in the first
   ``--warmup`` seconds (every request between its placing and its document, other orders'
   too).
+- Each request's turn at its account's limiter: the script wraps every limiter the daemon's
+  ``HttpContext`` hands out (this script only) and notes when a request asked for its turn,
+  when it got it, and whose request it was (the e-conomic warm-up's ``warm_reference``, an
+  order transfer's, or another: feeds, write-backs), from the coroutines on the stack. The
+  timelines print it beside each request ("asked … waited … ms"); the slowest early order's
+  timeline also lists the e-conomic requests of the window before it was placed (the turns
+  it may wait for), and ``erp_first_window`` counts the measured daemon's e-conomic requests
+  in its first second by whose turn and kind (reference data or the orders' own).
+- ``--erp-latency MS``: each e-conomic request takes MS ms more (half on the way there, half
+  back; the simulator counts its rate at the arrival), as a remote's round trip would.
 - The load average is printed with the figures; the machine has 2 cores shared with other work.
 
 Brygga API used: ``brygga.runtime.app.serve``, ``DaemonControl`` (``wait_started``, ``port``,
@@ -60,6 +72,7 @@ simulator's ``rate_limit=`` and the adapters' ``capabilities.rate_limit``.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import os
 import sqlite3
 import statistics
@@ -93,6 +106,9 @@ CATALOG_OFF = {"products": "off", "prices": "off", "stock": "off", "price_lists"
 TOKEN = "bench-0123456789abcdefghijklmnop"
 SKUS = ["KAFFE-500", "TE-100", "BOK-01", "TROJA-M"]
 SHOP_HOST, ERP_HOST = "shop.test", "erp.test"
+#: seconds before the slowest early order was placed from which its timeline lists the ERP
+#: requests (a little more than e-conomic's 1-s window: the turns it may have waited for)
+ERP_LOOKBACK = 1.1
 
 Scope = MutableMapping[str, Any]
 Asgi = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -109,15 +125,73 @@ class Req:
     start: float
     end: float
     status: int | None
+    #: the request's turn at its account's limiter (wall clock): when it asked, when it got
+    #: it, and whose request it was ("warm-up", "order" or "other"); None without a limiter
+    turn: tuple[float, float, str] | None = None
+
+
+#: the turn of the request the current task is sending (set by :func:`watch_turns`' wrapper,
+#: read by the :class:`Recorder`: ``httpx.ASGITransport`` runs the app in the sending task)
+_TURN: contextvars.ContextVar[tuple[float, float, str] | None] = contextvars.ContextVar(
+    "latency_turn", default=None
+)
+
+
+def _whose() -> str:
+    """Whose request asks for a turn, from the coroutines on the stack (a running coroutine's
+    awaiters are its callers): the e-conomic warm-up's (``warm_reference``), an order
+    transfer's (:mod:`brygga.sync.orders`), else "other" (feeds, write-backs)."""
+    frame: Any = sys._getframe(2)
+    found = "other"
+    while frame is not None:
+        if frame.f_code.co_name == "warm_reference":
+            return "warm-up"
+        if frame.f_globals.get("__name__") == "brygga.sync.orders":
+            found = "order"
+        frame = frame.f_back
+    return found
+
+
+def watch_turns(http: HttpContext) -> None:
+    """Wrap every limiter ``http`` hands out so that each request notes its turn (when it
+    asked, when it got it, whose it was) for the :class:`Recorder` (this script only: the
+    limiter counts its waits, not per request)."""
+    registry: Any = http.limiters
+    get = registry.get
+
+    def wrapped_get(account_key: str, limit: Any) -> Any:
+        limiter = get(account_key, limit)
+        if not getattr(limiter, "_latency_watched", False):
+            acquire = limiter.acquire
+
+            async def timed(group: str | None = None) -> float:
+                whose = _whose()
+                asked = time.time()
+                started = await acquire(group)
+                _TURN.set((asked, time.time(), whose))
+                return started
+
+            limiter.acquire = timed
+            limiter._latency_watched = True
+        return limiter
+
+    registry.get = wrapped_get
 
 
 class Recorder:
     """ASGI middleware (this script's own): every request's start, end and status."""
 
     def __init__(
-        self, app: Asgi, system: str, on_done: Callable[[Req], None] | None = None
+        self,
+        app: Asgi,
+        system: str,
+        on_done: Callable[[Req], None] | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.app, self.system, self.on_done = app, system, on_done
+        #: seconds each request takes on its way to the remote and its answer on the way
+        #: back (half before the app sees it, half after): a remote's round trip
+        self.delay = delay
         self.log: list[Req] = []
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -133,9 +207,16 @@ class Recorder:
             await send(message)
 
         try:
+            if self.delay:
+                await anyio.sleep(self.delay / 2)
             await self.app(scope, receive, sending)
+            if self.delay:
+                await anyio.sleep(self.delay / 2)
         finally:
-            req = Req(self.system, scope["method"], scope["path"], start, time.time(), status[0])
+            turn = _TURN.get()
+            req = Req(
+                self.system, scope["method"], scope["path"], start, time.time(), status[0], turn
+            )
             self.log.append(req)
             if self.on_done is not None:
                 self.on_done(req)
@@ -214,6 +295,8 @@ class Config:
     #: product groups added to the e-conomic simulator, one article each, that no order uses
     #: (an agreement with more groups than the first orders need)
     erp_groups: int = 0
+    #: the e-conomic remote's round trip per request (seconds; 0: the simulator's own time)
+    erp_latency: float = 0.0
 
 
 @dataclass
@@ -245,6 +328,10 @@ class Result:
     #: the measured daemon's rate limiters at the end (turns that waited, seconds waited in
     #: all, the allowed count), where the code measured has the counters
     limiters: dict[str, Any] = field(default_factory=dict)
+    #: the measured daemon's e-conomic requests in its first window (from its first one):
+    #: how many, by whose turn (warm-up, order, other) and by what they read
+    erp_first_window: dict[str, Any] = field(default_factory=dict)
+    erp_latency_s: float = 0.0
 
 
 async def run_config(cfg: Config) -> Result:
@@ -260,7 +347,7 @@ async def run_config(cfg: Config) -> Result:
         erp.add_article(f"EXTRA-{i}", f"Extra {i}", Decimal("10.00"), Decimal(30 + i))
     watch = DocumentWatch(erp)
     shop_rec = Recorder(shop.app, "starweb")
-    erp_rec = Recorder(erp.app, "economic", watch)
+    erp_rec = Recorder(erp.app, "economic", watch, delay=cfg.erp_latency)
     lifted = {} if cfg.limits == "on" else {"rate_limit": UNLIMITED}
     shop_table = {**shop.adapter_config(f"http://{SHOP_HOST}/api/v2", name="se"), **lifted}
     if cfg.mode == "webhook":
@@ -282,12 +369,14 @@ async def run_config(cfg: Config) -> Result:
         if cfg.start == "clean":
             await _previous_daemon(cfg, loaded, plugins, routes, shop, watch)
         http = HttpContext(transport=routes)
+        watch_turns(http)
         control: DaemonControl[ResolvedConnection] = DaemonControl()
         placed: dict[str, float] = {}
         references: dict[str, str] = {}
         breakdown: dict[str, Any] = {}
         slowest: dict[str, Any] = {}
         polls_before = len(shop_rec.log)
+        erp_before = len(erp_rec.log)
         async with anyio.create_task_group() as tg:
             tg.start_soon(
                 lambda: serve(loaded, plugins, control=control, http=http, handle_os_signals=False)
@@ -365,7 +454,35 @@ async def run_config(cfg: Config) -> Result:
         start=cfg.start,
         slowest_first=slowest,
         limiters=_limiters(http),
+        erp_first_window=_first_window(erp_rec.log[erp_before:]),
+        erp_latency_s=cfg.erp_latency,
     )
+
+
+#: what an e-conomic path reads, for :func:`_first_window`
+_KINDS = (
+    ("/products", "reference"),
+    ("/accounts", "reference"),
+    ("/vat-accounts", "reference"),
+    ("/product-groups", "reference"),
+)
+
+
+def _first_window(log: list[Req], window: float = 1.0) -> dict[str, Any]:
+    """The ERP requests that started within ``window`` seconds of the first one (e-conomic's
+    declared window): how many, by whose turn and by kind (reference data or the orders'
+    own customer and document requests)."""
+    if not log:
+        return {}
+    first = log[0].start
+    inside = [r for r in log if r.start < first + window]
+    by: dict[str, int] = {}
+    for r in inside:
+        whose = r.turn[2] if r.turn is not None else "?"
+        kind = next((k for prefix, k in _KINDS if r.path.startswith(prefix)), "own")
+        key = f"{whose} {kind}"
+        by[key] = by.get(key, 0) + 1
+    return {"requests": len(inside), "by": by, "429": sum(r.status == 429 for r in inside)}
 
 
 async def _previous_daemon(
@@ -440,13 +557,14 @@ def _slowest_first(
     _, order = max(early)
     at, seen = placed[order], watch.seen[references[order]]
 
-    def cut(log: list[Req]) -> tuple[int, int]:
-        begin = next((i for i, r in enumerate(log) if r.end >= at), len(log))
+    def cut(log: list[Req], before: float = 0.0) -> tuple[int, int]:
+        begin = next((i for i, r in enumerate(log) if r.end >= at - before), len(log))
         end = next((i for i, r in enumerate(log) if r.start > seen), len(log))
         return begin, end
 
     shop_from, shop_to = cut(shop_rec.log)
-    erp_from, erp_to = cut(erp_rec.log)
+    # the ERP requests of the window before it too: they hold the turns it may wait for
+    erp_from, erp_to = cut(erp_rec.log, ERP_LOOKBACK)
     raw = {
         "order": order,
         "reference": references[order],
@@ -589,11 +707,19 @@ def _explain(raw: dict[str, Any], state: Path, shop_log: list[Req], erp_log: lis
 
 def _req_step(req: Req, ms: Callable[[float | None], float | None]) -> dict[str, Any]:
     path = req.path.split("?", 1)[0]
-    return {
+    step: dict[str, Any] = {
         "at_ms": ms(req.start),
         "end_ms": ms(req.end),
         "what": f"{req.system} {req.method} {path} → {req.status}",
     }
+    if req.turn is not None:
+        asked, given, whose = req.turn
+        waited = ms(given)
+        asked_ms = ms(asked)
+        step["turn"] = {"by": whose, "asked_ms": asked_ms, "given_ms": waited}
+        if asked_ms is not None and waited is not None:
+            step["what"] += f" [{whose}; asked {asked_ms:.1f}, waited {waited - asked_ms:.1f} ms]"
+    return step
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -615,6 +741,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 start=args.start,
                 previous=args.previous,
                 erp_groups=args.erp_groups,
+                erp_latency=args.erp_latency / 1000,
             )
             result = await run_config(cfg)
             entry = asdict(result)
@@ -623,6 +750,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 print(_line(result), flush=True)
                 if result.limiters:
                     print(f"{'':18s} limiters: {result.limiters}")
+                if result.erp_first_window:
+                    print(f"{'':18s} e-conomic's first window: {result.erp_first_window}")
                 if args.breakdown:
                     _print_breakdown(result.breakdown)
                     _print_breakdown(result.slowest_first, "the slowest of the first orders")
@@ -643,6 +772,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             "start": args.start,
             "previous_orders": args.previous if args.start == "clean" else 0,
             "erp_extra_groups": args.erp_groups,
+            "erp_latency_ms": args.erp_latency,
             "declared": {k: declared_limit(k) for k in ("starweb", "economic")},
         },
         "runs": runs,
@@ -721,6 +851,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="product groups added to the e-conomic simulator, one article each, that no "
         "order uses (0); the reference data of a start grows with them",
+    )
+    parser.add_argument(
+        "--erp-latency",
+        type=float,
+        default=0.0,
+        help="ms each e-conomic request takes on the wire (half each way; 0: none), as a "
+        "remote's round trip: the document is seen when the POST's answer is back",
     )
     parser.add_argument(
         "--no-breakdown", dest="breakdown", action="store_false", help="do not print timelines"
