@@ -87,6 +87,13 @@ class Metrics:
             ["connection", "register"],
             registry=r,
         )
+        self.credentials_rejected = Gauge(
+            "brygga_credentials_rejected",
+            "1 while a remote refuses the connection's credentials and its work is held "
+            "(brygga status says which system and which config keys); 0 otherwise.",
+            ["connection"],
+            registry=r,
+        )
         self.http_requests = Counter(
             "brygga_http_requests",
             "Requests sent to remote systems, by outcome (ok, not_found, client_error, "
@@ -108,6 +115,8 @@ class Metrics:
             registry=r,
         )
         self.build_info.labels(version).set(1)
+        #: connections whose brygga_credentials_rejected series exists
+        self._credentials_shown: set[str] = set()
 
     # -- connection state (the supervisor) -------------------------------------------------
 
@@ -125,6 +134,9 @@ class Metrics:
         """Drop every series of a connection removed from the config (no stale series)."""
         self.connection_up.remove(connection)
         self.connection_restarts.remove(connection)
+        if connection in self._credentials_shown:
+            self._credentials_shown.discard(connection)
+            self.credentials_rejected.remove(connection)
         per_register = ("connection", "register")
         families: list[tuple[Counter | Gauge | Histogram, tuple[str, ...]]] = [
             (self.items, ("connection", "register", "outcome")),
@@ -165,6 +177,10 @@ class Metrics:
 
     def set_failed_records(self, connection: str, register: str, count: int) -> None:
         self.failed_records.labels(connection, register).set(count)
+
+    def set_credentials_rejected(self, connection: str, rejected: bool) -> None:
+        self._credentials_shown.add(connection)
+        self.credentials_rejected.labels(connection).set(1 if rejected else 0)
 
     # -- outbound HTTP (the client wrapper) ---------------------------------------------------
 

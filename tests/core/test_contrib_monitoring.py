@@ -45,6 +45,7 @@ def _exported() -> tuple[set[str], set[str]]:
     metrics.transferred("c", "orders", created=now, done=now)
     metrics.set_backlog("c", "orders", 1)
     metrics.set_failed_records("c", "orders", 1)
+    metrics.set_credentials_rejected("c", True)
     metrics.http_request("starweb", "GET", 200, 0.1, "ok")
     names, labels = set(), set()
     for family in metrics.registry.collect():

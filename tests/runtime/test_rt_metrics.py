@@ -133,3 +133,33 @@ def test_a_record_put_back_by_a_credentials_hold_is_counted_as_held() -> None:
     value = metrics.registry.get_sample_value
     assert value("brygga_items_total", {**labels, "outcome": "held"}) == 1
     assert value("brygga_items_total", {**labels, "outcome": "retried"}) is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the store needs asyncio
+async def test_a_held_connection_shows_as_credentials_rejected_until_it_works(
+    tmp_path: Path,
+) -> None:
+    """Operator: a held connection's runner is up and may have nothing due, so neither
+    brygga_connection_up nor brygga_items_total{outcome="held"} says that its credentials are
+    refused; the gauge follows the hold's status row (kept in the state file)."""
+    from brygga.runtime.app import refresh_gauges_once
+    from brygga.sync.engine import HOLD_ROW
+
+    metrics = Metrics()
+    value = metrics.registry.get_sample_value
+    store = await Store.open(tmp_path / "state.db")
+    try:
+        await refresh_gauges_once(store, metrics, ["c", "d"])
+        assert value("brygga_credentials_rejected", {"connection": "c"}) == 0
+        await store.status.failure("c", "orders", HOLD_ROW, "shop se rejected …", NOW)
+        await refresh_gauges_once(store, metrics, ["c", "d"])
+        assert value("brygga_credentials_rejected", {"connection": "c"}) == 1
+        assert value("brygga_credentials_rejected", {"connection": "d"}) == 0
+        await store.status.success("c", "orders", HOLD_ROW, NOW + timedelta(minutes=1))
+        await refresh_gauges_once(store, metrics, ["c", "d"])
+        assert value("brygga_credentials_rejected", {"connection": "c"}) == 0
+    finally:
+        await store.close()
+    metrics.forget_connection("c")
+    assert value("brygga_credentials_rejected", {"connection": "c"}) is None

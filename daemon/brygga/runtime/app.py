@@ -23,7 +23,7 @@ from brygga.runtime.limiterstate import LimiterKeeper
 from brygga.runtime.supervisor import StopToken
 from brygga.store import Store
 from brygga.store.lock import DaemonLock
-from brygga.sync.engine import wake_on_external_change
+from brygga.sync.engine import HOLD_ROW, wake_on_external_change
 from brygga.sync.observer import FanoutObserver, FlowObserver
 from brygga.sync.wiring import load_checked
 
@@ -82,17 +82,30 @@ async def seed_last_success(store: Store, metrics: Metrics, names: list[str]) ->
 
 async def _refresh_gauges(store: Store, metrics: Metrics, names: list[str]) -> None:
     while True:
-        for name in names:
-            counts = await store.items.counts(name)
-            for register in {r for r, _ in counts}:
-                backlog = sum(
-                    n
-                    for (r, s), n in counts.items()
-                    if r == register and s in ("waiting", "new", "sending", "reconcile", "retry")
-                )
-                metrics.set_backlog(name, register, backlog)
-                metrics.set_failed_records(name, register, counts.get((register, "failed"), 0))
+        await refresh_gauges_once(store, metrics, names)
         await anyio.sleep(GAUGE_REFRESH)
+
+
+async def refresh_gauges_once(store: Store, metrics: Metrics, names: list[str]) -> None:
+    """Set the gauges read from the state file: backlog, failed records, credentials held."""
+    # a connection whose work is held because a remote refuses its credentials shows a
+    # failing HOLD_ROW status row (brygga.sync.engine); its runner is up all the same
+    held = {
+        row.connection
+        for row in await store.status.all()
+        if row.instance == HOLD_ROW and row.state == "failing"
+    }
+    for name in names:
+        metrics.set_credentials_rejected(name, name in held)
+        counts = await store.items.counts(name)
+        for register in {r for r, _ in counts}:
+            backlog = sum(
+                n
+                for (r, s), n in counts.items()
+                if r == register and s in ("waiting", "new", "sending", "reconcile", "retry")
+            )
+            metrics.set_backlog(name, register, backlog)
+            metrics.set_failed_records(name, register, counts.get((register, "failed"), 0))
 
 
 async def serve(
