@@ -15,6 +15,15 @@ Only found values are kept from the lists (an account without a VAT code, a code
 VAT account: the lazy read finds them and says what is wrong). Groups are read most used
 first, at most :data:`MAX_GROUPS` of them (the rest are read when a row needs them).
 
+The two lists are read with :meth:`brygga.http.accountcache.AccountCache.fill`: while one
+is being read, an order whose row needs an account's VAT code (or a code's rate) waits for
+the list instead of reading ``/accounts/{n}`` (``/vat-accounts/{code}``) itself, so the
+warm-up's read and the order's are never both spent (with a remote 80 ms away, an order
+claimed at a daemon's start read ``/vat-accounts/U25`` while the warm-up's list of them was
+on the wire: ``benchmarks/latency.py --from-start --settle 0 --erp-latency 80``). The
+product list and each group's sales accounts are single entries already: an order that
+needs one joins the warm-up's read of it.
+
 The warm-up yields to the orders: before each of its reads it asks ``room``
 (:class:`Budget`: the agreement's rate limiter has a turn free now, and the warm-up has taken
 fewer than half of the turns the limiter allows in its window) and stops when there is none.
@@ -31,12 +40,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
-from typing import TypeVar
+from collections.abc import Callable, Hashable
 
 from brygga.clock import Clock
-from brygga.http.accountcache import AccountCache
 from brygga.http.ratelimit import RateLimiter
 from brygga_economic import wire
 from brygga_economic.api import EconomicApi
@@ -51,20 +57,26 @@ MAX_GROUPS = 20
 #: the share of the turns its limiter allows in a window that the warm-up may take
 WARM_SHARE = 0.5
 
-T = TypeVar("T")
+
+async def _vat_codes(api: EconomicApi, page_size: int) -> dict[Hashable, object]:
+    """Every account's VAT code from the accounts list, under the chain's keys
+    (``("vat-code", account)``); accounts without one are left to the lazy read."""
+    codes: dict[Hashable, object] = {}
+    async for account in api.pages("accounts", wire.Account, "the accounts", page_size=page_size):
+        if account.vat_account is not None and account.vat_account.vat_code:
+            codes[("vat-code", account.account_number)] = account.vat_account.vat_code
+    return codes
 
 
-def _value(value: T) -> Callable[[], Awaitable[T]]:
-    async def load() -> T:
-        return value
-
-    return load
-
-
-async def _keep(cache: AccountCache, key: tuple[object, ...], value: T) -> None:
-    """Keep ``value`` under ``key`` unless a fresh one is there or being read (single flight:
-    an order's read of the same key wins, and this waits for it)."""
-    await cache.get(key, _value(value))
+async def _vat_rates(api: EconomicApi, page_size: int) -> dict[Hashable, object]:
+    """Every VAT code's rate from the VAT accounts list (``("vat-rate", code)``)."""
+    rates: dict[Hashable, object] = {}
+    async for vat in api.pages(
+        "vat-accounts", wire.VatAccount, "the VAT accounts", page_size=page_size
+    ):
+        if vat.vat_code:
+            rates[("vat-rate", vat.vat_code)] = vat.rate_percentage
+    return rates
 
 
 def free_turn(limiter: RateLimiter, clock: Clock) -> bool:
@@ -123,22 +135,10 @@ async def warm_reference(
     chain, cache = articles.chain, articles.cache
     if not room():
         return _stopped(0)
-    codes: dict[int, str] = {}
-    async for account in api.pages("accounts", wire.Account, "the accounts", page_size=page_size):
-        if account.vat_account is not None and account.vat_account.vat_code:
-            codes[account.account_number] = account.vat_account.vat_code
-    for number, code in codes.items():
-        await _keep(cache, ("vat-code", number), code)
+    await cache.fill("vat-code", lambda: _vat_codes(api, page_size))
     if not room():
         return _stopped(0)
-    rates: dict[str, Decimal] = {}
-    async for vat in api.pages(
-        "vat-accounts", wire.VatAccount, "the VAT accounts", page_size=page_size
-    ):
-        if vat.vat_code:
-            rates[vat.vat_code] = vat.rate_percentage
-    for code, rate in rates.items():
-        await _keep(cache, ("vat-rate", code), rate)
+    await cache.fill("vat-rate", lambda: _vat_rates(api, page_size))
     read = 0
     for group, _ in groups.most_common(MAX_GROUPS):
         if not room():

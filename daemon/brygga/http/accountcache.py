@@ -14,6 +14,12 @@ adapters on different accounts never see each other's. Per entry:
   made), since reference data can change in the remote system; :meth:`AccountCache.forget`
   drops one sooner (e.g. when the remote refused a write that used it).
 - **Bounded size.** Past ``max_entries`` the expired entries go, then the oldest.
+- **Many at once.** :meth:`AccountCache.fill` keeps the entries of one whole list (e.g. every
+  account's VAT code from one ``GET /accounts``) under keys of one *family* (a tuple key's
+  first element, e.g. ``("vat-code", 3001)``). While it reads, a :meth:`~AccountCache.get` of
+  a key of that family with no fresh value waits for the list instead of reading the one
+  entry itself, then looks again (and reads it only if the list did not have it): the list
+  and the single reads it covers are never both spent.
 
 The key of a cache is (system, account, name): ``account`` is the same key the rate limiter
 of that account uses (:func:`brygga.http.client.account_key`), so it never holds a secret.
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
@@ -75,6 +81,8 @@ class AccountCache:
         self.max_entries = max(1, max_entries)
         self._entries: dict[Hashable, _Entry] = {}
         self._flights: dict[Hashable, _Flight] = {}
+        #: the lists being read (:meth:`fill`), by family
+        self._fills: dict[Hashable, anyio.Event] = {}
         #: how many times ``load`` was run (a read of the remote), for tests and metrics
         self.loads = 0
 
@@ -106,13 +114,18 @@ class AccountCache:
         ask at the same time). ``keep`` says whether a value read is kept (e.g. not a "not
         found" that may be created any moment); waiters of that read get it either way.
 
-        A key must always load the same type: the value is returned as ``load`` made it."""
+        A key must always load the same type: the value is returned as ``load`` made it.
+        While a list of the key's family is being read (:meth:`fill`) it waits for that first."""
         while True:
             entry = self._fresh(key)
             if entry is not None:
                 return cast("T", entry.value)
             flight = self._flights.get(key)
             if flight is None:
+                filling = self._fills.get(_family(key))
+                if filling is not None:
+                    await filling.wait()
+                    continue
                 return await self._read(key, load, keep)
             await flight.done.wait()
             if flight.entry is not None:
@@ -142,6 +155,39 @@ class AccountCache:
         finally:
             del self._flights[key]
             flight.done.set()
+
+    async def fill(
+        self, family: Hashable, load: Callable[[], Awaitable[Mapping[Hashable, object]]]
+    ) -> int:
+        """Read a whole list with ``load`` (keys of ``family``: ``(family, ...)``) and keep
+        each of its values that has no fresh value nor a read in progress (a single read
+        that started before the list wins); return how many it kept.
+
+        Meanwhile :meth:`get` of a key of ``family`` waits for the list, then looks again.
+        A second fill of a family being filled waits for the first and reads nothing (0).
+        An error or a cancellation keeps nothing and goes to the caller only: the waiters
+        read their keys themselves."""
+        filling = self._fills.get(family)
+        if filling is not None:
+            await filling.wait()
+            return 0
+        done = anyio.Event()
+        self._fills[family] = done
+        try:
+            self.loads += 1
+            values = await load()
+            now = self.clock.monotonic()
+            kept = 0
+            for key, value in values.items():
+                if _family(key) != family or key in self._flights or self._fresh(key) is not None:
+                    continue
+                self._entries[key] = _Entry(value, now, now + self.ttl)
+                kept += 1
+            self._trim()
+            return kept
+        finally:
+            del self._fills[family]
+            done.set()
 
     def forget(self, key: Hashable) -> object | None:
         """Drop ``key``'s value (the next :meth:`get` reads again); return it (also when it
@@ -196,6 +242,11 @@ class AccountCaches:
 
     def __len__(self) -> int:
         return len(self._caches)
+
+
+def _family(key: Hashable) -> Hashable:
+    """The family of a key: a tuple's first element (``("vat-code", 3001)``), else None."""
+    return key[0] if isinstance(key, tuple) and key else None
 
 
 def _again(exc: Exception) -> Exception:
