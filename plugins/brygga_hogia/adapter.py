@@ -161,6 +161,7 @@ class HogiaAdapter(
             cache=context.http.tokens,
             account=account,
             clock=context.http.clock,
+            organization=config.organization_id,
         )
 
     def __repr__(self) -> str:

@@ -2,6 +2,11 @@
 
 Tokens: client credentials at ``token_url`` (§4.2 [H3][H5]), kept in the daemon's shared
 TokenCache and renewed early; a 401 gets one new token and one retry (core ``BearerAuth``).
+Rejected credentials (wire assumption 10) are a :class:`~brygga.errors.CredentialsRejected`,
+on which the sync engine holds the connection's work instead of failing the record: the
+token endpoint refusing the client (``invalid_client``/``invalid_grant``/
+``unauthorized_client``, or HTTP 401), or the API answering 401 to the new token too. A 403
+(the API client lacks a right) stays the refusal of that request.
 Hostile answers as in the other adapters: an unreadable 2xx to a *write* is a TransientError
 (the write probably happened; the next attempt looks it up by reference); a 2xx read that is
 not JSON at all is a TransientError (proxy or maintenance page); JSON of the wrong shape is a
@@ -14,10 +19,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
+import httpx
 import msgspec
 
 from brygga.clock import Clock
-from brygga.errors import PermanentError, TransientError
+from brygga.errors import CredentialsRejected, PermanentError, TransientError
 from brygga.http.answers import DECODE_FAILURES, MAX_DETAILS, body_kind
 from brygga.http.client import RemoteClient
 from brygga.http.jsonapi import JsonApi
@@ -28,6 +34,9 @@ from brygga_hogia import wire
 __all__ = ["HogiaApi", "NotFoundError"]
 
 T = TypeVar("T")
+
+#: OAuth2 error codes of a token endpoint that refuses the client (RFC 6749 §5.2)
+_REFUSED_CLIENT = frozenset({"invalid_client", "invalid_grant", "unauthorized_client"})
 
 
 def _details(content: bytes) -> list[str]:
@@ -84,8 +93,10 @@ class HogiaApi(JsonApi):
         cache: TokenCache,
         account: str,
         clock: Clock,
+        organization: str,
     ) -> None:
         self.client = client
+        self._organization = organization
         self._token_client = token_client
         self._token_path = token_path
         self._client_id = client_id
@@ -114,9 +125,18 @@ class HogiaApi(JsonApi):
             headers={"Accept": "application/json"},
         )
         if response.status_code != 200:
+            try:
+                code = msgspec.json.decode(response.content, type=wire.TokenError).error
+            except DECODE_FAILURES:
+                code = ""
+            code = self.scrub(code.strip())[:60]
+            if code in _REFUSED_CLIENT or response.status_code == 401:
+                said = f"{code}, " if code else ""
+                raise self.rejected(f"{said}HTTP {response.status_code} from its token endpoint")
             raise PermanentError(
-                f"Hogia refused the client credentials (HTTP {response.status_code} from the "
-                "token endpoint): check client_id, client_secret and token_url in [connection.erp]"
+                f"Hogia's token endpoint refused the token request (HTTP "
+                f"{response.status_code}{', ' + code if code else ''}): check token_url, "
+                "client_id and client_secret in [connection.erp]"
             )
         try:
             answer = msgspec.json.decode(response.content, type=wire.TokenAnswer)
@@ -131,6 +151,26 @@ class HogiaApi(JsonApi):
                 "usually a proxy or maintenance page, so brygga retries"
             ) from None
         return Token.lasting(answer.access_token, float(answer.expires_in), issued_at=issued_at)
+
+    def rejected(self, said: str) -> CredentialsRejected:
+        """The error for credentials Hogia rejected (``said``: how): it names the
+        organisation and the config keys with where the secrets come from, never a value."""
+        org = self._organization
+        return CredentialsRejected(
+            self.scrub(
+                f"Hogia organisation {org} rejected the credentials ({said}): fix client_id "
+                f"({self._client_id.source}) and client_secret ({self._client_secret.source}) "
+                "in [connection.erp], or check that the API client is active and connected to "
+                f"organisation {org} (organization_id), then reload brygga"
+            )
+        )
+
+    def fail(self, response: httpx.Response, what: str) -> PermanentError:
+        """A 401 after the one new token :class:`BearerAuth` fetched is a
+        :class:`CredentialsRejected`; anything else the refusal of the request."""
+        if response.status_code == 401:
+            return self.rejected(f"HTTP 401 to a new access token, while working on {what}")
+        return super().fail(response, what)
 
     def encode(self, body: Any) -> bytes:
         return wire.encode_json(body)

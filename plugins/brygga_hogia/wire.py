@@ -45,6 +45,9 @@ Assumptions made here (each one a guess to correct):
    possibly as the array form; both are read.
 9. ``POST customerinvoices/<id>/cancel`` cancels an unbilled invoice (``isCanceled``); a
    billed one is a 400, an unknown id a 404.
+10. The token endpoint refuses a wrong client id or secret as OAuth2 does (RFC 6749 §5.2:
+    ``{"error": "invalid_client"}``, HTTP 400 or 401), and the API answers 401 to a token it
+    does not take (RFC 6750 §3.1); a 403 is a right the API client lacks.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ __all__ = [
     "Problem",
     "Reference",
     "TokenAnswer",
+    "TokenError",
     "article_path",
     "encode_json",
 ]
@@ -88,6 +92,12 @@ class _In(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
 
 class _Out(msgspec.Struct, rename="camel", kw_only=True):
     """An answer (camelCase; fields we do not read are ignored)."""
+
+
+class TokenError(msgspec.Struct, kw_only=True):
+    """A token endpoint's refusal (RFC 6749 §5.2); ``error_description`` is not read."""
+
+    error: str = ""
 
 
 class TokenAnswer(msgspec.Struct, kw_only=True):

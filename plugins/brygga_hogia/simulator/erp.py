@@ -78,6 +78,17 @@ class HogiaSimulator(FaultWrapped):
             "client_secret": self.client_secret,
         }
 
+    def set_client_secret(self, secret: str) -> None:
+        """Give the API client a new secret, as Hogia's administrator does: token requests
+        with the old one are refused (``invalid_client``) and the tokens already issued
+        stop working (answered 401)."""
+        self.client_secret = self.gate.client_secret = secret
+        self.revoke_tokens()
+
+    def revoke_tokens(self) -> None:
+        """Forget every issued access token: API requests with one are answered 401."""
+        self.gate.tokens.clear()
+
     @property
     def requests(self) -> list[tuple[str, str]]:
         """Every request that reached the simulator, as (method, path), oldest first."""

@@ -178,7 +178,7 @@ async def test_wrong_credentials_never_show_the_secret(
     async with open_adapter(client_secret="kit-wrong-secret-0123456789") as adapter:
         with pytest.raises(PermanentError) as error:
             await adapter.find_customer(person("a@example.se"), ["email"])
-    assert "client credentials" in str(error.value)
+    assert "rejected the credentials (invalid_client" in str(error.value)
     assert "kit-wrong-secret" not in str(error.value)
 
 
