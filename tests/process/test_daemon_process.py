@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from random import Random
 
+import anyio
 import pytest
 from harness import Daemon, loopback, wait_until
 
@@ -162,3 +164,27 @@ async def anyio_sleep(seconds: float) -> None:
     import anyio
 
     await anyio.sleep(seconds)
+
+
+async def test_a_second_daemon_on_the_same_state_file_exits_2_naming_the_first(
+    tmp_path: Path,
+) -> None:
+    """Operator QA: a second unit (or a manual `brygga run`) on a running daemon's state file
+    exited 1, so systemd's Restart=on-failure started it again every few seconds; exit 2 is
+    the unit's RestartPreventExitStatus, as for a config error."""
+    async with loopback(tmp_path) as sims:
+        port = free_port()
+        daemon = Daemon(sims.config(tmp_path / "b.toml", port=port), port, tmp_path / "log")
+        try:
+            await daemon.start()
+            second = sims.config(tmp_path / "second.toml", port=free_port())
+            result = await anyio.run_process(
+                [sys.executable, "-m", "brygga", "run", "-c", str(second)], check=False
+            )
+            assert result.returncode == 2, result.stderr.decode()
+            said = result.stderr.decode()
+            assert "another brygga daemon" in said and "already running" in said, said
+            assert daemon.process is not None and f"(pid {daemon.process.pid})" in said, said
+            assert "Traceback" not in said, said
+        finally:
+            await daemon.close()

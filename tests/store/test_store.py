@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -169,7 +170,8 @@ def test_one_daemon_per_state_file(tmp_path: Path) -> None:
     assert not daemon_running(state)
     with DaemonLock(state):
         assert daemon_running(state)
-        with pytest.raises(BryggaError, match="another brygga daemon is already running"):
+        pid = rf"\(pid {os.getpid()}\)"
+        with pytest.raises(BryggaError, match=f"another brygga daemon {pid} is already running"):
             DaemonLock(state).acquire()
     assert not daemon_running(state)
 

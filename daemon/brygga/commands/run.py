@@ -13,6 +13,7 @@ from brygga.commands.common import brygga_error, load, setup_logging
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.server import ListenError
 from brygga.runtime.app import MetricsObserver, seed_last_success, serve
+from brygga.store.lock import StateInUse
 
 # serve, MetricsObserver and seed_last_success live in brygga.runtime.app; importable from here
 __all__ = ["MetricsObserver", "run", "seed_last_success", "serve"]
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
             print(f'error: {path}: [daemon] listen = "{listen}": {error.reason}', file=sys.stderr)
             return 2
         log.error("%s", error)
-        return 2 if isinstance(error, ConfigError) else 1
+        # another daemon on this state file: exit 2 too, so systemd does not restart in a loop
+        return 2 if isinstance(error, ConfigError | StateInUse) else 1
     log.info("brygga stopped")
     return 0

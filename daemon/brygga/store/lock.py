@@ -8,7 +8,12 @@ from pathlib import Path
 
 from brygga.errors import BryggaError
 
-__all__ = ["DaemonLock", "daemon_running"]
+__all__ = ["DaemonLock", "StateInUse", "daemon_running"]
+
+
+class StateInUse(BryggaError):
+    """Another daemon holds the state file's lock (a second unit or a manual `brygga run` on
+    the same file): a setup error, not a failure that a restart could mend."""
 
 
 def _lock_path(state: Path) -> Path:
@@ -29,10 +34,12 @@ class DaemonLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            holder = _holder(fd)
             os.close(fd)
-            raise BryggaError(
-                f"another brygga daemon is already running on {self.path.with_suffix('')}; "
-                "stop it first (one daemon per state file)"
+            raise StateInUse(
+                f"another brygga daemon{holder} is already running on "
+                f"{self.path.with_suffix('')}; stop it first, or give this config its own "
+                "[daemon] state (one daemon per state file)"
             ) from None
         os.fchmod(fd, 0o600)  # owner only, whatever the umask of whoever started the daemon
         os.ftruncate(fd, 0)
@@ -51,6 +58,15 @@ class DaemonLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _holder(fd: int) -> str:
+    """`` (pid N)`` of the process that holds the lock (it writes its pid there), or ""."""
+    try:
+        written = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+    return f" (pid {written})" if written.isdigit() else ""
 
 
 def daemon_running(state: Path) -> bool:
