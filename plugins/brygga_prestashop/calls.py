@@ -1,4 +1,12 @@
-"""The adapter's one request: the key as Basic user, JSON output, ``id_shop``, typed errors."""
+"""The adapter's one request: the key as Basic user, JSON output, ``id_shop``, typed errors.
+
+PrestaShop answers a key it does not take with 401 and its own codes (reference/shop-apis.md
+§3.1 [PS1] ``WebserviceRequest::authenticate``): 16 no key, 17 empty, 18 not 32 characters,
+19 unknown (1.6), 20 not active (also an unknown key on 1.7/8), 21 no permissions. Those are
+a :class:`~brygga.errors.CredentialsRejected`: the sync engine holds the connection's work
+instead of failing the record. A 401 with code 26 alone (``checkResource``: this resource is
+not granted to the key) is a refusal of the request: the key is good, one permission lacks.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from brygga.errors import PermanentError
+from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.client import RemoteClient
 from brygga.secrets import Secret, scrub
 from brygga_prestashop.wire import Record, decode_detail, decode_list
@@ -27,6 +35,24 @@ _HINTS = {
 def basic_auth(key: Secret) -> str:
     """``Authorization: Basic base64("KEY:")``: the key as user, empty password (§3.1)."""
     return "Basic " + base64.b64encode(f"{key.reveal()}:".encode()).decode()
+
+
+#: the 401 codes of ``authenticate`` (the key itself refused) and of ``checkResource``
+_KEY_REFUSED = frozenset({16, 17, 18, 19, 20, 21})
+_RESOURCE_NOT_GRANTED = 26
+
+
+def _codes(body: bytes) -> set[int]:
+    """The error codes of a JSON error answer (§3.5); empty when it cannot be read."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return set()
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return set()
+    codes = (e.get("code") for e in errors[:10] if isinstance(e, dict))
+    return {int(c) for c in codes if isinstance(c, int | str) and str(c).isdigit()}
 
 
 def _errors(body: bytes) -> str:
@@ -78,10 +104,20 @@ class PrestashopCalls:
             return response
         detail = scrub(_errors(response.content), self._key)
         if response.status_code == 401:
-            raise PermanentError(
-                f"{what}: PrestaShop refused the webservice key (401"
-                + (f", {detail}" if detail else "")
-                + "); check the key and that it is active with permissions for this resource"
+            codes = _codes(response.content)
+            if _RESOURCE_NOT_GRANTED in codes and not codes & _KEY_REFUSED:
+                raise PermanentError(
+                    f"{what}: PrestaShop shop {self.shop} does not grant this resource to the "
+                    f"webservice key (401{', ' + detail if detail else ''}); tick it for the "
+                    "key under Advanced parameters > Webservice"
+                )
+            # the key itself (codes 16-21), or a 401 whose codes cannot be read
+            raise CredentialsRejected(
+                f"PrestaShop shop {self.shop} rejected the credentials (HTTP 401"
+                f"{', ' + detail if detail else ''}) while working on {what}: fix key "
+                f"({self._key.source}) of shop {self.shop} in [[connection.shops]] (the "
+                "webservice key: 32 characters, enabled, under Advanced parameters > "
+                "Webservice), then reload brygga"
             )
         raise PermanentError(
             f"{what}: PrestaShop answered {response.status_code}"

@@ -1,7 +1,9 @@
 """The Webservice as an ASGI app: key check, formats, list grammar, reads and writes.
 
 Behaviour from reference/shop-apis.md §3: Basic auth with the key as user and an empty
-password, 401 with ``WWW-Authenticate`` and codes 16/17/18/21 (§3.1); JSON output by
+password, 401 with ``WWW-Authenticate`` and codes 16/17/18, 20 and 21 for a key that is
+unknown or not active (PrestaShop 1.7/8 ``WebserviceRequest::authenticate`` answers both), 26
+for a resource the key is not granted (``checkResource``) (§3.1 [PS1]); JSON output by
 ``output_format``/``io_format`` or the ``Output-Format``/``Io-Format`` headers, XML otherwise;
 XML-only input (§3.2); PUT a full replace that resets omitted fields, 400 code 41 for a
 missing required one, 90 without ``<id>``, 91 for an id on POST, 93 for read-only fields
@@ -72,7 +74,7 @@ class Webservice:
 
     def _error(self, exc: WsError, as_json: bool) -> Response:
         response = Response(
-            error_body(exc.code, exc.message, as_json),
+            error_body(exc.code, exc.message, as_json, *exc.also),
             exc.status,
             media_type="application/json" if as_json else "text/xml;charset=utf-8",
         )
@@ -99,8 +101,14 @@ class Webservice:
             raise WsError(401, 17, "Authentication key is empty")
         if len(key) != 32:
             raise WsError(401, 18, "Invalid authentication key format")
-        if key != self.key:
-            raise WsError(401, 21, "No permission for this authentication key")
+        if key != self.key or not self.knobs.key_active:
+            # an unknown key is "not active" too: isKeyActive() is false for both [PS1]
+            raise WsError(
+                401,
+                20,
+                "Authentification key is not active",
+                (21, "No permission for this authentication key"),
+            )
 
     async def _route(self, request: Request, method: str, as_json: bool) -> Response:
         parts = [p for p in request.path_params.get("path", "").split("/") if p]
@@ -111,6 +119,12 @@ class Webservice:
         resource = RESOURCES.get(parts[0])
         if resource is None or len(parts) > 2:
             raise WsError(400, 19, f'Resource of type "{parts[0]}" does not exists')
+        if resource.name in self.knobs.denied_resources:
+            raise WsError(
+                401,
+                26,
+                f'Resource of type "{resource.name}" is not allowed with this authentication key',
+            )
         shop = self._shop(request)
         if method not in resource.methods or (method == "PATCH" and self.knobs.version != "8"):
             raise WsError(405, 101, f"Method {method} is not valid for resource {resource.name}")

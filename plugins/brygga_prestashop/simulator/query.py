@@ -25,11 +25,13 @@ Row = dict[str, Any]
 class WsError(Exception):
     """A webservice error: HTTP status, PrestaShop's internal code and message."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
+    def __init__(self, status: int, code: int, message: str, *also: tuple[int, str]) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        #: further (code, message) errors of the same answer, in order
+        self.also = also
 
 
 _FILTER = re.compile(r"^filter\[([a-z_0-9]+)\]$")

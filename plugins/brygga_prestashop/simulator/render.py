@@ -120,9 +120,13 @@ def render_list(
     return to_xml(resource.name, f"<{resource.name}>{inner}</{resource.name}>")
 
 
-def error_body(code: int, message: str, as_json: bool) -> bytes:
-    """``{"errors": [{"code", "message"}]}`` or the XML ``<errors>`` envelope (§3.5)."""
+def error_body(code: int, message: str, as_json: bool, *also: tuple[int, str]) -> bytes:
+    """``{"errors": [{"code", "message"}, …]}`` or the XML ``<errors>`` envelope (§3.5);
+    ``also``: further errors of the same answer."""
+    errors = [(code, message), *also]
     if as_json:
-        return json.dumps({"errors": [{"code": code, "message": message}]}).encode()
-    inner = element("error", [element("code", str(code)), element("message", message)])
+        return json.dumps({"errors": [{"code": c, "message": m} for c, m in errors]}).encode()
+    inner = "".join(
+        element("error", [element("code", str(c)), element("message", m)]) for c, m in errors
+    )
     return to_xml("errors", element("errors", [inner]))

@@ -4,7 +4,9 @@ It speaks the Webservice as reference/shop-apis.md §3 documents it (see
 :mod:`~brygga_prestashop.simulator.http` and :mod:`~brygga_prestashop.simulator.query`).
 Where the reference is silent the simulator chooses, and the adapter must not rely on more:
 
-- The key is 32 characters; a wrong one is 401 code 21 (§3.1).
+- The key is 32 characters; an unknown or deactivated one is 401 codes 20 and 21, a
+  resource it is not granted 401 code 26 (§3.1; ``set_key``, ``knobs.key_active``,
+  ``knobs.denied_resources``).
 - An empty list is ``[]`` by default (``empty_list_quirk``), as older versions answer.
 - Order totals are rounded per line (``round_type`` 2); freight is at 25 %; a percent
   discount becomes one ``order_cart_rules`` row for the whole order.
@@ -90,6 +92,11 @@ class PrestashopSimulator:
             query = scope.get("query_string", b"").decode("latin-1")
             self.ws.log.append((scope["method"], path, query))
         await self._starlette(scope, receive, send)
+
+    def set_key(self, key: str) -> None:
+        """The shop's administrator regenerates the webservice key: the old one is unknown
+        from now on (401 codes 20 and 21)."""
+        self.key = self.ws.key = key
 
     # -- the ShopSimulator control surface ------------------------------------------------
 

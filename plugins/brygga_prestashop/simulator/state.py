@@ -63,6 +63,10 @@ class Knobs:
     empty_list_quirk: bool = True
     #: (resource, id) → edits the emitted row (garbage-payload tests)
     manglers: dict[tuple[str, int], Callable[[Row], None]] = field(default_factory=dict)
+    #: the key's status in Advanced parameters > Webservice: off is 401 codes 20 and 21
+    key_active: bool = True
+    #: resources the key is not granted: 401 code 26 (``checkResource`` [PS1])
+    denied_resources: set[str] = field(default_factory=set)
 
 
 class ShopState:
