@@ -122,6 +122,10 @@ class ShopOrdersConfig(_Section, frozen=True, kw_only=True):
     #: the currency this shop's orders must have; an order in another one becomes an error
     #: record instead of a document
     currency: str | None = None
+    #: this shop's own ``ready_statuses`` / ``cancelled_statuses`` (shops of different kinds
+    #: name their statuses differently); unset: the connection's ``[connection.orders]`` ones
+    ready_statuses: list[str] | None = None
+    cancelled_statuses: list[str] | None = None
 
 
 _NO_SHOP_ORDERS = ShopOrdersConfig()
@@ -160,6 +164,16 @@ class OrdersConfig(_Section, frozen=True, kw_only=True):
 
     def shop(self, name: str) -> ShopOrdersConfig:
         return self.shops.get(name, _NO_SHOP_ORDERS)
+
+    def ready_in(self, shop: str) -> list[str]:
+        """The statuses that make an order of ``shop`` ready (empty: all but cancelled)."""
+        own = self.shop(shop).ready_statuses
+        return self.ready_statuses if own is None else own
+
+    def cancelled_in(self, shop: str) -> list[str]:
+        """The statuses that mean an order of ``shop`` was cancelled."""
+        own = self.shop(shop).cancelled_statuses
+        return self.cancelled_statuses if own is None else own
 
 
 class StatusRule(_Section, frozen=True, kw_only=True):

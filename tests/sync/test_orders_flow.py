@@ -128,6 +128,31 @@ async def test_not_ready_orders_wait_and_cancelled_ones_are_skipped(env: FlowEnv
     assert env.copies(waiting) == 1 and env.copies(cancelled) == 0
 
 
+async def test_a_shop_s_own_ready_and_cancelled_statuses_override_the_connection_s(
+    env: FlowEnv,
+) -> None:
+    """First-hour QA: shops of different kinds on one connection name their statuses
+    differently (Vendure: PaymentSettled, Starweb: completed), but ready_statuses and
+    cancelled_statuses were the connection's only; [connection.orders.shops.<shop>] has them."""
+    conn = env.loaded.connections[0]
+    orders_config = type(conn.config.orders)
+    shop_config = type(conn.config.orders.shop("se"))
+    [waiting, ready, cancelled] = _place(env, 3, status="created")
+    env.shop.set_status(ready, "completed")
+    env.shop.set_status(cancelled, "canceled")
+    flow = env.flow()
+    flow.options = orders_config(
+        ready_statuses=["PaymentSettled"],  # another shop's names: se's orders would all wait
+        cancelled_statuses=["Cancelled"],
+        shops={"se": shop_config(ready_statuses=["completed"], cancelled_statuses=["canceled"])},
+    )
+    await flow.poll_once("se")
+    assert sorted(s.value for s in await env.drain(flow)) == ["done", "skipped", "waiting"]
+    assert (env.copies(waiting), env.copies(ready), env.copies(cancelled)) == (0, 1, 0)
+    [item] = [i for i in await env.store.items.query() if i.external_id == waiting]
+    assert "waiting for status completed (now 'created')" in item.last_error
+
+
 async def test_unknown_sku_fails_one_record_and_others_proceed(env: FlowEnv) -> None:
     [bad, good] = _place(env, 2)
     env.erp.remove_article("KAFFE-500")

@@ -37,10 +37,11 @@ class OrderFeed:
     def instances(self) -> Sequence[str]:
         return list(self.shops)
 
-    def _ready(self, status: str) -> bool:
-        if status in self.options.cancelled_statuses:
+    def _ready(self, instance: str, status: str) -> bool:
+        if status in self.options.cancelled_in(instance):
             return True  # the worker records it as nothing-to-do
-        return not self.options.ready_statuses or status in self.options.ready_statuses
+        ready = self.options.ready_in(instance)
+        return not ready or status in ready
 
     async def discover(self, instance: str) -> int:
         """Read one closed window of the shop's change feed; return how many items were new.
@@ -65,7 +66,7 @@ class OrderFeed:
         created = 0
         page: list[Discovered] = []
         async for change in shop.changed_orders(window.since, window.until):
-            ready = self._ready(change.status)
+            ready = self._ready(instance, change.status)
             page.append(Discovered(change.shop_order_id, ready, change.modified_at))
             window.saw(change.modified_at)
             if len(page) >= PAGE:

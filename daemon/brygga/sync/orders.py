@@ -214,13 +214,12 @@ class OrdersHandler:
 
     def _not_ready(self, item: WorkItem, order: Order, now: datetime) -> Outcome | None:
         """Skip a cancelled order; wait (revisit) for one not in a ready status yet."""
-        if order.status in self.options.cancelled_statuses:
+        if order.status in self.options.cancelled_in(item.instance):
             raise NothingToDo(f"order {order.shop_order_id} was cancelled before transfer")
-        if not self.options.ready_statuses or order.status in self.options.ready_statuses:
+        ready = self.options.ready_in(item.instance)
+        if not ready or order.status in ready:
             return None
-        note = (
-            f"waiting for status {' / '.join(self.options.ready_statuses)} (now {order.status!r})"
-        )
+        note = f"waiting for status {' / '.join(ready)} (now {order.status!r})"
         first = item.last_error != note  # an event when it starts or the status moves
         return Outcome(
             state="waiting",

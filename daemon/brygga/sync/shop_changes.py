@@ -102,7 +102,7 @@ class ShopChangeCheck:
         document = item.bound
         actions: list[FollowUp] = []
         notes: list[tuple[str, str]] = []
-        cancelled = order.status in self.options.cancelled_statuses
+        cancelled = order.status in self.options.cancelled_in(item.instance)
         if cancelled and order.status != _written_status(item.written_of.get(STATUS, "")):
             action = "cancel" if self.options.shop_changes == "cancel" else "flag"
             message = (
