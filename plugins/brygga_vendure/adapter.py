@@ -10,6 +10,10 @@ Documented (docs.vendure.io, Admin API reference; verified against Vendure 3.7.3
   HTTP 200 with a GraphQL error ``FORBIDDEN`` (not 401): the adapter then forgets the token in
   the shared :class:`~brygga.http.tokens.TokenCache`, logs in once more and repeats the call
   once; a second FORBIDDEN means the administrator lacks a permission (PermanentError).
+  A login Vendure refuses (``InvalidCredentialsError``, ``INVALID_CREDENTIALS_ERROR``: a wrong
+  username or password) is a :class:`~brygga.errors.CredentialsRejected`, on which the sync
+  engine holds the connection's work instead of failing the record; so is a FORBIDDEN whose
+  new login is refused (a password changed since the session began).
 - **Change feed.** ``orders(options: {filter: {updatedAt: {between}, orderPlacedAt:
   {isNull: false}}, sort: {id: ASC}, skip, take})``: only orders past checkout (an order
   gets ``orderPlacedAt`` when it leaves ArrangingPayment for PaymentAuthorized/
@@ -89,7 +93,7 @@ from brygga.adapters import (
     StatusSink,
 )
 from brygga.catalog import Article, variant_title
-from brygga.errors import BryggaError, PermanentError, TransientError
+from brygga.errors import BryggaError, CredentialsRejected, PermanentError, TransientError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.http.tokens import Token
@@ -245,6 +249,14 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink)
         if envelope.errors or envelope.data is None:
             raise PermanentError(f"{what}: {self._errors(envelope.errors)}")
         answer: wire.ErrorWire = wire.decode(envelope.data.get("login"), wire.ErrorWire)
+        if answer is not None and answer.error_code == "INVALID_CREDENTIALS_ERROR":
+            shop = self.shop
+            raise CredentialsRejected(
+                f"Vendure shop {shop} rejected the credentials (INVALID_CREDENTIALS_ERROR from "
+                f"the login as {self.config.username}): fix username and password "
+                f"({self.config.password.source}) of shop {shop} in [[connection.shops]] (an "
+                "administrator of the Admin API), then reload brygga"
+            )
         if answer is None or answer.typename != "CurrentUser":
             code = answer.error_code if answer else "no answer"
             raise PermanentError(

@@ -9,7 +9,10 @@ imports nothing of the adapter. What it does:
   header (an ``InvalidCredentialsError`` result for wrong ones); every other field needs
   ``Authorization: Bearer <token>`` and is answered HTTP 200 with a ``FORBIDDEN`` GraphQL
   error without it, or when the session ended (``session_seconds``) or was dropped
-  (:meth:`VendureSimulator.end_sessions`).
+  (:meth:`VendureSimulator.end_sessions`). ``password`` can be changed at any time (the
+  administrator's new password: a login with the old one is refused); ``forbidden`` names
+  root fields the administrator's role lacks the permission for, answered ``FORBIDDEN``
+  with a valid session too (Vendure's ``@Allow`` guard: one error code for both).
 - Queries: ``orders`` / ``productVariants`` (``options``: ``skip``, ``take`` (at most 1000),
   ``sort`` by one or more fields, ``filter`` with string/number/date/boolean operators:
   ``eq``, ``in``, ``notIn``, ``before``, ``after``, ``between``, ``isNull``), ``order(id)``
@@ -228,6 +231,8 @@ class VendureSimulator:
         self.tax_rates = [("1", Decimal(25), "1"), ("2", Decimal(12), "2")]
         self.orders: dict[int, SimOrder] = {}
         self.sessions: dict[str, datetime] = {}
+        #: root fields (queries, mutations) the administrator's role may not use: FORBIDDEN
+        self.forbidden: set[str] = set()
         #: root fields of the mutations received, in order (reads are not logged)
         self.mutations: list[str] = []
         self.logins = 0
@@ -421,7 +426,7 @@ class VendureSimulator:
             if root.name == "login":
                 data[root.key] = project(self._login(args, headers), root.selections)
                 continue
-            if not self._authorised(token):
+            if not self._authorised(token) or root.name in self.forbidden:
                 errors.append(
                     {
                         "message": "You are not currently authorized to perform this action",
