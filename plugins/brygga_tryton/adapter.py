@@ -134,6 +134,7 @@ class TrytonAdapter(
             database=config.database,
             login=config.login,
             password=config.password.reveal(),
+            password_source=config.password.source,
             language=config.language,
         )
         self.sales = SaleBook(self.api)

@@ -12,8 +12,13 @@
   database busy/locked error, which are transient. Each RPC is one transaction and an error
   answer rolls it back, so only a write without an answer (timeout, dropped connection, a 5xx)
   is in doubt: those raise ``TransientError(in_doubt=True)``.
-- Login failures: 401 is refused credentials (permanent), 404 an unknown database (permanent),
-  429 too many attempts (transient, 5 per 300 s by default).
+- Login failures: 401 is refused credentials ("Wrong credentials → HTTP 401", §5.1 [doc T1]
+  [doc T2]): a :class:`~brygga.errors.CredentialsRejected`, on which the sync engine holds the
+  connection's work instead of failing the record, also when it answers the new login after
+  a call's 401; 404 an unknown database and 403 a login that needs more than a password
+  (``LoginException``, e.g. a second factor) are permanent; 429 too many attempts is
+  transient (5 per 300 s by default). A 403 to a model call (the user lacks access to the
+  model) stays the refusal of that call.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any, TypeVar
 import anyio
 import msgspec
 
-from brygga.errors import PermanentError, TransientError
+from brygga.errors import CredentialsRejected, PermanentError, TransientError
 from brygga.http.client import RemoteClient
 from brygga.secrets import scrub
 from brygga_tryton import wire
@@ -56,12 +61,15 @@ class TrytonApi:
         database: str,
         login: str,
         password: str,
+        password_source: str = "inline",
         language: str = "en",
     ) -> None:
         self.client = client
         self.database = database
         self._login = login
         self._password = password
+        #: where the password comes from (``env:NAME``, ``file:PATH``, ``inline``): shown
+        self._password_source = password_source
         self._language = language
         self._path = f"{database}/rpc/"
         self._auth: str | None = None
@@ -91,14 +99,19 @@ class TrytonApi:
                 "POST", self._path, content=body, headers={"Content-Type": "application/json"}
             )
             if response.status_code == 401:
-                raise PermanentError(
-                    f"{what}: refused (wrong login or password); correct [connection.erp] "
-                    "login/password"
+                raise CredentialsRejected(
+                    f"Tryton database {self.database!r} rejected the credentials (HTTP 401 to "
+                    f"the login as {self._login!r}): fix login and password "
+                    f"({self._password_source}) in [connection.erp] (an active Tryton user), "
+                    "then reload brygga"
                 )
             if response.status_code == 404:
                 raise PermanentError(f"{what}: no such database; correct [connection.erp] database")
             if response.status_code == 403:
-                raise PermanentError(f"{what}: refused (403, login not allowed)")
+                raise PermanentError(
+                    f"{what}: refused (403: the login needs more than a password, e.g. a second "
+                    "factor); give brygga a user that logs in with a password alone"
+                )
             envelope = self._envelope(response.content, response.status_code, what)
             if envelope.error is not None:
                 fault = wire.Fault.parse(envelope.error)

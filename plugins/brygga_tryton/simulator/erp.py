@@ -70,6 +70,15 @@ class TrytonSimulator:
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         await self.rpc(scope, receive, send)
 
+    def set_password(self, password: str) -> None:
+        """The user's new password: a login with the old one is answered 401 from now on
+        (sessions already open stay, until :meth:`end_sessions`)."""
+        self.password = self.rpc.password = password
+
+    def end_sessions(self) -> None:
+        """Forget every session (expired, or a server restart): calls with one get 401."""
+        self.rpc.sessions.clear()
+
     def adapter_config(self, base_url: str) -> dict[str, Any]:
         return {
             "kind": "tryton",
