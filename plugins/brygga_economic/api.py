@@ -36,6 +36,8 @@ T = TypeVar("T")
 _ANY_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 #: no legitimate collection read needs more pages than this (10 million items at 1000)
 _MAX_PAGES = 10_000
+#: the content type e-conomic asks for on every request
+_JSON = {"Content-Type": "application/json"}
 #: how deep ``errors`` documents are read, how many problems a message names, and its length
 _MAX_ERROR_DEPTH = 24
 _MAX_DETAILS = 10
@@ -139,17 +141,13 @@ class EconomicApi:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
     ) -> httpx.Response:
-        response: httpx.Response
-        if body is None:
-            response = await self.client.request(method, path, params=params)
-        else:
-            response = await self.client.request(
-                method,
-                path,
-                params=params,
-                content=wire.encode_json(body),
-                headers={"Content-Type": "application/json"},
-            )
+        # "Add these three headers to your requests": the two tokens and Content-Type:
+        # application/json, on every request, GET included (e-conomic/slate,
+        # source/includes/_tldr.md)
+        content = None if body is None else wire.encode_json(body)
+        response: httpx.Response = await self.client.request(
+            method, path, params=params, content=content, headers=_JSON
+        )
         return response
 
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
@@ -230,7 +228,8 @@ class EconomicApi:
         filter: str | None = None,
         page_size: int = 1000,
     ) -> AsyncGenerator[T, None]:
-        """Every item of a collection, page by page (``skippages``) until no ``nextPage``.
+        """Every item of a collection, page by page (``skippages``) while
+        :meth:`~brygga_economic.wire.Pagination.more_after` says more follow.
 
         ``nextPage`` only says that more follow; the next page is always asked of this
         client's own base URL. A repeated link or page, or more than 10,000 pages, is a
@@ -252,9 +251,10 @@ class EconomicApi:
                 )
             for item in page.collection:
                 yield item
-            if link is None or not page.collection:
+            if not page.pagination.more_after(skip, page_size, len(page.collection)):
                 return
-            seen.add(link)
+            if link is not None:
+                seen.add(link)
             previous = response.content
         log.warning("e-conomic %s: more than %d pages", path, _MAX_PAGES)
         raise PermanentError(

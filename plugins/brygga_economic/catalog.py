@@ -158,7 +158,7 @@ class EconomicCatalog:
                 params["filter"] = filter
             response = await self.api.request("GET", "products", params=params)
             page = self.api.decode(response, wire.Page[CatalogProduct], what)
-            now = page.pagination.results
+            now = page.pagination.results or 0
             if results is not None and now < results and skip > 0:
                 back = math.ceil((results - now) / size)
                 log.info(
@@ -177,7 +177,7 @@ class EconomicCatalog:
             results, previous = now, response.content
             if page.collection:
                 yield page.collection
-            if page.pagination.next_page is None or not page.collection:
+            if not page.pagination.more_after(skip, size, len(page.collection)):
                 return
             skip += 1
         raise PermanentError(

@@ -106,8 +106,25 @@ class _In(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 class Pagination(_In, frozen=True, kw_only=True):
     skip_pages: int = 0
     page_size: int = 20
-    results: int = 0
+    #: the collection's size (None: the answer does not say)
+    results: int | None = None
     next_page: str | None = None
+
+    def more_after(self, skip: int, size: int, got: int) -> bool:
+        """Whether pages follow page ``skip`` (``skippages``) of ``size`` that held ``got``
+        items. The documentation promises only "convenient links to navigate through the
+        pagination" and shows pages asked by ``skippages``/``pagesize`` (e-conomic/slate,
+        source/includes/_introduction.md, "Pagination"), not the name of a next-page link,
+        so its absence alone never ends a listing: a ``nextPage`` link says more follow; else
+        the collection's ``results`` count decides; else a full page may have more (an empty
+        page then ends the listing)."""
+        if got == 0:
+            return False
+        if self.next_page is not None:
+            return True
+        if self.results is not None:
+            return (skip + 1) * size < self.results
+        return got >= size
 
 
 class Page(_In, Generic[T], frozen=True, kw_only=True):
