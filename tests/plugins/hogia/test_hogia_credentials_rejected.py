@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ import pytest
 
 from brygga.adapters import AdapterContext
 from brygga.clock import FakeClock
+from brygga.commands.common import load_state_config
+from brygga.commands.status import status_report
 from brygga.config import ResolvedConnection, dec_hook
 from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.client import HttpContext
@@ -155,6 +158,11 @@ async def test_a_403_is_a_refusal_of_the_request_not_of_the_credentials(
     assert "sim-hogia-token" not in message_of(caught.value)
 
 
+def _clock() -> FakeClock:
+    """The connection's clock: rate-limit waits move it instead of sleeping."""
+    return FakeClock(datetime.now(UTC) + timedelta(seconds=5))
+
+
 def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnection:
     """The connection as a reload of the config with ``old`` replaced by ``new`` loads it."""
     text = env.config_path.read_text(encoding="utf-8")
@@ -165,10 +173,14 @@ def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnectio
 
 
 async def test_a_wrong_secret_holds_the_orders_and_the_reload_sends_each_once(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with SimulatedConnection.open(
-        tmp_path, erp_kind="hogia", shop_options={"seed": 3}, erp_options={"lag": 0.0}
+        tmp_path,
+        erp_kind="hogia",
+        shop_options={"seed": 3},
+        erp_options={"lag": 0.0},
+        clock=_clock(),
     ) as env:
         ids = [
             str(env.shop.place_order(lines=[("KAFFE-500", 1 + n)], email=f"k{n}@example.se"))
@@ -200,6 +212,15 @@ async def test_a_wrong_secret_holds_the_orders_and_the_reload_sends_each_once(
         assert f"Hogia organisation {env.erp.organization} rejected the credentials" in sentence
         assert "client_secret (inline)" in sentence and "none is failed" in sentence
         assert secret not in sentence and wrong not in sentence
+
+        # `brygga status` says it, with the sentence
+        assert await status_report(load_state_config(env.config_path), datetime.now(UTC)) == 1
+        out = capsys.readouterr().out
+        assert (
+            "orders failing" in out
+            and f"Hogia organisation {env.erp.organization} rejected the credentials" in out
+        )
+        assert secret not in out and wrong not in out
 
         fixed = env.flow("run-fixed")  # the reload with the right secret
         assert await env.drain(fixed) == [ItemState.DONE] * ORDERS

@@ -13,6 +13,7 @@ its source, never the key.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ import httpx
 import pytest
 from prestashop_support import open_adapter
 
+from brygga.clock import FakeClock
+from brygga.commands.common import load_state_config
+from brygga.commands.status import status_report
 from brygga.config import ResolvedConnection
 from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.client import HttpContext
@@ -116,6 +120,11 @@ async def test_a_401_that_echoes_the_key_shows_none_of_it(sim: PrestashopSimulat
     assert sim.key not in shown
 
 
+def _clock() -> FakeClock:
+    """The connection's clock: rate-limit waits move it instead of sleeping."""
+    return FakeClock(datetime.now(UTC) + timedelta(seconds=5))
+
+
 def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnection:
     """The connection as a reload of the config with ``old`` replaced by ``new`` loads it."""
     text = env.config_path.read_text(encoding="utf-8")
@@ -126,13 +135,14 @@ def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnectio
 
 
 async def test_a_wrong_key_holds_the_orders_and_the_reload_sends_each_once(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with SimulatedConnection.open(
         tmp_path,
         shop_kind="prestashop",
         shop_options={"seed": 3},
         shop_config={"rate_limit": {"requests": 500, "per_seconds": 0.05}},
+        clock=_clock(),
     ) as env:
         ids = [
             env.shop.place_order(lines=[("KAFFE-500", 1 + n)], email=f"k{n}@example.se")
@@ -164,6 +174,12 @@ async def test_a_wrong_key_holds_the_orders_and_the_reload_sends_each_once(
         assert "PrestaShop shop se rejected the credentials (HTTP 401, code 20" in sentence
         assert "key (inline) of shop se" in sentence and "none is failed" in sentence
         assert key not in sentence and WRONG not in sentence
+
+        # `brygga status` says it, with the sentence
+        assert await status_report(load_state_config(env.config_path), datetime.now(UTC)) == 1
+        out = capsys.readouterr().out
+        assert "orders failing" in out and "PrestaShop shop se rejected the credentials" in out
+        assert key not in out and WRONG not in out
 
         fixed = env.flow("run-fixed")  # the reload with the right key
         assert await env.drain(fixed) == [ItemState.DONE] * ORDERS

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ import httpx
 import pytest
 
 from brygga.adapters import AdapterContext
+from brygga.clock import FakeClock
+from brygga.commands.common import load_state_config
+from brygga.commands.status import status_report
 from brygga.config import ResolvedConnection
 from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.client import HttpContext
@@ -87,7 +91,7 @@ async def _adapter(app: Any, sim: SpecterSimulator, api_user_key: str) -> AsyncI
         api_user_key=Secret(api_user_key),
         integration_key=Secret(sim.integration_key),
     )
-    http = HttpContext(transport=httpx.ASGITransport(app=app))
+    http = HttpContext(transport=httpx.ASGITransport(app=app), clock=_clock())
     adapter = SpecterAdapter(config, AdapterContext("test", "specter", http=http))
     try:
         yield adapter
@@ -122,6 +126,11 @@ async def test_a_403_is_a_refusal_of_the_request_not_of_the_keys(sim: SpecterSim
     assert sim.api_user_key not in message_of(caught.value)
 
 
+def _clock() -> FakeClock:
+    """The connection's clock: rate-limit waits move it instead of sleeping."""
+    return FakeClock(datetime.now(UTC) + timedelta(seconds=5))
+
+
 def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnection:
     """The connection as a reload of the config with ``old`` replaced by ``new`` loads it."""
     text = env.config_path.read_text(encoding="utf-8")
@@ -132,10 +141,10 @@ def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnectio
 
 
 async def test_a_wrong_key_holds_the_orders_and_the_reload_sends_each_once(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with SimulatedConnection.open(
-        tmp_path, erp_kind="specter", shop_options={"seed": 3}
+        tmp_path, erp_kind="specter", shop_options={"seed": 3}, clock=_clock()
     ) as env:
         ids = [
             env.shop.place_order(lines=[("KAFFE-500", 1 + n)], email=f"kund{n}@example.se")
@@ -168,6 +177,15 @@ async def test_a_wrong_key_holds_the_orders_and_the_reload_sends_each_once(
         assert f"Specter (SBM ID {env.erp.sbm_id}) rejected the credentials" in sentence
         assert "api_user_key (inline)" in sentence and "none is failed" in sentence
         assert key not in sentence and wrong not in sentence
+
+        # `brygga status` says it, with the sentence
+        assert await status_report(load_state_config(env.config_path), datetime.now(UTC)) == 1
+        out = capsys.readouterr().out
+        assert (
+            "orders failing" in out
+            and f"Specter (SBM ID {env.erp.sbm_id}) rejected the credentials" in out
+        )
+        assert key not in out and wrong not in out
 
         fixed = env.flow("run-fixed")  # the reload with the right key
         assert await env.drain(fixed) == [ItemState.DONE] * ORDERS

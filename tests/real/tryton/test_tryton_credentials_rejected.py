@@ -26,6 +26,8 @@ from tryton_support import open_adapter as open_real_adapter
 
 from brygga.adapters import AdapterContext
 from brygga.clock import FakeClock
+from brygga.commands.common import load_state_config
+from brygga.commands.status import status_report
 from brygga.config import ResolvedConnection, dec_hook
 from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.client import HttpContext
@@ -72,7 +74,7 @@ class ForbidCalls:
 async def _adapter(app: Any, sim: TrytonSimulator, **overrides: Any) -> AsyncIterator[Any]:
     raw = sim.adapter_config("http://erp.test") | overrides
     config = msgspec.convert(raw, TrytonConfig, dec_hook=dec_hook(Path.cwd()))
-    http = HttpContext(transport=httpx.ASGITransport(app=app))
+    http = HttpContext(transport=httpx.ASGITransport(app=app), clock=FakeClock(datetime.now(UTC)))
     adapter = TrytonAdapter(config, AdapterContext("test", "tryton", http=http))
     try:
         yield adapter
@@ -146,7 +148,7 @@ def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnectio
 
 
 async def test_a_wrong_password_holds_the_orders_and_the_reload_sends_each_once(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = FakeClock(datetime.now(UTC) + timedelta(seconds=5))
     async with SimulatedConnection.open(
@@ -183,6 +185,13 @@ async def test_a_wrong_password_holds_the_orders_and_the_reload_sends_each_once(
         assert "password (inline) in [connection.erp]" in sentence
         assert "none is failed" in sentence
         assert password not in sentence and wrong not in sentence
+
+        # `brygga status` says it, with the sentence
+        assert await status_report(load_state_config(env.config_path), datetime.now(UTC)) == 1
+        out = capsys.readouterr().out
+        assert "orders failing" in out
+        assert f"Tryton database {env.erp.database!r} rejected the credentials" in out
+        assert password not in out and wrong not in out
 
         fixed = env.flow("run-fixed")  # the reload with the right password
         assert await env.drain(fixed) == [ItemState.DONE] * ORDERS

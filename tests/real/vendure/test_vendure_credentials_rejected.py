@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ from vendure_server import VendureServer
 from vendure_support import vendure_config, vendure_config_raw
 
 from brygga.adapters import AdapterContext
+from brygga.clock import FakeClock
+from brygga.commands.common import load_state_config
+from brygga.commands.status import status_report
 from brygga.config import ResolvedConnection
 from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.client import HttpContext
@@ -47,7 +51,7 @@ BASE = "https://shop.vendure.test"
 @asynccontextmanager
 async def _adapter(sim: VendureSimulator, **overrides: Any) -> AsyncIterator[VendureAdapter]:
     raw = sim.adapter_config(BASE, name="se") | {"rate_limit": {"requests": 500, "per_seconds": 1}}
-    http = HttpContext(transport=httpx.ASGITransport(app=sim.app))
+    http = HttpContext(transport=httpx.ASGITransport(app=sim.app), clock=_clock())
     adapter = VendureAdapter(vendure_config_raw(raw | overrides), AdapterContext("c", "se", http))
     try:
         yield adapter
@@ -110,6 +114,11 @@ async def test_a_permission_the_role_lacks_fails_the_request_not_the_connection(
     assert sim.password not in message_of(caught.value)
 
 
+def _clock() -> FakeClock:
+    """The connection's clock: rate-limit waits move it instead of sleeping."""
+    return FakeClock(datetime.now(UTC) + timedelta(seconds=5))
+
+
 def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnection:
     """The connection as a reload of the config with ``old`` replaced by ``new`` loads it."""
     text = env.config_path.read_text(encoding="utf-8")
@@ -120,7 +129,7 @@ def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnectio
 
 
 async def test_a_wrong_password_holds_the_orders_and_the_reload_sends_each_once(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with SimulatedConnection.open(
         tmp_path,
@@ -130,6 +139,7 @@ async def test_a_wrong_password_holds_the_orders_and_the_reload_sends_each_once(
             "base_url": "http://shop.test/admin-api",
             "rate_limit": {"requests": 500, "per_seconds": 1},
         },
+        clock=_clock(),
     ) as env:
         for sku, name, price, rate in env.shop.catalog_articles():
             env.erp.add_article(sku, name, price, rate)
@@ -164,6 +174,12 @@ async def test_a_wrong_password_holds_the_orders_and_the_reload_sends_each_once(
         assert "Vendure shop se rejected the credentials (INVALID_CREDENTIALS_ERROR" in sentence
         assert "password (inline) of shop se" in sentence and "none is failed" in sentence
         assert password not in sentence and wrong not in sentence
+
+        # `brygga status` says it, with the sentence
+        assert await status_report(load_state_config(env.config_path), datetime.now(UTC)) == 1
+        out = capsys.readouterr().out
+        assert "orders failing" in out and "Vendure shop se rejected the credentials" in out
+        assert password not in out and wrong not in out
 
         fixed = env.flow("run-fixed")  # the reload with the right password
         assert await env.drain(fixed) == [ItemState.DONE] * ORDERS
