@@ -11,6 +11,7 @@ not granted to the key) is a refusal of the request: the key is good, one permis
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import httpx
@@ -40,14 +41,17 @@ def basic_auth(key: Secret) -> str:
 #: the 401 codes of ``authenticate`` (the key itself refused) and of ``checkResource``
 _KEY_REFUSED = frozenset({16, 17, 18, 19, 20, 21})
 _RESOURCE_NOT_GRANTED = 26
+#: ``<code><![CDATA[26]]></code>`` (or without CDATA) in the XML ``<errors>`` envelope
+_XML_CODE = re.compile(rb"<code>\s*(?:<!\[CDATA\[)?\s*(\d{1,4})\s*(?:\]\]>)?\s*</code>")
 
 
 def _codes(body: bytes) -> set[int]:
-    """The error codes of a JSON error answer (§3.5); empty when it cannot be read."""
+    """The error codes of an error answer, JSON or XML (§3.5: an answer to a refused key may
+    come before the output format is read); empty when it cannot be read."""
     try:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError:
-        return set()
+        return {int(code) for code in _XML_CODE.findall(body[:4000])[:10]}
     errors = data.get("errors") if isinstance(data, dict) else None
     if not isinstance(errors, list):
         return set()

@@ -125,6 +125,33 @@ def _clock() -> FakeClock:
     return FakeClock(datetime.now(UTC) + timedelta(seconds=5))
 
 
+class XmlRefusal:
+    """Every request answered 401 with PrestaShop's XML ``<errors>`` envelope (§3.5), as
+    a shop may answer before it has read the requested output format."""
+
+    def __init__(self, codes: list[int]) -> None:
+        errors = "".join(
+            f"<error><code><![CDATA[{c}]]></code><message><![CDATA[refused]]></message></error>"
+            for c in codes
+        )
+        self.body = f'<?xml version="1.0"?><prestashop><errors>{errors}</errors></prestashop>'
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 401, "headers": []})
+        await send({"type": "http.response.body", "body": self.body.encode()})
+
+
+@pytest.mark.parametrize(("codes", "held"), [([20, 21], True), ([26], False), ([], True)])
+async def test_the_codes_of_an_xml_401_decide_too(
+    sim: PrestashopSimulator, codes: list[int], held: bool
+) -> None:
+    http = HttpContext(transport=httpx.ASGITransport(app=XmlRefusal(codes)), clock=sim.clock)
+    async with open_adapter(sim, http=http) as adapter:
+        with pytest.raises(PermanentError) as caught:
+            await adapter.fetch_order("1")
+    assert isinstance(caught.value, CredentialsRejected) is held
+
+
 def _reloaded(env: SimulatedConnection, old: str, new: str) -> ResolvedConnection:
     """The connection as a reload of the config with ``old`` replaced by ``new`` loads it."""
     text = env.config_path.read_text(encoding="utf-8")
