@@ -17,13 +17,28 @@ from brygga_norce.simulator.odata import FilterError, parse_filter
 from brygga_norce.simulator.records import SEND_STATUSES, ApiError
 from brygga_norce.simulator.state import NorceState
 
-__all__ = ["CONNECT", "QUERY", "api_routes"]
+__all__ = ["CONNECT", "QUERY", "QUERY_LINK", "api_routes"]
 
 QUERY = "/commerce/query/2.0"
 CONNECT = "/commerce/connect/4.0"
+#: how the documented example nextLink spells the Query base (docs.norce.io/api-reference/
+#: query/querygeneral: ``…/commerce/Query/2.0/…``)
+QUERY_LINK = "commerce/Query/2.0"
+#: the Query 2.0 order properties ``$filter``/``$orderby`` may name, as documented
+#: (PascalCase; OData property names are case-sensitive)
 _ORDER_FIELDS = frozenset(
-    {"Id", "BasketId", "OrderNo", "ApplicationId", "StatusId", "Created", "Updated"}
+    {
+        "Id",
+        "ApplicationId",
+        "QuotationId",
+        "OrderNo",
+        "OrderDate",
+        "StatusId",
+        "Created",
+        "Updated",
+    }
 )
+_PRICE_LIST_FIELDS = frozenset({"PriceListId", "Agreement", "CurrencyId", "IsActive"})
 _ORDER_EXPAND = frozenset({"Items", "Buyer"})
 _SKU_EXPAND = frozenset({"OnHands", "PriceLists"})
 _KEY = re.compile(r"^'((?:[^']|'')*)'$")
@@ -90,11 +105,13 @@ def api_routes(state: NorceState, page_size: int) -> list[Route]:
         if skip + top < len(rows):
             params = dict(request.query_params)
             params["$skip"] = str(skip + top)
+            if state.next_link_drops_filter:  # a hostile-server knob: the link loses $filter
+                params.pop("$filter", None)
             query = urlencode(params, quote_via=quote)
-            here = str(request.url).split("?")[0]
+            base = str(request.base_url).rstrip("/")
             if state.next_link_base:  # a hostile-server knob: links that point elsewhere
-                here = state.next_link_base + request.url.path
-            body["@odata.nextLink"] = f"{here}?{query}"
+                base = state.next_link_base
+            body["@odata.nextLink"] = f"{base}/{QUERY_LINK}/Orders/Orders?{query}"
         return json_response(body)
 
     async def product_sku(request: Request) -> Response:
@@ -107,6 +124,22 @@ def api_routes(state: NorceState, page_size: int) -> list[Route]:
             raise ApiError(404, f"No ProductSku with PartNo '{match.group(1)}'")
         return json_response(state.product_sku(sku, _expand(request, _SKU_EXPAND)))
 
+    async def client_price_lists(request: Request) -> Response:
+        _application(request)
+        rows = state.client_price_lists()
+        text = request.query_params.get("$filter")
+        if text:
+            try:
+                keep = parse_filter(text, _PRICE_LIST_FIELDS)
+            except FilterError as exc:
+                raise ApiError(400, f"The query specified in the URI is not valid. {exc}") from None
+            rows = [r for r in rows if keep(r)]
+        return json_response({"value": rows})
+
+    async def client_warehouses(request: Request) -> Response:
+        _application(request)
+        return json_response({"value": state.client_warehouses()})
+
     async def send_order_status(request: Request) -> Response:
         body = await body_json(request)
         if not isinstance(body, dict):
@@ -117,6 +150,11 @@ def api_routes(state: NorceState, page_size: int) -> list[Route]:
         status = body.get("OrderStatus")
         if status not in SEND_STATUSES:
             raise ApiError(400, f"OrderStatus '{status}' is not a valid value")
+        # "ErpOrderNo required string" (nc-latest/operation/SendOrderStatus); the schema page's
+        # "Either ClientOrderRef or ErpOrderNo must be provided" is the laxer reading
+        erp = body.get("ErpOrderNo")
+        if not isinstance(erp, str) or not erp.strip():
+            raise ApiError(400, "ErpOrderNo is required")
         state.send_order_status(body)
         return Response(status_code=200)
 
@@ -194,6 +232,8 @@ def api_routes(state: NorceState, page_size: int) -> list[Route]:
     return [
         Route(f"{QUERY}/Orders/Orders", orders, methods=["GET"]),
         Route(f"{QUERY}/Products/ProductSkus({{key:path}})", product_sku, methods=["GET"]),
+        Route(f"{QUERY}/Application/ClientPriceLists", client_price_lists, methods=["GET"]),
+        Route(f"{QUERY}/Application/ClientWarehouses", client_warehouses, methods=["GET"]),
         Route(f"{CONNECT}/Order/SendOrderStatus", send_order_status, methods=["POST"]),
         Route(f"{CONNECT}/Order/CancelOrder", cancel_order, methods=["POST"]),
         Route(f"{CONNECT}/Order/CreateDeliveryNote", create_delivery_note, methods=["POST"]),

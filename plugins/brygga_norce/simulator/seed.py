@@ -6,11 +6,13 @@ from decimal import Decimal
 
 from brygga_norce.simulator.records import SimOnhand, SimPrice, SimSku
 
-__all__ = ["LOCATION", "PRICE_LIST", "WAREHOUSE", "seed_skus"]
+__all__ = ["CURRENCY_IDS", "LOCATION", "PRICE_LIST", "WAREHOUSE", "seed_skus"]
 
 PRICE_LIST = "SEK-BAS"
 WAREHOUSE = "MAIN"
 LOCATION = "A1"
+#: Norce's internal currency ids (the Query rows carry ``CurrencyId``, never a code)
+CURRENCY_IDS = {"SEK": 1, "EUR": 2, "NOK": 3, "DKK": 4, "USD": 5}
 
 #: the articles the e-conomic simulator has too, so orders transfer in end-to-end tests
 _SEED = [

@@ -10,11 +10,18 @@ It speaks the APIs as ``/work/shared/reference/shop-apis.md`` §4 documents them
   JSON to the configured receiver (Basic auth when configured, [NO3]); an order stays
   pending (and is sent again by the next call) until the receiver answers 2xx, and a 2xx
   whose body is an ``OrderResponse`` with ``StatusCode: "Failed"`` counts as a failure.
-- Query (OData v4, ``/commerce/query/2.0``): ``Orders/Orders`` with ``$filter``,
+- Query (OData v4, ``/commerce/query/2.0``, routed whatever the case of ``Query``):
+  ``Orders/Orders`` with the documented fields (``Id``, ``ApplicationId``, ``QuotationId``,
+  ``OrderNo``, ``StatusId``, …; no basket id or ERP number field), ``$filter``,
   ``$orderby``, ``$top``/``$skip``, ``$expand=Items,Buyer``, server-driven pages of
-  ``page_size`` with ``@odata.nextLink``; ``Products/ProductSkus('…')`` with
-  ``$expand=OnHands,PriceLists``. Every Query call needs the ``ApplicationId`` header.
-- Connect (``/commerce/connect/4.0``): ``Order/SendOrderStatus``, ``Order/CancelOrder``
+  ``page_size`` with an ``@odata.nextLink`` spelled as the documented example
+  (``…/commerce/Query/2.0/…``); ``Products/ProductSkus('…')`` with
+  ``$expand=OnHands,PriceLists`` whose rows carry ids (``WarehouseId``, ``LocationId``,
+  ``PriceListId``, ``CurrencyId``), ``Application/ClientPriceLists`` (``Agreement`` →
+  ``PriceListId``) and ``Application/ClientWarehouses``. Every Query call needs the
+  ``ApplicationId`` header (400 without it, page 2 and later too).
+- Connect (``/commerce/connect/4.0``): ``Order/SendOrderStatus`` (``ErpOrderNo`` required:
+  400 when missing, null or empty), ``Order/CancelOrder``
   (matched on ClientOrderRef and ErpOrderNo), ``Order/CreateDeliveryNote``;
   ``Product/ImportOnhands`` and ``Product/ImportSkuPriceLists`` with the
   ``X-StormConnect-Header``, answered with a ``JobResponse``; ``Job/Get`` and
@@ -23,7 +30,7 @@ It speaks the APIs as ``/work/shared/reference/shop-apis.md`` §4 documents them
   ignored with a warning row in the job log.
 
 Modelled where the reference is silent: the OrderRequest Header fields, the Query order's
-``BasketId``/``ErpOrderNo``/``CurrencyCode`` and expanded shapes, the SendOrderStatus
+``CurrencyCode`` and expanded shapes, the ``ClientWarehouses`` shape, the SendOrderStatus
 answer (200, empty), channels as ``ApplicationId`` (1 and 2 by default), a delivery note
 moving the order to Delivered (all rows) or PartlyDelivered, the event's ``X-Norce-Event``
 header naming its type.
@@ -70,6 +77,7 @@ __all__ = ["NorceSimulator", "PushAttempt"]
 
 TOKEN_PATH = "/identity/1.0/connect/token"
 _PREFIXES = ("/identity/", "/commerce/")
+_QUERY_BASE = "/commerce/query/"
 _STATUS_NAMES = {v: k for k, v in reversed(STATUS_IDS.items())}
 
 
@@ -152,6 +160,10 @@ class NorceSimulator:
             if at > 0:
                 path = path[at:]
                 break
+        # the Query base is routed whatever its case: the documented nextLink spells it
+        # /commerce/Query/2.0/ (querygeneral), the servers list /commerce/query/2.0/
+        if path.lower().startswith(_QUERY_BASE):
+            path = _QUERY_BASE + path[len(_QUERY_BASE) :]
         scope = {**scope, "path": path, "raw_path": path.encode()}
         self.requests.append((scope["method"], path))
         if path.startswith("/commerce/") and self._routed(scope) and not self._authorized(scope):

@@ -20,7 +20,7 @@ from brygga_norce.simulator.records import (
     SimSku,
     iso,
 )
-from brygga_norce.simulator.seed import seed_skus
+from brygga_norce.simulator.seed import CURRENCY_IDS, seed_skus
 
 __all__ = ["NorceState"]
 
@@ -75,9 +75,16 @@ class NorceState:
         self.fail_next = ""
         #: when set, ``@odata.nextLink`` points at this scheme and host (hostile tests)
         self.next_link_base = ""
+        #: when set, ``@odata.nextLink`` leaves out the request's ``$filter`` (hostile tests)
+        self.next_link_drops_filter = False
         self._next_order = 5000
         self._next_basket = 100_000
         self._next_job = 700
+        #: the client's price lists (code → id) and warehouses (code → id, location code →
+        #: id); a code an import names for the first time is given the next id
+        self.price_list_ids: dict[str, int] = {}
+        self.warehouse_ids: dict[str, int] = {}
+        self.location_ids: dict[tuple[str, str], int] = {}
 
     def now(self) -> datetime:
         """The client's clock, whole seconds."""
@@ -87,6 +94,14 @@ class NorceState:
         self._next_order += 1
         self._next_basket += 7
         return self._next_order, self._next_basket
+
+    def price_list_id(self, code: str) -> int:
+        return self.price_list_ids.setdefault(code, 100 + len(self.price_list_ids))
+
+    def place_ids(self, warehouse: str, location: str) -> tuple[int, int]:
+        wid = self.warehouse_ids.setdefault(warehouse, 1 + len(self.warehouse_ids))
+        lid = self.location_ids.setdefault((warehouse, location), 10 + len(self.location_ids))
+        return wid, lid
 
     def order(self, basket_id: int) -> SimOrder:
         order = self.orders.get(basket_id)
@@ -161,18 +176,24 @@ class NorceState:
         return body
 
     def query_order(self, order: SimOrder, expand: frozenset[str]) -> dict[str, Any]:
-        """A Query ``Orders/Orders`` entity (PascalCase as the Query 2.0 schemas, [NO11]);
-        ``BasketId``, ``ErpOrderNo``, ``CurrencyCode`` and the expanded shapes are modelled."""
+        """A Query 2.0 ``Orders/Orders`` entity as documented (docs.norce.io/api-reference/
+        query/queryorders/openapi/orders/orders.md): ``Id`` (string), ``ClientId``,
+        ``ApplicationId``, ``QuotationId`` (the basket id), ``OrderNo`` ("commonly same as
+        quotation id unless overriden from the ERP confirmation response": the ERP number
+        once SendOrderStatus gave one), ``OrderDate``, ``StatusId``, ``CurrencyId``; no basket
+        id or ERP number field. ``Created``/``Updated`` as the other Query 2.0 entities show
+        them; ``CurrencyCode`` and the expanded shapes are modelled."""
         row: dict[str, Any] = {
-            "Id": order.order_id,
-            "BasketId": order.basket_id,
-            "OrderNo": str(order.basket_id),
-            "ErpOrderNo": order.erp_order_no or None,
+            "Id": str(order.order_id),
+            "ClientId": 1,
             "ApplicationId": order.application_id,
+            "QuotationId": order.basket_id,
+            "OrderNo": order.erp_order_no or str(order.basket_id),
+            "OrderDate": iso(order.created),
             "StatusId": order.status_id,
             "Source": "WEB",
+            "CurrencyId": CURRENCY_IDS.get(order.currency, 0),
             "CurrencyCode": order.currency,
-            "OrderDate": iso(order.created),
             "Created": iso(order.created),
             "Updated": iso(order.updated) if order.updated != order.created else None,
         }
@@ -213,40 +234,93 @@ class NorceState:
     def filter_row(self, order: SimOrder) -> dict[str, Any]:
         """The order's fields as ``$filter`` sees them (times as datetimes)."""
         return {
-            "Id": order.order_id,
-            "BasketId": order.basket_id,
-            "OrderNo": str(order.basket_id),
+            "Id": str(order.order_id),
             "ApplicationId": order.application_id,
+            "QuotationId": order.basket_id,
+            "OrderNo": order.erp_order_no or str(order.basket_id),
+            "OrderDate": order.created,
             "StatusId": order.status_id,
             "Created": order.created,
             "Updated": order.updated if order.updated != order.created else None,
         }
 
     def product_sku(self, sku: SimSku, expand: frozenset[str]) -> dict[str, Any]:
-        """A Query ``Products/ProductSkus('…')`` entity with its on-hand and price rows."""
+        """A Query ``Products/ProductSkus('…')`` entity with its on-hand and price rows, which
+        carry ids, never codes: on hand ``PartNo``, ``WarehouseId``, ``LocationId``,
+        ``OnHandValue``, ``IsActive`` (docs.norce.io/api-reference/query/openapi/schemas/
+        clientproductskuonhandinfo); price ``PartNo``, ``PriceListId``, ``QtyBreak``,
+        ``CurrencyId``, ``PriceSale``, ``IsActive`` (…/query/openapi/products/
+        products_productskus)."""
         row: dict[str, Any] = {"PartNo": sku.part_no, "Name": sku.name}
         if "OnHands" in expand:
-            row["OnHands"] = [
-                {
-                    "WarehouseCode": o.warehouse,
-                    "LocationCode": o.location,
-                    "OnHandValue": o.value,
-                    "IsActive": o.is_active,
-                    "Updated": iso(o.updated) if o.updated else None,
-                }
-                for o in sku.onhands
-            ]
+            rows = []
+            for o in sku.onhands:
+                wid, lid = self.place_ids(o.warehouse, o.location)
+                rows.append(
+                    {
+                        "PartNo": sku.part_no,
+                        "WarehouseId": wid,
+                        "LocationId": lid,
+                        "OnHandValue": o.value,
+                        "IsActive": o.is_active,
+                        "Updated": iso(o.updated) if o.updated else None,
+                    }
+                )
+            row["OnHands"] = rows
         if "PriceLists" in expand:
             row["PriceLists"] = [
                 {
-                    "PriceListCode": p.price_list,
-                    "CurrencyCode": p.currency,
+                    "PartNo": sku.part_no,
+                    "PriceListId": self.price_list_id(p.price_list),
+                    "QtyBreak": 1,
+                    "CurrencyId": CURRENCY_IDS.get(p.currency, 0),
                     "PriceSale": p.price_sale,
                     "IsActive": p.is_active,
                 }
                 for p in sku.prices
             ]
         return row
+
+    def client_price_lists(self) -> list[dict[str, Any]]:
+        """``Application/ClientPriceLists`` (Query 2.0 ``PriceListClient``: ``PriceListId``,
+        ``Agreement`` = the code Connect imports name, ``CurrencyId``); a list's currency is
+        that of its first price (SEK when it has none), modelled."""
+        currencies: dict[str, str] = {}
+        for sku in self.skus.values():
+            for price in sku.prices:
+                currencies.setdefault(price.price_list, price.currency)
+                self.price_list_id(price.price_list)
+        return [
+            {
+                "PriceListId": pid,
+                "Agreement": code,
+                "Name": code,
+                "CurrencyId": CURRENCY_IDS.get(currencies.get(code, "SEK"), 0),
+                "IsActive": True,
+            }
+            for code, pid in self.price_list_ids.items()
+        ]
+
+    def client_warehouses(self) -> list[dict[str, Any]]:
+        """``Application/ClientWarehouses`` with their locations (modelled: ``WarehouseId``,
+        ``Code``, ``Locations`` [``LocationId``, ``Code``], after the documented
+        ClientWarehouseLocation's ``warehouseId``, ``locationId``, ``code``)."""
+        for sku in self.skus.values():
+            for onhand in sku.onhands:
+                self.place_ids(onhand.warehouse, onhand.location)
+        return [
+            {
+                "WarehouseId": wid,
+                "Code": code,
+                "IsActive": True,
+                "Locations": [
+                    {"LocationId": lid, "Code": loc}
+                    for (warehouse, loc), lid in self.location_ids.items()
+                    if warehouse == code
+                ],
+            }
+            for code, wid in self.warehouse_ids.items()
+        ]
 
     # -- SendOrderStatus -----------------------------------------------------------------
 
@@ -255,8 +329,8 @@ class NorceState:
         order = self.order(body["ClientOrderRef"])
         status = body["OrderStatus"]
         order.status_log.append(dict(body))
-        if body.get("ErpOrderNo"):
-            order.erp_order_no = str(body["ErpOrderNo"])
+        # [NO4] an acknowledgement stores the ERP number; the Query OrderNo shows it
+        order.erp_order_no = str(body["ErpOrderNo"])
         if status in STATUS_IDS:
             order.status_id = STATUS_IDS[status]
         order.updated = self.now()

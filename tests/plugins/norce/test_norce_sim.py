@@ -66,7 +66,10 @@ async def test_token_endpoint_burst_of_20_then_3_a_minute(
 async def test_query_orders_page_with_next_link_and_filter(
     sim: NorceSimulator, clock: FakeClock, api: httpx.AsyncClient
 ) -> None:
-    """[NO10] docs.norce.io/api-reference/query/querygeneral: OData v4, @odata.nextLink."""
+    """[NO10] docs.norce.io/api-reference/query/querygeneral: OData v4, @odata.nextLink; the
+    rows carry the documented 2.0 fields (docs.norce.io/api-reference/query/queryorders/
+    openapi/orders/orders.md: "`QuotationId` (integer) QuotationId. Nullable.", "`OrderNo`
+    (string) OrderNo. MaxLength: 50."), keyed by QuotationId = the basket id."""
     refs = []
     for index in range(7):
         refs.append(sim.place_order(lines=[("KAFFE-500", 1)], email=f"k{index}@example.se"))
@@ -77,18 +80,57 @@ async def test_query_orders_page_with_next_link_and_filter(
         answer = await api.get(url, params=None if "?" in url else {"$orderby": "Id"})
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        seen += [row["BasketId"] for row in body["value"]]
+        seen += [row["QuotationId"] for row in body["value"]]
         url = body.get("@odata.nextLink")
     assert [str(ref) for ref in seen] == refs
     since = "2026-02-02T08:00:20Z"
     answer = await api.get(
         ORDERS, params={"$filter": f"Created ge {since} and Created lt 2026-02-02T08:00:40Z"}
     )
-    assert [str(r["BasketId"]) for r in answer.json()["value"]] == refs[2:4]
+    assert [str(r["QuotationId"]) for r in answer.json()["value"]] == refs[2:4]
+    answer = await api.get(ORDERS, params={"$filter": f"QuotationId eq {refs[1]}"})
+    assert [str(r["QuotationId"]) for r in answer.json()["value"]] == [refs[1]]
     answer = await api.get(ORDERS, params={"$filter": "Updated eq null and ApplicationId eq 2"})
     assert answer.json()["value"] == []
     assert (await api.get(ORDERS, params={"$filter": "Nope eq 1"})).status_code == 400
     assert (await api.get(ORDERS, headers={"ApplicationId": ""})).status_code == 400
+
+
+async def test_query_orders_have_no_basket_id_or_erp_number_field(
+    sim: NorceSimulator, api: httpx.AsyncClient
+) -> None:
+    """The documented Query order has no basket id or ERP number field (docs.norce.io/
+    api-reference/query/queryorders/openapi/orders/orders.md lists ``Id``, ``ClientId``,
+    ``ApplicationId``, ``QuotationId``, ``OrderNo``, ``OrderDate``, … ``StatusId``); the ERP
+    number shows as ``OrderNo`` ("The order number, commonly same as quotation id unless
+    overriden from the ERP confirmation response", …/query/openapi/order)."""
+    ref = sim.place_order(lines=[("TE-100", 1)], email="q@example.se")
+    row = (await api.get(ORDERS)).json()["value"][0]
+    assert "BasketId" not in row and "ErpOrderNo" not in row
+    assert (row["QuotationId"], row["OrderNo"], row["ApplicationId"]) == (int(ref), ref, 1)
+    for name in ("BasketId", "ErpOrderNo"):
+        answer = await api.get(ORDERS, params={"$filter": f"{name} eq 1"})
+        assert answer.status_code == 400, name
+    body = {"ClientOrderRef": int(ref), "ErpOrderNo": "E-7", "OrderStatus": "Confirmed"}
+    assert (await api.post(f"{CONNECT}/Order/SendOrderStatus", json=body)).status_code == 200
+    row = (await api.get(ORDERS)).json()["value"][0]
+    assert (row["QuotationId"], row["OrderNo"]) == (int(ref), "E-7")
+
+
+async def test_the_next_link_is_spelled_as_documented_and_needs_the_header(
+    sim: NorceSimulator, api: httpx.AsyncClient
+) -> None:
+    """docs.norce.io/api-reference/query/querygeneral shows the nextLink as
+    ``…/commerce/Query/2.0/…`` (capital Q), and every Query operation documents
+    ``ApplicationId integer required`` (…/query/openapi/order): page 2 without it is 400."""
+    for index in range(7):
+        sim.place_order(lines=[("TE-100", 1)], email=f"n{index}@example.se")
+    link = (await api.get(ORDERS)).json()["@odata.nextLink"]
+    assert "/commerce/Query/2.0/Orders/Orders?" in link
+    assert (await api.get(link)).status_code == 200
+    headers = {"Authorization": api.headers["Authorization"]}
+    async with _raw(sim) as bare:
+        assert (await bare.get(link, headers=headers)).status_code == 400
 
 
 async def test_send_order_status_sets_status_and_erp_number(
@@ -107,6 +149,54 @@ async def test_send_order_status_sets_status_and_erp_number(
         f"{CONNECT}/Order/SendOrderStatus", json={"ClientOrderRef": 1, "OrderStatus": "Delivered"}
     )
     assert answer.status_code == 400
+
+
+@pytest.mark.parametrize("erp", ["missing", None, ""])
+async def test_send_order_status_refuses_no_erp_order_number(
+    sim: NorceSimulator, api: httpx.AsyncClient, erp: str | None
+) -> None:
+    """docs.norce.io/api-reference/connect/orderservice/nc-latest/operation/SendOrderStatus:
+    "ErpOrderNo required string, ERP order number. Used for order matching." (the schema
+    page's "Either ClientOrderRef or ErpOrderNo must be provided" is laxer; the stricter
+    holds): missing, null and empty are 400 and change nothing."""
+    ref = sim.place_order(lines=[("TE-100", 2)], email="a@example.se")
+    body: dict[str, object] = {"ClientOrderRef": int(ref), "OrderStatus": "Delivered"}
+    if erp != "missing":
+        body["ErpOrderNo"] = erp
+    answer = await api.post(f"{CONNECT}/Order/SendOrderStatus", json=body)
+    assert answer.status_code == 400 and "ErpOrderNo" in answer.json()["Message"]
+    assert (sim.order_status(ref), sim.status_log(ref)) == ("Created", [])
+
+
+async def test_sku_rows_carry_ids_and_the_codes_resolve(api: httpx.AsyncClient) -> None:
+    """The Query rows carry ids, not the codes Connect imports name: on hand ``warehouseId``,
+    ``locationId`` (docs.norce.io/api-reference/query/openapi/schemas/
+    clientproductskuonhandinfo), prices ``priceListId``, ``currencyId``, ``priceSale``
+    (…/query/openapi/products/products_productskus); a price list's ``Agreement`` is "called
+    Code in the admin tool, and in connect" (…/query/openapi/application/
+    application_clientsuppliers)."""
+    sku = (
+        await api.get(
+            "/commerce/query/2.0/Products/ProductSkus('TE-100')",
+            params={"$expand": "OnHands,PriceLists"},
+        )
+    ).json()
+    onhand, price = sku["OnHands"][0], sku["PriceLists"][0]
+    assert {"WarehouseCode", "LocationCode"}.isdisjoint(onhand)
+    assert {"PriceListCode", "CurrencyCode"}.isdisjoint(price)
+    lists = (
+        await api.get(
+            "/commerce/query/2.0/Application/ClientPriceLists",
+            params={"$filter": "Agreement eq 'SEK-BAS'"},
+        )
+    ).json()["value"]
+    assert [(r["PriceListId"], r["CurrencyId"]) for r in lists] == [
+        (price["PriceListId"], price["CurrencyId"])
+    ]
+    places = (await api.get("/commerce/query/2.0/Application/ClientWarehouses")).json()["value"]
+    main = next(w for w in places if w["Code"] == "MAIN")
+    a1 = next(loc for loc in main["Locations"] if loc["Code"] == "A1")
+    assert (main["WarehouseId"], a1["LocationId"]) == (onhand["WarehouseId"], onhand["LocationId"])
 
 
 async def _run_job(
