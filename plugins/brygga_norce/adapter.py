@@ -4,11 +4,11 @@ Documented (reference/shop-apis.md §4) and relied on: OAuth2 client credentials
 ``/identity/1.0/connect/token`` with ``scope`` = the environment and 3600 s tokens, the token
 endpoint's 3 a minute + burst 20 ([NO1]); orders pushed as an ``OrderRequest`` to the order
 receiver and retried by Norce until answered ([NO3]); ``Order/SendOrderStatus`` with
-``ClientOrderRef``, ``ErpOrderNo``, ``OrderStatus`` ([NO6]); the Query API as OData v4 with
-``@odata.nextLink`` ([NO10]) and the ``ApplicationId`` header (docs.norce.io/api-reference/
-query/openapi/order); ``Product/ImportOnhands`` and ``Product/ImportSkuPriceLists`` with the
-``X-StormConnect-Header``, answered by a JobResponse and followed with ``Job/Get`` /
-``Job/GetLog`` ([NO7], [NO8], [NO9]).
+``ClientOrderRef``, ``ErpOrderNo`` (required), ``OrderStatus`` ([NO6]); the Query API as OData
+v4 with ``@odata.nextLink`` ([NO10]) and the required ``ApplicationId`` header
+(docs.norce.io/api-reference/query/openapi/order); ``Product/ImportOnhands`` and
+``Product/ImportSkuPriceLists`` with the ``X-StormConnect-Header``, answered by a JobResponse
+and followed with ``Job/Get`` / ``Job/GetLog`` ([NO7], [NO8], [NO9]).
 
 Chosen where the reference says [unknown] or [inferred] (modelled, not documented):
 
@@ -16,11 +16,16 @@ Chosen where the reference says [unknown] or [inferred] (modelled, not documente
   by :mod:`brygga_norce.push`; the change feed yields the kept pushes received in the window
   plus the Query API's orders created or updated in it (``$filter`` on ``Created`` and the
   nullable ``Updated``), each order once, so orders pushed while brygga was down (Norce gave
-  up retrying) are found by the read path. The Query order is matched by ``BasketId``
-  (modelled; the reference knows no change-tracking field for orders).
+  up retrying) are found by the read path. A Query order is matched by its documented
+  ``QuotationId`` ("The quotation identifier", the basket id; docs.norce.io/api-reference/
+  query/queryorders/openapi/orders/orders.md), read in PascalCase (Query 2.0) or camelCase
+  (3.0). Each row's ``ApplicationId`` and time are checked again on brygga's side. When the
+  Query API cannot be read, the kept pushes are still reported (at the window's start, so
+  the cursor stays) and ``fetch_order`` of a pushed order uses the push alone.
 - **Channels** are Norce applications (``ApplicationId``): ``channels`` lists the ones this
-  shop imports (empty: all); the Query API is asked with ``application_id`` as its
-  ``ApplicationId`` header.
+  shop imports (empty: all); every Query request, nextLink pages included, carries
+  ``application_id`` as its required ``ApplicationId`` header (decided on the Query base
+  path, whatever its case: the documented nextLink spells it ``/commerce/Query/2.0/``).
 - **Statuses** are the Query ``statusId`` names (Created 0, Allocation 1, Confirmed 2,
   Delivered 4, Invoiced 5, Cancelled 6, PartlyDelivered 8, §4.3); Norce has no endpoint
   listing them, so :meth:`NorceAdapter.order_statuses` returns this documented list. Every
@@ -28,12 +33,19 @@ Chosen where the reference says [unknown] or [inferred] (modelled, not documente
   nothing when it has the status already. SendOrderStatus has no e-mail or capture flag:
   Norce's own settings decide e-mails, and a capture (an invoice import) is refused.
   Tracking numbers are not sent (they belong in a delivery note).
-- **Export mark.** The ERP number is stored with SendOrderStatus ``ErpOrderNo``: an order
-  still Created is acknowledged (→ Confirmed, §4.3 [NO4]); one further along keeps its
-  status. A repeat reads ``ErpOrderNo`` from the Query order first and writes nothing.
+- **Export mark.** The ERP number is stored with SendOrderStatus ``ErpOrderNo`` (required by
+  the operation, never sent null): an order still Created is acknowledged (→ Confirmed,
+  §4.3 [NO4]); one further along keeps its status. The number is kept in the account state
+  (:mod:`brygga_norce.push`) for the status writes that follow; a status write for an order
+  brygga never marked sends the Query ``OrderNo`` (Norce's order number). The mark read back
+  is the kept number, else ``OrderNo`` when it differs from ``QuotationId`` ("commonly same
+  as quotation id unless overriden from the ERP confirmation response"); a repeat that finds
+  it writes nothing.
 - **Stock and prices** read the SKU from the Query API first (``ProductSkus('…')`` with
   ``$expand=OnHands`` / ``PriceLists``, [NO10]): an unknown SKU is a PermanentError (Norce
-  would silently ignore it), the same value is ``unchanged``. Otherwise one import job per SKU
+  would silently ignore it), the same value is ``unchanged`` (compared by the ids the rows
+  carry, the configured codes resolved once; see :mod:`brygga_norce.catalog`). Otherwise one
+  import job per SKU
   (see :mod:`brygga_norce.jobs`), never a full file. A price of 0 or less is refused before
   sending: Norce ignores 0 ([NO8]), so it could never take effect.
 - **Rate limit.** Norce publishes none for Connect/Query (429 beyond it); brygga keeps under
@@ -61,7 +73,7 @@ from brygga.adapters import (
     ShopAdapter,
     StatusSink,
 )
-from brygga.errors import BryggaError, PermanentError
+from brygga.errors import BryggaError, CredentialsRejected, PermanentError, TransientError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.models import DocumentRef, Order, OrderChange
@@ -79,6 +91,7 @@ from brygga_norce.wire import (
     QueryOrderWire,
     QueryPageWire,
     decode,
+    decode_query,
 )
 
 __all__ = ["CAPABILITIES", "STATUS_NAMES", "NorceAdapter", "NorceConfig"]
@@ -129,7 +142,9 @@ class NorceConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     token_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^/\s]+.*)?$")] = ""
     client_id: Secret
     client_secret: Secret
-    #: sent as ``ApplicationId`` on Query calls
+    #: sent as the ``ApplicationId`` header on every Query call (required: the Query
+    #: operations document the header as required, docs.norce.io/api-reference/query/
+    #: openapi/order)
     application_id: Annotated[int, msgspec.Meta(ge=0)] | None = None
     #: the applications (channels) whose orders this shop imports; empty: all
     channels: list[Annotated[int, msgspec.Meta(ge=0)]] = msgspec.field(default_factory=list)
@@ -157,6 +172,12 @@ class NorceConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
             raise ValueError(
                 "set base_url (e.g. https://SLUG.api-se.playground.norce.tech) or slug, with "
                 "region and environment, to build it"
+            )
+        if self.application_id is None:
+            raise ValueError(
+                "set application_id: the Norce application id brygga sends as the "
+                "ApplicationId header, which every Query API call requires (Norce Admin → "
+                "Settings → Applications)"
             )
 
 
@@ -218,6 +239,7 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
             password=config.receiver_password,
             channels=tuple(config.channels),
         )
+        self._resolved = {}
         self.jobs = ImportJobs(
             self,
             context.state,
@@ -306,7 +328,7 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
             answer = decode(response.content, QueryPageWire, what)
             for row in answer.value:
                 try:
-                    heads.append(msgspec.json.decode(row, type=QueryOrderHead))
+                    heads.append(decode_query(row, QueryOrderHead))
                 except (msgspec.DecodeError, RecursionError) as exc:
                     log.warning("%s: an order row brygga cannot read was skipped: %s", what, exc)
             if not answer.next_link:
@@ -327,15 +349,51 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
             )
         return link
 
+    def _my_channel(self, application_id: int | None) -> bool:
+        return not self.config.channels or application_id in self.config.channels
+
     async def changed_orders(self, since: datetime, until: datetime) -> AsyncIterator[OrderChange]:
-        """Kept pushes received in ``[since, until)`` and Query orders changed in it, once each."""
+        """Kept pushes received in ``[since, until)`` and Query orders changed in it, once each.
+
+        A Query order is keyed by its ``QuotationId`` (the basket id pushes carry as
+        ``ClientOrderRef``); each row's ``ApplicationId`` and time are checked here again,
+        whatever the server's ``$filter`` (or a nextLink that lost it) let through. When the
+        Query API cannot be read, the kept pushes are still yielded, at the window's start, so
+        the feed's cursor stays where it was and the next poll reads the Query API again."""
         if since.tzinfo is None or until.tzinfo is None:
             raise ValueError("since and until must be timezone-aware")
         changes: dict[str, OrderChange] = {}
-        for ref, when in await self.inbox.received(since, until):
+        pushed = await self.inbox.received(since, until)
+        try:
+            heads = await self._query_heads(since, until)
+        except CredentialsRejected:
+            raise
+        except BryggaError as exc:
+            log.log(
+                logging.WARNING if isinstance(exc, TransientError) else logging.ERROR,
+                "norce shop %s: the Query API could not be read (%s); only the %s kept "
+                "push(es) are reported, and the window is read again on the next poll",
+                self.shop,
+                exc,
+                len(pushed),
+            )
+            for ref, _ in pushed:
+                yield OrderChange(shop_order_id=ref, modified_at=since, status="Created")
+            return
+        for ref, when in pushed:
             changes[ref] = OrderChange(shop_order_id=ref, modified_at=when, status="Created")
-        for head in await self._query_heads(since, until):
-            ref = str(head.basket_id)
+        for head in heads:
+            if head.quotation_id is None or not 0 < head.quotation_id < 2**31:
+                log.warning(
+                    "norce shop %s: Query order %s has no QuotationId (basket id) brygga can "
+                    "key it by; it was skipped",
+                    self.shop,
+                    str(head.id)[:40],
+                )
+                continue
+            ref = str(head.quotation_id)
+            if not self._my_channel(head.application_id):
+                continue
             try:
                 when = norce_time(f"Norce order {ref}", "Updated", head.updated or head.created)
             except PermanentError as exc:
@@ -349,21 +407,46 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
             yield change
 
     async def _query_order(self, ref: str, *, full: bool) -> msgspec.Raw | None:
+        """The Query order whose ``QuotationId`` is ``ref`` (the basket id), or None."""
         what = f"Norce order {ref}"
-        params: dict[str, Any] = {"$filter": f"BasketId eq {ref}"}
+        params: dict[str, Any] = {"$filter": f"QuotationId eq {ref}"}
         if full:
             params["$expand"] = "Items,Buyer"
         response = await self._call("GET", f"{QUERY}/Orders/Orders", what, params=params)
         rows = decode(response.content, QueryPageWire, what).value
         return rows[0] if rows else None
 
+    async def _mark(self, ref: str, head: QueryOrderHead | None) -> str:
+        """The ERP number Norce holds for the order: the one brygga sent, else the Query
+        ``OrderNo`` when the ERP overrode it (it is "commonly same as quotation id unless
+        overriden from the ERP confirmation response"); "" for none."""
+        kept = await self.inbox.erp_number(ref)
+        if kept:
+            return kept
+        if head is not None and head.order_no and head.order_no != str(head.quotation_id):
+            return head.order_no
+        return ""
+
     async def fetch_order(self, shop_order_id: str) -> Order:
+        """A kept push when there is one (its status and ERP number from the Query API when it
+        can be read, never required), else the Query API's order."""
         ref = _ref(shop_order_id)
-        push = await self.inbox.get(ref)
-        raw = await self._query_order(ref, full=push is None)
         what = f"Norce order {ref}"
+        push = await self.inbox.get(ref)
         if push is not None:
-            head = None if raw is None else _head(raw, what)
+            head: QueryOrderHead | None = None
+            try:
+                raw = await self._query_order(ref, full=False)
+                head = None if raw is None else _head(raw, what)
+            except CredentialsRejected:
+                raise
+            except BryggaError as exc:
+                log.warning(
+                    "%s: the Query API could not be read (%s); the kept push is used as it "
+                    "came (status Created)",
+                    what,
+                    exc,
+                )
             try:
                 wire = msgspec.json.decode(push.body, type=OrderRequestWire)
             except (msgspec.DecodeError, RecursionError) as exc:
@@ -375,23 +458,29 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
                 wire,
                 status=_status_name(head.status_id) if head else "Created",
                 received_at=push.received_at,
-                mark=(head.erp_order_no or "") if head else "",
+                mark=await self._mark(ref, head),
             )
+        raw = await self._query_order(ref, full=True)
         if raw is None:
             raise PermanentError(
-                f"{what} does not exist in Norce (the Query API has no order with BasketId "
+                f"{what} does not exist in Norce (the Query API has no order with QuotationId "
                 f"{ref}); it was probably removed there, so resolve this record"
             )
         try:
-            order = msgspec.json.decode(raw, type=QueryOrderWire)
+            order = decode_query(raw, QueryOrderWire)
         except (msgspec.DecodeError, RecursionError) as exc:
             raise PermanentError(
                 f"{what}: the Query API's order cannot be read ({str(exc)[:200]}); report it "
                 "to Norce, then retry"
             ) from None
-        if str(order.basket_id) != ref:
-            raise PermanentError(f"{what}: the Query API answered with order {order.basket_id}")
-        return map_query(order, status=_status_name(order.status_id))
+        if str(order.quotation_id) != ref:
+            raise PermanentError(
+                f"{what}: the Query API answered with order {str(order.quotation_id)[:20]}"
+            )
+        head = QueryOrderHead(quotation_id=order.quotation_id, order_no=order.order_no)
+        return map_query(
+            order, status=_status_name(order.status_id), mark=await self._mark(ref, head)
+        )
 
     async def _head(self, ref: str) -> QueryOrderHead:
         raw = await self._query_order(ref, full=False)
@@ -401,31 +490,40 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
         return _head(raw, what)
 
     async def _send_status(self, ref: str, status: str, erp_order_no: str, what: str) -> None:
+        """SendOrderStatus; ``ErpOrderNo`` is required by the operation (docs.norce.io/
+        api-reference/connect/orderservice/nc-latest/operation/SendOrderStatus: "ErpOrderNo
+        required string, ERP order number. Used for order matching."), so never null."""
+        if not erp_order_no:
+            raise PermanentError(
+                f"{what}: brygga knows no ERP order number for this order, and Norce's "
+                "SendOrderStatus requires one (ErpOrderNo); transfer the order first"
+            )
         body: dict[str, Any] = {
             "ClientOrderRef": int(ref),
             "OrderStatus": status,
-            "ErpOrderNo": erp_order_no or None,
+            "ErpOrderNo": erp_order_no,
         }
         if self.config.account_id is not None:
             body["AccountId"] = self.config.account_id
         await self._call("POST", f"{CONNECT}/Order/SendOrderStatus", what, json=body)
 
     async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
-        """Store the ERP number as ``ErpOrderNo`` (idempotent; see module notes)."""
+        """Store the ERP number as ``ErpOrderNo`` (idempotent; see module notes) and keep it
+        in the account state for the status writes that follow."""
         ref = _ref(shop_order_id)
         what = f"Norce order {ref}: ErpOrderNo {document.number!r}"
         if not 0 < len(document.number) <= 50:
             raise PermanentError(f"{what} does not fit Norce's ErpOrderNo (1 to 50 characters)")
         head = await self._head(ref)
-        if (head.erp_order_no or "") == document.number:
-            return
-        status = "Confirmed" if head.status_id in (None, 0) else _status_name(head.status_id)
-        if status not in WRITABLE:
-            raise PermanentError(
-                f"{what}: the order has status {status}, which SendOrderStatus cannot repeat; "
-                "record the ERP number in Norce Admin"
-            )
-        await self._send_status(ref, status, document.number, what)
+        if await self._mark(ref, head) != document.number:
+            status = "Confirmed" if head.status_id in (None, 0) else _status_name(head.status_id)
+            if status not in WRITABLE:
+                raise PermanentError(
+                    f"{what}: the order has status {status}, which SendOrderStatus cannot "
+                    "repeat; record the ERP number in Norce Admin"
+                )
+            await self._send_status(ref, status, document.number, what)
+        await self.inbox.keep_erp_number(ref, document.number)
 
     # -- StatusSink --------------------------------------------------------------------------
 
@@ -443,7 +541,10 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
         tracking_number: str = "",
         carrier: str = "",
     ) -> bool:
-        """SendOrderStatus after a read; False when the order has the status already."""
+        """SendOrderStatus after a read; False when the order has the status already. The
+        ``ErpOrderNo`` it requires is the ERP number brygga wrote back with
+        :meth:`mark_exported` (kept in the account state), else the order's Query ``OrderNo``
+        (Norce's order number, which the ERP confirmation overrides)."""
         ref = _ref(shop_order_id)
         what = f"Norce order {ref}: status {status_id_code!r}"
         if status_id_code not in WRITABLE:
@@ -459,7 +560,8 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
         head = await self._head(ref)
         if _status_name(head.status_id) == status_id_code:
             return False
-        await self._send_status(ref, status_id_code, head.erp_order_no or "", what)
+        number = await self._mark(ref, head) or (head.order_no or "")
+        await self._send_status(ref, status_id_code, number, what)
         return True
 
 
@@ -488,7 +590,7 @@ def _ref(shop_order_id: str) -> str:
 
 def _head(raw: msgspec.Raw, what: str) -> QueryOrderHead:
     try:
-        return msgspec.json.decode(raw, type=QueryOrderHead)
+        return decode_query(raw, QueryOrderHead)
     except (msgspec.DecodeError, RecursionError) as exc:
         raise PermanentError(
             f"{what}: the Query API's order cannot be read ({str(exc)[:200]}); report it to "

@@ -359,9 +359,10 @@ def _query_customer(ref: str, buyer: QueryBuyerWire | None) -> Customer:
     )
 
 
-def map_query(wire: QueryOrderWire, *, status: str) -> Order:
-    """The order as the Query API shows it (``$expand=Items,Buyer``)."""
-    ref = str(wire.basket_id)
+def map_query(wire: QueryOrderWire, *, status: str, mark: str = "") -> Order:
+    """The order as the Query API shows it (``$expand=Items,Buyer``), keyed by its
+    ``QuotationId`` (the basket id); ``mark`` is the ERP number Norce holds ("" for none)."""
+    ref = str(wire.quotation_id)
     subject = f"Norce order {ref}"
     if not wire.items:
         raise PermanentError(f"{subject}: the Query API shows the order without rows; {_FIX}")
@@ -381,5 +382,5 @@ def map_query(wire: QueryOrderWire, *, status: str) -> Order:
         total=total,
         total_vat=vat,
         extra={"channel": str(wire.application_id)} if wire.application_id is not None else {},
-        exported_as=_text(wire.erp_order_no),
+        exported_as=_text(mark),
     )

@@ -8,6 +8,15 @@ the daemon's per-account state before the daemon answers 200, with an index key
 idempotent: a second push of the same ClientOrderRef keeps the first (the sender retries
 the same order). The state is per Norce account, so every shop (channel) of that account
 sees the pushes of its channel, whichever shop's receiver URL Norce calls.
+
+A push without ``Header.ApplicationId`` is kept under the channel ``_``. When the shop lists
+``channels`` it cannot tell whose order that is, so the change feed leaves it to the Query
+API (whose order rows carry ``ApplicationId``) and a warning names the order and the fix.
+It is kept, not refused: Norce retries a refused push with the same body, so a refusal
+could only end in Norce giving up. ``fetch_order`` still finds the kept body.
+
+The ERP number brygga sent with SendOrderStatus is kept too (``erp/<ClientOrderRef>``): the
+status writes that follow need it (SendOrderStatus requires ``ErpOrderNo``).
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from brygga.errors import PermanentError, TransientError
 from brygga.secrets import Secret
 from brygga_norce.wire import PushIdsWire
 
-__all__ = ["MAX_PUSH", "KeptPush", "PushInbox"]
+__all__ = ["ERP_KEY", "MAX_PUSH", "KeptPush", "PushInbox"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,8 @@ MAX_PUSH = 5_000_000
 #: kept pushes older than this are dropped when a new one arrives
 KEEP_FOR = timedelta(days=30)
 _NO_CHANNEL = "_"
+#: the key prefix of the ERP numbers sent with SendOrderStatus
+ERP_KEY = "erp/"
 #: ClientOrderRef is an int32 ([NO6] SendOrderStatusRequest)
 INT32 = 2**31 - 1
 
@@ -146,6 +157,17 @@ class PushInbox:
                 )
         else:
             push = KeptPush(ref, channel, now, body)
+            if channel == _NO_CHANNEL and self._channels:
+                log.warning(
+                    "norce shop %s: order %s was pushed without Header.ApplicationId, so brygga "
+                    "cannot tell which of channels %s it belongs to; it is kept, and imported "
+                    "when the Query API shows it in one of them. Fix: have the order receiver "
+                    "send ApplicationId (Norce Admin → ERP integration), or remove channels "
+                    "from this shop if it takes all of the account's orders",
+                    self._shop,
+                    ref,
+                    ", ".join(self._channels),
+                )
         index = f"pushed/{channel}/{int(push.received_at.timestamp()):012d}/{ref}"
         await self._state.put(self._account, index, b"", now)
         await self._prune(now)
@@ -175,15 +197,26 @@ class PushInbox:
         return found
 
     async def get(self, ref: str) -> KeptPush | None:
-        """The kept push of ``ref`` in one of this shop's channels, or None."""
-        channels = self._channels or tuple(
-            {k.split("/")[1] for k in await self._state.keys(self._account, "push/")}
+        """The kept push of ``ref`` in one of this shop's channels (or pushed without one),
+        or None."""
+        channels = (
+            (*self._channels, _NO_CHANNEL)
+            if self._channels
+            else tuple({k.split("/")[1] for k in await self._state.keys(self._account, "push/")})
         )
         for channel in channels:
             kept = await self._state.get(self._account, f"push/{channel}/{ref}")
             if kept is not None:
                 return _parse(ref, channel, kept)
         return None
+
+    async def erp_number(self, ref: str) -> str:
+        """The ERP number brygga sent for ``ref`` with SendOrderStatus ("" for none)."""
+        kept = await self._state.get(self._account, f"{ERP_KEY}{ref}")
+        return kept.decode() if kept else ""
+
+    async def keep_erp_number(self, ref: str, number: str) -> None:
+        await self._state.put(self._account, f"{ERP_KEY}{ref}", number.encode(), self._clock.now())
 
 
 def _parse(ref: str, channel: str, value: bytes) -> KeptPush:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -22,15 +22,20 @@ __all__ = [
     "JobDtoWire",
     "JobLogWire",
     "JobResponseWire",
+    "LocationRowWire",
     "OrderItemWire",
     "OrderRequestWire",
+    "PriceListRowWire",
     "ProductSkuWire",
     "PushIdsWire",
     "QueryOrderHead",
     "QueryOrderWire",
     "QueryPageWire",
     "TokenWire",
+    "WarehouseRowWire",
     "decode",
+    "decode_query",
+    "decode_query_as",
 ]
 
 T = TypeVar("T")
@@ -171,22 +176,30 @@ class QueryBuyerWire(_Pascal, kw_only=True):
 
 
 class QueryOrderHead(_Pascal, kw_only=True):
-    """A Query order row as the change feed needs it."""
+    """A Query order row as the change feed needs it: the documented ``Orders/Orders`` fields
+    (docs.norce.io/api-reference/query/queryorders/openapi/orders/orders.md: ``Id``,
+    ``ApplicationId``, ``QuotationId``, ``OrderNo``, ``StatusId``; ``Created``/``Updated``
+    as on the other Query 2.0 entities). Read through :func:`decode_query`, so the 3.0
+    camelCase names are read too."""
 
-    basket_id: int
+    id: int | str | None = None
     application_id: int | None = None
+    #: "The quotation identifier": the basket id a push carries as ``ClientOrderRef``
+    quotation_id: int | None = None
+    #: "commonly same as quotation id unless overriden from the ERP confirmation response"
+    order_no: str | None = None
     status_id: int | None = None
-    erp_order_no: str | None = None
     created: datetime | None = None
     updated: datetime | None = None
 
 
 class QueryOrderWire(_Pascal, kw_only=True):
-    id: int
-    basket_id: int
+    id: int | str | None = None
+    quotation_id: int | None = None
+    order_no: str | None = None
     application_id: int | None = None
     status_id: int
-    erp_order_no: str | None = None
+    #: modelled: the documented order has ``CurrencyId`` only
     currency_code: str | None = None
     order_date: datetime | None = None
     created: datetime
@@ -201,15 +214,21 @@ class QueryPageWire(msgspec.Struct, kw_only=True):
 
 
 class OnHandWire(_Pascal, kw_only=True):
-    warehouse_code: str | None = None
-    location_code: str | None = None
+    """A Query on-hand row: ``partNo``, ``warehouseId``, ``locationId``, ``onHandValue``,
+    ``isActive`` (docs.norce.io/api-reference/query/openapi/schemas/clientproductskuonhandinfo)."""
+
+    warehouse_id: int | None = None
+    location_id: int | None = None
     on_hand_value: Decimal | None = None
     is_active: bool | None = None
 
 
 class SkuPriceWire(_Pascal, kw_only=True):
-    price_list_code: str | None = None
-    currency_code: str | None = None
+    """A Query SKU price row: ``partNo``, ``priceListId``, ``currencyId``, ``priceSale``,
+    ``isActive`` (docs.norce.io/api-reference/query/openapi/products/products_productskus)."""
+
+    price_list_id: int | None = None
+    currency_id: int | None = None
     price_sale: Decimal | None = None
     is_active: bool | None = None
 
@@ -218,6 +237,29 @@ class ProductSkuWire(_Pascal, kw_only=True):
     part_no: str
     on_hands: list[OnHandWire] | None = None
     price_lists: list[SkuPriceWire] | None = None
+
+
+class PriceListRowWire(_Pascal, kw_only=True):
+    """``Application/ClientPriceLists`` (Query 2.0 ``PriceListClient``: ``PriceListId``,
+    ``Agreement`` ("called Code in the admin tool, and in connect"), ``CurrencyId``)."""
+
+    price_list_id: int | None = None
+    agreement: str | None = None
+    currency_id: int | None = None
+
+
+class LocationRowWire(_Pascal, kw_only=True):
+    location_id: int | None = None
+    code: str | None = None
+
+
+class WarehouseRowWire(_Pascal, kw_only=True):
+    """``Application/ClientWarehouses`` (modelled on the documented ClientWarehouseLocation
+    ``warehouseId``, ``locationId``, ``code``): a warehouse's code and its locations."""
+
+    warehouse_id: int | None = None
+    code: str | None = None
+    locations: list[LocationRowWire] | None = None
 
 
 class ValidationSummaryWire(_Pascal, kw_only=True):
@@ -265,6 +307,40 @@ def decode(raw: bytes | msgspec.Raw, type_: type[T], what: str) -> T:
     """``raw`` as ``type_``; a PermanentError naming ``what`` and the bad field when not."""
     try:
         return msgspec.json.decode(raw, type=type_)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise PermanentError(
+            f"{what}: Norce answered something brygga cannot read ({str(exc)[:200]}); report it "
+            "to Norce or check base_url"
+        ) from None
+
+
+_ANY = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def _pascal(value: Any) -> Any:
+    """``value`` with every object key's first letter upper case (camelCase → PascalCase)."""
+    if isinstance(value, dict):
+        return {
+            (k[:1].upper() + k[1:] if isinstance(k, str) else k): _pascal(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_pascal(v) for v in value]
+    return value
+
+
+def decode_query(raw: bytes | msgspec.Raw, type_: type[T]) -> T:
+    """A Query API row as ``type_``, whatever the casing of its names: the Query 2.0
+    reference shows PascalCase (``QuotationId``), the 3.0 reference camelCase
+    (``quotationId``). Numbers with a fraction are Decimal. Raises msgspec.DecodeError (or
+    RecursionError) when the row does not fit."""
+    return msgspec.convert(_pascal(_ANY.decode(raw)), type=type_)
+
+
+def decode_query_as(raw: bytes | msgspec.Raw, type_: type[T], what: str) -> T:
+    """:func:`decode_query`, a PermanentError naming ``what`` when the answer does not fit."""
+    try:
+        return decode_query(raw, type_)
     except (msgspec.DecodeError, RecursionError) as exc:
         raise PermanentError(
             f"{what}: Norce answered something brygga cannot read ({str(exc)[:200]}); report it "

@@ -309,9 +309,9 @@ CASES = [
         "Query: Created garbage", "cannot be read", query=full(lambda r: r.update(Created="soon"))
     ),
     Case(
-        "Query: another order's BasketId",
+        "Query: another order's QuotationId",
         "answered with order",
-        query=full(lambda r: r.update(BasketId=1)),
+        query=full(lambda r: r.update(QuotationId=1)),
     ),
     Case("Query: non-JSON answer", "cannot read", query_body=b"<html>Bad gateway</html>"),
     Case("Query: value not a list", "cannot read", query_body=b'{"value": {"Id": 1}}'),
@@ -366,7 +366,7 @@ async def test_hostile_order_fails_alone(env: FlowEnv, case: Case) -> None:
     if case.query_body is not None:
         env.shop_proxy.add(
             Rewrite(
-                rf"^GET \S*Orders/Orders\?\S*BasketId\+eq\+{victim}&%24expand=Items",
+                rf"^GET \S*Orders/Orders\?\S*QuotationId\+eq\+{victim}&%24expand=Items",
                 status=200,
                 body=case.query_body,
             )
@@ -428,7 +428,7 @@ async def test_a_push_after_the_catch_up_is_not_a_second_document(env: FlowEnv) 
 
 async def test_an_unreadable_query_row_does_not_stop_discovery(env: FlowEnv) -> None:
     first, victim, last = _place(env)
-    env.shop.mangle_order(victim, lambda row: row.update(BasketId="x", Created="?"))
+    env.shop.mangle_order(victim, lambda row: row.update(QuotationId="x", Created="?"))
     flow, _ = _receiver(env)
     assert await flow.poll_once("se") == 2
     await env.drain(flow)
