@@ -76,7 +76,7 @@ from brygga_economic.catalog_wire import (
     CurrencyPrice,
     parse_last_updated,
 )
-from brygga_economic.product_index import ProductIndex, pack
+from brygga_economic.product_index import ProductIndex
 
 if TYPE_CHECKING:
     from brygga.http.accountcache import AccountCache
@@ -329,15 +329,14 @@ class EconomicCatalog:
         return self._product_index
 
     async def _read_index(self, index: ProductIndex) -> None:
-        """Every product, ``pagesize`` (at most 1000) a page, into ``index``."""
-        index.products.clear()  # (stale already) the old entries go before the new come
-        products: dict[str, bytes] = {}
+        """Every product, ``pagesize`` (at most 1000) a page, into ``index`` (a page at a time:
+        the index keeps them on disk, not in memory)."""
+        index.begin()  # (stale already) the old entries go before the new come
         async for page in self._product_pages("the product list"):
-            for product in page:
-                if product.product_number.strip():
-                    products[product.product_number] = pack(product)
-        index.replace(products, len(products))
-        log.debug("economic: read the product list (%d products)", len(products))
+            index.add_page(page)
+        count = index.held()  # (a page read twice, after the list shrank, counts once)
+        index.finish(count)
+        log.debug("economic: read the product list (%d products)", count)
 
     async def _lookup(self, number: str) -> tuple[CatalogProduct, dict[str, Any] | None] | None:
         """The product as known: from the index (no full document: None) when it can answer,

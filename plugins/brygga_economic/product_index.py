@@ -24,22 +24,27 @@ Exactly once: the index is a hint, e-conomic's ``productNumber`` key is the guar
 - Entries are kept at most ``ttl`` seconds (default 60) after the index was read; then the
   index is stale and read again when it pays. What this adapter creates goes in at once.
 
-Memory (issue [9/9], "big catalog"): an entry is not the decoded product but one short
-``bytes`` of the compared fields (MessagePack; the price as the decimal text e-conomic sent, so
-it comes back exactly), turned back into a :class:`CatalogProduct` when asked
-(:meth:`ProductIndex.get`): about 0.15 KB a product instead of about 0.5 KB, so the index of a
-big catalog and what a long sync creates into it stay small.
+Memory (issue [9/9], "big catalog": flat in the size of the agreement's catalog): an entry is
+one short ``bytes`` of the compared fields (MessagePack; the price as the decimal text
+e-conomic sent, so it comes back exactly), turned back into a :class:`CatalogProduct` when
+asked (:meth:`ProductIndex.get`), and the entries live in a private scratch database on disk
+(:class:`brygga.scratch.Scratch`, SQLite's temporary database, a page cache of
+:data:`~brygga.scratch.CACHE_KIB` KiB), written a page of the list at a time: reading the
+list of a big agreement, and what a long sync creates into it, take no memory per product.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import msgspec
 
+from brygga.scratch import Scratch
 from brygga_economic.catalog_wire import CatalogProduct
 from brygga_economic.wire import _GroupRef
 
@@ -94,15 +99,17 @@ def unpack(number: str, packed: bytes) -> CatalogProduct:
     )
 
 
+_SCHEMA = "CREATE TABLE product (number TEXT PRIMARY KEY, known BLOB NOT NULL) WITHOUT ROWID;"
+
+
 @dataclass
 class ProductIndex:
     """Product number -> the product as the list gave it (or as this adapter wrote it), kept
-    packed (:func:`pack`; :meth:`get` gives it back)."""
+    packed (:func:`pack`; :meth:`get` gives it back) in a scratch database."""
 
     now: Callable[[], float]
     ttl: float = TTL
     page: int = PAGE
-    products: dict[str, bytes] = field(default_factory=dict)
     #: when the index was last read whole (``now()``), None: never or stale
     read_at: float | None = None
     #: how many products e-conomic had at the last read or count (None: not known yet)
@@ -111,6 +118,13 @@ class ProductIndex:
     lookups: int = 0
     #: numbers whose create is in doubt (or which were changed behind the index's back)
     unsure: set[str] = field(default_factory=set)
+    _scratch: Scratch | None = field(default=None, init=False, repr=False)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._scratch is None:
+            self._scratch = Scratch(_SCHEMA)
+        return self._scratch.db
 
     def fresh(self) -> bool:
         if self.read_at is None:
@@ -122,8 +136,9 @@ class ProductIndex:
 
     def stale(self) -> None:
         self.read_at = None
-        self.products.clear()
         self.lookups = 0
+        if self._scratch is not None:
+            self._db.execute("DELETE FROM product")
 
     def knows(self, number: str) -> bool:
         """True when the index can answer for ``number`` (fresh and not unsure)."""
@@ -140,26 +155,65 @@ class ProductIndex:
 
     def get(self, number: str) -> CatalogProduct | None:
         """The product as the index holds it (the compared fields only), None: not held."""
-        packed = self.products.get(number)
-        return None if packed is None else unpack(number, packed)
+        row = self._db.execute("SELECT known FROM product WHERE number = ?", (number,)).fetchone()
+        return None if row is None else unpack(number, row[0])
 
-    def replace(self, products: dict[str, bytes], results: int) -> None:
-        """The index as just read whole: product number -> :func:`pack` of the product."""
-        self.products = products
+    def held(self) -> int:
+        """How many products the index holds."""
+        return int(self._db.execute("SELECT count(*) FROM product").fetchone()[0])
+
+    def begin(self) -> None:
+        """A read of the whole list starts: the old entries go (the index is stale)."""
+        self.stale()
+
+    def add_page(self, products: Iterable[CatalogProduct]) -> int:
+        """One page of the list as read (see :meth:`begin`); how many it held."""
+        rows = [(p.product_number, pack(p)) for p in products if p.product_number.strip()]
+        with self._scratch_batch() as db:
+            db.executemany(
+                "INSERT INTO product (number, known) VALUES (?, ?) ON CONFLICT (number)"
+                " DO UPDATE SET known = excluded.known",
+                rows,
+            )
+        return len(rows)
+
+    def finish(self, results: int) -> None:
+        """The whole list was read (:meth:`add_page`): ``results`` products; fresh from now."""
         self.results = results
         self.read_at = self.now()
         self.lookups = 0
+
+    def replace(self, products: dict[str, bytes], results: int) -> None:
+        """The index as just read whole: product number -> :func:`pack` of the product."""
+        self.begin()
+        with self._scratch_batch() as db:
+            db.executemany("INSERT INTO product (number, known) VALUES (?, ?)", products.items())
+        self.finish(results)
 
     def seen(self, product: CatalogProduct) -> None:
         """``product`` as e-conomic just answered it (created, read or written)."""
         number = product.product_number
         self.unsure.discard(number)
         if self.read_at is not None:
-            if number not in self.products and self.results is not None:
-                self.results += 1
-            self.products[number] = pack(product)
+            cursor = self._db.execute(
+                "INSERT INTO product (number, known) VALUES (?, ?) ON CONFLICT (number) DO NOTHING",
+                (number, pack(product)),
+            )
+            if cursor.rowcount > 0:
+                if self.results is not None:
+                    self.results += 1
+            else:
+                self._db.execute(
+                    "UPDATE product SET known = ? WHERE number = ?", (pack(product), number)
+                )
 
     def doubt(self, number: str) -> None:
         """The create (or write) of ``number`` may or may not have landed: ask e-conomic."""
         self.unsure.add(number)
-        self.products.pop(number, None)
+        if self._scratch is not None:
+            self._db.execute("DELETE FROM product WHERE number = ?", (number,))
+
+    def _scratch_batch(self) -> AbstractContextManager[sqlite3.Connection]:
+        self._db  # noqa: B018 - opened on first use
+        assert self._scratch is not None
+        return self._scratch.batch()

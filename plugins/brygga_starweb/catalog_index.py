@@ -13,27 +13,48 @@ variants/{vid}/stocks/{stockLocationId}``, a price write to ``PUT|PATCH …/pric
 (or ``POST …/prices`` for a price list the variant has no price in), without a lookup per SKU
 (a write that answers 404 forgets the place).
 
-Memory: the index holds the whole shop, so it is kept compact (issue [9/9], "big catalog"):
-a place as read is one short ``bytes`` (MessagePack of its ids, status and prices; a price is
-kept as the decimal text the shop sent, so it comes back exactly) and becomes a
-:class:`Place` object only when a stock or price write asks for it (:meth:`SkuIndex.place_of`;
-from then on that object is the place, so what the write notes in it is kept); the SKUs of a
-product are one string (a tuple with several variants), not a set. About 0.3 KB an SKU
-instead of about 1 KB with an object, a dict of prices and a set per SKU.
+Memory (issue [9/9], "big catalog": flat in the size of the shop): the index lives in a
+private scratch database on disk (:class:`brygga.scratch.Scratch`, SQLite's temporary
+database with a page cache of :data:`~brygga.scratch.CACHE_KIB` KiB), one row per SKU: the
+product its SKU is in, and its place packed (MessagePack of its ids, stock status, prices as
+the decimal text the shop sent, so they come back exactly, and the quantity this adapter last
+wrote there); one row per product group key. Only the places that stock and price writes
+asked for lately are objects in memory, at most :data:`LIVE` of them (least recently used
+first out, written back to their row); a place that a write in flight still holds is never
+put out (its object stays the place until the write is done), so what a write notes in it is
+never lost. A refresh, a create and a lookup are a few indexed statements of microseconds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import msgspec
 
-__all__ = ["Place", "Prices", "SkuIndex"]
+from brygga.scratch import Scratch
+
+__all__ = ["LIVE", "Place", "Prices", "SkuIndex"]
 
 #: a variant's prices: pricelistId -> (priceExVat, specialPriceExVat)
 Prices = dict[int, tuple[Decimal, Decimal | None]]
+
+#: places kept as objects in memory at most (the stock and price hot path's working set)
+LIVE = 4096
+
+_SCHEMA = """
+CREATE TABLE sku (
+    sku TEXT PRIMARY KEY,
+    product INTEGER,    -- the product whose variant has this SKU (NULL: not indexed)
+    placed_in INTEGER,  -- the product of the SKU's place (NULL: not placed)
+    place BLOB          -- the place packed (NULL: not placed)
+) WITHOUT ROWID;
+CREATE INDEX sku_placed ON sku (placed_in) WHERE placed_in IS NOT NULL;
+CREATE TABLE grp (key TEXT PRIMARY KEY, product INTEGER NOT NULL) WITHOUT ROWID;
+"""
 
 
 @dataclass(slots=True)
@@ -52,54 +73,75 @@ class Place:
 
 
 class _Packed(msgspec.Struct, array_like=True, frozen=True):
-    """A place as read, in the index: ``prices`` None (not read) or (list, price, special)."""
+    """A place in its row: ``prices`` None (not read) or (list, price, special)."""
 
     product_id: int
     variant_id: int
     status: int | None
     prices: list[tuple[int, Decimal, Decimal | None]] | None
+    written: Decimal | None = None
 
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(_Packed).decode
 
 
-def _pack(product_id: int, variant_id: int, status: int | None, prices: Prices | None) -> bytes:
+def _pack(place: Place) -> bytes:
+    prices = place.prices
     rows = None if prices is None else [(k, p, s) for k, (p, s) in prices.items()]
-    return _encode(_Packed(product_id, variant_id, status, rows))
+    return _encode(_Packed(place.product_id, place.variant_id, place.status, rows, place.written))
 
 
 def _unpack(packed: bytes) -> Place:
     row = _decode(packed)
     prices = None if row.prices is None else {k: (p, s) for k, p, s in row.prices}
-    return Place(row.product_id, row.variant_id, row.status, prices=prices)
+    return Place(row.product_id, row.variant_id, row.status, row.written, prices)
 
 
-def _members(held: str | tuple[str, ...] | None) -> tuple[str, ...]:
-    if held is None:
-        return ()
-    return (held,) if isinstance(held, str) else held
+#: references to a live place that nobody else holds while :meth:`SkuIndex._put_out` looks
+#: at it: the ``OrderedDict``, its local name, ``sys.getrefcount``'s argument
+_UNHELD = 3
 
 
-@dataclass
+class _Column:
+    """One column of the index read like a dict: ``get``, ``in``, ``len``."""
+
+    def __init__(self, index: SkuIndex, table: str, where: str) -> None:
+        self._index = index
+        self._get = f"SELECT product FROM {table} WHERE {where} = ? AND product IS NOT NULL"
+        self._table = table
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        row = self._index._db.execute(self._get, (key,)).fetchone()
+        return default if row is None else int(row[0])
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __len__(self) -> int:
+        return self._index._count if self._table == "sku" else self._index._groups
+
+
 class SkuIndex:
     """``skus``: variant SKU → product id; ``groups``: product group key (``externalId``, or
     the primary variant's SKU of a product with several variants) → product id; and per
     variant SKU where its stock is written (:meth:`place_of`)."""
 
-    skus: dict[str, int] = field(default_factory=dict)
-    groups: dict[str, int] = field(default_factory=dict)
-    #: the newest product ``modifiedAt`` seen (the next refresh reads from here on)
-    newest: datetime | None = None
-    #: when the product list was last read into the index (the adapter clock's monotonic
-    #: seconds; None: never)
-    read_at: float | None = None
-    #: variant SKU → its place as read, packed (see the module notes)
-    _packed: dict[str, bytes] = field(default_factory=dict)
-    #: variant SKU → its place as an object, once a write asked for it (or it was placed so)
-    _live: dict[str, Place] = field(default_factory=dict)
-    #: product id → the SKUs placed in it (one string, or a tuple of several)
-    _placed: dict[int, str | tuple[str, ...]] = field(default_factory=dict)
+    def __init__(self, *, live: int | None = None) -> None:
+        self._scratch = Scratch(_SCHEMA)
+        self._db = self._scratch.db
+        self._live_max = LIVE if live is None else live
+        #: variant SKU → its place as an object, once a write asked for it (newest last)
+        self._live: OrderedDict[str, Place] = OrderedDict()
+        self._count = 0  # SKUs in ``skus``
+        self._groups = 0  # keys in ``groups``
+        self.skus = _Column(self, "sku", "sku")
+        self.groups = _Column(self, "grp", "key")
+        #: the newest product ``modifiedAt`` seen (the next refresh reads from here on)
+        self.newest: datetime | None = None
+        #: when the product list was last read into the index (the adapter clock's monotonic
+        #: seconds; None: never)
+        self.read_at: float | None = None
 
     def add(
         self,
@@ -108,12 +150,24 @@ class SkuIndex:
         group: str,
         modified_at: datetime | None,
     ) -> None:
+        db = self._db
         for sku in skus:
-            # the key becomes this string (the one the places hold), not the first one seen
-            self.skus.pop(sku, None)
-            self.skus[sku] = product_id
+            row = db.execute("SELECT product FROM sku WHERE sku = ?", (sku,)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO sku (sku, product) VALUES (?, ?)", (sku, product_id))
+            elif row[0] != product_id:
+                db.execute("UPDATE sku SET product = ? WHERE sku = ?", (product_id, sku))
+            if row is None or row[0] is None:
+                self._count += 1
         if group:
-            self.groups[group] = product_id
+            cursor = db.execute(
+                "INSERT INTO grp (key, product) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (group, product_id),
+            )
+            if cursor.rowcount > 0:
+                self._groups += 1
+            else:
+                db.execute("UPDATE grp SET product = ? WHERE key = ?", (product_id, group))
         if modified_at is not None and (self.newest is None or modified_at > self.newest):
             self.newest = modified_at
 
@@ -123,65 +177,92 @@ class SkuIndex:
         """A product's variants as just read, ``(sku, variantId, stockStatusId, prices)``:
         their places replace what the index held of the product (a SKU the product no longer
         has is forgotten; what was written is forgotten too, the read may show newer values)."""
+        db = self._db
         new = {variant[0] for variant in variants}
-        for sku in _members(self._placed.pop(product_id, None)):
-            if sku not in new and self._product_of(sku) == product_id:
+        held = db.execute("SELECT sku FROM sku WHERE placed_in = ?", (product_id,)).fetchall()
+        for (sku,) in held:
+            if sku not in new:
                 self._unplace(sku)
         for sku, variant_id, status, prices in variants:
-            self._unplace(sku)
-            self._packed[sku] = _pack(product_id, variant_id, status, prices)
-            self._join(product_id, sku)
+            self._live.pop(sku, None)
+            self._store(
+                sku, product_id, _pack(Place(product_id, variant_id, status, prices=prices))
+            )
 
     def place(self, sku: str, place: Place) -> None:
         """``place`` is where ``sku`` is written from now on (the object itself is kept)."""
-        self._unplace(sku)
+        self._live.pop(sku, None)
+        self._store(sku, place.product_id, _pack(place))
         self._live[sku] = place
-        self._join(place.product_id, sku)
+        self._put_out()
 
     def place_of(self, sku: str) -> Place | None:
         """Where ``sku``'s stock and prices are written (None: not placed). The same object
-        until the SKU is placed again or forgotten, so what a write notes in it is kept."""
-        place = self._live.get(sku)
-        if place is None:
-            packed = self._packed.pop(sku, None)
-            if packed is None:
-                return None
-            place = self._live[sku] = _unpack(packed)
+        until the SKU is placed again or forgotten, or put out of memory while no write holds
+        it (then its row has what was noted in it), so what a write notes in it is kept."""
+        live = self._live
+        place = live.get(sku)
+        if place is not None:
+            live.move_to_end(sku)
+            return place
+        row = self._db.execute("SELECT place FROM sku WHERE sku = ?", (sku,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        place = live[sku] = _unpack(row[0])
+        self._put_out()
         return place
 
     def placed(self) -> int:
         """How many SKUs have a place."""
-        return len(self._packed) + len(self._live)
+        row = self._db.execute("SELECT count(*) FROM sku WHERE placed_in IS NOT NULL").fetchone()
+        return int(row[0])
+
+    def live(self) -> int:
+        """How many places are objects in memory now (at most ``live`` plus those in use)."""
+        return len(self._live)
 
     def forget(self, sku: str) -> None:
-        self.skus.pop(sku, None)
-        self._unplace(sku)
+        self._live.pop(sku, None)
+        row = self._db.execute("SELECT product FROM sku WHERE sku = ?", (sku,)).fetchone()
+        if row is None:
+            return
+        if row[0] is not None:
+            self._count -= 1
+        self._db.execute("DELETE FROM sku WHERE sku = ?", (sku,))
 
-    def _product_of(self, sku: str) -> int | None:
-        live = self._live.get(sku)
-        if live is not None:
-            return live.product_id
-        packed = self._packed.get(sku)
-        return None if packed is None else _decode(packed).product_id
+    def close(self) -> None:
+        self._live.clear()
+        self._scratch.close()
+
+    def _store(self, sku: str, product_id: int, packed: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO sku (sku, placed_in, place) VALUES (?, ?, ?) ON CONFLICT (sku) DO"
+            " UPDATE SET placed_in = excluded.placed_in, place = excluded.place",
+            (sku, product_id, packed),
+        )
 
     def _unplace(self, sku: str) -> None:
-        """Take ``sku``'s place out (and the SKU out of its product's list)."""
-        old = self._product_of(sku)
-        if old is None:
-            return
+        """Take ``sku``'s place out (its row goes when the SKU is not indexed either)."""
         self._live.pop(sku, None)
-        self._packed.pop(sku, None)
-        held = _members(self._placed.get(old))
-        if sku in held:
-            rest = tuple(s for s in held if s != sku)
-            if not rest:
-                del self._placed[old]
-            else:
-                self._placed[old] = rest[0] if len(rest) == 1 else rest
+        db = self._db
+        db.execute("UPDATE sku SET placed_in = NULL, place = NULL WHERE sku = ?", (sku,))
+        db.execute("DELETE FROM sku WHERE sku = ? AND product IS NULL", (sku,))
 
-    def _join(self, product_id: int, sku: str) -> None:
-        held = self._placed.get(product_id)
-        if held is None:
-            self._placed[product_id] = sku
-        elif sku not in _members(held):
-            self._placed[product_id] = (*_members(held), sku)
+    def _put_out(self) -> None:
+        """Keep at most ``live`` places in memory: the least recently used go back to their
+        rows, what was noted in them included, except one that a caller still holds (a
+        write in flight may note its outcome in it yet)."""
+        live = self._live
+        for _ in range(len(live)):
+            if len(live) <= self._live_max:
+                return
+            sku = next(iter(live))
+            place = live[sku]
+            if sys.getrefcount(place) > _UNHELD:
+                live.move_to_end(sku)
+                continue
+            del live[sku]
+            self._db.execute(
+                "UPDATE sku SET place = ? WHERE sku = ? AND placed_in = ?",
+                (_pack(place), sku, place.product_id),
+            )

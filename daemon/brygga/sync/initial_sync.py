@@ -43,8 +43,9 @@ The progress total (for the ETA) is the larger of the last whole run's count and
 own (:class:`CountsArticles`: e-conomic's ``pagination.results``, Starweb's number of products,
 a lower bound for a shop with variants), so a first run has an ETA too. Both are estimates:
 the count shown can be passed, and the progress says so. The dry run keeps no checkpoint, so it
-finds a second article with one SKU with a set of the SKUs seen (about 100 bytes each). The dry
-run reads what the real run reads and writes nothing: a target that implements
+finds a second article with one SKU with a set of the SKUs seen, kept on disk
+(:class:`brygga.scratch.ScratchSet`), not in memory. The dry run reads what the real run
+reads and writes nothing: a target that implements
 :class:`PreviewsArticles` answers from what its writes would read (e-conomic: its product list,
 1,000 a page), any other is read with ``fetch_article`` per article. Sources
 are copied one after another (``--from shop`` with two shops that share an SKU writes it twice).
@@ -68,6 +69,7 @@ from brygga.errors import BryggaError, ConfigError, NothingToDo, TransientError
 from brygga.mappings import Mapping as FieldMapping
 from brygga.models import Register
 from brygga.registers import DocumentSink, ProductSink, ProductSource
+from brygga.scratch import ScratchSet
 from brygga.store.outcomes import FollowUp
 from brygga.store.sync_checkpoint import Mark, SyncCheckpoint
 from brygga.sync.article_wait import CreatedHere
@@ -294,8 +296,9 @@ class InitialSync:
     _pass: int = 0
     _halt: str = ""
     _streak: int = 0
-    #: the dry run's SKUs seen (it keeps no checkpoint to find a second article with one)
-    _seen: set[str] = field(default_factory=set)
+    #: the dry run's SKUs seen (it keeps no checkpoint to find a second article with one);
+    #: on disk, not in memory (:class:`brygga.scratch.ScratchSet`), made on first use
+    _seen: ScratchSet | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -423,8 +426,9 @@ class InitialSync:
         earlier = marks.get(sku)
         again = sku in work.marks or (earlier is not None and earlier.seen_in == self._pass)
         if self.dry_run:
-            again = again or sku in self._seen
-            self._seen.add(sku)
+            if self._seen is None:
+                self._seen = ScratchSet()
+            again = not self._seen.add(sku) or again
         if again:
             return (
                 f"{where} has two articles with SKU {sku}; the second ({article.name.strip()!r}) "
