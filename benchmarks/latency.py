@@ -60,6 +60,9 @@ How it is measured:
   in its first second by whose turn and kind (reference data or the orders' own).
 - ``--erp-latency MS``: each e-conomic request takes MS ms more (half on the way there, half
   back; the simulator counts its rate at the arrival), as a remote's round trip would.
+  ``--erp-limit R S``: with limits on, the e-conomic account allows R requests per S seconds
+  (the simulator enforces it, the adapter's ``rate_limit`` says it) instead of the declared
+  limit.
 - The load average is printed with the figures; the machine has 2 cores shared with other work.
 
 Brygga API used: ``brygga.runtime.app.serve``, ``DaemonControl`` (``wait_started``, ``port``,
@@ -297,6 +300,9 @@ class Config:
     erp_groups: int = 0
     #: the e-conomic remote's round trip per request (seconds; 0: the simulator's own time)
     erp_latency: float = 0.0
+    #: with limits on: the e-conomic account's limit (requests, seconds), enforced by the
+    #: simulator and configured as the adapter's ``rate_limit``; None: the declared one
+    erp_limit: tuple[int, float] | None = None
 
 
 @dataclass
@@ -339,6 +345,10 @@ async def run_config(cfg: Config) -> Result:
     shop_spec, erp_spec = host.adapters["starweb"], host.adapters["economic"]
     assert shop_spec.simulator is not None and erp_spec.simulator is not None
     limit = declared_limit("economic") if cfg.limits == "on" else None
+    erp_table: dict[str, Any] = {}
+    if limit is not None and cfg.erp_limit is not None:
+        limit = {"requests": cfg.erp_limit[0], "per_seconds": cfg.erp_limit[1]}
+        erp_table["rate_limit"] = limit
     shop = shop_spec.simulator()
     erp = erp_spec.simulator(
         rate_limit=(int(limit["requests"]), float(limit["per_seconds"])) if limit else None
@@ -361,7 +371,7 @@ async def run_config(cfg: Config) -> Result:
             folder / "brygga.toml",
             state=str(folder / "state.db"),
             name="demo",
-            erp={**erp.adapter_config(f"http://{ERP_HOST}"), **lifted},
+            erp={**erp.adapter_config(f"http://{ERP_HOST}"), **lifted, **erp_table},
             shops=[shop_table],
             connection={"registers": CATALOG_OFF, "poll": {"orders": poll}},
         )
@@ -742,6 +752,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 previous=args.previous,
                 erp_groups=args.erp_groups,
                 erp_latency=args.erp_latency / 1000,
+                erp_limit=(int(args.erp_limit[0]), args.erp_limit[1]) if args.erp_limit else None,
             )
             result = await run_config(cfg)
             entry = asdict(result)
@@ -773,6 +784,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             "previous_orders": args.previous if args.start == "clean" else 0,
             "erp_extra_groups": args.erp_groups,
             "erp_latency_ms": args.erp_latency,
+            "erp_limit": args.erp_limit,
             "declared": {k: declared_limit(k) for k in ("starweb", "economic")},
         },
         "runs": runs,
@@ -858,6 +870,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.0,
         help="ms each e-conomic request takes on the wire (half each way; 0: none), as a "
         "remote's round trip: the document is seen when the POST's answer is back",
+    )
+    parser.add_argument(
+        "--erp-limit",
+        type=float,
+        nargs=2,
+        metavar=("REQUESTS", "SECONDS"),
+        help="with limits on: the e-conomic account's limit, enforced by the simulator and "
+        "configured as the adapter's rate_limit (default: the adapter's declared limit)",
     )
     parser.add_argument(
         "--no-breakdown", dest="breakdown", action="store_false", help="do not print timelines"
