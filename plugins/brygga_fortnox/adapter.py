@@ -22,9 +22,14 @@ Documented behaviour (reference/erp-apis.md §2) and the choices made where it s
   spec types them; ``Price`` excl. VAT (``VATIncluded`` false); ``VAT`` the row's rate (an
   integer on invoice rows in the spec); a row discount as ``Discount`` with
   ``DiscountType`` ``PERCENT``.
-- Pre-check (:meth:`FortnoxAdapter.check_document`): reference length, every row's VAT rate
-  among ``vat_rates`` (25/12/6/0 by default, the rates a Swedish company has, §2.5) and
-  whole, every article found by ``GET /3/articles/{n}``; reads only. An article found is
+- Text: every free-text value sent (row ``Description``, ``YourOrderNumber``, ``Remarks``,
+  the customer's name, address and phone) is brought within Fortnox's documented valid
+  characters (:mod:`brygga_fortnox.charset`: close ones mapped, the rest dropped); the
+  reference is never altered: one with a character outside the set is refused, naming the
+  order.
+- Pre-check (:meth:`FortnoxAdapter.check_document`): reference length and characters, every
+  row's VAT rate among ``vat_rates`` (25/12/6/0 by default, the rates a Swedish company has,
+  §2.5) and whole, every article found by ``GET /3/articles/{n}``; reads only. An article found is
   kept for the tenant (every connection of the process on it) for 10 minutes
   (:data:`REFERENCE_TTL`), and forgotten when Fortnox refuses a document with it; an unknown
   one is never kept.
@@ -77,6 +82,7 @@ from brygga_fortnox import wire
 from brygga_fortnox.api import FortnoxApi
 from brygga_fortnox.auth import RotatingTokens
 from brygga_fortnox.catalog import FortnoxCatalog
+from brygga_fortnox.charset import clean, outside
 from brygga_fortnox.customers import FortnoxCustomers
 from brygga_fortnox.pricelists import FortnoxPriceLists
 from brygga_fortnox.remote import verify
@@ -299,7 +305,9 @@ class FortnoxAdapter(
         rows = [
             {
                 "ArticleNumber": line.article_number.strip(),
-                "Description": (line.description.strip() or line.article_number)[:255],
+                "Description": (
+                    clean(line.description) or clean(line.article_number) or "-"
+                )[:255],
                 quantity: str(line.quantity),
                 "Price": line.unit_price,
                 "VAT": int(line.vat_rate),
@@ -320,11 +328,12 @@ class FortnoxAdapter(
             "AdministrationFee": 0,
             "InvoiceRows" if invoice else "OrderRows": rows,
         }
-        shop_number = _clip(document.shop_order_number or document.shop_order_id, 75)
+        shop_number = _clip(clean(document.shop_order_number or document.shop_order_id), 75)
         if shop_number:
             header["YourOrderNumber"] = shop_number
-        if document.note.strip():
-            header["Remarks"] = document.note.strip()[:1024]
+        remarks = clean(document.note)
+        if remarks:
+            header["Remarks"] = remarks[:1024]
         path = "invoices" if invoice else "orders"
         what = f"the {kind.value} for order {document.shop_order_id}"
         response = await self.api.request(
@@ -388,6 +397,18 @@ def _check_reference(document: Document) -> None:
         raise PermanentError(
             f"Order {document.shop_order_id}: the reference {document.reference!r} does not "
             f"fit Fortnox's ExternalInvoiceReference1 (1-{MAX_REFERENCE} characters)."
+        )
+    refused = outside(document.reference)
+    if refused:
+        # never altered: the reference is how the order is found again (exactly once)
+        raise PermanentError(
+            f"Order {document.shop_order_id}: the reference {document.reference!r} has "
+            f"characters Fortnox does not take ({refused!r}; its valid characters: "
+            "developer guide, Formats & Encoding), so it cannot go into "
+            "ExternalInvoiceReference1 unchanged (brygga finds the order there again). The "
+            "reference is made of the connection and shop names and the shop order id: give "
+            "the connection and shop names letters, digits, - and _ only, or send this order "
+            "to Fortnox by hand and close the record."
         )
 
 

@@ -5,7 +5,9 @@ the list's search parameters ``email`` and ``organisationnumber`` match *substri
 rows equal to the value count (e-mail case-insensitively, organisation numbers without
 spaces and dashes, searched as given and as ``NNNNNN-NNNN``); the lowest number wins. New
 customers: ``POST /3/customers`` with ``Name`` (required), ``Type`` PRIVATE|COMPANY and the
-address; Fortnox gives the number (never reused, 2000637).
+address; Fortnox gives the number (never reused, 2000637). Name, address, phone and the
+numbers are brought within Fortnox's valid characters (:mod:`brygga_fortnox.charset`); the
+e-mail address is sent as it is (altering it would make it another address).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from brygga.errors import PermanentError
 from brygga.models import Customer, CustomerKind
 from brygga_fortnox import wire
 from brygga_fortnox.api import FortnoxApi
+from brygga_fortnox.charset import clean
 
 __all__ = ["FortnoxCustomers"]
 
@@ -28,6 +31,11 @@ log = logging.getLogger(__name__)
 def _clip(text: str, length: int) -> str | None:
     text = text.strip()
     return text[:length] if text else None
+
+
+def _text(text: str, length: int) -> str | None:
+    """Free text within Fortnox's valid characters (:func:`clean`), cut to ``length``."""
+    return _clip(clean(text), length)
 
 
 def _digits(text: str) -> str:
@@ -115,7 +123,7 @@ class FortnoxCustomers:
             (billing.company, customer.name, billing.name) if company
             else (customer.name, billing.name, billing.company)
         ) + (customer.email,)  # fmt: skip
-        name = next((c.strip() for c in candidates if c.strip()), "")
+        name = next((clean(c) for c in candidates if clean(c)), "")
         if not name:
             raise PermanentError(
                 f"Customer {who}: Fortnox needs a customer name and the order has none; add a "
@@ -126,14 +134,14 @@ class FortnoxCustomers:
             "Type": "COMPANY" if company else "PRIVATE",
             "Currency": currency,
             "Email": _clip(customer.email, 1024),
-            "OrganisationNumber": _clip(customer.org_number, 30),
-            "VATNumber": _clip(customer.vat_number, 1024),
-            "Address1": _clip(billing.street, 1024),
-            "Address2": _clip(billing.street2, 1024),
-            "ZipCode": _clip(billing.postal_code, 10),
-            "City": _clip(billing.city, 1024),
+            "OrganisationNumber": _text(customer.org_number, 30),
+            "VATNumber": _text(customer.vat_number, 1024),
+            "Address1": _text(billing.street, 1024),
+            "Address2": _text(billing.street2, 1024),
+            "ZipCode": _text(billing.postal_code, 10),
+            "City": _text(billing.city, 1024),
             "CountryCode": _clip(billing.country_code, 2),
-            "Phone1": _clip(billing.phone, 1024),
+            "Phone1": _text(billing.phone, 1024),
         }
         body = {"Customer": {k: v for k, v in fields.items() if v is not None}}
         response = await self.api.request("POST", "customers", body=body)

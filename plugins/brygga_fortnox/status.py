@@ -6,9 +6,11 @@ From the spec (reference/erp-apis.md §2.6, §2.9 [spec F1], mapping [inferred] 
   0 → ``paid`` too. An unbooked invoice has no event yet. Fortnox does not delete invoices,
   so one that cannot be read (404) or now carries another ``ExternalInvoiceReference1`` is
   left out (asked again later) with a warning, never taken as cancelled.
-- Order: ``Cancelled`` → ``cancelled``; ``InvoiceReference`` set → ``invoiced``, and that
-  invoice booked with ``Balance`` 0 → ``paid``. Delivery (``DeliveryState``, warehouse
-  module) is not read, so ``delivered`` is never reported.
+- Order: ``Cancelled`` → ``cancelled``; ``InvoiceReference`` a document number →
+  ``invoiced``, and that invoice booked with ``Balance`` 0 → ``paid``. Fortnox answers ``"0"``
+  for no invoice; "", "0" and whatever is not a positive number mean none. A linked invoice
+  that cannot be read (404) leaves that order open, never the batch. Delivery
+  (``DeliveryState``, warehouse module) is not read, so ``delivered`` is never reported.
 - Reads ([chosen]): the first call reads each document (``GET /3/invoices/{n}``,
   ``/3/orders/{n}``). Later calls first ask ``GET /3/invoices?lastmodified=…`` and
   ``/3/orders?lastmodified=…`` (since the previous call's start less 5 minutes:
@@ -33,13 +35,24 @@ from brygga.models import DocumentRef, DocumentState, DocumentType, OrderEvent
 from brygga_fortnox import wire
 from brygga_fortnox.api import FortnoxApi, NotFoundError
 
-__all__ = ["STATUS_EVENTS", "StatusReader"]
+__all__ = ["STATUS_EVENTS", "StatusReader", "linked_number"]
 
 log = logging.getLogger(__name__)
 
 STATUS_EVENTS = frozenset({OrderEvent.INVOICED, OrderEvent.PAID, OrderEvent.CANCELLED})
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 OVERLAP = timedelta(minutes=5)
+
+
+def linked_number(value: str | None) -> str:
+    """The document number a reference field (``InvoiceReference``, ``OrderReference``, …)
+    holds, or "" when it refers to none: Fortnox answers ``"0"`` there (a real invoice reads
+    ``"InvoiceReference": "0"``), and "" or anything else that is not a positive number is no
+    document either."""
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) == 0:
+        return ""
+    return text
 
 
 def _invoice_events(invoice: wire.Invoice) -> set[OrderEvent]:
@@ -133,12 +146,19 @@ class StatusReader:
         events: set[OrderEvent] = set()
         if order.cancelled:
             events.add(OrderEvent.CANCELLED)
-        linked = (order.invoice_reference or "").strip()
+        linked = linked_number(order.invoice_reference)
         if linked and not order.cancelled:
             events.add(OrderEvent.INVOICED)
             self._order_invoice[number] = linked
-            answer = await self.api.request("GET", f"invoices/{quote(linked, safe='')}")
-            wrap = self.api.decode(answer, wire.InvoiceWrap, f"invoice {linked} of {what}")
+            try:
+                answer = await self.api.request("GET", f"invoices/{quote(linked, safe='')}")
+                wrap = self.api.decode(answer, wire.InvoiceWrap, f"invoice {linked} of {what}")
+            except NotFoundError:
+                log.warning(
+                    "fortnox: invoice %s of %s cannot be read (404); its status is left open",
+                    linked, what,
+                )  # fmt: skip
+                return None
             events |= _invoice_events(wrap.Invoice) & {OrderEvent.PAID}
         return DocumentState(
             reference=ref.reference,

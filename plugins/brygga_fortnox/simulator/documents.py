@@ -7,7 +7,12 @@ Documented (reference §2.6 [spec F1]): required ``CustomerNumber``; rows ``Invo
 ``YourOrderNumber`` (≤75), ``Freight``, ``AdministrationFee``, ``VATIncluded``; ``Balance`` 0
 means fully paid; ``PUT …/bookkeep``, ``…/cancel``, ``…/credit`` on invoices and
 ``…/createinvoice``, ``…/cancel`` on orders (the invoice gets ``OrderReference``, the order
-``InvoiceReference``); unset header values come from company defaults.
+``InvoiceReference``); unset header values come from company defaults. A reference to no
+document reads ``"0"``, as Fortnox answers it (``"InvoiceReference": "0"``, ``"OrderReference":
+"0"``, ``"CreditInvoiceReference": "0"`` in a real invoice answer kept by a PHP client's tests,
+FAPI\\Fortnox ``InvoiceTest``); quantities are JSON strings, ``Price``, ``Discount``, ``VAT``,
+``Freight`` and ``AdministrationFee`` JSON numbers (``fortnox_Invoice_InvoiceRow``,
+``fortnox_Order_OrderRow`` of the spec), anything else is 2000750.
 
 Modelled: every row's net is ``round(quantity * price, less the discount)`` and its VAT
 ``round(net * VAT / 100)`` (per-row rounding); ``Freight`` and ``AdministrationFee`` add 25 %
@@ -26,20 +31,24 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from brygga_fortnox.simulator.errors import ApiError
-from brygga_fortnox.simulator.records import decimal_of
+from brygga_fortnox.simulator.records import decimal_of, quantity_of
 from brygga_fortnox.simulator.state import SimState
 
 __all__ = [
+    "NO_REFERENCE",
     "book",
     "cancel",
     "create_document",
     "create_invoice_from_order",
     "credit",
     "invoice_list_item",
+    "linked",
     "order_list_item",
     "pay",
 ]
 
+#: what Fortnox answers in a reference field that refers to no document
+NO_REFERENCE = "0"
 CENT = Decimal("0.01")
 FEE_VAT = Decimal(25)
 _DISCOUNT_TYPES = {"AMOUNT", "PERCENT"}
@@ -70,7 +79,7 @@ def _row(
         found = state.get("articles", article)
         if found is None:
             raise ApiError(400, 2000428, f"Ogiltigt artikelnummer ({article}) på rad {index}")
-    quantity = decimal_of(raw.get(quantity_field, "0"), quantity_field)
+    quantity = quantity_of(raw.get(quantity_field, "0"), quantity_field)
     price = decimal_of(raw.get("Price", found["SalesPrice"] if found else 0), "Price")
     vat = decimal_of(raw.get("VAT", found["VAT"] if found else FEE_VAT), "VAT")
     if vat not in rates:
@@ -156,9 +165,16 @@ def create_document(
         if text:
             record[field] = text
     if invoice:
-        record.update(InvoiceDate=str(day), Booked=False, Credit="false", InvoiceType="INVOICE")
+        record.update(
+            InvoiceDate=str(day), Booked=False, Credit="false", InvoiceType="INVOICE",
+            CreditInvoiceReference=NO_REFERENCE, OrderReference=NO_REFERENCE,
+            OfferReference=NO_REFERENCE, InvoiceReference=NO_REFERENCE,
+        )  # fmt: skip
     else:
-        record.update(OrderDate=str(day), InvoiceReference="", DeliveryState="registration")
+        record.update(
+            OrderDate=str(day), InvoiceReference=NO_REFERENCE, OfferReference=NO_REFERENCE,
+            DeliveryState="registration",
+        )  # fmt: skip
     _totals(record, rows_field)
     return state.put(kind, doc_number, record)
 
@@ -184,6 +200,12 @@ def _totals(record: dict[str, Any], rows_field: str) -> None:
         record["Balance"] = record["Total"]
 
 
+def linked(record: dict[str, Any], field: str) -> str:
+    """The document number a reference field holds, or "" when it refers to none."""
+    value = str(record.get(field) or "").strip()
+    return "" if value in ("", NO_REFERENCE) else value
+
+
 def _invoice(state: SimState, number: str) -> dict[str, Any]:
     record = state.get("invoices", number)
     if record is None:
@@ -205,7 +227,7 @@ def cancel(state: SimState, kind: str, number: str) -> dict[str, Any]:
     record = state.get(kind, number)
     if record is None:
         raise ApiError.not_found(f"dokument {number}")
-    if record.get("Booked") or record.get("InvoiceReference"):
+    if record.get("Booked") or linked(record, "InvoiceReference"):
         raise ApiError(
             400, 2000800, "Dokumentet är bokfört eller fakturerat och kan inte makuleras."
         )
@@ -255,7 +277,7 @@ def create_invoice_from_order(state: SimState, number: str) -> dict[str, Any]:
     order = state.get("orders", number)
     if order is None:
         raise ApiError.not_found(f"order {number}")
-    if order["Cancelled"] or order["InvoiceReference"]:
+    if order["Cancelled"] or linked(order, "InvoiceReference"):
         raise ApiError(400, 2000800, "Ordern är makulerad eller redan fakturerad.")
     new_number = state.next_number("invoices")
     rows = [
@@ -267,7 +289,7 @@ def create_invoice_from_order(state: SimState, number: str) -> dict[str, Any]:
         k: v
         for k, v in order.items()
         if k not in ("@url", "DocumentNumber", "OrderRows", "OrderDate", "InvoiceReference")
-        and k not in ("DeliveryState",)
+        and k not in ("DeliveryState", "OfferReference")
     }
     invoice.update(
         {
@@ -276,6 +298,9 @@ def create_invoice_from_order(state: SimState, number: str) -> dict[str, Any]:
             "InvoiceRows": rows,
             "InvoiceDate": state.clock.now().date().isoformat(),
             "OrderReference": number,
+            "CreditInvoiceReference": NO_REFERENCE,
+            "OfferReference": NO_REFERENCE,
+            "InvoiceReference": NO_REFERENCE,
             "Booked": False,
             "Credit": "false",
             "InvoiceType": "INVOICE",

@@ -2,7 +2,8 @@
 
 Codes named in reference/erp-apis.md §2.5 [doc F5] are used as documented: 2000588 invalid
 parameter, 2000637 customer number used, 2001392 empty or bad body, 2002115 JSON syntax,
-2000311 missing credentials. The others are modelled (the real numbers were not retrieved):
+2000311 missing credentials, 2000359 a value with characters outside the documented valid
+set (:mod:`.charset`). The others are modelled (the real numbers were not retrieved):
 2000204 customer not found, 2000428 article not found, 2000433 document not found, 2004001
 VAT rate not found ("Kunde inte hitta moms", a message integrators report [3p F13]), 2000750
 invalid value, 2000800 action not allowed in the document's state, 2000429 rate limited.

@@ -35,16 +35,16 @@ def apply_event(state: SimState, reference: str, event: OrderEvent) -> None:
     try:
         if event is OrderEvent.INVOICED:
             for order in orders:
-                if not order["InvoiceReference"]:
+                if not documents.linked(order, "InvoiceReference"):
                     documents.create_invoice_from_order(state, order["DocumentNumber"])
             for invoice in invoices:
                 documents.book(state, invoice["DocumentNumber"])
         elif event is OrderEvent.PAID:
             targets = list(invoices)
             for order in orders:
-                if not order["InvoiceReference"]:
+                if not documents.linked(order, "InvoiceReference"):
                     documents.create_invoice_from_order(state, order["DocumentNumber"])
-                linked = state.get("invoices", order["InvoiceReference"])
+                linked = state.get("invoices", documents.linked(order, "InvoiceReference"))
                 if linked is not None:
                     targets.append(linked)
             for invoice in targets:

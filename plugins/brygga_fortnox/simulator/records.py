@@ -16,6 +16,7 @@ __all__ = [
     "customer_list_item",
     "decimal_of",
     "put_price",
+    "quantity_of",
     "update_article",
 ]
 
@@ -23,11 +24,28 @@ _CUSTOMER_TYPES = {"PRIVATE", "COMPANY"}
 
 
 def decimal_of(value: Any, field: str) -> Decimal:
-    """A JSON number (or numeric string, as the spec types quantities) as a finite Decimal."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+    """A JSON number as a finite Decimal; anything else (a string too) is 2000750.
+
+    The spec types amounts, prices, discounts and VAT rates as ``number``
+    (``fortnox_Invoice_InvoiceRow.Price``, ``.Discount``, ``.VAT``; ``fortnox_Article.SalesPrice``;
+    ``fortnox_InvoicePayment.Amount``): a client that sends ``"100.00"`` is refused, so a type
+    regression shows here rather than on the real API."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ApiError.invalid(field, value)
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise ApiError.invalid(field, value)
+    return number
+
+
+def quantity_of(value: Any, field: str) -> Decimal:
+    """A row quantity: the spec types ``DeliveredQuantity`` and ``OrderedQuantity`` as
+    ``string`` (a real answer reads ``"DeliveredQuantity": "10.00"``), so only a JSON string
+    holding a finite number is taken; a JSON number is 2000750."""
+    if not isinstance(value, str):
         raise ApiError.invalid(field, value)
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(value.strip())
     except InvalidOperation:
         raise ApiError.invalid(field, value) from None
     if not number.is_finite():

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from brygga_fortnox.simulator import documents, records
+from brygga_fortnox.simulator.charset import check_text
 from brygga_fortnox.simulator.errors import ApiError
 from brygga_fortnox.simulator.http import list_answer
 from brygga_fortnox.simulator.state import SimState
@@ -49,6 +50,7 @@ async def _body(request: Request, wrapper: str) -> dict[str, Any]:
     inner = decoded.get(wrapper) if isinstance(decoded, dict) else None
     if not isinstance(inner, dict):
         raise ApiError(400, 2001392, f"Ingen eller felaktig data skickades ({wrapper}).")
+    check_text(inner)
     return inner
 
 
@@ -152,8 +154,10 @@ def build_app(state: SimState, vat_rates: frozenset[Decimal]) -> Starlette:
             filters = {
                 "cancelled": lambda r: r["Cancelled"],
                 "expired": lambda r: False,
-                "invoicecreated": lambda r: bool(r["InvoiceReference"]),
-                "invoicenotcreated": lambda r: not r["InvoiceReference"] and not r["Cancelled"],
+                "invoicecreated": lambda r: bool(documents.linked(r, "InvoiceReference")),
+                "invoicenotcreated": lambda r: (
+                    not documents.linked(r, "InvoiceReference") and not r["Cancelled"]
+                ),
             }
             item = documents.order_list_item
 
@@ -250,8 +254,12 @@ def build_app(state: SimState, vat_rates: frozenset[Decimal]) -> Starlette:
         from_quantity = p.get("from", "0")
         if request.method == "PUT":
             body = await _body(request, "Price")
+            try:
+                from_number = Decimal(from_quantity)
+            except ArithmeticError:
+                raise ApiError.bad_parameter("FromQuantity") from None
             body = {**body, "PriceList": p["list"], "ArticleNumber": p["article"],
-                    "FromQuantity": from_quantity}  # fmt: skip
+                    "FromQuantity": from_number}  # fmt: skip
             return json_response(200, {"Price": records.put_price(state, body, create=False)})
         key = f"{p['list']}/{p['article']}/{Decimal(from_quantity).normalize()}"
         found = state.get("prices", key)

@@ -84,9 +84,9 @@ async def test_price_lists_yield_every_price_of_the_chosen_lists(
     from brygga_fortnox.simulator.records import put_price
 
     for article, list_code, from_quantity, price in (
-        ("KAFFE-500", "B", 0, "79.00"),
-        ("KAFFE-500", "B", 10, "69.00"),
-        ("TE-100", "A", 0, "40.00"),
+        ("KAFFE-500", "B", 0, Decimal("79.00")),
+        ("KAFFE-500", "B", 10, Decimal("69.00")),
+        ("TE-100", "A", 0, Decimal("40.00")),
     ):
         put_price(
             sim.state,
