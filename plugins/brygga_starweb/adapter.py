@@ -40,9 +40,12 @@ Chosen where the reference says [unknown] or [inferred] (what is modelled, not d
   later poll that lists the same version again (the overlap window) does not offer it again.
   Otherwise (a retry, even right after a fix in the shop and before the next poll; a slow
   worker; a shop that leaves children out of lists) the order is read on its own as before.
-- **Export mark.** ``mark_exported`` upserts the external service ``service_name`` with the
-  ERP document number, reading it first so a repeat does not write (every write bumps the
-  order's ``modifiedAt``, and an unneeded one would wake the change feed again).
+- **Export mark.** ``mark_exported`` records the ERP document number as the order's external
+  service ``service_name``: created with ``POST /orders/{id}/external-services`` (one request
+  for a fresh order), and only when that POST is refused because the service exists (a retry
+  after a lost answer, a replay) read and, if the number differs, replaced with ``PUT``.
+  A repeat writes nothing (every write bumps the order's ``modifiedAt``, and an unneeded one
+  would wake the change feed again).
 - **Unreadable order-list rows** do not stop the change feed: each is logged (WARNING) and
   skipped. When its ``orderId`` is readable (and its ``modifiedAt``, if readable, lies in the
   window) the order is still reported as changed, with an empty status unless ``statusId``
@@ -113,6 +116,9 @@ log = logging.getLogger(__name__)
 ORDER_INCLUDES = "items,addresses,customer,status,externalServices"
 #: orders whose export mark the adapter remembers from their fetch (for the write-back)
 MARKS_REMEMBERED = 4096
+#: a POST of an external service the order already has: the spec documents 400 for it; 409
+#: and 422 are what other servers say
+_EXISTS = (400, 409, 422)
 #: seconds a full order read with the order list stands in for reading it on its own
 PREFETCH_FRESH = 30.0
 #: listed orders kept for their transfer at most (the newest; a miss reads the order)
@@ -408,7 +414,15 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
             self._marks.popitem(last=False)
 
     async def mark_exported(self, shop_order_id: str, document: DocumentRef) -> None:
-        """Record ``document.number`` as external service ``service_name`` (idempotent)."""
+        """Record ``document.number`` as external service ``service_name`` (idempotent).
+
+        Starweb creates an order's external service with ``POST
+        /orders/{orderId}/external-services`` (201) and updates one with ``PUT
+        .../{serviceName}``, which is a 404 while it does not exist (spec: Order External
+        Services). A fresh order has none: one POST. A POST refused because the service exists
+        (a retry after a lost answer, a replay with another number) reads it and writes only
+        when the number differs, so a repeat writes nothing (every write bumps the order's
+        ``modifiedAt`` and would wake the change feed again)."""
         order_id = _order_id(shop_order_id)
         service = self.config.service_name
         what = f"Starweb order {order_id}: external service {service!r}"
@@ -417,31 +431,25 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
                 f"{what}: document number {document.number!r} does not fit Starweb's "
                 "externalIdValue (1 to 40 characters)"
             )
-        path = f"orders/{order_id}/external-services/{quote(service, safe='')}"
-        if order_id in self._marks:  # the transfer's fetch just read it (include=externalServices)
-            existing = self._marks.pop(order_id)
-        else:
-            current = await self._call("GET", path, what, ok=(200, 404))
-            existing = (
-                decode_external_service(current.content, what)
-                if current.status_code == 200
-                else None
-            )
-        if existing is not None:
-            if existing.external_id_value == document.number:
+        body = {"serviceName": service, "externalIdValue": document.number}
+        collection = f"orders/{order_id}/external-services"
+        item = f"{collection}/{quote(service, safe='')}"
+        # the transfer's fetch just read it (include=externalServices); else create it
+        known = self._marks.pop(order_id, None)
+        if known is not None:
+            if _marked(known, document.number, what):
                 return
-            if existing.read_only:
-                raise PermanentError(
-                    f"{what} is read-only and holds {existing.external_id_value!r}; choose "
-                    "another service_name for this shop"
-                )
-        await self._call(
-            "PUT",
-            path,
-            what,
-            json={"serviceName": service, "externalIdValue": document.number},
-            ok=(200, 201),
-        )
+            replaced = await self._call("PUT", item, what, json=body, ok=(200, 404))
+            if replaced.status_code == 200:
+                return  # a 404: deleted in the shop since the fetch; create it again
+        created = await self._call("POST", collection, what, json=body, ok=(200, 201, *_EXISTS))
+        if created.status_code not in _EXISTS:
+            return
+        current = await self._call("GET", item, what, ok=(200, 404))
+        if current.status_code == 404:  # refused for another reason: say why
+            raise self._refusal(created, what)
+        if not _marked(decode_external_service(current.content, what), document.number, what):
+            await self._call("PUT", item, what, json=body)
 
     async def set_status(
         self,
@@ -520,6 +528,19 @@ def _order_id(shop_order_id: str) -> int:
             f"Starweb order id {shop_order_id!r} is not a number; Starweb order ids are integers"
         )
     return int(shop_order_id)
+
+
+def _marked(service: ExternalServiceWire, number: str, what: str) -> bool:
+    """Whether the shop's external service already holds ``number``; a read-only one that
+    holds another is a PermanentError (Starweb refuses writes to it)."""
+    if service.external_id_value == number:
+        return True
+    if service.read_only:
+        raise PermanentError(
+            f"{what} is read-only and holds {service.external_id_value!r}; choose another "
+            "service_name for this shop"
+        )
+    return False
 
 
 def _service(order: OrderWire, name: str) -> ExternalServiceWire | None:

@@ -164,6 +164,8 @@ class OrderApi:
         return {"serviceName": name, "externalIdValue": value, "readOnly": read_only}
 
     async def create_service(self, request: Request) -> Response:
+        """``POST /orders/{orderId}/external-services``: 201, or 400 (the only refusal the
+        spec documents for it) when the order already has a service of that name."""
         order = self._order(request)
         body = await body_json(request)
         name = require(get_str(body, "serviceName", 40), "serviceName")
@@ -175,28 +177,35 @@ class OrderApi:
         return json_response({"data": self._service(order, name)}, 201)
 
     async def service(self, request: Request) -> Response:
+        """GET, PUT, PATCH and DELETE of one external service: each 404 when the order has
+        none of that name (PUT and PATCH update, they do not create: POST does)."""
         order = self._order(request)
         name = request.path_params["service_name"]
         existing = order.external_services.get(name)
+        if existing is None:
+            raise ApiError(404, "not_found", f"No external service {name!r} on this order")
         if request.method == "GET":
-            if existing is None:
-                raise ApiError(404, "not_found", f"No external service {name!r} on this order")
             return json_response({"data": self._service(order, name)})
-        if existing is not None and existing[1]:
+        if existing[1]:
             raise ApiError(403, "forbidden", f"External service {name!r} is read-only")
         if request.method == "DELETE":
-            if existing is None:
-                raise ApiError(404, "not_found", f"No external service {name!r} on this order")
             del order.external_services[name]
             self.state.touch(order)
             return Response(status_code=204)
         body = await body_json(request)
         if get_str(body, "serviceName", 40) not in (None, name):
             raise _bad("serviceName in the body must match the path")
-        value = require(get_str(body, "externalIdValue", 40), "externalIdValue")
-        order.external_services[name] = (value, bool(get_bool(body, "readOnly")))
+        value = get_str(body, "externalIdValue", 40)
+        read_only = get_bool(body, "readOnly")
+        if request.method == "PUT":
+            value = require(value, "externalIdValue")
+            read_only = bool(read_only)
+        order.external_services[name] = (
+            existing[0] if value is None else value,
+            existing[1] if read_only is None else read_only,
+        )
         self.state.touch(order)
-        return json_response({"data": self._service(order, name)}, 201 if existing is None else 200)
+        return json_response({"data": self._service(order, name)})
 
     async def list_statuses(self, request: Request) -> Response:
         rows = [s.wire() for s in sorted(self.state.statuses.values(), key=lambda s: s.status_id)]
@@ -242,7 +251,7 @@ def order_routes(state: OrderState, knobs: Knobs) -> list[Route]:
         Route(
             order + "/external-services/{service_name}",
             api.service,
-            methods=["GET", "PUT", "DELETE"],
+            methods=["GET", "PUT", "PATCH", "DELETE"],
         ),
         Route("/order-statuses", api.list_statuses, methods=["GET"]),
         Route("/order-statuses/{status_id:int}", api.get_status, methods=["GET"]),

@@ -22,6 +22,10 @@ reference is silent the simulator chooses, and the adapter must not rely on more
 - The shop has one language (``sv``), two price lists (the SEK master 1 and the customer
   price list 2) and one stock location (1, the e-commerce one).
 - An order-level discount is an item with an empty SKU and a negative ``unitPrice``.
+- External services (spec: Order External Services) are created with ``POST
+  /orders/{id}/external-services`` (201; an existing ``serviceName`` is a 400, the one
+  refusal the spec documents for it); ``PUT`` and ``PATCH .../{serviceName}`` update one and
+  are a 404 when it does not exist; a read-only one refuses writes with a 403.
 """
 
 from __future__ import annotations

@@ -285,6 +285,10 @@ def puts(sim: StarwebSimulator, order_id: str) -> int:
     return sim.requests.count(("PUT", f"/orders/{order_id}/external-services/brygga"))
 
 
+def posts(sim: StarwebSimulator, order_id: str) -> int:
+    return sim.requests.count(("POST", f"/orders/{order_id}/external-services"))
+
+
 async def test_mark_exported_is_idempotent(
     sim: StarwebSimulator, clock: FakeClock, open_adapter: Open
 ) -> None:
@@ -297,7 +301,7 @@ async def test_mark_exported_is_idempotent(
         await adapter.mark_exported(order_id, invoice())
         fetched = await adapter.fetch_order(order_id)
     assert sim.exported_document(order_id) == "10001"
-    assert puts(sim, order_id) == 1
+    assert (posts(sim, order_id), puts(sim, order_id)) == (2, 0)  # the repeat was refused
     assert sim.order(order_id).modified_at == stamped == utc(2026, 2, 2, 8, 0, 10)
     assert fetched.extra["external_service.brygga"] == "10001"
 
@@ -306,12 +310,13 @@ async def test_mark_exported_after_commit_then_fail(
     sim: StarwebSimulator, open_adapter: Open
 ) -> None:
     order_id = full_order(sim)
-    sim.faults.add(Fault("commit_then_fail", methods=frozenset({"PUT"}), times=1))
+    post = frozenset({"POST"})
+    sim.faults.add(Fault("commit_then_fail", methods=post, path="/external-services", times=1))
     async with open_adapter() as adapter:
         with pytest.raises(TransientError):
             await adapter.mark_exported(order_id, invoice())
         await adapter.mark_exported(order_id, invoice())  # the retry finds it done
-    assert puts(sim, order_id) == 1
+    assert (posts(sim, order_id), puts(sim, order_id)) == (2, 0)
     assert list(sim.order(order_id).external_services) == ["brygga"]
 
 
@@ -348,9 +353,9 @@ async def test_the_write_back_after_a_fetch_reads_no_mark_again(
     order_id = full_order(sim)
     async with open_adapter() as adapter:
         await adapter.fetch_order(order_id)
-        await adapter.mark_exported(order_id, invoice())
-        await adapter.mark_exported(order_id, invoice())  # no fetch since: read, same, no PUT
-    assert (gets(sim, order_id), puts(sim, order_id)) == (1, 1)
+        await adapter.mark_exported(order_id, invoice())  # one POST, no read
+        await adapter.mark_exported(order_id, invoice())  # no fetch since: refused, read, same
+    assert (gets(sim, order_id), posts(sim, order_id), puts(sim, order_id)) == (1, 2, 0)
     assert sim.exported_document(order_id) == "10001"
 
 

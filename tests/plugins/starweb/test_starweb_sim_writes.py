@@ -73,16 +73,21 @@ async def test_status_patch_validation(sim: StarwebSimulator, api: Api) -> None:
     assert sim.status_changes(order_id) == []
 
 
-async def test_external_services_create_upsert_and_read_only(
+async def test_external_services_create_update_and_read_only(
     sim: StarwebSimulator, api: Api
 ) -> None:
+    # spec (Order External Services): POST creates (201, 400 its one documented refusal);
+    # PUT and PATCH on /{serviceName} update (200) and are 404 for a missing service
     order_id = sim.place_order(lines=[("TE-100", 1)], email="a@example.se")
     base = f"orders/{order_id}/external-services"
     async with api() as client:
         created = await client.post(base, json={"serviceName": "Fortnox", "externalIdValue": "7"})
         duplicate = await client.post(base, json={"serviceName": "Fortnox", "externalIdValue": "8"})
-        upsert_new = await client.put(f"{base}/brygga", json={"externalIdValue": "10001"})
-        upsert_old = await client.put(f"{base}/brygga", json={"externalIdValue": "10002"})
+        put_missing = await client.put(f"{base}/brygga", json={"externalIdValue": "10001"})
+        patch_missing = await client.patch(f"{base}/brygga", json={"externalIdValue": "10001"})
+        ours = await client.post(base, json={"serviceName": "brygga", "externalIdValue": "10001"})
+        put_old = await client.put(f"{base}/brygga", json={"externalIdValue": "10002"})
+        patched = await client.patch(f"{base}/Fortnox", json={"externalIdValue": "9"})
         read_only = await client.post(
             base, json={"serviceName": "Lås", "externalIdValue": "1", "readOnly": True}
         )
@@ -90,13 +95,21 @@ async def test_external_services_create_upsert_and_read_only(
         listed = (await client.get(base)).json()["data"]
         missing = await client.get(f"{base}/nope")
     assert created.status_code == 201
-    assert duplicate.status_code == 400
-    assert (upsert_new.status_code, upsert_old.status_code) == (201, 200)
+    assert duplicate.status_code == 400 and duplicate.json()["error_description"]
+    assert (put_missing.status_code, patch_missing.status_code) == (404, 404)
+    assert put_missing.json()["error"] == "not_found"
+    assert (ours.status_code, put_old.status_code, patched.status_code) == (201, 200, 200)
+    assert put_old.json()["data"] == {
+        "serviceName": "brygga",
+        "externalIdValue": "10002",
+        "readOnly": False,
+    }
     assert read_only.status_code == 201
     assert locked.status_code == 403 and locked.json()["error"] == "forbidden"
     assert [s["serviceName"] for s in listed] == ["Fortnox", "brygga", "Lås"]
     assert missing.status_code == 404
     assert sim.exported_document(order_id) == "10002"
+    assert sim.exported_document(order_id, "Fortnox") == "9"
 
 
 # -- hostile knobs and faults -----------------------------------------------------------------
@@ -136,9 +149,11 @@ async def test_faults_apply_to_every_route(sim: StarwebSimulator, api: Api) -> N
         sim.faults.add(Fault("rate_limit", retry_after=7, times=1, path="/products"))
         limited = await client.get("products")
         assert limited.status_code == 429 and limited.headers["retry-after"] == "7"
-        sim.faults.add(Fault("commit_then_fail", methods=frozenset({"PUT"}), times=1))
-        failed = await client.put(
-            f"orders/{order_id}/external-services/brygga", json={"externalIdValue": "5"}
+        post = frozenset({"POST"})
+        sim.faults.add(Fault("commit_then_fail", methods=post, path="/external", times=1))
+        failed = await client.post(
+            f"orders/{order_id}/external-services",
+            json={"serviceName": "brygga", "externalIdValue": "5"},
         )
         assert failed.status_code == 500
         sim.faults.add(Fault("timeout", times=1))
