@@ -307,8 +307,11 @@ class EconomicAdapter(
                         found = self.api.decode(response, wire.CustomerOut, f"customer {number}")
                         return str(found.customer_number)
             elif key == "email" and customer.email.strip():
+                # a customer's email may hold several addresses separated by spaces
+                # (reference/erp-apis.md §1.6): found by $like: (contains), then one of its
+                # addresses must equal the order's
                 match = await self._first_customer(
-                    "email", customer.email.strip(), lambda c: c.email
+                    "email", customer.email.strip(), lambda c: c.email, op="like", split=True
                 )
                 if match is not None:
                     return match
@@ -323,21 +326,33 @@ class EconomicAdapter(
         return None
 
     async def _first_customer(
-        self, prop: str, value: str, field: Callable[[wire.CustomerOut], str]
+        self,
+        prop: str,
+        value: str,
+        field: Callable[[wire.CustomerOut], str],
+        *,
+        op: str = "eq",
+        split: bool = False,
     ) -> str | None:
         # Only rows that really match count (e-conomic compares case-insensitively), so an
-        # answer that ignored the filter can never bill the order to a stranger.
+        # answer that ignored the filter can never bill the order to a stranger; with
+        # ``split`` the field is a space-separated list and one of its entries must match.
         wanted = value.casefold()
+
+        def matches(customer: wire.CustomerOut) -> bool:
+            found = field(customer).strip().casefold()
+            return wanted in found.split() if split else found == wanted
+
         numbers = [
             c.customer_number
             async for c in self.api.pages(
                 "customers",
                 wire.CustomerOut,
                 f"the customer search on {prop}",
-                filter=f"{prop}$eq:{wire.escape_filter_value(value)}",
+                filter=f"{prop}${op}:{wire.escape_filter_value(value)}",
                 page_size=100,
             )
-            if field(c).strip().casefold() == wanted
+            if matches(c)
         ]
         return str(min(numbers)) if numbers else None
 
@@ -401,6 +416,11 @@ class EconomicAdapter(
         sent = await self._find("orders/sent", wire.Order, reference)
         if sent is not None:
             return self._ref(document_type, sent.order_number, reference, True)
+        # a sent order moves to archived when it is upgraded to an invoice
+        # (reference/erp-apis.md §1.7): not looking there would send it a second time
+        archived = await self._find("orders/archived", wire.Order, reference)
+        if archived is not None:
+            return self._ref(document_type, archived.order_number, reference, True)
         return None
 
     @staticmethod

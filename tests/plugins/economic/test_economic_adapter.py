@@ -10,7 +10,7 @@ import pytest
 from economic_support import customer, document, row
 
 from brygga.errors import PermanentError, TransientError
-from brygga.models import DocumentType, LineKind
+from brygga.models import DocumentType, LineKind, OrderEvent
 from brygga.testing import Fault
 from brygga_economic.simulator import EconomicSimulator
 
@@ -91,6 +91,23 @@ async def test_booking_an_order_registers_it_as_sent(
     assert ref.booked
     assert list(sim.docs.sent_orders) == [int(ref.number)]
     assert sim.docs.draft_orders == {}
+
+
+async def test_an_order_upgraded_to_an_invoice_is_still_found(
+    sim: EconomicSimulator, open_adapter: Any
+) -> None:
+    """A sent order moves to /orders/archived when it is upgraded to an invoice
+    (reference/erp-apis.md §1.7, "an order in `sent` moves to `archived` when upgraded"); the
+    lookup before a retry read only drafts and sent, so an order whose answer was lost and that
+    a bookkeeper invoiced meanwhile was sent a second time."""
+    number = str(sim.add_customer(name="Anna"))
+    doc = document(number, document_type=DocumentType.ORDER, reference="o-2")
+    async with open_adapter() as adapter:
+        ref = await adapter.create_document(doc)
+        sim.order_event("o-2", OrderEvent.INVOICED)  # registered as sent, then archived
+        assert sim.docs.draft_orders == {} and sim.docs.sent_orders == {}
+        found = await adapter.find_document("o-2", DocumentType.ORDER)
+    assert found is not None and found.number == ref.number and found.booked
 
 
 async def test_create_sends_one_request_and_the_lookup_finds_it(

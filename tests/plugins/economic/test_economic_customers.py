@@ -46,6 +46,24 @@ async def test_customer_email_match_escapes_filter_characters(
         assert await adapter.find_customer(customer(email=odd), ["email"]) == str(number)
 
 
+async def test_a_customer_with_several_addresses_is_found_by_any_of_them(
+    sim: EconomicSimulator, open_adapter: Any
+) -> None:
+    """A customer's ``email`` may hold several addresses separated by spaces (e-conomic's
+    customers schema; reference/erp-apis.md §1.6, "email (255, space-separated list
+    allowed)"): an order from the second address matched no customer by ``$eq:`` and created a
+    duplicate. Part of an address (``nna@example.se`` in ``anna@example.se``) is no match."""
+    number = sim.add_customer(name="Anna", email="kontor@example.se ANNA@example.se")
+    sim.add_customer(name="Hanna", email="hanna@example.se")
+    async with open_adapter() as adapter:
+        found = await adapter.find_customer(customer(email="anna@example.se"), ["email"])
+        assert found == str(number)
+        assert await adapter.find_customer(customer(email="nna@example.se"), ["email"]) is None
+        assert await adapter.find_customer(customer(email="kontor@example.se"), ["email"]) == str(
+            number
+        )
+
+
 async def test_create_customer_sends_the_fields(sim: EconomicSimulator, open_adapter: Any) -> None:
     company = customer(
         kind=CustomerKind.COMPANY,
