@@ -137,6 +137,18 @@ async def _reference(
         )
     except BryggaError as exc:
         return RemoteFinding(check, False, str(exc))
+    if key == "payment_terms" and found.payment_terms_type == "dueDate":
+        # such terms need a dueDate on every document ("only for paymentTermsType=dueDate",
+        # reference/erp-apis.md §1.6), which brygga cannot know: every order would fail
+        known = await _known(adapter, *where)
+        choices = f"; e-conomic has: {known}" if known else ""
+        return RemoteFinding(
+            check,
+            False,
+            f"{found.name or 'these terms'} are of type dueDate, which needs a due date on "
+            "every invoice and brygga sets none; set payment_terms in [connection.erp] to "
+            f"terms of another type (net, invoiceMonth, …){choices}",
+        )
     return RemoteFinding(check, True, found.name or "exists")
 
 

@@ -167,6 +167,8 @@ class Named(_In, frozen=True, kw_only=True):
     """Any resource read only to show it exists (layouts, payment terms, zones, groups)."""
 
     name: str = ""
+    #: payment terms only: net, invoiceMonth, paidInCash, prepaid, dueDate, … (else "")
+    payment_terms_type: str = ""
 
 
 # The documented VAT chain (e-conomic/slate source/includes/_product-groups.md, _accounts.md,

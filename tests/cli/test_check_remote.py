@@ -156,6 +156,19 @@ async def test_a_wrong_layout_is_a_problem(tmp_path: Path, systems: Systems) -> 
     assert problems(found) == {"erp:layout 99", "erp:customer group 42"}
 
 
+async def test_payment_terms_of_type_due_date_are_a_problem(
+    tmp_path: Path, systems: Systems
+) -> None:
+    """Terms of paymentTermsType dueDate need a dueDate on every document (reference/
+    erp-apis.md §1.6: "dueDate (only for paymentTermsType=dueDate)"), which brygga does not
+    set: every order would be refused; check --remote says so before the first order."""
+    path = configure(tmp_path, systems, erp={"payment_terms": 5})
+    found = await reports(path, systems)
+    assert problems(found) == {"erp:payment terms 5"}
+    path = configure(tmp_path, systems, erp={"payment_terms": 2})
+    assert not problems(await reports(path, systems))
+
+
 async def test_a_shops_own_customer_group_is_checked_too(tmp_path: Path, systems: Systems) -> None:
     """README: check --remote verifies the "customer group the config names"; a shop's own
     group (first-hour QA: 99 passed, then every new customer of that shop was refused)."""

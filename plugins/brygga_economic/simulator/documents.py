@@ -109,6 +109,15 @@ class Documents:
         when = state.check_text(body, errors, (), "date", 10, required=True)
         if when is not None and not _valid_date(when):
             errors.add(("date",), BAD_VALUE, "date must be formatted YYYY-MM-DD.", value=when)
+        kind = state.payment_terms.get(terms, {}).get("paymentTermsType") if terms else None
+        if kind == "dueDate" and not body.get("dueDate"):
+            # the header's dueDate is "only for paymentTermsType=dueDate", and then needed
+            # (reference/erp-apis.md §1.6)
+            errors.add(
+                ("dueDate",),
+                REQUIRED,
+                "Property dueDate is required when the payment terms are of type dueDate.",
+            )
         zone: Any = None
         recipient = body.get("recipient")
         if not isinstance(recipient, dict):

@@ -88,6 +88,7 @@ PAYMENT_TERMS: list[tuple[int, str, str, int]] = [
     (2, "Netto 14 dagar", "net", 14),
     (3, "Kontant", "paidInCash", 0),
     (4, "Förskott", "prepaid", 0),
+    (5, "Enligt förfallodatum", "dueDate", 0),
 ]
 
 #: (vatZoneNumber, name)
