@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from brygga.errors import PermanentError
+from brygga.errors import CredentialsRejected, PermanentError
 from brygga.http.answers import DECODE_FAILURES, body_kind, refusal
 from brygga.http.client import RemoteClient
 from brygga.http.jsonapi import MAX_PAGES, JsonApi
 from brygga.secrets import scrub
 from brygga_fortnox import wire
-from brygga_fortnox.auth import RotatingTokens
+from brygga_fortnox.auth import RotatingTokens, failed_authentication
 
 __all__ = ["FortnoxApi", "NotFoundError"]
 
@@ -70,7 +70,8 @@ class FortnoxApi(JsonApi):
 
     def fail(self, response: httpx.Response, what: str) -> PermanentError:
         """A PermanentError for a 4xx answer to ``what``: its ``ErrorInformation`` message
-        and code (:func:`refusal`)."""
+        and code (:func:`refusal`). A failed authentication that a new access token did not
+        mend (:func:`failed_authentication`) is CredentialsRejected."""
         try:
             message, code = wire.error_text(msgspec.json.decode(response.content))
         except DECODE_FAILURES:
@@ -79,6 +80,17 @@ class FortnoxApi(JsonApi):
         said = self.scrub(message.strip())[:300] + (
             f" (code {self.scrub(code)[:20]})" if code else ""
         )
+        if failed_authentication(response):
+            return CredentialsRejected(
+                self.scrub(
+                    "Fortnox rejected the credentials: it refused the access token (HTTP "
+                    f"{response.status_code}: {said or 'no reason'}) while working on {what}, "
+                    "also a new one brygga had just fetched with the refresh token; fix: "
+                    "check that the integration is still added and licensed in Fortnox, "
+                    "connect brygga to Fortnox again, put the new refresh token in "
+                    "[connection.erp] refresh_token and reload brygga"
+                )[:_MAX_MESSAGE]
+            )
         return refusal(
             response,
             what,

@@ -24,6 +24,14 @@ How brygga keeps one refresher per tenant ([chosen]):
 - A refresh whose answer is lost (a dropped connection after Fortnox rotated) leaves a dead
   refresh token behind; nothing can recover it but a new consent. Such a failure is a
   TransientError the first time and the refusal that follows names the fix.
+
+A request refused for its access token (:func:`failed_authentication`: a 401, or a 403 with
+the documented authentication codes 2000310 "Ogiltig inloggning" / 2000311 "Kan inte logga
+in, access-token eller client-secret saknas(2)"; the responses page lists "403 | Forbidden |
+Failed authentication") drops that token and is sent once more with a new one
+(:class:`FortnoxBearerAuth`); refused again, it is the API client's CredentialsRejected. A 403
+with another code (2001101 no licence for the scope, 2001103 no API licence) is no
+authentication failure and is not retried.
 """
 
 from __future__ import annotations
@@ -31,8 +39,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 
+import httpx
 import msgspec
 
 from brygga.accountstate import AdapterStateStore
@@ -43,7 +53,15 @@ from brygga.http.tokens import BearerAuth, Token, TokenCache
 from brygga.secrets import scrub
 from brygga_fortnox import wire
 
-__all__ = ["ACCESS_KEY", "REFRESH_KEY", "RotatingTokens", "tenant_account"]
+__all__ = [
+    "ACCESS_KEY",
+    "AUTHENTICATION_CODES",
+    "REFRESH_KEY",
+    "FortnoxBearerAuth",
+    "RotatingTokens",
+    "failed_authentication",
+    "tenant_account",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +71,43 @@ ACCESS_KEY = "access_token"
 MIN_LIFE = 120.0
 #: how often a refusal is answered by re-reading the state before giving up
 ATTEMPTS = 3
+#: the documented codes of a failed authentication (errors page: 2000310, 2000311)
+AUTHENTICATION_CODES = frozenset({"2000310", "2000311"})
+
+
+def failed_authentication(response: httpx.Response) -> bool:
+    """Whether Fortnox refused the request's access token: any 401, or a 403 whose
+    ``ErrorInformation`` code is one of :data:`AUTHENTICATION_CODES` (a 403 with a licence or
+    scope code, or none, is not)."""
+    if response.status_code == 401:
+        return True
+    if response.status_code != 403:
+        return False
+    try:
+        _, code = wire.error_text(msgspec.json.decode(response.content))
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return False
+    return code.strip() in AUTHENTICATION_CODES
+
+
+class FortnoxBearerAuth(BearerAuth):
+    """:class:`BearerAuth` that also takes Fortnox's documented 403 "failed authentication"
+    as a refused token: the token is dropped and the request sent once more with a new one."""
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        response = yield request
+        if response.status_code == 403:
+            await response.aread()  # small: an ErrorInformation document
+        if not failed_authentication(response):
+            return
+        self._cache.invalidate(self._account, token)
+        token = await self.token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        yield request
 
 
 class _Grant(msgspec.Struct, frozen=True):
@@ -95,7 +150,7 @@ class RotatingTokens:
         self._state = state
         self._clock = clock
         self.account = tenant_account(client_id, initial_refresh_token)
-        self.auth = BearerAuth(cache, self.account, self._fetch, clock=clock)
+        self.auth = FortnoxBearerAuth(cache, self.account, self._fetch, clock=clock)
         #: the last access token this source handed out (a stored one equal to it was refused
         #: or is due for renewal, so it is not taken again)
         self._handed: str | None = None

@@ -67,8 +67,9 @@ async def test_a_refresh_token_works_once_and_the_answer_has_the_documented_fiel
         assert (await client.get("/3/articles", headers=headers)).status_code == 200
         clock.advance(3600)
         expired = await client.get("/3/articles", headers=headers)
-        assert expired.status_code == 401
-        assert expired.json()["ErrorInformation"]["code"] == 2000311
+        # responses page: "403 | Forbidden | Failed authentication"; errors: 2000310
+        assert expired.status_code == 403
+        assert expired.json()["ErrorInformation"]["code"] == 2000310
 
 
 async def test_lists_are_wrapped_and_paged_with_meta_information(
