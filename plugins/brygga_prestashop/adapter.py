@@ -114,6 +114,9 @@ class PrestashopConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
     version: Literal["8", "1.7"] = "8"
     #: multishop: the shop id every request names (``id_shop``); None for a single shop
     id_shop: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    #: multishop: the shop group whose shared stock brygga writes (a group that shares its
+    #: stock has one stock row per product, ``id_shop`` 0); None: the shop's own rows
+    id_shop_group: Annotated[int, msgspec.Meta(ge=1)] | None = None
     #: the language id whose names (order states, carriers) brygga reads; None: the first
     language: Annotated[int, msgspec.Meta(ge=1)] | None = None
     #: rows per list page (``limit=offset,count``)
@@ -160,6 +163,7 @@ class PrestashopAdapter(
         self._key = config.key
         self.config_version = config.version
         self._id_shop = config.id_shop
+        self._id_shop_group = config.id_shop_group
         self._zone = ZoneInfo(config.timezone)
         root = config.base_url.rstrip("/")
         self._client = RemoteClient(
@@ -272,7 +276,9 @@ class PrestashopAdapter(
                 "order; check a proxy in front of base_url, then retry"
             )
         details = await self._list(
-            "order_details", what, {"display": "full", "filter[id_order]": f"[{order_id}]"}
+            "order_details",
+            what,
+            {"display": "full", "filter[id_order]": f"[{order_id}]", "sort": "[id_ASC]"},
         )
         details.sort(key=lambda d: str(d.get("id", "")).zfill(12))
         parts = OrderParts(
@@ -285,8 +291,13 @@ class PrestashopAdapter(
             countries={},
             currency=await self._currency(order, what),
             carrier=await self._carrier(order, what),
-            cart_rules=await self._list(
-                "order_cart_rules", what, {"display": "full", "filter[id_order]": f"[{order_id}]"}
+            cart_rules=sorted(
+                await self._list(
+                    "order_cart_rules",
+                    what,
+                    {"display": "full", "filter[id_order]": f"[{order_id}]", "sort": "[id_ASC]"},
+                ),
+                key=lambda r: str(r.get("id", "")).zfill(12),
             ),
             status=await self.states.code_of(order.get("current_state")),
             paid=await self.states.paid(order.get("current_state")),

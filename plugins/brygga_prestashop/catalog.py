@@ -159,7 +159,11 @@ class PrestashopCatalog(PrestashopStock):
             rows = await self._list(
                 "countries",
                 what,
-                {"display": "[id,iso_code]", "filter[iso_code]": f"[{self.catalog_country}]"},
+                {
+                    "display": "[id,iso_code]",
+                    "filter[iso_code]": f"[{self.catalog_country}]",
+                    "sort": "[id_ASC]",
+                },
             )
             if not rows:
                 raise PermanentError(
@@ -182,6 +186,7 @@ class PrestashopCatalog(PrestashopStock):
                     "display": "full",
                     "filter[id_tax_rules_group]": f"[{group_id}]",
                     "filter[id_country]": f"[{country}]",
+                    "sort": "[id_ASC]",
                 },
             )
             rate = None
@@ -195,7 +200,9 @@ class PrestashopCatalog(PrestashopStock):
     async def _group_for(self, rate: Decimal, what: str) -> int:
         if rate == 0:
             return 0  # PrestaShop's "No tax"
-        groups = await self._list("tax_rule_groups", what, {"display": "[id,active]"})
+        groups = await self._list(
+            "tax_rule_groups", what, {"display": "[id,active]", "sort": "[id_ASC]"}
+        )
         for group in groups:
             gid = get_id(group, "id", what)
             if get_text(group, "active", what) != "0" and await self._rate_of(gid, what) == rate:
@@ -207,9 +214,12 @@ class PrestashopCatalog(PrestashopStock):
         )
 
     async def _combinations_of(self, product_id: int, what: str) -> list[Record]:
-        return await self._list(
-            "combinations", what, {"display": "full", "filter[id_product]": f"[{product_id}]"}
+        rows = await self._list(
+            "combinations",
+            what,
+            {"display": "full", "filter[id_product]": f"[{product_id}]", "sort": "[id_ASC]"},
         )
+        return sorted(rows, key=lambda r: get_id(r, "id", what))
 
     async def _locate(self, sku: str, what: str) -> Located | None:
         combos = await self._by_reference("combinations", sku, what)
@@ -557,7 +567,7 @@ class PrestashopCatalog(PrestashopStock):
 
     async def _group_id(self, target: str, what: str) -> int:
         if self._groups is None:
-            rows = await self._list("groups", what, {"display": "full"})
+            rows = await self._list("groups", what, {"display": "full", "sort": "[id_ASC]"})
             self._groups = {}
             for row in rows:
                 gid = get_id(row, "id", what)
@@ -598,6 +608,7 @@ class PrestashopCatalog(PrestashopStock):
                 "filter[id_country]": "[0]",
                 "filter[id_currency]": "[0]",
                 "filter[from_quantity]": f"[{int(quantity)}]",
+                "sort": "[id_ASC]",
             },
         )
         if rows:

@@ -32,7 +32,12 @@ class StateTable:
 
     async def load(self) -> dict[int, str]:
         what = "PrestaShop order states"
-        rows = await self._calls._list("order_states", what, {"display": "full"})
+        # by id, so a repeated name's ``-<id>`` suffix goes to the later state whatever order
+        # the shop lists them in (no order without sort, §3.4)
+        rows = await self._calls._list(
+            "order_states", what, {"display": "full", "sort": "[id_ASC]"}
+        )
+        rows.sort(key=lambda r: get_id(r, "id", what))
         codes: dict[int, str] = {}
         paid: dict[int, bool] = {}
         for row in rows:

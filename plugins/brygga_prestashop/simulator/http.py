@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -48,8 +49,17 @@ def wants_json(request: Request) -> bool:
 class Webservice:
     """Request handling over one :class:`ShopState`; ``key`` is the valid webservice key."""
 
-    def __init__(self, state: ShopState, knobs: Knobs, key: str, shops: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        state: ShopState,
+        knobs: Knobs,
+        key: str,
+        shops: tuple[int, ...],
+        rng: random.Random | None = None,
+    ) -> None:
         self.state = state
+        #: shuffles a list asked for without ``sort`` (None: id order)
+        self.rng = rng
         self.knobs = knobs
         self.key = key
         self.shops = shops
@@ -219,7 +229,7 @@ class Webservice:
         rows = self._rows(resource)
         if shop is not None and "id_shop" in resource.fields:
             rows = [r for r in rows if r.get("id_shop") in (str(shop), "0", "")]
-        rows = query.apply(sorted(rows, key=lambda r: int(r["id"])))
+        rows = query.apply(sorted(rows, key=lambda r: int(r["id"])), self.rng)
         rows = [copy.deepcopy(r) for r in rows]
         body = render_list(
             rows,

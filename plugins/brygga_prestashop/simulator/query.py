@@ -5,10 +5,18 @@ As reference/shop-apis.md §3.4 describes it ([PS1] WebserviceRequest, [PS2] SQL
 inclusive), ``[v]`` equals, ``[v]%``/``%[v]``/``%[v]%`` LIKE, ``>[v]``/``<[v]`` strict,
 ``![a|b]`` not equal. Date fields are filterable only with ``date=1``; a bare date compares
 as midnight (issue #10822 [PS16]).
+
+Text compares as MySQL compares a ``_ci`` column (PrestaShop's tables use
+``utf8mb4_unicode_ci`` / ``utf8mb4_general_ci``): a literal ``[John]`` is "not case sensitive"
+(devdocs, webservice cheat sheet: list options), and a PAD SPACE collation ignores trailing
+spaces, so ``filter[reference]=[ab-1]`` finds ``AB-1`` and ``AB-1 `` too. Without ``sort``
+the rows come in no promised order (§3.4 "whatever the database returns"): the webservice
+shuffles them (:meth:`ListQuery.apply`'s ``rng``).
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -54,7 +62,13 @@ def _key(text: str, is_date: bool) -> tuple[int, Any]:
             return (0, Decimal(text))
         except InvalidOperation:
             pass
-    return (1, text)
+    return (1, _collate(text))
+
+
+def _collate(text: str) -> str:
+    """The text as a ``_ci`` PAD SPACE collation compares it: case folded, trailing spaces
+    dropped."""
+    return text.rstrip(" ").casefold()
 
 
 def _like(pattern: str, text: str, left: bool, right: bool) -> bool:
@@ -71,7 +85,7 @@ def _matcher(name: str, raw: str) -> Callable[[Row], bool]:
     is_date = name in DATE_FIELDS
     found = _BRACKETS.match(raw)
     if not found:  # a bare value compares as equal
-        return lambda row: _value(row, name) == raw
+        return lambda row: _collate(_value(row, name)) == _collate(raw)
     op, left, inner, right = found.groups()
     if left or right:
         return lambda row: _like(inner, _value(row, name), bool(left), bool(right))
@@ -99,8 +113,12 @@ class ListQuery:
     offset: int
     count: int | None
 
-    def apply(self, rows: list[Row]) -> list[Row]:
+    def apply(self, rows: list[Row], rng: random.Random | None = None) -> list[Row]:
+        """The filtered, sorted page; without ``sort`` the rows keep the order they came in,
+        shuffled first with ``rng`` when given (no order is promised)."""
         chosen = [row for row in rows if all(f(row) for f in self.filters)]
+        if not self.sort and rng is not None:
+            rng.shuffle(chosen)
         for name, descending in reversed(self.sort):
             chosen.sort(
                 key=lambda r: _key(_value(r, name), name in DATE_FIELDS), reverse=descending

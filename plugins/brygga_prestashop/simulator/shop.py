@@ -29,7 +29,14 @@ from brygga.clock import Clock, SystemClock
 from brygga.testing.simulators import Asgi, FaultInjector, Receive, Scope, Send, ShopSimulator
 from brygga_prestashop.simulator.http import Webservice
 from brygga_prestashop.simulator.orders import Checkout, place
-from brygga_prestashop.simulator.state import HistoryRecord, Knobs, Row, ShopState, slug
+from brygga_prestashop.simulator.state import (
+    HistoryRecord,
+    Knobs,
+    Row,
+    ShopState,
+    StateChange,
+    slug,
+)
 
 __all__ = ["MARK_PREFIX", "PrestashopSimulator"]
 
@@ -64,7 +71,14 @@ class PrestashopSimulator:
         self.key = "".join(rng.choice("ABCDEFGHIJKLMNPQRSTUVWXYZ123456789") for _ in range(32))
         self.state = ShopState(self.clock, languages=languages, seed_catalog=seed_catalog)
         self.knobs = Knobs(version=version, empty_list_quirk=empty_list_quirk)
-        self.ws = Webservice(self.state, self.knobs, self.key, tuple(shops))
+        # the order of a list asked for without ``sort``: its own seeded source (§3.4)
+        self.ws = Webservice(
+            self.state,
+            self.knobs,
+            self.key,
+            tuple(shops),
+            random.Random(f"prestashop-list-order-{seed}"),
+        )
         self.requests: list[tuple[str, str]] = []
         self._starlette = Starlette(
             routes=[
@@ -151,7 +165,11 @@ class PrestashopSimulator:
             guest=guest,
             id_shop=id_shop,
         )
-        return str(place(self.state, checkout))
+        order_id = place(self.state, checkout)
+        # validateOrder: the first state through changeIdOrderState (a paid one records the
+        # payment); the confirmation mail is not a state change's e-mail
+        self.state.enter_state(order_id, state_id, via="checkout", email_sent=False)
+        return str(order_id)
 
     def _order(self, shop_order_id: str) -> Row:
         order = self.state.table("orders").get(int(shop_order_id))
@@ -162,8 +180,22 @@ class PrestashopSimulator:
     def set_status(self, shop_order_id: str, status: str) -> None:
         """Change the state as a merchant in the back office would (no history e-mail)."""
         order = self._order(shop_order_id)
-        order["current_state"] = str(self.state.state_by_code(status))
-        order["date_upd"] = self.state.now()
+        state_id = self.state.state_by_code(status)
+        self.state.enter_state(int(order["id"]), state_id, via="back office", email_sent=False)
+
+    def status_changes(self, shop_order_id: str) -> list[StateChange]:
+        """Every state the order entered (checkout first), each with whether the customer was
+        e-mailed and ``payment_action`` "captured" where PrestaShop recorded its payment."""
+        return list(self.state.changes.get(int(self._order(shop_order_id)["id"]), []))
+
+    def payments(self, shop_order_id: str) -> list[Row]:
+        """The order's payments (``order_payments`` rows, linked by the order reference)."""
+        reference = self._order(shop_order_id)["reference"]
+        return [
+            p
+            for p in self.state.table("order_payments").values()
+            if p["order_reference"] == reference
+        ]
 
     def order_status(self, shop_order_id: str) -> str:
         state = self.state.get("order_states", int(self._order(shop_order_id)["current_state"]))
@@ -228,6 +260,70 @@ class PrestashopSimulator:
             if product["reference"] == reference:
                 return self._stock_of(product["id"], "0")
         raise KeyError(reference)
+
+    def add_stock_row(
+        self, reference: str, *, id_shop: int, id_shop_group: int = 0, quantity: int = 0
+    ) -> int:
+        """Another ``stock_availables`` row for a reference, as multishop keeps one per shop
+        (``id_shop`` N, ``id_shop_group`` 0) or one per shop group sharing its stock
+        (``id_shop`` 0, ``id_shop_group`` G) [PS7]; its id."""
+        pid, attribute = self._stock_key(reference)
+        return self.state.insert(
+            "stock_availables",
+            {
+                "id_product": pid,
+                "id_product_attribute": attribute,
+                "id_shop": str(id_shop),
+                "id_shop_group": str(id_shop_group),
+                "quantity": str(quantity),
+                "depends_on_stock": "0",
+                "out_of_stock": "2",
+                "location": "",
+            },
+        )
+
+    def stock_rows(self, reference: str) -> list[Row]:
+        """Every stock row of a combination or product reference (any shop)."""
+        pid, attribute = self._stock_key(reference)
+        return [
+            r
+            for r in self.state.table("stock_availables").values()
+            if r["id_product"] == pid and r["id_product_attribute"] == attribute
+        ]
+
+    def _stock_key(self, reference: str) -> tuple[str, str]:
+        for combo in self.state.table("combinations").values():
+            if combo["reference"] == reference:
+                return combo["id_product"], combo["id"]
+        for product in self.state.table("products").values():
+            if product["reference"] == reference:
+                return product["id"], "0"
+        raise KeyError(reference)
+
+    def add_order_carrier(self, shop_order_id: str, id_carrier: int) -> int:
+        """Another ``order_carriers`` row for the order (a carrier changed or split in the
+        back office); the order's ``id_carrier`` is left as it is. Its id."""
+        order = self._order(shop_order_id)
+        return self.state.insert(
+            "order_carriers",
+            {
+                "id_order": order["id"],
+                "id_carrier": str(id_carrier),
+                "id_order_invoice": "0",
+                "weight": "0.000000",
+                "shipping_cost_tax_excl": "0.000000",
+                "shipping_cost_tax_incl": "0.000000",
+                "tracking_number": "",
+                "date_add": self.state.now(),
+            },
+        )
+
+    def order_carriers(self, shop_order_id: str) -> list[Row]:
+        return [
+            c
+            for c in self.state.table("order_carriers").values()
+            if c["id_order"] == self._order(shop_order_id)["id"]
+        ]
 
     def _stock_of(self, pid: str, attribute: str) -> int:
         for row in self.state.table("stock_availables").values():

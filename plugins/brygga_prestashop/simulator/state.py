@@ -20,7 +20,7 @@ from brygga.clock import Clock
 from brygga_prestashop.simulator.query import WsError
 from brygga_prestashop.simulator.seed import CARRIERS, COUNTRIES, ORDER_STATES, PRODUCTS, TAXES
 
-__all__ = ["HistoryRecord", "Knobs", "ShopState", "money", "slug"]
+__all__ = ["HistoryRecord", "Knobs", "ShopState", "StateChange", "money", "slug"]
 
 Row = dict[str, Any]
 CENT = Decimal("0.01")
@@ -53,6 +53,23 @@ class HistoryRecord:
     email_sent: bool
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """One state an order entered (at checkout, in the back office or through the
+    Webservice), with what PrestaShop did on it (``OrderHistory::changeIdOrderState``)."""
+
+    #: the state's code (slug of its name, e.g. ``shipped``)
+    status: str
+    #: "checkout", "back office" or "webservice"
+    via: str
+    #: the customer was e-mailed (``sendemail=1`` and the state's ``send_email``)
+    email_sent: bool
+    #: "captured" when PrestaShop recorded the order's payment on this change: a state with
+    #: ``paid`` 1 reached while part of the total is unpaid (an ``OrderPayment`` for the rest,
+    #: ``total_paid_real`` raised); else ""
+    payment_action: str
+
+
 @dataclass
 class Knobs:
     """Settings tests may change at any time (hostile-server behaviour)."""
@@ -77,6 +94,8 @@ class ShopState:
         self.languages = tuple(range(1, languages + 1))
         self.tables: dict[str, dict[int, Row]] = {}
         self.histories: list[HistoryRecord] = []
+        #: order id → every state it entered, in order
+        self.changes: dict[int, list[StateChange]] = {}
         self._next: dict[str, int] = {}
         self._seed(seed_catalog)
 
@@ -335,22 +354,45 @@ class ShopState:
 
     def change_state(self, order_id: int, state_id: int, *, sendemail: bool) -> Row:
         """``OrderHistory::addWs``: the order gets the state; mail only with ``sendemail``."""
-        order = self.get("orders", order_id)
+        self.get("orders", order_id)  # 404 for an unknown order
         state = self.table("order_states").get(state_id)
         if state is None:
             raise WsError(400, 85, f'Validation error: "id_order_state" {state_id} is invalid')
-        order["current_state"] = str(state_id)
-        order["valid"] = state["logable"]
-        order["date_upd"] = self.now()
-        self.histories.append(
-            HistoryRecord(order_id, state_id, sendemail, sendemail and state["send_email"] == "1")
-        )
+        email_sent = sendemail and state["send_email"] == "1"
+        self.enter_state(order_id, state_id, via="webservice", email_sent=email_sent)
+        self.histories.append(HistoryRecord(order_id, state_id, sendemail, email_sent))
         return {
             "id_employee": "0",
             "id_order_state": str(state_id),
             "id_order": str(order_id),
             "date_add": self.now(),
         }
+
+    def enter_state(self, order_id: int, state_id: int, *, via: str, email_sent: bool) -> None:
+        """The order gets the state; a ``paid`` state records the payment of what is still
+        unpaid (``changeIdOrderState``: an ``OrderPayment`` per invoice with a rest to pay)."""
+        order = self.get("orders", order_id)
+        state = self.get("order_states", state_id)
+        order["current_state"] = str(state_id)
+        order["valid"] = state["logable"]
+        order["date_upd"] = self.now()
+        action = ""
+        total, real = Decimal(order["total_paid_tax_incl"]), Decimal(order["total_paid_real"])
+        if state["paid"] == "1" and real < total:
+            self.insert(
+                "order_payments",
+                {
+                    "order_reference": order["reference"],
+                    "id_currency": order["id_currency"],
+                    "amount": money(total - real),
+                    "payment_method": order["payment"],
+                    "date_add": self.now(),
+                },
+            )
+            order["total_paid_real"] = money(total)
+            action = "captured"
+        code = slug(next(iter(state["name"].values()), "")) or str(state_id)
+        self.changes.setdefault(order_id, []).append(StateChange(code, via, email_sent, action))
 
     def state_by_code(self, code: str) -> int:
         for sid, row in self.table("order_states").items():

@@ -46,7 +46,9 @@ rows = order["associations"]["order_rows"]["order_row"]
 rows = rows if isinstance(rows, list) else [rows]
 skus = [r["product_reference"] for r in rows]
 out["order"] = {"id": order["id"], "total": order["total_paid_tax_incl"], "skus": skus}
-products = ps.get("products", options={"display": "full", "limit": "50"})["products"]["product"]
+products = ps.get(
+    "products", options={"display": "full", "limit": "50", "sort": "[id_ASC]"}
+)["products"]["product"]
 out["products"] = [p["reference"] for p in products]
 out["product_name"] = ps.get("products", 1)["product"]["name"]["language"]["value"]
 where = {"filter[id_product]": "[1]", "filter[id_product_attribute]": "[0]"}
