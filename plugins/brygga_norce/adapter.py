@@ -379,7 +379,9 @@ class NorceAdapter(NorceCatalog, ShopAdapter, StatusSink, PushReceiver):
             )
             for ref, _ in pushed:
                 yield OrderChange(shop_order_id=ref, modified_at=since, status="Created")
-            return
+            # the feed records what was yielded and keeps its cursor; the poller shows the
+            # failure (brygga status, the poller's health), not only this log line
+            raise
         for ref, when in pushed:
             changes[ref] = OrderChange(shop_order_id=ref, modified_at=when, status="Created")
         for head in heads:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from brygga.adapters import ShopAdapter
 from brygga.clock import Clock
 from brygga.config import OrdersConfig
+from brygga.errors import BryggaError
 from brygga.models import Register
 from brygga.store import Discovered, Store
 from brygga.sync.feed_cursor import FeedWindow
@@ -65,13 +66,20 @@ class OrderFeed:
         )
         created = 0
         page: list[Discovered] = []
-        async for change in shop.changed_orders(window.since, window.until):
-            ready = self._ready(instance, change.status)
-            page.append(Discovered(change.shop_order_id, ready, change.modified_at))
-            window.saw(change.modified_at)
-            if len(page) >= PAGE:
-                created += await self._record(instance, page)
-                page = []
+        try:
+            async for change in shop.changed_orders(window.since, window.until):
+                ready = self._ready(instance, change.status)
+                page.append(Discovered(change.shop_order_id, ready, change.modified_at))
+                window.saw(change.modified_at)
+                if len(page) >= PAGE:
+                    created += await self._record(instance, page)
+                    page = []
+        except BryggaError:
+            # what the feed yielded before it broke is recorded (recording is idempotent; a
+            # shop that keeps pushed orders yields them before a failing read of the rest),
+            # the cursor stays, and the poller reports the failure
+            await self._record(instance, page)
+            raise
         created += await self._record(instance, page)
         await window.close(self.clock.now())
         await self.store.status.success(self.connection, REGISTER, instance, self.clock.now())

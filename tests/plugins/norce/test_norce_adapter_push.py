@@ -15,6 +15,7 @@ from norce_support import START, open_adapter
 
 from brygga.accountstate import MemoryAdapterState
 from brygga.clock import FakeClock
+from brygga.errors import PermanentError
 from brygga.http.app import WebhookRegistry, create_app
 from brygga.metrics import Metrics
 from brygga.models import LineKind
@@ -205,12 +206,13 @@ async def test_a_kept_push_survives_a_new_adapter(sim: NorceSimulator, clock: Fa
 async def test_a_next_link_to_another_host_is_not_followed(
     sim: NorceSimulator, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Not followed, and the Query side's failure is logged (an error) while the feed still
-    reports the kept pushes (none here), so the cursor does not move past the window."""
+    """Not followed: the feed yields the kept pushes (none here), then raises, so the poller
+    reports the failure and its cursor does not move past the window."""
     for i in range(6):
         sim.place_order(lines=[("TE-100", 1)], email=f"h{i}@example.se")
     sim.state.next_link_base = "https://evil.example"
     async with open_adapter(sim, clock) as adapter:
-        assert await _ids(adapter) == []
+        with pytest.raises(PermanentError, match="another host"):
+            await _ids(adapter)
     assert "another host" in caplog.text
     assert not any("evil" in path for _, path in sim.requests)

@@ -14,6 +14,7 @@ from norce_support import START, norce_config, open_adapter
 
 from brygga.accountstate import MemoryAdapterState
 from brygga.clock import FakeClock
+from brygga.errors import TransientError
 from brygga.models import DocumentRef, DocumentType
 from brygga.testing.simulators import Fault
 from brygga_norce.adapter import NorceAdapter
@@ -156,12 +157,16 @@ async def test_kept_pushes_are_reported_when_the_query_api_fails(
 ) -> None:
     """Norce pushes each order and retries until answered (shop-apis.md §4.3 [NO3]); the
     Query API is only the catch-up, so its failure neither hides kept pushes from the feed
-    nor stops fetch_order of a pushed order."""
+    nor stops fetch_order of a pushed order. The feed yields them, then raises: the poller
+    records them and reports the failure (tests/sync/test_order_feed_partial.py)."""
     ref = sim.place_order(lines=[("MUGG-VIT", 1)], email="f@example.se")
     async with open_adapter(sim, clock) as adapter:
         await _push(adapter, sim, ref)
         sim.faults.add(Fault("status", methods=frozenset({"GET"}), path=".*Orders/Orders.*"))
-        changes = [c async for c in adapter.changed_orders(*FAR)]
+        changes = []
+        with pytest.raises(TransientError):
+            async for change in adapter.changed_orders(*FAR):
+                changes.append(change)
         order = await adapter.fetch_order(ref)
         sim.faults.clear()
     assert [(c.shop_order_id, c.modified_at) for c in changes] == [(ref, FAR[0])]
