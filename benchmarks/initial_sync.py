@@ -56,6 +56,12 @@ duplicates in the target (Starweb: variants sharing an SKU; e-conomic keys produ
 so a second create of one SKU is refused there and shows as an extra write), SKUs missing from
 the target, and the second run's time.
 
+``--trace-memory DIR`` runs the command under ``tracemalloc`` (a ``sitecustomize`` put first
+on its ``PYTHONPATH``) and writes, each time the traced memory has grown by a tenth, the
+largest allocations still held by file and line to ``DIR/<direction>-<products>-<run>.txt``:
+what grows with the catalog, and by how much per article (tracing slows the run about 3-6 ×
+and adds its own memory, so the run's other figures are not comparable then).
+
 ``--timeout`` (default 3600 s) bounds each run; a run that does not finish is killed and
 reported with how far it got (its ratio then against the minimum for the articles it wrote).
 
@@ -212,6 +218,35 @@ class Tap:
 
 # -- one run of the command -----------------------------------------------------------------
 
+#: the command's ``sitecustomize`` with ``--trace-memory``: file/line statistics of what is held
+TRACE_HOOK = """
+import os, sys, threading, time, tracemalloc
+OUT = os.environ.get("BRYGGA_BENCH_TRACE")
+if OUT and "sync" in sys.orig_argv:
+    tracemalloc.start()
+    def dump(tag):
+        snap = tracemalloc.take_snapshot().filter_traces(
+            (tracemalloc.Filter(False, tracemalloc.__file__),))
+        now, peak = tracemalloc.get_traced_memory()
+        lines = [f"# {tag}: traced {now / 1e6:.1f} MB (peak {peak / 1e6:.1f} MB)"]
+        for stat in snap.statistics("lineno")[:40]:
+            where = stat.traceback[0]
+            lines.append(f"{stat.size / 1e6:8.2f} MB {stat.count:9d} blocks  "
+                         f"{where.filename}:{where.lineno}")
+        with open(OUT + ".tmp", "w") as out:
+            out.write("\\n".join(lines) + "\\n")
+        os.replace(OUT + ".tmp", OUT)
+    def watch():
+        best = 0
+        while True:
+            time.sleep(5)
+            now, _ = tracemalloc.get_traced_memory()
+            if now > best * 1.1:
+                best = now
+                dump("high")
+    threading.Thread(target=watch, daemon=True).start()
+"""
+
 
 def status_kb(pid: int, key: str) -> int:
     try:
@@ -260,12 +295,19 @@ async def run_command(
     kill_at: int | None,
     limit_s: float,
     log: Path,
+    trace: Path | None = None,
 ) -> Run:
     for tap in taps:
         tap.counts = Counter()
     before = present()
     env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
     env["PYTHONUNBUFFERED"] = "1"
+    if trace is not None:
+        hook = log.parent / "trace-hook"
+        hook.mkdir(exist_ok=True)
+        (hook / "sitecustomize.py").write_text(TRACE_HOOK)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), env.get("PYTHONPATH")]))
+        env["BRYGGA_BENCH_TRACE"] = str(trace)
     with log.open("wb") as out:
         started = time.monotonic()
         process = await anyio.open_process(
@@ -314,6 +356,15 @@ async def run_command(
         requests_by_endpoint=dict(counts.most_common()),
         summary=summary,
     )
+
+
+def traced(args: argparse.Namespace, direction: str, products: int, run: str) -> Path | None:
+    """Where ``--trace-memory`` writes this run's statistics (None: not traced)."""
+    if args.trace_memory is None:
+        return None
+    folder = Path(args.trace_memory)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.resolve() / f"{direction}-{products}-{run}.txt"
 
 
 async def one_case(direction: str, products: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -374,6 +425,7 @@ async def one_case(direction: str, products: int, args: argparse.Namespace) -> d
                             kill_at=kill_at,
                             limit_s=args.timeout,
                             log=folder / f"{label}.log",
+                            trace=traced(args, direction, products, label),
                         )
                     ]
                     if label == "killed":
@@ -386,6 +438,7 @@ async def one_case(direction: str, products: int, args: argparse.Namespace) -> d
                                 kill_at=None,
                                 limit_s=args.timeout,
                                 log=folder / "resumed.log",
+                                trace=traced(args, direction, products, "resumed"),
                             )
                         )
                 finally:
@@ -506,6 +559,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             "timeout_s": args.timeout,
             "rate_limit": UNLIMITED,
             "page_sizes": {"economic": ECONOMIC_PAGE, "starweb": STARWEB_PAGE},
+            "trace_memory": args.trace_memory is not None,
         },
         "runs": cases,
     }
@@ -526,6 +580,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--timeout", type=float, default=3600.0, help="seconds a run may take (default 3600)"
+    )
+    parser.add_argument(
+        "--trace-memory",
+        metavar="DIR",
+        help="run the command under tracemalloc; what it holds by file and line goes to DIR",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser.parse_args(argv)
