@@ -536,6 +536,8 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     dupes = sum(1 for c in counts if c > 1)
                     failed = len(await deps.store.items.query(states=[ItemState.FAILED]))
                     shown = ShopStatuses.read(statuses, placed) if statuses else None
+                    if changes is not None:
+                        await changes.note_stock_done(deps.store, CONNECTION, SHOP)
                     for change in changes.check() if changes is not None else ():
                         say(change)
                     line = progress_text(

@@ -6,8 +6,13 @@ import random
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
+
+from brygga.models import Register
+from brygga.store import Store
+from brygga.store.db import from_ts
 
 __all__ = ["CatalogChanges", "Change"]
 
@@ -25,6 +30,8 @@ class Change:
     #: the shop's value when the change was made (a stock level that moves has arrived)
     before: Decimal | None
     made_at: float
+    #: the same moment in UTC (compared with the state file's times)
+    made_utc: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -46,6 +53,10 @@ class CatalogChanges:
     #: the shop's own SKUs that the ERP also has, taken at the start (the ERP's fee articles,
     #: which the products flow then creates in the shop, are left alone)
     skus: list[str] = field(default_factory=list)
+    #: SKU → when brygga last finished the shop's stock item for it (from the state file,
+    #: :meth:`note_stock_done`): after that the shop shows the ERP's level less what shop
+    #: orders not yet in the ERP hold, also when that leaves the shop's level as it was
+    stock_done: dict[str, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.skus:
@@ -98,7 +109,12 @@ class CatalogChanges:
             if change.kind == "price":
                 reached = shown is not None and shown == change.value
             else:
-                reached = shown is not None and (shown == change.value or shown != change.before)
+                done = self.stock_done.get(change.sku)
+                reached = shown is not None and (
+                    shown == change.value
+                    or shown != change.before
+                    or (done is not None and done > change.made_utc)
+                )
             if not reached:
                 continue
             del self.pending[key]
@@ -112,6 +128,15 @@ class CatalogChanges:
                 f"{now - change.made_at:.1f}s after the ERP change"
             )
         return lines
+
+    async def note_stock_done(self, store: Store, connection: str, shop: str) -> None:
+        """Read when brygga last finished each of ``shop``'s stock items (one query)."""
+        rows = await store.db.fetchall(
+            "SELECT external_id, updated_at FROM work_items WHERE connection = ? AND"
+            " register = ? AND instance = ? AND state = 'done'",
+            (connection, Register.STOCK.value, shop),
+        )
+        self.stock_done.update({str(r["external_id"]): from_ts(r["updated_at"]) for r in rows})
 
     def summary(self) -> str:
         recent = self.latencies[-50:]
