@@ -55,6 +55,7 @@ __all__ = [
     "RemoteVerifier",
     "Role",
     "ShopAdapter",
+    "StatusOption",
     "StatusSink",
     "StatusSource",
     "adapter_factory",
@@ -123,6 +124,18 @@ class AdapterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     settle: Duration | None = None
 
 
+class StatusOption(enum.StrEnum):
+    """What a status write can do besides setting the status: the switches of a
+    ``[connection.status.<event>]`` rule (``email = true`` and so on)."""
+
+    #: the shop e-mails the customer about the change, or not, as the rule says
+    EMAIL = "email"
+    #: the ERP's tracking number (and carrier) goes along
+    TRACKING = "tracking"
+    #: the shop captures the reserved payment
+    CAPTURE = "capture"
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What an adapter's system can do that its code cannot show; `brygga check` reads it to
@@ -145,6 +158,10 @@ class Capabilities:
     #: the order events a status source (ERP) can report; a ``[connection.status]`` rule for
     #: another one is refused by `brygga check` (it would never fire)
     status_events: frozenset[OrderEvent] = frozenset()
+    #: shops: what a status write can do besides the status; a status rule that turns on
+    #: another one is refused by `brygga check` and the daemon's start (it could not be done).
+    #: All of them unless the adapter says less (Vendure has no e-mail switch).
+    status_options: frozenset[StatusOption] = frozenset(StatusOption)
     #: sentences for the flow table and `brygga plugins` (what is modelled vs documented)
     notes: tuple[str, ...] = ()
 
@@ -157,6 +174,7 @@ class Capabilities:
             "webhooks": self.webhooks,
             "lookup_by_reference": self.lookup_by_reference,
             "status_events": sorted(e.value for e in self.status_events),
+            "status_options": sorted(o.value for o in self.status_options),
             "rate_limit": (
                 f"{self.rate_limit.requests}/{self.rate_limit.per_seconds:g}s"
                 if self.rate_limit
