@@ -156,12 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
         "plugins",
         "list plugins, adapters and their capabilities",
         "List the installed plugins (loaded, disabled or FAILED), and each adapter with its "
-        "capabilities. Reads no config.",
+        "capabilities. Reads no config unless -c is given: then the plugins its [daemon] "
+        "disabled_plugins names show as disabled.",
         (0, "listed (a plugin that failed to load is shown, not an error without --strict)"),
         (1, "with --strict: a plugin failed to load"),
-        (2, "usage error"),
+        (2, "usage error, or the -c file cannot be read"),
     )
     p.add_argument("--strict", action="store_true", help="exit 1 if a plugin failed to load")
+    p.add_argument(
+        "-c",
+        "--config",
+        dest="plugins_config",
+        metavar="FILE",
+        help="show the plugins this config's [daemon] disabled_plugins names as disabled "
+        "(no config is read without -c)",
+    )
     _demo_parser(sub)
     return parser
 

@@ -191,6 +191,23 @@ def test_brygga_plugins_loads_every_adapter_and_imports_no_simulator_module() ->
     assert [module for module in imported if _not_at_start(module)] == []
 
 
+def test_brygga_plugins_with_a_config_shows_its_disabled_plugins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plugin template's README said `brygga plugins` shows a plugin named in
+    disabled_plugins as disabled, but the command read no config; with -c it does."""
+    from brygga.cli import main
+
+    config = tmp_path / "brygga.toml"
+    config.write_text('[daemon]\ndisabled_plugins = ["hogia"]\n', encoding="utf-8")
+    assert main(["plugins", "-c", str(config)]) == 0
+    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[2:11]}
+    assert rows["hogia"] == "disabled" and rows["starweb"] == "loaded"
+    assert main(["plugins"]) == 0  # without -c: no config read
+    assert "disabled" not in capsys.readouterr().out.split("adapters:")[0]
+    assert main(["plugins", "-c", str(tmp_path / "missing.toml")]) == 2
+
+
 def test_first_party_simulators_are_lazy_and_resolve() -> None:
     simulators: list[tuple[str, type]] = [
         ("starweb", StarwebSimulator),

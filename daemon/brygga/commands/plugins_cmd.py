@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from brygga.adapters import AdapterSpec
-from brygga.commands.common import print_table
+from brygga.commands.common import plugin_host_for, print_table
+from brygga.config import read_config_text
+from brygga.errors import ConfigError
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.plugins import PluginHost
 
@@ -28,7 +32,17 @@ def rate_limit_text(spec: AdapterSpec) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    host = PluginHost()
+    config = getattr(args, "plugins_config", None)
+    if config:
+        path = Path(config)
+        try:
+            read_config_text(path)  # an unreadable -c is said, not ignored
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        host = plugin_host_for(path)
+    else:
+        host = PluginHost()
     print("plugins:")
     rows = [("name", "state", "source", "provides")]
     for name, plugin in sorted(host.plugins.items()):
