@@ -25,7 +25,7 @@ from brygga.secrets import scrub
 from brygga_fortnox import wire
 from brygga_fortnox.auth import RotatingTokens, failed_authentication
 
-__all__ = ["FortnoxApi", "NotFoundError"]
+__all__ = ["ForbiddenError", "FortnoxApi", "NotFoundError"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,10 @@ _MAX_MESSAGE = 600
 
 class NotFoundError(PermanentError):
     """Fortnox answered 404: no such resource."""
+
+
+class ForbiddenError(PermanentError):
+    """Fortnox answered 403 with no authentication code: a licence or scope is missing."""
 
 
 class FortnoxApi(JsonApi):
@@ -91,7 +95,7 @@ class FortnoxApi(JsonApi):
                     "[connection.erp] refresh_token and reload brygga"
                 )[:_MAX_MESSAGE]
             )
-        return refusal(
+        refused = refusal(
             response,
             what,
             [said],
@@ -105,6 +109,9 @@ class FortnoxApi(JsonApi):
             detail_length=None,  # the message is cut above, its code kept
             length=_MAX_MESSAGE,
         )
+        if response.status_code == 403:
+            return ForbiddenError(str(refused))
+        return refused
 
     async def pages(
         self,

@@ -8,8 +8,9 @@ From the spec (reference/erp-apis.md §2.3, §2.6 [spec F1][doc F4]) and [chosen
   [inferred], the reference marks it so), ``VAT`` the rate, ``EAN``; an article is active
   when ``Active`` and not ``Expired``. Fortnox has no campaign price field. ``Weight`` is not
   read (its unit is not stated in the spec).
-- Change feed: ``GET /3/articles?lastmodified=<since>`` (Stockholm time, whole minutes: the
-  lower bound is floored to its minute, so nothing in the window is missed). Articles carry no
+- Change feed: ``GET /3/articles?lastmodified=<since>`` (whole minutes, floored, and 2 hours
+  early in Stockholm time so that neither a Stockholm nor a UTC reading of the undocumented
+  time zone misses a change: :mod:`brygga_fortnox.modified`). Articles carry no
   change time of their own, so a change is reported at ``since`` (the window's start) and
   the upper bound cannot be applied. Each poll re-reads the overlap of the previous window,
   so an article changed once is listed by every poll until the window start passes its
@@ -38,7 +39,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -47,18 +47,13 @@ from brygga.clock import Clock
 from brygga.errors import PermanentError
 from brygga_fortnox import wire
 from brygga_fortnox.api import FortnoxApi
+from brygga_fortnox.modified import lastmodified, listed_from
 
 __all__ = ["MAX_ARTICLE_NUMBER", "FortnoxCatalog", "ListedVersions", "lastmodified"]
 
 log = logging.getLogger(__name__)
 
 MAX_ARTICLE_NUMBER = 50
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-def lastmodified(moment: datetime) -> str:
-    """``moment`` as the ``lastmodified`` parameter: Stockholm time, floored to the minute."""
-    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
 def _minute(moment: datetime) -> datetime:
@@ -103,11 +98,20 @@ class ListedVersions:
         for sku in [s for s, v in self._seen.items() if v.listed < start]:
             del self._seen[sku]
 
-    def report(self, sku: str, fingerprint: bytes, since: datetime, until: datetime) -> datetime:
+    def report(
+        self,
+        sku: str,
+        fingerprint: bytes,
+        since: datetime,
+        until: datetime,
+        start: datetime | None = None,
+    ) -> datetime:
         """The change time to report for ``sku`` listed with ``fingerprint`` in the window
-        ``[since, until)``."""
+        ``[since, until)`` whose listing began at ``start`` (``since`` unless the list was read
+        from earlier, :func:`listed_from`)."""
         seen = self._seen.get(sku)
-        if seen is not None and seen.fingerprint == fingerprint and _minute(since) <= seen.listed:
+        begun = _minute(since if start is None else start)
+        if seen is not None and seen.fingerprint == fingerprint and begun <= seen.listed:
             seen.listed = max(seen.listed, until)
             return seen.reported
         reported = since
@@ -131,9 +135,11 @@ class FortnoxCatalog:
         """Articles ``lastmodified`` names since ``since``; one listed again unchanged is
         reported at its first report (see the module notes, :class:`ListedVersions`)."""
         versions = self._versions("articles")
-        versions.window(since)
+        start = listed_from(since)
+        versions.window(start)
         async for item in self._listed({"lastmodified": lastmodified(since)}, "changed"):
-            seen = versions.report(item.article_number, _fingerprint(item), since, until)
+            fingerprint = _fingerprint(item)
+            seen = versions.report(item.article_number, fingerprint, since, until, start)
             yield ArticleChange(sku=item.article_number, modified_at=seen)
 
     async def fetch_article(self, sku: str) -> Article | None:
@@ -157,14 +163,15 @@ class FortnoxCatalog:
         """Stock of the stock articles ``lastmodified`` names since ``since``; a level listed
         again unchanged is reported at its first report (:class:`ListedVersions`)."""
         versions = self._versions("stock")
-        versions.window(since)
+        start = listed_from(since)
+        versions.window(start)
         async for item in self._listed({"lastmodified": lastmodified(since)}, "changed"):
             article = await self._read(item.article_number)
             if article is None or not article.stock_goods:
                 continue
             level = self._level(article, since)
             fingerprint = str(level.quantity.normalize()).encode()
-            seen = versions.report(level.sku, fingerprint, since, until)
+            seen = versions.report(level.sku, fingerprint, since, until, start)
             yield StockLevel(sku=level.sku, quantity=level.quantity, modified_at=seen)
 
     async def stock_of(self, sku: str) -> StockLevel | None:

@@ -12,12 +12,17 @@ From the spec (reference/erp-apis.md §2.6, §2.9 [spec F1], mapping [inferred] 
   that cannot be read (404) leaves that order open, never the batch. Delivery
   (``DeliveryState``, warehouse module) is not read, so ``delivered`` is never reported.
 - Reads ([chosen]): the first call reads each document (``GET /3/invoices/{n}``,
-  ``/3/orders/{n}``). Later calls first ask ``GET /3/invoices?lastmodified=…`` and
-  ``/3/orders?lastmodified=…`` (since the previous call's start less 5 minutes:
-  ``lastmodified`` has minute resolution and its time zone is [unknown], taken as
-  Europe/Stockholm) and read again only the documents those lists name (and orders whose
-  invoice changed); the others keep the state read before. A failed read raises and
-  nothing of the batch is reported.
+  ``/3/orders/{n}``). Later calls first ask ``GET /3/invoices?lastmodified=…``,
+  ``/3/orders?lastmodified=…`` and ``/3/invoicepayments?lastmodified=…`` (documented with
+  ``lastmodified``, reference §2.3; a payment is not promised to move its invoice's
+  ``lastmodified``) since the previous call's start less 5 minutes (minute resolution), sent
+  so that a Stockholm or a UTC reading of the undocumented time zone misses nothing
+  (:mod:`brygga_fortnox.modified`), and read again only the documents those lists name (the
+  invoices paid, and orders whose invoice changed); the others keep the state read before,
+  except that a document not yet paid or cancelled is read again in full once its state is
+  :data:`FULL_READ` old (6 hours), whatever the lists say. An integration without the payment
+  scope (a 403 licence/scope refusal of the payments list) goes on without it (warned once).
+  A failed read raises and nothing of the batch is reported.
 """
 
 from __future__ import annotations
@@ -28,20 +33,22 @@ from contextlib import aclosing
 from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from brygga.clock import Clock
 from brygga.models import DocumentRef, DocumentState, DocumentType, OrderEvent
 from brygga_fortnox import wire
-from brygga_fortnox.api import FortnoxApi, NotFoundError
+from brygga_fortnox.api import ForbiddenError, FortnoxApi, NotFoundError
+from brygga_fortnox.modified import lastmodified
 
 __all__ = ["STATUS_EVENTS", "StatusReader", "linked_number"]
 
 log = logging.getLogger(__name__)
 
 STATUS_EVENTS = frozenset({OrderEvent.INVOICED, OrderEvent.PAID, OrderEvent.CANCELLED})
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 OVERLAP = timedelta(minutes=5)
+#: how old the state of a document not yet paid or cancelled may grow before a full read
+FULL_READ = timedelta(hours=6)
+_FINAL = frozenset({OrderEvent.PAID, OrderEvent.CANCELLED})
 
 
 def linked_number(value: str | None) -> str:
@@ -76,6 +83,17 @@ class StatusReader:
         #: the invoice an order's state was read with (its paid state depends on it)
         self._order_invoice: dict[str, str] = {}
         self._since: datetime | None = None
+        #: when each known state was read
+        self._read_at: dict[tuple[DocumentType, str], datetime] = {}
+        #: False once Fortnox refused the payments list (no payment scope)
+        self._payments = True
+
+    def _due(self, key: tuple[DocumentType, str], known: DocumentState, now: datetime) -> bool:
+        """Whether a state not final yet is :data:`FULL_READ` old."""
+        if known.events & _FINAL:
+            return False
+        read = self._read_at.get(key)
+        return read is None or now - read >= FULL_READ
 
     async def document_states(self, documents: Sequence[DocumentRef]) -> list[DocumentState]:
         """The conclusive states of ``documents``, in their order."""
@@ -91,11 +109,18 @@ class StatusReader:
                 stale = ref.number in changed_orders or (
                     self._order_invoice.get(ref.number, "") in changed_invoices
                 )
-            if known is None or known.reference != ref.reference or stale or self._since is None:
+            if (
+                known is None
+                or known.reference != ref.reference
+                or stale
+                or self._since is None
+                or self._due(key, known, started)
+            ):
                 known = await self._read(ref)
                 if known is None:
                     continue
                 self._known[key] = known
+                self._read_at[key] = started
             states.append(known)
         self._since = started - OVERLAP
         return states
@@ -103,7 +128,7 @@ class StatusReader:
     async def _changed(self) -> tuple[set[str], set[str]]:
         if self._since is None:
             return set(), set()
-        stamp = self._since.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+        stamp = lastmodified(self._since)
         found: tuple[set[str], set[str]] = (set(), set())
         for path, page_type, into in (
             ("invoices", wire.InvoicePage, found[0]),
@@ -116,7 +141,30 @@ class StatusReader:
             async with aclosing(items):
                 async for item in items:
                     into.add(item.document_number)
+        found[0].update(await self._paid(stamp))
         return found
+
+    async def _paid(self, stamp: str) -> set[str]:
+        """The invoices with a payment registered or changed since ``stamp``."""
+        if not self._payments:
+            return set()
+        paid: set[str] = set()
+        items = self.api.pages(
+            "invoicepayments", wire.InvoicePaymentPage, f"the invoice payments since {stamp}",
+            params={"lastmodified": stamp}, limit=500,
+        )  # fmt: skip
+        try:
+            async with aclosing(items):
+                async for payment in items:
+                    paid.add(str(payment.invoice_number).strip())
+        except ForbiddenError as exc:
+            self._payments = False
+            log.warning(
+                "fortnox: the invoice payments cannot be read (%s); paid invoices are seen when "
+                "their lastmodified moves or at the %d-hourly full read",
+                exc, FULL_READ // timedelta(hours=1),
+            )  # fmt: skip
+        return paid
 
     async def _read(self, ref: DocumentRef) -> DocumentState | None:
         number = ref.number.strip()

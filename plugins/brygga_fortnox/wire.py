@@ -23,6 +23,8 @@ __all__ = [
     "CustomerWrap",
     "Invoice",
     "InvoicePage",
+    "InvoicePayment",
+    "InvoicePaymentPage",
     "InvoiceWrap",
     "Meta",
     "Order",
@@ -115,6 +117,14 @@ class Order(_In, frozen=True, kw_only=True):
     invoice_reference: str | None = None
 
 
+class InvoicePayment(_In, frozen=True, kw_only=True):
+    """A list item of ``/3/invoicepayments`` (``fortnox_InvoicePaymentListItem``: the spec
+    types ``InvoiceNumber`` as an integer, ``Number`` as a string; either is read)."""
+
+    invoice_number: int | str
+    number: str | int | None = None
+
+
 class CustomerWrap(msgspec.Struct, frozen=True):
     Customer: Customer
 
@@ -145,6 +155,10 @@ class InvoicePage(Page[Invoice], frozen=True, kw_only=True):
 
 class OrderPage(Page[Order], frozen=True, kw_only=True):
     items: list[Order] = msgspec.field(name="Orders")
+
+
+class InvoicePaymentPage(Page[InvoicePayment], frozen=True, kw_only=True):
+    items: list[InvoicePayment] = msgspec.field(name="InvoicePayments")
 
 
 def _lower_keys(value: Any) -> dict[str, Any]:

@@ -45,6 +45,7 @@ __all__ = [
     "linked",
     "order_list_item",
     "pay",
+    "payment_list_item",
 ]
 
 #: what Fortnox answers in a reference field that refers to no document
@@ -236,12 +237,36 @@ def cancel(state: SimState, kind: str, number: str) -> dict[str, Any]:
 
 
 def pay(state: SimState, number: str, amount: Decimal) -> dict[str, Any]:
-    """``POST /3/invoicepayments``: lowers the booked invoice's ``Balance``."""
+    """``POST /3/invoicepayments``: lowers the booked invoice's ``Balance`` and keeps the
+    payment (listed by ``GET /3/invoicepayments``, with its own ``lastmodified``). Whether a
+    payment moves the invoice's ``lastmodified`` is not documented: only with
+    ``state.payment_touches_invoice``."""
     record = _invoice(state, number)
     if not record["Booked"] or record["Cancelled"]:
         raise ApiError(400, 2000800, "Fakturan måste vara bokförd för att kunna betalas.")
     record["Balance"] = record["Balance"] - amount
-    return state.put("invoices", number, record)
+    if state.payment_touches_invoice:
+        state.touch("invoices", number)
+    payment_number = state.next_number("invoicepayments")
+    payment = {
+        "@url": f"https://api.fortnox.se/3/invoicepayments/{payment_number}",
+        "Number": payment_number,
+        "InvoiceNumber": int(number) if number.isdigit() else number,
+        "Amount": amount,
+        "Currency": record.get("Currency", "SEK"),
+        "PaymentDate": state.clock.now().date().isoformat(),
+        "Booked": True,
+        "Source": "manual",
+        "WriteOffExist": False,
+    }
+    return state.put("invoicepayments", payment_number, payment)
+
+
+def payment_list_item(record: dict[str, Any]) -> dict[str, Any]:
+    """The list shape (``fortnox_InvoicePaymentListItem``: ``InvoiceNumber`` an integer)."""
+    keys = ("@url", "Amount", "Booked", "Currency", "InvoiceNumber", "Number", "PaymentDate",
+            "Source", "WriteOffExist")  # fmt: skip
+    return {k: record[k] for k in keys if k in record}
 
 
 def credit(state: SimState, number: str) -> dict[str, Any]:

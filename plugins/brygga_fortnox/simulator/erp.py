@@ -3,16 +3,20 @@
 What it speaks (reference/erp-apis.md §2, §8 "Fortnox fake"): the OAuth2 token endpoint with
 1 h access tokens and single-use rotating refresh tokens (:mod:`.oauth`); bearer tokens and
 the 25-per-5-seconds sliding window with 429 (:mod:`.gate`); wrapped JSON, ``page``/``limit``
-paging with ``MetaInformation``, substring search, one ``filter``, ``lastmodified``
-(:mod:`.http`); customers, articles (list items with string-typed prices, as the spec
-says), invoices and orders with their actions (:mod:`.documents`), price lists and prices,
-invoice payments, the warehouse stock balance; ``ErrorInformation`` errors (:mod:`.errors`);
+paging with ``MetaInformation``, substring search, one ``filter``, ``lastmodified`` (its
+zone a constructor choice, Stockholm by default: undocumented) (:mod:`.http`); customers,
+articles (list items with string-typed prices, as the spec says), invoices and orders with
+their actions (:mod:`.documents`), price lists and prices,
+invoice payments (listed by ``lastmodified``; whether a payment moves its invoice's
+``lastmodified`` is undocumented, so it does not unless ``payment_touches_invoice``), the
+warehouse stock balance; ``ErrorInformation`` errors (:mod:`.errors`);
 the request log and fault injection of every brygga simulator. WebSocket topics are not
 simulated. The wire models are its own: nothing here imports the adapter.
 """
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -55,10 +59,14 @@ class FortnoxSimulator(FaultWrapped):
         clock: Clock | None = None,
         client_id: str = CLIENT_ID,
         client_secret: str = CLIENT_SECRET,
+        lastmodified_zone: tzinfo | None = None,
+        payment_touches_invoice: bool = False,
     ) -> None:
         self.clock = clock or SystemClock()
         self.faults = faults if faults is not None else FaultInjector()
-        self.state = SimState(clock=self.clock)
+        self.state = SimState(clock=self.clock, payment_touches_invoice=payment_touches_invoice)
+        if lastmodified_zone is not None:
+            self.state.lastmodified_zone = lastmodified_zone
         self.vat_rates = seed.VAT_RATES
         self.oauth = OAuth(client_id, client_secret, self.clock)
         for code, description in seed.PRICE_LISTS:

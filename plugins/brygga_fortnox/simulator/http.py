@@ -7,8 +7,10 @@ matches ``A1001``), case-insensitively; one ``filter=`` per request; ``lastmodif
 ``YYYY-MM-DD HH:MM`` (date only also accepted).
 
 Modelled ([unknown] in the reference): ``limit`` is at most 500 (more is 2000588, as any
-invalid parameter) and defaults to 100; ``lastmodified`` is Europe/Stockholm local time with
-minute resolution, and a record counts when its change falls in or after that minute;
+invalid parameter) and defaults to 100; ``lastmodified`` is wall time in
+``SimState.lastmodified_zone`` (Europe/Stockholm unless a test picks another, e.g. UTC: the
+docs show only "2019-03-10 12:30") with minute resolution, and a record counts when its
+change falls in or after that minute;
 ``offset`` skips records before paging; unknown parameters are ignored.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,11 +35,11 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 Record = dict[str, Any]
 
 
-def parse_lastmodified(text: str) -> datetime:
-    """``YYYY-MM-DD HH:MM`` (or a date) in Stockholm time, as an aware instant."""
+def parse_lastmodified(text: str, zone: tzinfo = STOCKHOLM) -> datetime:
+    """``YYYY-MM-DD HH:MM`` (or a date) as wall time in ``zone``, as an aware instant."""
     for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text.strip(), pattern).replace(tzinfo=STOCKHOLM)
+            return datetime.strptime(text.strip(), pattern).replace(tzinfo=zone)
         except ValueError:
             continue
     raise ApiError.bad_parameter("lastmodified")
@@ -83,8 +85,12 @@ def list_answer(
         rows = [(k, r) for k, r in rows if test(r)]
     since = params.get("lastmodified")
     if since:
-        start = parse_lastmodified(since)
-        rows = [(k, r) for k, r in rows if _minute(state.modified_at(kind, k)) >= start]
+        start = parse_lastmodified(since, state.lastmodified_zone)
+        rows = [
+            (k, r)
+            for k, r in rows
+            if _minute(state.modified_at(kind, k), state.lastmodified_zone) >= start
+        ]
     ordered = sorted((r for _, r in rows), key=sort_key)
     limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int(params, "offset", 0, 0, 10**9)
@@ -96,7 +102,7 @@ def list_answer(
     return {wrapper: [item(r) for r in shown], "MetaInformation": meta(total, pages, page)}
 
 
-def _minute(moment: datetime) -> datetime:
-    """The Stockholm minute ``moment`` falls in (``lastmodified`` has minute resolution)."""
-    local = moment.astimezone(STOCKHOLM)
+def _minute(moment: datetime, zone: tzinfo) -> datetime:
+    """The minute ``moment`` falls in (``lastmodified`` has minute resolution)."""
+    local = moment.astimezone(zone)
     return local - timedelta(seconds=local.second, microseconds=local.microsecond)

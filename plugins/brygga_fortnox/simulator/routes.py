@@ -218,12 +218,22 @@ def build_app(state: SimState, vat_rates: frozenset[Decimal]) -> Starlette:
         raise ApiError(404, 2000433, f"Okänd åtgärd {action}.")
 
     async def payments(request: Request) -> Response:
+        if request.method == "GET":
+            answer = list_answer(
+                state,
+                "invoicepayments",
+                params(request),
+                wrapper="InvoicePayments",
+                search={"invoicenumber": "InvoiceNumber"},
+                filters={},
+                item=documents.payment_list_item,
+                sort_key=lambda r: _key(r, "Number"),
+            )
+            return json_response(200, answer)
         body = await _body(request, "InvoicePayment")
         number = str(body.get("InvoiceNumber", ""))
         amount = records.decimal_of(body.get("Amount", 0), "Amount")
-        documents.pay(state, number, amount)
-        payment = {"Number": state.next_number("invoicepayments"), "InvoiceNumber": number,
-                   "Amount": amount, "Booked": True}  # fmt: skip
+        payment = documents.pay(state, number, amount)
         return json_response(201, {"InvoicePayment": payment})
 
     async def price_lists(request: Request) -> Response:
@@ -301,7 +311,7 @@ def build_app(state: SimState, vat_rates: frozenset[Decimal]) -> Starlette:
         Route("/3/orders", document_list("orders"), methods=["GET", "POST"]),
         Route("/3/orders/{number}", document("orders", "Order"), methods=["GET"]),
         Route("/3/orders/{number}/{action}", order_action, methods=["PUT"]),
-        Route("/3/invoicepayments", payments, methods=["POST"]),
+        Route("/3/invoicepayments", payments, methods=["GET", "POST"]),
         Route("/3/pricelists", price_lists, methods=["GET", "POST"]),
         Route("/3/pricelists/{code}", price_list, methods=["GET"]),
         Route("/3/prices", prices, methods=["POST"]),

@@ -8,9 +8,10 @@ keeps its last modification time (aware UTC, the simulator's clock) beside it, w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from brygga.clock import Clock
 
@@ -31,6 +32,10 @@ class SimState:
     counters: dict[Kind, int] = field(default_factory=dict)
     #: stock balances of the warehouse module: (article, stock point) -> (in stock, available)
     stock: dict[tuple[str, str], tuple[Decimal, Decimal]] = field(default_factory=dict)
+    #: the zone ``lastmodified`` is read in ([unknown]: Europe/Stockholm unless a test says)
+    lastmodified_zone: tzinfo = field(default_factory=lambda: ZoneInfo("Europe/Stockholm"))
+    #: whether a payment moves its invoice's ``lastmodified`` (not promised: off)
+    payment_touches_invoice: bool = False
 
     def table(self, kind: Kind) -> dict[str, dict[str, Any]]:
         return self.records.setdefault(kind, {})
