@@ -32,7 +32,9 @@ Chosen where the reference says [unknown] or [inferred] (modelled, not documente
   one but Created can be set with SendOrderStatus; the write reads the order first and writes
   nothing when it has the status already. SendOrderStatus has no e-mail or capture flag:
   Norce's own settings decide e-mails, and a capture (an invoice import) is refused.
-  Tracking numbers are not sent (they belong in a delivery note).
+  Tracking numbers are not sent (they belong in a delivery note). So the adapter declares no
+  ``StatusOption``: a status rule with ``email``, ``capture`` or ``tracking`` on for a Norce
+  shop is refused by `brygga check` and the daemon's start.
 - **Export mark.** The ERP number is stored with SendOrderStatus ``ErpOrderNo`` (required by
   the operation, never sent null): an order still Created is acknowledged (→ Confirmed,
   §4.3 [NO4]); one further along keeps its status. The number is kept in the account state
@@ -76,7 +78,7 @@ from brygga.adapters import (
 from brygga.errors import BryggaError, CredentialsRejected, PermanentError, TransientError
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
-from brygga.models import DocumentRef, Order, OrderChange
+from brygga.models import DocumentRef, Order, OrderChange, Register
 from brygga.secrets import Secret
 from brygga_norce.auth import TokenSource
 from brygga_norce.calls import CONNECT, QUERY
@@ -114,6 +116,9 @@ WRITABLE = tuple(name for name in STATUS_NAMES.values() if name != "Created")
 CAPABILITIES = Capabilities(
     webhooks=True,
     rate_limit=None,
+    # SendOrderStatus carries the status and the ERP number only: no e-mail switch, no
+    # capture (an invoice import), no tracking number
+    status_options=frozenset(),
     notes=(
         "Norce pushes each new order to brygga's receiver (/webhooks/<connection>/<token>, "
         "set as the REST ERP endpoint in Norce Admin, with Basic auth in production); "
@@ -179,6 +184,32 @@ class NorceConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
                 "ApplicationId header, which every Query API call requires (Norce Admin → "
                 "Settings → Applications)"
             )
+
+    def write_problems(self, registers: frozenset[Register]) -> list[str]:
+        """What this config lacks when this Norce shop receives ``registers``
+        (``brygga.adapters.ConfigNeeds``): stock is imported to a warehouse and location,
+        prices to a price list, all named by code; without them every SKU would fail."""
+        shop = self.name or self.kind
+        table = f'[[connection.shops]] name = "{shop}"'
+        problems = []
+        if Register.STOCK in registers:
+            missing = [key for key in ("warehouse", "location") if not getattr(self, key)]
+            if missing:
+                problems.append(
+                    f"{table} (norce): {' and '.join(missing)}: missing: stock flows into "
+                    "this Norce shop here and Norce imports on-hand values to a warehouse and "
+                    'location by code; set warehouse = "<WarehouseCode>" and location = '
+                    '"<LocationCode>" in that table (Norce Admin → Warehouses), or set stock '
+                    '= "off" in [connection.registers]'
+                )
+        if Register.PRICES in registers and not self.price_list:
+            problems.append(
+                f"{table} (norce): price_list: missing: prices flow into this Norce shop here "
+                "and Norce imports prices to a price list by code; set price_list = "
+                '"<PriceListCode>" in that table (the price list\'s Agreement code in Norce '
+                'Admin), or set prices = "off" in [connection.registers]'
+            )
+        return problems
 
 
 def api_root(config: NorceConfig) -> str:

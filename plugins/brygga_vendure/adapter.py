@@ -64,7 +64,9 @@ Chosen (not prescribed by Vendure):
   variants is refused (PermanentError): Vendure tells variants apart by product options,
   which brygga does not invent. EAN and weight are not written (no core fields).
 - **E-mail**: Vendure's API has no per-change switch; core Vendure sends no mail and the
-  EmailPlugin's handlers decide on their own. ``email`` is therefore not acted on.
+  EmailPlugin's handlers decide on their own. So the adapter declares no
+  ``StatusOption.EMAIL``: a status rule with ``email = true`` for a Vendure shop is refused by
+  `brygga check` and the daemon's start.
 - **Writes whose outcome is unknown** (timeout, dropped connection) are never repeated
   blindly: every status write reads the order first (a fulfilment that landed is found and
   reused, a settled payment is not settled again), stock and price writes set absolute
@@ -90,6 +92,7 @@ from brygga.adapters import (
     RemoteFinding,
     RemoteNeeds,
     ShopAdapter,
+    StatusOption,
     StatusSink,
 )
 from brygga.catalog import Article, variant_title
@@ -147,6 +150,8 @@ CAPABILITIES = Capabilities(
     webhooks=False,
     lookup_by_reference=False,
     rate_limit=None,
+    # no e-mail switch: mail follows the server's EmailPlugin (module notes)
+    status_options=frozenset({StatusOption.TRACKING, StatusOption.CAPTURE}),
     notes=(
         "Vendure: orders past checkout are read from the Admin API by updatedAt; the ERP "
         "document number is kept as a private order note.",

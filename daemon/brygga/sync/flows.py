@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brygga.adapters import AdapterSpec, DocumentCanceller
+from brygga.adapters import AdapterSpec, DocumentCanceller, StatusOption
 from brygga.config import ResolvedConnection, ShopStatusRules
 from brygga.durations import format_duration
 from brygga.models import OrderEvent, Register
 from brygga.registers import CurrencyPrices, Direction, protocols_for
 
-__all__ = ["CATALOG", "IMPLEMENTED", "FlowRow", "flow_table", "masters", "status_table"]
+__all__ = [
+    "CATALOG",
+    "IMPLEMENTED",
+    "FlowRow",
+    "flow_table",
+    "masters",
+    "status_option_problems",
+    "status_table",
+]
 
 #: the catalog registers (sync/catalog_plan.py builds their rows)
 CATALOG = frozenset({Register.PRODUCTS, Register.PRICES, Register.PRICE_LISTS, Register.STOCK})
@@ -269,6 +277,48 @@ def _status_errors(conn: ResolvedConnection) -> list[str]:
         "never fire; remove it or give its shop status to one of those"
         for event in missing
     ]
+
+
+#: what a shop that lacks a status option cannot do, as a status rule's refusal says it
+_CANNOT: dict[StatusOption, str] = {
+    StatusOption.EMAIL: (
+        "has no e-mail switch on a status change (its own settings decide what it mails)"
+    ),
+    StatusOption.TRACKING: "takes no tracking number with a status change",
+    StatusOption.CAPTURE: "cannot capture the payment on a status change",
+}
+
+
+def status_option_problems(conn: ResolvedConnection) -> list[str]:
+    """Status rules that turn on what the shop they apply to cannot do (an e-mail switch,
+    a tracking number, a capture: :attr:`Capabilities.status_options`), one sentence each
+    naming the rule's key, the shop and the fix; none when statuses do not go back."""
+    if masters(conn)[Register.STATUS] != "erp":
+        return []
+    settings = conn.config.status
+    several = len(conn.shops) > 1
+    problems = []
+    for spec, cfg in zip(conn.shop_specs, conn.shops, strict=True):
+        can = spec.capabilities.status_options
+        own = settings.shops.get(cfg.name)
+        for event, rule in settings.rules(cfg.name).items():
+            for option in StatusOption:
+                if not getattr(rule, option.value) or option in can:
+                    continue
+                shops_key = f"[connection.status.shops.{cfg.name}.{event.value}]"
+                owned = own is not None and getattr(own, event.value) is rule
+                key = shops_key if owned else f"[connection.status.{event.value}]"
+                alone = (
+                    ""
+                    if owned or not several
+                    else (f", or give shop {cfg.name!r} a rule of its own in {shops_key}")
+                )
+                problems.append(
+                    f"{key} {option.value} = true: shop {cfg.name!r} ({spec.kind}) "
+                    f"{_CANNOT[option]}, so this cannot be done; set {option.value} = false "
+                    f"in {key}{alone}"
+                )
+    return problems
 
 
 def _status_notes(conn: ResolvedConnection) -> list[str]:

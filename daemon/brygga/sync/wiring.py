@@ -25,7 +25,7 @@ from brygga.store import Store
 from brygga.sync.catalog_plan import CATALOG_ROWS, CatalogSides
 from brygga.sync.engine import Engine
 from brygga.sync.flow import Flow, PlanRow
-from brygga.sync.flows import flow_table, masters
+from brygga.sync.flows import flow_table, masters, status_option_problems
 from brygga.sync.observer import FlowObserver, NullObserver
 from brygga.sync.orders import OrdersHandler, orders_plan
 from brygga.sync.status import status_plan
@@ -199,7 +199,8 @@ def open_flow(
 def config_problems(conn: ResolvedConnection) -> list[str]:
     """What the connection's adapter configs lack for the registers its flows write into
     their systems (:class:`brygga.adapters.ConfigNeeds`, e.g. e-conomic's product group when
-    products flow into it), one sentence each."""
+    products flow into it), and the status rules that ask a shop for what it cannot do
+    (:func:`brygga.sync.flows.status_option_problems`), one sentence each."""
     flows = masters(conn)
     into_erp = frozenset(r for r, master in flows.items() if master == "shop")
     into_shops = frozenset(r for r, master in flows.items() if master == "erp")
@@ -209,7 +210,7 @@ def config_problems(conn: ResolvedConnection) -> list[str]:
         for cfg, registers in systems
         if isinstance(cfg, ConfigNeeds)
         for problem in cfg.write_problems(registers)
-    ]
+    ] + status_option_problems(conn)
 
 
 def load_checked(path: Path, host: PluginHost) -> LoadedConfig:
