@@ -116,8 +116,13 @@ CAPABILITIES = Capabilities(
         "Freight, fees, discounts and rounding are rows of helper articles (fraktavg, expavg, "
         "rabatt, avrundning), never the Freight/AdministrationFee fields.",
         "No variant structure: each variant is its own article.",
-        "Order status: invoiced (invoice booked, or the order invoiced), paid (Balance 0), "
+        "Order status: invoiced (invoice booked, or the order invoiced), paid (Balance 0, "
+        "found through /3/invoicepayments and a full read of open documents every 6 hours), "
         "cancelled; delivery is not read.",
+        "lastmodified (time zone undocumented) is sent 2 hours early in Stockholm time, so "
+        "neither a Stockholm nor a UTC reading misses a change.",
+        "Free text is brought within Fortnox's valid characters (close ones mapped, the rest "
+        "dropped); a reference outside them is refused, never altered.",
         "Products, prices (SalesPrice, excl. VAT) and stock (DisposableQuantity of stock "
         "articles) are read by lastmodified; nothing is written to the article register.",
         "Price lists are read from /3/prices per article and list (no change time is "
