@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from brygga.clock import FakeClock
+from brygga.errors import TransientError
 from brygga.http.client import HttpContext, RemoteClient
 from brygga.http.ratelimit import RateLimit, RateLimiter
 
@@ -109,3 +110,24 @@ async def test_a_free_turn_at_the_limiter_does_not_yield() -> None:
         await limiter.acquire()  # the window is full: this one waits, in the queue
         assert clock.monotonic() > start
         assert ran == ["other task"]
+
+
+async def test_an_error_names_an_absolute_url_as_it_is() -> None:
+    """First-hour QA: a token endpoint on another host read `fortnox POST
+    /https://apps.fortnox.se/oauth-v1/token` in the error; a path keeps its leading slash."""
+
+    def remote(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503)
+
+    client = _client("https://erp.test", remote)
+    try:
+        for path, shown in (
+            ("https://auth.test/oauth-v1/token?x=1", "s POST https://auth.test/oauth-v1/token"),
+            ("customers?x=1", "s POST /customers"),
+        ):
+            with pytest.raises(TransientError) as raised:
+                await client.request("POST", path)
+            assert shown in str(raised.value), str(raised.value)
+            assert "/https:" not in str(raised.value)
+    finally:
+        await client.aclose()

@@ -230,7 +230,9 @@ class RemoteClient:
         worker. Without a rate limit for the account, a 429 is raised at once too.
         """
         path = path.lstrip("/")
-        what = f"{self.system} {method} /{path.split('?', 1)[0]}"
+        shown = path.split("?", 1)[0]
+        # an absolute URL (a token endpoint on another host) is shown as it is, not as "/https:…"
+        what = f"{self.system} {method} {shown if '://' in shown else '/' + shown}"
         url, params = self._url(path, params)
         retries = 0
         while True:
