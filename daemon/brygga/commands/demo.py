@@ -54,16 +54,75 @@ SHOP = "webbshop"
 ORDERS_ONLY = {"price_lists": "off", "products": "off", "prices": "off", "stock": "off"}
 #: --mode erp: products, prices and stock from the ERP (e-conomic has no price lists)
 ERP_CATALOG = {"price_lists": "off"}
-#: both demos: order statuses back from the ERP (its rules are STATUS_RULES)
+#: both demos: order statuses back from the ERP (its rules are the shop kind's DemoStatuses)
 STATUS_ON = {"status": "erp"}
-#: ``[connection.status]``: "picking" once the order is in the ERP; "completed" when the
-#: bookkeeper books its invoice, which e-mails the customer and captures the payment
+#: Starweb's ``[connection.status]``: "picking" once the order is in the ERP; "completed" when
+#: the bookkeeper books its invoice, which e-mails the customer and captures the payment
 STATUS_RULES: dict[str, Any] = {
     "transferred": {"shop_status": "picking"},
     "invoiced": {"shop_status": "completed", "email": True, "capture": True},
 }
-#: the shop status the demo waits for on every order (the ``invoiced`` rule's)
+#: the shop status the Starweb demo waits for on every order (the ``invoiced`` rule's)
 COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class DemoStatuses:
+    """The demo's status flow in one shop kind: its rules name the statuses that shop really
+    has, as its adapter names them, and work through that adapter."""
+
+    #: the ``[connection.status]`` rules
+    rules: dict[str, Any]
+    #: the shop status the ``invoiced`` rule sets: an order there with its payment captured
+    #: exactly once (``payment_action`` "captured" in its status changes) is completed
+    completed: str
+    #: the header's sentence after "Placing an order every …": what the shop shows when
+    story: str
+    #: the final line's "(…)" after "N completed in the shop"
+    meaning: str
+    #: the status ``place_order`` is given (None: the simulator's default)
+    placed: str | None = None
+
+
+#: the demo's status flow per shop kind; a shop kind not here runs the orders-only demo
+DEMO_STATUSES: dict[str, DemoStatuses] = {
+    "starweb": DemoStatuses(
+        rules=STATUS_RULES,
+        completed=COMPLETED,
+        story="In the ERP an order shows 'picking' in the shop; a bookkeeper books its invoice "
+        "there a moment later, and the shop shows it 'completed' (customer e-mailed, payment "
+        "captured).",
+        meaning="payment captured once",
+    ),
+    # PrestaShop's default order states, as slugs of their names; the orders are paid at
+    # checkout ("payment-accepted": PrestaShop records the payment then), and the Webservice
+    # cannot capture, so the rules set no capture
+    "prestashop": DemoStatuses(
+        rules={
+            "transferred": {"shop_status": "processing-in-progress"},
+            "invoiced": {"shop_status": "shipped", "email": True},
+        },
+        completed="shipped",
+        story="Orders are paid at checkout ('payment-accepted', the payment recorded then: "
+        "the Webservice cannot capture). In the ERP an order shows 'processing-in-progress' "
+        "in the shop; a bookkeeper books its invoice there a moment later, and the shop shows "
+        "it 'shipped' (customer e-mailed).",
+        meaning="'shipped', payment recorded once",
+    ),
+    # Vendure's default order process: no state for an order being picked; it ships only
+    # settled orders, and the capture settles the authorized payment first
+    "vendure": DemoStatuses(
+        rules={"invoiced": {"shop_status": "Shipped", "capture": True}},
+        completed="Shipped",
+        story="Orders are placed with their payment authorized ('PaymentAuthorized'); "
+        "Vendure's order process has no state for an order being picked, so nothing shows "
+        "when it is in the ERP. A bookkeeper books its invoice there a moment later, and the "
+        "shop settles the payment (the capture) and ships the order: 'Shipped' (Vendure's API "
+        "has no e-mail switch).",
+        meaning="'Shipped', payment settled once",
+        placed="PaymentAuthorized",
+    ),
+}
 #: how long after an order is in the ERP the bookkeeper books its invoice (seconds, random)
 BOOKING_DELAY = (0.5, 2.0)
 #: what --mode erp's ERP holds of each shop SKU at the start
@@ -123,8 +182,8 @@ def progress_text(
 
 @runtime_checkable
 class StatusShop(Protocol):
-    """What the demo reads of the simulated shop's order statuses (the Starweb simulator);
-    a shop simulator without it runs the orders-only demo."""
+    """What the demo reads of the simulated shop's order statuses (the Starweb, PrestaShop
+    and Vendure simulators); a shop simulator without it runs the orders-only demo."""
 
     def order_status(self, shop_order_id: str) -> str: ...
 
@@ -137,29 +196,34 @@ class StatusShop(Protocol):
 class ShopStatuses:
     """What the shop shows of the placed orders' statuses."""
 
-    #: orders in the shop status COMPLETED with their payment captured exactly once
+    #: orders in the shop status ``status`` with their payment captured exactly once
     completed: int
     #: orders whose payment was captured more than once (never expected)
     captured_twice: int
     #: the other orders' shop statuses, counted ("completed without a capture" for one in
-    #: COMPLETED whose payment was not captured)
+    #: ``status`` whose payment was not captured)
     others: Counter[str]
 
+    #: the shop status that counts as completed (with one capture)
+    status: str = COMPLETED
+
     @classmethod
-    def read(cls, shop: StatusShop, orders: Sequence[str]) -> ShopStatuses:
+    def read(
+        cls, shop: StatusShop, orders: Sequence[str], completed_status: str = COMPLETED
+    ) -> ShopStatuses:
         completed = captured_twice = 0
         others: Counter[str] = Counter()
         for oid in orders:
             status = shop.order_status(oid)
             captures = sum(1 for c in shop.status_changes(oid) if c.payment_action == "captured")
             captured_twice += captures > 1
-            if status == COMPLETED and captures == 1:
+            if status == completed_status and captures == 1:
                 completed += 1
-            elif status == COMPLETED and not captures:
-                others[f"{COMPLETED} without a capture"] += 1
+            elif status == completed_status and not captures:
+                others[f"{completed_status} without a capture"] += 1
             elif captures < 2:
                 others[status] += 1
-        return cls(completed, captured_twice, others)
+        return cls(completed, captured_twice, others, completed_status)
 
     def missing(self, total: int) -> str:
         """Says how many orders the shop shows completed and what the others show."""
@@ -227,13 +291,16 @@ def demo_connection(catalog_mode: bool, statuses: bool = True) -> dict[str, Any]
     }
 
 
-def demo_sections(catalog_mode: bool, statuses: bool = True) -> dict[str, dict[str, Any]]:
-    """The demo connection's ``[connection.<section>]`` tables."""
+def demo_sections(
+    catalog_mode: bool, statuses: bool = True, rules: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The demo connection's ``[connection.<section>]`` tables; ``rules`` the status rules
+    (Starweb's STATUS_RULES unless given)."""
     sections: dict[str, dict[str, Any]] = {
         "orders": {"overlap": "2m", "lookback": "10m", "workers": 2},
     }
     if statuses:
-        sections["status"] = STATUS_RULES
+        sections["status"] = STATUS_RULES if rules is None else rules
     if catalog_mode:
         sections["catalog"] = {"overlap": "2m", "lookback": "10m", "workers": 2}
     return sections
@@ -294,13 +361,16 @@ def _status_problems(
         problems.append(
             f"the {shop_spec.kind} simulator does not show its status changes (status_changes)"
         )
+    elif shop_spec.kind not in DEMO_STATUSES:
+        problems.append(f"the demo has no status rules for {shop_spec.kind} shops")
     return problems
 
 
 def status_pair(shop_spec: AdapterSpec, shop: object, erp_spec: AdapterSpec, erp: object) -> bool:
     """Whether the demo runs the statuses too: the ERP adapter reports a booked invoice and
-    its simulator books one (StatusErpSimulator); the shop adapter writes statuses and its
-    simulator shows them with their side effects (StatusShop)."""
+    its simulator books one (StatusErpSimulator); the shop adapter writes statuses, its
+    simulator shows them with their side effects (StatusShop), and the demo has the shop
+    kind's rules (DEMO_STATUSES)."""
     return not _status_problems(shop_spec, shop, erp_spec, erp)
 
 
@@ -311,15 +381,27 @@ def _no_status_reason(
 
 
 def _place_random_order(
-    shop: ShopSimulator, rng: random.Random, n: int, skus: list[str] | None = None
+    shop: ShopSimulator,
+    rng: random.Random,
+    n: int,
+    skus: list[str] | None = None,
+    status: str | None = None,
 ) -> str:
     skus = skus or shop.catalog_skus()
     lines = [(rng.choice(skus), rng.randint(1, 3)) for _ in range(rng.randint(1, 4))]
     freight = Decimal(rng.choice(["0", "39.20", "49.00", "79.00"]))
     discount = Decimal(rng.choice(["0", "0", "0", "10", "15"]))
+    if status is None:  # the simulator's default status, as the protocol allows
+        return shop.place_order(
+            lines=lines,
+            email=f"kund{rng.randint(1, 40)}@example.se",
+            freight=freight,
+            discount_percent=discount,
+        )
     return shop.place_order(
         lines=lines,
         email=f"kund{rng.randint(1, 40)}@example.se",
+        status=status,
         freight=freight,
         discount_percent=discount,
     )
@@ -388,6 +470,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
         else None
     )
     statuses = cast(StatusShop, shop) if with_status else None
+    flow = DEMO_STATUSES[shop_spec.kind] if with_status else None
     changes: CatalogChanges | None = None
     if catalog_mode:
         changes = CatalogChanges(shop, erp, random.Random(args.seed), anyio.current_time)
@@ -420,7 +503,7 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             shops=[shop_table],
             daemon={"shutdown_deadline": "5s", "log_level": "warning"},
             connection=demo_connection(catalog_mode, with_status),
-            sections=demo_sections(catalog_mode, with_status),
+            sections=demo_sections(catalog_mode, with_status, flow.rules if flow else None),
         )
         loaded, plugin_host = load(config_path)
         if changes is not None:
@@ -470,10 +553,8 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                 else ""
             )
             + (
-                f".\nIn the ERP an order shows {STATUS_RULES['transferred']['shop_status']!r} "
-                + "in the shop; a bookkeeper books its invoice there a moment later, and the "
-                + f"shop shows it {COMPLETED!r} (customer e-mailed, payment captured)."
-                if with_status
+                f".\n{flow.story}"
+                if flow is not None
                 else f".\nOrders only: {_no_status_reason(shop_spec, shop, erp_spec, erp)}, "
                 "so no status goes back to the shop; the demo is done when every order is in "
                 "the ERP exactly once."
@@ -494,7 +575,8 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
             n = 0
             while not args.orders or n < args.orders:
                 skus = changes.skus if changes is not None else None
-                placed.append(_place_random_order(shop, rng, n, skus))
+                status = flow.placed if flow is not None else None
+                placed.append(_place_random_order(shop, rng, n, skus, status))
                 if changes is not None:
                     say(changes.change())
                 n += 1
@@ -535,7 +617,11 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
                     done = sum(1 for c in counts if c == 1)
                     dupes = sum(1 for c in counts if c > 1)
                     failed = len(await deps.store.items.query(states=[ItemState.FAILED]))
-                    shown = ShopStatuses.read(statuses, placed) if statuses else None
+                    shown = (
+                        ShopStatuses.read(statuses, placed, flow.completed)
+                        if statuses and flow
+                        else None
+                    )
                     if changes is not None:
                         await changes.note_stock_done(deps.store, CONNECTION, SHOP)
                     for change in changes.check() if changes is not None else ():
@@ -646,10 +732,10 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
         len(erp.documents_with_reference(document_reference(CONNECTION, SHOP, oid)))
         for oid in placed
     ]
-    shown = ShopStatuses.read(statuses, placed) if statuses else None
+    shown = ShopStatuses.read(statuses, placed, flow.completed) if statuses and flow else None
     completed = (
-        f"{shown.completed} completed in the shop (payment captured once)"
-        if shown
+        f"{shown.completed} completed in the shop ({flow.meaning})"
+        if shown and flow
         else "statuses not shown (orders only)"
     )
     print(

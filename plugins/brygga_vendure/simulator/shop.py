@@ -51,7 +51,7 @@ from brygga.clock import Clock, SystemClock
 from brygga.testing.simulators import Asgi, FaultInjector
 from brygga_vendure.simulator.gql import Field, GqlSyntaxError, parse, project
 
-__all__ = ["DEFAULT_PROCESS", "VendureSimulator"]
+__all__ = ["DEFAULT_PROCESS", "StatusChange", "VendureSimulator"]
 
 #: Vendure's default order process (globalSettings.serverConfig.orderProcess, 3.7.3)
 DEFAULT_PROCESS: dict[str, list[str]] = {
@@ -197,6 +197,19 @@ class SimOrder:
             Decimal(self.shipping) * (1 + self.shipping_tax_rate / 100)
         )
         return net, gross
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One step of an order as the demo and tests read it: the order's state after it and
+    ``payment_action`` "captured" where a payment was settled (Vendure's capture)."""
+
+    #: the order's state after the step
+    status: str
+    #: "checkout", "state" (an ORDER_STATE_TRANSITION) or "payment" (a payment settled)
+    via: str
+    #: "captured" when a payment was settled on this step, else ""
+    payment_action: str
 
 
 class _UserInputError(Exception):
@@ -375,6 +388,35 @@ class VendureSimulator:
         if status not in DEFAULT_PROCESS:
             raise ValueError(f"Vendure has no order state {status!r}")
         self._move(self.orders[int(shop_order_id)], status)
+
+    def order_status(self, shop_order_id: str) -> str:
+        """The order's state (``Order.state``, e.g. ``PaymentSettled``, ``Shipped``)."""
+        return self.orders[int(shop_order_id)].state
+
+    def status_changes(self, shop_order_id: str) -> list[StatusChange]:
+        """The order's steps from its history: checkout first (its state then, "captured"
+        when a payment was settled at checkout), then each state transition and each payment
+        settled later (``settlePayment``: Authorized → Settled, "captured")."""
+        order = self.orders[int(shop_order_id)]
+        moves = [e["data"] for e in order.history if e["type"] == "ORDER_STATE_TRANSITION"]
+        settled_later = {
+            e["data"].get("paymentId")
+            for e in order.history
+            if e["type"] == "ORDER_PAYMENT_TRANSITION" and e["data"].get("to") == "Settled"
+        }
+        at_checkout = any(
+            p["state"] == "Settled" and p["id"] not in settled_later for p in order.payments
+        )
+        state = str(moves[0]["from"]) if moves else order.state
+        changes = [StatusChange(state, "checkout", "captured" if at_checkout else "")]
+        for entry in order.history:
+            data = entry["data"]
+            if entry["type"] == "ORDER_STATE_TRANSITION":
+                state = str(data["to"])
+                changes.append(StatusChange(state, "state", ""))
+            elif entry["type"] == "ORDER_PAYMENT_TRANSITION" and data.get("to") == "Settled":
+                changes.append(StatusChange(state, "payment", "captured"))
+        return changes
 
     def order_total(self, shop_order_id: str) -> tuple[Decimal, Decimal]:
         net, gross = self.orders[int(shop_order_id)].totals()
