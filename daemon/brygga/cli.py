@@ -70,6 +70,21 @@ def _seconds(text: str) -> float:
     return value
 
 
+#: the demo's shortest --interval: 20 new orders a second (0 placed thousands a second, far more
+#: than any pair can transfer, and the demo then could not stop in time)
+MIN_INTERVAL = 0.05
+
+
+def _interval(text: str) -> float:
+    """Seconds between the demo's orders: at least :data:`MIN_INTERVAL` (argparse type)."""
+    value = _seconds(text)
+    if value < MIN_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"{text} seconds is too short; use {MIN_INTERVAL:g} or more (20 orders a second)"
+        )
+    return value
+
+
 def _command(sub: Any, name: str, summary: str, description: str, *codes: tuple[int, str]) -> Any:
     """A subcommand with its one-line summary (in `brygga --help`), its own description and
     its exit codes (in `brygga NAME --help`)."""
@@ -184,8 +199,9 @@ def _demo_parser(sub: Any) -> None:
         "--shop/--erp name other installed adapters), the daemon between them, a new order "
         "every --interval seconds and a progress line; where both simulators can, a simulated "
         "bookkeeper books each invoice, and the order's status goes back to the shop "
-        "(picking, then completed with an e-mail and the payment captured); the header says "
-        "when a pair runs orders only. Its config and state "
+        "(Starweb: picking, then completed with an e-mail and the payment captured; "
+        "PrestaShop: processing-in-progress, then shipped; Vendure: Shipped with its payment "
+        "settled); the header says when a pair runs orders only. Its config and state "
         "go to a temporary folder that is removed at the end (kept with --keep or --state). "
         "Ctrl-C stops it.",
         (
@@ -208,7 +224,12 @@ def _demo_parser(sub: Any) -> None:
         (130, "interrupted (Ctrl-C or SIGTERM), with no order in the ERP twice"),
     )
     p.add_argument("--orders", type=_count, default=0, help="place this many orders (0 = forever)")
-    p.add_argument("--interval", type=_seconds, default=2.0, help="seconds between new orders")
+    p.add_argument(
+        "--interval",
+        type=_interval,
+        default=2.0,
+        help=f"seconds between new orders (at least {MIN_INTERVAL:g})",
+    )
     p.add_argument(
         "--exit-when-done",
         action="store_true",
@@ -439,7 +460,10 @@ def config_path(given: str | None) -> Path | str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo" and args.exit_when_done and not args.orders:
+        parser.error("demo --exit-when-done needs --orders N (without it orders never stop)")
     if hasattr(args, "config"):
         found = config_path(args.config)
         if isinstance(found, str):

@@ -523,6 +523,8 @@ def test_the_demos_progress_in_a_file_is_plain_lines(
         ("--interval", "x", "not a number of seconds"),
         ("--orders", "-1", "below 0"),
         ("--timeout", "nan", "out of range"),
+        # placed thousands a second, and the demo could not stop in time (first-hour QA)
+        ("--interval", "0", "too short"),
     ],
 )
 def test_demo_refuses_a_negative_or_unreadable_number_in_one_line(
@@ -531,10 +533,21 @@ def test_demo_refuses_a_negative_or_unreadable_number_in_one_line(
     """First-hour QA: `--interval -1` died with an ExceptionGroup traceback and `--orders -1
     --exit-when-done` ran forever showing "in ERP 0/-1 orders"."""
     with pytest.raises(SystemExit) as exited:
-        main(["demo", option, value, "--exit-when-done"])
+        main(["demo", option, value, "--orders", "1", "--exit-when-done"])
     out, err = capsys.readouterr()
     assert exited.value.code == 2 and out == ""
     assert f"argument {option}: " in err and words in err and "Traceback" not in err
+
+
+def test_demo_exit_when_done_without_a_number_of_orders_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """First-hour QA: `--orders 0 --exit-when-done` could never succeed and ended with an empty
+    `error: ` line after the timeout."""
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--orders", "0", "--exit-when-done"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--exit-when-done needs --orders N" in err
 
 
 def test_demo_with_the_state_file_of_an_earlier_demo_says_so_in_one_line(
