@@ -62,7 +62,10 @@ Chosen (not prescribed by Vendure):
   SKU) with that one variant, its tax category the one whose rate in the channel's tax zone
   is the article's VAT rate, stock 0. A further variant of a product that already has
   variants is refused (PermanentError): Vendure tells variants apart by product options,
-  which brygga does not invent. EAN and weight are not written (no core fields).
+  which brygga does not invent. EAN and weight are not written (no core fields). A product's
+  own record (an ERP parent item, ``has_variants``) is no variant to sell: NothingToDo with
+  the SKU and why (the record is skipped with that sentence, not a switched-off write). The
+  dry run's ``preview_article`` makes every read ``put_article`` makes and no write.
 - **E-mail**: Vendure's API has no per-change switch; core Vendure sends no mail and the
   EmailPlugin's handlers decide on their own. So the adapter declares no
   ``StatusOption.EMAIL``: a status rule with ``email = true`` for a Vendure shop is refused by
@@ -77,7 +80,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Annotated, Any
@@ -96,7 +99,13 @@ from brygga.adapters import (
     StatusSink,
 )
 from brygga.catalog import Article, variant_title
-from brygga.errors import BryggaError, CredentialsRejected, PermanentError, TransientError
+from brygga.errors import (
+    BryggaError,
+    CredentialsRejected,
+    NothingToDo,
+    PermanentError,
+    TransientError,
+)
 from brygga.http.client import RemoteClient, account_key
 from brygga.http.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from brygga.http.tokens import Token
@@ -745,20 +754,39 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink)
         """Update the variant with the article's SKU (name, price, enabled) or create it as a
         new product with one variant (module notes: a further variant of an existing product
         needs product options Vendure cannot be given here). A product's own record (an ERP
-        parent item, ``has_variants``) is no variant to sell here: skipped."""
+        parent item, ``has_variants``) is no variant to sell here: NothingToDo says so."""
+        result, write = await self._article_plan(article, create=create, update=update)
+        if write is not None:
+            await write()
+        return result
+
+    async def preview_article(self, article: Article, *, create: bool, update: bool) -> str:
+        """What :meth:`put_article` would answer, with its reads only (the dry run's
+        ``PreviewsArticles``): it raises what ``put_article`` raises before a write."""
+        result, _ = await self._article_plan(article, create=create, update=update)
+        return result
+
+    async def _article_plan(
+        self, article: Article, *, create: bool, update: bool
+    ) -> tuple[Written, _Write | None]:
+        """What writing ``article`` answers, and the write that does it (None: nothing to
+        write); everything before the write is read and checked here."""
         if article.has_variants:
-            return "skipped"
+            raise NothingToDo(
+                f"Vendure shop {self.shop}: {article.sku} is a product with variants in the "
+                "source (a parent item), not a variant to sell; Vendure sells its variants, "
+                "each by its own SKU, so it is not written"
+            )
         try:
             variant: wire.VariantWire | None = await self._variant(article.sku)
         except _NoSuchSku:
             variant = None
         if variant is None:
             if not create:
-                return "skipped"
-            await self._create_article(article)
-            return "created"
+                return "skipped", None
+            return "created", await self._creation(article)
         if not update:
-            return "skipped"
+            return "skipped", None
         channel = await self._active_channel()
         change: dict[str, Any] = {}
         name = _variant_title(article)
@@ -771,16 +799,22 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink)
             if target is not None:
                 change["prices"] = [target]
         if not change:
-            return "unchanged"
-        await self._gql(
-            f"article {article.sku}",
-            wire.UPDATE_VARIANT,
-            {"input": {"id": variant.id, **change}},
-            write=True,
-        )
-        return "updated"
+            return "unchanged", None
+        variant_id = variant.id
 
-    async def _create_article(self, article: Article) -> None:
+        async def write() -> None:
+            await self._gql(
+                f"article {article.sku}",
+                wire.UPDATE_VARIANT,
+                {"input": {"id": variant_id, **change}},
+                write=True,
+            )
+
+        return "updated", write
+
+    async def _creation(self, article: Article) -> _Write:
+        """Read and check what creating ``article`` needs (its product by slug, its tax
+        category); return the writes that create it."""
         channel = await self._active_channel()
         what = f"Vendure shop {self.shop}: article {article.sku}"
         slug = _slug(article.product_sku or article.sku)
@@ -794,6 +828,22 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink)
                 "option) in Vendure, then brygga keeps it up to date"
             )
         tax_category = await self._tax_category(article, what)
+        found = product
+
+        async def write() -> None:
+            await self._create_article(article, channel, slug, found, tax_category)
+
+        return write
+
+    async def _create_article(
+        self,
+        article: Article,
+        channel: wire.ChannelWire,
+        slug: str,
+        product: wire.ProductWire | None,
+        tax_category: str,
+    ) -> None:
+        what = f"Vendure shop {self.shop}: article {article.sku}"
         language = channel.default_language_code
         if product is None:
             created = await self._gql(
@@ -867,6 +917,10 @@ class VendureAdapter(ShopAdapter, StatusSink, StockSink, PriceSink, ProductSink)
         decoded = msgspec.json.decode(raw)
         zone = decoded.get("defaultTaxZone") if isinstance(decoded, dict) else None
         return str(zone.get("id", "")) if isinstance(zone, dict) else ""
+
+
+#: a write :meth:`VendureAdapter._article_plan` found to be needed
+_Write = Callable[[], Awaitable[None]]
 
 
 class _NoSuchSku(PermanentError):

@@ -30,7 +30,7 @@ from brygga.store.sync_checkpoint import SyncCheckpoint
 from brygga.sync.article_wait import CreatedHere
 from brygga.sync.catalog_items import OrderOnly
 from brygga.sync.flows import masters
-from brygga.sync.initial_sync import Failure, InitialSync, Tally
+from brygga.sync.initial_sync import Failure, InitialSync, PreviewsArticles, Tally
 from brygga.sync.wiring import build_adapters
 
 __all__ = [
@@ -216,9 +216,7 @@ def summary_lines(tally: Tally, elapsed: float, *, dry_run: bool) -> list[str]:
         ("unchanged", tally.unchanged),
     ]
     if tally.skipped:
-        counts.append(
-            ("skipped", f"{tally.skipped} (create or update is off in [connection.catalog])")
-        )
+        counts.append((f"{verb}skipped", f"{tally.skipped} (SKU and why below)"))
     if tally.fee_articles:
         counts.append(
             (
@@ -248,6 +246,11 @@ def summary_lines(tally: Tally, elapsed: float, *, dry_run: bool) -> list[str]:
         )
     if tally.stopped:
         lines.append(f"  STOPPED: {tally.stopped}")
+    if tally.skips:
+        lines.append(f"{verb}skipped (SKU, why):")
+        lines.extend(format_table([(f.sku, f.sentence) for f in tally.skips], indent="  "))
+        if tally.skips_not_kept:
+            lines.append(f"  … and {tally.skips_not_kept} more skipped")
     if tally.failures:
         lines.append("failures (SKU, what to fix):")
         rows = [(f.sku, f.sentence) for f in tally.failures]
@@ -325,7 +328,8 @@ def _refuse(pair: _Pair, conn: ResolvedConnection, dry_run: bool) -> str | None:
         needs = target.write_problems(_PRODUCTS) if isinstance(target, ConfigNeeds) else []
         if needs:
             return f"connection {conn.name!r}: " + "; ".join(needs)
-        if dry_run and not isinstance(target, ProductSource):
+        # the dry run reads the target: its own preview, else the article by SKU
+        if dry_run and not isinstance(target, (ProductSource, PreviewsArticles)):
             return (
                 f"{name} ({kinds.get(name, '?')}) cannot be read, so --dry-run cannot compare; "
                 "run without --dry-run"

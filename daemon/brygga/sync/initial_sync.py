@@ -21,6 +21,10 @@ and list it in ``skipped_records`` (Starweb does); those are failures too. A sou
 stream itself breaks (e-conomic raises on an unreadable product) ends the pass with that
 sentence: fix the record and run again, the checkpoint makes that cheap.
 
+A skip says why, with its SKU (``Tally.skips``): the ``[connection.catalog]`` switch that was
+off for the case (``put_article``'s ``skipped``), or the sentence of a NothingToDo the target
+or a mapping raised (Vendure's for an ERP parent item, which is no variant to sell there).
+
 A target shop with its own catalog currency (``currencies``, from ``[connection.catalog.shops.
 <shop>] currency`` when copying from the ERP) gets the source's own price in that currency, by
 the products handler's rule (:func:`brygga.sync.products.priced_for`): never converted, the
@@ -151,6 +155,11 @@ class Tally:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    #: why, one sentence per skipped (article, target) pair (SKU, sentence: a switch in
+    #: ``[connection.catalog]``, the target's own reason, a mapping's Skip); at most
+    #: ``FAILURES_KEPT``
+    skips: list[Failure] = field(default_factory=list)
+    skips_not_kept: int = 0
     failed: int = 0
     #: articles not copied because they are the connection's fee articles (order rows only)
     fee_articles: int = 0
@@ -178,6 +187,13 @@ class Tally:
             self.unchanged += 1
         else:
             self.skipped += 1
+
+    def skip(self, sku: str, sentence: str) -> None:
+        """Why one skipped (article, target) pair was skipped (counted by :meth:`count`)."""
+        if len(self.skips) < FAILURES_KEPT:
+            self.skips.append(Failure(sku or "-", sentence))
+        else:
+            self.skips_not_kept += 1
 
     def not_offered(self, sku: str, sentence: str) -> None:
         """One fee article read from the source and not copied (not a failure)."""
@@ -489,9 +505,12 @@ class InitialSync:
             else:
                 sink = self.targets[target]
                 result = await sink.put_article(article, create=self.create, update=self.update)
-        except NothingToDo as exc:  # a mapping's Skip: done for this target, as in the daemon
+        except NothingToDo as exc:
+            # a mapping's Skip, or a target that does not take this article (a parent item
+            # into Vendure): done for this target, as in the daemon, with its reason
             self._streak = 0
             log.info("%s %s: %s", target, sku, exc)
+            tally.skip(sku, f"{target}: {exc}")
             return "skipped"
         except (TransientError, ConfigError) as exc:
             # one record's problem, or the target's or the config's: a streak stops the pass
@@ -509,14 +528,28 @@ class InitialSync:
             self.watcher.failed(tally, tally.fail(sku, f"{target}: {exc}"))
             return "failed"
         self._streak = 0
+        if result == "skipped":
+            tally.skip(sku, self._switched_off(target))
         return result
+
+    def _switched_off(self, target: str) -> str:
+        """Why ``put_article`` (or its estimate) answered ``skipped``: its contract says a
+        switch of ``[connection.catalog]`` was off for the case (a target with a reason of
+        its own raises NothingToDo with it)."""
+        if not self.create and not self.update:
+            return f"{target}: create and update are both off in [connection.catalog]"
+        if not self.create:
+            return f"{target}: not there, and create = false in [connection.catalog]"
+        if not self.update:
+            return f"{target}: differs there, and update = false in [connection.catalog]"
+        return f"{target}: skipped by the target, which gave no reason"
 
     async def _compare(self, article: Article, target: str) -> str:
         sink = self.targets[target]
         if isinstance(sink, PreviewsArticles):
             # the target reads what its write would read (a product list, paged), no more
             return await sink.preview_article(article, create=self.create, update=self.update)
-        if not isinstance(sink, ProductSource):
+        if not isinstance(sink, ProductSource):  # sync products refuses such a dry run first
             raise BryggaError(
                 f"{target} cannot be read, so the dry run cannot tell what would change; "
                 "run without --dry-run"

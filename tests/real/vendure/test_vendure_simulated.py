@@ -291,6 +291,7 @@ async def test_a_flat_name_and_a_parent_item_on_the_simulator(
     from datetime import UTC, datetime
 
     from brygga.catalog import Article
+    from brygga.errors import NothingToDo
 
     when = datetime(2026, 12, 1, tzinfo=UTC)
     flat = Article(
@@ -315,6 +316,7 @@ async def test_a_flat_name_and_a_parent_item_on_the_simulator(
         modified_at=when,
     )
     mutations = len(sim.mutations)
-    assert await shop.put_article(parent, create=True, update=True) == "skipped"
+    with pytest.raises(NothingToDo, match="TROJA is a product with variants"):
+        await shop.put_article(parent, create=True, update=True)
     assert len(sim.mutations) == mutations
     assert not any(v.sku == "TROJA" for v in sim.variants.values())
