@@ -425,6 +425,36 @@ def test_demo_interrupted_exits_130_as_its_help_says(
     assert "stopped: " in out
 
 
+def test_a_second_ctrl_c_still_removes_the_demos_folder(tmp_path: Path) -> None:
+    """First-hour QA: two Ctrl-C 0.3 s apart forced the exit (os._exit) and left
+    /tmp/brygga-demo-*/ behind, with the simulators' secrets in its config."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    demo_process = subprocess.Popen(
+        [sys.executable, "-m", "brygga", "demo", "--interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert demo_process.stdout is not None
+        for line in demo_process.stdout:
+            if line.startswith("Placing an order"):
+                break
+        assert list(tmp_path.glob("brygga-demo-*")), "the demo made no folder"
+        time.sleep(0.5)
+        demo_process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        demo_process.send_signal(signal.SIGINT)
+        out, err = demo_process.communicate(timeout=60)
+    finally:
+        if demo_process.poll() is None:
+            demo_process.kill()
+            demo_process.wait()
+    assert demo_process.returncode == 130, (out, err)
+    assert list(tmp_path.glob("brygga-demo-*")) == [], (out, err)
+
+
 # -- finding 9: plugins shows the effective rate limit ----------------------------------------
 
 

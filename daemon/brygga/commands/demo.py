@@ -35,6 +35,7 @@ from brygga.registers import registers_of
 from brygga.runtime.actor import ActorDeps
 from brygga.runtime.app import serve
 from brygga.runtime.daemon import DaemonControl
+from brygga.runtime.signals import before_forced_exit
 from brygga.store import ItemState, Store
 from brygga.sync.orders import document_reference
 from brygga.testing.process import write_config
@@ -815,6 +816,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         temporary = workdir = Path(tempfile.mkdtemp(prefix="brygga-demo-"))
         state = workdir / "state.db"
+    forget: Callable[[], None] | None = None
+    if temporary is not None and not args.keep:
+        # a second Ctrl-C leaves at once (os._exit, no finally): the folder holds the
+        # simulators' secrets, so it goes then too
+        folder = temporary
+        forget = before_forced_exit(lambda: shutil.rmtree(folder, ignore_errors=True))
     try:
         return anyio.run(_demo, args, workdir, state, backend="asyncio")
     except (BryggaError, BaseExceptionGroup) as raised:
@@ -827,6 +834,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
         return 2
     finally:  # also after Ctrl-C
+        if forget is not None:
+            forget()
         if temporary is not None:
             _clean_up(temporary, keep=args.keep)
 

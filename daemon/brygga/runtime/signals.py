@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 from anyio.abc import TaskStatus
 
-__all__ = ["FORCED_EXIT_STATUS", "force_exit", "handle_signals"]
+__all__ = ["FORCED_EXIT_STATUS", "before_forced_exit", "force_exit", "handle_signals"]
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +20,31 @@ log = logging.getLogger(__name__)
 FORCED_EXIT_STATUS = 130
 
 
+#: what must happen even on a forced exit (synchronous, quick, no I/O beyond the local disk)
+_LAST_WORDS: list[Callable[[], None]] = []
+
+
+def before_forced_exit(action: Callable[[], None]) -> Callable[[], None]:
+    """Run ``action`` when :func:`force_exit` leaves (e.g. the demo removes its temporary
+    folder, which holds the simulators' secrets); returns the function that takes it back."""
+    _LAST_WORDS.append(action)
+
+    def forget() -> None:
+        if action in _LAST_WORDS:
+            _LAST_WORDS.remove(action)
+
+    return forget
+
+
 def force_exit() -> None:
-    """Leave now, skipping cleanup: the user asked twice. The store stays consistent (SQLite
-    WAL); items caught in ``sending`` are reconciled at the next start."""
+    """Leave now, skipping cleanup but what :func:`before_forced_exit` registered: the user
+    asked twice. The store stays consistent (SQLite WAL); items caught in ``sending`` are
+    reconciled at the next start."""
+    for action in list(_LAST_WORDS):
+        try:
+            action()
+        except Exception:  # leaving anyway; the next action may still work
+            log.exception("cleanup before a forced exit failed")
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
