@@ -595,3 +595,19 @@ def test_demo_with_the_state_file_of_an_earlier_demo_says_so_in_one_line(
     assert state.exists(), "a --state file is never removed"
     fresh, _, _ = _run(capsys, *DEMO, "--state", str(demo_tmp / "kept" / "new.db"))
     assert fresh == 0
+
+
+def test_demo_on_the_state_file_of_a_running_demo_says_it_runs(
+    demo_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """First-hour QA: a second demo on a running demo's --state file called it "an earlier
+    demo, whose simulated shop and ERP are gone" while it was still running."""
+    from brygga.store.lock import DaemonLock
+
+    state = demo_tmp / "busy" / "state.db"
+    state.parent.mkdir(parents=True)
+    with DaemonLock(state):  # what the running demo's daemon holds
+        code, out, err = _run(capsys, *DEMO, "--state", str(state))
+    assert code == 2 and out == ""
+    _one_line_error(err, f"--state {state}: ", "is running on this state file")
+    assert "earlier demo" not in err

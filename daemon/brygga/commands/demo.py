@@ -37,6 +37,7 @@ from brygga.runtime.app import serve
 from brygga.runtime.daemon import DaemonControl
 from brygga.runtime.signals import before_forced_exit
 from brygga.store import ItemState, Store
+from brygga.store.lock import daemon_running
 from brygga.sync.orders import document_reference
 from brygga.testing.process import write_config
 from brygga.testing.simulators import (
@@ -417,6 +418,13 @@ async def _earlier_demo(state: Path) -> int:
 
 
 async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
+    if args.state and daemon_running(state):
+        print(
+            f"error: --state {args.state}: another demo (or a brygga daemon) is running on "
+            "this state file now; give this demo its own --state, or none",
+            file=sys.stderr,
+        )
+        return 2
     if args.state and (earlier := await _earlier_demo(state)):
         # the simulators start empty every run: the shop's order numbers would repeat ones
         # this file already records as transferred, into an ERP that no longer has them
