@@ -137,14 +137,20 @@ async def replay_order(
             )
             is None
         )
-        queued = await _queue(store, conn, request, running=running, confirm=confirm, clock=clock)
-        if isinstance(queued, int):
-            return queued
+        flow: Flow | None = None
         if request.here:
             assert isinstance(conn, ResolvedConnection)
             flow = deps.open_flow(conn, run_id=run_id, mappings=mappings)
             stack.push_async_callback(flow.aclose)
-            return await _run_here(flow, queued, unseen=unseen)
+            if unseen and await _not_in_shop(flow, request):
+                return 1
+        # the health row the order's outcome writes: put back if its record is forgotten
+        health = await _health(store, conn.name, request.shop)
+        queued = await _queue(store, conn, request, running=running, confirm=confirm, clock=clock)
+        if isinstance(queued, int):
+            return queued
+        if flow is not None:
+            return await _run_here(flow, queued, unseen=unseen, health=health)
         if not conn.config.enabled:
             print(f"note: connection {conn.name} is disabled: no daemon runs it; --here does")
         if not running:
@@ -157,7 +163,7 @@ async def replay_order(
             print("the running daemon picks it up within seconds")
             return 0
         print(f"waiting up to {request.wait:g} s for the running daemon…")
-        return await _await_outcome(store, queued, request.wait, unseen=unseen)
+        return await _await_outcome(store, queued, request.wait, unseen=unseen, health=health)
     raise AssertionError("unreachable")  # pragma: no cover  (mypy: the stack may swallow)
 
 
@@ -274,7 +280,31 @@ async def _queue(
     return fresh
 
 
-async def _run_here(flow: Flow, queued: WorkItem, *, unseen: bool = False) -> int:
+async def _not_in_shop(flow: Flow, request: ReplayRequest) -> bool:
+    """Whether the shop says it has no such order (its fetch answered 404), said to the
+    person: an id the state file never saw is then a mistyped one, and nothing is recorded
+    (no record, no event, no health row). Any other answer lets the flow decide."""
+    shop = flow.shops.get(request.shop)
+    if shop is None:
+        return False
+    try:
+        await shop.fetch_order(request.order_id)
+    except BryggaError as exc:
+        if not _NOT_FOUND.search(str(exc)):
+            return False
+    else:
+        return False
+    print(
+        f"error: no order {request.order_id} in shop {request.shop}; check the id "
+        "(nothing was recorded)",
+        file=sys.stderr,
+    )
+    return True
+
+
+async def _run_here(
+    flow: Flow, queued: WorkItem, *, unseen: bool = False, health: _Row = None
+) -> int:
     """Claim THIS item only and process it with the real flow, then its write-back."""
     claimed = await flow.engine.claim_item(queued.id, REGISTER)
     if claimed is None:
@@ -286,7 +316,7 @@ async def _run_here(flow: Flow, queued: WorkItem, *, unseen: bool = False) -> in
     assert item is not None
     if item.state is ItemState.DONE:
         await _write_back_here(flow, item)
-    return await _outcome(flow.store, item, unseen=unseen)
+    return await _outcome(flow.store, item, unseen=unseen, health=health)
 
 
 async def _write_back_here(flow: Flow, item: WorkItem) -> None:
@@ -315,12 +345,14 @@ async def _write_back_here(flow: Flow, item: WorkItem) -> None:
 _NOT_FOUND = re.compile(r"\(404\)|\bHTTP 404\b|\b404 Not Found\b")
 
 
-async def _outcome(store: Store, item: WorkItem, *, unseen: bool) -> int:
+async def _outcome(store: Store, item: WorkItem, *, unseen: bool, health: _Row = None) -> int:
     """Report the replay's outcome. An order the state file had never seen, which the shop
     says does not exist, is a mistyped id: its record is removed again (nothing in the error
-    queue, and a real order that gets this id later is not blocked by it)."""
+    queue, and a real order that gets this id later is not blocked by it), and the health row
+    its failure marked is put back as it was (``health``), so `brygga status` shows no
+    failure of a record that is not there."""
     missing = item.state is ItemState.FAILED and _NOT_FOUND.search(item.last_error)
-    if unseen and missing and await _forget(store, item):
+    if unseen and missing and await _forget(store, item, health):
         print(
             f"error: no order {item.external_id} in shop {item.instance}; check the id "
             "(nothing was recorded)",
@@ -330,8 +362,25 @@ async def _outcome(store: Store, item: WorkItem, *, unseen: bool) -> int:
     return _report(item)
 
 
-async def _forget(store: Store, item: WorkItem) -> bool:
-    """Remove a failed record and its events; True if it was still failed (and unbound)."""
+#: a ``register_status`` row as it was (None: there was none)
+_Row = tuple[object, ...] | None
+_HEALTH = "state, last_success, last_error, last_error_at, updated_at"
+
+
+async def _health(store: Store, connection: str, shop: str) -> _Row:
+    """The orders register's health row of ``shop`` as it is now."""
+    row = await store.db.fetchone(
+        f"SELECT {_HEALTH} FROM register_status WHERE connection = ? AND register = ?"
+        " AND instance = ?",
+        (connection, REGISTER, shop),
+    )
+    return None if row is None else tuple(row)
+
+
+async def _forget(store: Store, item: WorkItem, health: _Row = None) -> bool:
+    """Remove a failed record and its events; True if it was still failed (and unbound).
+    The health row its failure marked failing is put back to ``health`` (removed when there
+    was none), unless another record's outcome has written it since."""
 
     def body(tx: Tx) -> bool:
         row = tx.execute(
@@ -347,6 +396,22 @@ async def _forget(store: Store, item: WorkItem) -> bool:
         ).rowcount
         if not gone:
             raise _Kept  # roll the events back too
+        key = (item.connection, item.register, item.instance)
+        where = " WHERE connection = ? AND register = ? AND instance = ?"
+        marked = tx.execute(
+            "SELECT 1 FROM register_status" + where + " AND state = 'failing' AND last_error = ?",
+            (*key, item.last_error),
+        ).fetchone()
+        if marked is None:
+            return True  # written since by another record's outcome: it stands
+        if health is None:
+            tx.execute("DELETE FROM register_status" + where, key)
+        else:
+            tx.execute(
+                "UPDATE register_status SET state = ?, last_success = ?, last_error = ?,"
+                " last_error_at = ?, updated_at = ?" + where,
+                (*health, *key),
+            )
         return True
 
     try:
@@ -385,7 +450,7 @@ def _report(item: WorkItem) -> int:
 
 
 async def _await_outcome(
-    store: Store, queued: WorkItem, seconds: float, *, unseen: bool = False
+    store: Store, queued: WorkItem, seconds: float, *, unseen: bool = False, health: _Row = None
 ) -> int:
     """Watch the item while the daemon works on it; report once it settles or time runs out."""
     item = queued
@@ -397,7 +462,7 @@ async def _await_outcome(
             item = current
             worked = item.attempts > queued.attempts
             if item.state in FINAL or (worked and item.state is ItemState.WAITING):
-                return await _outcome(store, item, unseen=unseen)
+                return await _outcome(store, item, unseen=unseen, health=health)
     print(f"not finished after {seconds:g} s; the daemon keeps working on it")
     _report(item)
     return 1
