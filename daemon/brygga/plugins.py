@@ -35,8 +35,10 @@ class LoadedPlugin:
 class PluginHost:
     """Loads plugins once and keeps what they registered.
 
-    A plugin that fails to import is recorded (not raised): the daemon only fails when a
-    connection needs an adapter kind that plugin would have provided.
+    A plugin that fails to import is recorded (not raised, not logged: logging may not be
+    set up yet): the commands refuse a config that gives a failed plugin settings
+    (:meth:`refusal`) and warn about the others (:meth:`failed`); an adapter kind only a
+    failed plugin would have provided is refused where a connection names it.
     """
 
     def __init__(
@@ -72,7 +74,7 @@ class PluginHost:
             obj = ep.load()
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
-            log.error("plugin %s failed to load: %s", ep.name, message)
+            log.debug("plugin %s failed to load: %s", ep.name, message)
             self.plugins[ep.name] = LoadedPlugin(ep.name, source, error=message)
             return
         self.pm.register(obj, name=ep.name)
@@ -89,7 +91,7 @@ class PluginHost:
             impl.function(register=register)
         except Exception as exc:
             message = f"registering {what} failed: {type(exc).__name__}: {exc}"
-            log.error("plugin %s: %s", impl.plugin_name, message)
+            log.debug("plugin %s: %s", impl.plugin_name, message)
             plugin = self.plugins.setdefault(impl.plugin_name, LoadedPlugin(impl.plugin_name, "?"))
             plugin.error = plugin.error or message
 
@@ -116,6 +118,26 @@ class PluginHost:
             self.plugins[plugin].mappings.append(mapping.name)
 
         return register
+
+    def failed(self) -> list[LoadedPlugin]:
+        """The plugins that failed to load or to register, by name."""
+        return [p for _, p in sorted(self.plugins.items()) if p.error]
+
+    def refusal(self, named: Iterable[str], *, source: str) -> ConfigError | None:
+        """The config error when a plugin the config names (a ``[plugins.NAME]`` table) failed
+        to load: its mappings would be missing from every record sent meanwhile, and an order
+        goes to the ERP only once. None when every named plugin loaded (or is disabled)."""
+        names = set(named)
+        broken = [p for p in self.failed() if p.name in names]
+        if not broken:
+            return None
+        plugin = broken[0]
+        return ConfigError(
+            f"{source}: plugins.{plugin.name}: plugin {plugin.name!r} failed to load "
+            f"({plugin.error}), and without it the records would go out without its mappings; "
+            f"fix or reinstall it (or uninstall it), or remove [plugins.{plugin.name}] from the "
+            f'config, or add "{plugin.name}" to [daemon] disabled_plugins to run without it'
+        )
 
     def startup(self, settings: dict[str, Any]) -> None:
         self.pm.hook.brygga_startup(settings=settings)

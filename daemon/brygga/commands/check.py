@@ -24,7 +24,13 @@ from brygga.adapters import (
     RemoteVerifier,
     Role,
 )
-from brygga.commands.common import plugin_host_for, print_table
+from brygga.commands.common import (
+    failed_plugin_lines,
+    plugin_host_for,
+    print_table,
+    refuse_failed_plugins,
+    start_plugins,
+)
 from brygga.commands.state_on_write import StateOnWrite
 from brygga.config import LoadedConfig, ResolvedConnection, load_config
 from brygga.errors import BryggaError, ConfigError
@@ -187,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.config)
     host = plugin_host_for(path)
     try:
+        refuse_failed_plugins(host, path)
         loaded = load_config(path, host)
+        start_plugins(host, loaded)  # the plugins' own settings, as `brygga run` checks them
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -227,9 +235,8 @@ def run(args: argparse.Namespace) -> int:
         for error in errors:
             failed = True
             print(f"  error: {error}", file=sys.stderr)
-    for name, plugin in sorted(host.plugins.items()):
-        if plugin.error:
-            print(f"\nwarning: plugin {name} failed to load: {plugin.error}", file=sys.stderr)
+    for line in failed_plugin_lines(host):  # the config gives none of them settings
+        print(f"\nwarning: {line}", file=sys.stderr)
     if failed:
         print(
             "\nconfig refused: fix the errors above (or turn the register off in "
@@ -237,7 +244,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if getattr(args, "remote", False):
-        host.startup(loaded.config.plugins)
         problems = _print_remote(anyio.run(remote_reports, loaded, HttpContext()))
         if problems:
             print(

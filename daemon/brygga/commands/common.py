@@ -25,7 +25,7 @@ from brygga.config import (
     read_config_text,
     resolve_state_path,
 )
-from brygga.errors import BryggaError, ConfigError
+from brygga.errors import BryggaError, ConfigError, PluginError
 from brygga.plugins import PluginHost
 from brygga.sync.wiring import load_checked
 
@@ -36,12 +36,15 @@ __all__ = [
     "brygga_command",
     "brygga_error",
     "config_state_path",
+    "failed_plugin_lines",
     "format_table",
     "load",
     "load_state_config",
     "log_handler",
     "print_table",
+    "refuse_failed_plugins",
     "setup_logging",
+    "start_plugins",
     "state_failure",
 ]
 
@@ -98,23 +101,59 @@ def setup_logging(level: str) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def plugin_host_for(path: Path) -> PluginHost:
-    """Plugins, minus the ones the config disables (read before the full validation)."""
-    disabled: list[str] = []
+def _raw_plugin_names(path: Path) -> tuple[list[str], list[str]]:
+    """``[daemon] disabled_plugins`` and the ``[plugins.NAME]`` tables' names, read before the
+    full validation (which reports a broken file properly)."""
     try:
         raw = tomllib.loads(read_config_text(path))
-        names = raw.get("daemon", {}).get("disabled_plugins", [])
-        if isinstance(names, list):
-            disabled = [str(n) for n in names]
-    except (ConfigError, tomllib.TOMLDecodeError, AttributeError):
-        pass  # load() reports these properly
+    except (ConfigError, tomllib.TOMLDecodeError):
+        return [], []
+    daemon = raw.get("daemon", {})
+    names = daemon.get("disabled_plugins", []) if isinstance(daemon, dict) else []
+    disabled = [str(n) for n in names] if isinstance(names, list) else []
+    tables = raw.get("plugins", {})
+    named = [str(n) for n in tables] if isinstance(tables, dict) else []
+    return disabled, named
+
+
+def plugin_host_for(path: Path) -> PluginHost:
+    """Plugins, minus the ones the config disables (read before the full validation)."""
+    disabled, _named = _raw_plugin_names(path)
     return PluginHost(disabled=disabled)
 
 
+def refuse_failed_plugins(host: PluginHost, path: Path) -> None:
+    """ConfigError when a plugin the config gives settings (``[plugins.NAME]``) failed to load:
+    the commands that send refuse to run without its mappings."""
+    _disabled, named = _raw_plugin_names(path)
+    refusal = host.refusal(named, source=str(path))
+    if refusal is not None:
+        raise refusal
+
+
+def failed_plugin_lines(host: PluginHost) -> list[str]:
+    """One warning per plugin that failed to load (none the config names: those are refused)."""
+    return [f"plugin {p.name} failed to load: {p.error}" for p in host.failed()]
+
+
+def start_plugins(host: PluginHost, loaded: LoadedConfig) -> None:
+    """Give the plugins their ``[plugins.NAME]`` settings (``brygga_startup``); a setting a
+    plugin refuses (PluginError) is a ConfigError naming the file."""
+    try:
+        host.startup(loaded.config.plugins)
+    except PluginError as exc:
+        raise ConfigError(f"{loaded.path}: {exc}") from None
+
+
 def load(path: Path, host: PluginHost | None = None) -> tuple[LoadedConfig, PluginHost]:
-    """Load and validate a config, including the flow checks; raise ConfigError."""
+    """Load and validate a config, including the flow checks and the plugins' settings; raise
+    ConfigError (also for a plugin the config names that failed to load)."""
     host = host or plugin_host_for(path)
-    return load_checked(path, host), host
+    refuse_failed_plugins(host, path)
+    try:
+        return load_checked(path, host), host
+    except PluginError as exc:  # a plugin refused its [plugins.NAME] settings at startup
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 # -- the state-file commands' view of a config: no adapters, no secrets ----------------------

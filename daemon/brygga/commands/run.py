@@ -9,8 +9,8 @@ from pathlib import Path
 
 import anyio
 
-from brygga.commands.common import brygga_error, load, setup_logging
-from brygga.errors import BryggaError, ConfigError
+from brygga.commands.common import brygga_error, failed_plugin_lines, load, setup_logging
+from brygga.errors import BryggaError, ConfigError, SchemaTooNewError
 from brygga.http.server import ListenError
 from brygga.runtime.app import MetricsObserver, seed_last_success, serve
 from brygga.store.lock import StateInUse
@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     setup_logging(args.log_level or loaded.config.daemon.log_level)
+    for line in failed_plugin_lines(host):  # the config gives none of them settings
+        log.warning("%s", line)
     log.info(
         "brygga starting: %d connection(s), state %s, listening on %s",
         len(loaded.connections),
@@ -45,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
             # systemd: exit 2 matches RestartPreventExitStatus=2, so no restart loop
             listen = loaded.config.daemon.listen
             print(f'error: {path}: [daemon] listen = "{listen}": {error.reason}', file=sys.stderr)
+            return 2
+        if isinstance(error, SchemaTooNewError):
+            print(f"error: {error}", file=sys.stderr)
             return 2
         log.error("%s", error)
         # another daemon on this state file: exit 2 too, so systemd does not restart in a loop
