@@ -27,6 +27,7 @@ from brygga.http.client import DEFAULT_TIMEOUT
 from brygga.http.server import parse_listen
 from brygga.models import DocumentType, OrderEvent
 from brygga.secrets import Secret, resolve_secret
+from brygga.store.schema import LATEST, file_version, too_new
 from brygga.timeutil import zone_info
 
 if typing.TYPE_CHECKING:
@@ -548,6 +549,11 @@ def _check_daemon(config: Config, source: Path) -> None:
     )
     if problem:
         raise ConfigError(f"{source}: daemon.state: {problem}")
+    path = resolve_state_path(source, state)
+    version = file_version(path)
+    if version is not None and version > LATEST:
+        # every command refuses it in the same words, before any of them opens the file
+        raise ConfigError(too_new(path, version))
 
 
 def resolve_state_path(source: Path, state: str) -> Path:

@@ -26,6 +26,7 @@ from brygga.adapters import (
 )
 from brygga.commands.common import (
     failed_plugin_lines,
+    open_state,
     plugin_host_for,
     print_table,
     refuse_failed_plugins,
@@ -37,7 +38,7 @@ from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
 from brygga.models import LineKind, Register
 from brygga.secrets import Secret, scrub
-from brygga.store import Store
+from brygga.store.schema import LATEST, file_version
 from brygga.sync.flows import flow_table, status_table
 from brygga.sync.wiring import config_problems
 
@@ -151,7 +152,7 @@ async def remote_reports(loaded: LoadedConfig, http: HttpContext) -> list[System
     async with contextlib.AsyncExitStack() as stack:
         state: AdapterStateStore
         if await anyio.Path(loaded.state_path).exists():
-            store = await Store.open(loaded.state_path)
+            store = await open_state(loaded.state_path)  # never migrates
             stack.push_async_callback(store.close)
             state = store.adapter_state
         else:
@@ -212,6 +213,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     failed = False
     print(f"{path}: {len(loaded.connections)} connection(s); state file {loaded.state_path}")
+    version = file_version(loaded.state_path)
+    if version and version < LATEST:
+        print(
+            f"note: the state file has schema version {version} (an older brygga's); "
+            f"`brygga run` of this version migrates it to {LATEST} when it starts"
+        )
     for conn in loaded.connections:
         shops = ", ".join(f"{c.name} ({c.kind})" for c in conn.shops)
         state = "" if conn.config.enabled else " [disabled]"

@@ -27,6 +27,9 @@ from brygga.config import (
 )
 from brygga.errors import BryggaError, ConfigError, PluginError
 from brygga.plugins import PluginHost
+from brygga.store import Store
+from brygga.store.db import Database
+from brygga.store.lock import daemon_running
 from brygga.sync.wiring import load_checked
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "load",
     "load_state_config",
     "log_handler",
+    "open_state",
     "print_table",
     "refuse_failed_plugins",
     "setup_logging",
@@ -248,6 +252,17 @@ def load_state_config(path: Path) -> StateConfig:
         ),
     )
     return view  # parse_config checked the state path (``[daemon] state``)
+
+
+async def open_state(path: Path, *, migrate: bool = False) -> Store:
+    """The state file as a command opens it. Only `run`, `replay` and `sync products` pass
+    ``migrate`` (apply the migrations a file from an older brygga lacks), and even they do not
+    while a daemon holds the file: an older daemon running on it would then refuse the file it
+    works on. Without migrating, an older file is read as it is when it can be (else one line:
+    `brygga run` of this version migrates it); a newer one is always refused."""
+    if migrate and daemon_running(path):
+        migrate = False
+    return Store(await Database.open(path, migrate=migrate))
 
 
 #: SQLite's words for a state file that cannot be opened or is no database, with the fix;

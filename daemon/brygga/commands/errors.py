@@ -15,6 +15,7 @@ from brygga.commands.common import (
     ConfigView,
     brygga_command,
     load_state_config,
+    open_state,
     print_table,
     terminal_width,
     unknown_connection,
@@ -128,7 +129,7 @@ async def list_errors(
         return 2
     if _no_state(loaded):
         return 0
-    async with await Store.open(loaded.state_path) as store:
+    async with await open_state(loaded.state_path) as store:
         failed = await store.items.query(
             states=[ItemState.FAILED], connection=connection, limit=_NO_LIMIT
         )
@@ -193,7 +194,7 @@ async def show_error(loaded: ConfigView, item_id: int) -> int:
     """Print one record: every field, its payload, its attempts and its event log."""
     if _no_state(loaded):
         return 1
-    async with await Store.open(loaded.state_path) as store:
+    async with await open_state(loaded.state_path) as store:
         item = await store.items.get(item_id)
         if item is None:
             print(f"error: no record with id {item_id} in {loaded.state_path}", file=sys.stderr)
@@ -265,7 +266,7 @@ async def retry_errors(
     if _no_state(loaded):
         return 1 if item_id is not None else 0
     now = datetime.now(UTC)
-    async with await Store.open(loaded.state_path) as store:
+    async with await open_state(loaded.state_path) as store:
         if item_id is None:
             items = await store.items.query(
                 states=[ItemState.FAILED], connection=connection, limit=_NO_LIMIT
@@ -325,7 +326,7 @@ async def resolve_error(loaded: ConfigView, item_id: int, note: str) -> int:
     if _no_state(loaded):
         return 1
     now = datetime.now(UTC)
-    async with await Store.open(loaded.state_path) as store:
+    async with await open_state(loaded.state_path) as store:
         item = await store.items.get(item_id)
         if item is None:
             print(f"error: no record with id {item_id} in {loaded.state_path}", file=sys.stderr)

@@ -20,6 +20,7 @@ from brygga.commands.common import (
     brygga_command,
     load,
     load_state_config,
+    open_state,
     unknown_connection,
 )
 from brygga.commands.errors import record_event, stamp
@@ -110,7 +111,9 @@ async def replay_order(
             running = False
         else:
             running = daemon_running(state)
-        store = await Store.open(state)
+        # --here holds the daemon lock, so no daemon runs on the file: it may be migrated; a
+        # replay for the daemon migrates only when none runs (an older one may)
+        store = await (Store.open(state) if request.here else open_state(state, migrate=True))
         stack.push_async_callback(store.close)
         deps = Deps(store=store, http=http or HttpContext())
         clock = deps.clock

@@ -13,6 +13,7 @@ from brygga.commands.common import brygga_error, failed_plugin_lines, load, setu
 from brygga.errors import BryggaError, ConfigError, SchemaTooNewError
 from brygga.http.server import ListenError
 from brygga.runtime.app import MetricsObserver, seed_last_success, serve
+from brygga.store.db import SchemaTooOld
 from brygga.store.lock import StateInUse
 
 # serve, MetricsObserver and seed_last_success live in brygga.runtime.app; importable from here
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             listen = loaded.config.daemon.listen
             print(f'error: {path}: [daemon] listen = "{listen}": {error.reason}', file=sys.stderr)
             return 2
-        if isinstance(error, SchemaTooNewError):
+        if isinstance(error, SchemaTooNewError | SchemaTooOld):
             print(f"error: {error}", file=sys.stderr)
             return 2
         log.error("%s", error)

@@ -15,11 +15,11 @@ from brygga.commands.common import (
     brygga_command,
     format_table,
     load_state_config,
+    open_state,
     terminal_width,
 )
 from brygga.errors import BryggaError, ConfigError
 from brygga.http.server import parse_listen
-from brygga.store import Store
 from brygga.store.lock import daemon_running
 from brygga.sync.status_watch import WATCH
 
@@ -99,7 +99,7 @@ async def _report(
     unhealthy = 0
     blocks: list[tuple[str, int]] = []  # (headline, how many table rows follow)
     rows: list[tuple[str, ...]] = []
-    async with await Store.open(path) as store:
+    async with await open_state(path) as store:  # never migrates: a daemon may run on it
         boards = await store.status.all()
         for conn in loaded.connections:
             counts = await store.items.counts(conn.name)

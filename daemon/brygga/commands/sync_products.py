@@ -15,16 +15,24 @@ from typing import Any, Literal, TextIO
 import anyio
 
 from brygga.adapters import ConfigNeeds, ErpAdapter, ShopAdapter
-from brygga.commands.common import format_table, load, setup_logging, unknown_connection
+from brygga.commands.common import (
+    brygga_error,
+    format_table,
+    load,
+    open_state,
+    setup_logging,
+    unknown_connection,
+)
 from brygga.commands.state_on_write import StateOnWrite
 from brygga.config import LoadedConfig, ResolvedConnection
-from brygga.errors import BryggaError, ConfigError
+from brygga.errors import BryggaError, ConfigError, SchemaTooNewError
 from brygga.http.client import HttpContext
 from brygga.mappings import Mapping, of_register
 from brygga.models import Register
 from brygga.registers import ProductSink, ProductSource, StockSink, StockSource
 from brygga.runtime.limiterstate import visiting_limiters
 from brygga.store import Store
+from brygga.store.db import SchemaTooOld
 from brygga.store.lock import DaemonLock
 from brygga.store.sync_checkpoint import SyncCheckpoint
 from brygga.sync.article_wait import CreatedHere
@@ -410,7 +418,8 @@ async def sync_products(
         # its state (a rotated refresh token: state_on_write); it reads an existing one
         on_write: StateOnWrite | None = None
         if not request.dry_run or await anyio.Path(state).exists():
-            store = await Store.open(state)
+            # a dry run never migrates; a copy does unless a daemon runs on the file
+            store = await open_state(state, migrate=not request.dry_run)
             stack.push_async_callback(_shielded(store.close))
         else:
             on_write = StateOnWrite(state)
@@ -512,12 +521,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         code = anyio.run(main, backend="asyncio")
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except BryggaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except (BryggaError, BaseExceptionGroup) as raised:
+        # the task group wraps what stopped it: ours is one line, anything else a crash
+        error = brygga_error(raised)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        # a config or a state file this brygga cannot use: exit 2, as for a config error
+        return 2 if isinstance(error, ConfigError | SchemaTooNewError | SchemaTooOld) else 1
     if stopped["yes"]:
         print(
             "stopped: the articles done so far are checkpointed; run the same command again "

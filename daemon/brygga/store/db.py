@@ -14,10 +14,10 @@ from typing import Any, Generic, TypeVar, cast
 import aiosqlite
 import anyio
 
-from brygga.errors import SchemaTooNewError
-from brygga.store.schema import MIGRATIONS
+from brygga.errors import BryggaError, SchemaTooNewError
+from brygga.store.schema import MIGRATIONS, OPTIONAL_FOR_READERS, too_new, too_old
 
-__all__ = ["PRUNE_BATCH", "Database", "Tx", "from_ts", "to_ts"]
+__all__ = ["PRUNE_BATCH", "Database", "SchemaTooOld", "Tx", "from_ts", "to_ts"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ def from_ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+class SchemaTooOld(BryggaError):
+    """The state file lacks a migration this brygga needs, and the command that opened it
+    does not migrate (only `brygga run`, `replay` and `sync products` do, and never while a
+    daemon holds the file)."""
+
+
 class Database:
     """One aiosqlite connection. Writes go through :meth:`transaction` (``BEGIN IMMEDIATE``),
     serialized by a lock so tasks sharing the connection never interleave transactions."""
@@ -57,6 +63,10 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
+        """Open (or create) the state file. ``migrate``: apply the migrations a file from an
+        older brygga lacks; without it such a file is read as it is when it lacks only
+        :data:`OPTIONAL_FOR_READERS`, else :class:`SchemaTooOld` (a new, empty file is set up
+        either way). A file from a newer brygga is :class:`SchemaTooNewError`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         _create_private(path)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
@@ -86,16 +96,15 @@ class Database:
         known = {version for version, _, _ in MIGRATIONS}
         newer = sorted(applied - known)
         if newer:
-            raise SchemaTooNewError(
-                f"{self.path}: the state file has schema version {newer[-1]}, but this brygga "
-                f"knows versions up to {max(known)}; upgrade brygga (or restore a backup) "
-                "before running it on this file"
-            )
+            raise SchemaTooNewError(too_new(self.path, newer[-1]))
+        missing = [version for version, _, _ in MIGRATIONS if version not in applied]
+        if applied and missing and not apply:
+            if set(missing) <= OPTIONAL_FOR_READERS:
+                return  # read as it is: `brygga run` of this version migrates it
+            raise SchemaTooOld(too_old(self.path, max(applied)))
         for version, name, sql in MIGRATIONS:
             if version in applied:
                 continue
-            if not apply:
-                raise SchemaTooNewError(f"{self.path}: schema migration {version} not applied")
             log.info("applying schema migration %d (%s)", version, name)
             async with self.transaction() as tx:
                 for statement in _statements(sql):

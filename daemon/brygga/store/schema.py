@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS"]
+import sqlite3
+from pathlib import Path
+
+__all__ = [
+    "LATEST",
+    "MIGRATIONS",
+    "OPTIONAL_FOR_READERS",
+    "file_version",
+    "too_new",
+    "too_old",
+]
 
 #: (version, name, SQL). Append only: never edit a migration that has shipped.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
@@ -320,3 +330,52 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         """,
     ),
 )
+
+#: the schema version this brygga writes
+LATEST = max(version for version, _, _ in MIGRATIONS)
+
+#: migrations a file may lack and still be read and written as it is by the commands that never
+#: migrate (`status`, `errors`, `check`): they only add indexes. A file that lacks any other one
+#: waits for `brygga run` of this version (an older daemon may still be running on it).
+OPTIONAL_FOR_READERS = frozenset({8})
+
+
+def too_new(path: Path, version: int) -> str:
+    """The one-line error for a state file written by a newer brygga."""
+    return (
+        f"{path}: schema version {version}, but this brygga knows versions up to {LATEST}; "
+        "use a newer brygga (or restore a backup)"
+    )
+
+
+def too_old(path: Path, version: int) -> str:
+    """The one-line error for a state file an older brygga left, which this command cannot
+    read as it is (and does not migrate: an older daemon may still be running on it)."""
+    return (
+        f"{path}: schema version {version}, from an older brygga; this one reads version "
+        f"{LATEST}, and `brygga run` of this version migrates the file when it starts (stop "
+        "the older daemon first); this command does not change it"
+    )
+
+
+def file_version(path: Path) -> int | None:
+    """The schema version of the state file at ``path``, read without writing (0 for a file
+    with no migrations yet); None when there is no file or it cannot be read (the state path
+    check and the store say why). Read through SQLite, never open()/close(): see
+    :func:`brygga.config.state_path_problem`."""
+    if not path.is_file():
+        return None
+    try:
+        probe = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            found = probe.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            ).fetchone()
+            if found is None:
+                return 0
+            row = probe.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.Error:
+        return None
+    return int(row[0]) if row and row[0] is not None else 0
