@@ -66,7 +66,8 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 
 class DaemonConfig(_Section, frozen=True, kw_only=True):
-    #: SQLite state file; relative paths resolve against the config file's folder
+    #: SQLite state file; ``~`` is the home folder, other relative paths resolve against the
+    #: config file's folder
     state: str = "brygga.db"
     #: host:port of the HTTP endpoint (/metrics, /healthz, /readyz, webhooks)
     listen: str = "127.0.0.1:9464"
@@ -542,6 +543,12 @@ def _check_daemon(config: Config, source: Path) -> None:
     except ConfigError as exc:
         raise ConfigError(f"{source}: daemon.listen: {exc}") from None
     state = config.daemon.state
+    if state.startswith("~") and _home(state) is None:
+        home = state.split("/", 1)[0]
+        raise ConfigError(
+            f"{source}: daemon.state: {state!r}: {home} is no home folder this user can "
+            'expand; write the full path, e.g. state = "/var/lib/brygga/state.db"'
+        )
     problem = (
         state_path_problem(resolve_state_path(source, state))
         if state.strip()
@@ -556,9 +563,19 @@ def _check_daemon(config: Config, source: Path) -> None:
         raise ConfigError(too_new(path, version))
 
 
+def _home(state: str) -> Path | None:
+    """``state`` with its leading ``~`` or ``~user`` expanded; None when it cannot be."""
+    try:
+        return Path(state).expanduser()
+    except RuntimeError:  # no such user, or no home folder known
+        return None
+
+
 def resolve_state_path(source: Path, state: str) -> Path:
-    """The state file a config at ``source`` names: relative paths resolve against its folder."""
-    path = Path(state)
+    """The state file a config at ``source`` names: ``~`` (or ``~user``) at its start is that
+    home folder, as in a shell; other relative paths resolve against the config's folder."""
+    # an unknown ~user stays as written (_check_daemon refuses it)
+    path = (_home(state) or Path(state)) if state.startswith("~") else Path(state)
     return path if path.is_absolute() else source.parent / path
 
 
