@@ -199,15 +199,15 @@ class NorceConfig(AdapterConfig, kw_only=True, forbid_unknown_fields=True):
                     f"{table} (norce): {' and '.join(missing)}: missing: stock flows into "
                     "this Norce shop here and Norce imports on-hand values to a warehouse and "
                     'location by code; set warehouse = "<WarehouseCode>" and location = '
-                    '"<LocationCode>" in that table (Norce Admin → Warehouses), or set stock '
-                    '= "off" in [connection.registers]'
+                    '"<LocationCode>" in that table (the codes of the warehouse and its '
+                    'location in Norce), or set stock = "off" in [connection.registers]'
                 )
         if Register.PRICES in registers and not self.price_list:
             problems.append(
                 f"{table} (norce): price_list: missing: prices flow into this Norce shop here "
                 "and Norce imports prices to a price list by code; set price_list = "
-                '"<PriceListCode>" in that table (the price list\'s Agreement code in Norce '
-                'Admin), or set prices = "off" in [connection.registers]'
+                '"<PriceListCode>" in that table (the price list\'s code, its Agreement in '
+                'the Query API), or set prices = "off" in [connection.registers]'
             )
         return problems
 
