@@ -839,13 +839,54 @@ def _adapter_config(
     *,
     source: Path,
     where: str,
+    missing: list[str],
 ) -> tuple[AdapterSpec, AdapterConfig]:
+    """The adapter's spec and decoded config. A secret that cannot be read (env variable
+    unset, file missing) is added to ``missing`` and decoded as a stand-in, so that one run of
+    the loader names every such secret (the caller refuses the config when it is not empty)."""
     kind = raw.get("kind")
     if not isinstance(kind, str) or not kind:
         raise ConfigError(f"{source}: {where}.kind: missing; say which {role.value} this is")
     spec = plugins.adapter(kind, role, where=f"{source}: {where}.kind")
-    cfg = _convert(raw, spec.config_type, source=source, prefix=where, base_dir=source.parent)
+    unread = _unread_secrets(raw, spec.config_type, source.parent)
+    for name, reason in unread.items():
+        missing.append(f"{source}: {where}.{name}: {reason}")
+    table = {**raw, **dict.fromkeys(unread, _STAND_IN)}
+    cfg = _convert(table, spec.config_type, source=source, prefix=where, base_dir=source.parent)
     return spec, cfg
+
+
+#: what an unreadable secret decodes as while the loader goes on to find the others (never
+#: leaves :func:`load_config`: a config with one is refused); long and URL-safe, so no check of
+#: a secret's form (a webhook token's length) adds a misleading error of its own
+_STAND_IN = "unread-secret-stand-in-0123456789abcdef"
+
+
+def _secret_fields(config_type: type) -> list[str]:
+    """The fields of an adapter config type that hold a Secret (or an optional one)."""
+    try:
+        hints = typing.get_type_hints(config_type)
+    except (NameError, TypeError):  # a plugin's annotations that cannot be resolved
+        return []
+    return [
+        name for name, hint in hints.items() if hint is Secret or Secret in typing.get_args(hint)
+    ]
+
+
+def _unread_secrets(raw: dict[str, Any], config_type: type, base_dir: Path) -> dict[str, str]:
+    """Each secret field of ``raw`` whose ``{ env = ... }`` or ``{ file = ... }`` cannot be
+    read, with why (naming the variable or file, never a value). Other forms are left to the
+    decoder's own error."""
+    unread = {}
+    for name in _secret_fields(config_type):
+        value = raw.get(name)
+        if not isinstance(value, dict):
+            continue
+        try:
+            resolve_secret(value, base_dir=base_dir)
+        except ValueError as exc:
+            unread[name] = str(exc)
+    return unread
 
 
 #: shortest webhook URL token accepted: the token is the receiver's only credential
@@ -998,18 +1039,43 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
     config = parse_config(text, source=path)
     raw_connections = tomllib.loads(text).get("connection", [])
     _check_plugin_names(config, plugins, path)
+    missing: list[str] = []
+    try:
+        resolved = _resolve(config, raw_connections, plugins, path, missing)
+    except ConfigError as exc:
+        # the secrets found missing before it, then the error itself
+        raise ConfigError("\n".join([*missing, str(exc)])) from None
+    if missing:
+        raise ConfigError("\n".join(missing))
+    return LoadedConfig(path=path, config=config, connections=tuple(resolved))
+
+
+def _resolve(
+    config: Config,
+    raw_connections: list[dict[str, Any]],
+    plugins: PluginHost,
+    path: Path,
+    missing: list[str],
+) -> list[ResolvedConnection]:
+    """Each connection with its adapters' specs and configs (see :func:`_adapter_config`
+    for ``missing``)."""
     resolved = []
     for index, conn in enumerate(config.connection):
         where = f"connection[{index}]"
         erp_spec, erp_cfg = _adapter_config(
-            conn.erp, Role.ERP, plugins, source=path, where=f"{where}.erp"
+            conn.erp, Role.ERP, plugins, source=path, where=f"{where}.erp", missing=missing
         )
         shop_specs, shop_cfgs = [], []
         names: set[str] = set()
         local = _check_base_url(erp_cfg, path, f"{where}.erp")
         for s_index, shop in enumerate(conn.shops):
             spec, cfg = _adapter_config(
-                shop, Role.SHOP, plugins, source=path, where=f"{where}.shops[{s_index}]"
+                shop,
+                Role.SHOP,
+                plugins,
+                source=path,
+                where=f"{where}.shops[{s_index}]",
+                missing=missing,
             )
             if not cfg.name:
                 if len(conn.shops) > 1:
@@ -1048,4 +1114,4 @@ def load_config(path: Path, plugins: PluginHost) -> LoadedConfig:
                 fingerprint=_fingerprint(raw_connections[index], [erp_cfg, *shop_cfgs]),
             )
         )
-    return LoadedConfig(path=path, config=config, connections=tuple(resolved))
+    return resolved

@@ -198,7 +198,8 @@ def run(args: argparse.Namespace) -> int:
         loaded = load_config(path, host)
         start_plugins(host, loaded)  # the plugins' own settings, as `brygga run` checks them
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per problem (every missing secret)
+            print(f"error: {line}", file=sys.stderr)
         return 2
     # keys a flow of the connection needs (e.g. e-conomic's product group when products flow
     # into it): a config error, as the daemon's start refuses it

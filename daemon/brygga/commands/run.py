@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         loaded, host = load(path)
     except BryggaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per problem (every missing secret)
+            print(f"error: {line}", file=sys.stderr)
         return 2
     setup_logging(args.log_level or loaded.config.daemon.log_level)
     for line in failed_plugin_lines(host):  # the config gives none of them settings
