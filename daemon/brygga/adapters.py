@@ -362,6 +362,11 @@ class RemoteNeeds:
     #: ERPs: (shop, customer group) for each shop whose new customers go to a group of its own
     #: (``[connection.orders.shops.<shop>] customer_group``)
     customer_groups: tuple[tuple[str, str], ...] = ()
+    #: the registers the connection reads from this system (it is their source, e.g. stock
+    #: from an ERP that masters it) and writes to it (their target), so an adapter can check
+    #: what that use needs (e-conomic: the inventory module for stock)
+    reads: tuple[Register, ...] = ()
+    writes: tuple[Register, ...] = ()
 
 
 @dataclass(frozen=True)

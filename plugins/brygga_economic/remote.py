@@ -1,4 +1,4 @@
-"""`brygga check --remote` for e-conomic: tokens, the configured reference data, helper articles.
+"""`brygga check --remote` for e-conomic: tokens, reference data, helper articles, inventory.
 
 Reads only. The helper articles are checked with the same code that places document rows
 (:meth:`brygga_economic.articles.ArticleCatalog.article_for`), so a helper article passes
@@ -16,7 +16,7 @@ import msgspec
 from brygga.adapters import RemoteFinding, RemoteNeeds
 from brygga.documents import DocumentLine
 from brygga.errors import BryggaError
-from brygga.models import LineKind
+from brygga.models import LineKind, Register
 from brygga_economic import wire
 from brygga_economic.api import NotFoundError
 from brygga_economic.articles import DOMESTIC_ZONE, rate_text
@@ -55,6 +55,8 @@ async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFin
         findings.append(await _reference(adapter, key, (path, id_key), check, number))
     for shop, group in needs.customer_groups:
         findings.append(await _shop_customer_group(adapter, shop, group))
+    if Register.STOCK in needs.reads:
+        findings.append(await _inventory_module(adapter))
     zone = adapter.config.vat_zone
     for helper in needs.helper_articles:
         # outside the domestic zone every row is VAT-free (see the adapter's notes)
@@ -77,6 +79,18 @@ async def verify(adapter: EconomicAdapter, needs: RemoteNeeds) -> list[RemoteFin
             else:
                 findings.append(RemoteFinding(check, True, f"uses {product.product_number}"))
     return findings
+
+
+async def _inventory_module(adapter: EconomicAdapter) -> RemoteFinding:
+    """Stock read from e-conomic needs the agreement's inventory module: the same test the
+    stock feed makes before each read (an inventory-enabled product group)."""
+    check = "inventory module (stock is read from e-conomic)"
+    try:
+        groups = await adapter._require_inventory_module()
+    except BryggaError as exc:
+        return RemoteFinding(check, False, str(exc))
+    enabled = sum(1 for on in groups.values() if on)
+    return RemoteFinding(check, True, f"{enabled} inventory-enabled product group(s)")
 
 
 async def _shop_customer_group(adapter: EconomicAdapter, shop: str, group: str) -> RemoteFinding:

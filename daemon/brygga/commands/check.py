@@ -39,7 +39,7 @@ from brygga.http.client import HttpContext
 from brygga.models import LineKind, Register
 from brygga.secrets import Secret, scrub
 from brygga.store.schema import LATEST, file_version
-from brygga.sync.flows import flow_table, status_table
+from brygga.sync.flows import flow_table, masters, status_table
 from brygga.sync.wiring import config_problems
 
 __all__ = ["SystemReport", "remote_needs", "remote_reports", "run"]
@@ -62,18 +62,24 @@ class SystemReport:
 
 
 def remote_needs(conn: ResolvedConnection, shop: str | None = None) -> RemoteNeeds:
-    """The helper articles the connection's orders use: freight, handling and discount rows
-    at every rate in ``[connection.orders] vat_rates``; rounding rows at 0 %; the shops' own
-    customer groups; and the shop statuses the status rules name (for ``shop``: with its own
-    rules in their place)."""
+    """What the ERP (``shop`` None) or ``shop`` is asked for: the registers the connection
+    reads from it and writes to it; the helper articles the connection's orders use: freight,
+    handling and discount rows at every rate in ``[connection.orders] vat_rates``; rounding
+    rows at 0 %; the shops' own customer groups; and the shop statuses the status rules name
+    (for ``shop``: with its own rules in their place)."""
     table = flow_table(conn)
     statuses: tuple[str, ...] = ()
     if any(r.register is Register.STATUS and r.active for r in table):
         rules = conn.config.status.rules(shop).values()
         statuses = tuple(dict.fromkeys(rule.shop_status for rule in rules))
+    # a register mastered by this side is read from it; one mastered by the other, written
+    here = "erp" if shop is None else "shop"
+    ruled = masters(conn)
+    reads = tuple(r for r, master in ruled.items() if master == here)
+    writes = tuple(r for r, master in ruled.items() if master not in ("off", here))
     active = any(r.register is Register.ORDERS and r.active for r in table)
     if not active:
-        return RemoteNeeds(shop_statuses=statuses)
+        return RemoteNeeds(shop_statuses=statuses, reads=reads, writes=writes)
     orders = conn.config.orders
     rates = tuple(dict.fromkeys(Decimal(str(rate)).normalize() for rate in orders.vat_rates))
     fees = orders.fee_articles
@@ -90,6 +96,8 @@ def remote_needs(conn: ResolvedConnection, shop: str | None = None) -> RemoteNee
             for name, settings in orders.shops.items()
             if settings.customer_group is not None
         ),
+        reads=reads,
+        writes=writes,
     )
 
 
