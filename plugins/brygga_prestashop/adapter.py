@@ -49,6 +49,7 @@ from brygga.adapters import (
     RemoteFinding,
     RemoteNeeds,
     ShopAdapter,
+    StatusOption,
     StatusSink,
 )
 from brygga.errors import BryggaError, PermanentError
@@ -88,6 +89,9 @@ CAPABILITIES = Capabilities(
     webhooks=False,
     lookup_by_reference=False,
     rate_limit=None,
+    # an order history can e-mail (sendemail=1) and the carrier row takes a tracking number;
+    # the Webservice cannot capture a payment
+    status_options=frozenset({StatusOption.EMAIL, StatusOption.TRACKING}),
     notes=(
         "PrestaShop's core Webservice has no web hooks: orders are polled by date_upd "
         "(filter with date=1), sorted by date_upd and id.",

@@ -26,6 +26,7 @@ from brygga.sync.wiring import load_checked
 from brygga.testing import toml_config
 from brygga_economic.simulator import EconomicSimulator
 from brygga_norce.simulator import NorceSimulator
+from brygga_prestashop.simulator import PrestashopSimulator
 from brygga_starweb.simulator import StarwebSimulator
 from brygga_vendure.simulator import VendureSimulator
 
@@ -42,6 +43,8 @@ def _shop(kind: str, name: str) -> dict[str, Any]:
         return VendureSimulator().adapter_config("https://vendure.example", name=name)
     if kind == "norce":
         return NorceSimulator().adapter_config("https://norce.example", name=name)
+    if kind == "prestashop":
+        return PrestashopSimulator().adapter_config("https://prestashop.example", name=name)
     return StarwebSimulator(seed_catalog=False).adapter_config(
         "https://butiken.starwebserver.se/api/v2", name=name
     )
@@ -111,6 +114,20 @@ def test_norce_refuses_each_option(
     assert code == 2, (out, err)
     assert f"[connection.status.invoiced] {option} = true: shop 'no' (norce)" in err
     assert f"set {option} = false in [connection.status.invoiced]" in err
+
+
+def test_prestashop_refuses_capture_and_takes_email_and_tracking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README says the Webservice cannot capture payments; `check` printed `capture yes`
+    for a PrestaShop rule (first-hour QA)."""
+    rule = {"shop_status": "shipped", "capture": True}
+    code, out, err = check(write(tmp_path, {"invoiced": rule}, (("prestashop", "ps"),)), capsys)
+    assert code == 2, (out, err)
+    assert "[connection.status.invoiced] capture = true: shop 'ps' (prestashop)" in err
+    rule = {"shop_status": "shipped", "email": True, "tracking": True}
+    code, out, err = check(write(tmp_path, {"invoiced": rule}, (("prestashop", "ps"),)), capsys)
+    assert code == 0, (out, err)
 
 
 def test_norce_without_options_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -467,19 +467,35 @@ async def _demo(args: argparse.Namespace, workdir: Path, state: Path) -> int:
 
     rng = random.Random(args.seed)
     progress = Progress()
+    statuses = cast(StatusShop, shop) if with_status else None
+    flow = DEMO_STATUSES[shop_spec.kind] if with_status else None
+    # the status the ``transferred`` rule gives (None: the shop kind's flow has no such rule)
+    transferred_status = (
+        str(flow.rules["transferred"]["shop_status"])
+        if flow is not None and "transferred" in flow.rules
+        else None
+    )
+
+    def transferred(oid: str) -> bool:
+        """The daemon is done with the order: its document number written back, and the
+        shop shows the ``transferred`` status (booked earlier, the invoice's status would
+        come first and, never going backwards, the shop would skip that one)."""
+        if shop.exported_document(oid) is None:
+            return False
+        return transferred_status is None or (
+            statuses is not None and statuses.order_status(oid) == transferred_status
+        )
+
     # its own random source: the orders placed stay the same whenever the invoices are booked
     bookkeeper = (
         Bookkeeper(
             cast(StatusErpSimulator, erp),
             random.Random(f"books-{args.seed}"),
-            # the adapter writes the document number back to the order once it is done
-            transferred=lambda oid: shop.exported_document(oid) is not None,
+            transferred=transferred,
         )
         if with_status
         else None
     )
-    statuses = cast(StatusShop, shop) if with_status else None
-    flow = DEMO_STATUSES[shop_spec.kind] if with_status else None
     changes: CatalogChanges | None = None
     if catalog_mode:
         changes = CatalogChanges(shop, erp, random.Random(args.seed), anyio.current_time)
