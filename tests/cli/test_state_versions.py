@@ -86,16 +86,29 @@ def test_looking_at_an_older_state_file_does_not_migrate_it(
         assert "`brygga run` of this version migrates it" in out
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("errors", "list"),
+        ("status",),
+        ("check", "--remote"),
+        ("sync", "products", "--connection", "butiken", "--from", "erp", "--dry-run"),
+    ],
+)
 def test_an_older_file_this_command_cannot_read_says_run_migrates_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
 ) -> None:
     """A file lacking a migration the readers need (not only an index): one line, exit 2."""
     config, state = _state(tmp_path, 7)
     monkeypatch.setattr("brygga.store.db.OPTIONAL_FOR_READERS", frozenset())
-    code, _out, err = _run(capsys, "errors", "list", "-c", str(config))
+    code, _out, err = _run(capsys, *command, "-c", str(config))
     assert code == 2
     lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {state}: schema version 7")
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {state}: schema version 7")
     assert "`brygga run` of this version migrates" in lines[0]
     assert file_version(state) == 7
 

@@ -38,6 +38,7 @@ from brygga.errors import BryggaError, ConfigError
 from brygga.http.client import HttpContext
 from brygga.models import LineKind, Register
 from brygga.secrets import Secret, scrub
+from brygga.store.db import SchemaTooOld
 from brygga.store.schema import LATEST, file_version
 from brygga.sync.flows import flow_table, masters, status_table
 from brygga.sync.wiring import config_problems
@@ -260,7 +261,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if getattr(args, "remote", False):
-        problems = _print_remote(anyio.run(remote_reports, loaded, HttpContext()))
+        try:
+            reports = anyio.run(remote_reports, loaded, HttpContext())
+        except SchemaTooOld as exc:  # an older state file this check cannot read as it is
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        problems = _print_remote(reports)
         if problems:
             print(
                 f"\nremote check: {problems} problem(s); fix them above before the first "
