@@ -16,6 +16,7 @@ import pytest
 from brygga.cli import main
 from brygga.commands.common import failed_plugin_lines
 from brygga.plugins import PluginHost
+from brygga.store.lock import DaemonLock
 
 CONFIG = """\
 [daemon]
@@ -208,3 +209,21 @@ def test_run_refuses_a_setting_the_plugin_refuses_in_one_line(
     code, _out, err = _run(capsys, "run", "-c", config)
     assert code == 2
     assert _one_refusal(err) == f"error: {config}: [plugins.acme].prefix: expected a string"
+
+
+def test_run_logs_an_unnamed_failed_plugin_as_a_warning(
+    tmp_path: Path,
+    acme: Any,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Through logging, with its level (a daemon on the state file stops this one at once)."""
+    acme(True)
+    config = _config(tmp_path)
+    with DaemonLock(tmp_path / "state.db"), caplog.at_level(logging.INFO):
+        code = main(["run", "-c", config])
+    capsys.readouterr()
+    assert code == 2  # the other daemon
+    warnings = [r for r in caplog.records if "plugin acme failed to load" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+    assert warnings[0].name == "brygga.commands.run"
