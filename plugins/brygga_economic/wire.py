@@ -123,7 +123,8 @@ class Pagination(_In, frozen=True, kw_only=True):
         if self.next_page is not None:
             return True
         if self.results is not None:
-            return (skip + 1) * size < self.results
+            # rows read so far (a server that ignored pagesize may have sent them all at once)
+            return skip * size + got < self.results
         return got >= size
 
 

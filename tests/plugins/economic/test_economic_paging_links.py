@@ -94,6 +94,8 @@ def test_the_rule_more_after() -> None:
     assert Pagination().more_after(0, 2, 2)  # a full page and no word: ask the next
     assert not Pagination().more_after(0, 2, 1)  # a short page ends it
     assert not Pagination(next_page=link).more_after(0, 2, 0)  # an empty page ends it
+    # a server that ignored pagesize and sent the whole collection: nothing more to ask
+    assert not Pagination(results=50).more_after(0, 2, 50)
 
 
 class Recording(httpx.AsyncBaseTransport):
