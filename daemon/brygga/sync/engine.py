@@ -403,7 +403,8 @@ class Engine:
             f"{rejected}; brygga holds this connection's records (none is failed) and tries "
             f"again by itself after {_seconds(self.credentials_wait)} s, waiting up to "
             f"{_seconds(self._longest_hold())} s as refusals go on, and at once after a "
-            "reload (SIGHUP) that brings new credentials"
+            "reload (SIGHUP) that brings new credentials (a restart for a secret from the "
+            "environment or systemd's LoadCredential=, which a reload does not re-read)"
         )
         hold = self._hold
         if hold is not None and now < hold.until:
