@@ -451,7 +451,9 @@ def test_a_second_ctrl_c_still_removes_the_demos_folder(tmp_path: Path) -> None:
         if demo_process.poll() is None:
             demo_process.kill()
             demo_process.wait()
-    assert demo_process.returncode == 130, (out, err)
+    # forced (130), or the first Ctrl-C's stop was already over and the second ended the
+    # process (-SIGINT): either way the folder is gone
+    assert demo_process.returncode in (130, -signal.SIGINT), (out, err)
     assert list(tmp_path.glob("brygga-demo-*")) == [], (out, err)
 
 

@@ -8,6 +8,7 @@ import importlib.util
 import logging
 import random
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -861,6 +862,9 @@ def run(args: argparse.Namespace) -> int:
         if forget is not None:
             forget()
         if temporary is not None:
+            # a Ctrl-C now (the second of two) must not stop the removal half-way: the folder
+            # holds the simulators' secrets; the demo is ending anyway
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             _clean_up(temporary, keep=args.keep)
 
 

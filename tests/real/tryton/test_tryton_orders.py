@@ -15,7 +15,7 @@ import pytest
 from tryton_support import TrytonServer, customer, document, open_adapter
 
 from brygga.adapters import HelperArticle, RemoteNeeds
-from brygga.errors import PermanentError, TransientError
+from brygga.errors import CredentialsRejected, PermanentError, TransientError
 from brygga.models import DocumentType, LineKind
 
 pytestmark = [pytest.mark.anyio, pytest.mark.real]
@@ -212,10 +212,13 @@ async def test_unknown_sku_and_vat_rate_are_refused_before_anything_is_written(
 async def test_a_wrong_password_is_a_permanent_error_that_does_not_show_it(
     tryton_server: TrytonServer,
 ) -> None:
+    """A real trytond refusing the login: CredentialsRejected (a PermanentError the engine
+    holds the connection on) naming the login, never the password."""
     async with open_adapter(tryton_server, password="not-the-password-42") as adapter:
-        with pytest.raises(PermanentError) as refused:
+        with pytest.raises(CredentialsRejected) as refused:
             await adapter.find_document("x", DocumentType.ORDER)
-    assert "refused" in str(refused.value)
+    assert isinstance(refused.value, PermanentError)
+    assert "rejected the credentials" in str(refused.value)
     assert "not-the-password-42" not in str(refused.value)
 
 
