@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import anyio
@@ -80,9 +81,14 @@ async def seed_last_success(store: Store, metrics: Metrics, names: list[str]) ->
             metrics.succeeded(row.connection, row.register, at=row.last_success)
 
 
-async def _refresh_gauges(store: Store, metrics: Metrics, names: list[str]) -> None:
+async def _refresh_gauges(
+    store: Store, metrics: Metrics, names: Callable[[], Sequence[str]]
+) -> None:
+    """Every :data:`GAUGE_REFRESH` seconds, for the connections running then (``names``): one
+    a reload added gets its gauges, one it removed is not given them back after the
+    supervisor dropped its series."""
     while True:
-        await refresh_gauges_once(store, metrics, names)
+        await refresh_gauges_once(store, metrics, list(names()))
         await anyio.sleep(GAUGE_REFRESH)
 
 
@@ -170,7 +176,7 @@ async def serve(
 
         async with anyio.create_task_group() as tg:
             await seed_last_success(store, metrics, [c.name for c in targets])
-            tg.start_soon(_refresh_gauges, store, metrics, [c.name for c in targets])
+            tg.start_soon(_refresh_gauges, store, metrics, lambda: sorted(deps.flows))
             # work another process records (errors retry, replay) wakes the idle workers
             tg.start_soon(wake_on_external_change, store, deps.engines)
             tg.start_soon(
