@@ -21,6 +21,7 @@ from brygga.runtime.actor import ActorDeps, run_connection
 from brygga.runtime.daemon import DaemonControl, serve_daemon
 from brygga.runtime.housekeeping import keep_history_bounded
 from brygga.runtime.limiterstate import LimiterKeeper
+from brygga.runtime.state_watch import StateFileWatch
 from brygga.runtime.supervisor import StopToken
 from brygga.store import Store
 from brygga.store.lock import DaemonLock
@@ -92,6 +93,14 @@ async def _refresh_gauges(
         await anyio.sleep(GAUGE_REFRESH)
 
 
+async def _watch_state_file(watch: StateFileWatch) -> None:
+    """Say it in the log when the state file disappears, also with nobody asking /readyz."""
+    while True:
+        if not watch.ok():
+            return  # said once; /readyz goes on asking
+        await anyio.sleep(GAUGE_REFRESH)
+
+
 async def refresh_gauges_once(store: Store, metrics: Metrics, names: list[str]) -> None:
     """Set the gauges read from the state file: backlog, failed records, credentials held."""
     # a connection whose work is held because a remote refuses its credentials shows a
@@ -145,6 +154,8 @@ async def serve(
         lock.release()
         raise
     keeper: LimiterKeeper | None = None
+    # the file the store opened; deleted under the daemon, it says so (log, /readyz)
+    state_file = StateFileWatch(loaded.state_path)
     try:
         deps = ActorDeps(
             store=store,
@@ -176,6 +187,7 @@ async def serve(
 
         async with anyio.create_task_group() as tg:
             await seed_last_success(store, metrics, [c.name for c in targets])
+            tg.start_soon(_watch_state_file, state_file)
             tg.start_soon(_refresh_gauges, store, metrics, lambda: sorted(deps.flows))
             # work another process records (errors retry, replay) wakes the idle workers
             tg.start_soon(wake_on_external_change, store, deps.engines)
@@ -193,7 +205,7 @@ async def serve(
                 listen=loaded.config.daemon.listen,
                 shutdown_deadline=loaded.config.daemon.shutdown_deadline,
                 reload_targets=reload_targets,
-                ready_checks=lambda: {"store": True},
+                ready_checks=lambda: {"store": True, "state_file": state_file.ok()},
                 handle_os_signals=handle_os_signals,
                 control=control,
                 webhooks=deps.webhooks,
@@ -207,4 +219,5 @@ async def serve(
             await keeper.stop()
         with anyio.CancelScope(shield=True):
             await store.close()
+        state_file.close()
         lock.release()
