@@ -66,12 +66,14 @@ def _daemon(view: ConfigView) -> tuple[str, bool, bool]:
     )
 
 
-def _register_state(failing: bool, late: bool, failed: int) -> str:
+def _register_state(failing: bool, late: bool, failed: int, ahead: bool = False) -> str:
     """The register's one word: what to look at first."""
     if failing:
         return "failing"
     if late:
         return "late"
+    if ahead:
+        return "clock"  # work written ahead of the clock waits for it to catch up
     if failed:
         return "errors"  # failed records wait in `brygga errors list`
     return "ok"
@@ -103,6 +105,8 @@ async def _report(
         boards = await store.status.all()
         for conn in loaded.connections:
             counts = await store.items.counts(conn.name)
+            # work written under a clock that has since gone back: due only when it catches up
+            future = await store.items.ahead(conn.name, now)
             # a register with no records yet still shows when its pollers have a status row
             # (a catalog poller failing from its first poll)
             polled = {b.subject for b in boards if b.connection == conn.name}
@@ -124,7 +128,15 @@ async def _report(
                     and (last is None or now - last > timedelta(seconds=3 * interval + 60))
                 )
                 failing = any(b.state == "failing" for b in boards_for)
-                state = _register_state(failing, late, failed)
+                ahead = future.get(register)
+                state = _register_state(failing, late, failed, ahead is not None)
+                if ahead is not None:
+                    wait = max(0, int((ahead.due - now).total_seconds())) // 60
+                    problems.append(
+                        f"{ahead.rows} {register} record(s) written ahead of the clock, due up "
+                        f"to {wait}m in the future (the clock went back? the daemon moves them "
+                        "back when it starts, and within the hour while it runs)"
+                    )
                 if failed:
                     problems.append(f"{failed} failed {register} record(s)")
                 if failing or late:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,17 +16,26 @@ from brygga.store.keys import work_key
 from brygga.store.outcomes import Outcome, apply_outcome
 
 __all__ = [
+    "CLOCK_SLACK",
     "FINAL",
     "IN_FLIGHT",
     "RUNNABLE",
+    "Ahead",
     "Discovered",
     "Enqueued",
     "Intent",
     "ItemState",
+    "Rewound",
     "WorkItem",
     "WorkItems",
     "work_key",
 ]
+
+log = logging.getLogger(__name__)
+
+#: a record whose ``updated_at`` lies more than this many seconds ahead of the clock was
+#: written under a clock that has since gone back (see :meth:`WorkItems.rewind_future`)
+CLOCK_SLACK = 60.0
 
 
 class ItemState(enum.StrEnum):
@@ -110,6 +120,40 @@ class WorkItem:
             doubt_until=from_ts(row["doubt_until"]) if row["doubt_until"] else None,
             reopens=bool(row["reopens"]),
         )
+
+
+@dataclass(frozen=True)
+class Rewound:
+    """What :meth:`WorkItems.rewind_future` moved: how many records, and how far ahead of the
+    clock the furthest of them was written."""
+
+    rows: int = 0
+    ahead: timedelta = timedelta(0)
+
+    def describe(self) -> str:
+        return (
+            f"{self.rows} record(s) were written up to {_span(self.ahead)} ahead of this host's "
+            "clock (the clock was put back): moved back by as much, so nothing waits for the "
+            "clock to catch up; check the host's clock (NTP)"
+        )
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """Unfinished records of one register written ahead of the clock (``brygga status``)."""
+
+    rows: int
+    #: the latest ``next_attempt`` among them
+    due: datetime
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 class Enqueued(enum.Enum):
@@ -365,7 +409,9 @@ class WorkItems:
         stamp = to_ts(now)
         doubt = to_ts(now + timedelta(seconds=settle))
 
-        def body(tx: Tx) -> int:
+        def body(tx: Tx) -> tuple[int, Rewound]:
+            # records written under a clock that has since gone back: due again from now
+            rewound = _rewind(tx, now, connection, CLOCK_SLACK)
             tx.execute(
                 "UPDATE attempts SET finished_at = ?, outcome = 'interrupted'"
                 " WHERE finished_at IS NULL AND work_item_id IN (SELECT id FROM work_items"
@@ -377,9 +423,37 @@ class WorkItems:
                 " doubt_until = CASE WHEN reference = '' THEN doubt_until ELSE ? END"
                 " WHERE connection = ? AND state IN ('sending', 'reconcile') AND run_id != ?",
                 (stamp, stamp, doubt, connection, run_id),
-            ).rowcount
+            ).rowcount, rewound
 
-        return await self._db.run(body)
+        count, rewound = await self._db.run(body)
+        if rewound.rows:
+            log.warning("%s: %s", connection, rewound.describe())
+        return count
+
+    async def rewind_future(
+        self, now: datetime, *, connection: str | None = None, slack: float = CLOCK_SLACK
+    ) -> Rewound:
+        """Bring back records written under a clock that has since gone back (their
+        ``updated_at`` more than ``slack`` seconds after ``now``), in one transaction: each
+        one's ``next_attempt`` moves back by as much as the record is ahead (never before
+        ``now``), ``created_at`` and ``done_at`` too when they lie ahead, and ``updated_at``
+        becomes ``now``. Without it, work written during a jump ahead waits for the clock to
+        catch up, and records finished then are kept that much longer. ``connection``: only
+        that connection's records (None: all)."""
+        return await self._db.run(lambda tx: _rewind(tx, now, connection, slack))
+
+    async def ahead(
+        self, connection: str, now: datetime, *, slack: float = CLOCK_SLACK
+    ) -> dict[str, Ahead]:
+        """register → the connection's unfinished records written more than ``slack`` seconds
+        ahead of ``now`` (the clock went back and no daemon has moved them yet)."""
+        rows = await self._db.fetchall(
+            "SELECT register, COUNT(*) AS n, MAX(next_attempt) AS due FROM work_items"
+            " WHERE connection = ? AND updated_at > ? AND state IN"
+            " ('waiting', 'new', 'retry', 'reconcile', 'sending') GROUP BY register",
+            (connection, to_ts(now + timedelta(seconds=slack))),
+        )
+        return {row["register"]: Ahead(int(row["n"]), from_ts(row["due"])) for row in rows}
 
     async def prune(self, older_than: datetime, *, batch: int = PRUNE_BATCH) -> int:
         """Forget finished records (done, skipped, resolved) older than ``older_than``, with
@@ -614,6 +688,44 @@ def _reopen_if_newer(tx: Tx, key: str, record: Discovered, stamp: str) -> Enqueu
         (seen, record.payload, promote, promote, stamp, key),
     )
     return Enqueued.PROMOTED if promote else Enqueued.UNCHANGED
+
+
+def _rewind(tx: Tx, now: datetime, connection: str | None, slack: float) -> Rewound:
+    """Inside a transaction: :meth:`WorkItems.rewind_future`. One scan for the rows ahead
+    (few, if any), one UPDATE by id for each."""
+    sql = (
+        "SELECT id, next_attempt, created_at, updated_at, done_at FROM work_items"
+        " WHERE updated_at > ?"
+    )
+    params: list[object] = [to_ts(now + timedelta(seconds=slack))]
+    if connection is not None:
+        sql += " AND connection = ?"
+        params.append(connection)
+    rows = tx.execute(sql, params).fetchall()
+    if not rows:
+        return Rewound()
+    stamp = to_ts(now)
+    furthest = timedelta(0)
+    changes: list[tuple[str, str, str, str | None, int]] = []
+    for row in rows:
+        shift = from_ts(row["updated_at"]) - now
+        furthest = max(furthest, shift)
+        due = max(now, from_ts(row["next_attempt"]) - shift)
+        done = _back(row["done_at"], now, shift) if row["done_at"] else row["done_at"]
+        changes.append((to_ts(due), _back(row["created_at"], now, shift), stamp, done, row["id"]))
+    tx.executemany(
+        "UPDATE work_items SET next_attempt = ?, created_at = ?, updated_at = ?, done_at = ?"
+        " WHERE id = ?",
+        changes,
+    )
+    return Rewound(len(rows), furthest)
+
+
+def _back(text: str, now: datetime, shift: timedelta) -> str:
+    """A stored time ahead of ``now`` moved back by ``shift`` (never after ``now``); one
+    that is not ahead stays."""
+    when = from_ts(text)
+    return to_ts(min(now, when - shift)) if when > now else text
 
 
 def _claim_due(

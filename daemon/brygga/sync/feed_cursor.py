@@ -10,7 +10,9 @@ So the cursor is the newest change time the source itself reported (the time its
 compares), and stays where it was when a window reports nothing. A window then never starts
 later than the last change read, whatever this host's clock did. A cursor stored ahead of this
 host's clock (written by an older version, or the clock was put back) is not trusted: the
-window starts ``overlap`` before the host's ``now`` instead, and a warning says so.
+window starts ``overlap`` before the host's ``now`` instead, and a warning says so; the
+connection's work recorded while the clock was ahead is made due on the clock's time again
+(:meth:`brygga.store.workitems.WorkItems.rewind_future`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ class FeedWindow:
         since = first
         if previous is not None:
             position = _trusted(previous, now, where=f"{connection}/{instance}: {register}")
+            if position != previous:
+                # the clock went back: work recorded meanwhile is due on its time again
+                rewound = await store.items.rewind_future(now, connection=connection)
+                if rewound.rows:
+                    log.warning("%s: %s", connection, rewound.describe())
             since = position - timedelta(seconds=overlap)
         return cls(store, connection, instance, register, now, since, previous, position)
 
