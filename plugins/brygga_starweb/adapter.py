@@ -10,8 +10,11 @@ Chosen where the reference says [unknown] or [inferred] (what is modelled, not d
 - **Change feed.** Orders have no modified-since filter, so :meth:`StarwebAdapter.changed_orders`
   walks the order list sorted by ``modifiedAt`` descending down to ``since`` (see
   :mod:`brygga_starweb.feed` for how drifting offset pages are handled). Pass an ``until`` no
-  later than "now" and no order is lost. Unfinished checkouts (``isComplete=false``) are not
-  listed, as Starweb hides them by default.
+  later than "now" and no order is lost. The spec gives ties of ``modifiedAt`` no order, so
+  orders stamped in the same second that straddle a page boundary are read again in narrower
+  ``ordersCreatedAfter``/``ordersCreatedBefore`` ranges, one page each (or by ``orderId``
+  when created within a few seconds), until every one of them has been seen. Unfinished
+  checkouts (``isComplete=false``) are not listed, as Starweb hides them by default.
 - **Money.** ``amountToPay`` is taken as the total incl. VAT and ``totalVat`` as the VAT
   (``totalAmount`` = excl. VAT); ``shippingCost`` and ``paymentFee`` exclude VAT like item
   prices. A percent discount becomes the row's reduction ``quantity * unitPrice * pct / 100``
@@ -215,6 +218,9 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
         #: lists the same version again (the overlap window) does not offer it a second time,
         #: so a retry reads the order on its own (a fix made in the shop since is seen)
         self._used: OrderedDict[int, datetime] = OrderedDict()
+        #: tie groups of the order list (orders with one modifiedAt) the change feed read
+        #: whole, by modifiedAt: a later poll need not read them again (feed.py)
+        self._ties: dict[datetime, dict[int, OrderSummary]] = {}
 
     def __repr__(self) -> str:
         return f"StarwebAdapter(shop={self.shop!r}, base_url={self.config.base_url!r})"
@@ -295,9 +301,17 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
         self._unreadable = []
         self._listed = {}
         walk = OrderListWalk(
-            self.order_page, since, until, page_limit=self.config.page_limit, shop=self.shop
+            self.order_page,
+            since,
+            until,
+            page_limit=self.config.page_limit,
+            shop=self.shop,
+            read_filtered=self.order_list_page,
+            settled=self._ties,
         )
         await walk.run()
+        for when in [when for when in self._ties if when < since]:
+            del self._ties[when]  # out of every later window (since only moves on)
         self._keep_listed(walk.rows)
         changes = []
         for row in walk.rows.values():
@@ -325,16 +339,35 @@ class StarwebAdapter(StarwebCatalog, ShopAdapter, StatusSink):
         return await self._status_code(status_id, None)
 
     async def order_page(self, page: int) -> tuple[list[OrderSummary], Pagination]:
+        """Page ``page`` of the order list, newest ``modifiedAt`` first (the change feed)."""
+        return await self.order_list_page(
+            page, sort_by="modifiedAt", created_after=None, created_before=None
+        )
+
+    async def order_list_page(
+        self,
+        page: int,
+        *,
+        sort_by: str,
+        created_after: datetime | None,
+        created_before: datetime | None,
+        ascending: bool = False,
+    ) -> tuple[list[OrderSummary], Pagination]:
+        """Page ``page`` of the order list sorted by ``sort_by`` descending (``ascending``:
+        ascending), of the orders created after ``created_after`` and before
+        ``created_before`` when given."""
+        params: dict[str, Any] = {
+            "sortBy": sort_by,
+            "sortOrder": "ASC" if ascending else "DESC",
+            "page": page,
+            "include": ORDER_INCLUDES if self.config.orders_from_list else "status",
+        }
+        if created_after is not None:
+            params["ordersCreatedAfter"] = created_after.isoformat()
+        if created_before is not None:
+            params["ordersCreatedBefore"] = created_before.isoformat()
         response = await self._call(
-            "GET",
-            "orders",
-            f"Starweb shop {self.shop}: order list page {page}",
-            params={
-                "sortBy": "modifiedAt",
-                "sortOrder": "DESC",
-                "page": page,
-                "include": ORDER_INCLUDES if self.config.orders_from_list else "status",
-            },
+            "GET", "orders", f"Starweb shop {self.shop}: order list page {page}", params=params
         )
         listed = self._listed if self.config.orders_from_list else None
         return decode_order_page(response.content, page, self._unreadable, listed)

@@ -164,6 +164,8 @@ class OrderSummary(_Wire, kw_only=True):
     modified_at: AwareDatetime
     status_id: int
     status: Included[StatusWire] | None = None
+    #: narrows the list when orders with equal ``modifiedAt`` straddle pages (feed.py)
+    created_at: AwareDatetime | None = None
 
 
 class OrderWire(_Wire, kw_only=True):

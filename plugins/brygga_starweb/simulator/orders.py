@@ -29,16 +29,18 @@ __all__ = ["order_routes"]
 ORDER_INCLUDES = frozenset({"items", "externalServices", "status", "customer", "addresses"})
 CUSTOMER_INCLUDES = frozenset({"tags", "externalServices", "addresses"})
 
+#: the sort keys ``sortBy`` names; the spec gives no tie-breaker, so equal keys come in the
+#: order ``Knobs.ties`` shuffles them into, per request (by orderId when it is None)
 _SORT_KEYS: dict[str, Callable[[SimOrder], Any]] = {
     "orderId": lambda o: o.order_id,
-    "createdAt": lambda o: (o.created_at, o.order_id),
-    "modifiedAt": lambda o: (o.modified_at, o.order_id),
-    "customer": lambda o: (o.email, o.order_id),
-    "paymentMethodName": lambda o: (o.payment_method, o.order_id),
-    "shippingMethodName": lambda o: (o.shipping_method, o.order_id),
-    "totalAmount": lambda o: (o.totals()[0], o.order_id),
-    "status": lambda o: (o.status_id, o.order_id),
-    "read": lambda o: (o.is_read, o.order_id),
+    "createdAt": lambda o: o.created_at,
+    "modifiedAt": lambda o: o.modified_at,
+    "customer": lambda o: o.email,
+    "paymentMethodName": lambda o: o.payment_method,
+    "shippingMethodName": lambda o: o.shipping_method,
+    "totalAmount": lambda o: o.totals()[0],
+    "status": lambda o: o.status_id,
+    "read": lambda o: o.is_read,
 }
 
 _PATCH_FIELDS = frozenset(
@@ -95,7 +97,12 @@ class OrderApi:
             and (before is None or o.created_at < before)
             and (status_filter is None or o.status_id == status_filter)
         ]
-        rows.sort(key=_SORT_KEYS[sort_by], reverse=sort_order == "DESC")
+        key = _SORT_KEYS[sort_by]
+        if self.knobs.ties is None:
+            rows.sort(key=lambda o: (key(o), o.order_id), reverse=sort_order == "DESC")
+        else:  # a stable sort of a shuffled list: ties in a new order on every request
+            self.knobs.ties.shuffle(rows)
+            rows.sort(key=key, reverse=sort_order == "DESC")
         size = self.knobs.page_size
         chunk, meta = page_of(rows, request, size, overlap=self.knobs.duplicate_pages)
         data = [self._wire(o, wanted) for o in chunk]

@@ -22,6 +22,9 @@ reference is silent the simulator chooses, and the adapter must not rely on more
 - The shop has one language (``sv``), two price lists (the SEK master 1 and the customer
   price list 2) and one stock location (1, the e-commerce one).
 - An order-level discount is an item with an empty SKU and a negative ``unitPrice``.
+- ``GET /orders`` breaks ties of its sort key (``modifiedAt`` stamped in the same second by a
+  bulk edit, say) in an order that changes with every request, as the spec names no
+  tie-breaker (seeded by ``seed``; ``shuffle_ties=False`` orders ties by orderId).
 - External services (spec: Order External Services) are created with ``POST
   /orders/{id}/external-services`` (201; an existing ``serviceName`` is a 400, the one
   refusal the spec documents for it); ``PUT`` and ``PATCH .../{serviceName}`` update one and
@@ -80,6 +83,7 @@ class StarwebSimulator(CatalogAdmin):
         page_size: int = 100,
         duplicate_pages: bool = False,
         drift: int = 0,
+        shuffle_ties: bool = True,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.faults = FaultInjector(seed=seed)
@@ -92,7 +96,12 @@ class StarwebSimulator(CatalogAdmin):
         self._tokens: dict[str, datetime] = {}
         self.state = OrderState(self.clock)
         self.catalog = CatalogState(self.state.now(), seed_catalog=seed_catalog)
-        self.knobs = Knobs(page_size=page_size, duplicate_pages=duplicate_pages, drift=drift)
+        self.knobs = Knobs(
+            page_size=page_size,
+            duplicate_pages=duplicate_pages,
+            drift=drift,
+            ties=random.Random(seed) if shuffle_ties else None,
+        )
         routes = [
             Route("/token", self._token, methods=["POST"]),
             *order_routes(self.state, self.knobs),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -293,6 +294,9 @@ class Knobs:
     #: how many more order list pages touch (bump ``modifiedAt`` of) the first row of the
     #: next page after being served, so that row jumps to the front while the client pages
     drift: int = 0
+    #: shuffles rows with equal sort keys in ``GET /orders``, anew for every request (the
+    #: spec names no tie-breaker); None orders ties by orderId
+    ties: random.Random | None = None
     #: called with the page number after each ``GET /orders`` page is computed
     on_orders_page: Callable[[int], None] | None = None
     #: called with the page number after each ``GET /products`` page is computed
