@@ -280,7 +280,10 @@ async def run_once(
                 env = await stack.enter_async_context(
                     SimulatedConnection.open(
                         Path(tmp),
-                        shop_options={"seed": 3},
+                        # ties in modifiedAt kept in orderId order, as a server that sorts
+                        # stably does: the benchmark's one poll then finds every order (with
+                        # shuffled ties a group at the window's end waits for the next poll)
+                        shop_options={"seed": 3, "shuffle_ties": False},
                         shop_config={"rate_limit": UNLIMITED},
                         erp_config={"rate_limit": UNLIMITED},
                         orders={"workers": workers},
