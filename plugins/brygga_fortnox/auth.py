@@ -39,7 +39,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 
 import httpx
@@ -94,20 +93,10 @@ class FortnoxBearerAuth(BearerAuth):
     """:class:`BearerAuth` that also takes Fortnox's documented 403 "failed authentication"
     as a refused token: the token is dropped and the request sent once more with a new one."""
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.token()
-        request.headers["Authorization"] = f"Bearer {token.value}"
-        response = yield request
+    async def refused(self, response: httpx.Response) -> bool:
         if response.status_code == 403:
             await response.aread()  # small: an ErrorInformation document
-        if not failed_authentication(response):
-            return
-        self._cache.invalidate(self._account, token)
-        token = await self.token()
-        request.headers["Authorization"] = f"Bearer {token.value}"
-        yield request
+        return failed_authentication(response)
 
 
 class _Grant(msgspec.Struct, frozen=True):

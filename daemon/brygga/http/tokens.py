@@ -202,13 +202,19 @@ class BearerAuth(httpx.Auth):
         """The account's cached token, valid or not."""
         return self._cache.current(self._account)
 
+    async def refused(self, response: httpx.Response) -> bool:
+        """Whether ``response`` refuses the request's token, so that a new one is fetched and
+        the request sent once more: a 401 (a vendor that documents more overrides this, and
+        may read the answer's body here)."""
+        return response.status_code == 401
+
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         token = await self.token()
         request.headers["Authorization"] = f"Bearer {token.value}"
         response = yield request
-        if response.status_code != 401:
+        if not await self.refused(response):
             return
         self._cache.invalidate(self._account, token)
         token = await self.token()
