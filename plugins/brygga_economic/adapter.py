@@ -239,6 +239,8 @@ class EconomicAdapter(
 
     def __init__(self, config: EconomicConfig, context: AdapterContext) -> None:
         self.config = config
+        #: "<connection>/<instance>" in log lines: several connections may share an agreement
+        self._who = f"{context.connection}/{context.instance}"
         secret = config.app_secret_token.reveal()
         grant = config.agreement_grant_token.reveal()
         #: the agreement, as the rate limiter and the reference-data cache know it
@@ -394,7 +396,7 @@ class EconomicAdapter(
         )
         response = await self.api.request("POST", "customers", body=body)
         created = self.api.decode(response, wire.CustomerOut, f"the new customer {who}", write=True)
-        log.info("economic: created customer %s", created.customer_number)
+        log.info("economic %s: created customer %s", self._who, created.customer_number)
         return str(created.customer_number)
 
     # --- documents -------------------------------------------------------------------------
@@ -487,7 +489,13 @@ class EconomicAdapter(
             # holds of these articles may be out of date, so every connection reads it again
             self.articles.forget_lines(document.lines)
             raise
-        log.info("economic: created draft %s %s for %s", kind, created.number, document.reference)
+        log.info(
+            "economic %s: created draft %s %s for %s",
+            self._who,
+            kind,
+            created.number,
+            document.reference,
+        )
         if not document.book:
             return created
         return await self.book_document(created)
@@ -509,7 +517,7 @@ class EconomicAdapter(
             )
             response = await self.api.request("POST", "orders/sent", body=draft)
             booked = self.api.decode(response, wire.Order, what, write=True).order_number
-        log.info("economic: booked %s %s for %s", kind, booked, document.reference)
+        log.info("economic %s: booked %s %s for %s", self._who, kind, booked, document.reference)
         return self._ref(kind, booked, document.reference, True)
 
     async def cancel_document(self, document: DocumentRef) -> None:
@@ -530,11 +538,11 @@ class EconomicAdapter(
             path = f"orders/{'sent' if document.booked else 'drafts'}/{number}"
         response = await self.api.request("DELETE", path)
         if response.status_code == 404:
-            log.info("economic: %s: gone already", what)
+            log.info("economic %s: %s: gone already", self._who, what)
             return
         if not 200 <= response.status_code < 300:
             raise self.api.fail(response, what)
-        log.info("economic: deleted %s %s for %s", kind, number, document.reference)
+        log.info("economic %s: deleted %s %s for %s", self._who, kind, number, document.reference)
 
     async def _lines(self, document: Document) -> list[wire.DocumentLineIn]:
         """The document's rows as e-conomic lines; reads only. Raises the PermanentError

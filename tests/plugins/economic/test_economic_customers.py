@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -115,3 +116,14 @@ async def test_create_customer_rejections_are_permanent(open_adapter: Any) -> No
         nameless = customer(name="", email="", billing=Address())
         with pytest.raises(PermanentError, match="needs a customer name"):
             await adapter.create_customer(nameless, "SEK")
+
+
+async def test_the_log_names_the_connection_of_each_created_customer(
+    sim: EconomicSimulator, open_adapter: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Operator QA: `economic: created customer 1` came three times, once per connection's
+    own e-conomic, and none said which connection made it."""
+    with caplog.at_level(logging.INFO, logger="brygga_economic.adapter"):
+        async with open_adapter() as adapter:
+            number = await adapter.create_customer(customer(email="ny@example.se"), "SEK")
+    assert f"economic test/economic: created customer {number}" in caplog.text
