@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import anyio
 import pytest
 
 from brygga.commands.common import load_state_config
@@ -50,15 +49,18 @@ async def _written_an_hour_ahead(state: Path, now: datetime) -> None:
             )
 
 
-def test_status_says_work_is_due_in_the_future_not_ok(
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the store needs asyncio
+async def test_status_says_work_is_due_in_the_future_not_ok(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # async (not anyio.run): in the whole suite a sync test may meet a running event loop
     config = _config(tmp_path)
     now = datetime.now(UTC)
-    anyio.run(_written_an_hour_ahead, tmp_path / "state" / "brygga.db", now, backend="asyncio")
+    await _written_an_hour_ahead(tmp_path / "state" / "brygga.db", now)
     view = load_state_config(config)
     capsys.readouterr()
-    code = anyio.run(lambda: status_report(view, now, width=None), backend="asyncio")
+    code = await status_report(view, now, width=None)
     out = capsys.readouterr().out
     assert code == 1
     assert "butiken: ATTENTION: 2 orders record(s) written ahead of the clock" in out
