@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["FilterError", "Predicate", "parse_filter", "resolve_path", "sole_equality"]
+__all__ = ["FilterError", "Predicate", "parse_filter", "resolve_path", "sole_lookup"]
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -269,15 +269,16 @@ def _comparison(prop: str, op: str, wanted: _Text | _Null) -> Predicate:
     return _Comparison(prop, op, wanted)
 
 
-def sole_equality(predicate: Predicate) -> tuple[str, str] | None:
-    """``(property, value)`` when the whole filter is one ``prop$eq:value`` with a text value
-    (no ``$null:``, no ``$and:``/``$or:``), so that an index may answer it; else None."""
+def sole_lookup(predicate: Predicate) -> tuple[str, str, str] | None:
+    """``(property, op, value)`` when the whole filter is one ``prop$eq:value`` with a text
+    value (no ``$null:``) or one ``prop$like:value`` without a ``*`` (contains), and no
+    ``$and:``/``$or:``, so that an index may answer it; else None."""
     if (
         isinstance(predicate, _Comparison)
-        and predicate.op == "eq"
         and isinstance(predicate.wanted, _Text)
+        and (predicate.op == "eq" or (predicate.op == "like" and not predicate.wanted.wild))
     ):
-        return predicate.prop, predicate.wanted.chars
+        return predicate.prop, predicate.op, predicate.wanted.chars
     return None
 
 

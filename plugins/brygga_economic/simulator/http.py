@@ -16,7 +16,7 @@ from brygga_economic.simulator.filter import (
     FilterError,
     parse_filter,
     resolve_path,
-    sole_equality,
+    sole_lookup,
 )
 from brygga_economic.simulator.wire import to_json
 
@@ -33,7 +33,7 @@ __all__ = [
 
 #: an index's candidates for ``prop$eq:value`` (in the collection's order), or None when no
 #: index covers the property
-Lookup = Callable[[str, str], Sequence[Mapping[str, Any]] | None]
+Lookup = Callable[[str, str, str], Sequence[Mapping[str, Any]] | None]
 
 _LINK_KEYS = frozenset({"self", "download", "products", "salesAccounts"})
 #: a link key and the opening of its relative value, in encoded JSON (``"self":"/``)
@@ -203,8 +203,9 @@ def paginate(
 ) -> dict[str, Any]:
     """One page of ``items`` after ``filter=``, with the ``pagination`` object of full URLs.
 
-    A filter that is one ``prop$eq:value`` tests only the candidates ``lookup`` gives for it
-    (when an index covers ``prop``) instead of every item; the answer is the same."""
+    A filter that is one ``prop$eq:value`` or one ``prop$like:value`` without ``*`` tests
+    only the candidates ``lookup`` gives for it (when an index covers ``prop``) instead of
+    every item; the answer is the same."""
     query = request.query_params
     try:
         skip = int(query.get("skippages", "0"))
@@ -226,8 +227,8 @@ def paginate(
             predicate = parse_filter(text, filterable)
         except FilterError as exc:
             raise fail(400, str(exc), "See the filtering section of the docs.") from None
-        equality = sole_equality(predicate) if lookup is not None else None
-        candidates = lookup(*equality) if lookup is not None and equality is not None else None
+        indexed = sole_lookup(predicate) if lookup is not None else None
+        candidates = lookup(*indexed) if lookup is not None and indexed is not None else None
         scanned = items if candidates is None else candidates
         items = [item for item in scanned if predicate(item)]
     order = query.get("sort")

@@ -65,9 +65,9 @@ def build_app(state: SimState, documents: Documents, *, page_size_max: int) -> S
             sortable=sortable,
         )
 
-    def customer_lookup(prop: str, value: str) -> list[Mapping[str, Any]] | None:
+    def customer_lookup(prop: str, op: str, value: str) -> list[Mapping[str, Any]] | None:
         index = state.customer_indexes.get(prop)
-        return index.candidates(state.customers, value) if index is not None else None
+        return index.candidates(state.customers, value, op) if index is not None else None
 
     def reference_routes(path: str, table: dict[Any, dict[str, Any]], key: str) -> list[Route]:
         filterable = frozenset({key, "name"})

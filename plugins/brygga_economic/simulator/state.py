@@ -76,7 +76,8 @@ class SimState:
     non_stock_groups: set[int] = field(default_factory=set)
     #: product number -> (inStock, orderedByCustomers); what ``inventory`` shows
     stock: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
-    #: ``$eq:`` filter indexes on customers, by property (kept by :meth:`create_customer`)
+    #: ``$eq:`` and ``$like:`` filter indexes on customers, by property (kept by
+    #: :meth:`create_customer`)
     customer_indexes: dict[str, EqualityIndex] = field(
         default_factory=lambda: {
             prop: EqualityIndex(prop)

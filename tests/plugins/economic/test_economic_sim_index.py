@@ -1,5 +1,6 @@
-"""The e-conomic simulator answers ``$eq:`` customer searches from an index, with the same
-results as testing every customer (case-insensitive text, numbers by value)."""
+"""The e-conomic simulator answers ``$eq:`` and ``$like:`` (contains) customer searches from an
+index, with the same results as testing every customer (case-insensitive text, numbers by
+value)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from brygga_economic.simulator import EconomicSimulator
-from brygga_economic.simulator.filter import parse_filter, sole_equality
+from brygga_economic.simulator.filter import parse_filter, sole_lookup
 from brygga_economic.simulator.http import FILTERABLE
 from brygga_economic.simulator.index import EqualityIndex
 
@@ -45,6 +46,13 @@ async def test_indexed_searches_answer_as_a_scan(api: Api, sim: EconomicSimulato
         f"customerNumber$eq:{anna}.0",
         "customerNumber$eq:not-a-number",
         "corporateIdentificationNumber$eq:556677-8899",
+        "email$like:anna@example.se",
+        "email$like:KUND3@",
+        "email$like:example.se",
+        "email$like:nobody",
+        "email$like:kund*@example.se",
+        f"customerNumber$like:{anna}",
+        "corporateIdentificationNumber$like:677-88",
     ]
     for search in searches:
         assert await _numbers(api, search) == _scan(sim, search), search
@@ -62,11 +70,12 @@ async def test_a_customer_stored_behind_the_index_is_found(
     assert await _numbers(api, "email$eq:b@x.se") == [77]
 
 
-def test_only_a_lone_text_equality_can_use_an_index() -> None:
+def test_only_a_lone_text_equality_or_contains_can_use_an_index() -> None:
     filterable = {"email", "name"}
-    assert sole_equality(parse_filter("email$eq:A@b.se", filterable)) == ("email", "A@b.se")
+    assert sole_lookup(parse_filter("email$eq:A@b.se", filterable)) == ("email", "eq", "A@b.se")
+    assert sole_lookup(parse_filter("email$like:b.se", filterable)) == ("email", "like", "b.se")
     for other in ("email$eq:$null:", "email$ne:a", "email$eq:a$and:name$eq:b", "name$like:a*"):
-        assert sole_equality(parse_filter(other, filterable)) is None
+        assert sole_lookup(parse_filter(other, filterable)) is None
 
 
 def test_the_index_narrows_instead_of_scanning() -> None:
@@ -81,3 +90,19 @@ def test_the_index_narrows_instead_of_scanning() -> None:
     index.put(7, collection[7])
     assert index.candidates(collection, "kund7@example.se") == []
     assert index.candidates(collection, "MOVED@example.se") == [collection[7]]
+
+
+def test_a_contains_search_tests_only_the_folded_texts() -> None:
+    index = EqualityIndex("email")
+    collection: dict[int, dict[str, Any]] = {
+        n: {"email": f"kund{n}@example.se ekonomi{n}@example.se"} for n in range(1, 2001)
+    }
+    collection[2001] = {"email": None}
+    for number, resource in collection.items():
+        index.put(number, resource)
+    assert index.candidates(collection, "EKONOMI7@example.se", "like") == [collection[7]]
+    assert index.candidates(collection, "kund1999@", "like") == [collection[1999]]
+    collection[7] = {"email": "moved@example.se"}
+    index.put(7, collection[7])
+    assert index.candidates(collection, "ekonomi7@example.se", "like") == []
+    assert index.candidates(collection, "kund", "ne") is None
